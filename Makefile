@@ -1,0 +1,52 @@
+# errata — the two commands are `make demo` and `make test`; both bootstrap what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Where the reference data lives (see ../shared/data/README.md). Override: make demo ERRATA_DATA_DIR=...
+ERRATA_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
+export ERRATA_DATA_DIR
+UV_SYSTEM_CERTS ?= 1
+export UV_SYSTEM_CERTS
+# Debian packages that the tests use: WordNet 3.0 for the taxonomy rebuild test.
+APT_PACKAGES ?= wordnet-base wordnet-sense-index
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+EXTRAS ?= --extra review
+RUN := $(UV) run --frozen $(EXTRAS)
+
+.PHONY: help uv env apt sources demo test bench lint resources clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
+
+uv:  ## install uv when missing
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+
+env: uv  ## create the locked environment (.venv)
+	@$(UV) sync --frozen --quiet $(EXTRAS)
+
+apt:  ## install the Debian packages the tests need, when missing
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+sources: env  ## fetch the registry wheels the resources are generated from (for the rebuild tests)
+	@$(RUN) python tools/sources.py fetch
+
+demo: env  ## analyse the reference ResNet-50 predictions and write a report
+	@$(RUN) errata analyze cleanlab-resnet50 --order imagefolder --labels real --out demo-output
+
+test: env apt sources  ## run the whole test suite
+	@$(RUN) python -m pytest -q
+
+bench: env  ## run the benchmarks and update benchmarks/RESULTS.md
+	@$(RUN) python benchmarks/run.py
+
+lint: env  ## ruff and mypy
+	@$(RUN) ruff check src tests tools benchmarks
+	@$(RUN) mypy
+
+resources: env apt sources  ## regenerate the package resources from their sources
+	@$(RUN) python tools/build_resources.py
+
+clean:
+	rm -rf .venv demo-output .pytest_cache

@@ -1,0 +1,34 @@
+"""Layer 12 — the `errata` command line: thin Typer shells over the public Python API.
+
+Each command group lives in its own module under ``errata/cli/`` and is registered here. CLI
+modules import numpy, pandas and the rest of errata *inside* their functions, so that
+``errata --help`` stays fast. Every command turns :class:`~errata.exceptions.ErrataInputError`
+and :class:`~errata.exceptions.MissingExtraError` into a one-line ``error: ...`` and exit code 2.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from errata.cli._common import run_guarded
+
+app = typer.Typer(
+    name="errata",
+    help="Tell an ImageNet classifier's real mistakes from the benchmark's noise.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+# command modules register themselves on `app` (or add a sub-app) when imported
+from errata.cli import analyze as _analyze  # noqa: E402,F401
+from errata.cli import data as _data  # noqa: E402,F401
+
+
+def main() -> None:
+    """Console-script entry point."""
+    run_guarded(app)
+
+
+__all__ = ["app", "main"]

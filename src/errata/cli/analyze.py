@@ -1,0 +1,1 @@
+"""`errata analyze` — placeholder replaced below."""

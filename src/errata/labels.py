@@ -1,0 +1,416 @@
+"""Layer 3 — label sets: per image a set of correct labels, optional unclear labels, a
+problematic flag, and the original ImageNet label. Image identity is the file name.
+
+All loaders return one type, :class:`LabelSet`, whose arrays are dense booleans over the 1000
+classes so that every metric and pipeline stage is a vectorised gather (``correct[i, top1]``).
+
+Built-in sets (``load_labels(NAME)``):
+
+==========  ====================================================================================
+original    the single original ImageNet label of each of the 50,000 validation images
+real        ImageNet-ReaL (Beyer et al. 2020); an image with an empty set is excluded
+shankar     the multi-label set of Shankar et al. 2020 (``human_accuracy_v3.0.0.json`` from the
+            data directory, see ``errata data path shankar``)
+==========  ====================================================================================
+
+A path loads a file: Shankar's JSON schema (has ``initial_annots``), or errata's own JSON or CSV
+schema (see :func:`load_labels`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from errata import resources
+from errata.exceptions import ErrataInputError
+from errata.resources import N_CLASSES, VAL_PREFIX
+
+
+@dataclass(frozen=True, eq=False)
+class LabelSet:
+    """Multi-label ground truth for ``n`` images.
+
+    Attributes
+    ----------
+    name : str
+        Short name (``"real"``, ``"shankar"``, a file name) used in tables and outputs.
+    file_names : ndarray of object, shape (n,)
+        Image identities, unique.
+    correct : ndarray of bool, shape (n, 1000)
+        Labels judged correct.
+    unclear : ndarray of bool, shape (n, 1000)
+        Labels judged unclear (Shankar et al.); they count as correct for multi-label accuracy.
+    problematic : ndarray of bool, shape (n,)
+        Images flagged problematic; excluded from multi-label evaluation and counted apart.
+    original : ndarray of int16, shape (n,)
+        Original ImageNet label, ``-1`` when unknown.
+    imagenet_m : ndarray of bool, shape (n,) or None
+        Membership in ImageNet-M (the 68 "major mistake" images of Vasudevan et al.), if known.
+    """
+
+    name: str
+    file_names: np.ndarray
+    correct: np.ndarray
+    unclear: np.ndarray
+    problematic: np.ndarray
+    original: np.ndarray
+    imagenet_m: np.ndarray | None = None
+    source: str = ""
+    _index: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.file_names)
+
+    @property
+    def multi_labels(self) -> np.ndarray:
+        """``(n, 1000)`` bool: correct ∪ unclear, what multi-label accuracy accepts."""
+        return self.correct | self.unclear
+
+    @property
+    def evaluated(self) -> np.ndarray:
+        """``(n,)`` bool: images that take part in multi-label evaluation (not problematic,
+        at least one acceptable label)."""
+        return ~self.problematic & self.multi_labels.any(axis=1)
+
+    def positions(self, file_names: Iterable[str]) -> np.ndarray:
+        """Row of each file name in this set, ``-1`` where absent (vectorised via pandas)."""
+        import pandas as pd
+
+        return pd.Index(self.file_names).get_indexer(np.asarray(list(file_names)
+                                                                if not isinstance(file_names, np.ndarray)
+                                                                else file_names, dtype=object))
+
+    def take(self, rows: np.ndarray, *, name: str | None = None) -> LabelSet:
+        """A new label set with only ``rows`` (integer positions or a boolean mask)."""
+        return LabelSet(
+            name=name or self.name,
+            file_names=self.file_names[rows],
+            correct=self.correct[rows],
+            unclear=self.unclear[rows],
+            problematic=self.problematic[rows],
+            original=self.original[rows],
+            imagenet_m=None if self.imagenet_m is None else self.imagenet_m[rows],
+            source=self.source,
+        )
+
+    def label_lists(self, which: str = "correct") -> list[list[int]]:
+        """Per image, the sorted class indices of ``correct``, ``unclear`` or ``multi``."""
+        mat = {"correct": self.correct, "unclear": self.unclear, "multi": self.multi_labels}[which]
+        rows, cols = np.nonzero(mat)
+        splits = np.searchsorted(rows, np.arange(1, len(self)))
+        return [c.tolist() for c in np.split(cols, splits)]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "images": int(len(self)),
+            "evaluated": int(self.evaluated.sum()),
+            "problematic": int(self.problematic.sum()),
+            "empty": int((~self.multi_labels.any(axis=1)).sum()),
+            "mean_labels": round(float(self.multi_labels.sum() / max(1, len(self))), 4),
+            "imagenet_m": None if self.imagenet_m is None else int(self.imagenet_m.sum()),
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def original_labels_for(file_names: np.ndarray) -> np.ndarray:
+    """Original ImageNet label of each file name (``-1`` for non-validation names)."""
+    nums = val_numbers(file_names)
+    out = np.full(len(file_names), -1, dtype=np.int16)
+    ok = nums >= 0
+    out[ok] = resources.validation_labels()[nums[ok]]
+    return out
+
+
+def val_numbers(file_names: np.ndarray) -> np.ndarray:
+    """0-based number of each ``ILSVRC2012_val_XXXXXXXX.JPEG`` name, ``-1`` for other names.
+
+    Accepts paths (``val/n01440764/ILSVRC2012_val_00000293.JPEG``) and names without extension.
+    """
+    import pandas as pd
+
+    s = pd.Series(np.asarray(file_names, dtype=object), dtype="string")
+    num = s.str.extract(r"ILSVRC2012_val_(\d{8})(?:\.[A-Za-z]+)?$", expand=False)
+    out = pd.to_numeric(num, errors="coerce").fillna(0).astype(np.int64).to_numpy() - 1
+    out[(out < 0) | (out >= resources.N_VAL)] = -1
+    return out
+
+
+def canonical_file_names(file_names: Iterable[str]) -> np.ndarray:
+    """Base names (``a/b/ILSVRC2012_val_00000001.JPEG`` → ``ILSVRC2012_val_00000001.JPEG``)."""
+    import pandas as pd
+
+    s = pd.Series(np.asarray(list(file_names) if not isinstance(file_names, np.ndarray)
+                             else file_names, dtype=object), dtype="string")
+    return s.str.replace(r"^.*[\\/]", "", regex=True).to_numpy(dtype=object)
+
+
+def _class_index_of(value: Any, *, where: str) -> int:
+    """A class given as index (int or digit string) or WordNet id → index, else a clear error."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        idx = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        idx = int(value.strip())
+    elif isinstance(value, str) and value.strip().startswith("n") and len(value.strip()) == 9:
+        try:
+            return resources.classes().index_of(value.strip())
+        except KeyError:
+            raise ErrataInputError(f"{where}: '{value}' is not one of the 1000 ImageNet WordNet ids")
+    else:
+        raise ErrataInputError(
+            f"{where}: {value!r} is not a class (expected an index 0-999 or a WordNet id like n01440764)"
+        )
+    if not 0 <= idx < N_CLASSES:
+        raise ErrataInputError(f"{where}: class index {idx} is outside 0-999")
+    return idx
+
+
+def _matrix(rows: list[list[int]], n: int) -> np.ndarray:
+    mat = np.zeros((n, N_CLASSES), dtype=bool)
+    lens = np.fromiter((len(r) for r in rows), dtype=np.int64, count=n)
+    if lens.sum():
+        mat[np.repeat(np.arange(n), lens), np.fromiter((c for r in rows for c in r), np.int64)] = True
+    return mat
+
+
+def _check_unique(file_names: np.ndarray, where: str) -> None:
+    import pandas as pd
+
+    dup = pd.Index(file_names).duplicated()
+    if dup.any():
+        raise ErrataInputError(f"{where}: duplicate file name '{file_names[dup][0]}' "
+                               f"({int(dup.sum())} duplicates); each image may appear once")
+
+
+# ---------------------------------------------------------------------------------------------
+# loaders
+
+
+def original() -> LabelSet:
+    """The original single label of the 50,000 validation images (file-name order)."""
+    orig = resources.validation_labels().astype(np.int16)
+    correct = np.zeros((resources.N_VAL, N_CLASSES), dtype=bool)
+    correct[np.arange(resources.N_VAL), orig] = True
+    return LabelSet(
+        name="original", file_names=resources.val_file_names(), correct=correct,
+        unclear=np.zeros_like(correct), problematic=np.zeros(resources.N_VAL, dtype=bool),
+        original=orig, source="ILSVRC2012 validation labels (package resource)",
+    )
+
+
+def real() -> LabelSet:
+    """ImageNet-ReaL labels; images whose ReaL set is empty are excluded from evaluation."""
+    indptr, indices = resources.real_labels()
+    n = resources.N_VAL
+    correct = np.zeros((n, N_CLASSES), dtype=bool)
+    correct[np.repeat(np.arange(n), np.diff(indptr)), indices] = True
+    return LabelSet(
+        name="real", file_names=resources.val_file_names(), correct=correct,
+        unclear=np.zeros_like(correct), problematic=np.zeros(n, dtype=bool),
+        original=resources.validation_labels().astype(np.int16),
+        source="ImageNet-ReaL (Beyer et al. 2020, package resource)",
+    )
+
+
+def from_shankar(path: str | Path, *, include_non_val: bool = False) -> LabelSet:
+    """Load Shankar et al.'s multi-label JSON (``human_accuracy_v3.0.0.json`` schema).
+
+    Schema: ``initial_annots`` {file name: {"correct": [wnid], "wrong": [wnid], "unclear": [wnid]}},
+    ``problematic_images`` {file name: ...}, optional ``imagenet_m`` [file names]. By default only
+    ImageNet validation images (names starting ``ILSVRC2012_val_``) are kept.
+    """
+    path = Path(path)
+    data = _read_json(path)
+    if not isinstance(data, dict) or "initial_annots" not in data:
+        raise ErrataInputError(f"{path}: missing field 'initial_annots' (expected the Shankar et al. "
+                               "multi-label schema: initial_annots, problematic_images, imagenet_m)")
+    annots = data["initial_annots"]
+    if not isinstance(annots, dict):
+        raise ErrataInputError(f"{path}: field 'initial_annots' must map file names to "
+                               "{correct, wrong, unclear} lists")
+    names = [k for k in annots if include_non_val or k.startswith(VAL_PREFIX)]
+    if not names:
+        raise ErrataInputError(f"{path}: 'initial_annots' has no ImageNet validation images "
+                               f"(names starting '{VAL_PREFIX}')")
+    correct_rows, unclear_rows = [], []
+    for name in names:
+        entry = annots[name]
+        if not isinstance(entry, dict):
+            raise ErrataInputError(f"{path}: initial_annots['{name}'] must be an object with "
+                                   "'correct', 'wrong', 'unclear' lists")
+        correct_rows.append([_class_index_of(c, where=f"{path}: initial_annots['{name}'].correct")
+                             for c in entry.get("correct", [])])
+        unclear_rows.append([_class_index_of(c, where=f"{path}: initial_annots['{name}'].unclear")
+                             for c in entry.get("unclear", [])])
+    file_names = np.array(names, dtype=object)
+    problem = data.get("problematic_images", {}) or {}
+    if not isinstance(problem, (dict, list)):
+        raise ErrataInputError(f"{path}: field 'problematic_images' must be an object or a list")
+    mset = data.get("imagenet_m")
+    if mset is not None and not isinstance(mset, list):
+        raise ErrataInputError(f"{path}: field 'imagenet_m' must be a list of file names")
+    return LabelSet(
+        name="shankar" if path.name.startswith("human_accuracy") else path.stem,
+        file_names=file_names,
+        correct=_matrix(correct_rows, len(names)),
+        unclear=_matrix(unclear_rows, len(names)),
+        problematic=np.isin(file_names, np.array(list(problem), dtype=object)),
+        original=original_labels_for(file_names),
+        imagenet_m=None if mset is None else np.isin(file_names, np.array(mset, dtype=object)),
+        source=f"Shankar et al. multi-label schema: {path}",
+    )
+
+
+def from_json(path: str | Path) -> LabelSet:
+    """errata's own JSON schema (or Shankar's, detected by its ``initial_annots`` field).
+
+    ``{"images": {FILE_NAME: {"correct": [CLASS...], "unclear": [CLASS...], "problematic": false,
+    "original": CLASS}}, "imagenet_m": [FILE_NAME...]}``; a value may also be a bare list of
+    correct classes. A CLASS is an index 0-999 or a WordNet id. ``original`` defaults to the
+    ImageNet validation label of the file name.
+    """
+    path = Path(path)
+    data = _read_json(path)
+    if isinstance(data, dict) and "initial_annots" in data:
+        return from_shankar(path)
+    if not isinstance(data, dict) or not isinstance(data.get("images"), dict):
+        raise ErrataInputError(f"{path}: missing field 'images' (expected {{\"images\": {{file name: "
+                               "{\"correct\": [...], \"unclear\": [...]}}}} or the Shankar schema "
+                               "with 'initial_annots')")
+    images: Mapping[str, Any] = data["images"]
+    if not images:
+        raise ErrataInputError(f"{path}: field 'images' is empty")
+    names = list(images)
+    correct_rows, unclear_rows, problematic, orig = [], [], [], []
+    for name in names:
+        entry = images[name]
+        where = f"{path}: images['{name}']"
+        if isinstance(entry, list):
+            entry = {"correct": entry}
+        if not isinstance(entry, dict):
+            raise ErrataInputError(f"{where}: expected a list of classes or an object with "
+                                   "'correct'/'unclear'/'problematic'")
+        correct_rows.append([_class_index_of(c, where=f"{where}.correct")
+                             for c in entry.get("correct", [])])
+        unclear_rows.append([_class_index_of(c, where=f"{where}.unclear")
+                             for c in entry.get("unclear", [])])
+        problematic.append(bool(entry.get("problematic", False)))
+        o = entry.get("original")
+        orig.append(-1 if o is None else _class_index_of(o, where=f"{where}.original"))
+    file_names = np.array(names, dtype=object)
+    original = np.array(orig, dtype=np.int16)
+    derived = original_labels_for(file_names)
+    original[original < 0] = derived[original < 0]
+    mset = data.get("imagenet_m")
+    return LabelSet(
+        name=path.stem, file_names=file_names,
+        correct=_matrix(correct_rows, len(names)), unclear=_matrix(unclear_rows, len(names)),
+        problematic=np.array(problematic, dtype=bool), original=original,
+        imagenet_m=None if mset is None else np.isin(file_names, np.array(mset, dtype=object)),
+        source=f"errata JSON label schema: {path}",
+    )
+
+
+def from_csv(path: str | Path) -> LabelSet:
+    """errata's CSV schema: columns ``file_name``, ``labels`` (classes separated by spaces or
+    ``;``), and optionally ``unclear`` (same format), ``problematic`` (0/1/true/false) and
+    ``original`` (one class). A class is an index 0-999 or a WordNet id."""
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise ErrataInputError(f"{path}: cannot read as CSV ({exc})") from None
+    for col in ("file_name", "labels"):
+        if col not in df.columns:
+            raise ErrataInputError(f"{path}: missing column '{col}' (expected columns file_name, "
+                                   "labels[, unclear, problematic, original])")
+    if df.empty:
+        raise ErrataInputError(f"{path}: no rows")
+    file_names = df["file_name"].to_numpy(dtype=object)
+    _check_unique(file_names, str(path))
+
+    def parse(col: str) -> list[list[int]]:
+        if col not in df.columns:
+            return [[] for _ in range(len(df))]
+        out = []
+        for row, cell in enumerate(df[col]):
+            toks = [t for t in cell.replace(";", " ").replace(",", " ").split() if t]
+            out.append([_class_index_of(t, where=f"{path}: row {row + 2}, column '{col}'")
+                        for t in toks])
+        return out
+
+    problematic = np.zeros(len(df), dtype=bool)
+    if "problematic" in df.columns:
+        vals = df["problematic"].str.strip().str.lower()
+        bad = ~vals.isin(["", "0", "1", "true", "false", "yes", "no"])
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ErrataInputError(f"{path}: row {row + 2}, column 'problematic': "
+                                   f"'{df['problematic'].iloc[row]}' is not 0/1/true/false")
+        problematic = vals.isin(["1", "true", "yes"]).to_numpy()
+    original = original_labels_for(file_names)
+    if "original" in df.columns:
+        for row, cell in enumerate(df["original"]):
+            if cell.strip():
+                original[row] = _class_index_of(cell, where=f"{path}: row {row + 2}, column 'original'")
+    return LabelSet(
+        name=path.stem, file_names=file_names,
+        correct=_matrix(parse("labels"), len(df)), unclear=_matrix(parse("unclear"), len(df)),
+        problematic=problematic, original=original, source=f"errata CSV label schema: {path}",
+    )
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise ErrataInputError(f"{path}: file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ErrataInputError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _shankar_from_registry() -> LabelSet:
+    from errata import data
+
+    return from_shankar(data.path("shankar"))
+
+
+BUILTIN = {"original": original, "real": real, "shankar": _shankar_from_registry}
+FILE_LOADERS = {".json": from_json, ".csv": from_csv}
+
+
+def load_labels(labels: str | Path | LabelSet = "real") -> LabelSet:
+    """Load a label set by built-in name (``original``, ``real``, ``shankar``) or from a file.
+
+    Examples
+    --------
+    >>> from errata.labels import load_labels
+    >>> real = load_labels("real")
+    >>> len(real), int(real.evaluated.sum())
+    (50000, 46837)
+    """
+    if isinstance(labels, LabelSet):
+        return labels
+    if isinstance(labels, str) and labels in BUILTIN:
+        return BUILTIN[labels]()
+    path = Path(labels)
+    if not path.exists():
+        raise ErrataInputError(f"labels: '{labels}' is neither a built-in label set "
+                               f"({', '.join(BUILTIN)}) nor an existing file")
+    loader = FILE_LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise ErrataInputError(f"{path}: unsupported label file extension '{path.suffix}' "
+                               f"(expected {', '.join(FILE_LOADERS)})")
+    return loader(path)
