@@ -22,7 +22,7 @@ uv:  ## install uv when missing
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 
 env: uv  ## create the locked environment (.venv)
-	@$(UV) sync --frozen --quiet $(EXTRAS)
+	@$(UV) sync --frozen --inexact --quiet $(EXTRAS)
 
 apt:  ## install the Debian packages the tests need, when missing
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -20,8 +20,10 @@ schema (see :func:`load_labels`).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -62,29 +64,30 @@ class LabelSet:
     original: np.ndarray
     imagenet_m: np.ndarray | None = None
     source: str = ""
-    _index: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.file_names)
 
-    @property
+    @cached_property
     def multi_labels(self) -> np.ndarray:
         """``(n, 1000)`` bool: correct ∪ unclear, what multi-label accuracy accepts."""
         return self.correct | self.unclear
 
-    @property
+    @cached_property
     def evaluated(self) -> np.ndarray:
         """``(n,)`` bool: images that take part in multi-label evaluation (not problematic,
         at least one acceptable label)."""
         return ~self.problematic & self.multi_labels.any(axis=1)
 
-    def positions(self, file_names: Iterable[str]) -> np.ndarray:
-        """Row of each file name in this set, ``-1`` where absent (vectorised via pandas)."""
-        import pandas as pd
+    @cached_property
+    def _row_of(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.file_names.tolist())}
 
-        return pd.Index(self.file_names).get_indexer(np.asarray(list(file_names)
-                                                                if not isinstance(file_names, np.ndarray)
-                                                                else file_names, dtype=object))
+    def positions(self, file_names: Iterable[str]) -> np.ndarray:
+        """Row of each file name in this set, ``-1`` where absent."""
+        get = self._row_of.get
+        names = file_names.tolist() if isinstance(file_names, np.ndarray) else list(file_names)
+        return np.fromiter((get(n, -1) for n in names), dtype=np.int64, count=len(names))
 
     def take(self, rows: np.ndarray, *, name: str | None = None) -> LabelSet:
         """A new label set with only ``rows`` (integer positions or a boolean mask)."""
@@ -99,12 +102,18 @@ class LabelSet:
             source=self.source,
         )
 
-    def label_lists(self, which: str = "correct") -> list[list[int]]:
-        """Per image, the sorted class indices of ``correct``, ``unclear`` or ``multi``."""
+    def csr(self, which: str = "correct") -> tuple[np.ndarray, np.ndarray]:
+        """``(indptr (n+1,), indices)`` of ``correct``, ``unclear`` or ``multi`` labels per image."""
         mat = {"correct": self.correct, "unclear": self.unclear, "multi": self.multi_labels}[which]
         rows, cols = np.nonzero(mat)
-        splits = np.searchsorted(rows, np.arange(1, len(self)))
-        return [c.tolist() for c in np.split(cols, splits)]
+        indptr = np.zeros(len(self) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(self)), out=indptr[1:])
+        return indptr, cols
+
+    def label_lists(self, which: str = "correct") -> list[list[int]]:
+        """Per image, the sorted class indices of ``correct``, ``unclear`` or ``multi``."""
+        indptr, cols = self.csr(which)
+        return [c.tolist() for c in np.split(cols, indptr[1:-1])]
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -131,27 +140,47 @@ def original_labels_for(file_names: np.ndarray) -> np.ndarray:
     return out
 
 
+_VAL_NAME = re.compile(r"ILSVRC2012_val_(\d{8})(?:\.[A-Za-z]+)?$")
+
+
 def val_numbers(file_names: np.ndarray) -> np.ndarray:
     """0-based number of each ``ILSVRC2012_val_XXXXXXXX.JPEG`` name, ``-1`` for other names.
 
     Accepts paths (``val/n01440764/ILSVRC2012_val_00000293.JPEG``) and names without extension.
+    Exact names are a hash lookup; only the others go through a regular expression.
     """
-    import pandas as pd
-
-    s = pd.Series(np.asarray(file_names, dtype=object), dtype="string")
-    num = s.str.extract(r"ILSVRC2012_val_(\d{8})(?:\.[A-Za-z]+)?$", expand=False)
-    out = pd.to_numeric(num, errors="coerce").fillna(0).astype(np.int64).to_numpy() - 1
-    out[(out < 0) | (out >= resources.N_VAL)] = -1
+    names = np.asarray(file_names, dtype=object).tolist()
+    get = _val_index().get
+    out = np.fromiter((get(n, -1) for n in names), dtype=np.int64, count=len(names))
+    for i in np.flatnonzero(out < 0).tolist():
+        m = _VAL_NAME.search(str(names[i]))
+        if m and 1 <= int(m.group(1)) <= resources.N_VAL:
+            out[i] = int(m.group(1)) - 1
     return out
+
+
+@cache
+def _val_index() -> dict[str, int]:
+    return {name: i for i, name in enumerate(resources.val_file_names().tolist())}
 
 
 def canonical_file_names(file_names: Iterable[str]) -> np.ndarray:
     """Base names (``a/b/ILSVRC2012_val_00000001.JPEG`` → ``ILSVRC2012_val_00000001.JPEG``)."""
-    import pandas as pd
+    names = file_names.tolist() if isinstance(file_names, np.ndarray) else list(file_names)
+    return np.array([str(n).replace("\\", "/").rsplit("/", 1)[-1] for n in names], dtype=object)
 
-    s = pd.Series(np.asarray(list(file_names) if not isinstance(file_names, np.ndarray)
-                             else file_names, dtype=object), dtype="string")
-    return s.str.replace(r"^.*[\\/]", "", regex=True).to_numpy(dtype=object)
+
+def first_duplicate(file_names: np.ndarray) -> int:
+    """Row of the first repeated file name, ``-1`` when all are distinct."""
+    names = file_names.tolist()
+    if len(set(names)) == len(names):
+        return -1
+    seen: set[str] = set()
+    for i, n in enumerate(names):
+        if n in seen:
+            return i
+        seen.add(n)
+    return -1
 
 
 def _class_index_of(value: Any, *, where: str) -> int:
@@ -183,12 +212,10 @@ def _matrix(rows: list[list[int]], n: int) -> np.ndarray:
 
 
 def _check_unique(file_names: np.ndarray, where: str) -> None:
-    import pandas as pd
-
-    dup = pd.Index(file_names).duplicated()
-    if dup.any():
-        raise ErrataInputError(f"{where}: duplicate file name '{file_names[dup][0]}' "
-                               f"({int(dup.sum())} duplicates); each image may appear once")
+    row = first_duplicate(file_names)
+    if row >= 0:
+        raise ErrataInputError(f"{where}: row {row + 2}: duplicate file name '{file_names[row]}'; "
+                               "each image may appear once")
 
 
 # ---------------------------------------------------------------------------------------------

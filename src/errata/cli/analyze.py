@@ -1,1 +1,98 @@
-"""`errata analyze` — placeholder replaced below."""
+"""`errata analyze` — score one model and classify its errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from errata.cli import app
+from errata.cli._common import console, print_json
+
+LABELS_HELP = ("Ground truth: 'real' (ImageNet-ReaL, default), 'original', 'shankar' (needs the "
+               "Shankar file in the data directory) or a label file (.json: Shankar schema or "
+               "errata's; .csv: file_name,labels[,unclear,problematic]).")
+
+
+@app.command()
+def analyze(
+    predictions: str = typer.Argument(
+        ..., help="Predictions file (.npy/.npz/.csv/.parquet: top-1, top-k or 1000 scores per "
+        "image) or a registry name such as cleanlab-resnet50."),
+    labels: str = typer.Option("real", "--labels", "-l", help=LABELS_HELP),
+    order: str = typer.Option("filename", "--order", help="Row order when the file has no file "
+                              "names: 'filename' (val_00000001 first) or 'imagefolder' "
+                              "(sorted by class, as torchvision's ImageFolder)."),
+    file_names: str = typer.Option(None, "--file-names", help="File name of each row: a JSON list "
+                                   "or text file, or the column/array holding them."),
+    name: str = typer.Option(None, "--name", help="Model name for tables and outputs."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write metrics.json, per_image.parquet, "
+                             "errors.parquet and summary.json into this folder."),
+    json_: bool = typer.Option(False, "--json", help="Print the results as JSON (for scripts)."),
+    expert_files: list[Path] = typer.Option(
+        None, "--experts", help="Expert annotation file(s) in the dough-bagel schema; its "
+        "'Non-prototypical' rows mark non-prototypical images."),
+    imagenet_x: bool = typer.Option(False, "--imagenet-x", help="Also mark errors on images "
+                                    "with ImageNet-X pose/partial-view/style/pattern/texture/"
+                                    "subcategory factors as non-prototypical (ImageNet-X)."),
+    no_errors: bool = typer.Option(False, "--no-errors", help="Only compute the metrics."),
+    bootstrap: int = typer.Option(1000, "--bootstrap", min=10, help="Bootstrap resamples for the "
+                                  "95 % confidence intervals."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+) -> None:
+    """Score one model's predictions: top-1/top-5, ReaL or multi-label accuracy with 95 %
+    intervals, and every remaining error sorted into the expert categories.
+
+    Example: errata analyze preds.npy --labels real --out results/
+    """
+    from errata.analysis import analyze as run
+
+    if order not in ("filename", "imagefolder"):
+        from errata.exceptions import ErrataInputError
+
+        raise ErrataInputError(f"--order: '{order}' is not one of filename, imagefolder")
+    options: dict[str, Any] = {}
+    if expert_files:
+        options["expert_files"] = list(expert_files)
+    if imagenet_x:
+        options["imagenet_x"] = True
+    result = run(predictions, labels=labels, order=order, file_names=file_names,  # type: ignore[arg-type]
+                 name=name, classify_errors=not no_errors, n_resamples=bootstrap, seed=seed,
+                 **options)
+    written = result.save(out) if out is not None else {}
+    if json_:
+        print_json(result.to_dict() | {"written": {k: str(v) for k, v in written.items()}})
+        return
+    render(result)
+    if written:
+        console().print("written: " + ", ".join(str(p) for p in written.values()))
+
+
+def render(result: Any) -> None:
+    """Print the metrics table (and the error table when errors were classified)."""
+    from rich.table import Table
+
+    from errata.metrics import METRICS
+
+    c = console()
+    labels = result.labels
+    t = Table(title=f"{result.predictions.name} — labels: {labels.name}", title_justify="left")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    t.add_column("95 % CI", justify="right")
+    t.add_column("images", justify="right")
+    for key, m in result.metrics.items():
+        title = METRICS[key].title
+        if key == "imagenet_m":
+            t.add_row(title, f"{m['value']} / {m['of']}", "", f"{m['images']:,}")
+            continue
+        lo, hi = m["ci95"]
+        t.add_row(title, f"{100 * m['value']:.3f} %", f"{100 * lo:.2f} – {100 * hi:.2f}",
+                  f"{m['images']:,}")
+    c.print(t)
+    if result.summary:
+        from errata.cli._tables import error_tables
+
+        for table in error_tables(result.summary):
+            c.print(table)
