@@ -8,7 +8,7 @@ src/errata/resources/ (or DIR):
 
 - wordnet.tsv.gz              one row per noun synset the taxonomy may need, sorted by id:
                               ``wnid`` (``n%08d``, the noun offset, as ImageNet spells it),
-                              ``hypernyms`` (space-separated wnids, WordNet's order),
+                              ``hypernyms`` (space-separated wnids, sorted),
                               ``n_descendants`` (hyponym descendants in *full* WordNet),
                               ``lemmas`` (``, ``-separated, underscores as spaces), ``definition``.
 - wordnet.tsv.gz.source.json  source packages and versions, the WordNet 3.0 license.
@@ -16,7 +16,8 @@ src/errata/resources/ (or DIR):
 Which synsets: the 1000 ImageNet classes, all their hypernym ancestors, all descendants of the
 classes, and all descendants of every ancestor that is not *broad* (at most ``BROAD`` descendants
 in full WordNet), so siblings, same-superclass synsets and out-of-vocabulary proposals below the
-broad level are available. Broad nodes (``entity``, ``artifact``, ``device``, ...) keep their row
+broad level are available; then every hypernym of a kept synset, so the extract is closed
+upwards (``puppy`` is a ``dog`` and a ``young mammal``). Broad nodes (``entity``, ``artifact``, ``device``, ...) keep their row
 but not their whole subtree; ``n_descendants`` says whether a row's subtree is complete. Instance
 nouns (``Eiffel Tower`` as an instance of ``tower``) are left out: an instance of a class is that
 class, never a new concept, and ImageNet's hierarchy uses class hypernyms only.
@@ -119,11 +120,17 @@ def _open_reader(wordnet_dir: Path, tmp: Path):  # type: ignore[no-untyped-def]
     (corpus / "lexnames").write_text(
         "".join(f"{i:02d}\t{n}\t{POS_NUMBER[n.split('.')[0]]}\n" for i, n in enumerate(LEXNAMES)))
     nltk.data.path.insert(0, str(tmp))
+
+    class _EnglishOnly(WordNetCorpusReader):  # type: ignore[misc]
+        def map_wn(self, version: str = "wordnet") -> None:
+            """Skip the sense-key mapping for multilingual data (8 s; not used here)."""
+            return None
+
     import warnings
 
     with warnings.catch_warnings():  # "multilingual functions are not available": not needed
         warnings.simplefilter("ignore")
-        return WordNetCorpusReader(str(corpus), None)
+        return _EnglishOnly(str(corpus), None)
 
 
 def read_nouns(wordnet_dir: Path) -> dict[int, tuple[list[int], list[str], str]]:
@@ -134,7 +141,7 @@ def read_nouns(wordnet_dir: Path) -> dict[int, tuple[list[int], list[str], str]]
             raise SystemExit(f"{wordnet_dir}: expected WordNet 3.0, found {wn.get_version()}")
         nouns = {}
         for s in wn.all_synsets("n"):
-            hypers = [h.offset() for h in s.hypernyms()]
+            hypers = sorted({h.offset() for h in s.hypernyms()})  # NLTK returns set order
             if not hypers and s.instance_hypernyms():
                 continue
             nouns[s.offset()] = (hypers, [lem.replace("_", " ") for lem in s.lemma_names()],
@@ -172,6 +179,7 @@ def select(nouns: dict[int, tuple[list[int], list[str], str]], class_offsets: li
         below = _closure(a, children)
         if len(below) <= BROAD:
             keep |= below
+    keep |= set().union(*(_closure(o, parents) for o in list(keep)))  # closed under hypernyms
     counts = {o: len(_closure(o, children)) for o in keep}
     return sorted(keep), counts
 

@@ -120,6 +120,8 @@ class Analysis:
     metrics: dict[str, Any]
     errors_table: Any = None
     summary: dict[str, Any] = field(default_factory=dict)
+    context: Any = None  # errata.errors.Context, when errors were classified
+    classified: Any = None  # errata.errors.Classified, when errors were classified
 
     @cached_property
     def per_image_table(self) -> Any:

@@ -71,6 +71,12 @@ REGISTRY: dict[str, DataFile] = {f.name: f for f in [
     DataFile("real-raters-golden", "real_raters/raters_golden.npz", _REAL + "raters_golden.npz",
              "6fd910fc7389c3d695ac5e18269689797d0246a378c536e218854f9d93bc8ea6", "Apache-2.0",
              "all raters' answers to the golden questions"),
+    DataFile("imagenet-x-val-top-factor", "imagenet_x/imagenet_x_val_top_factor.jsonl",
+             "https://github.com/facebookresearch/imagenetx/raw/main/imagenet_x/annotations/"
+             "imagenet_x_val_top_factor.jsonl",
+             "083253dfe7c3491c76c4745d00d2c1c6eb19615f3935cfc80c6b914dcd4bd177", "CC BY-NC 4.0",
+             "ImageNet-X top factor of variation per validation image (Idrissi et al. 2022); "
+             "also inside the imagenet-x wheel"),
     DataFile("shankar", "shankar/human_accuracy_v3.0.0.json", _GCS + "human_accuracy_v3.0.0.json",
              None, "Apache-2.0 (TFDS imagenet2012_multilabel)",
              "Shankar et al. 2020 multi-label annotations with ImageNet-M"),

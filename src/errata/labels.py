@@ -307,12 +307,12 @@ def from_json(path: str | Path) -> LabelSet:
     """
     path = Path(path)
     data = _read_json(path)
-    if isinstance(data, dict) and "initial_annots" in data:
+    if isinstance(data, dict) and {"initial_annots", "problematic_images"} & set(data):
         return from_shankar(path)
     if not isinstance(data, dict) or not isinstance(data.get("images"), dict):
-        raise ErrataInputError(f"{path}: missing field 'images' (expected {{\"images\": {{file name: "
-                               "{\"correct\": [...], \"unclear\": [...]}}}} or the Shankar schema "
-                               "with 'initial_annots')")
+        raise ErrataInputError(f"{path}: missing field 'images' (expected errata's schema "
+                               '{"images": {FILE_NAME: {"correct": [...], "unclear": [...]}}} or '
+                               "Shankar's with 'initial_annots')")
     images: Mapping[str, Any] = data["images"]
     if not images:
         raise ErrataInputError(f"{path}: field 'images' is empty")

@@ -86,6 +86,10 @@ def file_names_for(order: Order) -> np.ndarray:
 
 
 def _read_npy(path: Path, _: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+    with open(path, "rb") as fh:
+        if fh.read(6) != b"\x93NUMPY":
+            raise ErrataInputError(f"{path}: not a valid .npy array (no NumPy header); save it with "
+                                   "numpy.save")
     try:
         return np.load(path, allow_pickle=False), None
     except ValueError as exc:

@@ -1,0 +1,280 @@
+"""The review web app: FastAPI, server-rendered Jinja2 pages, one small script for shortcuts.
+
+Every page except ``/login`` needs a session (a signed cookie holding the annotator id and a CSRF
+token). Every POST carries the CSRF token. An annotator only ever sees and writes their own
+answers: the annotator id comes from the session, never from the form. Handlers are plain
+``def`` functions, so FastAPI runs them in its thread pool while the database serialises writes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from errata.exceptions import ErrataInputError, require
+from errata.review import storage
+from errata.review.models import ANSWER_CODES, ANSWER_NAMES, DONT_KNOW, QUEUES
+from errata.review.security import (
+    CSRF_FIELD,
+    csrf_ok,
+    new_csrf_token,
+    resolve_image,
+    safe_image_name,
+    verify_password,
+)
+
+SESSION_MAX_AGE = 12 * 3600  # seconds a log-in lasts
+QUEUE_TITLES = {"novel": "Novel predictions", "audit": "Label audit", "classify": "Classify"}
+ANSWER_KEYS = {"correct": "c", "wrong": "w", "unclear": "u", "dont_know": "d"}  # shortcuts
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; script-src 'self'; "
+                               "style-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class _LoginRequired(Exception):
+    pass
+
+
+def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
+    """The ASGI app for one opened project."""
+    fastapi = require("fastapi", "review")
+    from fastapi import Depends, Request
+    from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+    from fastapi.staticfiles import StaticFiles
+    from jinja2 import Environment, PackageLoader, select_autoescape
+    from starlette.middleware.sessions import SessionMiddleware
+
+    from errata import resources
+
+    classes = resources.classes()
+    env = Environment(loader=PackageLoader("errata.review", "templates"),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env.globals.update(QUEUE_TITLES=QUEUE_TITLES, ANSWER_NAMES=ANSWER_NAMES,
+                       ANSWER_KEYS=ANSWER_KEYS, classes=classes, CSRF_FIELD=CSRF_FIELD)
+    class_options = [f"{i}: {classes.names[i]} ({classes.wnids[i]})" for i in range(1000)]
+    secret = storage.get_meta(project, "secret_key")
+    assert secret, "project has no secret key"
+
+    app = fastapi.FastAPI(title="errata review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="errata_review",
+                       max_age=SESSION_MAX_AGE, same_site="strict", https_only=False)
+    static_dir = Path(__file__).parent / "static"
+    app.mount("/static", StaticFiles(directory=static_dir), name="static")
+
+    @app.middleware("http")
+    async def _headers(request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        return response
+
+    @app.exception_handler(_LoginRequired)
+    async def _to_login(request, exc):  # type: ignore[no-untyped-def]
+        if request.method == "GET":
+            return RedirectResponse("/login", status_code=303)
+        return HTMLResponse("log-in required", status_code=401)
+
+    @app.exception_handler(ErrataInputError)
+    async def _bad_input(request, exc):  # type: ignore[no-untyped-def]
+        return HTMLResponse(env.get_template("message.html").render(
+            title="Bad request", message=str(exc), user=None, csrf=""), status_code=400)
+
+    def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+        html = env.get_template(template).render(csrf=_csrf(request), **ctx)
+        return HTMLResponse(html, status_code=status)
+
+    def _csrf(request: Request) -> str:
+        token = request.session.get("csrf")
+        if not token:
+            token = request.session["csrf"] = new_csrf_token()
+        return str(token)
+
+    def current_user(request: Request):  # type: ignore[no-untyped-def]
+        uid = request.session.get("uid")
+        user = storage.annotator_by_id(project, int(uid)) if uid is not None else None
+        if user is None:
+            raise _LoginRequired()
+        return user
+
+    async def checked_form(request: Request) -> dict[str, str]:
+        """Dependency: the posted form, after checking its CSRF token against the session's."""
+        form = await request.form()
+        if not csrf_ok(request.session.get("csrf"), form.get(CSRF_FIELD)):  # type: ignore[arg-type]
+            raise fastapi.HTTPException(status_code=403, detail="missing or wrong CSRF token")
+        return {k: str(v) for k, v in form.items()}
+
+    # --- log-in ----------------------------------------------------------------------------
+    @app.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request):  # type: ignore[no-untyped-def]
+        return render(request, "login.html", user=None, error=None)
+
+    @app.post("/login")
+    def login(request: Request, form: dict = Depends(checked_form)):  # type: ignore[no-untyped-def]
+        user = storage.annotator_by_name(project, form.get("name", ""))
+        # verify even for unknown names so timing does not reveal which names exist
+        ok = verify_password(user.password_hash if user else _DUMMY_HASH, form.get("password", ""))
+        if user is None or not ok:
+            return render(request, "login.html", status=401, user=None,
+                          error="Unknown name or wrong password.")
+        request.session.clear()
+        request.session.update(uid=user.id, csrf=new_csrf_token())
+        return RedirectResponse("/", status_code=303)
+
+    @app.post("/logout")
+    def logout(request: Request, form: dict = Depends(checked_form)):  # type: ignore[no-untyped-def]
+        current_user(request)
+        await checked_form(request)
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    # --- annotating ------------------------------------------------------------------------
+    @app.get("/", response_class=HTMLResponse)
+    def home(request: Request):  # type: ignore[no-untyped-def]
+        user = current_user(request)
+        prog = storage.progress(project)
+        mine = [a for a in storage.annotators(project) if a["id"] == user.id][0]
+        own = prog["annotators"].get(user.name, {"reviews": {}, "golden_accuracy": None})
+        return render(request, "home.html", user=user, queues=mine["queues"],
+                      progress=prog["queues"], own=own)
+
+    @app.get("/queue/{queue}")
+    def queue_next(request: Request, queue: str):  # type: ignore[no-untyped-def]
+        user = current_user(request)
+        if queue not in QUEUES:
+            raise fastapi.HTTPException(status_code=404, detail="no such queue")
+        item_id = storage.next_item(project, user.id, queue)
+        if item_id is None:
+            return render(request, "message.html", user=user, title=QUEUE_TITLES[queue],
+                          message="Nothing left for you in this queue. Thank you!")
+        return RedirectResponse(f"/item/{item_id}", status_code=303)
+
+    @app.get("/item/{item_id}", response_class=HTMLResponse)
+    def item_page(request: Request, item_id: int):  # type: ignore[no-untyped-def]
+        user = current_user(request)
+        view = storage.item_view(project, item_id, user.id)
+        if view is None or view["queue"] not in _assigned(user.id):
+            raise fastapi.HTTPException(status_code=404, detail="no such item")
+        orig = view["original"]
+        wnid = classes.wnids[orig] if orig >= 0 else None
+        has_image = resolve_image(project.images, view["file_name"], wnid=wnid) is not None
+        return render(request, "item.html", user=user, item=view, has_image=has_image,
+                      class_options=class_options if view["queue"] == "classify" else [])
+
+    @app.post("/item/{item_id}")
+    async def item_submit(request: Request, item_id: int):  # type: ignore[no-untyped-def]
+        user = current_user(request)
+        view = storage.item_view(project, item_id, user.id)
+        if view is None or view["queue"] not in _assigned(user.id):
+            raise fastapi.HTTPException(status_code=404, detail="no such item")
+        answers: dict[int, int] = {}
+        if view["queue"] == "classify":
+            choice = form.get("class_index", "").strip()
+            if choice:
+                answers[_parse_class(choice)] = ANSWER_CODES["correct"]
+        else:
+            for c in view["candidates"]:
+                value = form.get(f"a_{c}")
+                if value:
+                    if value not in ANSWER_CODES:
+                        raise ErrataInputError(f"field a_{c}: '{value}' is not one of "
+                                               f"{', '.join(ANSWER_CODES)}")
+                    answers[c] = ANSWER_CODES[value]
+        score = storage.save_review(project, item_id, user.id, answers,
+                                    problematic=form.get("problematic") in ("on", "1", "true"),
+                                    note=form.get("note", ""))
+        if view["golden"] is not None and user.training:
+            return render(request, "feedback.html", user=user, item=view, answers=answers,
+                          score=score)
+        return RedirectResponse(f"/queue/{view['queue']}", status_code=303)
+
+    def _assigned(annotator_id: int) -> list[str]:
+        for a in storage.annotators(project):
+            if a["id"] == annotator_id:
+                return list(a["queues"])
+        return []
+
+    def _parse_class(text: str) -> int:
+        head = text.split(":", 1)[0].strip()
+        if head.isdigit() and 0 <= int(head) < 1000:
+            return int(head)
+        try:
+            return classes.index_of(text.strip())
+        except KeyError:
+            raise ErrataInputError(f"field class_index: '{text}' is not a class (pick one of the "
+                                   "1000 classes from the list)") from None
+
+    @app.get("/image/{file_name:path}")
+    def image(request: Request, file_name: str):  # type: ignore[no-untyped-def]
+        current_user(request)
+        if not safe_image_name(file_name):
+            raise fastapi.HTTPException(status_code=400, detail="not an image name")
+        orig = storage.image_original(project, file_name)
+        if orig is None:
+            raise fastapi.HTTPException(status_code=404, detail="no such image")
+        path = resolve_image(project.images, file_name,
+                             wnid=classes.wnids[orig] if orig >= 0 else None)
+        if path is None:
+            raise fastapi.HTTPException(status_code=404, detail="image file not available")
+        return FileResponse(path)
+
+    # --- admin -----------------------------------------------------------------------------
+    def admin_user(request: Request):  # type: ignore[no-untyped-def]
+        user = current_user(request)
+        if not user.is_admin:
+            raise fastapi.HTTPException(status_code=403, detail="admins only")
+        return user
+
+    @app.get("/admin", response_class=HTMLResponse)
+    def admin(request: Request):  # type: ignore[no-untyped-def]
+        user = admin_user(request)
+        return render(request, "admin.html", user=user, people=storage.annotators(project),
+                      progress=storage.progress(project), queues=QUEUES, error=None)
+
+    @app.post("/admin/annotators")
+    def admin_add(request: Request, form: dict = Depends(checked_form)):  # type: ignore[no-untyped-def]
+        user = admin_user(request)
+        try:
+            storage.add_annotator(project, form.get("name", ""), form.get("password", ""),
+                                  admin=form.get("is_admin") == "on",
+                                  queues=[q for q in QUEUES if form.get(f"q_{q}") == "on"],
+                                  training=form.get("training") == "on")
+        except ErrataInputError as exc:
+            return render(request, "admin.html", status=400, user=user,
+                          people=storage.annotators(project), progress=storage.progress(project),
+                          queues=QUEUES, error=str(exc))
+        return RedirectResponse("/admin", status_code=303)
+
+    @app.post("/admin/assign/{annotator_id}")
+    def admin_assign(request: Request, annotator_id: int, form: dict = Depends(checked_form)):  # type: ignore[no-untyped-def]
+        admin_user(request)
+        storage.set_assignments(project, annotator_id,
+                                [q for q in QUEUES if form.get(f"q_{q}") == "on"],
+                                training=form.get("training") == "on")
+        return RedirectResponse("/admin", status_code=303)
+
+    @app.exception_handler(fastapi.HTTPException)
+    async def _http_error(request, exc):  # type: ignore[no-untyped-def]
+        return Response(str(exc.detail), status_code=exc.status_code, media_type="text/plain")
+
+    return app
+
+
+_DUMMY_HASH = ("$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$"
+               "RdescudvJCsgt3ub+b+dWRWJTmaaJObG")  # compared against when a name is unknown
+
+
+def serve(project_path: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
+          db_url: str | None = None) -> None:
+    """Run the app with uvicorn (blocking)."""
+    uvicorn = require("uvicorn", "review")
+    project = storage.open_project(project_path, db_url=db_url)
+    uvicorn.run(create_app(project), host=host, port=port, log_level="warning",
+                access_log=False)
+
+
+__all__ = ["create_app", "serve", "DONT_KNOW"]

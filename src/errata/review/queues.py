@@ -1,0 +1,214 @@
+"""Building the three review queues from a label set and one or more models' predictions.
+
+* **novel** — (image, predicted class) pairs where a model's top-1 is not in the image's label set;
+  one item per image with all its novel classes plus its current labels as candidates, ranked by
+  how many models agree on a novel class, then by their mean confidence (Vasudevan et al. reviewed
+  exactly these "novel predictions").
+* **audit** — images sampled per original class for a full check of their labels.
+* **classify** — images an annotator labels from scratch (human accuracy, Shankar et al.).
+
+Golden questions (expert answers) are mixed into *novel* and *audit* every ``GOLDEN_EVERY`` items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from errata.exceptions import ErrataInputError
+from errata.resources import N_CLASSES
+
+GOLDEN_EVERY = 10  # one golden item after every this many regular items
+AUDIT_PER_CLASS = 1  # images sampled per original class for the label audit
+CLASSIFY_IMAGES = 200  # images in the classify queue
+MAX_NOVEL = 5000  # cap on novel-prediction items (the highest-ranked are kept)
+
+
+@dataclass(frozen=True)
+class QueuePlan:
+    """Rows of one queue: image row, candidate classes, ranking score (best first)."""
+
+    rows: np.ndarray  # (m,) positions into the project's images
+    candidates: list[list[int]]
+    scores: np.ndarray  # (m,)
+
+
+def novel_predictions(multi_labels: np.ndarray, top1: np.ndarray,
+                      confidence: np.ndarray | None = None, *, limit: int = MAX_NOVEL,
+                      ) -> QueuePlan:
+    """Rank (image, class) pairs that models predict outside the label set.
+
+    Parameters
+    ----------
+    multi_labels : ndarray of bool, shape (n, 1000)
+        Current labels (correct ∪ unclear).
+    top1 : ndarray of int, shape (n_models, n)
+        Each model's top-1 class.
+    confidence : ndarray of float, shape (n_models, n), optional
+        Each model's probability for its top-1 (NaN when unknown).
+
+    Returns
+    -------
+    QueuePlan
+        One row per image with at least one novel prediction; candidates are the novel classes
+        (most agreed first) followed by the image's current labels; score = models agreeing on
+        the best novel class + mean confidence / 10 (agreement dominates, confidence breaks ties).
+    """
+    n_models, n = top1.shape
+    conf = np.zeros(top1.shape) if confidence is None else np.nan_to_num(confidence, nan=0.0)
+    image = np.broadcast_to(np.arange(n), top1.shape).ravel()
+    cls = top1.ravel().astype(np.int64)
+    novel = ~multi_labels[image, cls]
+    key = image[novel] * N_CLASSES + cls[novel]
+    pairs, inverse, votes = np.unique(key, return_inverse=True, return_counts=True)
+    mean_conf = np.bincount(inverse, weights=conf.ravel()[novel], minlength=len(pairs)) / votes
+    pair_score = votes + mean_conf / 10.0
+    pair_image, pair_class = pairs // N_CLASSES, pairs % N_CLASSES
+    # best pair first within each image, images by their best pair
+    order = np.lexsort((-pair_score, pair_image))
+    pair_image, pair_class, pair_score = pair_image[order], pair_class[order], pair_score[order]
+    first = np.r_[True, pair_image[1:] != pair_image[:-1]]
+    images, starts = pair_image[first], np.flatnonzero(first)
+    image_score = pair_score[first]
+    rank = np.argsort(-image_score, kind="stable")[:limit]
+    bounds = np.r_[starts, len(pair_image)]
+    candidates = []
+    for r in rank:  # one Python step per *queued image* (≤ limit), not per input image
+        novel_cls = pair_class[bounds[r]:bounds[r + 1]].tolist()
+        candidates.append(novel_cls + np.flatnonzero(multi_labels[images[r]]).tolist())
+    return QueuePlan(images[rank], candidates, image_score[rank])
+
+
+def label_audit(multi_labels: np.ndarray, original: np.ndarray, top1: np.ndarray, *,
+                per_class: int = AUDIT_PER_CLASS, seed: int = 0) -> QueuePlan:
+    """Sample ``per_class`` images per original class; candidates are the current labels, the
+    original label and every model's top-1."""
+    rng = np.random.default_rng(seed)
+    shuffled = rng.permutation(len(original))
+    cls = original[shuffled]
+    order = np.argsort(cls, kind="stable")
+    cls_sorted = cls[order]
+    rank_in_class = np.arange(len(order)) - np.searchsorted(cls_sorted, cls_sorted)
+    chosen = shuffled[order[(rank_in_class < per_class) & (cls_sorted >= 0)]]
+    chosen = chosen[rng.permutation(len(chosen))]
+    cand = multi_labels[chosen].copy()
+    cand[np.arange(len(chosen)), original[chosen]] = True
+    for t in top1:
+        cand[np.arange(len(chosen)), t[chosen]] = True
+    rows, cols = np.nonzero(cand)
+    split = np.split(cols, np.searchsorted(rows, np.arange(1, len(chosen))))
+    return QueuePlan(chosen, [c.tolist() for c in split], np.zeros(len(chosen)))
+
+
+def classify_sample(n: int, *, size: int = CLASSIFY_IMAGES, seed: int = 1) -> QueuePlan:
+    """A random sample of images for annotators to label from scratch."""
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(n, size=min(size, n), replace=False))
+    return QueuePlan(rows, [[] for _ in rows], np.zeros(len(rows)))
+
+
+def interleave_golden(n_regular: int, n_golden: int, *, every: int = GOLDEN_EVERY,
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Positions for regular and golden items so one golden item follows every ``every``
+    regular ones (extra golden items go to the end)."""
+    regular = np.arange(n_regular) + np.arange(n_regular) // every
+    golden_slots = np.arange(1, n_golden + 1) * (every + 1) - 1
+    return regular, golden_slots
+
+
+def build(project, labels, predictions: Sequence, *, golden: dict | None = None,  # type: ignore[no-untyped-def]
+          queues: Sequence[str] = ("novel", "audit", "classify"),
+          audit_per_class: int = AUDIT_PER_CLASS, classify_images: int = CLASSIFY_IMAGES,
+          max_novel: int = MAX_NOVEL, seed: int = 0) -> dict[str, int]:
+    """Fill an empty project's database with images, predictions and queue items.
+
+    Parameters
+    ----------
+    project : Project
+    labels : LabelSet
+    predictions : sequence of Predictions
+        Images reviewed are those present in the label set and in every model's predictions.
+    golden : dict, optional
+        ``{file_name: {class_index: expected answer code}}`` golden questions.
+
+    Returns
+    -------
+    dict
+        Number of items per queue (and ``golden``).
+    """
+    import pandas as pd
+    from sqlalchemy import insert
+
+    from errata.review.models import Image, Item, Model, Prediction
+
+    if not predictions:
+        raise ErrataInputError("--predictions: give at least one predictions file")
+    names = labels.file_names
+    for p in predictions:
+        names = names[pd.Index(p.file_names).get_indexer(names) >= 0]
+    if len(names) == 0:
+        raise ErrataInputError("no image is in both the label set and the predictions "
+                               "(check the file names or --order)")
+    lab_rows = labels.positions(names)
+    multi = labels.multi_labels[lab_rows]
+    original = labels.original[lab_rows].astype(np.int64)
+    top1 = np.stack([p.top1[pd.Index(p.file_names).get_indexer(names)] for p in predictions])
+    conf = np.full(top1.shape, np.nan)
+    for m, p in enumerate(predictions):
+        if p.scores is not None:
+            sc = p.scores[pd.Index(p.file_names).get_indexer(names)].astype(np.float64)
+            if sc.min() < 0 or not np.allclose(sc.sum(axis=1), 1, atol=1e-3):  # logits
+                sc = np.exp(sc - sc.max(axis=1, keepdims=True))
+                sc /= sc.sum(axis=1, keepdims=True)
+            conf[m] = sc[np.arange(len(names)), top1[m]]
+
+    plans: dict[str, QueuePlan] = {}
+    if "novel" in queues:
+        plans["novel"] = novel_predictions(multi, top1, conf, limit=max_novel)
+    if "audit" in queues:
+        plans["audit"] = label_audit(multi, original, top1, per_class=audit_per_class, seed=seed)
+    if "classify" in queues:
+        plans["classify"] = classify_sample(len(names), size=classify_images, seed=seed + 1)
+
+    golden_rows: list[tuple[int, dict[int, int]]] = []
+    if golden:
+        gpos = pd.Index(names).get_indexer(np.array(list(golden), dtype=object))
+        golden_rows = [(int(r), golden[f]) for r, f in zip(gpos, golden) if r >= 0]
+
+    used = set()
+    for plan in plans.values():
+        used.update(plan.rows.tolist())
+    used.update(r for r, _ in golden_rows)
+    used_rows = np.array(sorted(used), dtype=np.int64)
+    image_id = np.zeros(len(names), dtype=np.int64)
+    image_id[used_rows] = np.arange(1, len(used_rows) + 1)
+    lab_lists = [" ".join(map(str, np.flatnonzero(multi[r]))) for r in used_rows]
+
+    counts: dict[str, int] = {}
+    with project.engine.begin() as conn:
+        conn.execute(insert(Image), [
+            {"id": int(image_id[r]), "file_name": str(names[r]), "original": int(original[r]),
+             "labels": lab} for r, lab in zip(used_rows, lab_lists)])
+        conn.execute(insert(Model), [{"id": m + 1, "name": p.name}
+                                     for m, p in enumerate(predictions)])
+        conn.execute(insert(Prediction), [
+            {"image_id": int(image_id[r]), "model_id": m + 1, "top1": int(top1[m, r]),
+             "confidence": None if np.isnan(conf[m, r]) else float(conf[m, r])}
+            for m in range(len(predictions)) for r in used_rows])
+        for q, plan in plans.items():
+            g = golden_rows if q in ("novel", "audit") else []
+            pos_regular, pos_golden = interleave_golden(len(plan.rows), len(g))
+            rows = [{"queue": q, "image_id": int(image_id[r]), "position": int(pos),
+                     "score": float(sc), "candidates": " ".join(map(str, c)), "golden": None}
+                    for r, c, sc, pos in zip(plan.rows, plan.candidates, plan.scores, pos_regular)]
+            rows += [{"queue": q, "image_id": int(image_id[r]), "position": int(pos), "score": 0.0,
+                      "candidates": " ".join(map(str, exp)),
+                      "golden": " ".join(f"{c}:{a}" for c, a in exp.items())}
+                     for (r, exp), pos in zip(g, pos_golden)]
+            if rows:
+                conn.execute(insert(Item), rows)
+            counts[q] = len(plan.rows)
+            counts[f"{q}_golden"] = len(g)
+    return counts

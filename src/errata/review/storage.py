@@ -1,0 +1,378 @@
+"""Opening a review project and every read or write the app makes, as plain functions.
+
+A project is a directory holding ``project.json`` (database URL, image directory) and, by
+default, the SQLite database ``review.sqlite``. PostgreSQL is used when the URL says so
+(``postgresql+psycopg://user@host:port/db``). SQLite runs in WAL mode with ``synchronous=FULL``
+so that an answer acknowledged to the browser survives a killed server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from errata.exceptions import ErrataInputError, require
+from errata.review.models import (
+    CORRECT,
+    DONT_KNOW,
+    QUEUES,
+    Answer,
+    Annotator,
+    Assignment,
+    Base,
+    Image,
+    Item,
+    Meta,
+    Review,
+)
+
+PROJECT_FILE = "project.json"  # per-project settings, beside the SQLite database
+SQLITE_FILE = "review.sqlite"  # default database file name
+BUSY_TIMEOUT_MS = 10_000  # how long a SQLite writer waits for the lock before failing
+DEFAULT_REVIEWS_PER_ITEM = 3  # annotators per non-golden item before it leaves the queue
+
+
+@dataclass(frozen=True)
+class Project:
+    """An opened review project: its directory, settings and a SQLAlchemy engine."""
+
+    path: Path
+    db_url: str
+    images: Path | None
+    engine: Any
+
+    def session(self):  # type: ignore[no-untyped-def]
+        from sqlalchemy.orm import Session
+
+        return Session(self.engine, expire_on_commit=False)
+
+
+def _engine(url: str):  # type: ignore[no-untyped-def]
+    sa = require("sqlalchemy", "review")
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000,
+                                                     "check_same_thread": False})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _write_json_atomic(path: Path, obj: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def create_project(path: str | Path, *, db_url: str | None = None,
+                   images: str | Path | None = None, settings: dict[str, str] | None = None,
+                   ) -> Project:
+    """Create the project directory, its settings file and an empty database.
+
+    Raises
+    ------
+    ErrataInputError
+        When the directory already holds a project or the image directory does not exist.
+    """
+    path = Path(path).absolute()
+    if (path / PROJECT_FILE).exists():
+        raise ErrataInputError(f"{path}: already a review project ({PROJECT_FILE} exists); "
+                               "choose a new directory")
+    if images is not None and not Path(images).is_dir():
+        raise ErrataInputError(f"--images {images}: not a directory")
+    path.mkdir(parents=True, exist_ok=True)
+    url = db_url or f"sqlite:///{path / SQLITE_FILE}"
+    engine = _engine(url)
+    Base.metadata.create_all(engine)
+    project = Project(path, url, None if images is None else Path(images).resolve(), engine)
+    meta = {"secret_key": secrets.token_urlsafe(32),
+            "reviews_per_item": str(DEFAULT_REVIEWS_PER_ITEM), **(settings or {})}
+    with project.session() as s:
+        for k, v in meta.items():
+            s.merge(Meta(key=k, value=v))
+        s.commit()
+    _write_json_atomic(path / PROJECT_FILE, {
+        "db": url, "images": None if project.images is None else str(project.images)})
+    return project
+
+
+def open_project(path: str | Path, *, db_url: str | None = None) -> Project:
+    """Open an existing project directory (``db_url`` overrides the stored URL)."""
+    path = Path(path).absolute()
+    try:
+        conf = json.loads((path / PROJECT_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ErrataInputError(f"{path}: not a review project (no {PROJECT_FILE}); "
+                               "create it with `errata review init`") from None
+    except json.JSONDecodeError as exc:
+        raise ErrataInputError(f"{path / PROJECT_FILE}: not valid JSON ({exc})") from None
+    url = db_url or conf.get("db")
+    if not isinstance(url, str):
+        raise ErrataInputError(f"{path / PROJECT_FILE}: field 'db' must be a database URL")
+    engine = _engine(url)
+    Base.metadata.create_all(engine)  # no-op on an existing schema
+    images = conf.get("images")
+    return Project(path, url, None if not images else Path(images), engine)
+
+
+def get_meta(project: Project, key: str, default: str | None = None) -> str | None:
+    with project.session() as s:
+        row = s.get(Meta, key)
+        return default if row is None else row.value
+
+
+def set_meta(project: Project, key: str, value: str) -> None:
+    with project.session() as s:
+        s.merge(Meta(key=key, value=value))
+        s.commit()
+
+
+# ---------------------------------------------------------------------------------------------
+# annotators
+
+
+def add_annotator(project: Project, name: str, password: str, *, admin: bool = False,
+                  queues: Iterable[str] = QUEUES, training: bool = False) -> int:
+    """Create an annotator with an argon2-hashed password and assign ``queues``; returns the id."""
+    from errata.review.security import hash_password
+
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise ErrataInputError(f"annotator name: expected 1-64 characters, got {len(name)}")
+    if len(password) < 8:
+        raise ErrataInputError("password: expected at least 8 characters")
+    queues = list(queues)
+    bad = [q for q in queues if q not in QUEUES]
+    if bad:
+        raise ErrataInputError(f"queue '{bad[0]}' is not one of {', '.join(QUEUES)}")
+    from sqlalchemy import select
+
+    with project.session() as s:
+        if s.scalar(select(Annotator.id).where(Annotator.name == name)) is not None:
+            raise ErrataInputError(f"annotator '{name}' already exists")
+        a = Annotator(name=name, password_hash=hash_password(password), is_admin=admin,
+                      training=training)
+        s.add(a)
+        s.flush()
+        s.add_all([Assignment(annotator_id=a.id, queue=q) for q in queues])
+        s.commit()
+        return int(a.id)
+
+
+def set_assignments(project: Project, annotator_id: int, queues: Iterable[str], *,
+                    training: bool | None = None) -> None:
+    from sqlalchemy import delete
+
+    queues = [q for q in queues if q in QUEUES]
+    with project.session() as s:
+        s.execute(delete(Assignment).where(Assignment.annotator_id == annotator_id))
+        s.add_all([Assignment(annotator_id=annotator_id, queue=q) for q in queues])
+        if training is not None:
+            a = s.get(Annotator, annotator_id)
+            if a is not None:
+                a.training = training
+        s.commit()
+
+
+def annotators(project: Project) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    with project.session() as s:
+        rows = s.scalars(select(Annotator).order_by(Annotator.id)).all()
+        assign = s.execute(select(Assignment.annotator_id, Assignment.queue)).all()
+    queues: dict[int, list[str]] = {}
+    for aid, q in assign:
+        queues.setdefault(aid, []).append(q)
+    return [{"id": a.id, "name": a.name, "is_admin": a.is_admin, "training": a.training,
+             "queues": sorted(queues.get(a.id, []), key=QUEUES.index)} for a in rows]
+
+
+def annotator_by_name(project: Project, name: str) -> Annotator | None:
+    from sqlalchemy import select
+
+    with project.session() as s:
+        return s.scalar(select(Annotator).where(Annotator.name == name))
+
+
+def annotator_by_id(project: Project, annotator_id: int) -> Annotator | None:
+    with project.session() as s:
+        return s.get(Annotator, annotator_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# queues and items
+
+
+def next_item(project: Project, annotator_id: int, queue: str) -> int | None:
+    """The first item of ``queue`` (by position) that this annotator has not reviewed and that
+    still needs reviews (golden items are shown to everyone); None when the queue is done."""
+    from sqlalchemy import exists, or_, select
+
+    target = int(get_meta(project, "reviews_per_item", str(DEFAULT_REVIEWS_PER_ITEM)) or 3)
+    with project.session() as s:
+        assigned = s.scalar(select(Assignment.queue).where(
+            Assignment.annotator_id == annotator_id, Assignment.queue == queue))
+        if assigned is None:
+            return None
+        mine = exists().where(Review.item_id == Item.id, Review.annotator_id == annotator_id)
+        return s.scalar(select(Item.id).where(
+            Item.queue == queue, ~mine, or_(Item.golden.is_not(None), Item.n_reviews < target),
+        ).order_by(Item.position).limit(1))
+
+
+def item_view(project: Project, item_id: int, annotator_id: int) -> dict[str, Any] | None:
+    """Everything the item page shows, with only this annotator's own answers."""
+    from sqlalchemy import select
+
+    with project.session() as s:
+        item = s.get(Item, item_id)
+        if item is None:
+            return None
+        image = s.get(Image, item.image_id)
+        mine = dict(s.execute(select(Answer.class_index, Answer.answer).where(
+            Answer.item_id == item_id, Answer.annotator_id == annotator_id)).all())
+        review = s.scalar(select(Review).where(Review.item_id == item_id,
+                                               Review.annotator_id == annotator_id))
+    assert image is not None
+    return {
+        "id": item.id, "queue": item.queue, "file_name": image.file_name,
+        "original": int(image.original), "labels": _ints(image.labels),
+        "candidates": _ints(item.candidates), "golden": parse_golden(item.golden),
+        "answers": {int(k): int(v) for k, v in mine.items()},
+        "problematic": bool(review.problematic) if review else False,
+        "note": review.note if review else "", "done": review is not None,
+    }
+
+
+def _ints(text: str | None) -> list[int]:
+    return [int(t) for t in (text or "").split()]
+
+
+def parse_golden(text: str | None) -> dict[int, int] | None:
+    """``"12:2 40:0"`` → ``{12: CORRECT, 40: WRONG}`` (expected answers of a golden item)."""
+    if text is None:
+        return None
+    return {int(c): int(a) for c, a in (t.split(":") for t in text.split())}
+
+
+def save_review(project: Project, item_id: int, annotator_id: int, answers: dict[int, int], *,
+                problematic: bool = False, note: str = "") -> dict[str, int]:
+    """Store one annotator's answers for one item and mark it reviewed, in one transaction.
+
+    ``answers`` maps class index → answer code. For *novel* and *audit* items only candidate
+    classes are accepted; for *classify* items any class. Returns the golden score
+    ``{"right": r, "total": t}`` (zero for non-golden items).
+
+    Raises
+    ------
+    ErrataInputError
+        Unknown item, a class that is not a candidate, or an unknown answer code.
+    """
+    from sqlalchemy import delete, select, update
+
+    with project.session() as s:
+        item = s.get(Item, item_id)
+        if item is None:
+            raise ErrataInputError(f"item {item_id}: no such item")
+        allowed = set(_ints(item.candidates)) if item.queue != "classify" else set(range(1000))
+        for c, a in answers.items():
+            if c not in allowed:
+                raise ErrataInputError(f"item {item_id}: class {c} is not a candidate")
+            if a not in (0, 1, 2, 3):
+                raise ErrataInputError(f"item {item_id}: answer code {a} is not 0-3")
+        golden = parse_golden(item.golden) or {}
+        right = sum(1 for c, exp in golden.items() if answers.get(c) == exp)
+        total = len(golden)
+        now = datetime.now(timezone.utc)
+        s.execute(delete(Answer).where(Answer.item_id == item_id,
+                                       Answer.annotator_id == annotator_id))
+        s.add_all([Answer(item_id=item_id, annotator_id=annotator_id, class_index=c, answer=a,
+                          updated_at=now) for c, a in answers.items()])
+        review = s.scalar(select(Review).where(Review.item_id == item_id,
+                                               Review.annotator_id == annotator_id))
+        if review is None:
+            s.add(Review(item_id=item_id, annotator_id=annotator_id, problematic=problematic,
+                         note=note[:2000], golden_right=right, golden_total=total, updated_at=now))
+            s.execute(update(Item).where(Item.id == item_id).values(n_reviews=Item.n_reviews + 1))
+        else:
+            review.problematic, review.note, review.updated_at = problematic, note[:2000], now
+            review.golden_right, review.golden_total = right, total
+        s.commit()
+    return {"right": right, "total": total}
+
+
+def progress(project: Project) -> dict[str, Any]:
+    """Per queue: items, items with at least one review, reviews; per annotator: reviews per
+    queue and golden accuracy."""
+    from sqlalchemy import case, func, select
+
+    with project.session() as s:
+        per_queue = s.execute(select(
+            Item.queue, func.count(Item.id), func.sum(case((Item.n_reviews > 0, 1), else_=0)),
+            func.sum(Item.n_reviews),
+        ).group_by(Item.queue)).all()
+        per_ann = s.execute(select(
+            Annotator.name, Item.queue, func.count(Review.id), func.sum(Review.golden_right),
+            func.sum(Review.golden_total),
+        ).join(Review, Review.annotator_id == Annotator.id).join(Item, Item.id == Review.item_id)
+          .group_by(Annotator.name, Item.queue)).all()
+    queues = {q: {"items": 0, "started": 0, "reviews": 0} for q in QUEUES}
+    for q, n, started, reviews in per_queue:
+        queues[q] = {"items": int(n), "started": int(started or 0), "reviews": int(reviews or 0)}
+    people: dict[str, dict[str, Any]] = {}
+    for name, q, n, right, total in per_ann:
+        p = people.setdefault(name, {"reviews": {}, "golden_right": 0, "golden_total": 0})
+        p["reviews"][q] = int(n)
+        p["golden_right"] += int(right or 0)
+        p["golden_total"] += int(total or 0)
+    for p in people.values():
+        p["golden_accuracy"] = (p["golden_right"] / p["golden_total"]) if p["golden_total"] else None
+    return {"queues": queues, "annotators": people}
+
+
+def answer_rows(project: Project) -> dict[str, Any]:
+    """All answers as parallel lists (image file name, class, annotator, answer code), plus the
+    problematic votes per image, for aggregation and export."""
+    from sqlalchemy import select
+
+    with project.session() as s:
+        rows = s.execute(select(Image.file_name, Item.queue, Answer.class_index,
+                                Answer.annotator_id, Answer.answer)
+                         .join(Item, Item.id == Answer.item_id)
+                         .join(Image, Image.id == Item.image_id)).all()
+        flags = s.execute(select(Image.file_name, Review.problematic, Review.note)
+                          .join(Item, Item.id == Review.item_id)
+                          .join(Image, Image.id == Item.image_id)).all()
+    return {"answers": rows, "reviews": flags}
+
+
+__all__ = ["Project", "create_project", "open_project", "add_annotator", "save_review",
+           "next_item", "item_view", "progress", "answer_rows", "CORRECT", "DONT_KNOW"]
+
+
+def image_original(project: Project, file_name: str) -> int | None:
+    """Original label of a project image, None when the project has no such image."""
+    from sqlalchemy import select
+
+    with project.session() as s:
+        return s.scalar(select(Image.original).where(Image.file_name == file_name))

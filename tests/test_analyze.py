@@ -1,0 +1,144 @@
+"""analyze(): the reference figures, outputs, alignment rules and the CLI around it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+import errata
+from errata.exceptions import ErrataInputError
+from tests.conftest import listing
+
+VAL = "ILSVRC2012_val_{:08d}.JPEG"
+
+
+def test_reference_resnet50_figures(data_dir: Path) -> None:
+    a = errata.analyze("cleanlab-resnet50", labels="real", order="imagefolder",
+                       classify_errors=False)
+    assert f"{100 * a.metrics['top1']['value']:.3f}" == "72.732"
+    assert a.metrics["top1"]["images"] == 50000
+    assert f"{100 * a.metrics['real']['value']:.2f}" == "77.61"
+    assert a.metrics["real"]["images"] == 46837
+    lo, hi = a.metrics["real"]["ci95"]
+    assert lo < a.metrics["real"]["value"] < hi and hi - lo < 0.01
+
+
+def test_file_name_order_gives_the_same_figures(resnet_top1: np.ndarray) -> None:
+    from errata.predictions import imagefolder_order
+
+    by_name = np.empty_like(resnet_top1)
+    by_name[imagefolder_order()] = resnet_top1
+    a = errata.analyze(by_name, labels="original", classify_errors=False)
+    assert a.metrics["top1"]["value"] == pytest.approx(0.72732)
+    assert a.metrics["label_accuracy"]["value"] == pytest.approx(0.72732)
+
+
+def test_wrong_order_is_visible(resnet_top1: np.ndarray) -> None:
+    a = errata.analyze(resnet_top1, labels="original", order="filename", classify_errors=False)
+    assert a.metrics["top1"]["value"] < 0.01  # rows in the wrong order: near chance
+
+
+def test_subset_against_shankar_schema(tmp_path: Path) -> None:
+    from errata import resources
+
+    wn = resources.classes().wnids
+    orig = resources.validation_labels()
+    annots = {VAL.format(i + 1): {"correct": [wn[orig[i]]], "wrong": [], "unclear": [wn[7]]}
+              for i in range(10)}
+    path = tmp_path / "human_accuracy_v3.0.0.json"
+    path.write_text(json.dumps({"initial_annots": annots,
+                                "problematic_images": {VAL.format(10): 1},
+                                "imagenet_m": [VAL.format(1), VAL.format(2)]}))
+    top1 = np.full(50000, 7)
+    top1[0] = orig[0]
+    a = errata.analyze(top1, labels=path, classify_errors=False)
+    # 9 evaluated images (one problematic), all correct via the unclear label 7
+    assert a.metrics["label_accuracy"]["value"] == 1.0 and a.metrics["label_accuracy"]["images"] == 9
+    assert a.metrics["mla"]["value"] == 1.0
+    assert a.metrics["imagenet_m"] == {"value": 2, "of": 2, "images": 2}
+    assert a.metrics["top1"]["images"] == 50000
+
+
+def test_no_shared_images(tmp_path: Path) -> None:
+    path = tmp_path / "mine.csv"
+    path.write_text("file_name,labels\nphoto1.jpg,3\n")
+    np.save(tmp_path / "p.npy", np.zeros(50000, dtype=np.int64))
+    with pytest.raises(ErrataInputError, match=r"p\.npy: its 50000 images and the label set "
+                       r"'mine' \(1 images\) share no file names"):
+        errata.analyze(tmp_path / "p.npy", labels=path)
+
+
+def test_unknown_file_names(tmp_path: Path) -> None:
+    (tmp_path / "p.csv").write_text(f"file_name,top1\n{VAL.format(1)},3\ncat.jpg,4\n")
+    with pytest.raises(ErrataInputError, match=r"row 1: unknown file name 'cat\.jpg'"):
+        errata.analyze(tmp_path / "p.csv", labels="real")
+
+
+def test_outputs_written(tmp_path: Path, resnet_top1: np.ndarray) -> None:
+    a = errata.analyze(resnet_top1, labels="real", order="imagefolder", classify_errors=False)
+    written = a.save(tmp_path / "out")
+    metrics = json.loads(written["metrics"].read_text())
+    assert metrics["metrics"]["top1"]["value"] == pytest.approx(0.72732)
+    table = pq.read_table(written["per_image"])
+    assert table.num_rows == 50000
+    assert set(table.column_names) >= {"file_name", "original", "labels", "top1",
+                                       "correct_original", "correct_multi"}
+    df = a.per_image
+    assert df["correct_original"].mean() == pytest.approx(0.72732)
+    assert df.loc[df["evaluated"], "correct_multi"].mean() == pytest.approx(0.776138, abs=1e-6)
+    assert not [p for p in listing(tmp_path) if p.endswith(".tmp")]
+
+
+# --- the command line ------------------------------------------------------------------------
+
+def run(*args: str, env_data: Path | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    env = dict(os.environ)
+    if env_data:
+        env["ERRATA_DATA_DIR"] = str(env_data)
+    return subprocess.run([sys.executable, "-m", "errata", *args], capture_output=True, text=True,
+                          env=env)
+
+
+def test_cli_analyze_json(data_dir: Path, tmp_path: Path) -> None:
+    done = run("analyze", "cleanlab-resnet50", "--order", "imagefolder", "--no-errors", "--json",
+               "--out", str(tmp_path / "o"))
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert round(100 * out["metrics"]["top1"]["value"], 3) == 72.732
+    assert round(100 * out["metrics"]["real"]["value"], 2) == 77.61
+    assert (tmp_path / "o" / "metrics.json").exists()
+
+
+def test_cli_table(data_dir: Path) -> None:
+    done = run("analyze", "cleanlab-resnet50", "--order", "imagefolder", "--no-errors")
+    assert done.returncode == 0, done.stderr
+    assert "72.732 %" in done.stdout and "77.614 %" in done.stdout
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda d: np.save(d / "p.npy", np.zeros(10, dtype=np.int64)), "p.npy: 10 prediction rows"),
+    (lambda d: (d / "p.npy").write_bytes(b"\x93NUMPY garbage"), "p.npy: not a valid .npy array"),
+    (lambda d: (d / "p.txt").write_text("1\n"), "unsupported extension '.txt'"),
+])
+def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, make, match: str) -> None:  # type: ignore[no-untyped-def]
+    make(tmp_path)
+    target = next(tmp_path.iterdir())
+    out = tmp_path / "out"
+    done = run("analyze", str(target), "--out", str(out))
+    assert done.returncode == 2
+    assert match in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_cli_help_lists_commands() -> None:
+    done = run("--help")
+    assert done.returncode == 0 and "analyze" in done.stdout and "data" in done.stdout

@@ -1,0 +1,87 @@
+"""Metrics: each against a naive reference on shared cases, plus invariance properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from errata import metrics as M
+
+
+def cases():  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(3)
+    out = []
+    for n, p in ((50, 0.5), (400, 0.9), (1000, 0.1)):
+        hits = rng.random(n) < p
+        classes = rng.integers(0, 7, n)
+        out.append((hits, classes))
+    return out
+
+
+def naive_class_avg(hits, classes):  # type: ignore[no-untyped-def]
+    per = {}
+    for h, c in zip(hits.tolist(), classes.tolist()):
+        per.setdefault(c, []).append(h)
+    return sum(sum(v) / len(v) for v in per.values()) / len(per)
+
+
+@pytest.mark.parametrize("hits,classes", cases())
+def test_accuracy_matches_naive(hits, classes) -> None:  # type: ignore[no-untyped-def]
+    assert M.accuracy(hits) == pytest.approx(sum(hits.tolist()) / len(hits))
+
+
+@pytest.mark.parametrize("hits,classes", cases())
+def test_class_averaged_matches_naive(hits, classes) -> None:  # type: ignore[no-untyped-def]
+    assert M.class_averaged_accuracy(hits, classes) == pytest.approx(naive_class_avg(hits, classes))
+
+
+@pytest.mark.parametrize("hits,classes", cases())
+def test_stacked_models_equal_one_at_a_time(hits, classes) -> None:  # type: ignore[no-untyped-def]
+    stack = np.stack([hits, ~hits, np.roll(hits, 3)])
+    got = M.class_averaged_accuracy(stack, classes)
+    want = [M.class_averaged_accuracy(h, classes) for h in stack]
+    assert np.allclose(got, want)
+    assert np.allclose(M.accuracy(stack), [M.accuracy(h) for h in stack])
+
+
+@pytest.mark.parametrize("hits,classes", cases())
+@pytest.mark.parametrize("metric", ["accuracy", "class_averaged"])
+def test_invariant_to_image_order(hits, classes, metric) -> None:  # type: ignore[no-untyped-def]
+    perm = np.random.default_rng(0).permutation(len(hits))
+    f = {"accuracy": lambda h, c: M.accuracy(h),
+         "class_averaged": lambda h, c: M.class_averaged_accuracy(h, c)}[metric]
+    assert f(hits, classes) == pytest.approx(f(hits[perm], classes[perm]))
+
+
+def test_topk_and_label_hits() -> None:
+    topk = np.array([[1, 2, 3], [4, 5, 6]])
+    assert M.topk_hits(topk, np.array([3, 4]), 1).tolist() == [False, True]
+    assert M.topk_hits(topk, np.array([3, 4]), 3).tolist() == [True, True]
+    labels = np.zeros((2, 1000), bool)
+    labels[0, [1, 9]] = True
+    assert M.label_hits(np.array([9, 9]), labels).tolist() == [True, False]
+
+
+def test_per_class_accuracy_nan_for_missing_classes() -> None:
+    per = M.per_class_accuracy(np.array([True, False, True]), np.array([0, 0, 5]))
+    assert per[0] == 0.5 and per[5] == 1.0 and np.isnan(per[1])
+
+
+def test_bootstrap_matches_resampling_and_is_seeded() -> None:
+    rng = np.random.default_rng(1)
+    hits = rng.random(2000) < 0.7
+    lo, hi = M.bootstrap_ci(hits, seed=5)
+    assert (lo, hi) == M.bootstrap_ci(hits, seed=5)
+    assert lo < hits.mean() < hi
+    # the Binomial shortcut gives the same distribution as explicit resampling
+    idx = rng.integers(0, hits.size, size=(2000, hits.size))
+    explicit = np.quantile(hits[idx].mean(axis=1), [0.025, 0.975])
+    assert lo == pytest.approx(explicit[0], abs=0.004) and hi == pytest.approx(explicit[1], abs=0.004)
+    classes = rng.integers(0, 20, hits.size)
+    clo, chi = M.bootstrap_ci(hits, classes=classes)
+    assert clo < M.class_averaged_accuracy(hits, classes) < chi
+
+
+def test_every_metric_has_metadata() -> None:
+    for key, info in M.METRICS.items():
+        assert info.title and info.description and info.higher_is_better, key
