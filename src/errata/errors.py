@@ -50,6 +50,11 @@ EXCLUDED = "excluded"
 CATEGORIES: tuple[str, ...] = (CORRECT, CORRECT_MULTI, OVERLAP, FINE, OOV, SPURIOUS, NONPROTO,
                                NONPROTO_X, FAILURE, EXCLUDED)
 CODE = {c: i for i, c in enumerate(CATEGORIES)}
+
+
+def slug(name: str) -> str:
+    """Column-safe form of a category or group name: ``fine-grained OOV`` → ``fine_grained_oov``."""
+    return "".join(ch if ch.isalnum() else "_" for ch in name.lower()).strip("_").replace("__", "_")
 ERROR_CATEGORIES = CATEGORIES[2:-1]  # what a multi-label error can be
 MINOR = (FINE, OOV)  # "minor" errors in MLA variants
 EXPLAINABLE = (SPURIOUS, NONPROTO, NONPROTO_X)
@@ -474,11 +479,17 @@ def _subset(p: Pending, mask: np.ndarray) -> Pending:
 
 
 def classify(ctx: Context, top1: np.ndarray) -> Classified:
-    """Run the pipeline for ``top1`` of shape (n,) or (m, n) (rows aligned to ``ctx.labels``)."""
+    """Run the pipeline for ``top1`` of shape (n,) or (m, n) (rows aligned to ``ctx.labels``).
+
+    A negative prediction means "no prediction for this image" (a model that predicted only a
+    subset); such images are ``excluded`` for that model.
+    """
     top1 = np.atleast_2d(np.asarray(top1)).astype(np.int64)
     m, n = top1.shape
     labels = ctx.labels
-    evaluated = labels.evaluated
+    present = top1 >= 0
+    evaluated = labels.evaluated[None, :] & present
+    top1 = np.where(present, top1, 0)
     category = np.full((m, n), CODE[EXCLUDED], dtype=np.int8)
     label = np.full((m, n), -1, dtype=np.int16)
     count = np.full((m, n), -1, dtype=np.int32)
@@ -487,11 +498,11 @@ def classify(ctx: Context, top1: np.ndarray) -> Classified:
 
     hits = M.label_hits(top1, labels.multi_labels)
     is_orig = top1 == labels.original.astype(np.int64)[None, :]
-    ok = hits & evaluated[None, :]
+    ok = hits & evaluated
     category[ok & is_orig] = CODE[CORRECT]
     category[ok & ~is_orig] = CODE[CORRECT_MULTI]
 
-    model, image = np.nonzero(~hits & evaluated[None, :])
+    model, image = np.nonzero(~hits & evaluated)
     pending = _expand(ctx, model, image, top1[model, image])
     # severity: the closest label of S_i in the WordNet hierarchy
     if len(pending.rep):
@@ -544,16 +555,27 @@ def category_counts(category: np.ndarray, *, groups: np.ndarray | None = None,
 
 
 def mla_variants(category: np.ndarray, labels: Any) -> dict[str, np.ndarray]:
-    """Class-averaged accuracy counting more categories as correct, per model: {key: (m,)}."""
+    """Class-averaged accuracy counting more categories as correct, per model: {key: (m,)}.
+
+    Images a model did not predict (category ``excluded`` on an evaluated image) are left out of
+    that model's figure, like problematic images.
+    """
     category = np.atleast_2d(category)
     ok = labels.evaluated & (labels.original >= 0)
     classes = labels.original.astype(np.int64)[ok]
     cat = category[:, ok]
+    counted = cat != CODE[EXCLUDED]
     out = {}
     accepted = [CODE[CORRECT], CODE[CORRECT_MULTI]]
     for key, (_, extra) in MLA_VARIANTS.items():
         codes = accepted + [CODE[c] for c in extra]
-        out[key] = np.atleast_1d(M.class_averaged_accuracy(np.isin(cat, codes), classes))
+        hits = np.isin(cat, codes)
+        if counted.all():
+            value = M.class_averaged_accuracy(hits, classes)
+        else:  # per model, its own images
+            value = np.array([M.class_averaged_accuracy(h[c], classes[c])
+                              for h, c in zip(hits, counted)])
+        out[key] = np.atleast_1d(value)
     return out
 
 

@@ -59,7 +59,7 @@ def _planted(props, winner_wnid: str, d: int = 8):
 
 
 def _labels(n: int, *classes: int) -> np.ndarray:
-    lab = np.zeros((n, 1000), bool)
+    lab = np.zeros((n, 4), bool)  # the tiny taxonomy has 4 classes
     lab[0, list(classes)] = True
     return lab
 
@@ -110,7 +110,7 @@ def test_imagenet_winner_is_not_oov_and_many_models_share_work(tiny) -> None:
     text, img = _planted(tiny, "n01000002")  # looks like class 2: an ImageNet class wins
     img = np.vstack([img, _planted(tiny, "n09000002")[1]])  # image 1 looks like 'working dog'
     nn = np.full((2, 10), 0, np.int16)
-    lab = np.zeros((2, 1000), bool)
+    lab = np.zeros((2, 4), bool)
     lab[:, 3] = True
     # three "models" stacked: the same two errors each, plus prediction 3 (alone in its superclass)
     rows, top1 = np.array([0, 1, 0, 1, 0, 1]), np.array([1, 1, 1, 1, 3, 3])
@@ -128,7 +128,7 @@ def test_stage_validates_shapes(tiny) -> None:
         oov_stage(np.array([0]), np.array([0]), _labels(1, 2), np.zeros((1, 10), np.int16),
                   img[:, :4], text, tiny)
     with pytest.raises(ErrataInputError, match="top1"):
-        oov_stage(np.array([0]), np.array([1000]), _labels(1, 2), np.zeros((1, 10), np.int16),
+        oov_stage(np.array([0]), np.array([4]), _labels(1, 2), np.zeros((1, 10), np.int16),
                   img, text, tiny)
 
 
@@ -138,17 +138,36 @@ def test_proposals_on_real_wordnet() -> None:
     from errata import resources
     from errata.openworld import build_proposals
 
-    props = build_proposals()
+    wn = taxonomy.wordnet()
+    eye = np.eye(1000, dtype=bool)  # superclasses left out here: siblings and ancestors only
+    props = build_proposals(graph=wn, same_superclass=eye, superclass_members=eye[:, :1])
     cls = resources.classes()
     eskimo = cls.index_of("n02109961")
     got = set(props.of(eskimo))
     assert {"n02109811", "n02103406"} <= got  # sled dog, working dog: non-ImageNet dog synsets
-    assert {"n02110063", "n02110185"} <= got  # malamute, Siberian husky (siblings)
+    assert set(wn.hyponyms("n02103406")) <= got  # siblings: every other kind of working dog
     assert "n02084071" not in got  # 'dog' is the broad level: never a proposal
-    wn = taxonomy.wordnet()
+    assert len(props) > 1000 and props.lemmas[props.wnids.tolist().index("n02109811")] == "sled dog"
     malamute = cls.index_of("n02110063")
     # the label's ancestors are flagged, so the stage drops them for a malamute-labelled image
     anc = set(props.wnids[props.ancestors[malamute]].tolist())
     assert {"n02109811", "n02103406", "n02110063"} <= anc
     assert anc <= set(wn.ancestors("n02110063")) | {"n02110063"}
-    assert (~props.is_imagenet[props.indices]).sum() > 0
+    assert "n02109961" not in anc  # Eskimo dog is no ancestor of malamute
+    for c in range(1000):  # every class proposes itself first
+        assert props.of(c)[0] == cls.wnids[c]
+
+
+def test_proposals_with_real_superclasses() -> None:
+    taxonomy = pytest.importorskip("errata.taxonomy", reason="errata.taxonomy not available yet")
+    if not hasattr(taxonomy, "superclasses"):
+        pytest.skip("errata.taxonomy.superclasses() not available yet")
+    from errata import resources
+    from errata.openworld import build_proposals
+
+    props = build_proposals()
+    cls = resources.classes()
+    eskimo = cls.index_of("n02109961")
+    same = np.flatnonzero(np.asarray(taxonomy.same_superclass())[eskimo])
+    assert set(cls.wnids[j] for j in same) <= set(props.of(eskimo))
+    assert props.superclass_members.shape[0] == 1000

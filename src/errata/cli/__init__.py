@@ -23,7 +23,10 @@ app = typer.Typer(
 
 # command modules register themselves on `app` (or add a sub-app) when imported
 from errata.cli import analyze as _analyze  # noqa: E402,F401
+from errata.cli import compare as _compare  # noqa: E402,F401
 from errata.cli import data as _data  # noqa: E402,F401
+from errata.cli import experts as _experts  # noqa: E402,F401
+from errata.cli import review as _review  # noqa: E402,F401
 
 
 def main() -> None:

@@ -41,8 +41,10 @@ def analyze(
                                   "95 % confidence intervals."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
 ) -> None:
-    """Score one model's predictions: top-1/top-5, ReaL or multi-label accuracy with 95 %
-    intervals, and every remaining error sorted into the expert categories.
+    """Score one model and sort its errors into the expert categories.
+
+    Prints top-1/top-5, ReaL or multi-label accuracy with 95 % intervals, then the errors by
+    category (overall and per group), MLA variants and mean severity.
 
     Example: errata analyze preds.npy --labels real --out results/
     """

@@ -80,6 +80,8 @@ class Proposals:
     same_superclass : ndarray of bool, shape (1000, 1000)
     superclass_members : ndarray of bool, shape (1000, S)
     superclass_names : ndarray of object, shape (S,)
+    n_classes : int
+        Number of classes (1000; fewer only in tests with a tiny taxonomy).
     """
 
     wnids: np.ndarray
@@ -90,6 +92,7 @@ class Proposals:
     same_superclass: np.ndarray
     superclass_members: np.ndarray
     superclass_names: np.ndarray
+    n_classes: int = N_CLASSES
 
     def __len__(self) -> int:
         return len(self.wnids)
@@ -97,7 +100,7 @@ class Proposals:
     @property
     def is_imagenet(self) -> np.ndarray:
         """``(V,)`` bool: the synset is one of the 1000 classes."""
-        return np.arange(len(self.wnids)) < N_CLASSES
+        return np.arange(len(self.wnids)) < self.n_classes
 
     def of(self, class_index: int) -> list[str]:
         """Proposal wnids for one predicted class (before dropping the label's ancestors)."""
@@ -114,15 +117,20 @@ def _first_lemma(graph: Graph, wnid: str) -> str:
     return str(next(iter(lem))).strip().replace("_", " ")
 
 
+def _is_meta(graph: Graph, wnid: str) -> bool:
+    """A broad level: listed in META_SYNSETS, or broad by size in the taxonomy's own sense."""
+    is_broad = getattr(graph, "is_broad", None)
+    return wnid in META_SYNSETS or bool(is_broad is not None and is_broad(wnid))
+
+
 def _below_meta(graph: Graph, wnid: str) -> bool:
-    anc = set(graph.ancestors(wnid))
-    return wnid not in META_SYNSETS and bool(anc & META_SYNSETS.keys())
+    return not _is_meta(graph, wnid) and any(_is_meta(graph, a) for a in graph.ancestors(wnid))
 
 
 def _candidates(graph: Graph, wnid: str, same: list[str]) -> list[str]:
     out: dict[str, None] = {wnid: None}
     for h in graph.hypernyms(wnid):
-        if h in META_SYNSETS:  # siblings under a broad level ("other dogs") are not fine-grained
+        if _is_meta(graph, h):  # siblings under a broad level ("other dogs") are not fine-grained
             continue
         out.update(dict.fromkeys(graph.hyponyms(h)))
     out.update(dict.fromkeys(same))
@@ -176,7 +184,7 @@ def build_proposals(*, graph: Graph | None = None, class_wnids: list[str] | None
                      indptr=indptr, indices=np.concatenate(rows).astype(np.int32),
                      ancestors=ancestors, same_superclass=same_superclass,
                      superclass_members=np.asarray(superclass_members, dtype=bool),
-                     superclass_names=np.asarray(names, dtype=object))
+                     superclass_names=np.asarray(names, dtype=object), n_classes=n_cls)
 
 
 def text_embeddings(proposals: Proposals, clip: Any, *, cache: str | Path | None = None,

@@ -62,9 +62,9 @@ def oov_stage(image_index: np.ndarray, top1: np.ndarray, multi_labels: np.ndarra
                                "two arrays of shape (m,)")
     if len(image_index) and (image_index.min() < 0 or image_index.max() >= n):
         raise ErrataInputError(f"image_index: values must lie in 0..{n - 1}")
-    if len(top1) and (top1.min() < 0 or top1.max() >= N_CLASSES):
-        raise ErrataInputError("top1: values must be class indices 0..999")
-    for name, arr, shape in (("multi_labels", multi_labels, (n, N_CLASSES)),
+    if len(top1) and (top1.min() < 0 or top1.max() >= proposals.n_classes):
+        raise ErrataInputError(f"top1: values must be class indices 0..{proposals.n_classes - 1}")
+    for name, arr, shape in (("multi_labels", multi_labels, (n, proposals.n_classes)),
                              ("neighbour_classes", neighbour_classes, (n, None)),
                              ("image_embeddings", image_embeddings, (n, None)),
                              ("text_embeddings", text_embeddings, (len(proposals), None))):
@@ -111,7 +111,7 @@ def _oov_stage(image_index: np.ndarray, top1: np.ndarray, multi_labels: np.ndarr
         ok = np.isfinite(scores[np.arange(len(group)), best])
         winner[group[ok]] = cand[best[ok]]
         n_props[group] = (~excluded).sum(axis=1)
-    is_oov = winner >= N_CLASSES
+    is_oov = winner >= p.n_classes
     claimed = is_oov[inverse]
     reasons[claimed] = _reasons(np.flatnonzero(is_oov), winner, pred, nn, near, n_props, p)[
         np.searchsorted(np.flatnonzero(is_oov), inverse[claimed])]
@@ -121,9 +121,7 @@ def _oov_stage(image_index: np.ndarray, top1: np.ndarray, multi_labels: np.ndarr
 def _reasons(rows: np.ndarray, winner: np.ndarray, pred: np.ndarray, nn: np.ndarray,
              near: np.ndarray, n_props: np.ndarray, p: Proposals) -> np.ndarray:
     """One reason per claimed distinct (image, prediction) pair (not per model)."""
-    from errata import resources
-
-    names = resources.classes().names
+    names = p.lemmas  # the vocabulary lists the classes first
     first = near[rows].argmax(axis=1)
     nearest = nn[rows, first]
     shared = (p.superclass_members[pred[rows]] & p.superclass_members[nearest]).argmax(axis=1)

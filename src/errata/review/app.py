@@ -6,7 +6,6 @@ answers: the annotator id comes from the session, never from the form. Handlers 
 ``def`` functions, so FastAPI runs them in its thread pool while the database serialises writes.
 """
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
@@ -114,7 +113,8 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
         return render(request, "login.html", user=None, error=None)
 
     @app.post("/login")
-    def login(request: Request, form: dict = Depends(checked_form)):  # type: ignore[no-untyped-def]
+    def login(request: Request,  # type: ignore[no-untyped-def]
+              form: dict = Depends(checked_form)):
         user = storage.annotator_by_name(project, form.get("name", ""))
         # verify even for unknown names so timing does not reveal which names exist
         ok = verify_password(user.password_hash if user else _DUMMY_HASH, form.get("password", ""))
@@ -126,9 +126,9 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
         return RedirectResponse("/", status_code=303)
 
     @app.post("/logout")
-    def logout(request: Request, form: dict = Depends(checked_form)):  # type: ignore[no-untyped-def]
+    def logout(request: Request,  # type: ignore[no-untyped-def]
+               form: dict = Depends(checked_form)):
         current_user(request)
-        await checked_form(request)
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
@@ -166,7 +166,8 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
                       class_options=class_options if view["queue"] == "classify" else [])
 
     @app.post("/item/{item_id}")
-    async def item_submit(request: Request, item_id: int):  # type: ignore[no-untyped-def]
+    def item_submit(request: Request, item_id: int,  # type: ignore[no-untyped-def]
+                    form: dict = Depends(checked_form)):
         user = current_user(request)
         view = storage.item_view(project, item_id, user.id)
         if view is None or view["queue"] not in _assigned(user.id):
@@ -236,7 +237,8 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
                       progress=storage.progress(project), queues=QUEUES, error=None)
 
     @app.post("/admin/annotators")
-    def admin_add(request: Request, form: dict = Depends(checked_form)):  # type: ignore[no-untyped-def]
+    def admin_add(request: Request,  # type: ignore[no-untyped-def]
+                  form: dict = Depends(checked_form)):
         user = admin_user(request)
         try:
             storage.add_annotator(project, form.get("name", ""), form.get("password", ""),
@@ -250,7 +252,8 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
         return RedirectResponse("/admin", status_code=303)
 
     @app.post("/admin/assign/{annotator_id}")
-    def admin_assign(request: Request, annotator_id: int, form: dict = Depends(checked_form)):  # type: ignore[no-untyped-def]
+    def admin_assign(request: Request, annotator_id: int,  # type: ignore[no-untyped-def]
+                     form: dict = Depends(checked_form)):
         admin_user(request)
         storage.set_assignments(project, annotator_id,
                                 [q for q in QUEUES if form.get(f"q_{q}") == "on"],

@@ -1,0 +1,117 @@
+"""`errata compare` and `errata query` — many models at once, and SQL over the results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from errata.cli import app
+from errata.cli._common import console, print_json
+
+
+@app.command()
+def compare(
+    paths: list[Path] = typer.Argument(..., help="Prediction files, or folders of them."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for models.parquet, errors.parquet, "
+                             "failed.json and study.json."),
+    labels: str = typer.Option("real", "--labels", "-l", help="Ground truth, as in `analyze`."),
+    order: str = typer.Option("filename", "--order", help="Row order of files without file names: "
+                              "filename or imagefolder."),
+    expert_files: list[Path] = typer.Option(None, "--experts", help="Expert files (dough-bagel "
+                                            "schema) marking non-prototypical images."),
+    imagenet_x: bool = typer.Option(False, "--imagenet-x", help="Use ImageNet-X factors as "
+                                    "non-prototypical evidence."),
+    batch: int = typer.Option(64, "--batch", min=1, help="Models classified together (memory)."),
+    json_: bool = typer.Option(False, "--json", help="Print a JSON summary instead of a table."),
+) -> None:
+    """Analyse many models at once and write Parquet tables for DuckDB.
+
+    All files are classified as one stacked array, in batches.
+    A file that fails validation is listed and skipped; the exit code is 1 when any was skipped.
+
+    Example: errata compare runs/ --out study/ && errata query study/ "SELECT model, real FROM models"
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from errata.compare import compare as run
+    from errata.exceptions import ErrataInputError
+
+    if order not in ("filename", "imagefolder"):
+        raise ErrataInputError(f"--order: '{order}' is not one of filename, imagefolder")
+    options: dict = {}
+    if expert_files:
+        options["expert_files"] = list(expert_files)
+    if imagenet_x:
+        options["imagenet_x"] = True
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console(stderr=True), transient=True,
+                  disable=json_) as bar:
+        task = bar.add_task("models", total=None)
+
+        def progress(done: int, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"models {name[:30]:<30}")
+
+        study = run(paths, labels=labels, order=order, out=out, batch=batch,  # type: ignore[arg-type]
+                    progress=progress, **options)
+    if json_:
+        print_json(study.summary | {"failed_files": study.failed,
+                                    "written": {k: str(v) for k, v in study.written.items()}})
+    else:
+        _print_study(study)
+    if study.failed:
+        raise typer.Exit(1)
+
+
+def _print_study(study) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    c = console()
+    df = study.models
+    if len(df):
+        acc = "real" if "real" in df.columns else "label_accuracy"
+        t = Table(title=f"{len(df)} models (best 15 by {acc})", title_justify="left")
+        for col in ("model", "top1", acc, "mla", "errors", "n_fine_grained", "n_spurious_correlation",
+                    "n_model_failure"):
+            t.add_column(col, justify="left" if col == "model" else "right")
+        for _, r in df.sort_values(acc, ascending=False).head(15).iterrows():
+            t.add_row(str(r["model"]), f"{100 * r['top1']:.2f}", f"{100 * r[acc]:.2f}",
+                      f"{100 * r['mla']:.2f}", f"{r['errors']:,}", f"{r['n_fine_grained']:,}",
+                      f"{r['n_spurious_correlation']:,}", f"{r['n_model_failure']:,}")
+        c.print(t)
+    for f in study.failed:
+        console(stderr=True).print(f"[yellow]skipped:[/] {f['error']}", soft_wrap=True)
+    c.print("written: " + ", ".join(str(p) for p in study.written.values()))
+
+
+@app.command()
+def query(
+    folder: Path = typer.Argument(..., help="A folder written by `errata compare --out`."),
+    sql: str = typer.Argument(..., help="SQL over the views `models` and `errors` (DuckDB)."),
+    json_: bool = typer.Option(False, "--json", help="Print records as JSON."),
+    csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+    limit: int = typer.Option(50, "--limit", help="Rows shown in the table (not for --json/--csv)."),
+) -> None:
+    """Query a study with SQL (DuckDB).
+
+    Example: errata query study/ "SELECT category, count(*) FROM errors GROUP BY 1 ORDER BY 2 DESC"
+    """
+    import sys
+
+    from rich.table import Table
+
+    from errata.compare import query as run
+
+    df = run(folder, sql)
+    if json_:
+        print_json(df.to_dict(orient="records"))
+        return
+    if csv:
+        df.to_csv(sys.stdout, index=False)
+        return
+    t = Table(title=f"{len(df)} rows", title_justify="left")
+    for col in df.columns:
+        t.add_column(str(col))
+    for row in df.head(limit).itertuples(index=False):
+        t.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+    console().print(t)

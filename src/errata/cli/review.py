@@ -1,0 +1,132 @@
+"""`errata review` — review projects: create, serve, add annotators, export, report."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from errata.cli import app
+
+review_app = typer.Typer(help="Review web app: annotators improve the label set.",
+                         no_args_is_help=True)
+app.add_typer(review_app, name="review")
+
+PASSWORD_ENV = "ERRATA_REVIEW_PASSWORD"  # lets scripts set the admin password without a prompt
+
+
+def _password(prompt: str) -> str:
+    return os.environ.get(PASSWORD_ENV) or typer.prompt(prompt, hide_input=True,
+                                                        confirmation_prompt=True)
+
+
+@review_app.command("init")
+def init(
+    project: Annotated[Path, typer.Argument(help="New project directory.")],
+    predictions: Annotated[list[str], typer.Option("--predictions", "-p",
+                           help="Predictions file (repeat for several models).")],
+    labels: Annotated[str, typer.Option(help="Label set: original, real, shankar or a file.")] = "real",
+    images: Annotated[Path | None, typer.Option(help="Directory with the images (flat or ImageFolder).")] = None,
+    db: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: SQLite in PROJECT).")] = None,
+    order: Annotated[str, typer.Option(help="Row order of files without names: filename or imagefolder.")] = "filename",
+    golden: Annotated[str, typer.Option(help="Golden questions: real, none or a JSON file.")] = "none",
+    audit_per_class: Annotated[int, typer.Option(help="Images per class in the label audit.")] = 1,
+    classify_images: Annotated[int, typer.Option(help="Images in the classify queue.")] = 200,
+    max_novel: Annotated[int, typer.Option(help="At most this many novel-prediction items.")] = 5000,
+    reviews_per_item: Annotated[int, typer.Option(help="Annotators per item.")] = 3,
+    admin: Annotated[str, typer.Option(help="Name of the first admin account.")] = "admin",
+) -> None:
+    """Create a review project with its three queues and a first admin account."""
+    from errata.cli._common import print_json
+    from errata.review import init_project, storage
+
+    password = _password(f"password for admin '{admin}'")
+    counts = init_project(project, labels=labels, predictions=predictions, images=images,
+                          db_url=db, golden=golden, order=order, audit_per_class=audit_per_class,
+                          classify_images=classify_images, max_novel=max_novel,
+                          reviews_per_item=reviews_per_item)
+    proj = storage.open_project(project)
+    storage.add_annotator(proj, admin, password, admin=True)
+    print_json({"project": str(project), "items": counts, "admin": admin})
+
+
+@review_app.command("add-annotator")
+def add_annotator(
+    project: Annotated[Path, typer.Argument(help="Project directory.")],
+    name: Annotated[str, typer.Argument(help="Log-in name.")],
+    queues: Annotated[str, typer.Option(help="Comma-separated queues.")] = "novel,audit,classify",
+    is_admin: Annotated[bool, typer.Option("--admin", help="Grant the admin page.")] = False,
+    training: Annotated[bool, typer.Option(help="Show golden answers after each golden item.")] = False,
+) -> None:
+    """Add an annotator (the password is prompted, or read from $ERRATA_REVIEW_PASSWORD)."""
+    from errata.review import storage
+
+    proj = storage.open_project(project)
+    storage.add_annotator(proj, name, _password(f"password for '{name}'"), admin=is_admin,
+                          queues=[q for q in queues.split(",") if q], training=training)
+    typer.echo(f"added {name}")
+
+
+@review_app.command("serve")
+def serve(
+    project: Annotated[Path, typer.Argument(help="Project directory.")],
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    db: Annotated[str | None, typer.Option(help="Override the project's database URL.")] = None,
+) -> None:
+    """Run the review web app."""
+    from errata.review import storage
+    from errata.review.app import serve as run
+
+    storage.open_project(project, db_url=db)  # fail early with a clear message
+    typer.echo(f"errata review: http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    run(project, host=host, port=port, db_url=db)
+
+
+@review_app.command("export")
+def export(
+    project: Annotated[Path, typer.Argument(help="Project directory.")],
+    out: Annotated[Path, typer.Option(help="Output JSON (Shankar et al. schema).")],
+    method: Annotated[str, typer.Option(help="Aggregation: dawid-skene or majority.")] = "dawid-skene",
+    scope: Annotated[str, typer.Option(help="all images of the label set, or only reviewed ones.")] = "all",
+) -> None:
+    """Aggregate the answers and write the label set for `errata analyze --labels`."""
+    from errata.cli._common import print_json
+    from errata.review import storage
+    from errata.review.export import export_labels
+
+    counts = export_labels(storage.open_project(project), out, method=method,  # type: ignore[arg-type]
+                           scope=scope)  # type: ignore[arg-type]
+    print_json({"out": str(out), **counts})
+
+
+@review_app.command("report")
+def report(
+    project: Annotated[Path, typer.Argument(help="Project directory.")],
+    method: Annotated[str, typer.Option(help="Aggregation: dawid-skene or majority.")] = "dawid-skene",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Human vs model accuracy on the classify queue (MLA, dogs / other organisms / objects)."""
+    from errata.cli._common import console, print_json
+    from errata.review import storage
+    from errata.review.report import GROUPS, human_vs_model
+
+    res = human_vs_model(storage.open_project(project), method=method)  # type: ignore[arg-type]
+    if as_json:
+        print_json(res)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Human vs model on {res['images']} classify images")
+    for col in ("who", "n", "accuracy", "MLA", *GROUPS):
+        table.add_column(col)
+
+    def pct(v: float | None) -> str:
+        return "—" if v is None else f"{100 * v:.1f} %"
+
+    for row in res["rows"]:
+        table.add_row(row["who"], str(row["n"]), pct(row["accuracy"]), pct(row["mla"]),
+                      *(pct(row[g]) for g in GROUPS))
+    console().print(table)

@@ -1,0 +1,347 @@
+"""Layer 11 — batch prediction: timm / torchvision models over an image folder, for one model or a
+zoo. Optional extra ``imagenet-errata[predict]`` (timm, torchvision, torch; Ray for clusters).
+
+Output, one file per model, ``<out>/<model>.npz`` (what :func:`errata.predictions.load_predictions`
+reads):
+
+=================  ==================================================================
+``file_names``     (n,) str: image base names, ImageFolder order
+``topk``           (n, 5) int16: the five highest-scoring classes, best first
+``logits``         (n, 1000) float16, only with ``logits=True``
+``model``          str: the model name; ``weights``: where the weights came from
+``skipped_file_name``, ``skipped_reason``: images that could not be decoded
+=================  ==================================================================
+
+Work is cut into shards of images, each written atomically under ``<out>/.<model>.shards/`` and
+skipped when present, so an interrupted run resumes; the model file appears only when every shard
+is done. With Ray, (model, shard) pairs are tasks spread over the cluster.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from errata._io import atomic_path
+from errata.exceptions import ErrataInputError, require
+
+EXTRA = "predict"  # the optional extra providing timm, torchvision, torch and ray
+TOPK = 5  # ranks stored per image: enough for top-5 accuracy
+SHARD_SIZE = 2048  # images per shard (and per Ray task)
+Library = Literal["timm", "torchvision"]
+_PREFIXES: dict[str, Library] = {"timm:": "timm", "tv:": "torchvision", "torchvision:": "torchvision"}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model to run: its name, library and optional local checkpoint."""
+
+    name: str
+    library: Library
+    checkpoint: str | None = None
+
+    @property
+    def file_id(self) -> str:
+        """File-system-safe name of the model's output file."""
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", self.name)
+
+
+@dataclass(frozen=True)
+class PredictReport:
+    """What one model's run did."""
+
+    model: str
+    path: Path
+    n_images: int
+    computed: int
+    reused: int
+    skipped: dict[str, str]
+    seconds: float
+
+
+def resolve_models(models: list[str] | str) -> list[ModelSpec]:
+    """Model names (or a text file listing them, one per line: ``name [checkpoint]``, ``#``
+    comments) to specs. A name is looked up in timm first, then torchvision; prefix it with
+    ``tv:`` or ``timm:`` to choose.
+
+    Raises
+    ------
+    ErrataInputError
+        Unknown model name, with the closest known names.
+    """
+    import difflib
+
+    timm = require("timm", EXTRA)
+    tvm = require("torchvision.models", EXTRA)
+    entries: list[tuple[str, str | None]] = []
+    for m in [models] if isinstance(models, str) else models:
+        p = Path(m)
+        if p.is_file():
+            for ln, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+                parts = line.split("#", 1)[0].split()
+                if len(parts) > 2:
+                    raise ErrataInputError(f"{p}: line {ln}: expected 'model [checkpoint]'")
+                if parts:
+                    entries.append((parts[0], parts[1] if len(parts) == 2 else None))
+        else:
+            entries.append((m, None))
+    if not entries:
+        raise ErrataInputError("no models given (expected names or a file listing them)")
+    tv_names = set(tvm.list_models(module=tvm))
+    specs = []
+    for name, ckpt in entries:
+        lib: Library | None = next((v for k, v in _PREFIXES.items() if name.startswith(k)), None)
+        bare = name.split(":", 1)[1] if lib else name
+        if lib in (None, "timm") and timm.is_model(bare):
+            lib = "timm"
+        elif lib in (None, "torchvision") and bare in tv_names:
+            lib = "torchvision"
+        else:
+            known = sorted(set(timm.list_models()) | tv_names)
+            close = difflib.get_close_matches(bare, known, n=5, cutoff=0.6)
+            raise ErrataInputError(f"unknown model {name!r}" + (
+                f"; close matches: {', '.join(close)}" if close else
+                "; see timm.list_models() and torchvision.models.list_models()"))
+        if ckpt is not None and not Path(ckpt).is_file():
+            raise ErrataInputError(f"{ckpt}: checkpoint for {name!r} not found")
+        specs.append(ModelSpec(name=bare, library=lib, checkpoint=ckpt))
+    return specs
+
+
+_MODELS: dict[tuple, tuple[Any, Any, str]] = {}  # per process (and per Ray worker): load once
+
+
+def load_model(spec: ModelSpec, *, pretrained: bool = True, device: str = "cpu",
+               ) -> tuple[Any, Any, str]:
+    """``(model, eval transform, weights description)``, cached per process.
+
+    The transform is the model's own preprocessing: timm's resolved data config, or the
+    torchvision weights' ``transforms()``.
+    """
+    key = (spec, pretrained, device)
+    if key in _MODELS:
+        return _MODELS[key]
+    try:
+        if spec.library == "timm":
+            timm = require("timm", EXTRA)
+            model = timm.create_model(spec.name, pretrained=pretrained and spec.checkpoint is None,
+                                      checkpoint_path=spec.checkpoint or "")
+            cfg = timm.data.resolve_model_data_config(model)
+            transform = timm.data.create_transform(**cfg, is_training=False)
+        else:
+            tvm = require("torchvision.models", EXTRA)
+            weights = tvm.get_model_weights(spec.name).DEFAULT
+            model = tvm.get_model(spec.name, weights=weights if pretrained and not spec.checkpoint
+                                  else None)
+            if spec.checkpoint:
+                import torch
+
+                model.load_state_dict(torch.load(spec.checkpoint, map_location="cpu"))
+            transform = weights.transforms()
+    except (RuntimeError, KeyError, OSError, ValueError) as exc:
+        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        where = spec.checkpoint or f"{spec.library} weights"
+        raise ErrataInputError(f"{where}: cannot load {spec.name!r} ({first[:200]})") from None
+    weights_desc = (f"local checkpoint {spec.checkpoint}" if spec.checkpoint else
+                    f"{spec.library} pretrained" if pretrained else "random weights (smoke test)")
+    model.eval().to(device)
+    _MODELS[key] = (model, transform, weights_desc)
+    return _MODELS[key]
+
+
+def run_shard(spec: ModelSpec, root: str, paths: np.ndarray, file_names: np.ndarray, *,
+              pretrained: bool, batch_size: int, device: str, logits: bool, workers: int,
+              ) -> dict[str, np.ndarray]:
+    """Predict one shard of images with one model; the unit of work locally and on Ray."""
+    import torch
+
+    from errata.openworld.images import device_auto, iter_batches
+
+    device = device_auto(device)
+    model, transform, weights = load_model(spec, pretrained=pretrained, device=device)
+    rows_l, top_l, log_l, bad = [], [], [], []
+    with torch.inference_mode():
+        for rows, batch, skip in iter_batches(Path(root), paths, transform,
+                                              batch_size=batch_size, workers=workers):
+            bad.extend(skip)
+            if batch is None:
+                continue
+            batch = batch.to(device, non_blocking=True)
+            if device == "cuda":  # mixed precision on GPU
+                with torch.autocast("cuda", dtype=torch.float16):
+                    out = model(batch)
+            else:
+                out = model(batch)
+            out = out.float()
+            if out.shape[1] != 1000:
+                raise ErrataInputError(f"model {spec.name!r} outputs {out.shape[1]} classes, "
+                                       "expected the 1000 ImageNet-1k classes")
+            rows_l.append(rows)
+            top_l.append(out.topk(TOPK, dim=1).indices.cpu().numpy().astype(np.int16))
+            if logits:
+                log_l.append(out.cpu().numpy().astype(np.float16))
+    rows_a = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
+    bad_rows = np.array([r for r, _ in bad], dtype=np.int64)
+    res = {"file_names": file_names[rows_a].astype(str),
+           "topk": np.concatenate(top_l) if top_l else np.zeros((0, TOPK), np.int16),
+           "skipped_file_name": file_names[bad_rows].astype(str),
+           "skipped_reason": np.array([e for _, e in bad], dtype=str),
+           "weights": np.array(weights)}
+    if logits:
+        res["logits"] = np.concatenate(log_l) if log_l else np.zeros((0, 1000), np.float16)
+    return res
+
+
+def predict(models: list[str] | str | list[ModelSpec], images: str | Path, out: str | Path, *,
+            pretrained: bool = True, logits: bool = False, batch_size: int = 64,
+            shard_size: int = SHARD_SIZE, device: str = "auto", workers: int = 0,
+            ray: str | None = None, progress: bool = False,
+            on_shard: Callable[[str, int], None] | None = None) -> list[PredictReport]:
+    """Predict every image of ``images`` with every model; write ``<out>/<model>.npz``.
+
+    Parameters
+    ----------
+    models : names, a file listing them, or ModelSpecs
+    images : ImageNet-layout folder (class folders or flat)
+    out : output folder
+    pretrained : bool
+        Download the library's pretrained weights (``False``: random weights, for smoke tests).
+    logits : bool
+        Also store the (n, 1000) logits as float16.
+    ray : str, optional
+        ``"local"`` starts a local Ray cluster, ``"auto"`` or ``"ray://host:port"`` joins one; an
+        already initialised Ray session is used as is. ``None``: one process.
+    on_shard : callable(model, shard), optional
+        Called after each shard is written (progress hook; raising stops the run cleanly).
+
+    Raises
+    ------
+    ErrataInputError
+        Unknown model, no images, or an output folder made from other images.
+    """
+    from errata.openworld.images import digest, list_images
+
+    specs = (list(models) if isinstance(models, list) and models
+             and isinstance(models[0], ModelSpec) else resolve_models(models))  # type: ignore[arg-type]
+    folder = list_images(images)
+    out = Path(out)
+    n = len(folder)
+    bounds = [(lo, min(n, lo + shard_size)) for lo in range(0, n, shard_size)]
+    fingerprint = f"{digest(folder.paths)}-{shard_size}"
+    t0 = time.perf_counter()
+    todo: list[tuple[ModelSpec, int]] = []
+    for spec in specs:
+        if (out / f"{spec.file_id}.npz").exists():
+            continue
+        sdir = _shard_dir(out, spec)
+        if sdir.exists() and (sdir / "images.txt").exists() \
+                and (sdir / "images.txt").read_text().strip() != fingerprint:
+            raise ErrataInputError(f"{sdir}: partial results for other images or shard size; "
+                                   "remove it or use another --out")
+        sdir.mkdir(parents=True, exist_ok=True)
+        (sdir / "images.txt").write_text(fingerprint + "\n")
+        todo.extend((spec, s) for s in range(len(bounds)) if not (sdir / f"{s:05d}.npz").exists())
+    opts = {"pretrained": pretrained, "batch_size": batch_size, "device": device,
+            "logits": logits, "workers": workers}
+    bar = _bar(progress, len(todo))
+    try:
+        runner = _run_ray if ray is not None else _run_local
+        for spec, s, res in runner(todo, folder, bounds, opts, ray):
+            with atomic_path(_shard_dir(out, spec) / f"{s:05d}.npz") as tmp, open(tmp, "wb") as fh:
+                np.savez(fh, **res)
+            bar(1)
+            if on_shard is not None:
+                on_shard(spec.name, s)
+    finally:
+        bar(None)
+    recomputed = {spec.name: sum(1 for sp, _ in todo if sp == spec) for spec in specs}
+    return [_finish(spec, out, len(bounds), n, recomputed[spec.name], t0) for spec in specs]
+
+
+def _shard_dir(out: Path, spec: ModelSpec) -> Path:
+    return out / f".{spec.file_id}.shards"
+
+
+def _run_local(todo: list, folder: Any, bounds: list, opts: dict, _: Any):  # type: ignore[no-untyped-def]
+    for spec, s in todo:
+        lo, hi = bounds[s]
+        yield spec, s, run_shard(spec, str(folder.root), folder.paths[lo:hi],
+                                 folder.file_names[lo:hi], **opts)
+
+
+def _run_ray(todo: list, folder: Any, bounds: list, opts: dict, address: str):  # type: ignore[no-untyped-def]
+    ray = require("ray", EXTRA)
+    if not ray.is_initialized():
+        ray.init(address=None if address in ("", "local") else address,
+                 include_dashboard=False, log_to_driver=False)
+    gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
+    task = ray.remote(num_cpus=1, num_gpus=gpus)(run_shard)
+    opts = {**opts, "workers": 0}  # one CPU per task: decode in the task itself
+    pending = {}
+    for spec, s in todo:
+        lo, hi = bounds[s]
+        ref = task.remote(spec, str(folder.root), folder.paths[lo:hi], folder.file_names[lo:hi],
+                          **opts)
+        pending[ref] = (spec, s)
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1)
+        spec, s = pending.pop(done[0])
+        try:
+            res = ray.get(done[0])
+        except ray.exceptions.RayTaskError as exc:
+            cause = exc.cause if isinstance(getattr(exc, "cause", None), Exception) else None
+            if isinstance(cause, ErrataInputError):
+                raise ErrataInputError(str(cause)) from None
+            raise
+        yield spec, s, res
+
+
+def _finish(spec: ModelSpec, out: Path, n_shards: int, n: int, computed: int,
+            t0: float) -> PredictReport:
+    import shutil
+
+    final = out / f"{spec.file_id}.npz"
+    if final.exists() and computed == 0 and not _shard_dir(out, spec).exists():
+        with np.load(final, allow_pickle=False) as z:
+            skipped = dict(zip(z["skipped_file_name"].tolist(), z["skipped_reason"].tolist()))
+        return PredictReport(spec.name, final, n, 0, n_shards, skipped, 0.0)
+    parts = []
+    for s in range(n_shards):
+        with np.load(_shard_dir(out, spec) / f"{s:05d}.npz", allow_pickle=False) as z:
+            parts.append({k: z[k] for k in z.files})
+    merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "weights"}
+    skipped = dict(zip(merged["skipped_file_name"].tolist(), merged["skipped_reason"].tolist()))
+    with atomic_path(final) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **merged, model=np.array(spec.name), weights=parts[0]["weights"])
+    shutil.rmtree(_shard_dir(out, spec))
+    return PredictReport(spec.name, final, n, computed, n_shards - computed, skipped,
+                         time.perf_counter() - t0)
+
+
+def _bar(on: bool, total: int) -> Callable[[int | None], None]:
+    if not on:
+        return lambda k: None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    p = Progress(TextColumn("predicting (model × shard)"), BarColumn(), MofNCompleteColumn(),
+                 TimeRemainingColumn())
+    p.start()
+    t = p.add_task("", total=total)
+
+    def step(k: int | None) -> None:
+        if k is None:
+            p.stop()
+        else:
+            p.advance(t, k)
+
+    return step
+
+
+__all__ = ["EXTRA", "ModelSpec", "PredictReport", "load_model", "predict", "resolve_models",
+           "run_shard"]

@@ -1,0 +1,94 @@
+"""Human versus model accuracy on the *classify* queue (Shankar et al., "Evaluating Machine
+Accuracy on ImageNet"): every annotator's choice and every model's top-1 on the same images,
+scored against the reviewed multi-label set (correct ∪ unclear, problematic images left out),
+overall and split into dogs / other organisms / objects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from errata.resources import N_CLASSES
+from errata.review import storage
+from errata.review.aggregation import Method
+
+DOG = "n02084071"  # WordNet "dog, domestic dog": Shankar et al.'s dog group
+ORGANISM = "n00004475"  # WordNet "organism, being"
+GROUPS = ("dogs", "other organisms", "objects")
+
+
+def class_groups() -> np.ndarray:
+    """``(1000,)`` group index into ``GROUPS`` per class, from the WordNet hierarchy."""
+    try:
+        from errata.taxonomy import class_ancestry
+
+        anc = class_ancestry()
+        dogs, organisms = anc.below(DOG), anc.below(ORGANISM)
+    except Exception:  # taxonomy unavailable: ImageNet's index ranges (dogs 151-268, animals 0-397)
+        idx = np.arange(N_CLASSES)
+        dogs = (idx >= 151) & (idx <= 268)
+        organisms = (idx <= 397) | (idx >= 983) & (idx <= 997)
+    return np.where(dogs, 0, np.where(organisms, 1, 2))
+
+
+def human_vs_model(project: storage.Project, *, method: Method = "dawid-skene") -> dict[str, Any]:
+    """Accuracy of humans and of each model on the classify images that humans answered.
+
+    Returns
+    -------
+    dict
+        ``images``: number of images scored; ``rows``: one dict per annotator ("human: NAME"),
+        for all humans pooled ("humans") and per model, with ``n``, ``accuracy``, ``mla`` (averaged
+        per original class) and ``accuracy`` per group.
+    """
+    import pandas as pd
+    from sqlalchemy import select
+
+    from errata.metrics import class_averaged_accuracy
+    from errata.review.export import reviewed_labels
+    from errata.review.models import Annotator, Answer, Image, Item, Model, Prediction
+
+    labels, _ = reviewed_labels(project, method=method)
+    with project.session() as s:
+        human = pd.DataFrame(s.execute(
+            select(Image.file_name, Annotator.name, Answer.class_index)
+            .join(Item, Item.id == Answer.item_id).join(Image, Image.id == Item.image_id)
+            .join(Annotator, Annotator.id == Answer.annotator_id)
+            .where(Item.queue == "classify")).all(), columns=["file_name", "who", "choice"])
+        models = pd.DataFrame(s.execute(
+            select(Image.file_name, Model.name, Prediction.top1)
+            .join(Image, Image.id == Prediction.image_id)
+            .join(Model, Model.id == Prediction.model_id)).all(),
+            columns=["file_name", "who", "choice"])
+    rows_l = labels.positions(human["file_name"].to_numpy(object)) if len(human) else np.zeros(0, int)
+    human = human[rows_l >= 0]
+    human = human[labels.evaluated[labels.positions(human["file_name"].to_numpy(object))]] \
+        if len(human) else human
+    images = sorted(set(human["file_name"]))
+    models = models[models["file_name"].isin(images)]
+    groups = class_groups()
+    out_rows: list[dict[str, Any]] = []
+
+    def score(name: str, df: pd.DataFrame) -> None:
+        if df.empty:
+            return
+        r = labels.positions(df["file_name"].to_numpy(object))
+        hits = labels.multi_labels[r, df["choice"].to_numpy(np.int64)]
+        orig = labels.original[r].astype(np.int64)
+        g = groups[np.maximum(orig, 0)]
+        row: dict[str, Any] = {"who": name, "n": int(len(df)), "accuracy": float(hits.mean()),
+                               "mla": float(class_averaged_accuracy(hits, orig))}
+        for k, gname in enumerate(GROUPS):
+            m = g == k
+            row[gname] = float(hits[m].mean()) if m.any() else None
+            row[f"n {gname}"] = int(m.sum())
+        out_rows.append(row)
+
+    score("humans", human)
+    for who, df in human.groupby("who"):
+        score(f"human: {who}", df)
+    for who, df in models.groupby("who"):
+        score(str(who), df)
+    return {"images": len(images), "rows": out_rows}

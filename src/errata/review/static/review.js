@@ -1,0 +1,48 @@
+// Keyboard shortcuts for the review page; the forms work without this script.
+(function () {
+  "use strict";
+  const ANSWERS = { c: "correct", w: "wrong", u: "unclear", d: "dont_know" };
+  let cur = 0;
+  function rows() { return Array.from(document.querySelectorAll("tr.cand")); }
+  function focusRow(i) {
+    const r = rows();
+    if (!r.length) return;
+    cur = Math.max(0, Math.min(r.length - 1, i));
+    r.forEach((row, j) => row.classList.toggle("current", j === cur));
+    r[cur].scrollIntoView({ block: "nearest" });
+  }
+  function answer(value) {
+    const r = rows()[cur];
+    if (!r) return;
+    const input = r.querySelector('input[value="' + value + '"]');
+    if (input) input.checked = true;
+    focusRow(cur + 1);
+  }
+  function submit() {
+    const form = document.getElementById("answer-form");
+    if (form) form.requestSubmit();
+  }
+  document.addEventListener("DOMContentLoaded", () => focusRow(0));
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const t = e.target;
+    const typing = t && (t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && t.type === "text")
+      || (t.tagName === "INPUT" && t.type === "password") || t.tagName === "SELECT");
+    if (typing) {
+      if (e.key === "Escape") t.blur();
+      return;  // Enter inside a text field submits its form natively
+    }
+    const cont = document.getElementById("continue");
+    if (cont && e.key === "Enter") { e.preventDefault(); cont.click(); return; }
+    if (!document.getElementById("answer-form")) return;
+    const k = e.key;
+    if (k in ANSWERS) { e.preventDefault(); answer(ANSWERS[k]); }
+    else if (k === "j" || k === "ArrowDown") { e.preventDefault(); focusRow(cur + 1); }
+    else if (k === "k" || k === "ArrowUp") { e.preventDefault(); focusRow(cur - 1); }
+    else if (/^[1-9]$/.test(k)) { e.preventDefault(); focusRow(Number(k) - 1); }
+    else if (k === "p") { e.preventDefault(); const p = document.getElementById("problematic"); p.checked = !p.checked; }
+    else if (k === "n") { e.preventDefault(); document.getElementById("note").focus(); }
+    else if (k === "/") { const s = document.getElementById("class-search"); if (s) { e.preventDefault(); s.focus(); } }
+    else if (k === "Enter") { e.preventDefault(); submit(); }
+  });
+})();

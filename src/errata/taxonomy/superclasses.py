@@ -1,0 +1,217 @@
+"""Superclasses: groups of semantically close classes, read from ``superclasses.toml``.
+
+A wrong prediction that shares a superclass with one of the image's labels is a *fine-grained*
+error; a co-occurring pair inside one superclass is never called *spurious*. The groups are
+curated data (WordNet roots plus listed exceptions, each with its reason), so a reviewer can read
+and change what errata calls fine-grained without touching code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from errata import resources
+from errata.exceptions import ErrataInputError
+from errata.resources import N_CLASSES
+from errata.taxonomy._toml import class_ref, load_toml
+from errata.taxonomy.wordnet import class_ancestry, wordnet
+
+RESOURCE = "superclasses.toml"  # the curated definitions
+_KEYS = {"name", "roots", "classes", "exclude", "why"}  # allowed keys of one [[superclass]]
+
+
+@dataclass(frozen=True, eq=False)
+class Superclasses:
+    """The superclass definitions resolved over the 1000 classes.
+
+    Attributes
+    ----------
+    names : ndarray of object, shape (S,)
+        Superclass names in file order.
+    members : ndarray of bool, shape (1000, S)
+        ``members[c, s]``: class ``c`` belongs to superclass ``s``. Every row has at least one
+        True; a class may belong to several superclasses.
+    reasons : ndarray of object, shape (S,)
+        The ``why`` of each superclass (``""`` when it is a plain WordNet subtree).
+    roots : tuple of tuple of str
+        The WordNet roots of each superclass.
+    exceptions : dict
+        ``(class_index, superclass_index) -> reason`` for every listed inclusion with a reason
+        and every exclusion: the judgement calls.
+    """
+
+    names: np.ndarray
+    members: np.ndarray
+    reasons: np.ndarray
+    roots: tuple[tuple[str, ...], ...]
+    exceptions: dict[tuple[int, int], str]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def index(self, name: str) -> int:
+        """Position of the superclass called ``name``."""
+        hits = np.flatnonzero(self.names == name)
+        if not len(hits):
+            raise ErrataInputError(f"superclass {name!r}: unknown (see `errata taxonomy "
+                                   "superclasses`)")
+        return int(hits[0])
+
+    def superclasses_of(self, class_index: int) -> list[str]:
+        """Names of the superclasses that ``class_index`` belongs to."""
+        return self.names[self.members[int(class_index)]].tolist()
+
+    def members_of(self, name: str) -> np.ndarray:
+        """Class indices of superclass ``name``."""
+        return np.flatnonzero(self.members[:, self.index(name)])
+
+
+def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Superclasses:
+    """Resolve parsed TOML into :class:`Superclasses`, validating every entry.
+
+    Raises :class:`ErrataInputError` naming the entry for an unknown key or WordNet id, a name
+    that does not match its id, a duplicate or missing name, an exclusion without a reason, an
+    empty superclass, or a class that ends up in no superclass.
+    """
+    entries = data.get("superclass")
+    if not isinstance(entries, list) or not entries:
+        raise ErrataInputError(f"{source}: expected [[superclass]] entries")
+    graph, ancestry = wordnet(), class_ancestry()
+    names: list[str] = []
+    columns: list[np.ndarray] = []
+    reasons: list[str] = []
+    roots_all: list[tuple[str, ...]] = []
+    exceptions: dict[tuple[int, int], str] = {}
+    for pos, entry in enumerate(entries, start=1):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        where = f"superclass {name!r} (entry {pos})" if name else f"entry {pos}"
+        if not isinstance(name, str) or not name.strip():
+            raise ErrataInputError(f"{source}: {where}: missing 'name'")
+        if name in names:
+            raise ErrataInputError(f"{source}: {where}: duplicate name (also entry "
+                                   f"{names.index(name) + 1})")
+        unknown = set(entry) - _KEYS
+        if unknown:
+            raise ErrataInputError(f"{source}: {where}: unknown key {sorted(unknown)[0]!r} "
+                                   f"(expected {', '.join(sorted(_KEYS))})")
+        col = np.zeros(N_CLASSES, dtype=bool)
+        roots = []
+        for ref in _list(entry, "roots", source, where):
+            wnid, _, lemma = str(ref).strip().partition(" ")
+            if wnid not in graph:
+                raise ErrataInputError(f"{source}: {where}: roots: unknown WordNet id {wnid!r}")
+            if lemma and lemma not in graph.lemmas(wnid):
+                raise ErrataInputError(f"{source}: {where}: roots: {wnid} is "
+                                       f"{graph.name(wnid)!r}, not {lemma!r}")
+            below = ancestry.below(wnid)
+            if not below.any():
+                raise ErrataInputError(f"{source}: {where}: roots: {wnid} {graph.name(wnid)} "
+                                       "has no ImageNet class below it")
+            col |= below
+            roots.append(wnid)
+        s = len(names)
+        for item in _list(entry, "classes", source, where):
+            ref, why = (item.get("class"), item.get("why")) if isinstance(item, dict) else (item,
+                                                                                          None)
+            c = class_ref(source, f"{where}: classes", ref)
+            col[c] = True
+            if why:
+                exceptions[(c, s)] = str(why)
+        for item in _list(entry, "exclude", source, where):
+            if not isinstance(item, dict) or not item.get("why"):
+                raise ErrataInputError(f"{source}: {where}: exclude: each entry needs "
+                                       "{ class = 'wnid name', why = 'reason' }")
+            c = class_ref(source, f"{where}: exclude", item.get("class"))
+            col[c] = False
+            exceptions[(c, s)] = "excluded: " + str(item["why"])
+        if not col.any():
+            raise ErrataInputError(f"{source}: {where}: empty superclass (no roots or classes)")
+        names.append(name)
+        columns.append(col)
+        reasons.append(str(entry.get("why", "")))
+        roots_all.append(tuple(roots))
+    members = np.stack(columns, axis=1)
+    orphans = np.flatnonzero(~members.any(axis=1))
+    if len(orphans):
+        cls = resources.classes()
+        listed = ", ".join(cls.label(int(c)) for c in orphans[:5])
+        raise ErrataInputError(f"{source}: {len(orphans)} classes are in no superclass: {listed}")
+    members.setflags(write=False)
+    return Superclasses(names=np.array(names, dtype=object), members=members,
+                        reasons=np.array(reasons, dtype=object), roots=tuple(roots_all),
+                        exceptions=exceptions)
+
+
+def _list(entry: dict[str, Any], key: str, source: str, where: str) -> list[Any]:
+    value = entry.get(key, [])
+    if not isinstance(value, list):
+        raise ErrataInputError(f"{source}: {where}: '{key}' must be a list")
+    return value
+
+
+def load_superclasses(text: str | None = None, *, source: str = RESOURCE) -> Superclasses:
+    """Parse and validate superclass definitions (errata's own file unless ``text`` is given)."""
+    return parse_superclasses(load_toml(source, text), source=source)
+
+
+@cache
+def superclasses() -> Superclasses:
+    """errata's superclasses (cached).
+
+    Examples
+    --------
+    >>> sc = superclasses()
+    >>> sc.superclasses_of(207)  # golden retriever
+    ['dog']
+    """
+    return load_superclasses()
+
+
+@cache
+def same_superclass() -> np.ndarray:
+    """``(1000, 1000)`` bool: True where two classes share at least one superclass.
+
+    The diagonal is True (every class is in some superclass). Symmetric.
+    """
+    m = superclasses().members.astype(np.float32)
+    out = (m @ m.T) > 0
+    out.setflags(write=False)
+    return out
+
+
+@cache
+def _first_shared() -> np.ndarray:
+    """``(1000, 1000)`` int16: the first (file order) superclass two classes share, ``-1``."""
+    members = superclasses().members
+    out = np.full((N_CLASSES, N_CLASSES), -1, dtype=np.int16)
+    # reverse file order, so the first superclass a pair shares is written last and wins
+    for j in range(members.shape[1] - 1, -1, -1):  # ~200 superclasses, never a loop over images
+        idx = np.flatnonzero(members[:, j])
+        out[np.ix_(idx, idx)] = j
+    out.setflags(write=False)
+    return out
+
+
+def shared_superclass(a: Any, b: Any) -> np.ndarray:
+    """Index of one superclass shared by classes ``a`` and ``b`` (``-1`` when none), elementwise.
+
+    Parameters
+    ----------
+    a, b : array_like of int
+        Class indices, broadcast against each other (e.g. predictions and labels).
+
+    Returns
+    -------
+    ndarray of int16
+        The first shared superclass in file order; look its name up in ``superclasses().names``.
+    """
+    a_arr, b_arr = np.asarray(a), np.asarray(b)
+    for arr, label in ((a_arr, "a"), (b_arr, "b")):
+        if arr.size and (not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0
+                         or arr.max() >= N_CLASSES):
+            raise ErrataInputError(f"shared_superclass: {label} must hold class indices 0..999")
+    return _first_shared()[a_arr, b_arr]

@@ -1,0 +1,87 @@
+"""Helpers shared by the review tests (a module with a unique name, so that imports from test
+files never pick up another directory's conftest)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PASSWORD = "correct horse battery"  # every test account's password
+N_IMAGES = 40  # images in the synthetic project
+
+
+def synthetic_inputs(tmp: Path) -> dict:
+    """A 40-image label file, two models' predictions and a folder with two real PNG images.
+
+    Planted: images 0-4 have a novel class (500 + i) predicted by *both* models (they must rank
+    first in the novel queue); images 5-9 have one model predicting a novel class; the rest are
+    predicted correctly by both models.
+    """
+    from PIL import Image as PILImage
+
+    from errata.predictions import Predictions
+
+    names = [f"ILSVRC2012_val_{i + 1:08d}.JPEG" for i in range(N_IMAGES)]
+    label_of = [(i * 7) % 100 for i in range(N_IMAGES)]  # classes 0-99, few collisions
+    labels = {"images": {n: {"correct": [c], "original": c} for n, c in zip(names, label_of)}}
+    (tmp / "labels.json").write_text(json.dumps(labels))
+    a = np.array(label_of, dtype=np.int16)
+    b = a.copy()
+    a[:5] = b[:5] = 500 + np.arange(5)
+    a[5:10] = 600 + np.arange(5)
+    scores = np.full((N_IMAGES, 1000), 1e-4, dtype=np.float32)
+    scores[np.arange(N_IMAGES), a] = 0.9
+    models = [Predictions(file_names=np.array(names, dtype=object), topk=a[:, None], scores=scores,
+                          name="model-a"),
+              Predictions(file_names=np.array(names, dtype=object), topk=b[:, None], name="model-b")]
+    img_dir = tmp / "images"
+    img_dir.mkdir()
+    for n in names[:2]:
+        PILImage.new("RGB", (64, 48), (200, 80, 40)).save(img_dir / n, format="PNG")
+    (tmp / "secret.txt").write_text("top secret")
+    golden = {names[20]: {str(label_of[20]): "correct", "900": "wrong"}}
+    (tmp / "golden.json").write_text(json.dumps(golden))
+    return {"names": names, "labels": tmp / "labels.json", "models": models, "images": img_dir,
+            "golden": tmp / "golden.json", "label_of": label_of}
+
+
+def make_project(tmp: Path, *, db_url: str | None = None, reviews_per_item: int = 3,
+                 classify_images: int = 10):
+    """Create the synthetic project (admin 'admin', annotators 'ann1', 'ann2', trainee 'ann3')."""
+    from errata.review import init_project, storage
+
+    inputs = synthetic_inputs(tmp)
+    init_project(tmp / "project", labels=inputs["labels"], predictions=inputs["models"],
+                 images=inputs["images"], db_url=db_url, golden=inputs["golden"],
+                 audit_per_class=1, classify_images=classify_images,
+                 reviews_per_item=reviews_per_item)
+    project = storage.open_project(tmp / "project")
+    storage.add_annotator(project, "admin", PASSWORD, admin=True)
+    storage.add_annotator(project, "ann1", PASSWORD)
+    storage.add_annotator(project, "ann2", PASSWORD)
+    storage.add_annotator(project, "ann3", PASSWORD, training=True)
+    return project, inputs
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m, "page has no CSRF token"
+    return m.group(1)
+
+
+def login(client, name: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    token = csrf_of(client.get("/login").text)
+    return client.post("/login", data={"name": name, "password": password, "csrf_token": token},
+                       follow_redirects=False)
+
+
+def data_dir() -> Path:
+    d = os.environ.get("ERRATA_DATA_DIR")
+    if not d or not Path(d, "real_raters").is_dir():
+        pytest.skip("ERRATA_DATA_DIR is not set to the reference data (run through `make test`)")
+    return Path(d)
