@@ -17,10 +17,11 @@ Which synsets: the 1000 ImageNet classes, all their hypernym ancestors, all desc
 classes, and all descendants of every ancestor that is not *broad* (at most ``BROAD`` descendants
 in full WordNet), so siblings, same-superclass synsets and out-of-vocabulary proposals below the
 broad level are available; then every hypernym of a kept synset, so the extract is closed
-upwards (``puppy`` is a ``dog`` and a ``young mammal``). Broad nodes (``entity``, ``artifact``, ``device``, ...) keep their row
-but not their whole subtree; ``n_descendants`` says whether a row's subtree is complete. Instance
-nouns (``Eiffel Tower`` as an instance of ``tower``) are left out: an instance of a class is that
-class, never a new concept, and ImageNet's hierarchy uses class hypernyms only.
+upwards (``puppy`` is a ``dog`` and a ``young mammal``). Broad nodes (``entity``, ``artifact``,
+``device``, ...) keep their row but not their whole subtree; ``n_descendants`` says whether a
+row's subtree is complete. Instance nouns (``Eiffel Tower`` as an instance of ``tower``) are left
+out: an instance of a class is that class, never a new concept, and ImageNet's hierarchy uses
+class hypernyms only.
 
 NLTK is needed here only (the dev dependency group); errata itself reads the extract with the
 standard library. Re-running on the same WordNet gives the same decompressed content (the gzip

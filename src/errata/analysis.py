@@ -147,6 +147,13 @@ class Analysis:
             **({"errors": self.summary} if self.summary else {}),
         }
 
+    def to_html(self, path: str | Path, **options: Any) -> dict[str, Path]:
+        """Write a self-contained HTML report (see :func:`errata.report.model.model_report`:
+        ``images=``, ``plots=``, ``max_image_bytes=``, ``thumbnail_size=``)."""
+        from errata.report.model import model_report
+
+        return model_report(self, path, **options)
+
     def save(self, out: str | Path) -> dict[str, Path]:
         """Write ``metrics.json``, ``per_image.parquet`` (and ``errors.parquet``,
         ``summary.json`` when errors were classified) into ``out``, each atomically."""

@@ -7,12 +7,34 @@ import pytest
 
 pytest.importorskip("fastapi", reason="needs the 'review' extra")
 
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for the _browser helper
+from _browser import chromium_page  # noqa: E402,F401
 from review_helpers import login, make_project  # noqa: E402
 
 
+@pytest.fixture(scope="session")
+def template_project(tmp_path_factory):
+    """The synthetic project built once (argon2 hashing is deliberately slow); tests get copies."""
+    tmp = tmp_path_factory.mktemp("template")
+    proj, inputs = make_project(tmp)
+    proj.engine.dispose()
+    return tmp / "project", inputs
+
+
 @pytest.fixture
-def project(tmp_path):
-    proj, inputs = make_project(tmp_path)
+def project(template_project, tmp_path):
+    """A fresh copy of the synthetic project (its own SQLite file) for one test."""
+    import shutil
+
+    from errata.review import storage
+
+    src, inputs = template_project
+    dst = tmp_path / "project"
+    shutil.copytree(src, dst)
+    proj = storage.open_project(dst)
     yield proj, inputs
     proj.engine.dispose()
 
@@ -39,3 +61,76 @@ def client_for(project):
     yield make
     for c in clients:
         c.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server started from Debian's binaries in a temporary directory, for this test
+    session only (as the ``postgres`` user when running as root, since initdb refuses root)."""
+    import glob
+    import os
+    import pwd
+    import shutil
+    import subprocess
+
+    from review_helpers import free_port
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins:
+        pytest.skip("PostgreSQL binaries not found under /usr/lib/postgresql/*/bin "
+                    "(Debian package 'postgresql'; `make test` installs it)")
+    bindir = os.path.dirname(bins[-1])
+    import tempfile
+    from pathlib import Path
+
+    # not under pytest's tmp dir: that is private to root, and the server runs as 'postgres'
+    base = Path(tempfile.mkdtemp(prefix="errata-pg-"))
+    data = base / "data"
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        try:
+            pw = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no 'postgres' user to run initdb as")
+        os.chown(base, pw.pw_uid, pw.pw_gid)
+        os.chmod(base, 0o700)
+        prefix = [shutil.which("runuser") or "runuser", "-u", "postgres", "--"]
+    port = free_port()
+    def run(*cmd: str) -> None:
+        r = subprocess.run(prefix + list(cmd), capture_output=True, text=True, timeout=60)
+        if r.returncode:
+            shutil.rmtree(base, ignore_errors=True)
+            raise RuntimeError(f"{cmd[0]} failed: {r.stderr.strip()[-1000:]}")
+
+    run(f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync",
+        "-E", "UTF8")
+    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+    run(f"{bindir}/pg_ctl", "-D", str(data), "-o", opts, "-l", str(base / "log"), "-w", "-t", "30",
+        "start")
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run(prefix + [f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend_project(request, tmp_path):
+    """The synthetic project on SQLite and on a fresh PostgreSQL database."""
+    db_url = None
+    if request.param == "postgres":
+        import uuid
+
+        import sqlalchemy as sa
+
+        server = request.getfixturevalue("postgres_server")
+        name = "t_" + uuid.uuid4().hex[:12]
+        eng = sa.create_engine(server + "/postgres", isolation_level="AUTOCOMMIT")
+        with eng.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        eng.dispose()
+        db_url = f"{server}/{name}"
+    proj, inputs = make_project(tmp_path, db_url=db_url)
+    yield proj, inputs
+    proj.engine.dispose()

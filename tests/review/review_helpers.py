@@ -85,3 +85,38 @@ def data_dir() -> Path:
     if not d or not Path(d, "real_raters").is_dir():
         pytest.skip("ERRATA_DATA_DIR is not set to the reference data (run through `make test`)")
     return Path(d)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(project_dir: Path, *, timeout: float = 30.0):  # type: ignore[no-untyped-def]
+    """Run ``errata review serve`` in a child process on a free loopback port; returns
+    ``(process, base_url)`` once the log-in page answers."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "errata", "review", "serve", str(project_dir),
+                             "--port", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            if httpx.get(url + "/login", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start in time")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from review_helpers import csrf_of
+from review_helpers import PASSWORD, csrf_of
 
 
 def answer_item(client, *, answers=None, problematic=False, note=""):  # type: ignore[no-untyped-def]
@@ -108,7 +108,7 @@ def test_admin_adds_annotator_and_assigns_queues(project, client_for):
     page = admin.get("/admin")
     assert page.status_code == 200 and "ann1" in page.text
     r = admin.post("/admin/annotators", data={"csrf_token": csrf_of(page.text), "name": "newbie",
-                                              "password": "longenough1", "q_audit": "on"},
+                                              "password": PASSWORD, "q_audit": "on"},
                    follow_redirects=False)
     assert r.status_code == 303
     newbie = [a for a in storage.annotators(project[0]) if a["name"] == "newbie"][0]

@@ -25,8 +25,10 @@ app = typer.Typer(
 from errata.cli import analyze as _analyze  # noqa: E402,F401
 from errata.cli import compare as _compare  # noqa: E402,F401
 from errata.cli import data as _data  # noqa: E402,F401
+from errata.cli import diff as _diff  # noqa: E402,F401
 from errata.cli import experts as _experts  # noqa: E402,F401
 from errata.cli import review as _review  # noqa: E402,F401
+from errata.cli import taxonomy as _taxonomy  # noqa: E402,F401
 
 
 def main() -> None:

@@ -40,6 +40,12 @@ def analyze(
     bootstrap: int = typer.Option(1000, "--bootstrap", min=10, help="Bootstrap resamples for the "
                                   "95 % confidence intervals."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    report: Path = typer.Option(None, "--report", help="Write a self-contained HTML report "
+                                "(plots inline, searchable table of every error)."),
+    images: Path = typer.Option(None, "--images", help="ImageNet validation images (flat or one "
+                                "folder per class): embed thumbnails of the errors in --report."),
+    plots: Path = typer.Option(None, "--plots", help="Write every plot as SVG and PNG into this "
+                               "folder."),
 ) -> None:
     """Score one model and sort its errors into the expert categories.
 
@@ -50,10 +56,18 @@ def analyze(
     """
     from errata.analysis import analyze as run
 
-    if order not in ("filename", "imagefolder"):
-        from errata.exceptions import ErrataInputError
+    from errata.exceptions import ErrataInputError
 
+    if order not in ("filename", "imagefolder"):
         raise ErrataInputError(f"--order: '{order}' is not one of filename, imagefolder")
+    if (report is not None or plots is not None) and no_errors:
+        raise ErrataInputError("--report/--plots: need the error pipeline (drop --no-errors)")
+    if report is not None and report.suffix.lower() not in (".html", ".htm"):
+        raise ErrataInputError(f"--report {report}: expected an .html file name")
+    if images is not None and report is None:
+        raise ErrataInputError("--images: only used with --report")
+    if images is not None and not images.is_dir():
+        raise ErrataInputError(f"--images {images}: not a folder")
     options: dict[str, Any] = {}
     if expert_files:
         options["expert_files"] = list(expert_files)
@@ -63,6 +77,13 @@ def analyze(
                  name=name, classify_errors=not no_errors, n_resamples=bootstrap, seed=seed,
                  **options)
     written = result.save(out) if out is not None else {}
+    if report is not None:
+        written |= result.to_html(report, images=images, plots=plots)
+    elif plots is not None:
+        from errata.report import _render
+        from errata.report.model import model_figures
+
+        written |= _render.export(model_figures(result), plots)
     if json_:
         print_json(result.to_dict() | {"written": {k: str(v) for k, v in written.items()}})
         return

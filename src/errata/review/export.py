@@ -74,8 +74,9 @@ def aggregate_answers(project: storage.Project, *, method: Method = "dawid-skene
     else:
         raise ErrataInputError(f"method: '{method}' is not one of majority, dawid-skene")
     reviews = pd.DataFrame(rows["reviews"], columns=["file_name", "problematic", "note"])
+    reviews["problematic"] = reviews["problematic"].astype(bool)
     share = reviews.groupby("file_name")["problematic"].mean()
-    notes = reviews[reviews["problematic"]].groupby("file_name")["note"].agg(
+    notes = reviews.loc[reviews["problematic"].to_numpy()].groupby("file_name")["note"].agg(
         lambda s: " | ".join(x for x in s if x))
     flagged = share[share >= PROBLEMATIC_SHARE].index
     out = {"file_names": q_file, "class_index": q_class, "present": present,

@@ -111,8 +111,9 @@ def create_project(path: str | Path, *, db_url: str | None = None,
         for k, v in meta.items():
             s.merge(Meta(key=k, value=v))
         s.commit()
+    # the default database is found relative to the project, so the directory can be moved
     _write_json_atomic(path / PROJECT_FILE, {
-        "db": url, "images": None if project.images is None else str(project.images)})
+        "db": db_url, "images": None if project.images is None else str(project.images)})
     return project
 
 
@@ -126,7 +127,7 @@ def open_project(path: str | Path, *, db_url: str | None = None) -> Project:
                                "create it with `errata review init`") from None
     except json.JSONDecodeError as exc:
         raise ErrataInputError(f"{path / PROJECT_FILE}: not valid JSON ({exc})") from None
-    url = db_url or conf.get("db")
+    url = db_url or conf.get("db") or f"sqlite:///{path / SQLITE_FILE}"
     if not isinstance(url, str):
         raise ErrataInputError(f"{path / PROJECT_FILE}: field 'db' must be a database URL")
     engine = _engine(url)

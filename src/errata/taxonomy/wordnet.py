@@ -122,7 +122,7 @@ class WordNetGraph:
         return bool(self.n_descendants[self.index(wnid)] > BROAD)
 
     def paths(self, wnid: str) -> list[list[str]]:
-        """Every hypernym path from the root ``entity`` down to ``wnid`` (a DAG may have several)."""
+        """Every hypernym path from the root ``entity`` down to ``wnid`` (a DAG has several)."""
         parents = self.hypernyms(wnid)
         if not parents:
             return [[wnid]]

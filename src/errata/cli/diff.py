@@ -1,0 +1,110 @@
+"""`errata diff` — what model B fixes and breaks relative to model A."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from errata.cli import app
+from errata.cli._common import console, print_json
+
+
+@app.command()
+def diff(
+    a: str = typer.Argument(..., help="Model A's predictions (file or registry name)."),
+    b: str = typer.Argument(..., help="Model B's predictions (file or registry name)."),
+    labels: str = typer.Option("real", "--labels", "-l", help="Ground truth, as in `analyze`."),
+    order: str = typer.Option("filename", "--order", help="Row order of files without file names: "
+                              "filename or imagefolder (both models)."),
+    order_b: str = typer.Option(None, "--order-b", help="Row order of B when it differs from A's."),
+    report: Path = typer.Option(None, "--report", help="Write the diff as a self-contained HTML "
+                                "page."),
+    plots: Path = typer.Option(None, "--plots", help="Write the transition matrix plot as SVG "
+                               "and PNG into this folder."),
+    json_: bool = typer.Option(False, "--json", help="Print the summary and transition matrix as "
+                               "JSON."),
+    show: int = typer.Option(10, "--show", min=0, help="Fixed and introduced errors listed."),
+) -> None:
+    """Compare two models image by image: errors B fixes, errors it introduces, and how the
+    categories move (transition matrix).
+
+    Example: errata diff resnet50.npy vit.npy --report diff.html
+    """
+    from errata.analysis import analyze
+    from errata.exceptions import ErrataInputError
+    from errata.report.diff import diff_report, model_diff
+
+    for opt, value in (("--order", order), ("--order-b", order_b)):
+        if value is not None and value not in ("filename", "imagefolder"):
+            raise ErrataInputError(f"{opt}: '{value}' is not one of filename, imagefolder")
+    if report is not None and report.suffix.lower() not in (".html", ".htm"):
+        raise ErrataInputError(f"--report {report}: expected an .html file name")
+    from errata.labels import load_labels
+
+    label_set = load_labels(labels)  # loaded once, shared by both models
+    res_a = analyze(a, labels=label_set, order=order, n_resamples=200)  # type: ignore[arg-type]
+    res_b = analyze(b, labels=label_set, order=order_b or order,  # type: ignore[arg-type]
+                    n_resamples=200)
+    d = model_diff(res_a, res_b)
+    written: dict[str, Path] = {}
+    if report is not None:
+        written |= diff_report(d, report, plots=plots)
+    elif plots is not None:
+        from errata.report import _render
+        from errata.report.diff import transition_figure
+
+        written |= _render.export({"transitions": transition_figure(d)}, plots)
+    if json_:
+        print_json({"a": d.names[0], "b": d.names[1], **d.summary,
+                    "transitions": d.transitions.to_dict(orient="index"),
+                    "written": {k: str(v) for k, v in written.items()}})
+        return
+    _print(d, show)
+    if written:
+        console().print("written: " + ", ".join(str(p) for p in written.values()))
+
+
+def _print(d, show: int) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    from errata import resources
+
+    c = console()
+    s = d.summary
+    names = resources.classes().names
+    t = Table(title=f"A = {d.names[0]}  vs  B = {d.names[1]}  ({s['images']:,} images, "
+              f"labels: {s['labels']})", title_justify="left")
+    t.add_column("metric")
+    t.add_column("A", justify="right")
+    t.add_column("B", justify="right")
+    t.add_column("B − A", justify="right")
+    for key, (va, vb) in {**s["metrics"], **s["mla_variants"]}.items():
+        fa = "—" if va is None else f"{100 * va:.2f} %"
+        fb = "—" if vb is None else f"{100 * vb:.2f} %"
+        delta = "" if va is None or vb is None else f"{100 * (vb - va):+.2f} pt"
+        t.add_row(key, fa, fb, delta)
+    c.print(t)
+    c.print(f"B fixes [bold]{s['fixed']:,}[/] errors of A and introduces [bold]{s['introduced']:,}"
+            f"[/]; {s['recategorised']:,} errors of both change category "
+            f"(multi-label errors {s['errors_a']:,} → {s['errors_b']:,}).")
+    tr = d.transitions
+    keep = [x for x in tr.index if tr.loc[x].sum() or tr[x].sum()]
+    m = Table(title="transitions: A category (rows) → B category (columns)", title_justify="left")
+    m.add_column("A \\ B")
+    for x in keep:
+        m.add_column(x, justify="right")
+    for x in keep:
+        m.add_row(x, *[f"{int(v):,}" for v in tr.loc[x, keep]])
+    c.print(m)
+    for kind in ("fixed", "introduced"):
+        rows = d.changes[d.changes["change"] == kind].head(show)
+        if not len(rows):
+            continue
+        e = Table(title=f"{kind} (first {len(rows)})", title_justify="left")
+        for col in ("file", "labels", "A", "A category", "B", "B category"):
+            e.add_column(col)
+        for r in rows.itertuples(index=False):
+            e.add_row(r.file_name, ", ".join(names[i] for i in r.labels), names[r.top1_a],
+                      r.category_a, names[r.top1_b], r.category_b)
+        c.print(e)

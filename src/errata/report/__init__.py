@@ -1,0 +1,34 @@
+"""Layer 9 — reports: self-contained HTML pages (plots inline as SVG, tables sortable and
+searchable by a small inline script, no network) for one model, a study of many, and the diff of
+two; every plot can also be exported as SVG and PNG for papers.
+
+* :func:`model_report` — one :class:`~errata.analysis.Analysis` (``errata analyze --report``);
+* :func:`study_report` — a :class:`~errata.compare.Study` or its folder (``errata compare
+  --report``);
+* :func:`model_diff` and :func:`diff_report` — which errors model B fixes and introduces relative
+  to model A, and how categories move (``errata diff``).
+
+Submodules are imported on first use, so ``import errata.report`` is cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_LAZY = {
+    "model_report": "errata.report.model",
+    "study_report": "errata.report.study",
+    "model_diff": "errata.report.diff",
+    "diff_report": "errata.report.diff",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'errata.report' has no attribute {name!r}")
+
+
+__all__ = list(_LAZY)

@@ -1,0 +1,177 @@
+"""What every report shares: the Jinja2 environment (autoescaping on), data embedded as JSON that
+no page can break out of, matplotlib figures as inline SVG, plot export, and the atomic write.
+
+A report is one HTML file that makes no request: styles, the table script, plots (SVG) and
+thumbnails (``data:`` URIs) are all inside it, and a Content-Security-Policy forbids anything
+else, so that a string from the data (a class name, a file name, a metadata cell) can neither run
+nor fetch anything even if it were not escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import cache
+from importlib import resources as _ir
+from pathlib import Path
+from typing import Any
+
+from errata import errors as E
+
+# Colour of each category in every plot (colour-blind-friendly, Okabe-Ito + greys).
+CATEGORY_COLORS = {
+    E.CORRECT: "#009E73",
+    E.CORRECT_MULTI: "#8fd3b8",
+    E.OVERLAP: "#56B4E9",
+    E.FINE: "#0072B2",
+    E.OOV: "#CC79A7",
+    E.SPURIOUS: "#E69F00",
+    E.NONPROTO: "#F0E442",
+    E.NONPROTO_X: "#c8bd2a",
+    E.FAILURE: "#D55E00",
+    E.EXCLUDED: "#bbbbbb",
+}
+PNG_DPI = 200  # exported PNGs (papers)
+RASTER_DPI = 110  # scatter points of big studies, rasterised inside the SVG to keep pages small
+STATIC = ("report.css", "report.js")  # package data inlined into every page
+
+
+def category_color(name: str) -> str:
+    return CATEGORY_COLORS.get(name, "#777777")
+
+
+@cache
+def _static(name: str) -> str:
+    return (_ir.files("errata.report") / "static" / name).read_text(encoding="utf-8")
+
+
+@cache
+def environment() -> Any:
+    """The Jinja2 environment of the report templates, autoescaping everything."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("errata.report", "templates"),
+        autoescape=True,  # every string from data is HTML-escaped unless marked safe
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pct"] = lambda v, d=2: "—" if v is None else f"{100 * float(v):.{d}f} %"
+    env.filters["num"] = lambda v: "—" if v is None else f"{int(v):,}"
+    return env
+
+
+def embed_json(obj: Any) -> str:
+    """JSON for a ``<script type="application/json">`` block: ``<``, ``>`` and ``&`` are written
+    as ``\\u003c`` … so that no data (``</script>``, ``<!--``) can end the block early."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                      default=_json_default)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def render(template: str, context: Mapping[str, Any]) -> str:
+    """Render a page template with the inline styles, script and its CSP hash."""
+    from markupsafe import Markup
+
+    script = _static("report.js")
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    csp = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+           f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
+    page = environment().get_template(template).render(
+        **context, csp=csp, css=Markup(_static("report.css")), script=Markup(script))
+    return page
+
+
+def write_page(path: str | Path, html: str) -> Path:
+    """Write ``html`` atomically (a temporary file renamed into place)."""
+    from errata import _io
+
+    path = Path(path)
+    _io.write_text(path, html)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# matplotlib
+
+
+@contextmanager
+def _style(text_as: str = "none") -> Iterator[None]:
+    import matplotlib as mpl
+
+    with mpl.rc_context({
+        "svg.fonttype": text_as,  # "none": text stays text (small, searchable); "path" for papers
+        "svg.hashsalt": "errata",  # deterministic ids
+        "font.size": 9,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.titlesize": 9,
+        "axes.labelsize": 9,
+        "legend.fontsize": 8,
+        "legend.frameon": False,
+    }):
+        yield
+
+
+def figure(width: float, height: float, **subplots: Any) -> tuple[Any, Any]:
+    """A matplotlib Figure (no pyplot: no global state) and its axes."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    axes = fig.subplots(**subplots) if subplots else fig.subplots()
+    return fig, axes
+
+
+_ID = re.compile(r'(\bid="|href="#|url\(#)')
+
+
+def svg(fig: Any, prefix: str) -> str:
+    """The figure as an inline ``<svg>`` element; ids get ``prefix`` so that several SVGs on one
+    page never share an id."""
+    buf = io.StringIO()
+    with _style("none"):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None},
+                    dpi=RASTER_DPI)
+    text = buf.getvalue()
+    text = text[text.index("<svg"):]
+    text = _ID.sub(lambda m: m.group(1) + prefix + "-", text)
+    return text.replace("<svg", f'<svg class="plot" role="img" aria-label="{prefix}"', 1)
+
+
+def export(figures: Mapping[str, Any], folder: str | Path) -> dict[str, Path]:
+    """Write each figure as ``<name>.svg`` (text as paths, for papers) and ``<name>.png``."""
+    from errata import _io
+
+    folder = Path(folder)
+    written: dict[str, Path] = {}
+    for name, fig in figures.items():
+        for fmt in ("svg", "png"):
+            path = folder / f"{name}.{fmt}"
+            with _io.atomic_path(path) as tmp, _style("path"):
+                fig.savefig(tmp, format=fmt, dpi=PNG_DPI,
+                            metadata={"Date": None} if fmt == "svg" else None)
+            written[f"{name}.{fmt}"] = path
+    return written
+
+
+def table(columns: list[dict[str, Any]], rows: list[list[Any]], **extra: Any) -> dict[str, Any]:
+    """A table for ``report.js``: ``columns`` ({key, title, type: text|num|pct|class|classes|
+    image, filter?}) and ``rows`` (lists in column order); ``extra`` holds lookup tables such as
+    ``classes`` (class names by index) or ``images`` (file name → data URI)."""
+    return {"columns": columns, "rows": rows, **extra}

@@ -1,0 +1,188 @@
+"""Two models side by side: which errors model B fixes, which it introduces, and how the images'
+categories move (a transition matrix over the categories of :mod:`errata.errors`).
+
+:func:`model_diff` computes (``errata diff`` prints it); :func:`diff_report` writes the HTML page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from errata import errors as E
+from errata.exceptions import ErrataInputError
+from errata.report import _render as R
+
+CORRECT_CODES = (E.CODE[E.CORRECT], E.CODE[E.CORRECT_MULTI])
+ERROR_CODES = tuple(E.CODE[c] for c in E.ERROR_CATEGORIES)
+STATES = E.CATEGORIES[:-1]  # transition-matrix axes: every category but "excluded"
+CHANGES = ("fixed", "introduced", "recategorised", "other prediction")  # kinds of changed image
+
+
+@dataclass(frozen=True)
+class ModelDiff:
+    """The difference between two analyses on the images both evaluated.
+
+    Attributes
+    ----------
+    names : (str, str)
+        Model names A and B.
+    transitions : pandas.DataFrame
+        Counts of images by category under A (rows) and under B (columns).
+    changes : pandas.DataFrame
+        One row per image whose outcome differs: file_name, original, labels (list), top1_a,
+        category_a, top1_b, category_b, change (one of :data:`CHANGES`).
+    summary : dict
+        Images compared, errors of A and B, counts per kind of change, and both models' metrics.
+    """
+
+    names: tuple[str, str]
+    transitions: Any
+    changes: Any
+    summary: dict[str, Any]
+
+
+def model_diff(a: Any, b: Any) -> ModelDiff:
+    """Compare two :class:`~errata.analysis.Analysis` results with classified errors.
+
+    Images are matched by file name; only images evaluated for both models (not excluded for
+    either) are compared.
+    """
+    import pandas as pd
+
+    for x, which in ((a, "A"), (b, "B")):
+        if x.classified is None:
+            raise ErrataInputError(f"diff: model {which} ({x.predictions.name}) has no "
+                                   "classified errors")
+    if a.labels.name != b.labels.name:
+        raise ErrataInputError(f"diff: models were scored against different label sets "
+                               f"('{a.labels.name}' vs '{b.labels.name}')")
+    pos_b = b.labels.positions(a.labels.file_names)
+    rows_a = np.flatnonzero(pos_b >= 0)
+    rows_b = pos_b[rows_a]
+    if not len(rows_a):
+        raise ErrataInputError(f"diff: {a.predictions.name} and {b.predictions.name} share no "
+                               "images")
+    cat_a = a.classified.category[0][rows_a].astype(np.int64)
+    cat_b = b.classified.category[0][rows_b].astype(np.int64)
+    both = (cat_a != E.CODE[E.EXCLUDED]) & (cat_b != E.CODE[E.EXCLUDED])
+    rows_a, rows_b, cat_a, cat_b = rows_a[both], rows_b[both], cat_a[both], cat_b[both]
+    k = len(STATES)
+    matrix = np.bincount(cat_a * k + cat_b, minlength=k * k).reshape(k, k)
+    transitions = pd.DataFrame(matrix, index=pd.Index(STATES, name="A"),
+                               columns=pd.Index(STATES, name="B"))
+
+    top1_a = a.aligned.top1[rows_a].astype(np.int64)
+    top1_b = b.aligned.top1[rows_b].astype(np.int64)
+    err_a, err_b = np.isin(cat_a, ERROR_CODES), np.isin(cat_b, ERROR_CODES)
+    ok_a, ok_b = np.isin(cat_a, CORRECT_CODES), np.isin(cat_b, CORRECT_CODES)
+    change = np.full(len(cat_a), -1, dtype=np.int64)
+    change[(top1_a != top1_b) & ~(err_a & ok_b) & ~(ok_a & err_b)] = 3
+    change[err_a & err_b & (cat_a != cat_b)] = 2
+    change[ok_a & err_b] = 1
+    change[err_a & ok_b] = 0
+    sel = np.flatnonzero(change >= 0)
+    names = np.asarray(E.CATEGORIES, dtype=object)
+    indptr, indices = a.labels.csr("multi")
+    r = rows_a[sel]
+    labels = [indices[indptr[i]:indptr[i + 1]].tolist() for i in r.tolist()]  # changed rows only
+    changes = pd.DataFrame({
+        "file_name": a.labels.file_names[r],
+        "original": a.labels.original[r].astype(np.int64),
+        "labels": labels,
+        "top1_a": top1_a[sel], "category_a": names[cat_a[sel]],
+        "top1_b": top1_b[sel], "category_b": names[cat_b[sel]],
+        "change": np.asarray(CHANGES, dtype=object)[change[sel]],
+    })
+    counts = np.bincount(change[sel], minlength=len(CHANGES))
+    acc_key = "real" if "real" in a.metrics else "label_accuracy"
+    summary = {
+        "images": int(len(cat_a)),
+        "errors_a": int(err_a.sum()),
+        "errors_b": int(err_b.sum()),
+        **{c: int(n) for c, n in zip(CHANGES, counts)},
+        "metrics": {key: [_value(a.metrics.get(key)), _value(b.metrics.get(key))]
+                    for key in ("top1", "top5", acc_key, "mla")
+                    if key in a.metrics or key in b.metrics},
+        "mla_variants": {k: [a.summary["mla_variants"][k]["value"],
+                             b.summary["mla_variants"][k]["value"]]
+                         for k in a.summary.get("mla_variants", {})
+                         if k in b.summary.get("mla_variants", {})},
+        "labels": a.labels.name,
+    }
+    return ModelDiff(names=(a.predictions.name, b.predictions.name), transitions=transitions,
+                     changes=changes, summary=summary)
+
+
+def _value(m: dict[str, Any] | None) -> float | None:
+    return None if m is None else float(m["value"])
+
+
+def transition_figure(d: ModelDiff) -> Any:
+    """The transition matrix as a heat map (log-scaled colour, counts written in the cells)."""
+    import matplotlib as mpl
+
+    t = d.transitions
+    keep = [s for s in STATES if t.loc[s].sum() or t[s].sum()]
+    m = t.loc[keep, keep].to_numpy()
+    fig, ax = R.figure(1.0 + 0.75 * len(keep), 0.9 + 0.6 * len(keep))
+    ax.imshow(np.log1p(m), cmap="Blues", aspect="auto",
+              norm=mpl.colors.Normalize(0, max(np.log1p(m).max(), 1)))
+    hi = np.log1p(m).max()
+    for i in range(len(keep)):
+        for j in range(len(keep)):
+            ax.text(j, i, f"{m[i, j]:,}", ha="center", va="center", fontsize=7,
+                    color="white" if np.log1p(m[i, j]) > 0.6 * hi else "black")
+    ax.set_xticks(range(len(keep)), keep, rotation=35, ha="right")
+    ax.set_yticks(range(len(keep)), keep)
+    ax.set_xlabel(f"B: {d.names[1]}")
+    ax.set_ylabel(f"A: {d.names[0]}")
+    ax.spines[:].set_visible(False)
+    return fig
+
+
+def diff_report(d: ModelDiff, path: str | Path, *,
+                plots: str | Path | None = None) -> dict[str, Path]:
+    """Write the diff of two models as one self-contained HTML file (and the plot to ``plots``)."""
+    from markupsafe import Markup
+
+    import errata
+    from errata import resources
+
+    figs = {"transitions": transition_figure(d)}
+    written: dict[str, Path] = {}
+    if plots is not None:
+        written |= R.export(figs, plots)
+    ch = d.changes
+    columns = [
+        {"key": "change", "title": "change", "type": "text", "filter": True},
+        {"key": "file_name", "title": "file", "type": "text"},
+        {"key": "original", "title": "original label", "type": "class"},
+        {"key": "labels", "title": "labels", "type": "classes"},
+        {"key": "top1_a", "title": f"A: {d.names[0]}", "type": "class"},
+        {"key": "category_a", "title": "A category", "type": "text", "filter": True},
+        {"key": "top1_b", "title": f"B: {d.names[1]}", "type": "class"},
+        {"key": "category_b", "title": "B category", "type": "text", "filter": True},
+    ]
+    rows = [list(r) for r in zip(ch["change"].tolist(), ch["file_name"].tolist(),
+                                 ch["original"].tolist(), ch["labels"].tolist(),
+                                 ch["top1_a"].tolist(), ch["category_a"].tolist(),
+                                 ch["top1_b"].tolist(), ch["category_b"].tolist())]
+    t = d.transitions
+    keep = [s for s in STATES if t.loc[s].sum() or t[s].sum()]
+    context = {
+        "version": errata.__version__,
+        "title": f"errata diff — {d.names[0]} → {d.names[1]}",
+        "names": d.names,
+        "summary": d.summary,
+        "changes_kinds": CHANGES,
+        "matrix": {"states": keep, "rows": [[int(v) for v in t.loc[s, keep]] for s in keep]},
+        "svg": Markup(R.svg(figs["transitions"], "transitions")),
+        "tables": {"changes-data": Markup(R.embed_json(R.table(
+            columns, rows, classes=list(resources.classes().names))))},
+    }
+    written["report"] = R.write_page(path, R.render("diff.html", context))
+    return written

@@ -1,0 +1,374 @@
+"""The one-model report: headline metrics with intervals, the category breakdown (overall and per
+group), MLA variants, the most frequent confused pairs, per-superclass accuracy, and a searchable,
+sortable table of every error (with thumbnails when the images are at hand).
+
+Entry points: :func:`model_report` (``Analysis.to_html``, ``errata analyze --report``) and
+:func:`model_figures` (the plots alone, for ``--plots``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from errata import errors as E
+from errata.exceptions import ErrataInputError
+from errata.report import _render as R
+
+N_PAIRS = 30  # confused pairs listed
+N_SUPERCLASS_PLOT = 30  # superclasses in the accuracy plot (the least accurate)
+BREAKDOWN = (E.CORRECT_MULTI, *E.ERROR_CATEGORIES)  # what a top-1 error turns out to be
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """The numbers a one-model report shows, computed once from an Analysis (also used by tests).
+
+    ``breakdown`` rows are (title, {category: count}); ``pairs`` and ``superclasses`` are
+    DataFrames; ``category`` (n,) int8 codes of the images of ``analysis.labels``.
+    """
+
+    breakdown: list[tuple[str, dict[str, int]]]
+    pairs: Any
+    superclasses: Any
+    category: np.ndarray
+
+
+def _require_errors(analysis: Any) -> None:
+    if analysis.classified is None or not analysis.summary:
+        raise ErrataInputError("report: the analysis has no classified errors (run analyze "
+                               "without --no-errors / classify_errors=False)")
+
+
+def facts(analysis: Any) -> ModelFacts:
+    """Breakdown per group, confused pairs and per-superclass accuracy of one analysis."""
+    import pandas as pd
+
+    _require_errors(analysis)
+    summary = analysis.summary
+    cat = analysis.classified.category[0]
+    breakdown = [("all images", {c: int(summary["categories"][c]["count"]) for c in BREAKDOWN})]
+    split_titles = {"wordnet": "WordNet", "shankar": "Shankar"}
+    for split, groups in summary.get("groups", {}).items():
+        for g, block in groups.items():
+            breakdown.append((f"{g} ({split_titles.get(split, split)})",
+                              {c: int(block["categories"].get(c, 0)) for c in BREAKDOWN}))
+
+    # confused pairs: (original label, prediction) over the multi-label errors
+    err = analysis.errors_table
+    top1 = err.column("top1").to_numpy().astype(np.int64)
+    orig = confused_label(err)
+    names = np.asarray(E.CATEGORIES, dtype=object)
+    cat_codes, cat_table = _codes(err.column("category"))
+    lut = np.array([E.CODE[c] for c in cat_table] or [0], dtype=np.int64)
+    codes = lut[np.asarray(cat_codes, dtype=np.int64)]
+    frame = pd.DataFrame({"original": orig, "top1": top1, "category": codes})
+    per = frame.groupby(["original", "top1", "category"]).size().rename("n").reset_index()
+    per = per.sort_values(["original", "top1", "n", "category"],
+                          ascending=[True, True, False, True])
+    pairs = per.groupby(["original", "top1"], sort=False).agg(
+        count=("n", "sum"), category=("category", "first"))
+    detail = per.assign(text=names[per["category"].to_numpy()] + " " + per["n"].astype(str))
+    pairs["categories"] = detail.groupby(["original", "top1"], sort=False)["text"].agg(", ".join)
+    pairs = pairs.reset_index()
+    pairs["category"] = names[pairs["category"].to_numpy()]
+    pairs = pairs.sort_values(["count", "original", "top1"], ascending=[False, True, True]
+                              ).head(N_PAIRS).reset_index(drop=True)
+
+    # per-superclass accuracy over the evaluated images, by their original class
+    tax = analysis.context.tax
+    original = analysis.labels.original.astype(np.int64)
+    evaluated = (cat != E.CODE[E.EXCLUDED]) & (original >= 0)
+    correct = np.isin(cat, [E.CODE[E.CORRECT], E.CODE[E.CORRECT_MULTI]])
+    errors_ = np.isin(cat, [E.CODE[c] for c in E.ERROR_CATEGORIES])
+    cls = original[evaluated]
+    n_c = np.bincount(cls, minlength=1000).astype(np.float64)
+    hit_c = np.bincount(cls, weights=correct[evaluated], minlength=1000)
+    err_c = np.bincount(cls, weights=errors_[evaluated], minlength=1000)
+    fine_c = np.bincount(cls, weights=(cat[evaluated] == E.CODE[E.FINE]), minlength=1000)
+    members = np.asarray(tax.superclass_members, dtype=np.float64)  # (1000, S)
+    images = members.T @ n_c
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sc = pd.DataFrame({
+            "superclass": list(tax.superclass_names),
+            "classes": members.sum(axis=0).astype(int),
+            "images": images.astype(int),
+            "accuracy": np.where(images > 0, (members.T @ hit_c) / images, np.nan),
+            "errors": (members.T @ err_c).astype(int),
+            "fine_grained": (members.T @ fine_c).astype(int),
+        })
+    sc = sc[sc["images"] > 0].reset_index(drop=True)
+    return ModelFacts(breakdown=breakdown, pairs=pairs, superclasses=sc, category=cat)
+
+
+def confused_label(err: Any) -> np.ndarray:
+    """Per error row, the label the prediction was confused with: the stage's evidence label
+    when there is one, else the original label unless the prediction *is* the original label
+    (rejected by the multi-label set), in which case the image's first multi-label (-1: none)."""
+    import pyarrow as pa
+
+    evidence = err.column("evidence_label").to_numpy().astype(np.int64)
+    original = err.column("original").to_numpy().astype(np.int64)
+    top1 = err.column("top1").to_numpy().astype(np.int64)
+    lists = err.column("labels")
+    lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+    offsets = np.asarray(lists.offsets, dtype=np.int64)
+    values = np.asarray(lists.values.to_numpy(zero_copy_only=False), dtype=np.int64)
+    has = np.diff(offsets) > 0
+    first_arr = np.full(len(top1), -1, dtype=np.int64)
+    first_arr[has] = values[offsets[:-1][has]]
+    fallback = np.where(original != top1, original, first_arr)
+    return np.where(evidence >= 0, evidence, fallback)
+
+
+# ---------------------------------------------------------------------------------------------
+# plots
+
+
+def breakdown_figure(breakdown: list[tuple[str, dict[str, int]]], title: str) -> Any:
+    """Stacked horizontal bars: what the top-1 errors are, as shares, one bar per group."""
+    cats = [c for c in BREAKDOWN if any(row[c] for _, row in breakdown)]
+    fig, ax = R.figure(7.5, 0.45 * len(breakdown) + 1.3)
+    y = np.arange(len(breakdown))[::-1]
+    totals = np.array([max(sum(row.values()), 1) for _, row in breakdown], dtype=np.float64)
+    left = np.zeros(len(breakdown))
+    for c in cats:
+        share = np.array([row[c] for _, row in breakdown]) / totals
+        ax.barh(y, share, left=left, color=R.category_color(c), label=c, height=0.7,
+                edgecolor="white", linewidth=0.5)
+        for yi, li, si in zip(y, left, share):
+            if si >= 0.06:
+                ax.text(li + si / 2, yi, f"{100 * si:.0f}", ha="center", va="center", fontsize=7)
+        left += share
+    ax.set_yticks(y, [f"{t} ({int(n):,})" for (t, _), n in zip(breakdown, totals)])
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(_pct_formatter())
+    ax.set_xlabel("share of top-1 errors")
+    ax.set_title(title, loc="left")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=4)
+    return fig
+
+
+def mla_figure(variants: dict[str, dict[str, Any]]) -> Any:
+    """MLA and its variants that count more categories as correct."""
+    keys = list(variants)
+    values = np.array([variants[k]["value"] for k in keys])
+    fig, ax = R.figure(7.5, 0.4 * len(keys) + 0.9)
+    y = np.arange(len(keys))[::-1]
+    ax.barh(y, values, color="#0072B2", height=0.6)
+    for yi, v in zip(y, values):
+        ax.text(v, yi, f" {100 * v:.2f} %", va="center", fontsize=8)
+    ax.set_yticks(y, [variants[k]["title"] for k in keys])
+    lo = max(0.0, float(values.min()) - 0.1)
+    ax.set_xlim(lo, 1.0)
+    ax.xaxis.set_major_formatter(_pct_formatter())
+    ax.set_xlabel("class-averaged multi-label accuracy")
+    return fig
+
+
+def superclass_figure(sc: Any) -> Any:
+    """Accuracy of the least accurate superclasses (by original class of the image)."""
+    worst = sc.sort_values(["accuracy", "superclass"]).head(N_SUPERCLASS_PLOT)
+    fig, ax = R.figure(7.5, 0.22 * len(worst) + 0.9)
+    y = np.arange(len(worst))[::-1]
+    ax.barh(y, worst["accuracy"].to_numpy(), color="#56B4E9", height=0.7)
+    ax.set_yticks(y, [f"{s} ({n:,})" for s, n in zip(worst["superclass"], worst["images"])],
+                  fontsize=7)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(_pct_formatter())
+    ax.set_xlabel("accuracy (multi-label) of images whose original class is in the superclass")
+    return fig
+
+
+def pairs_figure(pairs: Any, class_names: Any) -> Any:
+    """Counts of the most frequent confused pairs, coloured by their main category."""
+    top = pairs.head(20)
+    fig, ax = R.figure(7.5, 0.25 * len(top) + 0.9)
+    y = np.arange(len(top))[::-1]
+    ax.barh(y, top["count"].to_numpy(), color=[R.category_color(c) for c in top["category"]],
+            height=0.7)
+    ax.set_yticks(y, [f"{class_names[o] if o >= 0 else '—'} → {class_names[p]}"
+                      for o, p in zip(top["original"], top["top1"])], fontsize=7)
+    ax.set_xlabel("errors")
+    cats = list(dict.fromkeys(top["category"]))
+    from matplotlib.patches import Patch
+
+    ax.legend([Patch(color=R.category_color(c)) for c in cats], cats, loc="lower right")
+    return fig
+
+
+def _pct_formatter() -> Any:
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0, decimals=None)
+
+
+def model_figures(analysis: Any, f: ModelFacts | None = None) -> dict[str, Any]:
+    """The report's matplotlib figures by export name."""
+    from errata import resources
+
+    f = f or facts(analysis)
+    figs = {"category_breakdown": breakdown_figure(
+        f.breakdown, f"{analysis.predictions.name}: what the top-1 errors are")}
+    if analysis.summary.get("mla_variants"):
+        figs["mla_variants"] = mla_figure(analysis.summary["mla_variants"])
+    if len(f.pairs):
+        figs["confused_pairs"] = pairs_figure(f.pairs, resources.classes().names)
+    if len(f.superclasses):
+        figs["superclass_accuracy"] = superclass_figure(f.superclasses)
+    return figs
+
+
+# ---------------------------------------------------------------------------------------------
+# the page
+
+
+def model_report(analysis: Any, path: str | Path, *, images: str | Path | None = None,
+                 plots: str | Path | None = None,
+                 max_image_bytes: int = 8_000_000, thumbnail_size: int = 112) -> dict[str, Path]:
+    """Write one model's report as a single self-contained HTML file.
+
+    Parameters
+    ----------
+    analysis : errata.analysis.Analysis
+        With classified errors.
+    path : path
+        The HTML file (written atomically).
+    images : folder, optional
+        ImageNet validation images (flat or one folder per class); thumbnails of the errors are
+        embedded, in table order, until ``max_image_bytes`` of JPEG data.
+    plots : folder, optional
+        Also write every plot as SVG and PNG here.
+    max_image_bytes, thumbnail_size : int
+        Cap on the embedded thumbnails' total size, and their longer side in pixels.
+
+    Returns
+    -------
+    dict
+        ``{"report": path, "<plot>.svg": …}`` of the files written.
+    """
+    from markupsafe import Markup
+
+    import errata
+    from errata import resources
+    from errata.metrics import METRICS
+
+    f = facts(analysis)
+    figs = model_figures(analysis, f)
+    written: dict[str, Path] = {}
+    if plots is not None:
+        written |= R.export(figs, plots)
+    svgs = {k: Markup(R.svg(fig, k)) for k, fig in figs.items()}
+
+    names = list(resources.classes().names)
+    summary = analysis.summary
+    err = analysis.errors_table
+    n_err = err.num_rows
+    file_names = err.column("file_name").to_pylist()
+    thumbs: dict[str, str] = {}
+    thumb_note = ""
+    if images is not None:
+        from errata.report.thumbnails import thumbnails
+
+        thumbs, stats = thumbnails(images, file_names, max_bytes=max_image_bytes,
+                                   size=thumbnail_size)
+        thumb_note = (f"{stats['embedded']:,} of {n_err:,} errors shown with a thumbnail "
+                      f"({stats['bytes'] / 1e6:.1f} MB; {stats['missing']:,} images not found"
+                      f"{'; size cap reached' if stats['capped'] else ''}).")
+
+    reason_codes, reason_table = _codes(err.column("reason"))
+    cat_codes, cat_table = _codes(err.column("category"))
+    labels_lists = err.column("labels").to_pylist()
+    columns = ([{"key": "image", "title": "image", "type": "image"}] if thumbs else []) + [
+        {"key": "file_name", "title": "file", "type": "text", "css": "mono"},
+        {"key": "original", "title": "original label", "type": "class"},
+        {"key": "labels", "title": "labels", "type": "classes"},
+        {"key": "top1", "title": "prediction", "type": "class"},
+        {"key": "category", "title": "category", "type": "lookup", "lookup": "categories",
+         "filter": True, "swatch": True},
+        {"key": "reason", "title": "reason", "type": "lookup", "lookup": "reasons"},
+        {"key": "severity", "title": "severity", "type": "num", "digits": 1,
+         "help": "WordNet LCA height between the prediction and the closest label"},
+    ]
+    sev = np.round(err.column("severity").to_numpy(zero_copy_only=False).astype(np.float64), 2)
+    sev_list: list[Any] = [None if np.isnan(s) else float(s) for s in sev.tolist()]
+    cols = [file_names, err.column("original").to_numpy().tolist(),
+            [lst or [] for lst in labels_lists],
+            err.column("top1").to_numpy().tolist(), cat_codes, reason_codes, sev_list]
+    if thumbs:
+        cols.insert(0, file_names)
+    rows = [list(r) for r in zip(*cols)] if n_err else []
+    error_data = R.table(columns, rows, classes=names, categories=cat_table, reasons=reason_table,
+                         colors=[R.category_color(c) for c in cat_table], images=thumbs)
+
+    pairs = f.pairs
+    pair_rows = [[int(o), int(p), int(n), c, d] for o, p, n, c, d in zip(
+        pairs["original"], pairs["top1"], pairs["count"], pairs["category"], pairs["categories"])]
+    pair_data = R.table([
+        {"key": "original", "title": "label", "type": "class",
+         "help": "the evidence label, else the original label, else the first multi-label"},
+        {"key": "top1", "title": "prediction", "type": "class"},
+        {"key": "count", "title": "errors", "type": "num"},
+        {"key": "category", "title": "main category", "type": "text", "filter": True},
+        {"key": "categories", "title": "all categories", "type": "text"},
+    ], pair_rows, classes=names)
+    sc = f.superclasses
+    sc_data = R.table([
+        {"key": "superclass", "title": "superclass", "type": "text"},
+        {"key": "classes", "title": "classes", "type": "num"},
+        {"key": "images", "title": "images", "type": "num"},
+        {"key": "accuracy", "title": "accuracy", "type": "pct"},
+        {"key": "errors", "title": "errors", "type": "num"},
+        {"key": "fine_grained", "title": "fine-grained errors", "type": "num"},
+    ], [[s, int(c), int(i), None if np.isnan(a) else float(a), int(e), int(g)]
+        for s, c, i, a, e, g in sc.itertuples(index=False)])
+
+    metrics = []
+    for key, m in analysis.metrics.items():
+        title = METRICS[key].title if key in METRICS else key
+        if key == "imagenet_m":
+            metrics.append({"key": key, "title": title, "value": f"{m['value']} / {m['of']}",
+                            "ci": "", "images": m["images"]})
+        else:
+            lo, hi = m["ci95"]
+            metrics.append({"key": key, "title": title, "value": f"{100 * m['value']:.2f} %",
+                            "ci": f"95 % CI {100 * lo:.2f} – {100 * hi:.2f}",
+                            "images": m["images"]})
+    categories = [{"name": c, "count": row["count"], "share": row.get("share"),
+                   "status": row.get("status", ""), "color": R.category_color(c)}
+                  for c, row in summary["categories"].items()]
+    context = {
+        "version": errata.__version__,
+        "title": f"errata report — {analysis.predictions.name}",
+        "model": analysis.predictions.name,
+        "source": str(analysis.predictions.source),
+        "labels": analysis.labels.name,
+        "n_images": len(analysis.predictions),
+        "metrics": metrics,
+        "summary": summary,
+        "categories": categories,
+        "svgs": svgs,
+        "sources": summary.get("sources", {}),
+        "thumb_note": thumb_note,
+        "n_errors": n_err,
+        "tables": {k: Markup(R.embed_json(v)) for k, v in
+                   {"errors-data": error_data, "pairs-data": pair_data,
+                    "superclass-data": sc_data}.items()},
+    }
+    written["report"] = R.write_page(path, R.render("model.html", context))
+    return written
+
+
+def _codes(column: Any) -> tuple[list[int], list[str]]:
+    """Dictionary-encode an Arrow string column: (codes per row, distinct values)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not pa.types.is_dictionary(col.type):
+        col = pc.dictionary_encode(col)
+    return col.indices.to_numpy(zero_copy_only=False).tolist(), [str(v) for v in
+                                                                col.dictionary.to_pylist()]

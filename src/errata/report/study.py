@@ -1,0 +1,316 @@
+"""The many-model report: for each error category, its share of a model's errors against top-1
+accuracy and against MLA, one point per model, coloured by a model attribute from an optional
+metadata CSV, overall and per group; key figures (correlations); a sortable table of all models.
+
+Entry points: :func:`study_report` (``errata compare --report``) and :func:`study_figures`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from errata import errors as E
+from errata.exceptions import ErrataInputError
+from errata.report import _render as R
+
+RASTERIZE_ABOVE = 300  # models: above this, scatter points are rasterised inside the SVG
+MAX_LEGEND = 12  # categorical colours shown; rarer values are pooled as "other"
+GROUP_TITLES = {"wordnet": "WordNet", "shankar": "Shankar"}
+X_AXES = {"top1": "top-1 accuracy", "mla": "MLA"}  # x-axes of the scatter plots
+TABLE_METRICS = ("top1", "top5", "real", "label_accuracy", "mla", "mla_overlap", "mla_minor",
+                 "mla_explainable", "errors", "mean_severity")  # model-table columns, in order
+
+
+def load_study(study: Any) -> tuple[Any, dict[str, Any]]:
+    """(models DataFrame, study.json dict) from a :class:`~errata.compare.Study` or its folder."""
+    import pandas as pd
+
+    if hasattr(study, "models"):
+        return study.models, dict(getattr(study, "summary", {}) or {})
+    folder = Path(study)
+    path = folder / "models.parquet"
+    if not path.exists():
+        raise ErrataInputError(f"{folder}: no models.parquet (run `errata compare ... --out "
+                               f"{folder}` first)")
+    models = pd.read_parquet(path)
+    meta = {}
+    if (folder / "study.json").exists():
+        meta = json.loads((folder / "study.json").read_text(encoding="utf-8"))
+    return models, meta
+
+
+def load_metadata(path: str | Path, models: Any) -> Any:
+    """Read a metadata CSV (a ``model`` column, then any attributes) and join it to ``models``.
+
+    Models the CSV does not list get empty attributes; a CSV without a ``model`` column, or one
+    that lists a model twice, is an :class:`ErrataInputError`.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    try:
+        meta = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise ErrataInputError(f"--metadata {path}: file not found") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ErrataInputError(f"--metadata {path}: not a readable CSV ({exc})") from None
+    if "model" not in meta.columns:
+        raise ErrataInputError(f"--metadata {path}: no 'model' column (header: "
+                               f"{', '.join(meta.columns) or 'empty'})")
+    dup = meta["model"].duplicated()
+    if dup.any():
+        row = int(np.flatnonzero(dup)[0])
+        raise ErrataInputError(f"--metadata {path}: row {row + 2}: model "
+                               f"'{meta['model'].iloc[row]}' is listed twice")
+    clash = [c for c in meta.columns if c != "model" and c in models.columns]
+    if clash:
+        meta = meta.rename(columns={c: f"meta_{c}" for c in clash})
+    attrs = [c for c in meta.columns if c != "model"]
+    for c in attrs:  # numeric attributes (parameters, year …) become numbers
+        num = pd.to_numeric(meta[c], errors="coerce")
+        if len(meta) and num.notna().all():
+            meta[c] = num
+    return models.merge(meta, on="model", how="left"), attrs
+
+
+def _colors(values: Any) -> tuple[np.ndarray, list[tuple[str, str]], Any]:
+    """Per-model colours for a metadata column: (colours (m,), legend [(label, colour)], norm)
+    — categorical values get a qualitative palette, numbers a continuous colour map."""
+    import matplotlib as mpl
+    import pandas as pd
+
+    if values is None:
+        return np.array(["#0072B2"] * 0, dtype=object), [], None
+    if pd.api.types.is_numeric_dtype(values):
+        v = values.to_numpy(dtype=np.float64)
+        finite = np.isfinite(v)
+        lo, hi = (np.nanmin(v), np.nanmax(v)) if finite.any() else (0.0, 1.0)
+        norm = mpl.colors.Normalize(lo, hi if hi > lo else lo + 1)
+        rgba = mpl.colormaps["viridis"](norm(np.where(finite, v, lo)))
+        cols = np.array([mpl.colors.to_hex(c) for c in rgba], dtype=object)
+        cols[~finite] = "#bbbbbb"
+        return cols, [], norm
+    text = values.fillna("").astype(str).replace("", "(none)")
+    counts = text.value_counts()
+    keep = list(counts.index[:MAX_LEGEND])
+    if len(counts) > MAX_LEGEND:
+        keep = list(counts.index[:MAX_LEGEND - 1])
+    palette = mpl.colormaps["tab20" if len(keep) > 10 else "tab10"].colors
+    cmap = {k: mpl.colors.to_hex(palette[i % len(palette)]) for i, k in enumerate(keep)}
+    cols = np.array([cmap.get(t, "#999999") for t in text], dtype=object)
+    legend = [(k, cmap[k]) for k in keep]
+    if len(counts) > len(keep):
+        legend.append((f"other ({len(counts) - len(keep)} values)", "#999999"))
+    return cols, legend, None
+
+
+def _groups(models: Any) -> list[tuple[str, str, str]]:
+    """(key, title, column prefix) of "all models" and every group present in the table."""
+    out = [("all", "all images", "")]
+    for split in ("wordnet", "shankar"):
+        names = [c[len(split) + 1:-len("_errors")] for c in models.columns
+                 if c.startswith(f"{split}_") and c.endswith("_errors")]
+        order = ["organism", "artifact", "other", "dogs", "other_organisms", "objects"]
+        for g in sorted(names, key=lambda n: (order.index(n) if n in order else 99, n)):
+            out.append((f"{split}_{g}", f"{g.replace('_', ' ')} ({GROUP_TITLES[split]})",
+                        f"{split}_{g}_"))
+    return out
+
+
+def shares(models: Any, prefix: str) -> dict[str, np.ndarray]:
+    """Per category, each model's share of its errors (in the group ``prefix``): {cat: (m,)}."""
+    if prefix:
+        total = models[f"{prefix}errors"].to_numpy(dtype=np.float64)
+        cols = {c: f"{prefix}{E.slug(c)}" for c in E.ERROR_CATEGORIES}
+    else:
+        total = models["errors"].to_numpy(dtype=np.float64)
+        cols = {c: f"n_{E.slug(c)}" for c in E.ERROR_CATEGORIES}
+    out = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for c, col in cols.items():
+            if col in models.columns:
+                out[c] = np.where(total > 0, models[col].to_numpy(dtype=np.float64) / total,
+                                  np.nan)
+    return out
+
+
+def _active(models: Any) -> list[str]:
+    """The error categories that occur in at least one model."""
+    s = shares(models, "")
+    return [c for c, v in s.items() if np.nansum(v) > 0]
+
+
+def scatter_figure(models: Any, prefix: str, title: str, categories: list[str],
+                   colors: np.ndarray, legend: list[tuple[str, str]], norm: Any,
+                   color_by: str | None) -> Any:
+    """Grid: one row per category, columns share vs top-1 and vs MLA; one point per model."""
+    from matplotlib.lines import Line2D
+
+    x_keys = [k for k in X_AXES if k in models.columns]
+    fig, axes = R.figure(3.2 * len(x_keys) + 0.4, 2.1 * len(categories) + 1.0,
+                         nrows=len(categories), ncols=len(x_keys), squeeze=False,
+                         sharex="col")
+    sh = shares(models, prefix)
+    many = len(models) > RASTERIZE_ABOVE
+    size = 6 if many else 14
+    for i, c in enumerate(categories):
+        y = sh[c]
+        for j, xk in enumerate(x_keys):
+            ax = axes[i][j]
+            x = models[xk].to_numpy(dtype=np.float64)
+            ax.scatter(x, y, s=size, c=list(colors), linewidths=0, alpha=0.8,
+                       rasterized=many)
+            ok = np.isfinite(x) & np.isfinite(y)
+            if ok.sum() >= 3 and np.ptp(x[ok]) > 0 and np.ptp(y[ok]) > 0:
+                r = float(np.corrcoef(x[ok], y[ok])[0, 1])
+                ax.text(0.02, 0.95, f"r = {r:+.2f}", transform=ax.transAxes, va="top",
+                        fontsize=7, color="#444")
+            ax.yaxis.set_major_formatter(_pct())
+            ax.xaxis.set_major_formatter(_pct())
+            if j == 0:
+                ax.set_ylabel(f"{c}\n(share of errors)", fontsize=8)
+            if i == len(categories) - 1:
+                ax.set_xlabel(X_AXES[xk])
+    fig.suptitle(f"{title}: share of each error category, one point per model ({len(models):,})",
+                 fontsize=9, x=0.01, ha="left")
+    if legend:
+        handles = [Line2D([], [], marker="o", ls="", color=col, markersize=5) for _, col in legend]
+        fig.legend(handles, [lab for lab, _ in legend], loc="outside lower center",
+                   ncols=min(4, len(legend)), title=color_by)
+    elif norm is not None:
+        import matplotlib as mpl
+
+        sm = mpl.cm.ScalarMappable(norm=norm, cmap="viridis")
+        fig.colorbar(sm, ax=axes, location="bottom", shrink=0.6, label=color_by, aspect=40)
+    return fig
+
+
+def _pct() -> Any:
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0, decimals=None)
+
+
+def study_figures(models: Any, *, color_by: str | None = None) -> dict[str, Any]:
+    """The scatter grids by export name (``share_<group>``)."""
+    if color_by is not None and color_by not in models.columns:
+        raise ErrataInputError(f"--color-by: '{color_by}' is not a column of the models table "
+                               "or the metadata CSV")
+    values = models[color_by] if color_by else None
+    colors, legend, norm = _colors(values)
+    if values is None:
+        colors = np.array(["#0072B2"] * len(models), dtype=object)
+    cats = _active(models)
+    return {f"share_{key}": scatter_figure(models, prefix, title, cats, colors, legend, norm,
+                                           color_by)
+            for key, title, prefix in _groups(models)} if cats and len(models) else {}
+
+
+def key_figures(models: Any) -> list[dict[str, Any]]:
+    """Per category: median share of errors, and its correlation with top-1 and with MLA."""
+    out = []
+    sh = shares(models, "")
+    for c in _active(models):
+        row: dict[str, Any] = {"category": c, "color": R.category_color(c),
+                               "median": float(np.nanmedian(sh[c]))}
+        for xk in X_AXES:
+            if xk not in models.columns:
+                row[xk] = None
+                continue
+            x = models[xk].to_numpy(dtype=np.float64)
+            ok = np.isfinite(x) & np.isfinite(sh[c])
+            row[xk] = (float(np.corrcoef(x[ok], sh[c][ok])[0, 1])
+                       if ok.sum() >= 3 and np.ptp(x[ok]) > 0 and np.ptp(sh[c][ok]) > 0 else None)
+        out.append(row)
+    return out
+
+
+def study_report(study: Any, path: str | Path, *, metadata: str | Path | None = None,
+                 color_by: str | None = None, plots: str | Path | None = None,
+                 title: str | None = None) -> dict[str, Path]:
+    """Write the report of a study of many models as one self-contained HTML file.
+
+    Parameters
+    ----------
+    study : errata.compare.Study or folder
+        The result of :func:`errata.compare.compare`, or the folder it wrote.
+    path : path
+        The HTML file (written atomically).
+    metadata : CSV path, optional
+        One row per model: a ``model`` column (the names in the models table) and any attributes
+        (architecture, pre-training data, parameters …), shown in the table.
+    color_by : str, optional
+        The attribute (metadata or models-table column) that colours the points.
+    plots : folder, optional
+        Also write every plot as SVG and PNG here.
+    """
+    from markupsafe import Markup
+
+    import errata
+
+    models, meta = load_study(study)
+    attrs: list[str] = []
+    if metadata is not None:
+        models, attrs = load_metadata(metadata, models)
+    if color_by is not None and color_by not in models.columns:
+        raise ErrataInputError(f"--color-by: '{color_by}' is not a column of the metadata CSV "
+                               f"({', '.join(attrs) or 'no metadata given'})")
+    figs = study_figures(models, color_by=color_by)
+    written: dict[str, Path] = {}
+    if plots is not None:
+        written |= R.export(figs, plots)
+    groups = _groups(models)
+    panels = [{"key": key, "title": t, "svg": Markup(R.svg(figs[f"share_{key}"], f"share_{key}"))}
+              for key, t, _ in groups if f"share_{key}" in figs]
+
+    columns: list[dict[str, Any]] = [{"key": "model", "title": "model", "type": "text"}]
+    for a in attrs:
+        numeric = models[a].dtype.kind in "if"
+        columns.append({"key": a, "title": a, "type": "num" if numeric else "text",
+                        "filter": not numeric and models[a].nunique() <= 50})
+    for k in TABLE_METRICS:
+        if k in models.columns:
+            kind = "num" if k in ("errors", "mean_severity") else "pct"
+            columns.append({"key": k, "title": k.replace("_", " "), "type": kind, "digits": 2})
+    for c in E.ERROR_CATEGORIES:
+        col = f"n_{E.slug(c)}"
+        if col in models.columns and models[col].sum() > 0:
+            columns.append({"key": col, "title": c, "type": "num"})
+    frame = models[[c["key"] for c in columns]]
+    rows = [[_cell(v) for v in r] for r in frame.itertuples(index=False, name=None)]
+    acc = "real" if "real" in models.columns else "label_accuracy"
+    best = models.sort_values(acc, ascending=False).head(1) if len(models) else None
+    labels_meta = meta.get("labels", {})
+    context = {
+        "version": errata.__version__,
+        "title": title or f"errata study — {len(models):,} models",
+        "n_models": len(models),
+        "labels": labels_meta.get("name", "") if isinstance(labels_meta, dict) else "",
+        "failed": meta.get("failed", 0),
+        "acc_key": acc,
+        "best": None if best is None or best.empty else {
+            "model": str(best["model"].iloc[0]), "value": float(best[acc].iloc[0])},
+        "ranges": {k: (float(models[k].min()), float(models[k].max()))
+                   for k in ("top1", acc, "mla") if k in models.columns and len(models)},
+        "key_figures": key_figures(models) if len(models) else [],
+        "panels": panels,
+        "color_by": color_by,
+        "sources": meta.get("sources", {}),
+        "tables": {"models-data": Markup(R.embed_json(R.table(columns, rows)))},
+    }
+    written["report"] = R.write_page(path, R.render("study.html", context))
+    return written
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    if v is None or isinstance(v, (int, float, str)):
+        return v
+    return str(v)

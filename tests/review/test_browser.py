@@ -1,0 +1,84 @@
+"""End to end in a real browser: log in, annotate five images with the keyboard only, flag one as
+problematic, export, and check the exported JSON. Screenshots go to $ERRATA_SCREENSHOTS (or the
+test's temporary directory)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from review_helpers import PASSWORD, start_server
+
+# what the annotator types for each candidate row of the five images: c / w / u / d
+PLAN = [["c", "c"], ["w", "c"], ["u", "c"], ["c", "w"], ["d", "c"]]
+PROBLEMATIC_IMAGE = 2  # the third image is flagged, with a note
+ANSWER_OF_KEY = {"c": "correct", "w": "wrong", "u": "unclear", "d": "dont_know"}
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_keyboard_only_annotation_and_export(project, chromium_page, tmp_path):
+    from _browser import screenshot_dir
+
+    from errata import resources
+    from errata.review.export import export_labels
+
+    proj, _ = project
+    proj.engine.dispose()
+    shots = screenshot_dir(tmp_path / "screenshots")
+    proc, url = start_server(proj.path)
+    page = chromium_page
+    seen: list[tuple[str, list[int]]] = []
+    try:
+        page.goto(url + "/")  # no session: sent to the log-in page
+        assert page.url.endswith("/login")
+        page.keyboard.type("ann1")  # the name field has focus
+        page.keyboard.press("Tab")
+        page.keyboard.type(PASSWORD)
+        page.screenshot(path=str(shots / "01-login.png"))
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert "Your queues" in page.content()
+        page.screenshot(path=str(shots / "02-home.png"))
+        page.goto(url + "/queue/novel")
+        for n, keys in enumerate(PLAN):
+            page.wait_for_selector("tr.cand.current")
+            file_name = page.locator("p.meta").first.inner_text().split("·")[1].strip()
+            cands = [int(x) for x in page.locator("tr.cand").evaluate_all(
+                "rows => rows.map(r => r.dataset.class)")]
+            assert len(cands) == len(keys)
+            for k in keys:
+                page.keyboard.press(k)
+            if n == PROBLEMATIC_IMAGE:
+                page.keyboard.press("p")
+                page.keyboard.press("n")
+                page.keyboard.type("two <objects> & a watermark")
+                page.keyboard.press("Escape")
+            checked = page.locator("input[type=radio]:checked").evaluate_all(
+                "xs => xs.map(x => x.value)")
+            assert checked == [ANSWER_OF_KEY[k] for k in keys]
+            page.screenshot(path=str(shots / f"{n + 3:02d}-image-{n + 1}.png"))
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
+            seen.append((file_name, cands))
+        assert len({f for f, _ in seen}) == 5
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+    out = tmp_path / "labels.json"
+    export_labels(proj, out, method="majority")
+    doc = json.loads(out.read_text())
+    wn = resources.classes().wnids
+    for n, ((file_name, cands), keys) in enumerate(zip(seen, PLAN)):
+        entry = doc["initial_annots"][file_name]
+        for c, k in zip(cands, keys):
+            if k == "c":
+                assert wn[c] in entry["correct"], (file_name, c)
+            elif k == "w":
+                assert wn[c] in entry["wrong"] and wn[c] not in entry["correct"]
+            elif k == "u":
+                assert wn[c] in entry["unclear"]
+            # "d" (don't know) leaves the label as it was
+        assert (file_name in doc["problematic_images"]) == (n == PROBLEMATIC_IMAGE)
+    assert doc["problematic_images"][seen[PROBLEMATIC_IMAGE][0]] == "two <objects> & a watermark"

@@ -1,0 +1,132 @@
+"""Aggregation of app answers, export to the Shankar schema, the loop back into errata's label
+loader, and the human-vs-model report."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from errata.review.models import CORRECT, UNCLEAR, WRONG
+
+
+def first_novel_item(proj):  # type: ignore[no-untyped-def]
+    from errata.review import storage
+
+    item_id = storage.next_item(proj, 2, "novel")
+    return item_id, storage.item_view(proj, item_id, 2)
+
+
+def answer_all(proj, item_id, per_annotator):  # type: ignore[no-untyped-def]
+    from errata.review import storage
+
+    for aid, (answers, problematic) in per_annotator.items():
+        storage.save_review(proj, item_id, aid, answers, problematic=problematic, note=f"by {aid}")
+
+
+@pytest.mark.parametrize("method", ["majority", "dawid-skene"])
+def test_export_applies_the_aggregated_answers(project, tmp_path, method):
+    from errata.labels import load_labels
+    from errata.review.export import export_labels
+
+    proj, inputs = project
+    item_id, view = first_novel_item(proj)
+    novel, current = view["candidates"][0], view["labels"][0]
+    assert novel >= 500 and current < 100
+    # ann1, ann2: the novel class is right too; ann3: it is wrong. Two of three flag the image.
+    answer_all(proj, item_id, {
+        2: ({novel: CORRECT, current: CORRECT}, True),
+        3: ({novel: CORRECT, current: CORRECT}, True),
+        4: ({novel: WRONG, current: CORRECT}, False),
+    })
+    # a second image: everybody says its current label is wrong, one is unsure about the new one
+    from errata.review import storage
+
+    item2 = storage.next_item(proj, 1, "novel")  # admin (id 1) has not reviewed anything
+    assert item2 != item_id
+    v2 = storage.item_view(proj, item2, 1)
+    n2, c2 = v2["candidates"][0], v2["labels"][0]
+    answer_all(proj, item2, {2: ({n2: CORRECT, c2: WRONG}, False),
+                             3: ({n2: UNCLEAR, c2: WRONG}, False),
+                             4: ({n2: CORRECT, c2: WRONG}, False)})
+    out = tmp_path / "labels.json"
+    counts = export_labels(proj, out, method=method)
+    assert counts["questions"] == 4 and counts["problematic"] == 1
+    doc = json.loads(out.read_text())
+    assert set(doc) == {"initial_annots", "problematic_images"}
+    from errata import resources
+
+    wn = resources.classes().wnids
+    f1, f2 = view["file_name"], v2["file_name"]
+    assert doc["problematic_images"] == {f1: "by 2 | by 3"}
+    assert wn[novel] in doc["initial_annots"][f1]["correct"]
+    assert wn[current] in doc["initial_annots"][f1]["correct"]
+    assert doc["initial_annots"][f2]["wrong"] == [wn[c2]]
+    assert wn[n2] in doc["initial_annots"][f2]["correct"]
+    # untouched images keep their label set
+    f_other = inputs["names"][30]
+    assert doc["initial_annots"][f_other] == {"correct": [wn[inputs["label_of"][30]]],
+                                              "wrong": [], "unclear": []}
+    # the loop closes: errata's label loader reads the export
+    labels = load_labels(out)
+    assert len(labels) == len(inputs["names"])
+    r1, r2 = labels.positions([f1, f2])
+    assert labels.problematic[r1] and not labels.problematic[r2]
+    assert labels.correct[r2, n2] and not labels.correct[r2, c2]
+    # posteriors are stored
+    from sqlalchemy import func, select
+
+    from errata.review.models import Posterior
+
+    with proj.session() as s:
+        assert s.scalar(select(func.count()).select_from(Posterior)
+                        .where(Posterior.method == method)) == 4
+
+
+def test_export_reviewed_scope_and_atomic_write(project, tmp_path):
+    from errata.review.export import export_labels
+
+    proj, _ = project
+    item_id, view = first_novel_item(proj)
+    answer_all(proj, item_id, {2: ({c: CORRECT for c in view["candidates"]}, False)})
+    out = tmp_path / "only.json"
+    export_labels(proj, out, scope="reviewed")
+    doc = json.loads(out.read_text())
+    assert list(doc["initial_annots"]) == [view["file_name"]]
+    assert not list(tmp_path.glob("*.tmp"))
+    from errata.exceptions import ErrataInputError
+
+    with pytest.raises(ErrataInputError, match="scope"):
+        export_labels(proj, tmp_path / "x.json", scope="some")  # type: ignore[arg-type]
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_human_vs_model_report(project):
+    from errata.review import storage
+    from errata.review.report import GROUPS, class_groups, human_vs_model
+
+    proj, inputs = project
+    label_of = dict(zip(inputs["names"], inputs["label_of"]))
+    answered = []
+    for aid, right in ((2, True), (3, False)):
+        for _ in range(4):
+            item_id = storage.next_item(proj, aid, "classify")
+            view = storage.item_view(proj, item_id, aid)
+            truth = label_of[view["file_name"]]
+            storage.save_review(proj, item_id, aid, {truth if right else (truth + 1) % 1000: 2})
+            answered.append(view["file_name"])
+    res = human_vs_model(proj, method="majority")
+    rows = {r["who"]: r for r in res["rows"]}
+    assert res["images"] == len(set(answered))
+    assert rows["human: ann1"]["accuracy"] == 1.0
+    assert rows["human: ann2"]["accuracy"] == 0.0
+    assert rows["humans"]["n"] == 8 and rows["humans"]["accuracy"] == 0.5
+    # model-b is right on images 6-40, model-a on images 11-40 (planted in the helpers)
+    idx = np.array([inputs["names"].index(f) for f in sorted(set(answered))])
+    assert rows["model-b"]["accuracy"] == pytest.approx((idx >= 5).mean())
+    assert rows["model-a"]["accuracy"] == pytest.approx((idx >= 10).mean())
+    groups = class_groups()
+    assert groups[207] == 0 and groups[1] == 1 and groups[500] == 2  # retriever, goldfish, cliff dwelling
+    assert (groups == 0).sum() == 118  # Shankar et al.'s 118 dog classes
+    assert set(GROUPS) <= set(rows["humans"])
