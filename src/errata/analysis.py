@@ -56,7 +56,12 @@ def align(predictions: Predictions, labels: LabelSet) -> Aligned:
                 f"{predictions.source}: row {row}: unknown file name '{predictions.file_names[row]}' "
                 f"(not in label set '{labels.name}' and not an ImageNet validation image; "
                 f"{int(unknown.sum())} such rows)")
+    # prediction rows in label-set order: when they cover the whole set, the (large, dense) label
+    # set is used as it is instead of being copied into the predictions' order
     rows = np.flatnonzero(known)
+    rows = rows[np.argsort(pos[rows], kind="stable")]
+    if len(rows) == len(labels):
+        return Aligned(predictions=predictions, labels=labels, rows=rows)
     return Aligned(predictions=predictions, labels=labels.take(pos[rows]), rows=rows)
 
 

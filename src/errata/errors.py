@@ -136,14 +136,21 @@ class CooccurrenceSource:
     file_names: np.ndarray  # (n_src,)
 
 
-def cooccurrence_source(labels: Any) -> CooccurrenceSource:
-    """Counts from a label set's multi-labels with each image's original label added."""
-    from errata import taxonomy
-
+def label_sets(labels: Any) -> np.ndarray:
+    """``(n, 1000)`` bool: each evaluated image's multi-labels with its original label added
+    (rows of excluded images are empty: they carry no evidence)."""
     sets = labels.multi_labels.copy()
     has = labels.original >= 0
     sets[np.flatnonzero(has), labels.original[has].astype(np.int64)] = True
-    sets[~labels.evaluated] = False  # excluded images carry no evidence
+    sets[~labels.evaluated] = False
+    return sets
+
+
+def cooccurrence_source(labels: Any, sets: np.ndarray | None = None) -> CooccurrenceSource:
+    """Counts from a label set's multi-labels with each image's original label added."""
+    from errata import taxonomy
+
+    sets = label_sets(labels) if sets is None else sets
     return CooccurrenceSource(name=labels.name, counts=np.asarray(
         taxonomy.cooccurrence_counts(sets), dtype=np.int32), sets=sets, file_names=labels.file_names)
 
@@ -195,18 +202,19 @@ def build_context(labels: Any, *, taxonomy: TaxonomyArrays | None = None,
         The open-world stage; without it the stage is reported as "not run".
     """
     tax = taxonomy or default_taxonomy()
+    sets = label_sets(labels)
     if cooccurrence is None:
-        cooc = cooccurrence_source(labels)
+        cooc = cooccurrence_source(labels, sets)
     elif isinstance(cooccurrence, CooccurrenceSource):
         cooc = cooccurrence
     else:
         cooc = cooccurrence_source(cooccurrence)
-    pos = {n: i for i, n in enumerate(cooc.file_names.tolist())}
-    cooc_rows = np.fromiter((pos.get(n, -1) for n in labels.file_names.tolist()), np.int64,
-                            count=len(labels))
-    sets = labels.multi_labels.copy()
-    has = labels.original >= 0
-    sets[np.flatnonzero(has), labels.original[has].astype(np.int64)] = True
+    if cooc.file_names is labels.file_names:
+        cooc_rows = np.arange(len(labels))
+    else:
+        pos = {n: i for i, n in enumerate(cooc.file_names.tolist())}
+        cooc_rows = np.fromiter((pos.get(n, -1) for n in labels.file_names.tolist()), np.int64,
+                                count=len(labels))
     rows, cols = np.nonzero(sets)
     indptr = np.zeros(len(labels) + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=len(labels)), out=indptr[1:])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+# before Ray is imported anywhere: workers share this venv instead of re-running `uv run`
+os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 pytest.importorskip("timm", reason="needs the 'predict' extra (uv sync --extra predict)")
 
 TINY_MODEL = "test_resnet"  # timm's own ~0.3M-parameter test network; pretrained=False here

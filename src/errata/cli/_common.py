@@ -40,7 +40,9 @@ def run_guarded(app: typer.Typer) -> None:
     from errata.exceptions import ErrataInputError, MissingExtraError
 
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns typer.Exit's code in this mode
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except (ErrataInputError, MissingExtraError) as exc:
         console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
         sys.exit(2)

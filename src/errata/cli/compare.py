@@ -24,6 +24,15 @@ def compare(
                                     "non-prototypical evidence."),
     batch: int = typer.Option(64, "--batch", min=1, help="Models classified together (memory)."),
     json_: bool = typer.Option(False, "--json", help="Print a JSON summary instead of a table."),
+    report: Path = typer.Option(None, "--report", help="Write a self-contained HTML page: each "
+                                "error category's share against top-1 and MLA, per group, and a "
+                                "sortable table of all models."),
+    metadata: Path = typer.Option(None, "--metadata", help="CSV with a 'model' column and model "
+                                  "attributes (architecture, pre-training data …) for --report."),
+    color_by: str = typer.Option(None, "--color-by", help="Metadata column that colours the "
+                                 "points of the --report plots."),
+    plots: Path = typer.Option(None, "--plots", help="Write every plot as SVG and PNG into this "
+                               "folder."),
 ) -> None:
     """Analyse many models at once and write Parquet tables for DuckDB.
 
@@ -39,6 +48,19 @@ def compare(
 
     if order not in ("filename", "imagefolder"):
         raise ErrataInputError(f"--order: '{order}' is not one of filename, imagefolder")
+    if report is not None and report.suffix.lower() not in (".html", ".htm"):
+        raise ErrataInputError(f"--report {report}: expected an .html file name")
+    if (metadata is not None or color_by is not None) and report is None and plots is None:
+        raise ErrataInputError("--metadata/--color-by: only used with --report or --plots")
+    if metadata is not None:  # check the CSV before the long run, not after
+        import pandas as pd
+
+        from errata.report.study import load_metadata
+
+        _, attrs = load_metadata(metadata, pd.DataFrame({"model": pd.Series([], dtype=str)}))
+        if color_by is not None and color_by not in attrs:
+            raise ErrataInputError(f"--color-by: '{color_by}' is not a column of {metadata} "
+                                   f"({', '.join(attrs) or 'no attributes'})")
     options: dict = {}
     if expert_files:
         options["expert_files"] = list(expert_files)
@@ -54,6 +76,18 @@ def compare(
 
         study = run(paths, labels=labels, order=order, out=out, batch=batch,  # type: ignore[arg-type]
                     progress=progress, **options)
+    if report is not None or plots is not None:
+        from errata.report import _render
+        from errata.report.study import load_metadata, study_figures, study_report
+
+        if report is not None:
+            study.written |= study_report(study, report, metadata=metadata, color_by=color_by,
+                                          plots=plots)
+        else:
+            models = study.models
+            if metadata is not None:
+                models, _ = load_metadata(metadata, models)
+            study.written |= _render.export(study_figures(models, color_by=color_by), plots)
     if json_:
         print_json(study.summary | {"failed_files": study.failed,
                                     "written": {k: str(v) for k, v in study.written.items()}})

@@ -276,6 +276,11 @@ def _run_local(todo: list, folder: Any, bounds: list, opts: dict, _: Any):  # ty
 
 
 def _run_ray(todo: list, folder: Any, bounds: list, opts: dict, address: str):  # type: ignore[no-untyped-def]
+    import os
+
+    # Ray's `uv run` hook would rebuild the driver's environment in every worker (without the
+    # extras, so workers fail to start); the workers share this interpreter's environment instead.
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     ray = require("ray", EXTRA)
     if not ray.is_initialized():
         ray.init(address=None if address in ("", "local") else address,

@@ -25,6 +25,8 @@ from errata.review.security import (
 SESSION_MAX_AGE = 12 * 3600  # seconds a log-in lasts
 QUEUE_TITLES = {"novel": "Novel predictions", "audit": "Label audit", "classify": "Classify"}
 ANSWER_KEYS = {"correct": "c", "wrong": "w", "unclear": "u", "dont_know": "d"}  # shortcuts
+ANSWER_LABELS = {"correct": "Correct", "wrong": "Wrong", "unclear": "Unclear",
+                 "dont_know": "Don't know"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; script-src 'self'; "
                                "style-src 'self'; frame-ancestors 'none'; form-action 'self'",
@@ -54,7 +56,8 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
     env = Environment(loader=PackageLoader("errata.review", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.globals.update(QUEUE_TITLES=QUEUE_TITLES, ANSWER_NAMES=ANSWER_NAMES,
-                       ANSWER_KEYS=ANSWER_KEYS, classes=classes, CSRF_FIELD=CSRF_FIELD)
+                       ANSWER_KEYS=ANSWER_KEYS, ANSWER_LABELS=ANSWER_LABELS,
+                       classes=classes, CSRF_FIELD=CSRF_FIELD)
     class_options = [f"{i}: {classes.names[i]} ({classes.wnids[i]})" for i in range(1000)]
     secret = storage.get_meta(project, "secret_key")
     assert secret, "project has no secret key"

@@ -1,0 +1,140 @@
+"""Fixtures of the report tests: a small synthetic model analysed on a planted taxonomy (fast),
+a small study of synthetic models, and a headless Chromium (Debian's, through Playwright)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from errata import errors as E
+from errata.labels import LabelSet
+
+VAL = "ILSVRC2012_val_{:08d}.JPEG"
+# strings that would run script if a report forgot to escape them
+PAYLOAD = "<script>window.__pwned=1</script>"
+PAYLOAD_ATTR = "<img src=x onerror=window.__pwned=2>"  # no slash: fits in a file name
+N_IMAGES = 400
+
+
+def planted_taxonomy(names: tuple[str, ...] = ("fish", "birds", "tools", "vehicles")
+                     ) -> E.TaxonomyArrays:
+    """Four superclasses of 250 consecutive classes, one overlap pair, two group splits."""
+    members = np.zeros((1000, 4), dtype=bool)
+    members[np.arange(1000), np.arange(1000) // 250] = True
+    overlap = np.zeros((1000, 1000), dtype=bool)
+    overlap[0, 1] = overlap[1, 0] = True
+    lca = np.full((1000, 1000), 8.0, dtype=np.float32)
+    same = np.arange(1000)[:, None] // 250 == np.arange(1000)[None, :] // 250
+    lca[same] = 2.0
+    np.fill_diagonal(lca, 0)
+    half = np.arange(1000) < 500
+    groups = {"wordnet": np.where(half, "organism", "artifact").astype(object),
+              "shankar": np.where(np.arange(1000) < 100, "dogs",
+                                  np.where(half, "other organisms", "objects")).astype(object)}
+    return E.TaxonomyArrays(overlap=overlap, superclass_members=members,
+                            superclass_names=list(names), lca_height=lca, groups=groups)
+
+
+def synthetic_labels(*, odd_name: str | None = None) -> LabelSet:
+    """``N_IMAGES`` validation images with their real original labels; every third image also
+    accepts the next class. With ``odd_name``, the last image gets that file name instead."""
+    from errata import resources
+
+    n = N_IMAGES
+    names = np.array([VAL.format(i + 1) for i in range(n)], dtype=object)
+    if odd_name is not None:
+        names[-1] = odd_name
+    original = resources.validation_labels()[:n].astype(np.int16)
+    correct = np.zeros((n, 1000), dtype=bool)
+    correct[np.arange(n), original] = True
+    extra = np.arange(0, n, 3)
+    correct[extra, (original[extra].astype(np.int64) + 1) % 1000] = True
+    return LabelSet(name="planted", file_names=names, correct=correct,
+                    unclear=np.zeros((n, 1000), dtype=bool),
+                    problematic=np.arange(n) % 50 == 7, original=original)
+
+
+def synthetic_top1(labels: LabelSet, seed: int, accuracy: float) -> np.ndarray:
+    """Predictions: right with probability ``accuracy``, else mostly within the superclass."""
+    rng = np.random.default_rng(seed)
+    orig = labels.original.astype(np.int64)
+    u = rng.random(len(orig))
+    same = (orig // 250) * 250 + rng.integers(0, 250, len(orig))
+    other = rng.integers(0, 1000, len(orig))
+    top1 = np.where(u < accuracy, orig, np.where(u < accuracy + (1 - accuracy) * 0.6, same, other))
+    return top1.astype(np.int64)
+
+
+def synthetic_analysis(*, name: str = "toy-model", odd_name: str | None = None,
+                       superclass_names: tuple[str, ...] | None = None, seed: int = 0,
+                       accuracy: float = 0.7):  # type: ignore[no-untyped-def]
+    from errata.analysis import analyze
+
+    labels = synthetic_labels(odd_name=odd_name)
+    tax = planted_taxonomy(superclass_names) if superclass_names else planted_taxonomy()
+    return analyze(synthetic_top1(labels, seed, accuracy), labels=labels,
+                   file_names=labels.file_names, name=name, taxonomy=tax, n_resamples=20)
+
+
+@pytest.fixture(scope="session")
+def small_analysis():  # type: ignore[no-untyped-def]
+    return synthetic_analysis()
+
+
+def write_zoo(folder: Path, n_models: int, *, odd_stem: str | None = None) -> list[Path]:
+    """``n_models`` prediction files (.npz with file names) of increasing accuracy."""
+    labels = synthetic_labels()
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for m in range(n_models):
+        stem = odd_stem if (odd_stem and m == 0) else f"model_{m:02d}"
+        path = folder / f"{stem}.npz"
+        np.savez(path, top1=synthetic_top1(labels, m, 0.55 + 0.35 * m / max(n_models - 1, 1)),
+                 file_names=np.array(labels.file_names.tolist()))
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def small_study(tmp_path_factory):  # type: ignore[no-untyped-def]
+    from errata.compare import compare
+
+    folder = tmp_path_factory.mktemp("zoo")
+    write_zoo(folder / "preds", 12, odd_stem=PAYLOAD_ATTR)
+    return compare([folder / "preds"], labels=synthetic_labels(), out=folder / "study",
+                   taxonomy=planted_taxonomy())
+
+
+# ---------------------------------------------------------------------------------------------
+# the browser
+
+
+def chromium_path() -> str | None:
+    """Debian's chromium (or $ERRATA_CHROMIUM): Playwright cannot download browsers here."""
+    return os.environ.get("ERRATA_CHROMIUM") or shutil.which("chromium") or shutil.which(
+        "chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    exe = chromium_path()
+    if exe is None:
+        pytest.skip("no chromium binary (make test installs Debian's chromium)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where screenshots go: $ERRATA_SCREENSHOTS when set (to look at them), else a temp dir."""
+    env = os.environ.get("ERRATA_SCREENSHOTS")
+    path = Path(env) if env else tmp_path
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,106 @@
+"""The one-model report: its figures against naive references, thumbnails, plot export, and
+that bad input writes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from errata import errors as E
+from errata.exceptions import ErrataInputError
+from errata.report.model import facts
+from tests.report._page import column, table_data
+
+
+@pytest.fixture(scope="module")
+def written(small_analysis, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """One report (with its plots exported) shared by the tests that only read it."""
+    out = tmp_path_factory.mktemp("model")
+    return small_analysis.to_html(out / "r.html", plots=out / "plots")
+
+
+def test_report_holds_every_error_and_the_metrics(small_analysis, written) -> None:
+    html = written["report"].read_text(encoding="utf-8")
+    errors = small_analysis.errors
+    data = table_data(html, "errors-data")
+    assert len(data["rows"]) == len(errors) > 0
+    assert column(data, "file_name") == errors["file_name"].tolist()
+    cats = [data["categories"][c] for c in column(data, "category")]
+    assert cats == errors["category"].astype(str).tolist()
+    assert [data["reasons"][r] for r in column(data, "reason")] == errors["reason"].tolist()
+    for key, m in small_analysis.metrics.items():
+        assert f'data-metric="{key}"' in html
+        assert f"{100 * m['value']:.2f} %" in html
+    assert html.count('<svg class="plot"') >= 3
+    assert "fine-grained OOV" in html and "not run" in html
+
+
+def test_superclass_accuracy_matches_a_naive_count(small_analysis) -> None:
+    f = facts(small_analysis)
+    tax = small_analysis.context.tax
+    cat = small_analysis.classified.category[0]
+    original = small_analysis.labels.original
+    for _, row in f.superclasses.iterrows():
+        s = list(tax.superclass_names).index(row["superclass"])
+        hits = n = 0
+        for c, o in zip(cat.tolist(), original.tolist()):  # naive per-image reference
+            if o < 0 or c == E.CODE[E.EXCLUDED] or not tax.superclass_members[o, s]:
+                continue
+            n += 1
+            hits += c in (E.CODE[E.CORRECT], E.CODE[E.CORRECT_MULTI])
+        assert row["images"] == n
+        assert row["accuracy"] == pytest.approx(hits / n)
+
+
+def test_confused_pairs_count_errors(small_analysis) -> None:
+    f = facts(small_analysis)
+    errors = small_analysis.errors
+    assert f.pairs["count"].is_monotonic_decreasing
+    assert f.pairs["count"].sum() <= len(errors)
+    top = f.pairs.iloc[0]
+    assert (errors["top1"] == top["top1"]).sum() >= top["count"]
+    breakdown = dict(f.breakdown)["all images"]
+    assert sum(breakdown.values()) == small_analysis.summary["top1_errors"]
+
+
+def test_thumbnails_are_embedded_up_to_the_cap(small_analysis, tmp_path: Path) -> None:
+    from PIL import Image
+
+    names = small_analysis.errors["file_name"].tolist()
+    images = tmp_path / "val"
+    rng = np.random.default_rng(0)
+    for i, name in enumerate(names[:12]):  # half flat, half in class folders; noise is big JPEG
+        folder = images if i % 2 else images / "n01440764"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)).save(folder / name)
+    (images / names[12]).write_bytes(b"not a jpeg")
+    page = tmp_path / "r.html"
+    small_analysis.to_html(page, images=images, thumbnail_size=64)
+    data = table_data(page.read_text(encoding="utf-8"), "errors-data")
+    assert set(data["images"]) == set(names[:12])
+    assert all(u.startswith("data:image/jpeg;base64,") for u in data["images"].values())
+    assert column(data, "image") == names
+    from errata.report.thumbnails import thumbnail
+
+    one = len(thumbnail(images / "n01440764" / names[0], 64))
+    small_analysis.to_html(page, images=images, thumbnail_size=64, max_image_bytes=int(5.5 * one))
+    capped = table_data(page.read_text(encoding="utf-8"), "errors-data")["images"]
+    assert 0 < len(capped) < 12
+    assert list(capped) == names[:len(capped)]  # in table order
+    assert "size cap reached" in page.read_text(encoding="utf-8")
+
+
+def test_plots_are_exported_as_svg_and_png(written) -> None:
+    plots = written["report"].parent / "plots"
+    for name in ("category_breakdown", "mla_variants", "superclass_accuracy"):
+        assert (plots / f"{name}.svg").read_text().lstrip().startswith("<?xml")
+        assert (plots / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+        assert f"{name}.png" in written
+
+
+def test_bad_input_writes_nothing(small_analysis, tmp_path: Path) -> None:
+    with pytest.raises(ErrataInputError, match="not a folder"):
+        small_analysis.to_html(tmp_path / "r.html", images=tmp_path / "missing")
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,68 @@
+"""The many-model report: scatter grids per group, key figures, the models table, metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from errata.exceptions import ErrataInputError
+from errata.report.study import key_figures, load_metadata, shares, study_report
+from tests.report._page import column, table_data
+
+
+def test_study_page_has_a_panel_per_group_and_every_model(small_study, tmp_path: Path) -> None:
+    meta = tmp_path / "meta.csv"
+    models = small_study.models["model"].tolist()
+    pd.DataFrame({"model": models[:-1], "arch": ["cnn", "vit"] * 5 + ["cnn"],
+                  "params": np.arange(11) * 10}).to_csv(meta, index=False)
+    written = study_report(small_study, tmp_path / "s.html", metadata=meta, color_by="arch",
+                           plots=tmp_path / "plots")
+    html = written["report"].read_text(encoding="utf-8")
+    data = table_data(html, "models-data")
+    assert sorted(column(data, "model")) == sorted(models)
+    arch = dict(zip(column(data, "model"), column(data, "arch")))
+    assert arch[models[0]] == "cnn" and arch[models[-1]] is None  # not in the CSV
+    assert column(data, "params")[:2] == [0, 10]
+    for key in ("all", "wordnet_organism", "wordnet_artifact", "shankar_dogs",
+                "shankar_other_organisms", "shankar_objects"):
+        assert f'data-panel="{key}"' in html
+        assert (tmp_path / "plots" / f"share_{key}.png").exists()
+    assert html.count('<svg class="plot"') == 6
+
+
+def test_shares_and_key_figures_match_the_counts(small_study) -> None:
+    m = small_study.models
+    s = shares(m, "")
+    np.testing.assert_allclose(s["fine-grained"], m["n_fine_grained"] / m["errors"])
+    g = shares(m, "wordnet_organism_")
+    np.testing.assert_allclose(g["model failure"], m["wordnet_organism_model_failure"]
+                               / m["wordnet_organism_errors"])
+    kf = {r["category"]: r for r in key_figures(m)}
+    r = np.corrcoef(m["top1"], s["fine-grained"])[0, 1]
+    assert kf["fine-grained"]["top1"] == pytest.approx(r)
+
+
+def test_study_from_its_folder(small_study, tmp_path: Path) -> None:
+    folder = small_study.written["models"].parent
+    html = study_report(folder, tmp_path / "s.html")["report"].read_text(encoding="utf-8")
+    assert len(table_data(html, "models-data")["rows"]) == len(small_study.models)
+
+
+@pytest.mark.parametrize("csv, message", [
+    ("name,arch\na,cnn\n", "no 'model' column"),
+    ("model,arch\na,cnn\na,vit\n", "listed twice"),
+])
+def test_bad_metadata_is_one_line(tmp_path: Path, csv: str, message: str) -> None:
+    path = tmp_path / "meta.csv"
+    path.write_text(csv)
+    with pytest.raises(ErrataInputError, match=message):
+        load_metadata(path, pd.DataFrame({"model": ["a"]}))
+
+
+def test_unknown_color_column_writes_nothing(small_study, tmp_path: Path) -> None:
+    with pytest.raises(ErrataInputError, match="--color-by"):
+        study_report(small_study, tmp_path / "s.html", color_by="nope")
+    assert not (tmp_path / "s.html").exists()
