@@ -544,9 +544,9 @@ def classify(ctx: Context, top1: np.ndarray) -> Classified:
 
 MLA_VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "mla": ("MLA", ()),
-    "mla_overlap": ("MLA + overlapping classes", (OVERLAP,)),
-    "mla_minor": ("MLA + overlapping + minor (fine-grained, FG OOV)", (OVERLAP, *MINOR)),
-    "mla_explainable": ("MLA + overlapping + minor + explainable (spurious, non-prototypical)",
+    "mla_overlap": ("+ overlapping classes", (OVERLAP,)),
+    "mla_minor": ("+ minor (fine-grained, FG OOV)", (OVERLAP, *MINOR)),
+    "mla_explainable": ("+ explainable (spurious, non-prototypical)",
                         (OVERLAP, *MINOR, *EXPLAINABLE)),
 }
 

@@ -67,6 +67,10 @@ def expert_agreement(
     """
     import pandas as pd
 
+    used = [Path(p).resolve() for p in pipeline_options.get("expert_files", [])]
+    if Path(expert_file).resolve() in used:
+        raise ErrataInputError(f"{expert_file}: the file under evaluation cannot also be evidence "
+                               "(its 'Non-prototypical' rows would agree with themselves)")
     experts = E.load_expert_file(expert_file)
     full = load_labels(labels)
     rows = full.positions(experts["file_name"].to_numpy(dtype=object))

@@ -20,6 +20,12 @@ def experts(
     order: str = typer.Option("filename", "--order", help="Row order of --predictions."),
     out: Path = typer.Option(None, "--out", "-o", help="Write agreement.parquet and "
                              "agreement.json here."),
+    imagenet_x: bool = typer.Option(False, "--imagenet-x", help="Use ImageNet-X factors as "
+                                    "non-prototypical evidence (registry file "
+                                    "imagenet-x-val-top-factor)."),
+    evidence: list[Path] = typer.Option(None, "--evidence", help="Other expert files whose "
+                                        "'Non-prototypical' rows are evidence (never the file "
+                                        "under evaluation)."),
     show_rows: bool = typer.Option(False, "--rows", help="Also list every disagreeing row."),
     json_: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -35,8 +41,13 @@ def experts(
     from errata import _io
     from errata.experts import expert_agreement
 
+    options: dict = {}
+    if imagenet_x:
+        options["imagenet_x"] = True
+    if evidence:
+        options["expert_files"] = list(evidence)
     a = expert_agreement(expert_file, predictions=predictions, labels=labels,
-                         order=order)  # type: ignore[arg-type]
+                         order=order, **options)  # type: ignore[arg-type]
     if out is not None:
         _io.write_parquet(out / "agreement.parquet", a.rows)
         _io.write_json(out / "agreement.json", a.summary | {
