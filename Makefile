@@ -7,8 +7,11 @@ ERRATA_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export ERRATA_DATA_DIR
 UV_SYSTEM_CERTS ?= 1
 export UV_SYSTEM_CERTS
-# Debian packages that the tests use: WordNet 3.0 for the taxonomy rebuild test.
-APT_PACKAGES ?= wordnet-base wordnet-sense-index
+# Python caches compiled modules (some shells disable it; start-up would then cost seconds)
+unexport PYTHONDONTWRITEBYTECODE
+# Debian packages that the tests use: WordNet 3.0 for the taxonomy rebuild test; chromium for
+# the report browser tests (Playwright drives the system binary).
+APT_PACKAGES ?= wordnet-base wordnet-sense-index chromium
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 EXTRAS ?= --extra review
 RUN := $(UV) run --frozen $(EXTRAS)

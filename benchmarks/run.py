@@ -33,6 +33,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ERRATA = [sys.executable, "-m", "errata"]
+# measure what users get: Python caching compiled modules (some shells switch that off)
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def timed(cmd: list[str], repeat: int = 1) -> dict[str, float]:
@@ -43,7 +45,7 @@ def timed(cmd: list[str], repeat: int = 1) -> dict[str, float]:
     for _ in range(repeat):
         full = [gnu_time, "-f", "%M", *cmd] if gnu_time else cmd
         t0 = time.perf_counter()
-        done = subprocess.run(full, capture_output=True, text=True)
+        done = subprocess.run(full, capture_output=True, text=True, env=ENV)
         walls.append(time.perf_counter() - t0)
         if done.returncode not in (0, 1):
             raise SystemExit(f"benchmark command failed: {' '.join(cmd)}\n{done.stderr}")

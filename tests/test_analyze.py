@@ -89,6 +89,10 @@ def test_outputs_written(tmp_path: Path, resnet_top1: np.ndarray) -> None:
     assert table.num_rows == 50000
     assert set(table.column_names) >= {"file_name", "original", "labels", "top1",
                                        "correct_original", "correct_multi"}
+    per_class = a.per_class
+    assert len(per_class) == 1000 and per_class["images"].sum() == 50000
+    assert (per_class["top1"] * per_class["images"]).sum() / 50000 == pytest.approx(0.72732)
+    assert (tmp_path / "out" / "per_class.csv").exists()
     df = a.per_image
     assert df["correct_original"].mean() == pytest.approx(0.72732)
     assert df.loc[df["evaluated"], "correct_multi"].mean() == pytest.approx(0.776138, abs=1e-6)

@@ -142,6 +142,32 @@ class Analysis:
         return None if self.errors_table is None else self.errors_table.to_pandas(
             types_mapper=_arrow_types)
 
+    @cached_property
+    def per_class(self) -> Any:
+        """pandas DataFrame, one row per class (by original label): index, wnid, name, images,
+        top1 (accuracy against the original label), evaluated (images in the multi-label
+        evaluation) and multi_label (accuracy against correct ∪ unclear)."""
+        import pandas as pd
+
+        from errata import resources
+
+        preds = self.predictions
+        original = original_labels_for(preds.file_names).astype(np.int64)
+        has = original >= 0
+        top1_hits = preds.top1[has] == original[has]
+        labels = self.labels
+        ok = labels.evaluated & (labels.original >= 0)
+        multi_hits = M.label_hits(self.aligned.top1.astype(np.int64), labels.multi_labels)[ok]
+        classes = labels.original.astype(np.int64)[ok]
+        c = resources.classes()
+        return pd.DataFrame({
+            "class_index": np.arange(1000), "wnid": c.wnids, "name": c.names,
+            "images": np.bincount(original[has], minlength=1000),
+            "top1": M.per_class_accuracy(top1_hits, original[has]),
+            "evaluated": np.bincount(classes, minlength=1000),
+            "multi_label": M.per_class_accuracy(multi_hits, classes),
+        })
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: model, label set, metrics, and the error summary when classified."""
         return {
@@ -160,14 +186,18 @@ class Analysis:
         return model_report(self, path, **options)
 
     def save(self, out: str | Path) -> dict[str, Path]:
-        """Write ``metrics.json``, ``per_image.parquet`` (and ``errors.parquet``,
-        ``summary.json`` when errors were classified) into ``out``, each atomically."""
+        """Write ``metrics.json``, ``per_image.parquet``, ``per_class.csv`` (and
+        ``errors.parquet``, ``summary.json`` when errors were classified) into ``out``, each
+        atomically."""
         from errata import _io
 
         out = Path(out)
-        written = {"metrics": out / "metrics.json", "per_image": out / "per_image.parquet"}
+        written = {"metrics": out / "metrics.json", "per_image": out / "per_image.parquet",
+                   "per_class": out / "per_class.csv"}
         _io.write_json(written["metrics"], self.to_dict())
         _io.write_parquet(written["per_image"], self.per_image_table)
+        _io.write_text(written["per_class"], self.per_class.to_csv(index=False,
+                                                                   float_format="%.6g"))
         if self.errors_table is not None:
             written["errors"] = out / "errors.parquet"
             written["summary"] = out / "summary.json"

@@ -16,7 +16,7 @@ def _run(image_dir: Path, out: Path, model: str, **kw):
     from errata.predict import predict
 
     torch.manual_seed(0)
-    return predict([model], image_dir, out, pretrained=False, batch_size=4, shard_size=6,
+    return predict([model] if isinstance(model, str) else model, image_dir, out, pretrained=False, batch_size=4, shard_size=6,
                    device="cpu", **kw)
 
 
@@ -75,13 +75,26 @@ def test_bad_input(tmp_path: Path, tiny_model) -> None:
 
 @pytest.mark.slow
 def test_ray_local_cluster(image_dir: Path, tmp_path: Path, tiny_model) -> None:
+    import time
+
+    import timm
+    import torch
+
     ray = pytest.importorskip("ray", reason="needs the 'predict' extra (ray)")
+    # random weights differ per process: share them through a checkpoint (tests that path too)
+    ckpt = tmp_path / "tiny.pth"
+    torch.save(timm.create_model(tiny_model, pretrained=False).state_dict(), ckpt)
+    listing = tmp_path / "zoo.txt"
+    listing.write_text(f"{tiny_model} {ckpt}\n")
+    t0 = time.perf_counter()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        reps = _run(image_dir, tmp_path / "ray", tiny_model, ray="local")
+        (rep,) = _run(image_dir, tmp_path / "ray", str(listing), ray="local")
     finally:
         ray.shutdown()
-    (local,) = _run(image_dir, tmp_path / "local", tiny_model)
-    with np.load(reps[0].path) as a, np.load(local.path) as b:
+    assert time.perf_counter() - t0 < 150, "a 2-CPU local Ray run of 4 tiny tasks took too long"
+    (local,) = _run(image_dir, tmp_path / "local", str(listing))
+    with np.load(rep.path) as a, np.load(local.path) as b:
         assert a["file_names"].tolist() == b["file_names"].tolist()
+        assert str(a["weights"]) == f"local checkpoint {ckpt}"
         np.testing.assert_array_equal(a["topk"], b["topk"])

@@ -20,7 +20,7 @@ def test_diff_counts_match_a_naive_comparison(small_analysis, tmp_path: Path) ->
     ok = {E.CODE[E.CORRECT], E.CODE[E.CORRECT_MULTI]}
     err = {E.CODE[c] for c in E.ERROR_CATEGORIES}
     ex = E.CODE[E.EXCLUDED]
-    pairs = [(x, y) for x, y in zip(ca, cb) if x != ex and y != ex]
+    pairs = [(x, y) for x, y in zip(ca, cb, strict=False) if x != ex and y != ex]
     assert d.summary["images"] == len(pairs) == int(d.transitions.to_numpy().sum())
     assert d.summary["fixed"] == sum(x in err and y in ok for x, y in pairs)
     assert d.summary["introduced"] == sum(x in ok and y in err for x, y in pairs)

@@ -15,12 +15,15 @@ from errata.report.study import study_report
 from tests.report.conftest import PAYLOAD, PAYLOAD_ATTR, synthetic_analysis
 
 
-@pytest.fixture()
-def hostile_classes(monkeypatch):  # type: ignore[no-untyped-def]
-    """Class names that carry script (they also end up in every reason)."""
+@pytest.fixture(scope="module")
+def pages(small_study, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The three reports built from hostile strings: class names that carry script (they also
+    end up in every reason), file, superclass and model names, metadata cells and headers."""
     table = resources.classes()
     names = tuple(f"{PAYLOAD}{PAYLOAD_ATTR}{n}" for n in table.names)
-    monkeypatch.setattr(resources, "classes", lambda: dataclasses.replace(table, names=names))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(resources, "classes", lambda: dataclasses.replace(table, names=names))
+        return hostile_pages(tmp_path_factory.mktemp("hostile"), small_study)
 
 
 def hostile_pages(tmp_path: Path, small_study) -> dict[str, Path]:  # type: ignore[no-untyped-def]
@@ -47,8 +50,7 @@ def own_scripts(html: str) -> int:
     return html.count('<script type="application/json" id="') + 1
 
 
-def test_no_data_string_becomes_markup(hostile_classes, small_study, tmp_path: Path) -> None:
-    pages = hostile_pages(tmp_path, small_study)
+def test_no_data_string_becomes_markup(pages) -> None:
     for kind, path in pages.items():
         html = path.read_text(encoding="utf-8")
         assert PAYLOAD not in html, kind
@@ -60,13 +62,11 @@ def test_no_data_string_becomes_markup(hostile_classes, small_study, tmp_path: P
 
 
 @pytest.mark.browser
-def test_no_data_string_runs_in_the_browser(hostile_classes, small_study, browser,
-                                            tmp_path: Path) -> None:
-    pages = hostile_pages(tmp_path, small_study)
+def test_no_data_string_runs_in_the_browser(pages, browser) -> None:
     for kind, path in pages.items():
         page = browser.new_page()
         dialogs: list[str] = []
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.on("dialog", lambda d, seen=dialogs: (seen.append(d.message), d.dismiss()))
         page.goto(path.as_uri())
         page.wait_for_function("document.documentElement.dataset.ready === '1'")
         assert page.evaluate("window.__pwned") is None, kind

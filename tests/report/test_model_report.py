@@ -45,7 +45,7 @@ def test_superclass_accuracy_matches_a_naive_count(small_analysis) -> None:
     for _, row in f.superclasses.iterrows():
         s = list(tax.superclass_names).index(row["superclass"])
         hits = n = 0
-        for c, o in zip(cat.tolist(), original.tolist()):  # naive per-image reference
+        for c, o in zip(cat.tolist(), original.tolist(), strict=False):  # naive per-image reference
             if o < 0 or c == E.CODE[E.EXCLUDED] or not tax.superclass_members[o, s]:
                 continue
             n += 1

@@ -18,18 +18,16 @@ def test_study_page_has_a_panel_per_group_and_every_model(small_study, tmp_path:
     models = small_study.models["model"].tolist()
     pd.DataFrame({"model": models[:-1], "arch": ["cnn", "vit"] * 5 + ["cnn"],
                   "params": np.arange(11) * 10}).to_csv(meta, index=False)
-    written = study_report(small_study, tmp_path / "s.html", metadata=meta, color_by="arch",
-                           plots=tmp_path / "plots")
+    written = study_report(small_study, tmp_path / "s.html", metadata=meta, color_by="arch")
     html = written["report"].read_text(encoding="utf-8")
     data = table_data(html, "models-data")
     assert sorted(column(data, "model")) == sorted(models)
-    arch = dict(zip(column(data, "model"), column(data, "arch")))
+    arch = dict(zip(column(data, "model"), column(data, "arch"), strict=False))
     assert arch[models[0]] == "cnn" and arch[models[-1]] is None  # not in the CSV
     assert column(data, "params")[:2] == [0, 10]
     for key in ("all", "wordnet_organism", "wordnet_artifact", "shankar_dogs",
                 "shankar_other_organisms", "shankar_objects"):
         assert f'data-panel="{key}"' in html
-        assert (tmp_path / "plots" / f"share_{key}.png").exists()
     assert html.count('<svg class="plot"') == 6
 
 
@@ -43,12 +41,6 @@ def test_shares_and_key_figures_match_the_counts(small_study) -> None:
     kf = {r["category"]: r for r in key_figures(m)}
     r = np.corrcoef(m["top1"], s["fine-grained"])[0, 1]
     assert kf["fine-grained"]["top1"] == pytest.approx(r)
-
-
-def test_study_from_its_folder(small_study, tmp_path: Path) -> None:
-    folder = small_study.written["models"].parent
-    html = study_report(folder, tmp_path / "s.html")["report"].read_text(encoding="utf-8")
-    assert len(table_data(html, "models-data")["rows"]) == len(small_study.models)
 
 
 @pytest.mark.parametrize("csv, message", [

@@ -55,7 +55,6 @@ def analyze(
     Example: errata analyze preds.npy --labels real --out results/
     """
     from errata.analysis import analyze as run
-
     from errata.exceptions import ErrataInputError
 
     if order not in ("filename", "imagefolder"):

@@ -132,6 +132,7 @@ def load_clip(model: str = DEFAULT_MODEL, *, pretrained: str | None = "auto",
         model config, or a download that failed.
     """
     import difflib
+    import logging
     import warnings
 
     from errata.openworld.images import device_auto
@@ -156,6 +157,8 @@ def load_clip(model: str = DEFAULT_MODEL, *, pretrained: str | None = "auto",
         tag = None if tag == "random" else tag
         weights = f"open_clip download '{tag}'" if tag else "random weights (smoke test only)"
     try:
+        # open_clip logs "initialized randomly" on the root logger; `weights` says it instead
+        logging.disable(logging.WARNING)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             net, _, preprocess = open_clip.create_model_and_transforms(model, pretrained=tag,
@@ -169,6 +172,8 @@ def load_clip(model: str = DEFAULT_MODEL, *, pretrained: str | None = "auto",
                                    f"{model!r} ({detail[:200]})") from None
         raise ErrataInputError(f"could not load weights '{tag}' for {model!r} ({detail[:200]}); "
                                "offline, pass --checkpoint FILE") from None
+    finally:
+        logging.disable(logging.NOTSET)
     net.eval()
     return ClipModel(name=model, weights=weights, model=net, preprocess=preprocess,
                      tokenizer=open_clip.get_tokenizer(model), device=dev)

@@ -41,6 +41,12 @@ RASTER_DPI = 110  # scatter points of big studies, rasterised inside the SVG to 
 STATIC = ("report.css", "report.js")  # package data inlined into every page
 
 
+def short(text: str, width: int = 40) -> str:
+    """A plot label cut to ``width`` characters (tables keep the full text)."""
+    text = str(text)
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def category_color(name: str) -> str:
     return CATEGORY_COLORS.get(name, "#777777")
 

@@ -103,7 +103,7 @@ def model_diff(a: Any, b: Any) -> ModelDiff:
         "images": int(len(cat_a)),
         "errors_a": int(err_a.sum()),
         "errors_b": int(err_b.sum()),
-        **{c: int(n) for c, n in zip(CHANGES, counts)},
+        **{c: int(n) for c, n in zip(CHANGES, counts, strict=False)},
         "metrics": {key: [_value(a.metrics.get(key)), _value(b.metrics.get(key))]
                     for key in ("top1", "top5", acc_key, "mla")
                     if key in a.metrics or key in b.metrics},
@@ -138,8 +138,8 @@ def transition_figure(d: ModelDiff) -> Any:
                     color="white" if np.log1p(m[i, j]) > 0.6 * hi else "black")
     ax.set_xticks(range(len(keep)), keep, rotation=35, ha="right")
     ax.set_yticks(range(len(keep)), keep)
-    ax.set_xlabel(f"B: {d.names[1]}")
-    ax.set_ylabel(f"A: {d.names[0]}")
+    ax.set_xlabel(f"B: {R.short(d.names[1])}")
+    ax.set_ylabel(f"A: {R.short(d.names[0])}")
     ax.spines[:].set_visible(False)
     return fig
 
@@ -170,7 +170,7 @@ def diff_report(d: ModelDiff, path: str | Path, *,
     rows = [list(r) for r in zip(ch["change"].tolist(), ch["file_name"].tolist(),
                                  ch["original"].tolist(), ch["labels"].tolist(),
                                  ch["top1_a"].tolist(), ch["category_a"].tolist(),
-                                 ch["top1_b"].tolist(), ch["category_b"].tolist())]
+                                 ch["top1_b"].tolist(), ch["category_b"].tolist(), strict=False)]
     t = d.transitions
     keep = [s for s in STATES if t.loc[s].sum() or t[s].sum()]
     context = {

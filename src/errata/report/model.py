@@ -139,11 +139,12 @@ def breakdown_figure(breakdown: list[tuple[str, dict[str, int]]], title: str) ->
         share = np.array([row[c] for _, row in breakdown]) / totals
         ax.barh(y, share, left=left, color=R.category_color(c), label=c, height=0.7,
                 edgecolor="white", linewidth=0.5)
-        for yi, li, si in zip(y, left, share):
+        for yi, li, si in zip(y, left, share, strict=False):
             if si >= 0.06:
                 ax.text(li + si / 2, yi, f"{100 * si:.0f}", ha="center", va="center", fontsize=7)
         left += share
-    ax.set_yticks(y, [f"{t} ({int(n):,})" for (t, _), n in zip(breakdown, totals)])
+    ax.set_yticks(y, [f"{R.short(t)} ({int(n):,})"
+                      for (t, _), n in zip(breakdown, totals, strict=True)])
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(_pct_formatter())
     ax.set_xlabel("share of top-1 errors")
@@ -159,7 +160,7 @@ def mla_figure(variants: dict[str, dict[str, Any]]) -> Any:
     fig, ax = R.figure(7.5, 0.4 * len(keys) + 0.9)
     y = np.arange(len(keys))[::-1]
     ax.barh(y, values, color="#0072B2", height=0.6)
-    for yi, v in zip(y, values):
+    for yi, v in zip(y, values, strict=False):
         ax.text(v, yi, f" {100 * v:.2f} %", va="center", fontsize=8)
     ax.set_yticks(y, [variants[k]["title"] for k in keys])
     lo = max(0.0, float(values.min()) - 0.1)
@@ -175,8 +176,9 @@ def superclass_figure(sc: Any) -> Any:
     fig, ax = R.figure(7.5, 0.22 * len(worst) + 0.9)
     y = np.arange(len(worst))[::-1]
     ax.barh(y, worst["accuracy"].to_numpy(), color="#56B4E9", height=0.7)
-    ax.set_yticks(y, [f"{s} ({n:,})" for s, n in zip(worst["superclass"], worst["images"])],
-                  fontsize=7)
+    ticks = [f"{R.short(s)} ({n:,})" for s, n in zip(worst["superclass"], worst["images"],
+                                                     strict=True)]
+    ax.set_yticks(y, ticks, fontsize=7)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(_pct_formatter())
     ax.set_xlabel("accuracy (multi-label) of images whose original class is in the superclass")
@@ -190,8 +192,8 @@ def pairs_figure(pairs: Any, class_names: Any) -> Any:
     y = np.arange(len(top))[::-1]
     ax.barh(y, top["count"].to_numpy(), color=[R.category_color(c) for c in top["category"]],
             height=0.7)
-    ax.set_yticks(y, [f"{class_names[o] if o >= 0 else '—'} → {class_names[p]}"
-                      for o, p in zip(top["original"], top["top1"])], fontsize=7)
+    ax.set_yticks(y, [f"{R.short(class_names[o]) if o >= 0 else '—'} → {R.short(class_names[p])}"
+                      for o, p in zip(top["original"], top["top1"], strict=False)], fontsize=7)
     ax.set_xlabel("errors")
     cats = list(dict.fromkeys(top["category"]))
     from matplotlib.patches import Patch
@@ -212,7 +214,7 @@ def model_figures(analysis: Any, f: ModelFacts | None = None) -> dict[str, Any]:
 
     f = f or facts(analysis)
     figs = {"category_breakdown": breakdown_figure(
-        f.breakdown, f"{analysis.predictions.name}: what the top-1 errors are")}
+        f.breakdown, f"{R.short(analysis.predictions.name)}: what the top-1 errors are")}
     if analysis.summary.get("mla_variants"):
         figs["mla_variants"] = mla_figure(analysis.summary["mla_variants"])
     if len(f.pairs):
@@ -300,13 +302,14 @@ def model_report(analysis: Any, path: str | Path, *, images: str | Path | None =
             err.column("top1").to_numpy().tolist(), cat_codes, reason_codes, sev_list]
     if thumbs:
         cols.insert(0, file_names)
-    rows = [list(r) for r in zip(*cols)] if n_err else []
+    rows = [list(r) for r in zip(*cols, strict=False)] if n_err else []
     error_data = R.table(columns, rows, classes=names, categories=cat_table, reasons=reason_table,
                          colors=[R.category_color(c) for c in cat_table], images=thumbs)
 
     pairs = f.pairs
     pair_rows = [[int(o), int(p), int(n), c, d] for o, p, n, c, d in zip(
-        pairs["original"], pairs["top1"], pairs["count"], pairs["category"], pairs["categories"])]
+        pairs["original"], pairs["top1"], pairs["count"], pairs["category"], pairs["categories"],
+        strict=True)]
     pair_data = R.table([
         {"key": "original", "title": "label", "type": "class",
          "help": "the evidence label, else the original label, else the first multi-label"},

@@ -179,7 +179,7 @@ def scatter_figure(models: Any, prefix: str, title: str, categories: list[str],
                  fontsize=9, x=0.01, ha="left")
     if legend:
         handles = [Line2D([], [], marker="o", ls="", color=col, markersize=5) for _, col in legend]
-        fig.legend(handles, [lab for lab, _ in legend], loc="outside lower center",
+        fig.legend(handles, [R.short(lab) for lab, _ in legend], loc="outside lower center",
                    ncols=min(4, len(legend)), title=color_by)
     elif norm is not None:
         import matplotlib as mpl

@@ -105,7 +105,7 @@ def _default_answer_truth(n_answers: int) -> np.ndarray:
 def dawid_skene(item: np.ndarray, worker: np.ndarray, answer: np.ndarray, *, n_items: int,
                 n_workers: int | None = None, n_answers: int = 3, n_truth: int = 2,
                 groups: np.ndarray | None = None, init: np.ndarray | None = None,
-                smoothing: float = SMOOTHING,
+                smoothing: float | np.ndarray = SMOOTHING,
                 max_iter: int = MAX_ITER, tol: float = TOLERANCE) -> Aggregate:
     """Dawid & Skene (1979) expectation–maximisation: each worker has a confusion matrix
     ``P(answer | truth)``, items share a prior over truth values; alternate the posterior of each
@@ -123,6 +123,8 @@ def dawid_skene(item: np.ndarray, worker: np.ndarray, answer: np.ndarray, *, n_i
         A prior per group of items instead of one shared prior. On ReaL, a label that is the
         image's original label is present far more often (74 %) than a label proposed by a model
         (12 %); one prior for both biases every posterior (see benchmarks/real_aggregation.py).
+    smoothing : float or ndarray of shape (n_truth, n_answers)
+        Dirichlet pseudo-counts added to every worker's confusion counts.
     init : ndarray, shape (n_items, n_truth), optional
         Starting posteriors; default the majority vote. Known truths (golden questions) can be
         given here as one-hot rows.
@@ -154,7 +156,7 @@ def dawid_skene(item: np.ndarray, worker: np.ndarray, answer: np.ndarray, *, n_i
         conf = conf.transpose(0, 2, 1) + smoothing
         conf /= conf.sum(axis=2, keepdims=True)
         prior = np.stack([np.bincount(groups, weights=post[:, t] * answered, minlength=n_groups)
-                          for t in range(n_truth)], axis=1) + smoothing
+                          for t in range(n_truth)], axis=1) + SMOOTHING
         prior /= prior.sum(axis=1, keepdims=True)  # (n_groups, n_truth)
         # E-step: log prior + sum over an item's answers of log P(answer | truth)
         log_conf = np.log(conf)  # (n_workers, n_truth, n_answers)

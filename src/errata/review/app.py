@@ -68,13 +68,6 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
     static_dir = Path(__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
 
-    @app.middleware("http")
-    async def _headers(request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        return response
-
     @app.exception_handler(_LoginRequired)
     async def _to_login(request, exc):  # type: ignore[no-untyped-def]
         if request.method == "GET":
@@ -197,10 +190,7 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
         return RedirectResponse(f"/queue/{view['queue']}", status_code=303)
 
     def _assigned(annotator_id: int) -> list[str]:
-        for a in storage.annotators(project):
-            if a["id"] == annotator_id:
-                return list(a["queues"])
-        return []
+        return storage.assigned_queues(project, annotator_id)
 
     def _parse_class(text: str) -> int:
         head = text.split(":", 1)[0].strip()
@@ -267,7 +257,29 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
     async def _http_error(request, exc):  # type: ignore[no-untyped-def]
         return Response(str(exc.detail), status_code=exc.status_code, media_type="text/plain")
 
-    return app
+    return _with_headers(app)
+
+
+def _with_headers(app):  # type: ignore[no-untyped-def]
+    """Add the security headers to every HTTP response (a plain ASGI wrapper: Starlette's
+    ``BaseHTTPMiddleware`` costs a task and a stream copy per request)."""
+    extra = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    async def wrapped(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+
+        async def send_with_headers(message):  # type: ignore[no-untyped-def]
+            if message["type"] == "http.response.start":
+                have = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = list(message.get("headers", [])) + [
+                    (k, v) for k, v in extra if k not in have]
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    wrapped.app = app  # type: ignore[attr-defined]
+    return wrapped
 
 
 _DUMMY_HASH = ("$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$"

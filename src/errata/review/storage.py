@@ -208,6 +208,15 @@ def annotators(project: Project) -> list[dict[str, Any]]:
              "queues": sorted(queues.get(a.id, []), key=QUEUES.index)} for a in rows]
 
 
+def assigned_queues(project: Project, annotator_id: int) -> list[str]:
+    """The queues one annotator works on."""
+    from sqlalchemy import select
+
+    with project.session() as s:
+        return list(s.scalars(select(Assignment.queue)
+                              .where(Assignment.annotator_id == annotator_id)).all())
+
+
 def annotator_by_name(project: Project, name: str) -> Annotator | None:
     from sqlalchemy import select
 
@@ -229,8 +238,9 @@ def next_item(project: Project, annotator_id: int, queue: str) -> int | None:
     still needs reviews (golden items are shown to everyone); None when the queue is done."""
     from sqlalchemy import exists, or_, select
 
-    target = int(get_meta(project, "reviews_per_item", str(DEFAULT_REVIEWS_PER_ITEM)) or 3)
     with project.session() as s:
+        meta = s.get(Meta, "reviews_per_item")
+        target = int(meta.value) if meta is not None else DEFAULT_REVIEWS_PER_ITEM
         assigned = s.scalar(select(Assignment.queue).where(
             Assignment.annotator_id == annotator_id, Assignment.queue == queue))
         if assigned is None:
