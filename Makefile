@@ -10,10 +10,11 @@ export UV_SYSTEM_CERTS
 # Python caches compiled modules (some shells disable it; start-up would then cost seconds)
 unexport PYTHONDONTWRITEBYTECODE
 # Debian packages that the tests use: WordNet 3.0 for the taxonomy rebuild test; chromium for
-# the report browser tests (Playwright drives the system binary).
-APT_PACKAGES ?= wordnet-base wordnet-sense-index chromium
+# the report and review browser tests (Playwright drives the system binary); postgresql for the
+# review storage tests, which start their own server in a temporary directory.
+APT_PACKAGES ?= wordnet-base wordnet-sense-index chromium postgresql
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
-EXTRAS ?= --extra review
+EXTRAS ?= --extra review --extra openworld --extra predict
 RUN := $(UV) run --frozen $(EXTRAS)
 
 .PHONY: help uv env apt sources demo test bench lint resources clean

@@ -46,8 +46,9 @@ def main() -> None:
         props, source = build_proposals(), "errata.taxonomy superclasses"
     else:
         same, members = stand_in_superclasses()
-        props = build_proposals(graph=taxonomy.wordnet(), same_superclass=same,
-                                superclass_members=members)
+        props = build_proposals(
+            graph=taxonomy.wordnet(), same_superclass=same, superclass_members=members
+        )
         source = "stand-in superclasses (shared non-broad WordNet ancestor)"
     t_props = time.perf_counter() - t
     sizes = np.diff(props.indptr)
@@ -71,19 +72,28 @@ def main() -> None:
         err_top1.append(conf[rows, rng.integers(0, 3, len(rows))])
     rows, top1 = np.concatenate(err_rows), np.concatenate(err_top1)
     t = time.perf_counter()
-    claimed, reasons = oov_stage(rows, top1, labels, nn.astype(np.int16), image_emb, text_emb, props)
+    claimed, reasons = oov_stage(
+        rows, top1, labels, nn.astype(np.int16), image_emb, text_emb, props
+    )
     t_stage = time.perf_counter() - t
     n_pairs = len(np.unique(rows * 1000 + top1))
     t = time.perf_counter()
-    one, _ = oov_stage(err_rows[0], err_top1[0], labels, nn.astype(np.int16), image_emb, text_emb,
-                       props)
+    one, _ = oov_stage(
+        err_rows[0], err_top1[0], labels, nn.astype(np.int16), image_emb, text_emb, props
+    )
     t_one = time.perf_counter() - t
-    print(f"proposals: {len(props)} synsets ({(~props.is_imagenet).sum()} not ImageNet classes), "
-          f"{sizes.mean():.1f} per class (max {sizes.max()}), built in {t_props:.2f} s; {source}")
-    print(f"errors: {len(rows):,} over {N_MODELS} models x {N_IMAGES:,} images; "
-          f"{n_pairs:,} distinct (image, prediction) pairs")
-    print(f"oov_stage, all models in one call: {t_stage:.2f} s; claimed {claimed.sum():,} errors "
-          f"({claimed.mean():.1%})")
+    print(
+        f"proposals: {len(props)} synsets ({(~props.is_imagenet).sum()} not ImageNet classes), "
+        f"{sizes.mean():.1f} per class (max {sizes.max()}), built in {t_props:.2f} s; {source}"
+    )
+    print(
+        f"errors: {len(rows):,} over {N_MODELS} models x {N_IMAGES:,} images; "
+        f"{n_pairs:,} distinct (image, prediction) pairs"
+    )
+    print(
+        f"oov_stage, all models in one call: {t_stage:.2f} s; claimed {claimed.sum():,} errors "
+        f"({claimed.mean():.1%})"
+    )
     print(f"oov_stage, one model alone: {t_one:.2f} s ({one.sum():,} claimed)")
     print("example reason:", reasons[np.flatnonzero(claimed)[0]] if claimed.any() else "-")
 

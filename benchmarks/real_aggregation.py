@@ -62,17 +62,25 @@ def main() -> int:
         return sets
 
     real_sets = [set(real[v]) for v in val_index]
-    published_match = np.mean([a == b for a, b in zip(label_sets(published >= THRESHOLD),
-                                                      real_sets)])
+    published_match = np.mean(
+        [a == b for a, b in zip(label_sets(published >= THRESHOLD), real_sets)]
+    )
 
-    results = {"questions": int(n), "answers": int(len(item)), "raters": int(worker.max() + 1),
-               "rated_images": int(len(image_names)), "load_seconds": round(load_s, 2),
-               "published_vs_real_json_identical": float(published_match), "methods": {}}
+    results = {
+        "questions": int(n),
+        "answers": int(len(item)),
+        "raters": int(worker.max() + 1),
+        "rated_images": int(len(image_names)),
+        "load_seconds": round(load_s, 2),
+        "published_vs_real_json_identical": float(published_match),
+        "methods": {},
+    }
     runs = {
         "majority vote": lambda: majority_vote(item, worker, answer, n_items=n),
         "dawid-skene (one prior)": lambda: dawid_skene(item, worker, answer, n_items=n),
         "dawid-skene (prior per original/new label)": lambda: dawid_skene(
-            item, worker, answer, n_items=n, groups=is_original.astype(np.int64)),
+            item, worker, answer, n_items=n, groups=is_original.astype(np.int64)
+        ),
     }
     for name, run in runs.items():
         t = time.perf_counter()
@@ -85,7 +93,8 @@ def main() -> int:
         dis = ~same_side
         near = (published[dis] > 0.5) & (published[dis] < 0.95)
         results["methods"][name] = {
-            "seconds": round(seconds, 2), "iterations": agg.iterations,
+            "seconds": round(seconds, 2),
+            "iterations": agg.iterations,
             "pearson": float(np.corrcoef(p, published)[0, 1]),
             "mean_abs_diff": float(np.abs(p - published).mean()),
             "questions_same_side_of_0.8": float(same_side.mean()),
@@ -99,22 +108,34 @@ def main() -> int:
         if "prior" in agg.__dict__ and np.ndim(agg.prior) == 2:
             results["methods"][name]["prior_present"] = agg.prior[:, 1].round(4).tolist()
 
-    print(f"ReaL rater data: {results['answers']:,} answers by {results['raters']} raters to "
-          f"{n:,} questions on {results['rated_images']:,} images (loaded in {load_s:.1f} s)")
-    print(f"published posteriors ≥ 0.8 reproduce real.json on {100 * published_match:.2f} % of "
-          "rated images")
+    print(
+        f"ReaL rater data: {results['answers']:,} answers by {results['raters']} raters to "
+        f"{n:,} questions on {results['rated_images']:,} images (loaded in {load_s:.1f} s)"
+    )
+    print(
+        f"published posteriors ≥ 0.8 reproduce real.json on {100 * published_match:.2f} % of "
+        "rated images"
+    )
     for name, r in results["methods"].items():
         print(f"\n{name}: {r['seconds']} s, {r['iterations']} EM iterations")
-        print(f"  Pearson r with published posteriors  {r['pearson']:.4f}"
-              f"  (mean |diff| {r['mean_abs_diff']:.4f})")
-        print(f"  questions on the same side of 0.8    {100 * r['questions_same_side_of_0.8']:.2f} %")
-        print(f"  rated images identical to real.json  "
-              f"{100 * r['rated_images_identical_to_real_json']:.2f} %")
-        print(f"  disagreements: {r['disagreeing_questions']:,} questions "
-              f"({r['we_add_label']:,} labels we add, {r['we_drop_label']:,} we drop; "
-              f"{r['disagreeing_on_original_label']:,} about the original label); "
-              f"{100 * r['disagreeing_published_in_0.5_0.95']:.0f} % of them have a published "
-              "posterior between 0.5 and 0.95")
+        print(
+            f"  Pearson r with published posteriors  {r['pearson']:.4f}"
+            f"  (mean |diff| {r['mean_abs_diff']:.4f})"
+        )
+        print(
+            f"  questions on the same side of 0.8    {100 * r['questions_same_side_of_0.8']:.2f} %"
+        )
+        print(
+            f"  rated images identical to real.json  "
+            f"{100 * r['rated_images_identical_to_real_json']:.2f} %"
+        )
+        print(
+            f"  disagreements: {r['disagreeing_questions']:,} questions "
+            f"({r['we_add_label']:,} labels we add, {r['we_drop_label']:,} we drop; "
+            f"{r['disagreeing_on_original_label']:,} about the original label); "
+            f"{100 * r['disagreeing_published_in_0.5_0.95']:.0f} % of them have a published "
+            "posterior between 0.5 and 0.95"
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0

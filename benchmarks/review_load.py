@@ -50,8 +50,14 @@ def build_project(path: Path, n_annotators: int, db_url: str | None) -> None:
         flip = rng.random(len(orig)) < 0.25
         top1[flip] = rng.integers(0, 1000, flip.sum())
         models.append(Predictions(file_names=names, topk=top1[:, None], name=f"synthetic-{m}"))
-    init_project(path, labels="original", predictions=models, db_url=db_url,
-                 reviews_per_item=10_000, classify_images=10)
+    init_project(
+        path,
+        labels="original",
+        predictions=models,
+        db_url=db_url,
+        reviews_per_item=10_000,
+        classify_images=10,
+    )
     project = storage.open_project(path)
     for i in range(n_annotators):
         storage.add_annotator(project, f"annotator{i:03d}", PASSWORD, queues=["novel"])
@@ -64,8 +70,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def annotator(name: str, url: str, deadline: float, think: float, lat: dict, acked: list,
-                    errors: list, login_gate: asyncio.Semaphore, start: asyncio.Event) -> None:
+async def annotator(
+    name: str,
+    url: str,
+    deadline: float,
+    think: float,
+    lat: dict,
+    acked: list,
+    errors: list,
+    login_gate: asyncio.Semaphore,
+    start: asyncio.Event,
+) -> None:
     import httpx
 
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
@@ -73,8 +88,9 @@ async def annotator(name: str, url: str, deadline: float, think: float, lat: dic
         async with login_gate:  # argon2 is slow and memory-hard by design: log in a few at a time
             page = await c.get("/login")
             token = CSRF_RE.search(page.text).group(1)  # type: ignore[union-attr]
-            r = await c.post("/login", data={"name": name, "password": PASSWORD,
-                                             "csrf_token": token}, timeout=60)
+            r = await c.post(
+                "/login", data={"name": name, "password": PASSWORD, "csrf_token": token}, timeout=60
+            )
             if r.status_code != 303:
                 errors.append(f"login: {r.status_code}")
                 return
@@ -83,6 +99,9 @@ async def annotator(name: str, url: str, deadline: float, think: float, lat: dic
             start.set()
         await start.wait()  # measure only while all annotators are working
         deadline = time.monotonic() + deadline
+        rng = np.random.default_rng(abs(hash(name)) % 2**32)
+        if think:  # people do not all start in the same millisecond
+            await asyncio.sleep(rng.uniform(0, think))
         seq = 0
         while time.monotonic() < deadline:
             try:
@@ -97,11 +116,13 @@ async def annotator(name: str, url: str, deadline: float, think: float, lat: dic
                 lat["item"].append(time.perf_counter() - t)
                 item_id = int(ITEM_RE.search(page.text).group(1))  # type: ignore[union-attr]
                 cands = CAND_RE.findall(page.text)
-                data = {"csrf_token": CSRF_RE.search(page.text).group(1),  # type: ignore[union-attr]
-                        "note": f"{name}-{seq}",
-                        **{f"a_{k}": ANSWERS[(int(k) + seq) % 4] for k in cands}}
-                if think:
-                    await asyncio.sleep(think)
+                data = {
+                    "csrf_token": CSRF_RE.search(page.text).group(1),  # type: ignore[union-attr]
+                    "note": f"{name}-{seq}",
+                    **{f"a_{k}": ANSWERS[(int(k) + seq) % 4] for k in cands},
+                }
+                if think:  # jittered, so the annotators do not move in lock-step waves
+                    await asyncio.sleep(think * rng.uniform(0.5, 1.5))
                 t = time.perf_counter()
                 r = await c.post(f"/item/{item_id}", data=data)
                 lat["answer"].append(time.perf_counter() - t)
@@ -119,8 +140,12 @@ async def drive(url: str, n: int, seconds: float, think: float) -> tuple[dict, l
     acked: list = []
     errors: list = []
     gate, start = asyncio.Semaphore(4), asyncio.Event()
-    tasks = [asyncio.create_task(annotator(f"annotator{i:03d}", url, seconds, think, lat, acked,
-                                           errors, gate, start)) for i in range(n)]
+    tasks = [
+        asyncio.create_task(
+            annotator(f"annotator{i:03d}", url, seconds, think, lat, acked, errors, gate, start)
+        )
+        for i in range(n)
+    ]
     await start.wait()
     t0 = time.monotonic()
     await asyncio.gather(*tasks)
@@ -132,7 +157,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--annotators", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--think", type=float, default=0.0, help="seconds between page and answer")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean seconds an annotator looks at a page before answering "
+        "(uniform 0.5-1.5 times this); 0 = stress test",
+    )
     parser.add_argument("--db", help="SQLAlchemy URL (default: SQLite in a temporary project)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args()
@@ -147,9 +178,21 @@ def main() -> int:
         build_project(proj_dir, args.annotators, args.db)
         print(f"project with {args.annotators} annotators built in {time.perf_counter() - t:.1f} s")
         port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "errata", "review", "serve", str(proj_dir),
-                                   "--host", "127.0.0.1", "--port", str(port)],
-                                  stderr=subprocess.PIPE)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "errata",
+                "review",
+                "serve",
+                str(proj_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stderr=subprocess.PIPE,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             import httpx
@@ -160,8 +203,9 @@ def main() -> int:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.1)
-            lat, acked, errors, wall = asyncio.run(drive(url, args.annotators, args.seconds,
-                                                         args.think))
+            lat, acked, errors, wall = asyncio.run(
+                drive(url, args.annotators, args.seconds, args.think)
+            )
         finally:
             server.send_signal(signal.SIGTERM)
             try:
@@ -180,21 +224,36 @@ def main() -> int:
             counts: dict[tuple[int, int], int] = {}
             for aid, iid in s.execute(select(Answer.annotator_id, Answer.item_id)).all():
                 counts[(aid, iid)] = counts.get((aid, iid), 0) + 1
-        lost = sum(1 for name, item, note, k in acked
-                   if notes.get((ids[name], item)) != note or counts.get((ids[name], item), 0) != k)
+        lost = sum(
+            1
+            for name, item, note, k in acked
+            if notes.get((ids[name], item)) != note or counts.get((ids[name], item), 0) != k
+        )
         project.engine.dispose()
 
     all_lat = np.array(lat["next"] + lat["item"] + lat["answer"]) * 1000
     result = {
-        "annotators": args.annotators, "seconds": round(wall, 1), "think_seconds": args.think,
-        "requests": int(all_lat.size), "requests_per_second": round(all_lat.size / wall, 1),
-        "answers_acknowledged": len(acked), "answers_per_second": round(len(acked) / wall, 1),
+        "annotators": args.annotators,
+        "seconds": round(wall, 1),
+        "think_seconds": args.think,
+        "requests": int(all_lat.size),
+        "requests_per_second": round(all_lat.size / wall, 1),
+        "answers_acknowledged": len(acked),
+        "answers_per_second": round(len(acked) / wall, 1),
         "p50_ms": round(float(np.percentile(all_lat, 50)), 1),
         "p99_ms": round(float(np.percentile(all_lat, 99)), 1),
-        "per_request": {k: {"n": len(v), "p50_ms": round(float(np.percentile(v, 50)) * 1000, 1),
-                            "p99_ms": round(float(np.percentile(v, 99)) * 1000, 1)}
-                        for k, v in lat.items() if v},
-        "errors": len(errors), "first_errors": errors[:5], "lost_answers": lost,
+        "per_request": {
+            k: {
+                "n": len(v),
+                "p50_ms": round(float(np.percentile(v, 50)) * 1000, 1),
+                "p99_ms": round(float(np.percentile(v, 99)) * 1000, 1),
+            }
+            for k, v in lat.items()
+            if v
+        },
+        "errors": len(errors),
+        "first_errors": errors[:5],
+        "lost_answers": lost,
         "database": args.db or "sqlite",
     }
     print(json.dumps(result, indent=2))

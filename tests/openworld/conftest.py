@@ -7,9 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("open_clip", reason="needs the 'openworld' extra (uv sync --extra openworld)")
-pytest.importorskip("faiss", reason="needs the 'openworld' extra (uv sync --extra openworld)")
-
 WNIDS = ("n02109961", "n02110063", "n02110185", "n01440764")  # Eskimo dog, malamute, husky, tench
 
 
@@ -46,9 +43,9 @@ def image_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_clip():
-    from errata.openworld import TINY_MODEL, load_clip
-
     import torch
+
+    from errata.openworld import TINY_MODEL, load_clip
 
     torch.manual_seed(0)
     return load_clip(TINY_MODEL, pretrained=None, device="cpu")

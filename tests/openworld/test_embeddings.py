@@ -9,6 +9,9 @@ import pytest
 
 from errata.exceptions import ErrataInputError
 
+pytest.importorskip("open_clip", reason="needs the 'openworld' extra (uv sync --extra openworld)")
+pytest.importorskip("faiss", reason="needs the 'openworld' extra (uv sync --extra openworld)")
+
 
 def test_embed_shapes_and_skips(image_dir: Path, tiny_clip, tmp_path: Path, class_wnids) -> None:
     from errata.openworld import embed_folder, load_embeddings
@@ -40,8 +43,9 @@ def test_resume_after_interruption(image_dir: Path, tiny_clip, tmp_path: Path, c
             raise Stop
 
     with pytest.raises(Stop):
-        embed_folder(image_dir, out, clip=tiny_clip, batch_size=5, shard_size=7,
-                     on_shard=stop_after_two)
+        embed_folder(
+            image_dir, out, clip=tiny_clip, batch_size=5, shard_size=7, on_shard=stop_after_two
+        )
     assert sorted(p.name for p in out.glob("shard-*.npz")) == ["shard-00000.npz", "shard-00001.npz"]
     assert not list(out.glob(".*.tmp"))  # no half-written shard left behind
     with pytest.raises(ErrataInputError, match="incomplete"):
@@ -59,7 +63,9 @@ def test_resume_after_interruption(image_dir: Path, tiny_clip, tmp_path: Path, c
     assert list(resumed.skipped) == [f"{class_wnids[0]}_broken0.JPEG"]
 
 
-def test_resume_refuses_other_images(image_dir: Path, tiny_clip, tmp_path: Path, folder_maker) -> None:
+def test_resume_refuses_other_images(
+    image_dir: Path, tiny_clip, tmp_path: Path, folder_maker
+) -> None:
     from errata.openworld import embed_folder
 
     embed_folder(image_dir, tmp_path / "emb", clip=tiny_clip, shard_size=100)
@@ -73,15 +79,18 @@ def test_file_schema_round_trip(suffix: str, tmp_path: Path) -> None:
     from errata.openworld import Embeddings, load_embeddings, save_embeddings
 
     rng = np.random.default_rng(1)
-    emb = Embeddings(file_names=np.array(["a.JPEG", "b.JPEG", "c.JPEG"], dtype=object),
-                     class_index=np.array([3, -1, 999], dtype=np.int16),
-                     vectors=rng.normal(size=(3, 8)).astype(np.float32))
+    emb = Embeddings(
+        file_names=np.array(["a.JPEG", "b.JPEG", "c.JPEG"], dtype=object),
+        class_index=np.array([3, -1, 999], dtype=np.int16),
+        vectors=rng.normal(size=(3, 8)).astype(np.float32),
+    )
     back = load_embeddings(save_embeddings(emb, tmp_path / f"e{suffix}"))
     assert back.file_names.tolist() == emb.file_names.tolist()
     assert back.class_index.tolist() == [3, -1, 999]
     np.testing.assert_allclose(np.linalg.norm(back.vectors, axis=1), 1, atol=1e-5)
-    np.testing.assert_array_equal(back.rows_for(np.array(["c.JPEG", "zz", "a.JPEG"], object)),
-                                  [2, -1, 0])
+    np.testing.assert_array_equal(
+        back.rows_for(np.array(["c.JPEG", "zz", "a.JPEG"], object)), [2, -1, 0]
+    )
 
 
 def test_file_schema_errors(tmp_path: Path) -> None:
@@ -90,8 +99,12 @@ def test_file_schema_errors(tmp_path: Path) -> None:
     np.savez(tmp_path / "bad.npz", file_name=np.array(["a"]), vectors=np.zeros((1, 4)))
     with pytest.raises(ErrataInputError, match="no field 'embedding'"):
         load_embeddings(tmp_path / "bad.npz")
-    np.savez(tmp_path / "cls.npz", file_name=np.array(["a"]), embedding=np.ones((1, 4)),
-             class_index=np.array([1000]))
+    np.savez(
+        tmp_path / "cls.npz",
+        file_name=np.array(["a"]),
+        embedding=np.ones((1, 4)),
+        class_index=np.array([1000]),
+    )
     with pytest.raises(ErrataInputError, match="row 0, field 'class_index'"):
         load_embeddings(tmp_path / "cls.npz")
 

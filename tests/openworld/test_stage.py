@@ -12,9 +12,15 @@ class TinyGraph:
 
     def __init__(self, cls: list[str]) -> None:
         self.cls = cls
-        self.parent = {cls[0]: ["n09000001"], cls[1]: ["n09000001"], cls[2]: ["n09000002"],
-                       "n09000001": ["n09000002"], "n09000002": ["n02084071"],
-                       "n02084071": [], cls[3]: []}
+        self.parent = {
+            cls[0]: ["n09000001"],
+            cls[1]: ["n09000001"],
+            cls[2]: ["n09000002"],
+            "n09000001": ["n09000002"],
+            "n09000002": ["n02084071"],
+            "n02084071": [],
+            cls[3]: [],
+        }
         self.names = {"n09000001": "sled dog", "n09000002": "working dog", "n02084071": "dog"}
 
     def hypernyms(self, w):
@@ -44,9 +50,13 @@ def tiny():
     same[:3, :3] = True  # classes 0, 1, 2 form superclass 'dog'; class 3 is alone
     same[3, 3] = True
     members = np.array([[1, 0], [1, 0], [1, 0], [0, 1]], bool)
-    return build_proposals(graph=TinyGraph(cls), class_wnids=cls, same_superclass=same,
-                           superclass_members=members,
-                           superclass_names=np.array(["dog", "fish"], object))
+    return build_proposals(
+        graph=TinyGraph(cls),
+        class_wnids=cls,
+        same_superclass=same,
+        superclass_members=members,
+        superclass_names=np.array(["dog", "fish"], object),
+    )
 
 
 def _planted(props, winner_wnid: str, d: int = 8):
@@ -89,8 +99,9 @@ def test_no_neighbour_evidence_no_claim(tiny) -> None:
     nn = np.full((1, 10), 3, np.int16)  # all neighbours are 'fish': no shared superclass
     claimed, reasons = oov_stage(np.array([0]), np.array([0]), _labels(1, 2), nn, img, text, tiny)
     assert claimed.tolist() == [False] and reasons[0] == ""
-    claimed, _ = oov_stage(np.array([0]), np.array([0]), _labels(1, 2), np.full((1, 10), -1),
-                           img, text, tiny)  # an image without embedding is never claimed
+    claimed, _ = oov_stage(
+        np.array([0]), np.array([0]), _labels(1, 2), np.full((1, 10), -1), img, text, tiny
+    )  # an image without embedding is never claimed
     assert claimed.tolist() == [False]
 
 
@@ -125,16 +136,31 @@ def test_stage_validates_shapes(tiny) -> None:
 
     text, img = _planted(tiny, "n09000001")
     with pytest.raises(ErrataInputError, match="not the same CLIP model"):
-        oov_stage(np.array([0]), np.array([0]), _labels(1, 2), np.zeros((1, 10), np.int16),
-                  img[:, :4], text, tiny)
+        oov_stage(
+            np.array([0]),
+            np.array([0]),
+            _labels(1, 2),
+            np.zeros((1, 10), np.int16),
+            img[:, :4],
+            text,
+            tiny,
+        )
     with pytest.raises(ErrataInputError, match="top1"):
-        oov_stage(np.array([0]), np.array([4]), _labels(1, 2), np.zeros((1, 10), np.int16),
-                  img, text, tiny)
+        oov_stage(
+            np.array([0]),
+            np.array([4]),
+            _labels(1, 2),
+            np.zeros((1, 10), np.int16),
+            img,
+            text,
+            tiny,
+        )
 
 
 def test_proposals_on_real_wordnet() -> None:
-    taxonomy = pytest.importorskip("errata.taxonomy",
-                                   reason="errata.taxonomy (WordNet extract) not available yet")
+    taxonomy = pytest.importorskip(
+        "errata.taxonomy", reason="errata.taxonomy (WordNet extract) not available yet"
+    )
     from errata import resources
     from errata.openworld import build_proposals
 

@@ -10,7 +10,6 @@ import pytest
 
 # before Ray is imported anywhere: workers share this venv instead of re-running `uv run`
 os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
-pytest.importorskip("timm", reason="needs the 'predict' extra (uv sync --extra predict)")
 
 TINY_MODEL = "test_resnet"  # timm's own ~0.3M-parameter test network; pretrained=False here
 
@@ -23,7 +22,8 @@ def image_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rng = np.random.default_rng(0)
     for i in range(1, 21):  # a flat validation-style folder
         Image.fromarray(rng.integers(0, 256, (36, 44, 3), dtype=np.uint8)).save(
-            root / f"ILSVRC2012_val_{i:08d}.JPEG")
+            root / f"ILSVRC2012_val_{i:08d}.JPEG"
+        )
     (root / "ILSVRC2012_val_00000021.JPEG").write_bytes(b"\xff\xd8 truncated")
     return root
 

@@ -9,6 +9,8 @@ import pytest
 
 from errata.exceptions import ErrataInputError
 
+pytest.importorskip("timm", reason="needs the 'predict' extra (uv sync --extra predict)")
+
 
 def _run(image_dir: Path, out: Path, model: str, **kw):
     import torch
@@ -16,8 +18,16 @@ def _run(image_dir: Path, out: Path, model: str, **kw):
     from errata.predict import predict
 
     torch.manual_seed(0)
-    return predict([model] if isinstance(model, str) else model, image_dir, out, pretrained=False, batch_size=4, shard_size=6,
-                   device="cpu", **kw)
+    return predict(
+        [model] if isinstance(model, str) else model,
+        image_dir,
+        out,
+        pretrained=False,
+        batch_size=4,
+        shard_size=6,
+        device="cpu",
+        **kw,
+    )
 
 
 def test_predict_writes_loadable_predictions(image_dir: Path, tmp_path: Path, tiny_model) -> None:
@@ -70,7 +80,10 @@ def test_bad_input(tmp_path: Path, tiny_model) -> None:
     listing = tmp_path / "models.txt"
     listing.write_text(f"# a zoo\n{tiny_model}\ntv:resnet18  # torchvision\n")
     specs = resolve_models(str(listing))
-    assert [(s.name, s.library) for s in specs] == [(tiny_model, "timm"), ("resnet18", "torchvision")]
+    assert [(s.name, s.library) for s in specs] == [
+        (tiny_model, "timm"),
+        ("resnet18", "torchvision"),
+    ]
 
 
 @pytest.mark.slow

@@ -77,8 +77,10 @@ def postgres_server():
 
     bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not bins:
-        pytest.skip("PostgreSQL binaries not found under /usr/lib/postgresql/*/bin "
-                    "(Debian package 'postgresql'; `make test` installs it)")
+        pytest.skip(
+            "PostgreSQL binaries not found under /usr/lib/postgresql/*/bin "
+            "(Debian package 'postgresql'; `make test` installs it)"
+        )
     bindir = os.path.dirname(bins[-1])
     import tempfile
     from pathlib import Path
@@ -96,22 +98,47 @@ def postgres_server():
         os.chmod(base, 0o700)
         prefix = [shutil.which("runuser") or "runuser", "-u", "postgres", "--"]
     port = free_port()
+
     def run(*cmd: str) -> None:
         r = subprocess.run(prefix + list(cmd), capture_output=True, text=True, timeout=60)
         if r.returncode:
             shutil.rmtree(base, ignore_errors=True)
             raise RuntimeError(f"{cmd[0]} failed: {r.stderr.strip()[-1000:]}")
 
-    run(f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync",
-        "-E", "UTF8")
+    run(
+        f"{bindir}/initdb",
+        "-D",
+        str(data),
+        "-A",
+        "trust",
+        "-U",
+        "postgres",
+        "--no-sync",
+        "-E",
+        "UTF8",
+    )
     opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    run(f"{bindir}/pg_ctl", "-D", str(data), "-o", opts, "-l", str(base / "log"), "-w", "-t", "30",
-        "start")
+    run(
+        f"{bindir}/pg_ctl",
+        "-D",
+        str(data),
+        "-o",
+        opts,
+        "-l",
+        str(base / "log"),
+        "-w",
+        "-t",
+        "30",
+        "start",
+    )
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     finally:
-        subprocess.run(prefix + [f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            prefix + [f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -36,9 +36,12 @@ def synthetic_inputs(tmp: Path) -> dict:
     a[5:10] = 600 + np.arange(5)
     scores = np.full((N_IMAGES, 1000), 1e-4, dtype=np.float32)
     scores[np.arange(N_IMAGES), a] = 0.9
-    models = [Predictions(file_names=np.array(names, dtype=object), topk=a[:, None], scores=scores,
-                          name="model-a"),
-              Predictions(file_names=np.array(names, dtype=object), topk=b[:, None], name="model-b")]
+    models = [
+        Predictions(
+            file_names=np.array(names, dtype=object), topk=a[:, None], scores=scores, name="model-a"
+        ),
+        Predictions(file_names=np.array(names, dtype=object), topk=b[:, None], name="model-b"),
+    ]
     img_dir = tmp / "images"
     img_dir.mkdir()
     for n in names[:2]:
@@ -46,20 +49,34 @@ def synthetic_inputs(tmp: Path) -> dict:
     (tmp / "secret.txt").write_text("top secret")
     golden = {names[20]: {str(label_of[20]): "correct", "900": "wrong"}}
     (tmp / "golden.json").write_text(json.dumps(golden))
-    return {"names": names, "labels": tmp / "labels.json", "models": models, "images": img_dir,
-            "golden": tmp / "golden.json", "label_of": label_of}
+    return {
+        "names": names,
+        "labels": tmp / "labels.json",
+        "models": models,
+        "images": img_dir,
+        "golden": tmp / "golden.json",
+        "label_of": label_of,
+    }
 
 
-def make_project(tmp: Path, *, db_url: str | None = None, reviews_per_item: int = 3,
-                 classify_images: int = 10):
+def make_project(
+    tmp: Path, *, db_url: str | None = None, reviews_per_item: int = 3, classify_images: int = 10
+):
     """Create the synthetic project (admin 'admin', annotators 'ann1', 'ann2', trainee 'ann3')."""
     from errata.review import init_project, storage
 
     inputs = synthetic_inputs(tmp)
-    init_project(tmp / "project", labels=inputs["labels"], predictions=inputs["models"],
-                 images=inputs["images"], db_url=db_url, golden=inputs["golden"],
-                 audit_per_class=1, classify_images=classify_images,
-                 reviews_per_item=reviews_per_item)
+    init_project(
+        tmp / "project",
+        labels=inputs["labels"],
+        predictions=inputs["models"],
+        images=inputs["images"],
+        db_url=db_url,
+        golden=inputs["golden"],
+        audit_per_class=1,
+        classify_images=classify_images,
+        reviews_per_item=reviews_per_item,
+    )
     project = storage.open_project(tmp / "project")
     storage.add_annotator(project, "admin", PASSWORD, admin=True)
     storage.add_annotator(project, "ann1", PASSWORD)
@@ -76,8 +93,11 @@ def csrf_of(html: str) -> str:
 
 def login(client, name: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
     token = csrf_of(client.get("/login").text)
-    return client.post("/login", data={"name": name, "password": password, "csrf_token": token},
-                       follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"name": name, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
 
 
 def data_dir() -> Path:
@@ -105,9 +125,11 @@ def start_server(project_dir: Path, *, timeout: float = 30.0):  # type: ignore[n
     import httpx
 
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "errata", "review", "serve", str(project_dir),
-                             "--port", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "errata", "review", "serve", str(project_dir), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

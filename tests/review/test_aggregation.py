@@ -47,7 +47,9 @@ def planted(seed=0, n_items=300, n_workers=8, per_item=5):
     rng = np.random.default_rng(seed)
     truth = rng.random(n_items) < 0.3
     item = np.repeat(np.arange(n_items), per_item)
-    worker = np.concatenate([rng.choice(n_workers, per_item, replace=False) for _ in range(n_items)])
+    worker = np.concatenate(
+        [rng.choice(n_workers, per_item, replace=False) for _ in range(n_items)]
+    )
     good = worker < 6
     right = np.where(truth[item], 2, 0)
     answer = np.where(good & (rng.random(len(item)) < 0.9), right, rng.integers(0, 3, len(item)))
@@ -87,8 +89,9 @@ def test_posteriors_are_distributions_and_order_invariant():
 
 
 def test_majority_vote_counts_maybe_as_half():
-    agg = majority_vote(np.array([0, 0, 0, 1]), np.array([0, 1, 2, 0]), np.array([2, 1, 0, 2]),
-                        n_items=3)
+    agg = majority_vote(
+        np.array([0, 0, 0, 1]), np.array([0, 1, 2, 0]), np.array([2, 1, 0, 2]), n_items=3
+    )
     np.testing.assert_allclose(agg.posteriors, [[0.5, 0.5], [0.0, 1.0], [0.5, 0.5]])
 
 
@@ -125,8 +128,9 @@ def test_real_rater_data_reproduces_published_posteriors():
     nums = np.char.ljust(np.char.lstrip(np.char.partition(info[:, 0], "_val_")[:, 2], "0"), 1)
     val_index = np.char.rstrip(nums, ".JPEG").astype(np.int64) - 1
     is_original = resources.validation_labels()[val_index] == info[:, 1].astype(np.int64)
-    ds = dawid_skene(item, worker, answer, n_items=len(published),
-                     groups=is_original.astype(np.int64))
+    ds = dawid_skene(
+        item, worker, answer, n_items=len(published), groups=is_original.astype(np.int64)
+    )
     p = ds.posteriors[:, 1]
     assert np.corrcoef(p, published)[0, 1] >= 0.98
     assert ((p >= 0.8) == (published >= 0.8)).mean() >= 0.98

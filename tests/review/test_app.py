@@ -91,13 +91,16 @@ def test_classify_queue_records_the_chosen_class(project, client_for):
     page = c.get("/queue/classify", follow_redirects=True)
     item_id = int(re.search(r'action="/item/(\d+)"', page.text).group(1))
     assert 'list="class-list"' in page.text and "207: golden retriever" in page.text
-    r = c.post(f"/item/{item_id}", data={"csrf_token": csrf_of(page.text),
-                                         "class_index": "207: golden retriever (n02099601)"},
-               follow_redirects=False)
+    r = c.post(
+        f"/item/{item_id}",
+        data={"csrf_token": csrf_of(page.text), "class_index": "207: golden retriever (n02099601)"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert storage.item_view(project[0], item_id, 2)["answers"] == {207: 2}
-    bad = c.post(f"/item/{item_id}", data={"csrf_token": csrf_of(page.text),
-                                           "class_index": "not a class"})
+    bad = c.post(
+        f"/item/{item_id}", data={"csrf_token": csrf_of(page.text), "class_index": "not a class"}
+    )
     assert bad.status_code == 400 and "not a class" in bad.text
 
 
@@ -107,23 +110,34 @@ def test_admin_adds_annotator_and_assigns_queues(project, client_for):
     admin = client_for("admin")
     page = admin.get("/admin")
     assert page.status_code == 200 and "ann1" in page.text
-    r = admin.post("/admin/annotators", data={"csrf_token": csrf_of(page.text), "name": "newbie",
-                                              "password": PASSWORD, "q_audit": "on"},
-                   follow_redirects=False)
+    r = admin.post(
+        "/admin/annotators",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "name": "newbie",
+            "password": PASSWORD,
+            "q_audit": "on",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     newbie = [a for a in storage.annotators(project[0]) if a["name"] == "newbie"][0]
     assert newbie["queues"] == ["audit"]
     c = client_for("newbie")
     assert c.get("/queue/novel", follow_redirects=True).text.count("Nothing left") == 1
     assert c.get("/queue/audit", follow_redirects=False).status_code == 303
-    r = admin.post(f"/admin/assign/{newbie['id']}", data={"csrf_token": csrf_of(page.text),
-                                                          "q_novel": "on", "training": "on"},
-                   follow_redirects=False)
+    r = admin.post(
+        f"/admin/assign/{newbie['id']}",
+        data={"csrf_token": csrf_of(page.text), "q_novel": "on", "training": "on"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     newbie = [a for a in storage.annotators(project[0]) if a["name"] == "newbie"][0]
     assert newbie["queues"] == ["novel"] and newbie["training"]
-    short = admin.post("/admin/annotators", data={"csrf_token": csrf_of(page.text),
-                                                  "name": "x", "password": "short"})
+    short = admin.post(
+        "/admin/annotators",
+        data={"csrf_token": csrf_of(page.text), "name": "x", "password": "short"},
+    )
     assert short.status_code == 400 and "at least 8 characters" in short.text
 
 

@@ -44,8 +44,12 @@ def test_keyboard_only_annotation_and_export(project, chromium_page, tmp_path):
         for n, keys in enumerate(PLAN):
             page.wait_for_selector("tr.cand.current")
             file_name = page.locator("p.meta").first.inner_text().split("·")[1].strip()
-            cands = [int(x) for x in page.locator("tr.cand").evaluate_all(
-                "rows => rows.map(r => r.dataset.class)")]
+            cands = [
+                int(x)
+                for x in page.locator("tr.cand").evaluate_all(
+                    "rows => rows.map(r => r.dataset.class)"
+                )
+            ]
             assert len(cands) == len(keys)
             for k in keys:
                 page.keyboard.press(k)
@@ -55,7 +59,8 @@ def test_keyboard_only_annotation_and_export(project, chromium_page, tmp_path):
                 page.keyboard.type("two <objects> & a watermark")
                 page.keyboard.press("Escape")
             checked = page.locator("input[type=radio]:checked").evaluate_all(
-                "xs => xs.map(x => x.value)")
+                "xs => xs.map(x => x.value)"
+            )
             assert checked == [ANSWER_OF_KEY[k] for k in keys]
             page.screenshot(path=str(shots / f"{n + 3:02d}-image-{n + 1}.png"))
             with page.expect_navigation():

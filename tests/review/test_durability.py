@@ -30,8 +30,10 @@ def test_acknowledged_answers_survive_sigkill(project):
     def annotate(name: str, queue: str) -> None:
         with httpx.Client(base_url=url, timeout=5) as c:
             token = csrf_of(c.get("/login").text)
-            c.post("/login", data={"name": name, "password": "correct horse battery",
-                                   "csrf_token": token})
+            c.post(
+                "/login",
+                data={"name": name, "password": "correct horse battery", "csrf_token": token},
+            )
             seq = 0
             while not killed.is_set():
                 try:
@@ -43,9 +45,15 @@ def test_acknowledged_answers_survive_sigkill(project):
                     cands = [int(x) for x in re.findall(r'data-class="(\d+)"', page.text)]
                     answers = {k: ("correct", "wrong", "unclear")[(k + seq) % 3] for k in cands}
                     note = f"{name}-{seq}"
-                    r = c.post(f"/item/{item_id}", data={
-                        "csrf_token": csrf_of(page.text), "note": note,
-                        **{f"a_{k}": v for k, v in answers.items()}}, follow_redirects=False)
+                    r = c.post(
+                        f"/item/{item_id}",
+                        data={
+                            "csrf_token": csrf_of(page.text),
+                            "note": note,
+                            **{f"a_{k}": v for k, v in answers.items()},
+                        },
+                        follow_redirects=False,
+                    )
                 except httpx.HTTPError:
                     return  # the server is gone
                 if r.status_code in (200, 303):
@@ -56,8 +64,10 @@ def test_acknowledged_answers_survive_sigkill(project):
                             proc.send_signal(signal.SIGKILL)
                 seq += 1
 
-    threads = [threading.Thread(target=annotate, args=(n, q))
-               for n, q in (("ann1", "audit"), ("ann2", "audit"), ("ann3", "novel"))]
+    threads = [
+        threading.Thread(target=annotate, args=(n, q))
+        for n, q in (("ann1", "audit"), ("ann2", "audit"), ("ann3", "novel"))
+    ]
     try:
         for t in threads:
             t.start()

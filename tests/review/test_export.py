@@ -35,11 +35,15 @@ def test_export_applies_the_aggregated_answers(project, tmp_path, method):
     novel, current = view["candidates"][0], view["labels"][0]
     assert novel >= 500 and current < 100
     # ann1, ann2: the novel class is right too; ann3: it is wrong. Two of three flag the image.
-    answer_all(proj, item_id, {
-        2: ({novel: CORRECT, current: CORRECT}, True),
-        3: ({novel: CORRECT, current: CORRECT}, True),
-        4: ({novel: WRONG, current: CORRECT}, False),
-    })
+    answer_all(
+        proj,
+        item_id,
+        {
+            2: ({novel: CORRECT, current: CORRECT}, True),
+            3: ({novel: CORRECT, current: CORRECT}, True),
+            4: ({novel: WRONG, current: CORRECT}, False),
+        },
+    )
     # a second image: everybody says its current label is wrong, one is unsure about the new one
     from errata.review import storage
 
@@ -47,9 +51,15 @@ def test_export_applies_the_aggregated_answers(project, tmp_path, method):
     assert item2 != item_id
     v2 = storage.item_view(proj, item2, 1)
     n2, c2 = v2["candidates"][0], v2["labels"][0]
-    answer_all(proj, item2, {2: ({n2: CORRECT, c2: WRONG}, False),
-                             3: ({n2: UNCLEAR, c2: WRONG}, False),
-                             4: ({n2: CORRECT, c2: WRONG}, False)})
+    answer_all(
+        proj,
+        item2,
+        {
+            2: ({n2: CORRECT, c2: WRONG}, False),
+            3: ({n2: UNCLEAR, c2: WRONG}, False),
+            4: ({n2: CORRECT, c2: WRONG}, False),
+        },
+    )
     out = tmp_path / "labels.json"
     counts = export_labels(proj, out, method=method)
     assert counts["questions"] == 4 and counts["problematic"] == 1
@@ -66,8 +76,11 @@ def test_export_applies_the_aggregated_answers(project, tmp_path, method):
     assert wn[n2] in doc["initial_annots"][f2]["correct"]
     # untouched images keep their label set
     f_other = inputs["names"][30]
-    assert doc["initial_annots"][f_other] == {"correct": [wn[inputs["label_of"][30]]],
-                                              "wrong": [], "unclear": []}
+    assert doc["initial_annots"][f_other] == {
+        "correct": [wn[inputs["label_of"][30]]],
+        "wrong": [],
+        "unclear": [],
+    }
     # the loop closes: errata's label loader reads the export
     labels = load_labels(out)
     assert len(labels) == len(inputs["names"])
@@ -80,8 +93,10 @@ def test_export_applies_the_aggregated_answers(project, tmp_path, method):
     from errata.review.models import Posterior
 
     with proj.session() as s:
-        assert s.scalar(select(func.count()).select_from(Posterior)
-                        .where(Posterior.method == method)) == 4
+        assert (
+            s.scalar(select(func.count()).select_from(Posterior).where(Posterior.method == method))
+            == 4
+        )
 
 
 def test_export_reviewed_scope_and_atomic_write(project, tmp_path):
@@ -127,6 +142,8 @@ def test_human_vs_model_report(project):
     assert rows["model-b"]["accuracy"] == pytest.approx((idx >= 5).mean())
     assert rows["model-a"]["accuracy"] == pytest.approx((idx >= 10).mean())
     groups = class_groups()
-    assert groups[207] == 0 and groups[1] == 1 and groups[500] == 2  # retriever, goldfish, cliff dwelling
+    assert (
+        groups[207] == 0 and groups[1] == 1 and groups[500] == 2
+    )  # retriever, goldfish, cliff dwelling
     assert (groups == 0).sum() == 118  # Shankar et al.'s 118 dog classes
     assert set(GROUPS) <= set(rows["humans"])

@@ -11,9 +11,13 @@ def test_novel_predictions_rank_by_agreement_then_confidence():
     n = 6
     multi = np.zeros((n, 1000), bool)
     multi[np.arange(n), np.arange(n)] = True  # image i is labelled class i
-    top1 = np.array([[0, 11, 12, 3, 14, 5],    # model a
-                     [0, 11, 2, 13, 14, 5],    # model b
-                     [0, 11, 2, 3, 4, 5]])     # model c
+    top1 = np.array(
+        [
+            [0, 11, 12, 3, 14, 5],  # model a
+            [0, 11, 2, 13, 14, 5],  # model b
+            [0, 11, 2, 3, 4, 5],
+        ]
+    )  # model c
     conf = np.full(top1.shape, 0.5)
     conf[0, 4] = 0.99  # image 4: one model, very confident
     plan = novel_predictions(multi, top1, conf)

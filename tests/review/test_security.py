@@ -7,8 +7,15 @@ import re
 import pytest
 from review_helpers import PASSWORD, csrf_of, login
 
-PAGES = ["/", "/queue/novel", "/queue/audit", "/queue/classify", "/item/1", "/admin",
-         "/image/ILSVRC2012_val_00000001.JPEG"]
+PAGES = [
+    "/",
+    "/queue/novel",
+    "/queue/audit",
+    "/queue/classify",
+    "/item/1",
+    "/admin",
+    "/image/ILSVRC2012_val_00000001.JPEG",
+]
 POSTS = ["/item/1", "/admin/annotators", "/admin/assign/2", "/logout"]
 
 
@@ -34,8 +41,7 @@ def test_forms_carry_csrf_tokens_and_posts_without_them_fail(project, client_for
             assert 'name="csrf_token"' in f, (url, f[:80])
     r = c.post("/item/1", data={"a_500": "correct"}, follow_redirects=False)
     assert r.status_code == 403
-    r = c.post("/item/1", data={"a_500": "correct", "csrf_token": "forged"},
-               follow_redirects=False)
+    r = c.post("/item/1", data={"a_500": "correct", "csrf_token": "forged"}, follow_redirects=False)
     assert r.status_code == 403
     r = c.post("/admin/annotators", data={"name": "evil", "password": "evilevil1"})
     assert r.status_code == 403
@@ -50,10 +56,20 @@ def test_forms_carry_csrf_tokens_and_posts_without_them_fail(project, client_for
     assert r.status_code == 403
 
 
-@pytest.mark.parametrize("path", [
-    "../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "/etc/passwd",
-    "..", "images/../secret.txt", "..%5Csecret.txt", "secret.txt", "ILSVRC2012_val_00000001.JPEG%00",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../../etc/passwd",
+        "..%2F..%2Fetc%2Fpasswd",
+        "%2Fetc%2Fpasswd",
+        "/etc/passwd",
+        "..",
+        "images/../secret.txt",
+        "..%5Csecret.txt",
+        "secret.txt",
+        "ILSVRC2012_val_00000001.JPEG%00",
+    ],
+)
 def test_image_paths_outside_the_project_are_refused(client_for, path):
     c = client_for("ann1")
     r = c.get("/image/" + path, follow_redirects=False)
@@ -90,15 +106,29 @@ def test_annotators_cannot_read_or_change_each_others_answers(project, client_fo
     a, b = client_for("ann1"), client_for("ann2")
     page = a.get("/item/1").text
     cands = [int(c) for c in re.findall(r'data-class="(\d+)"', page)]
-    a.post("/item/1", data={"csrf_token": csrf_of(page), "note": "ann1 private note",
-                            **{f"a_{c}": "wrong" for c in cands}})
+    a.post(
+        "/item/1",
+        data={
+            "csrf_token": csrf_of(page),
+            "note": "ann1 private note",
+            **{f"a_{c}": "wrong" for c in cands},
+        },
+    )
     # ann2 sees the same item with nothing filled in and without ann1's note
     page_b = b.get("/item/1").text
-    assert "checked" not in re.search(r'<table class="candidates">.*?</table>', page_b, re.S).group(0)
+    assert "checked" not in re.search(r'<table class="candidates">.*?</table>', page_b, re.S).group(
+        0
+    )
     assert "ann1 private note" not in page_b
     # ann2's answers (even with a smuggled annotator id) are written as ann2's own
-    b.post("/item/1", data={"csrf_token": csrf_of(page_b), "annotator_id": "2",
-                            **{f"a_{c}": "correct" for c in cands}})
+    b.post(
+        "/item/1",
+        data={
+            "csrf_token": csrf_of(page_b),
+            "annotator_id": "2",
+            **{f"a_{c}": "correct" for c in cands},
+        },
+    )
     assert set(storage.item_view(proj, 1, 2)["answers"].values()) == {0}  # ann1: all wrong
     assert set(storage.item_view(proj, 1, 3)["answers"].values()) == {2}  # ann2: all correct
     # ann2 is not an admin: no admin page, no re-assigning ann1
@@ -120,8 +150,14 @@ def test_rendered_data_is_escaped(project, client_for):
     c = client_for("ann1")
     page = c.get("/item/1").text
     cands = re.findall(r'data-class="(\d+)"', page)
-    c.post("/item/1", data={"csrf_token": csrf_of(page), "note": evil + '"><img src=x>',
-                            **{f"a_{k}": "correct" for k in cands}})
+    c.post(
+        "/item/1",
+        data={
+            "csrf_token": csrf_of(page),
+            "note": evil + '"><img src=x>',
+            **{f"a_{k}": "correct" for k in cands},
+        },
+    )
     html = c.get("/item/1").text
     assert evil not in html and '"><img src=x>' not in html
     assert "&lt;script&gt;" in html
@@ -138,11 +174,22 @@ def test_image_resolution_stays_inside_the_image_directory(tmp_path):
     (root / "n01440764" / "a.JPEG").write_bytes(b"x")
     (tmp_path / "outside.JPEG").write_bytes(b"secret")
     (root / "link.JPEG").symlink_to(tmp_path / "outside.JPEG")
-    for bad in ["../../etc/passwd", "/etc/passwd", "..", ".", "a/../../outside.JPEG",
-                "..\\outside.JPEG", "~root", "a.JPEG\x00", ""]:
+    for bad in [
+        "../../etc/passwd",
+        "/etc/passwd",
+        "..",
+        ".",
+        "a/../../outside.JPEG",
+        "..\\outside.JPEG",
+        "~root",
+        "a.JPEG\x00",
+        "",
+    ]:
         assert not safe_image_name(bad), bad
         assert resolve_image(root, bad) is None, bad
-    assert resolve_image(root, "a.JPEG", wnid="n01440764") == (root / "n01440764" / "a.JPEG").resolve()
+    assert (
+        resolve_image(root, "a.JPEG", wnid="n01440764") == (root / "n01440764" / "a.JPEG").resolve()
+    )
     assert resolve_image(root, "a.JPEG", wnid="../n01440764") is None
     assert resolve_image(root, "link.JPEG") is None  # symlink out of the directory
     assert resolve_image(None, "a.JPEG") is None

@@ -73,8 +73,14 @@ def test_concurrent_annotators_lose_nothing(backend_project):
     assert total > 20
     with proj.session() as s:
         assert s.scalar(select(func.count()).select_from(Review)) == total
-        assert s.scalar(select(func.count(func.distinct(Answer.item_id * 10 + Answer.annotator_id)))
-                        .select_from(Answer)) == total
+        assert (
+            s.scalar(
+                select(
+                    func.count(func.distinct(Answer.item_id * 10 + Answer.annotator_id))
+                ).select_from(Answer)
+            )
+            == total
+        )
 
 
 def test_export_from_either_backend(backend_project, tmp_path):

@@ -10,8 +10,10 @@ import typer
 from errata.cli import app
 from errata.cli._common import console
 
-ow_app = typer.Typer(help="Open-world inputs of the OOV stage: CLIP embeddings, index, proposals.",
-                     no_args_is_help=True)
+ow_app = typer.Typer(
+    help="Open-world inputs of the OOV stage: CLIP embeddings, index, proposals.",
+    no_args_is_help=True,
+)
 app.add_typer(ow_app, name="openworld")
 
 
@@ -20,8 +22,9 @@ def embed(
     images: Path = typer.Option(..., "--images", help="ImageNet-layout folder (train or val)."),
     out: Path = typer.Option(..., "--out", help="Output folder of shards (resumable)."),
     model: str = typer.Option("ViT-L-14-336", "--model", help="open_clip model name."),
-    pretrained: str = typer.Option("auto", "--pretrained",
-                                   help="open_clip weight tag to download; 'random' for none."),
+    pretrained: str = typer.Option(
+        "auto", "--pretrained", help="open_clip weight tag to download; 'random' for none."
+    ),
     checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Local weights file."),
     batch_size: int = typer.Option(64, "--batch-size", min=1),
     shard_size: int = typer.Option(4096, "--shard-size", min=1),
@@ -35,13 +38,22 @@ def embed(
     clip = load_clip(model, pretrained=pretrained, checkpoint=checkpoint, device=device)
     con = console(stderr=True)
     con.print(f"model {clip.name} on {clip.device}; weights: {clip.weights}")
-    rep = embed_folder(images, out, clip=clip, batch_size=batch_size, shard_size=shard_size,
-                       workers=workers, progress=True)
+    rep = embed_folder(
+        images,
+        out,
+        clip=clip,
+        batch_size=batch_size,
+        shard_size=shard_size,
+        workers=workers,
+        progress=True,
+    )
     for name, why in sorted(rep.skipped.items()):
         con.print(f"skipped {name}: {why}")
-    console().print(f"{rep.n_images - len(rep.skipped)} images embedded into {rep.out} "
-                    f"({rep.computed} shards computed, {rep.reused} reused, {len(rep.skipped)} "
-                    f"skipped) in {rep.seconds:.1f} s; weights: {rep.weights}")
+    console().print(
+        f"{rep.n_images - len(rep.skipped)} images embedded into {rep.out} "
+        f"({rep.computed} shards computed, {rep.reused} reused, {len(rep.skipped)} "
+        f"skipped) in {rep.seconds:.1f} s; weights: {rep.weights}"
+    )
 
 
 @ow_app.command()

@@ -10,31 +10,47 @@ import typer
 
 from errata.cli import app
 
-review_app = typer.Typer(help="Review web app: annotators improve the label set.",
-                         no_args_is_help=True)
+review_app = typer.Typer(
+    help="Review web app: annotators improve the label set.", no_args_is_help=True
+)
 app.add_typer(review_app, name="review")
 
 PASSWORD_ENV = "ERRATA_REVIEW_PASSWORD"  # lets scripts set the admin password without a prompt
 
 
 def _password(prompt: str) -> str:
-    return os.environ.get(PASSWORD_ENV) or typer.prompt(prompt, hide_input=True,
-                                                        confirmation_prompt=True)
+    return os.environ.get(PASSWORD_ENV) or typer.prompt(
+        prompt, hide_input=True, confirmation_prompt=True
+    )
 
 
 @review_app.command("init")
 def init(
     project: Annotated[Path, typer.Argument(help="New project directory.")],
-    predictions: Annotated[list[str], typer.Option("--predictions", "-p",
-                           help="Predictions file (repeat for several models).")],
-    labels: Annotated[str, typer.Option(help="Label set: original, real, shankar or a file.")] = "real",
-    images: Annotated[Path | None, typer.Option(help="Directory with the images (flat or ImageFolder).")] = None,
-    db: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: SQLite in PROJECT).")] = None,
-    order: Annotated[str, typer.Option(help="Row order of files without names: filename or imagefolder.")] = "filename",
-    golden: Annotated[str, typer.Option(help="Golden questions: real, none or a JSON file.")] = "none",
+    predictions: Annotated[
+        list[str],
+        typer.Option("--predictions", "-p", help="Predictions file (repeat for several models)."),
+    ],
+    labels: Annotated[
+        str, typer.Option(help="Label set: original, real, shankar or a file.")
+    ] = "real",
+    images: Annotated[
+        Path | None, typer.Option(help="Directory with the images (flat or ImageFolder).")
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL (default: SQLite in PROJECT).")
+    ] = None,
+    order: Annotated[
+        str, typer.Option(help="Row order of files without names: filename or imagefolder.")
+    ] = "filename",
+    golden: Annotated[
+        str, typer.Option(help="Golden questions: real, none or a JSON file.")
+    ] = "none",
     audit_per_class: Annotated[int, typer.Option(help="Images per class in the label audit.")] = 1,
     classify_images: Annotated[int, typer.Option(help="Images in the classify queue.")] = 200,
-    max_novel: Annotated[int, typer.Option(help="At most this many novel-prediction items.")] = 5000,
+    max_novel: Annotated[
+        int, typer.Option(help="At most this many novel-prediction items.")
+    ] = 5000,
     reviews_per_item: Annotated[int, typer.Option(help="Annotators per item.")] = 3,
     admin: Annotated[str, typer.Option(help="Name of the first admin account.")] = "admin",
 ) -> None:
@@ -43,10 +59,19 @@ def init(
     from errata.review import init_project, storage
 
     password = _password(f"password for admin '{admin}'")
-    counts = init_project(project, labels=labels, predictions=predictions, images=images,
-                          db_url=db, golden=golden, order=order, audit_per_class=audit_per_class,
-                          classify_images=classify_images, max_novel=max_novel,
-                          reviews_per_item=reviews_per_item)
+    counts = init_project(
+        project,
+        labels=labels,
+        predictions=predictions,
+        images=images,
+        db_url=db,
+        golden=golden,
+        order=order,
+        audit_per_class=audit_per_class,
+        classify_images=classify_images,
+        max_novel=max_novel,
+        reviews_per_item=reviews_per_item,
+    )
     proj = storage.open_project(project)
     storage.add_annotator(proj, admin, password, admin=True)
     print_json({"project": str(project), "items": counts, "admin": admin})
@@ -58,14 +83,22 @@ def add_annotator(
     name: Annotated[str, typer.Argument(help="Log-in name.")],
     queues: Annotated[str, typer.Option(help="Comma-separated queues.")] = "novel,audit,classify",
     is_admin: Annotated[bool, typer.Option("--admin", help="Grant the admin page.")] = False,
-    training: Annotated[bool, typer.Option(help="Show golden answers after each golden item.")] = False,
+    training: Annotated[
+        bool, typer.Option(help="Show golden answers after each golden item.")
+    ] = False,
 ) -> None:
     """Add an annotator (the password is prompted, or read from $ERRATA_REVIEW_PASSWORD)."""
     from errata.review import storage
 
     proj = storage.open_project(project)
-    storage.add_annotator(proj, name, _password(f"password for '{name}'"), admin=is_admin,
-                          queues=[q for q in queues.split(",") if q], training=training)
+    storage.add_annotator(
+        proj,
+        name,
+        _password(f"password for '{name}'"),
+        admin=is_admin,
+        queues=[q for q in queues.split(",") if q],
+        training=training,
+    )
     typer.echo(f"added {name}")
 
 
@@ -89,23 +122,33 @@ def serve(
 def export(
     project: Annotated[Path, typer.Argument(help="Project directory.")],
     out: Annotated[Path, typer.Option(help="Output JSON (Shankar et al. schema).")],
-    method: Annotated[str, typer.Option(help="Aggregation: dawid-skene or majority.")] = "dawid-skene",
-    scope: Annotated[str, typer.Option(help="all images of the label set, or only reviewed ones.")] = "all",
+    method: Annotated[
+        str, typer.Option(help="Aggregation: dawid-skene or majority.")
+    ] = "dawid-skene",
+    scope: Annotated[
+        str, typer.Option(help="all images of the label set, or only reviewed ones.")
+    ] = "all",
 ) -> None:
     """Aggregate the answers and write the label set for `errata analyze --labels`."""
     from errata.cli._common import print_json
     from errata.review import storage
     from errata.review.export import export_labels
 
-    counts = export_labels(storage.open_project(project), out, method=method,  # type: ignore[arg-type]
-                           scope=scope)  # type: ignore[arg-type]
+    counts = export_labels(
+        storage.open_project(project),
+        out,
+        method=method,  # type: ignore[arg-type]
+        scope=scope,  # type: ignore[arg-type]
+    )
     print_json({"out": str(out), **counts})
 
 
 @review_app.command("report")
 def report(
     project: Annotated[Path, typer.Argument(help="Project directory.")],
-    method: Annotated[str, typer.Option(help="Aggregation: dawid-skene or majority.")] = "dawid-skene",
+    method: Annotated[
+        str, typer.Option(help="Aggregation: dawid-skene or majority.")
+    ] = "dawid-skene",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Human vs model accuracy on the classify queue (MLA, dogs / other organisms / objects)."""
@@ -127,6 +170,11 @@ def report(
         return "—" if v is None else f"{100 * v:.1f} %"
 
     for row in res["rows"]:
-        table.add_row(row["who"], str(row["n"]), pct(row["accuracy"]), pct(row["mla"]),
-                      *(pct(row[g]) for g in GROUPS))
+        table.add_row(
+            row["who"],
+            str(row["n"]),
+            pct(row["accuracy"]),
+            pct(row["mla"]),
+            *(pct(row[g]) for g in GROUPS),
+        )
     console().print(table)

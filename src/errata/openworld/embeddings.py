@@ -52,6 +52,7 @@ class ClipModel:
     tokenizer: Any
     device: str
 
+
 @dataclass(frozen=True)
 class Embeddings:
     """Embeddings of ``n`` images.
@@ -108,8 +109,13 @@ def _open_clip() -> Any:
     return open_clip
 
 
-def load_clip(model: str = DEFAULT_MODEL, *, pretrained: str | None = "auto",
-              checkpoint: str | Path | None = None, device: str = "auto") -> ClipModel:
+def load_clip(
+    model: str = DEFAULT_MODEL,
+    *,
+    pretrained: str | None = "auto",
+    checkpoint: str | Path | None = None,
+    device: str = "auto",
+) -> ClipModel:
     """Load an open_clip model.
 
     Parameters
@@ -141,9 +147,10 @@ def load_clip(model: str = DEFAULT_MODEL, *, pretrained: str | None = "auto",
     names = open_clip.list_models()
     if model not in names:
         close = difflib.get_close_matches(model, names, n=5, cutoff=0.5)
-        raise ErrataInputError(f"unknown open_clip model {model!r}"
-                               + (f"; close matches: {', '.join(close)}" if close else
-                                  "; see open_clip.list_models()"))
+        raise ErrataInputError(
+            f"unknown open_clip model {model!r}"
+            + (f"; close matches: {', '.join(close)}" if close else "; see open_clip.list_models()")
+        )
     dev = device_auto(device)
     if checkpoint is not None:
         ckpt = Path(checkpoint)
@@ -161,22 +168,38 @@ def load_clip(model: str = DEFAULT_MODEL, *, pretrained: str | None = "auto",
         logging.disable(logging.WARNING)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            net, _, preprocess = open_clip.create_model_and_transforms(model, pretrained=tag,
-                                                                       device=dev)
+            net, _, preprocess = open_clip.create_model_and_transforms(
+                model, pretrained=tag, device=dev
+            )
     except (RuntimeError, KeyError, ValueError, OSError, EOFError) as exc:
         first = str(exc).strip().splitlines()
-        detail = next((ln.strip() for ln in first if "size mismatch" in ln or "Missing" in ln
-                       or "Unexpected" in ln), first[0] if first else type(exc).__name__)
+        detail = next(
+            (
+                ln.strip()
+                for ln in first
+                if "size mismatch" in ln or "Missing" in ln or "Unexpected" in ln
+            ),
+            first[0] if first else type(exc).__name__,
+        )
         if checkpoint is not None:
-            raise ErrataInputError(f"{checkpoint}: checkpoint does not fit open_clip model "
-                                   f"{model!r} ({detail[:200]})") from None
-        raise ErrataInputError(f"could not load weights '{tag}' for {model!r} ({detail[:200]}); "
-                               "offline, pass --checkpoint FILE") from None
+            raise ErrataInputError(
+                f"{checkpoint}: checkpoint does not fit open_clip model {model!r} ({detail[:200]})"
+            ) from None
+        raise ErrataInputError(
+            f"could not load weights '{tag}' for {model!r} ({detail[:200]}); "
+            "offline, pass --checkpoint FILE"
+        ) from None
     finally:
         logging.disable(logging.NOTSET)
     net.eval()
-    return ClipModel(name=model, weights=weights, model=net, preprocess=preprocess,
-                     tokenizer=open_clip.get_tokenizer(model), device=dev)
+    return ClipModel(
+        name=model,
+        weights=weights,
+        model=net,
+        preprocess=preprocess,
+        tokenizer=open_clip.get_tokenizer(model),
+        device=dev,
+    )
 
 
 def encode_texts(texts: list[str], clip: ClipModel, *, batch_size: int = 256) -> np.ndarray:
@@ -186,7 +209,7 @@ def encode_texts(texts: list[str], clip: ClipModel, *, batch_size: int = 256) ->
     out = []
     with torch.inference_mode():
         for s in range(0, len(texts), batch_size):
-            tok = clip.tokenizer(texts[s:s + batch_size]).to(clip.device)
+            tok = clip.tokenizer(texts[s : s + batch_size]).to(clip.device)
             out.append(clip.model.encode_text(tok).float().cpu().numpy())
     vec = np.concatenate(out) if out else np.zeros((0, 0), np.float32)
     return _normalise(vec)
@@ -211,10 +234,17 @@ def _encode_images(clip: ClipModel, batch: Any) -> np.ndarray:
     return _normalise(vec.float().cpu().numpy())
 
 
-def embed_folder(images: str | Path, out: str | Path, *, clip: ClipModel,
-                 batch_size: int = 64, shard_size: int = SHARD_SIZE, workers: int = 0,
-                 progress: bool = False,
-                 on_shard: Callable[[int, int], None] | None = None) -> EmbedReport:
+def embed_folder(
+    images: str | Path,
+    out: str | Path,
+    *,
+    clip: ClipModel,
+    batch_size: int = 64,
+    shard_size: int = SHARD_SIZE,
+    workers: int = 0,
+    progress: bool = False,
+    on_shard: Callable[[int, int], None] | None = None,
+) -> EmbedReport:
     """Embed every image of an ImageNet-layout folder into shards under ``out``.
 
     Resumable: shards already in ``out`` are kept, the rest are computed. ``on_shard(done,
@@ -235,22 +265,39 @@ def embed_folder(images: str | Path, out: str | Path, *, clip: ClipModel,
     out = Path(out)
     n = len(folder)
     n_shards = (n + shard_size - 1) // shard_size
-    manifest = {"format": "errata-embeddings/1", "model": clip.name, "weights": clip.weights,
-                "images": str(folder.root), "n_images": n, "digest": digest(folder.paths),
-                "shard_size": shard_size, "n_shards": n_shards}
+    manifest = {
+        "format": "errata-embeddings/1",
+        "model": clip.name,
+        "weights": clip.weights,
+        "images": str(folder.root),
+        "n_images": n,
+        "digest": digest(folder.paths),
+        "shard_size": shard_size,
+        "n_shards": n_shards,
+    }
     _check_resume(out, manifest)
     write_json(out / "manifest.json", {**manifest, "complete": False})
     todo = [s for s in range(n_shards) if not (out / _shard_name(s)).exists()]
-    bar = _progress(progress, total=n, done=n - sum(_shard_len(s, n, shard_size) for s in todo),
-                    what=f"embedding with {clip.name}")
+    bar = _progress(
+        progress,
+        total=n,
+        done=n - sum(_shard_len(s, n, shard_size) for s in todo),
+        what=f"embedding with {clip.name}",
+    )
     skipped: dict[str, str] = {}
     try:
         for done, s in enumerate(todo, start=n_shards - len(todo) + 1):
             lo, hi = s * shard_size, min(n, (s + 1) * shard_size)
-            rows_l, vecs_l, bad = [], [], []
-            for rows, batch, skip in iter_batches(folder.root, folder.paths[lo:hi],
-                                                  clip.preprocess, batch_size=batch_size,
-                                                  workers=workers):
+            rows_l: list = []
+            vecs_l: list = []
+            bad: list[tuple[int, str]] = []
+            for rows, batch, skip in iter_batches(
+                folder.root,
+                folder.paths[lo:hi],
+                clip.preprocess,
+                batch_size=batch_size,
+                workers=workers,
+            ):
                 if batch is not None:
                     rows_l.append(rows + lo)
                     vecs_l.append(_encode_images(clip, batch))
@@ -260,10 +307,14 @@ def embed_folder(images: str | Path, out: str | Path, *, clip: ClipModel,
             vecs = np.concatenate(vecs_l) if vecs_l else np.zeros((0, 0), np.float32)
             bad_rows = np.array([r for r, _ in bad], dtype=np.int64)
             with atomic_path(out / _shard_name(s)) as tmp, open(tmp, "wb") as fh:
-                np.savez(fh, file_name=folder.file_names[rows_a].astype(str),
-                         class_index=folder.class_index[rows_a], embedding=vecs.astype(np.float16),
-                         skipped_file_name=folder.file_names[bad_rows].astype(str),
-                         skipped_reason=np.array([e for _, e in bad], dtype=str))
+                np.savez(
+                    fh,
+                    file_name=folder.file_names[rows_a].astype(str),
+                    class_index=folder.class_index[rows_a],
+                    embedding=vecs.astype(np.float16),
+                    skipped_file_name=folder.file_names[bad_rows].astype(str),
+                    skipped_reason=np.array([e for _, e in bad], dtype=str),
+                )
             skipped.update({str(folder.file_names[r]): e for r, e in bad})
             if on_shard is not None:
                 on_shard(done, n_shards)
@@ -274,9 +325,17 @@ def embed_folder(images: str | Path, out: str | Path, *, clip: ClipModel,
             with np.load(out / _shard_name(s), allow_pickle=False) as z:
                 skipped.update(zip(z["skipped_file_name"].tolist(), z["skipped_reason"].tolist()))
     write_json(out / "manifest.json", {**manifest, "complete": True, "n_skipped": len(skipped)})
-    return EmbedReport(out=out, n_images=n, n_shards=n_shards, computed=len(todo),
-                       reused=n_shards - len(todo), skipped=skipped, model=clip.name,
-                       weights=clip.weights, seconds=time.perf_counter() - t0)
+    return EmbedReport(
+        out=out,
+        n_images=n,
+        n_shards=n_shards,
+        computed=len(todo),
+        reused=n_shards - len(todo),
+        skipped=skipped,
+        model=clip.name,
+        weights=clip.weights,
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def _shard_name(s: int) -> str:
@@ -299,7 +358,8 @@ def _check_resume(out: Path, manifest: dict) -> None:
         if old.get(key) != manifest[key]:
             raise ErrataInputError(
                 f"{out}: holds embeddings made with {key}={old.get(key)!r}, this run has "
-                f"{manifest[key]!r}; use another --out (or remove it to start over)")
+                f"{manifest[key]!r}; use another --out (or remove it to start over)"
+            )
 
 
 class _NoBar:
@@ -312,11 +372,21 @@ class _NoBar:
 
 class _RichBar:
     def __init__(self, total: int, done: int, what: str) -> None:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
-        self.p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TimeRemainingColumn(), transient=False)
+        self.p = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=False,
+        )
         self.p.start()
         self.t = self.p.add_task(what, total=total, completed=done)
 
@@ -364,11 +434,13 @@ def load_embeddings(path: str | Path) -> Embeddings:
             try:
                 cols["embedding"] = np.stack(cols["embedding"]) if len(df) else np.zeros((0, 0))
             except ValueError:
-                raise ErrataInputError(f"{path}: column 'embedding' holds vectors of different "
-                                       "lengths") from None
+                raise ErrataInputError(
+                    f"{path}: column 'embedding' holds vectors of different lengths"
+                ) from None
     else:
-        raise ErrataInputError(f"{path}: expected a folder from `errata openworld embed`, a .npz "
-                               "or a .parquet file")
+        raise ErrataInputError(
+            f"{path}: expected a folder from `errata openworld embed`, a .npz or a .parquet file"
+        )
     return _from_columns(path, cols)
 
 
@@ -377,28 +449,41 @@ def _from_columns(path: Path, cols: dict[str, np.ndarray]) -> Embeddings:
 
     for key in ("file_name", "embedding"):
         if key not in cols:
-            raise ErrataInputError(f"{path}: no field {key!r} (found: {', '.join(cols)}; expected "
-                                   "file_name, class_index or wnid, embedding)")
+            raise ErrataInputError(
+                f"{path}: no field {key!r} (found: {', '.join(cols)}; expected "
+                "file_name, class_index or wnid, embedding)"
+            )
     vec = np.asarray(cols["embedding"])
     names = np.asarray(cols["file_name"]).astype(str).astype(object)
     if vec.ndim != 2 or len(vec) != len(names) or not np.issubdtype(vec.dtype, np.number):
-        raise ErrataInputError(f"{path}: field 'embedding' has shape {vec.shape}, expected "
-                               f"({len(names)}, d) numbers")
+        raise ErrataInputError(
+            f"{path}: field 'embedding' has shape {vec.shape}, expected ({len(names)}, d) numbers"
+        )
     if "class_index" in cols:
         cls = np.asarray(cols["class_index"]).astype(np.int64)
         bad = np.flatnonzero((cls < -1) | (cls > 999))
         if len(bad):
-            raise ErrataInputError(f"{path}: row {bad[0]}, field 'class_index': {cls[bad[0]]} is "
-                                   "not a class index 0..999 or -1")
+            raise ErrataInputError(
+                f"{path}: row {bad[0]}, field 'class_index': {cls[bad[0]]} is "
+                "not a class index 0..999 or -1"
+            )
     elif "wnid" in cols:
         idx = {w: i for i, w in enumerate(resources.classes().wnids)}
         cls = np.array([idx.get(str(w), -1) for w in cols["wnid"]], dtype=np.int64)
     else:
         cls = np.full(len(names), -1, np.int64)
-    meta = {k: str(np.asarray(cols[k]).item()) for k in ("model", "weights")
-            if k in cols and np.asarray(cols[k]).ndim == 0}
-    return Embeddings(file_names=names, class_index=cls.astype(np.int16), vectors=_normalise(vec),
-                      model=meta.get("model", ""), weights=meta.get("weights", ""))
+    meta = {
+        k: str(np.asarray(cols[k]).item())
+        for k in ("model", "weights")
+        if k in cols and np.asarray(cols[k]).ndim == 0
+    }
+    return Embeddings(
+        file_names=names,
+        class_index=cls.astype(np.int16),
+        vectors=_normalise(vec),
+        model=meta.get("model", ""),
+        weights=meta.get("weights", ""),
+    )
 
 
 def _load_shards(path: Path) -> Embeddings:
@@ -406,12 +491,19 @@ def _load_shards(path: Path) -> Embeddings:
     if not mpath.exists():
         raise ErrataInputError(f"{path}: no manifest.json (not an `errata openworld embed` output)")
     man = json.loads(mpath.read_text(encoding="utf-8"))
-    missing = [_shard_name(s) for s in range(man["n_shards"]) if not (path / _shard_name(s)).exists()]
+    missing = [
+        _shard_name(s) for s in range(man["n_shards"]) if not (path / _shard_name(s)).exists()
+    ]
     if missing or not man.get("complete"):
-        raise ErrataInputError(f"{path}: incomplete embedding run ({len(missing)} of "
-                               f"{man['n_shards']} shards missing); run the same `errata openworld "
-                               "embed` command again to finish it")
-    names, cls, vecs, skipped = [], [], [], {}
+        raise ErrataInputError(
+            f"{path}: incomplete embedding run ({len(missing)} of "
+            f"{man['n_shards']} shards missing); run the same `errata openworld "
+            "embed` command again to finish it"
+        )
+    names: list = []
+    cls: list = []
+    vecs: list = []
+    skipped: dict[str, str] = {}
     for s in range(man["n_shards"]):
         with np.load(path / _shard_name(s), allow_pickle=False) as z:
             names.append(z["file_name"])
@@ -420,23 +512,39 @@ def _load_shards(path: Path) -> Embeddings:
                 vecs.append(z["embedding"].astype(np.float32))
             skipped.update(zip(z["skipped_file_name"].tolist(), z["skipped_reason"].tolist()))
     vec = np.concatenate(vecs) if vecs else np.zeros((0, 0), np.float32)
-    return Embeddings(file_names=np.concatenate(names).astype(object),
-                      class_index=np.concatenate(cls).astype(np.int16), vectors=_normalise(vec),
-                      model=man["model"], weights=man["weights"], skipped=skipped)
+    return Embeddings(
+        file_names=np.concatenate(names).astype(object),
+        class_index=np.concatenate(cls).astype(np.int16),
+        vectors=_normalise(vec),
+        model=man["model"],
+        weights=man["weights"],
+        skipped=skipped,
+    )
 
 
 def save_embeddings(emb: Embeddings, path: str | Path) -> Path:
-    """Write embeddings as one ``.npz`` or ``.parquet`` file in the documented schema, atomically."""
+    """Write embeddings as one ``.npz`` or ``.parquet`` file (documented schema), atomically."""
     path = Path(path)
     if path.suffix.lower() == ".parquet":
         import pandas as pd
 
-        df = pd.DataFrame({"file_name": emb.file_names.astype(str), "class_index": emb.class_index,
-                           "embedding": list(emb.vectors.astype(np.float32))})
+        df = pd.DataFrame(
+            {
+                "file_name": emb.file_names.astype(str),
+                "class_index": emb.class_index,
+                "embedding": list(emb.vectors.astype(np.float32)),
+            }
+        )
         with atomic_path(path) as tmp:
             df.to_parquet(tmp, index=False)
         return path
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, file_name=emb.file_names.astype(str), class_index=emb.class_index,
-                 embedding=emb.vectors, model=np.array(emb.model), weights=np.array(emb.weights))
+        np.savez(
+            fh,
+            file_name=emb.file_names.astype(str),
+            class_index=emb.class_index,
+            embedding=emb.vectors,
+            model=np.array(emb.model),
+            weights=np.array(emb.weights),
+        )
     return path

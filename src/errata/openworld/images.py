@@ -62,25 +62,33 @@ def list_images(root: str | Path) -> ImageFolder:
 
     root = Path(root)
     if not root.is_dir():
-        raise ErrataInputError(f"{root}: not a folder (expected an image folder in ImageNet layout)")
+        raise ErrataInputError(
+            f"{root}: not a folder (expected an image folder in ImageNet layout)"
+        )
     rel: list[str] = []
     for p in sorted(root.iterdir()):
         if p.is_dir():
-            rel.extend(f"{p.name}/{q.name}" for q in sorted(p.iterdir())
-                       if q.suffix.lower() in IMAGE_SUFFIXES and q.is_file())
+            rel.extend(
+                f"{p.name}/{q.name}"
+                for q in sorted(p.iterdir())
+                if q.suffix.lower() in IMAGE_SUFFIXES and q.is_file()
+            )
         elif p.suffix.lower() in IMAGE_SUFFIXES:
             rel.append(p.name)
     if not rel:
         raise ErrataInputError(
             f"{root}: no images found (expected <class folder>/<image> or <image> files ending in "
-            f"{', '.join(sorted(IMAGE_SUFFIXES))})")
+            f"{', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
     paths = np.array(rel, dtype=object)
     names = np.array([r.rsplit("/", 1)[-1] for r in rel], dtype=object)
     uniq, counts = np.unique(names, return_counts=True)
     if (counts > 1).any():
         dup = uniq[counts > 1][0]
-        raise ErrataInputError(f"{root}: file name {dup!r} occurs in more than one class folder; "
-                               "file names identify images and must be unique")
+        raise ErrataInputError(
+            f"{root}: file name {dup!r} occurs in more than one class folder; "
+            "file names identify images and must be unique"
+        )
     wnid_index = {w: i for i, w in enumerate(resources.classes().wnids)}
     val = resources.validation_labels()
     cls = np.full(len(rel), -1, dtype=np.int16)
@@ -94,7 +102,7 @@ def list_images(root: str | Path) -> ImageFolder:
 
 
 def digest(names: np.ndarray) -> str:
-    """A short fingerprint of an image list, to refuse resuming into output made for other images."""
+    """A short fingerprint of an image list: resuming into output of other images is refused."""
     import hashlib
 
     return hashlib.sha256("\n".join(names.tolist()).encode("utf-8")).hexdigest()[:16]
@@ -130,9 +138,14 @@ def _collate(items: list[tuple[int, Any, str]]) -> tuple[np.ndarray, Any, list[t
     return rows, batch, bad
 
 
-def iter_batches(root: Path, paths: np.ndarray, transform: Callable[[Any], Any], *,
-                 batch_size: int, workers: int = 0,
-                 ) -> Iterator[tuple[np.ndarray, Any, list[tuple[int, str]]]]:
+def iter_batches(
+    root: Path,
+    paths: np.ndarray,
+    transform: Callable[[Any], Any],
+    *,
+    batch_size: int,
+    workers: int = 0,
+) -> Iterator[tuple[np.ndarray, Any, list[tuple[int, str]]]]:
     """Decode ``paths`` (relative to ``root``) in batches.
 
     Yields
@@ -145,9 +158,14 @@ def iter_batches(root: Path, paths: np.ndarray, transform: Callable[[Any], Any],
     """
     import torch
 
-    loader = torch.utils.data.DataLoader(
-        _Decoded(root, paths, transform), batch_size=batch_size, shuffle=False,
-        num_workers=workers, collate_fn=_collate, persistent_workers=False)
+    loader: Any = torch.utils.data.DataLoader(
+        _Decoded(root, paths, transform),  # type: ignore[arg-type]
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=workers,
+        collate_fn=_collate,
+        persistent_workers=False,
+    )
     yield from loader
 
 

@@ -61,17 +61,24 @@ def build_index(train: Embeddings) -> NeighbourIndex:
     faiss = require("faiss", EXTRA)
     keep = train.class_index >= 0
     if not keep.any():
-        raise ErrataInputError("training embeddings: no image has a known class (expected "
-                               "ImageNet train in <wnid>/<image> folders, or a class_index field)")
+        raise ErrataInputError(
+            "training embeddings: no image has a known class (expected "
+            "ImageNet train in <wnid>/<image> folders, or a class_index field)"
+        )
     vec = np.ascontiguousarray(train.vectors[keep], dtype=np.float32)
     index = faiss.IndexFlatIP(vec.shape[1])
     index.add(vec)
-    return NeighbourIndex(index=index, class_index=train.class_index[keep].astype(np.int16),
-                          file_names=train.file_names[keep], model=train.model)
+    return NeighbourIndex(
+        index=index,
+        class_index=train.class_index[keep].astype(np.int16),
+        file_names=train.file_names[keep],
+        model=train.model,
+    )
 
 
-def neighbour_classes(index: NeighbourIndex, queries: Embeddings | np.ndarray, *,
-                      k: int = K_NEIGHBOURS) -> np.ndarray:
+def neighbour_classes(
+    index: NeighbourIndex, queries: Embeddings | np.ndarray, *, k: int = K_NEIGHBOURS
+) -> np.ndarray:
     """``(n, k)`` int16 classes of the ``k`` nearest indexed images of each query, nearest first
     (``-1`` pads when the index has fewer than ``k`` images).
 
@@ -81,18 +88,25 @@ def neighbour_classes(index: NeighbourIndex, queries: Embeddings | np.ndarray, *
         When the query vectors' width differs from the index's (another CLIP model).
     """
     vec = queries.vectors if isinstance(queries, Embeddings) else np.asarray(queries)
-    if isinstance(queries, Embeddings) and index.model and queries.model \
-            and queries.model != index.model:
-        raise ErrataInputError(f"query embeddings come from {queries.model!r}, the index from "
-                               f"{index.model!r}; embed both with the same model")
+    if (
+        isinstance(queries, Embeddings)
+        and index.model
+        and queries.model
+        and queries.model != index.model
+    ):
+        raise ErrataInputError(
+            f"query embeddings come from {queries.model!r}, the index from "
+            f"{index.model!r}; embed both with the same model"
+        )
     if vec.ndim != 2 or vec.shape[1] != index.dim:
-        raise ErrataInputError(f"query embeddings have shape {vec.shape}, the index expects "
-                               f"(n, {index.dim})")
+        raise ErrataInputError(
+            f"query embeddings have shape {vec.shape}, the index expects (n, {index.dim})"
+        )
     out = np.full((len(vec), k), -1, dtype=np.int16)
     for s in range(0, len(vec), _QUERY_BATCH):
-        q = np.ascontiguousarray(vec[s:s + _QUERY_BATCH], dtype=np.float32)
+        q = np.ascontiguousarray(vec[s : s + _QUERY_BATCH], dtype=np.float32)
         _, ids = index.index.search(q, k)
-        out[s:s + len(q)] = np.where(ids >= 0, index.class_index[ids.clip(0)], -1)
+        out[s : s + len(q)] = np.where(ids >= 0, index.class_index[ids.clip(0)], -1)
     return out
 
 
@@ -104,8 +118,16 @@ def save_index(index: NeighbourIndex, path: str | Path) -> Path:
         faiss.write_index(index.index, str(tmp))
     with atomic_path(path / "classes.npz") as tmp, open(tmp, "wb") as fh:
         np.savez(fh, class_index=index.class_index, file_name=index.file_names.astype(str))
-    write_json(path / "index.json", {"format": "errata-index/1", "model": index.model,
-                                     "n": len(index), "dim": index.dim, "metric": "inner product"})
+    write_json(
+        path / "index.json",
+        {
+            "format": "errata-index/1",
+            "model": index.model,
+            "n": len(index),
+            "dim": index.dim,
+            "metric": "inner product",
+        },
+    )
     return path
 
 
@@ -121,17 +143,20 @@ def load_index(path: str | Path) -> NeighbourIndex:
     path = Path(path)
     for name in ("index.faiss", "classes.npz", "index.json"):
         if not (path / name).is_file():
-            raise ErrataInputError(f"{path}: no {name} (expected a folder written by "
-                                   "`errata openworld index`)")
+            raise ErrataInputError(
+                f"{path}: no {name} (expected a folder written by `errata openworld index`)"
+            )
     try:
         idx = faiss.read_index(str(path / "index.faiss"))
     except RuntimeError as exc:
-        raise ErrataInputError(f"{path / 'index.faiss'}: unreadable faiss index "
-                               f"({str(exc).splitlines()[0][:120]})") from None
+        raise ErrataInputError(
+            f"{path / 'index.faiss'}: unreadable faiss index ({str(exc).splitlines()[0][:120]})"
+        ) from None
     with np.load(path / "classes.npz", allow_pickle=False) as z:
         cls, names = z["class_index"].astype(np.int16), z["file_name"].astype(object)
     meta = json.loads((path / "index.json").read_text(encoding="utf-8"))
     if idx.ntotal != len(cls):
-        raise ErrataInputError(f"{path}: index.faiss has {idx.ntotal} vectors, classes.npz "
-                               f"{len(cls)} rows")
+        raise ErrataInputError(
+            f"{path}: index.faiss has {idx.ntotal} vectors, classes.npz {len(cls)} rows"
+        )
     return NeighbourIndex(index=idx, class_index=cls, file_names=names, model=meta.get("model", ""))

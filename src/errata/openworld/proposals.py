@@ -50,7 +50,9 @@ META_SYNSETS = {
     "n03575240": "instrumentality",
     "n00021939": "artifact",
 }
-MAX_ANCESTOR_STEPS = 3  # hypernym steps up from the prediction; beyond that a word is no longer fine
+MAX_ANCESTOR_STEPS = (
+    3  # hypernym steps up from the prediction; beyond that a word is no longer fine
+)
 
 
 class Graph(Protocol):
@@ -104,7 +106,9 @@ class Proposals:
 
     def of(self, class_index: int) -> list[str]:
         """Proposal wnids for one predicted class (before dropping the label's ancestors)."""
-        return self.wnids[self.indices[self.indptr[class_index]:self.indptr[class_index + 1]]].tolist()
+        return self.wnids[
+            self.indices[self.indptr[class_index] : self.indptr[class_index + 1]]
+        ].tolist()
 
     def prompts(self, template: str) -> list[str]:
         return [template.format(lemma=lem) for lem in self.lemmas]
@@ -142,10 +146,14 @@ def _candidates(graph: Graph, wnid: str, same: list[str]) -> list[str]:
     return list(out)
 
 
-def build_proposals(*, graph: Graph | None = None, class_wnids: list[str] | None = None,
-                    same_superclass: np.ndarray | None = None,
-                    superclass_members: np.ndarray | None = None,
-                    superclass_names: np.ndarray | None = None) -> Proposals:
+def build_proposals(
+    *,
+    graph: Graph | None = None,
+    class_wnids: list[str] | None = None,
+    same_superclass: np.ndarray | None = None,
+    superclass_members: np.ndarray | None = None,
+    superclass_names: np.ndarray | None = None,
+) -> Proposals:
     """Build the proposals of every class, from :mod:`errata.taxonomy` unless given.
 
     Cost: one pass over the 1000 classes' WordNet neighbourhoods (well under a second); the
@@ -156,8 +164,11 @@ def build_proposals(*, graph: Graph | None = None, class_wnids: list[str] | None
 
         graph = graph if graph is not None else taxonomy.wordnet()
         sc = taxonomy.superclasses()
-        same_superclass = (same_superclass if same_superclass is not None
-                           else np.asarray(taxonomy.same_superclass(), dtype=bool))
+        same_superclass = (
+            same_superclass
+            if same_superclass is not None
+            else np.asarray(taxonomy.same_superclass(), dtype=bool)
+        )
         superclass_members = np.asarray(sc.members, dtype=bool)
         superclass_names = np.asarray(sc.names, dtype=object)
     if class_wnids is None:
@@ -178,17 +189,27 @@ def build_proposals(*, graph: Graph | None = None, class_wnids: list[str] | None
         ancestors[c, hits] = True
     indptr = np.zeros(n_cls + 1, dtype=np.int64)
     indptr[1:] = np.cumsum([len(r) for r in rows])
-    names = (superclass_names if superclass_names is not None
-             else np.array([f"superclass {s}" for s in range(superclass_members.shape[1])], object))
-    return Proposals(wnids=wnids, lemmas=np.array([_first_lemma(graph, w) for w in wnids], object),
-                     indptr=indptr, indices=np.concatenate(rows).astype(np.int32),
-                     ancestors=ancestors, same_superclass=same_superclass,
-                     superclass_members=np.asarray(superclass_members, dtype=bool),
-                     superclass_names=np.asarray(names, dtype=object), n_classes=n_cls)
+    names = (
+        superclass_names
+        if superclass_names is not None
+        else np.array([f"superclass {s}" for s in range(superclass_members.shape[1])], object)
+    )
+    return Proposals(
+        wnids=wnids,
+        lemmas=np.array([_first_lemma(graph, w) for w in wnids], object),
+        indptr=indptr,
+        indices=np.concatenate(rows).astype(np.int32),
+        ancestors=ancestors,
+        same_superclass=same_superclass,
+        superclass_members=np.asarray(superclass_members, dtype=bool),
+        superclass_names=np.asarray(names, dtype=object),
+        n_classes=n_cls,
+    )
 
 
-def text_embeddings(proposals: Proposals, clip: Any, *, cache: str | Path | None = None,
-                    template: str | None = None) -> np.ndarray:
+def text_embeddings(
+    proposals: Proposals, clip: Any, *, cache: str | Path | None = None, template: str | None = None
+) -> np.ndarray:
     """``(V, d)`` float32 normalised CLIP text embeddings of every proposal's prompt.
 
     Computed once per (model, weights, prompt, vocabulary) and cached in ``cache`` (a ``.npz``),
@@ -197,8 +218,12 @@ def text_embeddings(proposals: Proposals, clip: Any, *, cache: str | Path | None
     from errata.openworld.embeddings import PROMPT, encode_texts
 
     template = template or PROMPT
-    key = {"model": clip.name, "weights": clip.weights, "template": template,
-           "vocabulary": _vocab_digest(proposals)}
+    key = {
+        "model": clip.name,
+        "weights": clip.weights,
+        "template": template,
+        "vocabulary": _vocab_digest(proposals),
+    }
     if cache is not None and Path(cache).is_file():
         with np.load(cache, allow_pickle=False) as z:
             if json.loads(str(z["key"])) == key:
@@ -218,8 +243,9 @@ def load_text_embeddings(path: str | Path, proposals: Proposals) -> np.ndarray:
         raise ErrataInputError(f"{path}: no text-embedding cache")
     with np.load(path, allow_pickle=False) as z:
         if z["wnids"].astype(object).tolist() != proposals.wnids.tolist():
-            raise ErrataInputError(f"{path}: text embeddings are for another proposal vocabulary; "
-                                   "recompute them")
+            raise ErrataInputError(
+                f"{path}: text embeddings are for another proposal vocabulary; recompute them"
+            )
         return z["vectors"].astype(np.float32)
 
 

@@ -21,9 +21,15 @@ from errata.resources import N_CLASSES
 STAGE = "fine-grained OOV"  # category name in the error pipeline
 
 
-def oov_stage(image_index: np.ndarray, top1: np.ndarray, multi_labels: np.ndarray,
-              neighbour_classes: np.ndarray, image_embeddings: np.ndarray,
-              text_embeddings: np.ndarray, proposals: Proposals) -> tuple[np.ndarray, np.ndarray]:
+def oov_stage(
+    image_index: np.ndarray,
+    top1: np.ndarray,
+    multi_labels: np.ndarray,
+    neighbour_classes: np.ndarray,
+    image_embeddings: np.ndarray,
+    text_embeddings: np.ndarray,
+    proposals: Proposals,
+) -> tuple[np.ndarray, np.ndarray]:
     """Decide which errors are fine-grained out-of-vocabulary.
 
     Parameters
@@ -58,31 +64,49 @@ def oov_stage(image_index: np.ndarray, top1: np.ndarray, multi_labels: np.ndarra
     top1 = np.asarray(top1)
     n = len(multi_labels)
     if image_index.shape != top1.shape or image_index.ndim != 1:
-        raise ErrataInputError(f"image_index {image_index.shape} and top1 {top1.shape}: expected "
-                               "two arrays of shape (m,)")
+        raise ErrataInputError(
+            f"image_index {image_index.shape} and top1 {top1.shape}: expected "
+            "two arrays of shape (m,)"
+        )
     if len(image_index) and (image_index.min() < 0 or image_index.max() >= n):
         raise ErrataInputError(f"image_index: values must lie in 0..{n - 1}")
     if len(top1) and (top1.min() < 0 or top1.max() >= proposals.n_classes):
         raise ErrataInputError(f"top1: values must be class indices 0..{proposals.n_classes - 1}")
-    for name, arr, shape in (("multi_labels", multi_labels, (n, proposals.n_classes)),
-                             ("neighbour_classes", neighbour_classes, (n, None)),
-                             ("image_embeddings", image_embeddings, (n, None)),
-                             ("text_embeddings", text_embeddings, (len(proposals), None))):
+    for name, arr, shape in (
+        ("multi_labels", multi_labels, (n, proposals.n_classes)),
+        ("neighbour_classes", neighbour_classes, (n, None)),
+        ("image_embeddings", image_embeddings, (n, None)),
+        ("text_embeddings", text_embeddings, (len(proposals), None)),
+    ):
         if arr.ndim != 2 or arr.shape[0] != shape[0] or (shape[1] and arr.shape[1] != shape[1]):
-            raise ErrataInputError(f"{name}: shape {arr.shape}, expected "
-                                   f"({shape[0]}, {shape[1] or 'any'})")
+            raise ErrataInputError(
+                f"{name}: shape {arr.shape}, expected ({shape[0]}, {shape[1] or 'any'})"
+            )
     if image_embeddings.shape[1] != text_embeddings.shape[1]:
-        raise ErrataInputError(f"image embeddings have width {image_embeddings.shape[1]}, text "
-                               f"embeddings {text_embeddings.shape[1]}: not the same CLIP model")
-    return _oov_stage(image_index.astype(np.int64), top1.astype(np.int64),
-                      np.asarray(multi_labels, dtype=bool), np.asarray(neighbour_classes),
-                      np.asarray(image_embeddings, dtype=np.float32),
-                      np.asarray(text_embeddings, dtype=np.float32), proposals)
+        raise ErrataInputError(
+            f"image embeddings have width {image_embeddings.shape[1]}, text "
+            f"embeddings {text_embeddings.shape[1]}: not the same CLIP model"
+        )
+    return _oov_stage(
+        image_index.astype(np.int64),
+        top1.astype(np.int64),
+        np.asarray(multi_labels, dtype=bool),
+        np.asarray(neighbour_classes),
+        np.asarray(image_embeddings, dtype=np.float32),
+        np.asarray(text_embeddings, dtype=np.float32),
+        proposals,
+    )
 
 
-def _oov_stage(image_index: np.ndarray, top1: np.ndarray, multi_labels: np.ndarray,
-               neighbour_classes: np.ndarray, image_embeddings: np.ndarray,
-               text_embeddings: np.ndarray, p: Proposals) -> tuple[np.ndarray, np.ndarray]:
+def _oov_stage(
+    image_index: np.ndarray,
+    top1: np.ndarray,
+    multi_labels: np.ndarray,
+    neighbour_classes: np.ndarray,
+    image_embeddings: np.ndarray,
+    text_embeddings: np.ndarray,
+    p: Proposals,
+) -> tuple[np.ndarray, np.ndarray]:
     m = len(image_index)
     claimed = np.zeros(m, dtype=bool)
     reasons = np.full(m, "", dtype=object)
@@ -101,11 +125,12 @@ def _oov_stage(image_index: np.ndarray, top1: np.ndarray, multi_labels: np.ndarr
     cuts = np.flatnonzero(np.diff(pred[order])) + 1
     for group in np.split(order, cuts) if len(order) else []:  # one matmul per predicted class
         c = pred[group[0]]
-        cand = p.indices[p.indptr[c]:p.indptr[c + 1]]
+        cand = p.indices[p.indptr[c] : p.indptr[c + 1]]
         scores = image_embeddings[img[group]] @ text_embeddings[cand].T  # (g, k)
         # drop proposals that are an ancestor of (or equal to) any label of the image
-        excluded = (multi_labels[img[group]].astype(np.float32)
-                    @ p.ancestors[:, cand].astype(np.float32)) > 0
+        excluded = (
+            multi_labels[img[group]].astype(np.float32) @ p.ancestors[:, cand].astype(np.float32)
+        ) > 0
         scores[excluded] = -np.inf
         best = scores.argmax(axis=1)
         ok = np.isfinite(scores[np.arange(len(group)), best])
@@ -114,12 +139,20 @@ def _oov_stage(image_index: np.ndarray, top1: np.ndarray, multi_labels: np.ndarr
     is_oov = winner >= p.n_classes
     claimed = is_oov[inverse]
     reasons[claimed] = _reasons(np.flatnonzero(is_oov), winner, pred, nn, near, n_props, p)[
-        np.searchsorted(np.flatnonzero(is_oov), inverse[claimed])]
+        np.searchsorted(np.flatnonzero(is_oov), inverse[claimed])
+    ]
     return claimed, reasons
 
 
-def _reasons(rows: np.ndarray, winner: np.ndarray, pred: np.ndarray, nn: np.ndarray,
-             near: np.ndarray, n_props: np.ndarray, p: Proposals) -> np.ndarray:
+def _reasons(
+    rows: np.ndarray,
+    winner: np.ndarray,
+    pred: np.ndarray,
+    nn: np.ndarray,
+    near: np.ndarray,
+    n_props: np.ndarray,
+    p: Proposals,
+) -> np.ndarray:
     """One reason per claimed distinct (image, prediction) pair (not per model)."""
     names = p.lemmas  # the vocabulary lists the classes first
     first = near[rows].argmax(axis=1)
@@ -128,15 +161,18 @@ def _reasons(rows: np.ndarray, winner: np.ndarray, pred: np.ndarray, nn: np.ndar
     out = np.empty(len(rows), dtype=object)
     for j, r in enumerate(rows):  # claimed pairs only, and once per pair across all models
         w = winner[r]
-        out[j] = (f"CLIP picks '{p.lemmas[w]}' ({p.wnids[w]}), not an ImageNet class, among "
-                  f"{n_props[r]} WordNet proposals for '{names[pred[r]]}'; "
-                  f"{int(near[r].sum())}/{nn.shape[1]} nearest training images share superclass "
-                  f"'{p.superclass_names[shared[j]]}' with it (nearest: {names[nearest[j]]})")
+        out[j] = (
+            f"CLIP picks '{p.lemmas[w]}' ({p.wnids[w]}), not an ImageNet class, among "
+            f"{n_props[r]} WordNet proposals for '{names[pred[r]]}'; "
+            f"{int(near[r].sum())}/{nn.shape[1]} nearest training images share superclass "
+            f"'{p.superclass_names[shared[j]]}' with it (nearest: {names[nearest[j]]})"
+        )
     return out
 
 
-def align_images(file_names: np.ndarray, embeddings: object, index: object, *,
-                 k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def align_images(
+    file_names: np.ndarray, embeddings: object, index: object, *, k: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-image inputs of :func:`oov_stage` in the row order of a label set.
 
     Parameters

@@ -35,7 +35,11 @@ EXTRA = "predict"  # the optional extra providing timm, torchvision, torch and r
 TOPK = 5  # ranks stored per image: enough for top-5 accuracy
 SHARD_SIZE = 2048  # images per shard (and per Ray task)
 Library = Literal["timm", "torchvision"]
-_PREFIXES: dict[str, Library] = {"timm:": "timm", "tv:": "torchvision", "torchvision:": "torchvision"}
+_PREFIXES: dict[str, Library] = {
+    "timm:": "timm",
+    "tv:": "torchvision",
+    "torchvision:": "torchvision",
+}
 
 
 @dataclass(frozen=True)
@@ -105,9 +109,14 @@ def resolve_models(models: list[str] | str) -> list[ModelSpec]:
         else:
             known = sorted(set(timm.list_models()) | tv_names)
             close = difflib.get_close_matches(bare, known, n=5, cutoff=0.6)
-            raise ErrataInputError(f"unknown model {name!r}" + (
-                f"; close matches: {', '.join(close)}" if close else
-                "; see timm.list_models() and torchvision.models.list_models()"))
+            raise ErrataInputError(
+                f"unknown model {name!r}"
+                + (
+                    f"; close matches: {', '.join(close)}"
+                    if close
+                    else "; see timm.list_models() and torchvision.models.list_models()"
+                )
+            )
         if ckpt is not None and not Path(ckpt).is_file():
             raise ErrataInputError(f"{ckpt}: checkpoint for {name!r} not found")
         specs.append(ModelSpec(name=bare, library=lib, checkpoint=ckpt))
@@ -117,8 +126,12 @@ def resolve_models(models: list[str] | str) -> list[ModelSpec]:
 _MODELS: dict[tuple, tuple[Any, Any, str]] = {}  # per process (and per Ray worker): load once
 
 
-def load_model(spec: ModelSpec, *, pretrained: bool = True, device: str = "cpu",
-               ) -> tuple[Any, Any, str]:
+def load_model(
+    spec: ModelSpec,
+    *,
+    pretrained: bool = True,
+    device: str = "cpu",
+) -> tuple[Any, Any, str]:
     """``(model, eval transform, weights description)``, cached per process.
 
     The transform is the model's own preprocessing: timm's resolved data config, or the
@@ -130,15 +143,19 @@ def load_model(spec: ModelSpec, *, pretrained: bool = True, device: str = "cpu",
     try:
         if spec.library == "timm":
             timm = require("timm", EXTRA)
-            model = timm.create_model(spec.name, pretrained=pretrained and spec.checkpoint is None,
-                                      checkpoint_path=spec.checkpoint or "")
+            model = timm.create_model(
+                spec.name,
+                pretrained=pretrained and spec.checkpoint is None,
+                checkpoint_path=spec.checkpoint or "",
+            )
             cfg = timm.data.resolve_model_data_config(model)
             transform = timm.data.create_transform(**cfg, is_training=False)
         else:
             tvm = require("torchvision.models", EXTRA)
             weights = tvm.get_model_weights(spec.name).DEFAULT
-            model = tvm.get_model(spec.name, weights=weights if pretrained and not spec.checkpoint
-                                  else None)
+            model = tvm.get_model(
+                spec.name, weights=weights if pretrained and not spec.checkpoint else None
+            )
             if spec.checkpoint:
                 import torch
 
@@ -148,16 +165,30 @@ def load_model(spec: ModelSpec, *, pretrained: bool = True, device: str = "cpu",
         first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
         where = spec.checkpoint or f"{spec.library} weights"
         raise ErrataInputError(f"{where}: cannot load {spec.name!r} ({first[:200]})") from None
-    weights_desc = (f"local checkpoint {spec.checkpoint}" if spec.checkpoint else
-                    f"{spec.library} pretrained" if pretrained else "random weights (smoke test)")
+    weights_desc = (
+        f"local checkpoint {spec.checkpoint}"
+        if spec.checkpoint
+        else f"{spec.library} pretrained"
+        if pretrained
+        else "random weights (smoke test)"
+    )
     model.eval().to(device)
     _MODELS[key] = (model, transform, weights_desc)
     return _MODELS[key]
 
 
-def run_shard(spec: ModelSpec, root: str, paths: np.ndarray, file_names: np.ndarray, *,
-              pretrained: bool, batch_size: int, device: str, logits: bool, workers: int,
-              ) -> dict[str, np.ndarray]:
+def run_shard(
+    spec: ModelSpec,
+    root: str,
+    paths: np.ndarray,
+    file_names: np.ndarray,
+    *,
+    pretrained: bool,
+    batch_size: int,
+    device: str,
+    logits: bool,
+    workers: int,
+) -> dict[str, np.ndarray]:
     """Predict one shard of images with one model; the unit of work locally and on Ray."""
     import torch
 
@@ -167,8 +198,9 @@ def run_shard(spec: ModelSpec, root: str, paths: np.ndarray, file_names: np.ndar
     model, transform, weights = load_model(spec, pretrained=pretrained, device=device)
     rows_l, top_l, log_l, bad = [], [], [], []
     with torch.inference_mode():
-        for rows, batch, skip in iter_batches(Path(root), paths, transform,
-                                              batch_size=batch_size, workers=workers):
+        for rows, batch, skip in iter_batches(
+            Path(root), paths, transform, batch_size=batch_size, workers=workers
+        ):
             bad.extend(skip)
             if batch is None:
                 continue
@@ -180,29 +212,43 @@ def run_shard(spec: ModelSpec, root: str, paths: np.ndarray, file_names: np.ndar
                 out = model(batch)
             out = out.float()
             if out.shape[1] != 1000:
-                raise ErrataInputError(f"model {spec.name!r} outputs {out.shape[1]} classes, "
-                                       "expected the 1000 ImageNet-1k classes")
+                raise ErrataInputError(
+                    f"model {spec.name!r} outputs {out.shape[1]} classes, "
+                    "expected the 1000 ImageNet-1k classes"
+                )
             rows_l.append(rows)
             top_l.append(out.topk(TOPK, dim=1).indices.cpu().numpy().astype(np.int16))
             if logits:
                 log_l.append(out.cpu().numpy().astype(np.float16))
     rows_a = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
     bad_rows = np.array([r for r, _ in bad], dtype=np.int64)
-    res = {"file_names": file_names[rows_a].astype(str),
-           "topk": np.concatenate(top_l) if top_l else np.zeros((0, TOPK), np.int16),
-           "skipped_file_name": file_names[bad_rows].astype(str),
-           "skipped_reason": np.array([e for _, e in bad], dtype=str),
-           "weights": np.array(weights)}
+    res = {
+        "file_names": file_names[rows_a].astype(str),
+        "topk": np.concatenate(top_l) if top_l else np.zeros((0, TOPK), np.int16),
+        "skipped_file_name": file_names[bad_rows].astype(str),
+        "skipped_reason": np.array([e for _, e in bad], dtype=str),
+        "weights": np.array(weights),
+    }
     if logits:
         res["logits"] = np.concatenate(log_l) if log_l else np.zeros((0, 1000), np.float16)
     return res
 
 
-def predict(models: list[str] | str | list[ModelSpec], images: str | Path, out: str | Path, *,
-            pretrained: bool = True, logits: bool = False, batch_size: int = 64,
-            shard_size: int = SHARD_SIZE, device: str = "auto", workers: int = 0,
-            ray: str | None = None, progress: bool = False,
-            on_shard: Callable[[str, int], None] | None = None) -> list[PredictReport]:
+def predict(
+    models: list[str] | str | list[ModelSpec],
+    images: str | Path,
+    out: str | Path,
+    *,
+    pretrained: bool = True,
+    logits: bool = False,
+    batch_size: int = 64,
+    shard_size: int = SHARD_SIZE,
+    device: str = "auto",
+    workers: int = 0,
+    ray: str | None = None,
+    progress: bool = False,
+    on_shard: Callable[[str, int], None] | None = None,
+) -> list[PredictReport]:
     """Predict every image of ``images`` with every model; write ``<out>/<model>.npz``.
 
     Parameters
@@ -227,8 +273,11 @@ def predict(models: list[str] | str | list[ModelSpec], images: str | Path, out: 
     """
     from errata.openworld.images import digest, list_images
 
-    specs = (list(models) if isinstance(models, list) and models
-             and isinstance(models[0], ModelSpec) else resolve_models(models))  # type: ignore[arg-type]
+    specs = (
+        list(models)
+        if isinstance(models, list) and models and isinstance(models[0], ModelSpec)
+        else resolve_models(models)  # type: ignore[arg-type]
+    )  # type: ignore[arg-type]
     folder = list_images(images)
     out = Path(out)
     n = len(folder)
@@ -240,19 +289,29 @@ def predict(models: list[str] | str | list[ModelSpec], images: str | Path, out: 
         if (out / f"{spec.file_id}.npz").exists():
             continue
         sdir = _shard_dir(out, spec)
-        if sdir.exists() and (sdir / "images.txt").exists() \
-                and (sdir / "images.txt").read_text().strip() != fingerprint:
-            raise ErrataInputError(f"{sdir}: partial results for other images or shard size; "
-                                   "remove it or use another --out")
+        if (
+            sdir.exists()
+            and (sdir / "images.txt").exists()
+            and (sdir / "images.txt").read_text().strip() != fingerprint
+        ):
+            raise ErrataInputError(
+                f"{sdir}: partial results for other images or shard size; "
+                "remove it or use another --out"
+            )
         sdir.mkdir(parents=True, exist_ok=True)
         (sdir / "images.txt").write_text(fingerprint + "\n")
         todo.extend((spec, s) for s in range(len(bounds)) if not (sdir / f"{s:05d}.npz").exists())
-    opts = {"pretrained": pretrained, "batch_size": batch_size, "device": device,
-            "logits": logits, "workers": workers}
+    opts = {
+        "pretrained": pretrained,
+        "batch_size": batch_size,
+        "device": device,
+        "logits": logits,
+        "workers": workers,
+    }
     bar = _bar(progress, len(todo))
     try:
         runner = _run_ray if ray is not None else _run_local
-        for spec, s, res in runner(todo, folder, bounds, opts, ray):
+        for spec, s, res in runner(todo, folder, bounds, opts, ray):  # type: ignore[arg-type]
             with atomic_path(_shard_dir(out, spec) / f"{s:05d}.npz") as tmp, open(tmp, "wb") as fh:
                 np.savez(fh, **res)
             bar(1)
@@ -271,8 +330,13 @@ def _shard_dir(out: Path, spec: ModelSpec) -> Path:
 def _run_local(todo: list, folder: Any, bounds: list, opts: dict, _: Any):  # type: ignore[no-untyped-def]
     for spec, s in todo:
         lo, hi = bounds[s]
-        yield spec, s, run_shard(spec, str(folder.root), folder.paths[lo:hi],
-                                 folder.file_names[lo:hi], **opts)
+        yield (
+            spec,
+            s,
+            run_shard(
+                spec, str(folder.root), folder.paths[lo:hi], folder.file_names[lo:hi], **opts
+            ),
+        )
 
 
 def _run_ray(todo: list, folder: Any, bounds: list, opts: dict, address: str):  # type: ignore[no-untyped-def]
@@ -283,16 +347,20 @@ def _run_ray(todo: list, folder: Any, bounds: list, opts: dict, address: str):  
     os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     ray = require("ray", EXTRA)
     if not ray.is_initialized():
-        ray.init(address=None if address in ("", "local") else address,
-                 include_dashboard=False, log_to_driver=False)
+        ray.init(
+            address=None if address in ("", "local") else address,
+            include_dashboard=False,
+            log_to_driver=False,
+        )
     gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
     task = ray.remote(num_cpus=1, num_gpus=gpus)(run_shard)
     opts = {**opts, "workers": 0}  # one CPU per task: decode in the task itself
     pending = {}
     for spec, s in todo:
         lo, hi = bounds[s]
-        ref = task.remote(spec, str(folder.root), folder.paths[lo:hi], folder.file_names[lo:hi],
-                          **opts)
+        ref = task.remote(
+            spec, str(folder.root), folder.paths[lo:hi], folder.file_names[lo:hi], **opts
+        )
         pending[ref] = (spec, s)
     while pending:
         done, _ = ray.wait(list(pending), num_returns=1)
@@ -307,8 +375,9 @@ def _run_ray(todo: list, folder: Any, bounds: list, opts: dict, address: str):  
         yield spec, s, res
 
 
-def _finish(spec: ModelSpec, out: Path, n_shards: int, n: int, computed: int,
-            t0: float) -> PredictReport:
+def _finish(
+    spec: ModelSpec, out: Path, n_shards: int, n: int, computed: int, t0: float
+) -> PredictReport:
     import shutil
 
     final = out / f"{spec.file_id}.npz"
@@ -323,19 +392,30 @@ def _finish(spec: ModelSpec, out: Path, n_shards: int, n: int, computed: int,
     merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "weights"}
     skipped = dict(zip(merged["skipped_file_name"].tolist(), merged["skipped_reason"].tolist()))
     with atomic_path(final) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **merged, model=np.array(spec.name), weights=parts[0]["weights"])
+        np.savez(fh, **merged, model=np.array(spec.name), weights=parts[0]["weights"])  # type: ignore[arg-type]
     shutil.rmtree(_shard_dir(out, spec))
-    return PredictReport(spec.name, final, n, computed, n_shards - computed, skipped,
-                         time.perf_counter() - t0)
+    return PredictReport(
+        spec.name, final, n, computed, n_shards - computed, skipped, time.perf_counter() - t0
+    )
 
 
 def _bar(on: bool, total: int) -> Callable[[int | None], None]:
     if not on:
         return lambda k: None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
-    p = Progress(TextColumn("predicting (model × shard)"), BarColumn(), MofNCompleteColumn(),
-                 TimeRemainingColumn())
+    p = Progress(
+        TextColumn("predicting (model × shard)"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
     p.start()
     t = p.add_task("", total=total)
 
@@ -348,5 +428,12 @@ def _bar(on: bool, total: int) -> Callable[[int | None], None]:
     return step
 
 
-__all__ = ["EXTRA", "ModelSpec", "PredictReport", "load_model", "predict", "resolve_models",
-           "run_shard"]
+__all__ = [
+    "EXTRA",
+    "ModelSpec",
+    "PredictReport",
+    "load_model",
+    "predict",
+    "resolve_models",
+    "run_shard",
+]

@@ -17,13 +17,22 @@ from typing import Any
 from errata.review.aggregation import Method, dawid_skene, majority_vote  # noqa: F401
 
 
-def init_project(path: str | Path, *, labels: Any = "real", predictions: list[Any],
-                 images: str | Path | None = None, db_url: str | None = None,
-                 golden: str | Path | None = None, order: str = "filename",
-                 queues: tuple[str, ...] = ("novel", "audit", "classify"),
-                 audit_per_class: int | None = None, classify_images: int | None = None,
-                 max_novel: int | None = None, reviews_per_item: int | None = None,
-                 seed: int = 0) -> dict[str, int]:
+def init_project(
+    path: str | Path,
+    *,
+    labels: Any = "real",
+    predictions: list[Any],
+    images: str | Path | None = None,
+    db_url: str | None = None,
+    golden: str | Path | None = None,
+    order: str = "filename",
+    queues: tuple[str, ...] = ("novel", "audit", "classify"),
+    audit_per_class: int | None = None,
+    classify_images: int | None = None,
+    max_novel: int | None = None,
+    reviews_per_item: int | None = None,
+    seed: int = 0,
+) -> dict[str, int]:
     """Create a review project and fill its queues; returns the number of items per queue.
 
     ``labels`` is a built-in name or path (see :func:`errata.labels.load_labels`); each of
@@ -41,18 +50,26 @@ def init_project(path: str | Path, *, labels: Any = "real", predictions: list[An
     preds = [load_predictions(p, order=order) for p in predictions]  # type: ignore[arg-type]
     names = [p.name for p in preds]
     if len(set(names)) != len(names):
-        raise ErrataInputError(f"--predictions: two models share a name ({', '.join(names)}); "
-                               "rename the files")
+        raise ErrataInputError(
+            f"--predictions: two models share a name ({', '.join(names)}); rename the files"
+        )
     gold = golden_mod.load_golden(golden)
-    source = str(Path(labels).resolve()) if isinstance(labels, (str, Path)) and \
-        Path(labels).exists() else str(labels if isinstance(labels, str) else label_set.name)
+    source = (
+        str(Path(labels).resolve())
+        if isinstance(labels, (str, Path)) and Path(labels).exists()
+        else str(labels if isinstance(labels, str) else label_set.name)
+    )
     settings = {"labels": source}
     if reviews_per_item:
         settings["reviews_per_item"] = str(reviews_per_item)
     project = storage.create_project(path, db_url=db_url, images=images, settings=settings)
-    kwargs = {k: v for k, v in dict(audit_per_class=audit_per_class,
-                                    classify_images=classify_images,
-                                    max_novel=max_novel).items() if v is not None}
+    kwargs = {
+        k: v
+        for k, v in dict(
+            audit_per_class=audit_per_class, classify_images=classify_images, max_novel=max_novel
+        ).items()
+        if v is not None
+    }
     try:
         return q.build(project, label_set, preds, golden=gold, queues=queues, seed=seed, **kwargs)
     finally:

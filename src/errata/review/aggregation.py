@@ -16,6 +16,7 @@ reference in the tests, and reproduces the published ReaL posteriors (see
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -52,36 +53,57 @@ class Aggregate:
     iterations: int
 
 
-def _check(item: np.ndarray, worker: np.ndarray, answer: np.ndarray, n_answers: int,
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _check(
+    item: np.ndarray,
+    worker: np.ndarray,
+    answer: np.ndarray,
+    n_answers: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     item, worker, answer = (np.asarray(a) for a in (item, worker, answer))
     if not (item.shape == worker.shape == answer.shape) or item.ndim != 1:
-        raise ErrataInputError(f"answers: item, worker and answer must be 1-d arrays of one length "
-                               f"(got shapes {item.shape}, {worker.shape}, {answer.shape})")
+        raise ErrataInputError(
+            f"answers: item, worker and answer must be 1-d arrays of one length "
+            f"(got shapes {item.shape}, {worker.shape}, {answer.shape})"
+        )
     for name, arr in (("item", item), ("worker", worker), ("answer", answer)):
         if arr.size and (not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0):
             raise ErrataInputError(f"answers: '{name}' must hold non-negative integers")
     if answer.size and answer.max() >= n_answers:
-        raise ErrataInputError(f"answers: answer code {int(answer.max())} is outside 0-{n_answers - 1}")
+        raise ErrataInputError(
+            f"answers: answer code {int(answer.max())} is outside 0-{n_answers - 1}"
+        )
     return item.astype(np.int64), worker.astype(np.int64), answer.astype(np.int64)
 
 
-def answer_counts(item: np.ndarray, answer: np.ndarray, *, n_items: int, n_answers: int,
-                  ) -> np.ndarray:
+def answer_counts(
+    item: np.ndarray,
+    answer: np.ndarray,
+    *,
+    n_items: int,
+    n_answers: int,
+) -> np.ndarray:
     """``(n_items, n_answers)`` number of times each answer was given to each item."""
     flat = np.bincount(item * n_answers + answer, minlength=n_items * n_answers)
     return flat.reshape(n_items, n_answers).astype(np.float64)
 
 
-def majority_vote(item: np.ndarray, worker: np.ndarray, answer: np.ndarray, *, n_items: int,
-                  n_answers: int = 3, answer_truth: np.ndarray | None = None) -> Aggregate:
+def majority_vote(
+    item: np.ndarray,
+    worker: np.ndarray,
+    answer: np.ndarray,
+    *,
+    n_items: int,
+    n_answers: int = 3,
+    answer_truth: np.ndarray | None = None,
+) -> Aggregate:
     """Share of votes per truth value; ``answer_truth`` ``(n_answers, n_truth)`` says how much each
     answer counts for each truth (default: yes/maybe/no → ``maybe`` is half a vote each way).
 
     Examples
     --------
     >>> import numpy as np
-    >>> agg = majority_vote(np.array([0, 0, 0]), np.array([0, 1, 2]), np.array([2, 2, 0]), n_items=1)
+    >>> item, worker, answer = np.array([0, 0, 0]), np.array([0, 1, 2]), np.array([2, 2, 0])
+    >>> agg = majority_vote(item, worker, answer, n_items=1)
     >>> agg.posteriors.round(3).tolist()
     [[0.333, 0.667]]
     """
@@ -92,8 +114,12 @@ def majority_vote(item: np.ndarray, worker: np.ndarray, answer: np.ndarray, *, n
     total = votes.sum(axis=1, keepdims=True)
     n_truth = answer_truth.shape[1]
     post = np.where(total > 0, votes / np.maximum(total, 1e-300), 1.0 / n_truth)
-    return Aggregate(post, None, post[total[:, 0] > 0].mean(axis=0) if total.any()
-                     else np.full(n_truth, 1.0 / n_truth), 0)
+    return Aggregate(
+        post,
+        None,
+        post[total[:, 0] > 0].mean(axis=0) if total.any() else np.full(n_truth, 1.0 / n_truth),
+        0,
+    )
 
 
 def _default_answer_truth(n_answers: int) -> np.ndarray:
@@ -102,11 +128,21 @@ def _default_answer_truth(n_answers: int) -> np.ndarray:
     return np.eye(n_answers)
 
 
-def dawid_skene(item: np.ndarray, worker: np.ndarray, answer: np.ndarray, *, n_items: int,
-                n_workers: int | None = None, n_answers: int = 3, n_truth: int = 2,
-                groups: np.ndarray | None = None, init: np.ndarray | None = None,
-                smoothing: float | np.ndarray = SMOOTHING,
-                max_iter: int = MAX_ITER, tol: float = TOLERANCE) -> Aggregate:
+def dawid_skene(
+    item: np.ndarray,
+    worker: np.ndarray,
+    answer: np.ndarray,
+    *,
+    n_items: int,
+    n_workers: int | None = None,
+    n_answers: int = 3,
+    n_truth: int = 2,
+    groups: np.ndarray | None = None,
+    init: np.ndarray | None = None,
+    smoothing: float | np.ndarray = SMOOTHING,
+    max_iter: int = MAX_ITER,
+    tol: float = TOLERANCE,
+) -> Aggregate:
     """Dawid & Skene (1979) expectation–maximisation: each worker has a confusion matrix
     ``P(answer | truth)``, items share a prior over truth values; alternate the posterior of each
     item's truth (E) with the maximum-likelihood confusions and prior (M).
@@ -138,9 +174,16 @@ def dawid_skene(item: np.ndarray, worker: np.ndarray, answer: np.ndarray, *, n_i
     if n_workers is None:
         n_workers = int(worker.max()) + 1 if worker.size else 0
     if init is None:
-        init = majority_vote(item, worker, answer, n_items=n_items, n_answers=n_answers,
-                             answer_truth=_default_answer_truth(n_answers)[:, :n_truth]
-                             if n_truth <= 2 or n_answers == n_truth else None).posteriors
+        init = majority_vote(
+            item,
+            worker,
+            answer,
+            n_items=n_items,
+            n_answers=n_answers,
+            answer_truth=_default_answer_truth(n_answers)[:, :n_truth]
+            if n_truth <= 2 or n_answers == n_truth
+            else None,
+        ).posteriors
     post = np.asarray(init, dtype=np.float64).copy()
     wa = worker * n_answers + answer  # (worker, answer) cell of each row
     groups = np.zeros(n_items, dtype=np.int64) if groups is None else np.asarray(groups, np.int64)
@@ -149,19 +192,40 @@ def dawid_skene(item: np.ndarray, worker: np.ndarray, answer: np.ndarray, *, n_i
     n_groups = int(groups.max()) + 1 if groups.size else 1
     answered = np.bincount(item, minlength=n_items) > 0
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - `it` is reported after the loop
         # M-step: expected counts of (worker, truth, answer) and the truth prior
-        conf = np.stack([np.bincount(wa, weights=post[item, t], minlength=n_workers * n_answers)
-                         for t in range(n_truth)], axis=1).reshape(n_workers, n_answers, n_truth)
-        conf = conf.transpose(0, 2, 1) + smoothing
-        conf /= conf.sum(axis=2, keepdims=True)
-        prior = np.stack([np.bincount(groups, weights=post[:, t] * answered, minlength=n_groups)
-                          for t in range(n_truth)], axis=1) + SMOOTHING
+        conf = np.stack(
+            [
+                np.bincount(wa, weights=post[item, t], minlength=n_workers * n_answers)
+                for t in range(n_truth)
+            ],
+            axis=1,
+        ).reshape(n_workers, n_answers, n_truth)
+        counts = np.asarray(conf.transpose(0, 2, 1) + smoothing, dtype=np.float64)
+        conf = counts / counts.sum(axis=2, keepdims=True)
+        prior = (
+            np.stack(
+                [
+                    np.bincount(groups, weights=post[:, t] * answered, minlength=n_groups)
+                    for t in range(n_truth)
+                ],
+                axis=1,
+            )
+            + SMOOTHING
+        )
         prior /= prior.sum(axis=1, keepdims=True)  # (n_groups, n_truth)
         # E-step: log prior + sum over an item's answers of log P(answer | truth)
         log_conf = np.log(conf)  # (n_workers, n_truth, n_answers)
-        loglik = np.stack([np.bincount(item, weights=log_conf[worker, t, answer], minlength=n_items)
-                           for t in range(n_truth)], axis=1) + np.log(prior)[groups]
+        loglik = (
+            np.stack(
+                [
+                    np.bincount(item, weights=log_conf[worker, t, answer], minlength=n_items)
+                    for t in range(n_truth)
+                ],
+                axis=1,
+            )
+            + np.log(prior)[groups]
+        )
         loglik -= loglik.max(axis=1, keepdims=True)
         new = np.exp(loglik)
         new /= new.sum(axis=1, keepdims=True)
@@ -172,16 +236,28 @@ def dawid_skene(item: np.ndarray, worker: np.ndarray, answer: np.ndarray, *, n_i
     return Aggregate(post, conf, prior, it)
 
 
-AGGREGATORS = {"majority": majority_vote, "dawid-skene": dawid_skene}
+AGGREGATORS: dict[str, Callable[..., Aggregate]] = {
+    "majority": majority_vote,
+    "dawid-skene": dawid_skene,
+}
 
 
-def aggregate(item: np.ndarray, worker: np.ndarray, answer: np.ndarray, *, n_items: int,
-              method: Method = "dawid-skene", n_answers: int = 3) -> Aggregate:
+def aggregate(
+    item: np.ndarray,
+    worker: np.ndarray,
+    answer: np.ndarray,
+    *,
+    n_items: int,
+    method: Method = "dawid-skene",
+    n_answers: int = 3,
+) -> Aggregate:
     """Aggregate yes/maybe/no answers with ``method`` (``"majority"`` or ``"dawid-skene"``)."""
     try:
         fn = AGGREGATORS[method]
     except KeyError:
-        raise ErrataInputError(f"method: '{method}' is not one of {', '.join(AGGREGATORS)}") from None
+        raise ErrataInputError(
+            f"method: '{method}' is not one of {', '.join(AGGREGATORS)}"
+        ) from None
     return fn(item, worker, answer, n_items=n_items, n_answers=n_answers)
 
 

@@ -6,7 +6,6 @@ answers: the annotator id comes from the session, never from the form. Handlers 
 ``def`` functions, so FastAPI runs them in its thread pool while the database serialises writes.
 """
 
-
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,18 @@ from errata.review.security import (
 )
 
 SESSION_MAX_AGE = 12 * 3600  # seconds a log-in lasts
+WORKER_THREADS = 8  # threads running the (synchronous) request handlers
 QUEUE_TITLES = {"novel": "Novel predictions", "audit": "Label audit", "classify": "Classify"}
 ANSWER_KEYS = {"correct": "c", "wrong": "w", "unclear": "u", "dont_know": "d"}  # shortcuts
-ANSWER_LABELS = {"correct": "Correct", "wrong": "Wrong", "unclear": "Unclear",
-                 "dont_know": "Don't know"}
+ANSWER_LABELS = {
+    "correct": "Correct",
+    "wrong": "Wrong",
+    "unclear": "Unclear",
+    "dont_know": "Don't know",
+}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; script-src 'self'; "
-                               "style-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "style-src 'self'; frame-ancestors 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
@@ -53,18 +57,44 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
     from errata import resources
 
     classes = resources.classes()
-    env = Environment(loader=PackageLoader("errata.review", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
-    env.globals.update(QUEUE_TITLES=QUEUE_TITLES, ANSWER_NAMES=ANSWER_NAMES,
-                       ANSWER_KEYS=ANSWER_KEYS, ANSWER_LABELS=ANSWER_LABELS,
-                       classes=classes, CSRF_FIELD=CSRF_FIELD)
+    env = Environment(
+        loader=PackageLoader("errata.review", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
+    env.globals.update(
+        QUEUE_TITLES=QUEUE_TITLES,
+        ANSWER_NAMES=ANSWER_NAMES,
+        ANSWER_KEYS=ANSWER_KEYS,
+        ANSWER_LABELS=ANSWER_LABELS,
+        classes=classes,
+        CSRF_FIELD=CSRF_FIELD,
+    )
     class_options = [f"{i}: {classes.names[i]} ({classes.wnids[i]})" for i in range(1000)]
     secret = storage.get_meta(project, "secret_key")
     assert secret, "project has no secret key"
 
-    app = fastapi.FastAPI(title="errata review", docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(SessionMiddleware, secret_key=secret, session_cookie="errata_review",
-                       max_age=SESSION_MAX_AGE, same_site="strict", https_only=False)
+    import contextlib
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):  # type: ignore[no-untyped-def]
+        import anyio.to_thread
+
+        # few worker threads: the handlers are short and share one GIL and one SQLite writer,
+        # so 40 threads (the default) only add switching and stretch the latency tail
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+        yield
+
+    app = fastapi.FastAPI(
+        title="errata review", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie="errata_review",
+        max_age=SESSION_MAX_AGE,
+        same_site="strict",
+        https_only=False,
+    )
     static_dir = Path(__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
 
@@ -76,8 +106,12 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
 
     @app.exception_handler(ErrataInputError)
     async def _bad_input(request, exc):  # type: ignore[no-untyped-def]
-        return HTMLResponse(env.get_template("message.html").render(
-            title="Bad request", message=str(exc), user=None, csrf=""), status_code=400)
+        return HTMLResponse(
+            env.get_template("message.html").render(
+                title="Bad request", message=str(exc), user=None, csrf=""
+            ),
+            status_code=400,
+        )
 
     def render(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         html = env.get_template(template).render(csrf=_csrf(request), **ctx)
@@ -103,27 +137,38 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
             raise fastapi.HTTPException(status_code=403, detail="missing or wrong CSRF token")
         return {k: str(v) for k, v in form.items()}
 
+    form_dep = Depends(checked_form)
+
     # --- log-in ----------------------------------------------------------------------------
     @app.get("/login", response_class=HTMLResponse)
     def login_page(request: Request):  # type: ignore[no-untyped-def]
         return render(request, "login.html", user=None, error=None)
 
     @app.post("/login")
-    def login(request: Request,  # type: ignore[no-untyped-def]
-              form: dict = Depends(checked_form)):
+    def login(
+        request: Request,  # type: ignore[no-untyped-def]
+        form: dict = form_dep,
+    ):
         user = storage.annotator_by_name(project, form.get("name", ""))
         # verify even for unknown names so timing does not reveal which names exist
         ok = verify_password(user.password_hash if user else _DUMMY_HASH, form.get("password", ""))
         if user is None or not ok:
-            return render(request, "login.html", status=401, user=None,
-                          error="Unknown name or wrong password.")
+            return render(
+                request,
+                "login.html",
+                status=401,
+                user=None,
+                error="Unknown name or wrong password.",
+            )
         request.session.clear()
         request.session.update(uid=user.id, csrf=new_csrf_token())
         return RedirectResponse("/", status_code=303)
 
     @app.post("/logout")
-    def logout(request: Request,  # type: ignore[no-untyped-def]
-               form: dict = Depends(checked_form)):
+    def logout(
+        request: Request,  # type: ignore[no-untyped-def]
+        form: dict = form_dep,
+    ):
         current_user(request)
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
@@ -135,8 +180,9 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
         prog = storage.progress(project)
         mine = [a for a in storage.annotators(project) if a["id"] == user.id][0]
         own = prog["annotators"].get(user.name, {"reviews": {}, "golden_accuracy": None})
-        return render(request, "home.html", user=user, queues=mine["queues"],
-                      progress=prog["queues"], own=own)
+        return render(
+            request, "home.html", user=user, queues=mine["queues"], progress=prog["queues"], own=own
+        )
 
     @app.get("/queue/{queue}")
     def queue_next(request: Request, queue: str):  # type: ignore[no-untyped-def]
@@ -145,8 +191,13 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
             raise fastapi.HTTPException(status_code=404, detail="no such queue")
         item_id = storage.next_item(project, user.id, queue)
         if item_id is None:
-            return render(request, "message.html", user=user, title=QUEUE_TITLES[queue],
-                          message="Nothing left for you in this queue. Thank you!")
+            return render(
+                request,
+                "message.html",
+                user=user,
+                title=QUEUE_TITLES[queue],
+                message="Nothing left for you in this queue. Thank you!",
+            )
         return RedirectResponse(f"/item/{item_id}", status_code=303)
 
     @app.get("/item/{item_id}", response_class=HTMLResponse)
@@ -158,12 +209,21 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
         orig = view["original"]
         wnid = classes.wnids[orig] if orig >= 0 else None
         has_image = resolve_image(project.images, view["file_name"], wnid=wnid) is not None
-        return render(request, "item.html", user=user, item=view, has_image=has_image,
-                      class_options=class_options if view["queue"] == "classify" else [])
+        return render(
+            request,
+            "item.html",
+            user=user,
+            item=view,
+            has_image=has_image,
+            class_options=class_options if view["queue"] == "classify" else [],
+        )
 
     @app.post("/item/{item_id}")
-    def item_submit(request: Request, item_id: int,  # type: ignore[no-untyped-def]
-                    form: dict = Depends(checked_form)):
+    def item_submit(
+        request: Request,
+        item_id: int,  # type: ignore[no-untyped-def]
+        form: dict = form_dep,
+    ):
         user = current_user(request)
         view = storage.item_view(project, item_id, user.id)
         if view is None or view["queue"] not in _assigned(user.id):
@@ -178,15 +238,22 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
                 value = form.get(f"a_{c}")
                 if value:
                     if value not in ANSWER_CODES:
-                        raise ErrataInputError(f"field a_{c}: '{value}' is not one of "
-                                               f"{', '.join(ANSWER_CODES)}")
+                        raise ErrataInputError(
+                            f"field a_{c}: '{value}' is not one of {', '.join(ANSWER_CODES)}"
+                        )
                     answers[c] = ANSWER_CODES[value]
-        score = storage.save_review(project, item_id, user.id, answers,
-                                    problematic=form.get("problematic") in ("on", "1", "true"),
-                                    note=form.get("note", ""))
+        score = storage.save_review(
+            project,
+            item_id,
+            user.id,
+            answers,
+            problematic=form.get("problematic") in ("on", "1", "true"),
+            note=form.get("note", ""),
+        )
         if view["golden"] is not None and user.training:
-            return render(request, "feedback.html", user=user, item=view, answers=answers,
-                          score=score)
+            return render(
+                request, "feedback.html", user=user, item=view, answers=answers, score=score
+            )
         return RedirectResponse(f"/queue/{view['queue']}", status_code=303)
 
     def _assigned(annotator_id: int) -> list[str]:
@@ -199,8 +266,10 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
         try:
             return classes.index_of(text.strip())
         except KeyError:
-            raise ErrataInputError(f"field class_index: '{text}' is not a class (pick one of the "
-                                   "1000 classes from the list)") from None
+            raise ErrataInputError(
+                f"field class_index: '{text}' is not a class (pick one of the "
+                "1000 classes from the list)"
+            ) from None
 
     @app.get("/image/{file_name:path}")
     def image(request: Request, file_name: str):  # type: ignore[no-untyped-def]
@@ -210,8 +279,9 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
         orig = storage.image_original(project, file_name)
         if orig is None:
             raise fastapi.HTTPException(status_code=404, detail="no such image")
-        path = resolve_image(project.images, file_name,
-                             wnid=classes.wnids[orig] if orig >= 0 else None)
+        path = resolve_image(
+            project.images, file_name, wnid=classes.wnids[orig] if orig >= 0 else None
+        )
         if path is None:
             raise fastapi.HTTPException(status_code=404, detail="image file not available")
         return FileResponse(path)
@@ -226,31 +296,57 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
     @app.get("/admin", response_class=HTMLResponse)
     def admin(request: Request):  # type: ignore[no-untyped-def]
         user = admin_user(request)
-        return render(request, "admin.html", user=user, people=storage.annotators(project),
-                      progress=storage.progress(project), queues=QUEUES, error=None)
+        return render(
+            request,
+            "admin.html",
+            user=user,
+            people=storage.annotators(project),
+            progress=storage.progress(project),
+            queues=QUEUES,
+            error=None,
+        )
 
     @app.post("/admin/annotators")
-    def admin_add(request: Request,  # type: ignore[no-untyped-def]
-                  form: dict = Depends(checked_form)):
+    def admin_add(
+        request: Request,  # type: ignore[no-untyped-def]
+        form: dict = form_dep,
+    ):
         user = admin_user(request)
         try:
-            storage.add_annotator(project, form.get("name", ""), form.get("password", ""),
-                                  admin=form.get("is_admin") == "on",
-                                  queues=[q for q in QUEUES if form.get(f"q_{q}") == "on"],
-                                  training=form.get("training") == "on")
+            storage.add_annotator(
+                project,
+                form.get("name", ""),
+                form.get("password", ""),
+                admin=form.get("is_admin") == "on",
+                queues=[q for q in QUEUES if form.get(f"q_{q}") == "on"],
+                training=form.get("training") == "on",
+            )
         except ErrataInputError as exc:
-            return render(request, "admin.html", status=400, user=user,
-                          people=storage.annotators(project), progress=storage.progress(project),
-                          queues=QUEUES, error=str(exc))
+            return render(
+                request,
+                "admin.html",
+                status=400,
+                user=user,
+                people=storage.annotators(project),
+                progress=storage.progress(project),
+                queues=QUEUES,
+                error=str(exc),
+            )
         return RedirectResponse("/admin", status_code=303)
 
     @app.post("/admin/assign/{annotator_id}")
-    def admin_assign(request: Request, annotator_id: int,  # type: ignore[no-untyped-def]
-                     form: dict = Depends(checked_form)):
+    def admin_assign(
+        request: Request,
+        annotator_id: int,  # type: ignore[no-untyped-def]
+        form: dict = form_dep,
+    ):
         admin_user(request)
-        storage.set_assignments(project, annotator_id,
-                                [q for q in QUEUES if form.get(f"q_{q}") == "on"],
-                                training=form.get("training") == "on")
+        storage.set_assignments(
+            project,
+            annotator_id,
+            [q for q in QUEUES if form.get(f"q_{q}") == "on"],
+            training=form.get("training") == "on",
+        )
         return RedirectResponse("/admin", status_code=303)
 
     @app.exception_handler(fastapi.HTTPException)
@@ -273,7 +369,8 @@ def _with_headers(app):  # type: ignore[no-untyped-def]
             if message["type"] == "http.response.start":
                 have = {k.lower() for k, _ in message.get("headers", [])}
                 message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in extra if k not in have]
+                    (k, v) for k, v in extra if k not in have
+                ]
             await send(message)
 
         await app(scope, receive, send_with_headers)
@@ -282,17 +379,23 @@ def _with_headers(app):  # type: ignore[no-untyped-def]
     return wrapped
 
 
-_DUMMY_HASH = ("$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$"
-               "RdescudvJCsgt3ub+b+dWRWJTmaaJObG")  # compared against when a name is unknown
+_DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$"
+    "RdescudvJCsgt3ub+b+dWRWJTmaaJObG"
+)  # compared against when a name is unknown
 
 
-def serve(project_path: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
-          db_url: str | None = None) -> None:
+def serve(
+    project_path: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    db_url: str | None = None,
+) -> None:
     """Run the app with uvicorn (blocking)."""
     uvicorn = require("uvicorn", "review")
     project = storage.open_project(project_path, db_url=db_url)
-    uvicorn.run(create_app(project), host=host, port=port, log_level="warning",
-                access_log=False)
+    uvicorn.run(create_app(project), host=host, port=port, log_level="warning", access_log=False)
 
 
 __all__ = ["create_app", "serve", "DONT_KNOW"]

@@ -32,8 +32,9 @@ ABSENT_THRESHOLD = 0.2  # below this a reviewed label is recorded as wrong
 PROBLEMATIC_SHARE = 0.5  # share of an image's reviews that must flag it problematic
 
 
-def aggregate_answers(project: storage.Project, *, method: Method = "dawid-skene",
-                      store: bool = True) -> dict[str, Any]:
+def aggregate_answers(
+    project: storage.Project, *, method: Method = "dawid-skene", store: bool = True
+) -> dict[str, Any]:
     """Aggregate all label answers of the project.
 
     Returns
@@ -47,8 +48,9 @@ def aggregate_answers(project: storage.Project, *, method: Method = "dawid-skene
     import pandas as pd
 
     rows = storage.answer_rows(project)
-    df = pd.DataFrame(rows["answers"], columns=["file_name", "queue", "class_index",
-                                                "annotator", "answer"])
+    df = pd.DataFrame(
+        rows["answers"], columns=["file_name", "queue", "class_index", "annotator", "answer"]
+    )
     df = df[(df["queue"] != "classify") & (df["answer"] != DONT_KNOW)]
     keys = df["file_name"].astype(str) + "\t" + df["class_index"].astype(str)
     item, uniq = pd.factorize(keys)
@@ -67,21 +69,33 @@ def aggregate_answers(project: storage.Project, *, method: Method = "dawid-skene
         present = majority_vote(item, worker, answer, n_items=n_items).posteriors[:, 1]
         decision = _plurality(counts)
     elif method == "dawid-skene":
-        present = dawid_skene(item, worker, answer, n_items=n_items,
-                              groups=initial.astype(np.int64)).posteriors[:, 1]
-        decision = np.where(present >= PRESENT_THRESHOLD, CORRECT,
-                            np.where(present <= ABSENT_THRESHOLD, WRONG, UNCLEAR))
+        present = dawid_skene(
+            item, worker, answer, n_items=n_items, groups=initial.astype(np.int64)
+        ).posteriors[:, 1]
+        decision = np.where(
+            present >= PRESENT_THRESHOLD,
+            CORRECT,
+            np.where(present <= ABSENT_THRESHOLD, WRONG, UNCLEAR),
+        )
     else:
         raise ErrataInputError(f"method: '{method}' is not one of majority, dawid-skene")
     reviews = pd.DataFrame(rows["reviews"], columns=["file_name", "problematic", "note"])
     reviews["problematic"] = reviews["problematic"].astype(bool)
     share = reviews.groupby("file_name")["problematic"].mean()
-    notes = reviews.loc[reviews["problematic"].to_numpy()].groupby("file_name")["note"].agg(
-        lambda s: " | ".join(x for x in s if x))
+    notes = (
+        reviews.loc[reviews["problematic"].to_numpy()]
+        .groupby("file_name")["note"]
+        .agg(lambda s: " | ".join(x for x in s if x))
+    )
     flagged = share[share >= PROBLEMATIC_SHARE].index
-    out = {"file_names": q_file, "class_index": q_class, "present": present,
-           "decision": decision, "n_answers": counts.sum(axis=1).astype(np.int64),
-           "problematic": {f: notes.get(f, "") for f in flagged}}
+    out = {
+        "file_names": q_file,
+        "class_index": q_class,
+        "present": present,
+        "decision": decision,
+        "n_answers": counts.sum(axis=1).astype(np.int64),
+        "problematic": {f: notes.get(f, "") for f in flagged},
+    }
     if store:
         _store(project, out, method)
     return out
@@ -94,8 +108,11 @@ def _plurality(counts: np.ndarray) -> np.ndarray:
     return np.where(tie, UNCLEAR, best)
 
 
-def _initial_labels(project: storage.Project, file_names: np.ndarray, classes: np.ndarray,
-                    ) -> np.ndarray:
+def _initial_labels(
+    project: storage.Project,
+    file_names: np.ndarray,
+    classes: np.ndarray,
+) -> np.ndarray:
     """Whether each (image, class) question was in the image's label set at project creation."""
     from sqlalchemy import select
 
@@ -103,8 +120,9 @@ def _initial_labels(project: storage.Project, file_names: np.ndarray, classes: n
 
     with project.session() as s:
         labels = dict(s.execute(select(Image.file_name, Image.labels)).all())
-    return np.array([str(c) in labels.get(f, "").split() for f, c in zip(file_names, classes)],
-                    dtype=bool)
+    return np.array(
+        [str(c) in labels.get(f, "").split() for f, c in zip(file_names, classes)], dtype=bool
+    )
 
 
 def _store(project: storage.Project, agg: dict[str, Any], method: str) -> None:
@@ -116,16 +134,36 @@ def _store(project: storage.Project, agg: dict[str, Any], method: str) -> None:
         ids = dict(s.execute(select(Image.file_name, Image.id)).all())
         s.execute(delete(Posterior).where(Posterior.method == method))
         if len(agg["file_names"]):
-            s.execute(insert(Posterior), [
-                {"image_id": ids[f], "class_index": int(c), "method": method, "present": float(p),
-                 "decision": int(d), "n_answers": int(n)}
-                for f, c, p, d, n in zip(agg["file_names"], agg["class_index"], agg["present"],
-                                         agg["decision"], agg["n_answers"])])
+            s.execute(
+                insert(Posterior),
+                [
+                    {
+                        "image_id": ids[f],
+                        "class_index": int(c),
+                        "method": method,
+                        "present": float(p),
+                        "decision": int(d),
+                        "n_answers": int(n),
+                    }
+                    for f, c, p, d, n in zip(
+                        agg["file_names"],
+                        agg["class_index"],
+                        agg["present"],
+                        agg["decision"],
+                        agg["n_answers"],
+                    )
+                ],
+            )
         s.commit()
 
 
-def reviewed_labels(project: storage.Project, *, method: Method = "dawid-skene",
-                    scope: Scope = "all", agg: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+def reviewed_labels(
+    project: storage.Project,
+    *,
+    method: Method = "dawid-skene",
+    scope: Scope = "all",
+    agg: dict[str, Any] | None = None,
+):  # type: ignore[no-untyped-def]
     """The project's label set with the aggregated answers applied (a :class:`LabelSet`), and
     the per-question *wrong* decisions as a ``(n, 1000)`` bool array."""
     from errata.labels import LabelSet, load_labels
@@ -144,9 +182,16 @@ def reviewed_labels(project: storage.Project, *, method: Method = "dawid-skene",
     problematic = base.problematic.copy()
     prow = base.positions(np.array(list(agg["problematic"]), dtype=object))
     problematic[prow[prow >= 0]] = True
-    out = LabelSet(name=f"{base.name}+review", file_names=base.file_names, correct=correct,
-                   unclear=unclear, problematic=problematic, original=base.original,
-                   imagenet_m=base.imagenet_m, source=f"review project {project.path}")
+    out = LabelSet(
+        name=f"{base.name}+review",
+        file_names=base.file_names,
+        correct=correct,
+        unclear=unclear,
+        problematic=problematic,
+        original=base.original,
+        imagenet_m=base.imagenet_m,
+        source=f"review project {project.path}",
+    )
     if scope == "reviewed":
         keep = np.zeros(len(base), dtype=bool)
         keep[r] = True
@@ -164,21 +209,31 @@ def to_shankar_json(labels, wrong: np.ndarray, problematic_notes: dict[str, str]
 
     def lists(mat: np.ndarray) -> list[list[str]]:
         rows, cols = np.nonzero(mat)
-        return [w.tolist() for w in np.split(wnids[cols], np.searchsorted(rows, np.arange(1, len(mat))))]
+        return [
+            w.tolist() for w in np.split(wnids[cols], np.searchsorted(rows, np.arange(1, len(mat))))
+        ]
 
     correct, unclear, wrong_l = lists(labels.correct), lists(labels.unclear), lists(wrong)
-    annots = {str(f): {"correct": c, "wrong": w, "unclear": u}
-              for f, c, w, u in zip(labels.file_names, correct, wrong_l, unclear)}
-    problematic = {str(f): problematic_notes.get(str(f), "")
-                   for f in labels.file_names[labels.problematic]}
+    annots = {
+        str(f): {"correct": c, "wrong": w, "unclear": u}
+        for f, c, w, u in zip(labels.file_names, correct, wrong_l, unclear)
+    }
+    problematic = {
+        str(f): problematic_notes.get(str(f), "") for f in labels.file_names[labels.problematic]
+    }
     out: dict[str, Any] = {"initial_annots": annots, "problematic_images": problematic}
     if labels.imagenet_m is not None:
         out["imagenet_m"] = [str(f) for f in labels.file_names[labels.imagenet_m]]
     return out
 
 
-def export_labels(project: storage.Project, out: str | Path, *, method: Method = "dawid-skene",
-                  scope: Scope = "all") -> dict[str, int]:
+def export_labels(
+    project: storage.Project,
+    out: str | Path,
+    *,
+    method: Method = "dawid-skene",
+    scope: Scope = "all",
+) -> dict[str, int]:
     """Write the reviewed label set to ``out`` (Shankar JSON), atomically; returns counts."""
     if scope not in ("all", "reviewed"):
         raise ErrataInputError(f"scope: '{scope}' is not one of all, reviewed")
@@ -196,9 +251,14 @@ def export_labels(project: storage.Project, out: str | Path, *, method: Method =
         Path(tmp).unlink(missing_ok=True)
         raise
     d = agg["decision"]
-    return {"images": len(labels), "questions": int(len(d)), "correct": int((d == CORRECT).sum()),
-            "unclear": int((d == UNCLEAR).sum()), "wrong": int((d == WRONG).sum()),
-            "problematic": int(labels.problematic.sum())}
+    return {
+        "images": len(labels),
+        "questions": int(len(d)),
+        "correct": int((d == CORRECT).sum()),
+        "unclear": int((d == UNCLEAR).sum()),
+        "wrong": int((d == WRONG).sum()),
+        "problematic": int(labels.problematic.sum()),
+    }
 
 
 assert N_CLASSES == 1000

@@ -33,7 +33,8 @@ def from_real_tensor(tensor: np.ndarray, info: np.ndarray) -> Golden:
 
 
 def real_golden() -> Golden:
-    """ReaL's expert golden questions, from the data directory (``errata data path real-golden``)."""
+    """ReaL's expert golden questions, from the data directory (``errata data path
+    real-golden``)."""
     from errata import data
 
     path = data.path("real-golden")
@@ -61,8 +62,9 @@ def from_json(path: str | Path) -> Golden:
         for cls, ans in qs.items():
             code = ANSWER_CODES.get(str(ans).lower())
             if code is None or code == DONT_KNOW:
-                raise ErrataInputError(f"{path}: ['{name}']['{cls}']: '{ans}' is not one of "
-                                       "correct, wrong, unclear")
+                raise ErrataInputError(
+                    f"{path}: ['{name}']['{cls}']: '{ans}' is not one of correct, wrong, unclear"
+                )
             out.setdefault(name, {})[_class_index_of(cls, where=f"{path}: ['{name}']")] = code
     return out
 

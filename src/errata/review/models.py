@@ -118,8 +118,10 @@ class Review(Base):
     golden_right: Mapped[int] = mapped_column(Integer, default=0)
     golden_total: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    __table_args__ = (UniqueConstraint("item_id", "annotator_id"),
-                      Index("ix_reviews_annotator", "annotator_id"))
+    __table_args__ = (
+        UniqueConstraint("item_id", "annotator_id"),
+        Index("ix_reviews_annotator", "annotator_id"),
+    )
 
 
 class Answer(Base):

@@ -35,9 +35,13 @@ class QueuePlan:
     scores: np.ndarray  # (m,)
 
 
-def novel_predictions(multi_labels: np.ndarray, top1: np.ndarray,
-                      confidence: np.ndarray | None = None, *, limit: int = MAX_NOVEL,
-                      ) -> QueuePlan:
+def novel_predictions(
+    multi_labels: np.ndarray,
+    top1: np.ndarray,
+    confidence: np.ndarray | None = None,
+    *,
+    limit: int = MAX_NOVEL,
+) -> QueuePlan:
     """Rank (image, class) pairs that models predict outside the label set.
 
     Parameters
@@ -76,13 +80,19 @@ def novel_predictions(multi_labels: np.ndarray, top1: np.ndarray,
     bounds = np.r_[starts, len(pair_image)]
     candidates = []
     for r in rank:  # one Python step per *queued image* (≤ limit), not per input image
-        novel_cls = pair_class[bounds[r]:bounds[r + 1]].tolist()
+        novel_cls = pair_class[bounds[r] : bounds[r + 1]].tolist()
         candidates.append(novel_cls + np.flatnonzero(multi_labels[images[r]]).tolist())
     return QueuePlan(images[rank], candidates, image_score[rank])
 
 
-def label_audit(multi_labels: np.ndarray, original: np.ndarray, top1: np.ndarray, *,
-                per_class: int = AUDIT_PER_CLASS, seed: int = 0) -> QueuePlan:
+def label_audit(
+    multi_labels: np.ndarray,
+    original: np.ndarray,
+    top1: np.ndarray,
+    *,
+    per_class: int = AUDIT_PER_CLASS,
+    seed: int = 0,
+) -> QueuePlan:
     """Sample ``per_class`` images per original class; candidates are the current labels, the
     original label and every model's top-1."""
     rng = np.random.default_rng(seed)
@@ -109,8 +119,12 @@ def classify_sample(n: int, *, size: int = CLASSIFY_IMAGES, seed: int = 1) -> Qu
     return QueuePlan(rows, [[] for _ in rows], np.zeros(len(rows)))
 
 
-def interleave_golden(n_regular: int, n_golden: int, *, every: int = GOLDEN_EVERY,
-                      ) -> tuple[np.ndarray, np.ndarray]:
+def interleave_golden(
+    n_regular: int,
+    n_golden: int,
+    *,
+    every: int = GOLDEN_EVERY,
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions for regular and golden items so one golden item follows every ``every``
     regular ones (extra golden items go to the end)."""
     regular = np.arange(n_regular) + np.arange(n_regular) // every
@@ -118,10 +132,18 @@ def interleave_golden(n_regular: int, n_golden: int, *, every: int = GOLDEN_EVER
     return regular, golden_slots
 
 
-def build(project, labels, predictions: Sequence, *, golden: dict | None = None,  # type: ignore[no-untyped-def]
-          queues: Sequence[str] = ("novel", "audit", "classify"),
-          audit_per_class: int = AUDIT_PER_CLASS, classify_images: int = CLASSIFY_IMAGES,
-          max_novel: int = MAX_NOVEL, seed: int = 0) -> dict[str, int]:
+def build(
+    project,
+    labels,
+    predictions: Sequence,
+    *,
+    golden: dict | None = None,  # type: ignore[no-untyped-def]
+    queues: Sequence[str] = ("novel", "audit", "classify"),
+    audit_per_class: int = AUDIT_PER_CLASS,
+    classify_images: int = CLASSIFY_IMAGES,
+    max_novel: int = MAX_NOVEL,
+    seed: int = 0,
+) -> dict[str, int]:
     """Fill an empty project's database with images, predictions and queue items.
 
     Parameters
@@ -149,8 +171,10 @@ def build(project, labels, predictions: Sequence, *, golden: dict | None = None,
     for p in predictions:
         names = names[pd.Index(p.file_names).get_indexer(names) >= 0]
     if len(names) == 0:
-        raise ErrataInputError("no image is in both the label set and the predictions "
-                               "(check the file names or --order)")
+        raise ErrataInputError(
+            "no image is in both the label set and the predictions "
+            "(check the file names or --order)"
+        )
     lab_rows = labels.positions(names)
     multi = labels.multi_labels[lab_rows]
     original = labels.original[lab_rows].astype(np.int64)
@@ -188,25 +212,59 @@ def build(project, labels, predictions: Sequence, *, golden: dict | None = None,
 
     counts: dict[str, int] = {}
     with project.engine.begin() as conn:
-        conn.execute(insert(Image), [
-            {"id": int(image_id[r]), "file_name": str(names[r]), "original": int(original[r]),
-             "labels": lab} for r, lab in zip(used_rows, lab_lists)])
-        conn.execute(insert(Model), [{"id": m + 1, "name": p.name}
-                                     for m, p in enumerate(predictions)])
-        conn.execute(insert(Prediction), [
-            {"image_id": int(image_id[r]), "model_id": m + 1, "top1": int(top1[m, r]),
-             "confidence": None if np.isnan(conf[m, r]) else float(conf[m, r])}
-            for m in range(len(predictions)) for r in used_rows])
+        conn.execute(
+            insert(Image),
+            [
+                {
+                    "id": int(image_id[r]),
+                    "file_name": str(names[r]),
+                    "original": int(original[r]),
+                    "labels": lab,
+                }
+                for r, lab in zip(used_rows, lab_lists)
+            ],
+        )
+        conn.execute(
+            insert(Model), [{"id": m + 1, "name": p.name} for m, p in enumerate(predictions)]
+        )
+        conn.execute(
+            insert(Prediction),
+            [
+                {
+                    "image_id": int(image_id[r]),
+                    "model_id": m + 1,
+                    "top1": int(top1[m, r]),
+                    "confidence": None if np.isnan(conf[m, r]) else float(conf[m, r]),
+                }
+                for m in range(len(predictions))
+                for r in used_rows
+            ],
+        )
         for q, plan in plans.items():
             g = golden_rows if q in ("novel", "audit") else []
             pos_regular, pos_golden = interleave_golden(len(plan.rows), len(g))
-            rows = [{"queue": q, "image_id": int(image_id[r]), "position": int(pos),
-                     "score": float(sc), "candidates": " ".join(map(str, c)), "golden": None}
-                    for r, c, sc, pos in zip(plan.rows, plan.candidates, plan.scores, pos_regular)]
-            rows += [{"queue": q, "image_id": int(image_id[r]), "position": int(pos), "score": 0.0,
-                      "candidates": " ".join(map(str, exp)),
-                      "golden": " ".join(f"{c}:{a}" for c, a in exp.items())}
-                     for (r, exp), pos in zip(g, pos_golden)]
+            rows = [
+                {
+                    "queue": q,
+                    "image_id": int(image_id[r]),
+                    "position": int(pos),
+                    "score": float(sc),
+                    "candidates": " ".join(map(str, c)),
+                    "golden": None,
+                }
+                for r, c, sc, pos in zip(plan.rows, plan.candidates, plan.scores, pos_regular)
+            ]
+            rows += [
+                {
+                    "queue": q,
+                    "image_id": int(image_id[r]),
+                    "position": int(pos),
+                    "score": 0.0,
+                    "candidates": " ".join(map(str, exp)),
+                    "golden": " ".join(f"{c}:{a}" for c, a in exp.items()),
+                }
+                for (r, exp), pos in zip(g, pos_golden)
+            ]
             if rows:
                 conn.execute(insert(Item), rows)
             counts[q] = len(plan.rows)

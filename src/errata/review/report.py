@@ -52,20 +52,33 @@ def human_vs_model(project: storage.Project, *, method: Method = "dawid-skene") 
 
     labels, _ = reviewed_labels(project, method=method)
     with project.session() as s:
-        human = pd.DataFrame(s.execute(
-            select(Image.file_name, Annotator.name, Answer.class_index)
-            .join(Item, Item.id == Answer.item_id).join(Image, Image.id == Item.image_id)
-            .join(Annotator, Annotator.id == Answer.annotator_id)
-            .where(Item.queue == "classify")).all(), columns=["file_name", "who", "choice"])
-        models = pd.DataFrame(s.execute(
-            select(Image.file_name, Model.name, Prediction.top1)
-            .join(Image, Image.id == Prediction.image_id)
-            .join(Model, Model.id == Prediction.model_id)).all(),
-            columns=["file_name", "who", "choice"])
-    rows_l = labels.positions(human["file_name"].to_numpy(object)) if len(human) else np.zeros(0, int)
+        human = pd.DataFrame(
+            s.execute(
+                select(Image.file_name, Annotator.name, Answer.class_index)
+                .join(Item, Item.id == Answer.item_id)
+                .join(Image, Image.id == Item.image_id)
+                .join(Annotator, Annotator.id == Answer.annotator_id)
+                .where(Item.queue == "classify")
+            ).all(),
+            columns=["file_name", "who", "choice"],
+        )
+        models = pd.DataFrame(
+            s.execute(
+                select(Image.file_name, Model.name, Prediction.top1)
+                .join(Image, Image.id == Prediction.image_id)
+                .join(Model, Model.id == Prediction.model_id)
+            ).all(),
+            columns=["file_name", "who", "choice"],
+        )
+    rows_l = (
+        labels.positions(human["file_name"].to_numpy(object)) if len(human) else np.zeros(0, int)
+    )
     human = human[rows_l >= 0]
-    human = human[labels.evaluated[labels.positions(human["file_name"].to_numpy(object))]] \
-        if len(human) else human
+    human = (
+        human[labels.evaluated[labels.positions(human["file_name"].to_numpy(object))]]
+        if len(human)
+        else human
+    )
     images = sorted(set(human["file_name"]))
     models = models[models["file_name"].isin(images)]
     groups = class_groups()
@@ -78,8 +91,12 @@ def human_vs_model(project: storage.Project, *, method: Method = "dawid-skene") 
         hits = labels.multi_labels[r, df["choice"].to_numpy(np.int64)]
         orig = labels.original[r].astype(np.int64)
         g = groups[np.maximum(orig, 0)]
-        row: dict[str, Any] = {"who": name, "n": int(len(df)), "accuracy": float(hits.mean()),
-                               "mla": float(class_averaged_accuracy(hits, orig))}
+        row: dict[str, Any] = {
+            "who": name,
+            "n": int(len(df)),
+            "accuracy": float(hits.mean()),
+            "mla": float(class_averaged_accuracy(hits, orig)),
+        }
         for k, gname in enumerate(GROUPS):
             m = g == k
             row[gname] = float(hits[m].mean()) if m.any() else None

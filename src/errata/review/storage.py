@@ -12,8 +12,8 @@ import json
 import os
 import secrets
 import tempfile
-from collections.abc import Iterable
 import threading
+from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,8 +25,8 @@ from errata.review.models import (
     CORRECT,
     DONT_KNOW,
     QUEUES,
-    Answer,
     Annotator,
+    Answer,
     Assignment,
     Base,
     Image,
@@ -66,8 +66,9 @@ class Project:
 def _engine(url: str):  # type: ignore[no-untyped-def]
     sa = require("sqlalchemy", "review")
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000,
-                                                     "check_same_thread": False})
+        engine = sa.create_engine(
+            url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -93,9 +94,13 @@ def _write_json_atomic(path: Path, obj: Any) -> None:
         raise
 
 
-def create_project(path: str | Path, *, db_url: str | None = None,
-                   images: str | Path | None = None, settings: dict[str, str] | None = None,
-                   ) -> Project:
+def create_project(
+    path: str | Path,
+    *,
+    db_url: str | None = None,
+    images: str | Path | None = None,
+    settings: dict[str, str] | None = None,
+) -> Project:
     """Create the project directory, its settings file and an empty database.
 
     Raises
@@ -105,8 +110,9 @@ def create_project(path: str | Path, *, db_url: str | None = None,
     """
     path = Path(path).absolute()
     if (path / PROJECT_FILE).exists():
-        raise ErrataInputError(f"{path}: already a review project ({PROJECT_FILE} exists); "
-                               "choose a new directory")
+        raise ErrataInputError(
+            f"{path}: already a review project ({PROJECT_FILE} exists); choose a new directory"
+        )
     if images is not None and not Path(images).is_dir():
         raise ErrataInputError(f"--images {images}: not a directory")
     path.mkdir(parents=True, exist_ok=True)
@@ -114,15 +120,20 @@ def create_project(path: str | Path, *, db_url: str | None = None,
     engine = _engine(url)
     Base.metadata.create_all(engine)
     project = Project(path, url, None if images is None else Path(images).resolve(), engine)
-    meta = {"secret_key": secrets.token_urlsafe(32),
-            "reviews_per_item": str(DEFAULT_REVIEWS_PER_ITEM), **(settings or {})}
+    meta = {
+        "secret_key": secrets.token_urlsafe(32),
+        "reviews_per_item": str(DEFAULT_REVIEWS_PER_ITEM),
+        **(settings or {}),
+    }
     with project.session() as s:
         for k, v in meta.items():
             s.merge(Meta(key=k, value=v))
         s.commit()
     # the default database is found relative to the project, so the directory can be moved
-    _write_json_atomic(path / PROJECT_FILE, {
-        "db": db_url, "images": None if project.images is None else str(project.images)})
+    _write_json_atomic(
+        path / PROJECT_FILE,
+        {"db": db_url, "images": None if project.images is None else str(project.images)},
+    )
     return project
 
 
@@ -132,8 +143,9 @@ def open_project(path: str | Path, *, db_url: str | None = None) -> Project:
     try:
         conf = json.loads((path / PROJECT_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ErrataInputError(f"{path}: not a review project (no {PROJECT_FILE}); "
-                               "create it with `errata review init`") from None
+        raise ErrataInputError(
+            f"{path}: not a review project (no {PROJECT_FILE}); create it with `errata review init`"
+        ) from None
     except json.JSONDecodeError as exc:
         raise ErrataInputError(f"{path / PROJECT_FILE}: not valid JSON ({exc})") from None
     url = db_url or conf.get("db") or f"sqlite:///{path / SQLITE_FILE}"
@@ -161,8 +173,15 @@ def set_meta(project: Project, key: str, value: str) -> None:
 # annotators
 
 
-def add_annotator(project: Project, name: str, password: str, *, admin: bool = False,
-                  queues: Iterable[str] = QUEUES, training: bool = False) -> int:
+def add_annotator(
+    project: Project,
+    name: str,
+    password: str,
+    *,
+    admin: bool = False,
+    queues: Iterable[str] = QUEUES,
+    training: bool = False,
+) -> int:
     """Create an annotator with an argon2-hashed password and assign ``queues``; returns the id."""
     from errata.review.security import hash_password
 
@@ -180,8 +199,9 @@ def add_annotator(project: Project, name: str, password: str, *, admin: bool = F
     with project.session() as s:
         if s.scalar(select(Annotator.id).where(Annotator.name == name)) is not None:
             raise ErrataInputError(f"annotator '{name}' already exists")
-        a = Annotator(name=name, password_hash=hash_password(password), is_admin=admin,
-                      training=training)
+        a = Annotator(
+            name=name, password_hash=hash_password(password), is_admin=admin, training=training
+        )
         s.add(a)
         s.flush()
         s.add_all([Assignment(annotator_id=a.id, queue=q) for q in queues])
@@ -189,8 +209,9 @@ def add_annotator(project: Project, name: str, password: str, *, admin: bool = F
         return int(a.id)
 
 
-def set_assignments(project: Project, annotator_id: int, queues: Iterable[str], *,
-                    training: bool | None = None) -> None:
+def set_assignments(
+    project: Project, annotator_id: int, queues: Iterable[str], *, training: bool | None = None
+) -> None:
     from sqlalchemy import delete
 
     queues = [q for q in queues if q in QUEUES]
@@ -213,8 +234,16 @@ def annotators(project: Project) -> list[dict[str, Any]]:
     queues: dict[int, list[str]] = {}
     for aid, q in assign:
         queues.setdefault(aid, []).append(q)
-    return [{"id": a.id, "name": a.name, "is_admin": a.is_admin, "training": a.training,
-             "queues": sorted(queues.get(a.id, []), key=QUEUES.index)} for a in rows]
+    return [
+        {
+            "id": a.id,
+            "name": a.name,
+            "is_admin": a.is_admin,
+            "training": a.training,
+            "queues": sorted(queues.get(a.id, []), key=QUEUES.index),
+        }
+        for a in rows
+    ]
 
 
 def assigned_queues(project: Project, annotator_id: int) -> list[str]:
@@ -222,8 +251,9 @@ def assigned_queues(project: Project, annotator_id: int) -> list[str]:
     from sqlalchemy import select
 
     with project.session() as s:
-        return list(s.scalars(select(Assignment.queue)
-                              .where(Assignment.annotator_id == annotator_id)).all())
+        return list(
+            s.scalars(select(Assignment.queue).where(Assignment.annotator_id == annotator_id)).all()
+        )
 
 
 def annotator_by_name(project: Project, name: str) -> Annotator | None:
@@ -250,14 +280,24 @@ def next_item(project: Project, annotator_id: int, queue: str) -> int | None:
     with project.session() as s:
         meta = s.get(Meta, "reviews_per_item")
         target = int(meta.value) if meta is not None else DEFAULT_REVIEWS_PER_ITEM
-        assigned = s.scalar(select(Assignment.queue).where(
-            Assignment.annotator_id == annotator_id, Assignment.queue == queue))
+        assigned = s.scalar(
+            select(Assignment.queue).where(
+                Assignment.annotator_id == annotator_id, Assignment.queue == queue
+            )
+        )
         if assigned is None:
             return None
         mine = exists().where(Review.item_id == Item.id, Review.annotator_id == annotator_id)
-        return s.scalar(select(Item.id).where(
-            Item.queue == queue, ~mine, or_(Item.golden.is_not(None), Item.n_reviews < target),
-        ).order_by(Item.position).limit(1))
+        return s.scalar(
+            select(Item.id)
+            .where(
+                Item.queue == queue,
+                ~mine,
+                or_(Item.golden.is_not(None), Item.n_reviews < target),
+            )
+            .order_by(Item.position)
+            .limit(1)
+        )
 
 
 def item_view(project: Project, item_id: int, annotator_id: int) -> dict[str, Any] | None:
@@ -269,18 +309,29 @@ def item_view(project: Project, item_id: int, annotator_id: int) -> dict[str, An
         if item is None:
             return None
         image = s.get(Image, item.image_id)
-        mine = dict(s.execute(select(Answer.class_index, Answer.answer).where(
-            Answer.item_id == item_id, Answer.annotator_id == annotator_id)).all())
-        review = s.scalar(select(Review).where(Review.item_id == item_id,
-                                               Review.annotator_id == annotator_id))
+        mine = dict(
+            s.execute(
+                select(Answer.class_index, Answer.answer).where(
+                    Answer.item_id == item_id, Answer.annotator_id == annotator_id
+                )
+            ).all()
+        )
+        review = s.scalar(
+            select(Review).where(Review.item_id == item_id, Review.annotator_id == annotator_id)
+        )
     assert image is not None
     return {
-        "id": item.id, "queue": item.queue, "file_name": image.file_name,
-        "original": int(image.original), "labels": _ints(image.labels),
-        "candidates": _ints(item.candidates), "golden": parse_golden(item.golden),
+        "id": item.id,
+        "queue": item.queue,
+        "file_name": image.file_name,
+        "original": int(image.original),
+        "labels": _ints(image.labels),
+        "candidates": _ints(item.candidates),
+        "golden": parse_golden(item.golden),
         "answers": {int(k): int(v) for k, v in mine.items()},
         "problematic": bool(review.problematic) if review else False,
-        "note": review.note if review else "", "done": review is not None,
+        "note": review.note if review else "",
+        "done": review is not None,
     }
 
 
@@ -295,8 +346,15 @@ def parse_golden(text: str | None) -> dict[int, int] | None:
     return {int(c): int(a) for c, a in (t.split(":") for t in text.split())}
 
 
-def save_review(project: Project, item_id: int, annotator_id: int, answers: dict[int, int], *,
-                problematic: bool = False, note: str = "") -> dict[str, int]:
+def save_review(
+    project: Project,
+    item_id: int,
+    annotator_id: int,
+    answers: dict[int, int],
+    *,
+    problematic: bool = False,
+    note: str = "",
+) -> dict[str, int]:
     """Store one annotator's answers for one item and mark it reviewed, in one transaction.
 
     ``answers`` maps class index → answer code. For *novel* and *audit* items only candidate
@@ -324,15 +382,36 @@ def save_review(project: Project, item_id: int, annotator_id: int, answers: dict
         right = sum(1 for c, exp in golden.items() if answers.get(c) == exp)
         total = len(golden)
         now = datetime.now(timezone.utc)
-        s.execute(delete(Answer).where(Answer.item_id == item_id,
-                                       Answer.annotator_id == annotator_id))
-        s.add_all([Answer(item_id=item_id, annotator_id=annotator_id, class_index=c, answer=a,
-                          updated_at=now) for c, a in answers.items()])
-        review = s.scalar(select(Review).where(Review.item_id == item_id,
-                                               Review.annotator_id == annotator_id))
+        s.execute(
+            delete(Answer).where(Answer.item_id == item_id, Answer.annotator_id == annotator_id)
+        )
+        s.add_all(
+            [
+                Answer(
+                    item_id=item_id,
+                    annotator_id=annotator_id,
+                    class_index=c,
+                    answer=a,
+                    updated_at=now,
+                )
+                for c, a in answers.items()
+            ]
+        )
+        review = s.scalar(
+            select(Review).where(Review.item_id == item_id, Review.annotator_id == annotator_id)
+        )
         if review is None:
-            s.add(Review(item_id=item_id, annotator_id=annotator_id, problematic=problematic,
-                         note=note[:2000], golden_right=right, golden_total=total, updated_at=now))
+            s.add(
+                Review(
+                    item_id=item_id,
+                    annotator_id=annotator_id,
+                    problematic=problematic,
+                    note=note[:2000],
+                    golden_right=right,
+                    golden_total=total,
+                    updated_at=now,
+                )
+            )
             s.execute(update(Item).where(Item.id == item_id).values(n_reviews=Item.n_reviews + 1))
         else:
             review.problematic, review.note, review.updated_at = problematic, note[:2000], now
@@ -347,15 +426,26 @@ def progress(project: Project) -> dict[str, Any]:
     from sqlalchemy import case, func, select
 
     with project.session() as s:
-        per_queue = s.execute(select(
-            Item.queue, func.count(Item.id), func.sum(case((Item.n_reviews > 0, 1), else_=0)),
-            func.sum(Item.n_reviews),
-        ).group_by(Item.queue)).all()
-        per_ann = s.execute(select(
-            Annotator.name, Item.queue, func.count(Review.id), func.sum(Review.golden_right),
-            func.sum(Review.golden_total),
-        ).join(Review, Review.annotator_id == Annotator.id).join(Item, Item.id == Review.item_id)
-          .group_by(Annotator.name, Item.queue)).all()
+        per_queue = s.execute(
+            select(
+                Item.queue,
+                func.count(Item.id),
+                func.sum(case((Item.n_reviews > 0, 1), else_=0)),
+                func.sum(Item.n_reviews),
+            ).group_by(Item.queue)
+        ).all()
+        per_ann = s.execute(
+            select(
+                Annotator.name,
+                Item.queue,
+                func.count(Review.id),
+                func.sum(Review.golden_right),
+                func.sum(Review.golden_total),
+            )
+            .join(Review, Review.annotator_id == Annotator.id)
+            .join(Item, Item.id == Review.item_id)
+            .group_by(Annotator.name, Item.queue)
+        ).all()
     queues = {q: {"items": 0, "started": 0, "reviews": 0} for q in QUEUES}
     for q, n, started, reviews in per_queue:
         queues[q] = {"items": int(n), "started": int(started or 0), "reviews": int(reviews or 0)}
@@ -366,7 +456,9 @@ def progress(project: Project) -> dict[str, Any]:
         p["golden_right"] += int(right or 0)
         p["golden_total"] += int(total or 0)
     for p in people.values():
-        p["golden_accuracy"] = (p["golden_right"] / p["golden_total"]) if p["golden_total"] else None
+        p["golden_accuracy"] = (
+            (p["golden_right"] / p["golden_total"]) if p["golden_total"] else None
+        )
     return {"queues": queues, "annotators": people}
 
 
@@ -376,18 +468,34 @@ def answer_rows(project: Project) -> dict[str, Any]:
     from sqlalchemy import select
 
     with project.session() as s:
-        rows = s.execute(select(Image.file_name, Item.queue, Answer.class_index,
-                                Answer.annotator_id, Answer.answer)
-                         .join(Item, Item.id == Answer.item_id)
-                         .join(Image, Image.id == Item.image_id)).all()
-        flags = s.execute(select(Image.file_name, Review.problematic, Review.note)
-                          .join(Item, Item.id == Review.item_id)
-                          .join(Image, Image.id == Item.image_id)).all()
+        rows = s.execute(
+            select(
+                Image.file_name, Item.queue, Answer.class_index, Answer.annotator_id, Answer.answer
+            )
+            .join(Item, Item.id == Answer.item_id)
+            .join(Image, Image.id == Item.image_id)
+        ).all()
+        flags = s.execute(
+            select(Image.file_name, Review.problematic, Review.note)
+            .join(Item, Item.id == Review.item_id)
+            .join(Image, Image.id == Item.image_id)
+        ).all()
     return {"answers": rows, "reviews": flags}
 
 
-__all__ = ["Project", "create_project", "open_project", "add_annotator", "save_review",
-           "next_item", "item_view", "progress", "answer_rows", "CORRECT", "DONT_KNOW"]
+__all__ = [
+    "Project",
+    "create_project",
+    "open_project",
+    "add_annotator",
+    "save_review",
+    "next_item",
+    "item_view",
+    "progress",
+    "answer_rows",
+    "CORRECT",
+    "DONT_KNOW",
+]
 
 
 def image_original(project: Project, file_name: str) -> int | None:
