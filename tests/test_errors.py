@@ -215,3 +215,20 @@ def test_adding_labels_never_increases_severity(case, data) -> None:  # type: ig
     assert rank(after.category[0, i]) <= rank(before.category[0, i])
     b, a = before.severity[0, i], after.severity[0, i]
     assert np.isnan(a) or (not np.isnan(b) and a <= b)
+
+
+def test_pluggable_oov_stage_claims_with_its_reason(planted) -> None:  # type: ignore[no-untyped-def]
+    ctx, top1 = planted
+
+    def oov(ctx_, pending):  # type: ignore[no-untyped-def]
+        claimed = pending.pred == 90  # the planted non-prototypical image's prediction
+        text = np.where(claimed, "CLIP chose 'sled dog' (not an ImageNet class)", "")
+        return E.StageResult(claimed=claimed, text=text.astype(object))
+
+    import dataclasses
+
+    ctx = dataclasses.replace(ctx, oov=oov)
+    res = E.classify(ctx, top1)
+    assert E.CATEGORIES[res.category[0, 3]] == E.OOV  # OOV precedes non-prototypical
+    assert E.reasons(ctx, res, top1, np.array([3]))[0].startswith("CLIP chose 'sled dog'")
+    assert E.summarize(ctx, res)["categories"][E.OOV] == {"count": 1, "share": 1 / 8}

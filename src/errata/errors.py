@@ -183,7 +183,8 @@ class Context:
 def build_context(labels: Any, *, taxonomy: TaxonomyArrays | None = None,
                   cooccurrence: Any = None, expert_files: Sequence[str | Path] = (),
                   imagenet_x: bool | str | Path = False,
-                  oov: Callable[..., StageResult] | None = None) -> Context:
+                  oov: Callable[..., StageResult] | None = None,
+                  openworld: str | Path | None = None) -> Context:
     """Prepare a label set for the pipeline.
 
     Parameters
@@ -200,6 +201,8 @@ def build_context(labels: Any, *, taxonomy: TaxonomyArrays | None = None,
         Also use ImageNet-X top factors (True: the registry file; a path: that JSONL file).
     oov : callable, optional
         The open-world stage; without it the stage is reported as "not run".
+    openworld : folder, optional
+        A bundle of cached CLIP arrays (:mod:`errata.openworld.pipeline`); builds ``oov``.
     """
     tax = taxonomy or default_taxonomy()
     sets = label_sets(labels)
@@ -219,10 +222,18 @@ def build_context(labels: Any, *, taxonomy: TaxonomyArrays | None = None,
     indptr = np.zeros(len(labels) + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=len(labels)), out=indptr[1:])
     nonproto = _nonprototypical(labels, expert_files, imagenet_x)
+    if openworld is not None and oov is None:
+        from errata.exceptions import require
+
+        require("faiss", "openworld")
+        from errata.openworld.pipeline import load_bundle, make_stage
+
+        oov = make_stage(load_bundle(openworld), labels)
     used = {
         "cooccurrence": f"label set '{cooc.name}' (with original labels), leave-one-out",
         "non_prototypical": nonproto.sources or ["none"],
-        "fine_grained_oov": "open-world model" if oov else "not run (needs the openworld extra)",
+        "fine_grained_oov": (f"open-world model ({openworld})" if openworld else "open-world model")
+        if oov else "not run (needs the openworld extra and --openworld)",
     }
     return Context(labels=labels, tax=tax, cooc=cooc, cooc_rows=cooc_rows, nonproto=nonproto,
                    s_indptr=indptr, s_indices=cols.astype(np.int16), oov=oov, sources_used=used)
@@ -367,6 +378,7 @@ class StageResult:
     label: np.ndarray | None = None  # (k,) evidence label, -1 none
     count: np.ndarray | None = None  # (k,) evidence count (co-occurrence), -1 none
     source: np.ndarray | None = None  # (k,) evidence source index, -1 none
+    text: np.ndarray | None = None  # (k,) object: evidence in words (open-world stage)
 
 
 Stage = Callable[[Context, Pending], StageResult]
@@ -467,6 +479,7 @@ class Classified:
     count: np.ndarray
     source: np.ndarray
     severity: np.ndarray
+    notes: dict[tuple[int, int], str] = field(default_factory=dict)  # (model, image) -> words
 
 
 def _expand(ctx: Context, model: np.ndarray, image: np.ndarray, pred: np.ndarray) -> Pending:
@@ -503,6 +516,7 @@ def classify(ctx: Context, top1: np.ndarray) -> Classified:
     count = np.full((m, n), -1, dtype=np.int32)
     source = np.full((m, n), -1, dtype=np.int16)
     severity = np.full((m, n), np.nan, dtype=np.float32)
+    notes: dict[tuple[int, int], str] = {}
 
     hits = M.label_hits(top1, labels.multi_labels)
     is_orig = top1 == labels.original.astype(np.int64)[None, :]
@@ -533,9 +547,11 @@ def classify(ctx: Context, top1: np.ndarray) -> Classified:
             count[mi, ii] = res.count[c]
         if res.source is not None:
             source[mi, ii] = res.source[c]
+        if res.text is not None:
+            notes.update(zip(zip(mi.tolist(), ii.tolist()), res.text[c].tolist()))
         pending = _subset(pending, ~c)
     return Classified(category=category, label=label, count=count, source=source,
-                      severity=severity)
+                      severity=severity, notes=notes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -657,8 +673,8 @@ def reasons(ctx: Context, result: Classified, top1: np.ndarray, rows: np.ndarray
     pred = np.asarray(top1)[rows].astype(np.int64)
     shared = tax.first_shared[np.clip(lab, 0, None), pred]
     out = []
-    for c, p, l_, k, s, sc in zip(cat.tolist(), pred.tolist(), lab.tolist(), cnt.tolist(),
-                                  src.tolist(), shared.tolist()):
+    for r, c, p, l_, k, s, sc in zip(rows.tolist(), cat.tolist(), pred.tolist(), lab.tolist(),
+                                     cnt.tolist(), src.tolist(), shared.tolist()):
         name = CATEGORIES[c]
         if name == OVERLAP:
             out.append(f"'{names[p]}' overlaps the label '{names[l_]}' (duplicate classes)")
@@ -671,8 +687,8 @@ def reasons(ctx: Context, result: Classified, top1: np.ndarray, rows: np.ndarray
         elif name in (NONPROTO, NONPROTO_X):
             out.append(f"non-prototypical image: {ctx.nonproto.sources[s]}")
         elif name == OOV:
-            out.append("open-world model: the image shows an out-of-vocabulary object of the "
-                       "prediction's superclass")
+            out.append(result.notes.get((model, r)) or "open-world model: the image shows an "
+                       "out-of-vocabulary object of the prediction's superclass")
         else:
             out.append(f"'{names[p]}' shares no superclass, overlap or frequent co-occurrence "
                        "with any label")

@@ -36,6 +36,9 @@ def analyze(
     imagenet_x: bool = typer.Option(False, "--imagenet-x", help="Also mark errors on images "
                                     "with ImageNet-X pose/partial-view/style/pattern/texture/"
                                     "subcategory factors as non-prototypical (ImageNet-X)."),
+    openworld: Path = typer.Option(None, "--openworld", help="Folder of cached CLIP arrays "
+                                   "(val/, index/, texts.npz) for the fine-grained OOV stage; "
+                                   "needs the openworld extra."),
     no_errors: bool = typer.Option(False, "--no-errors", help="Only compute the metrics."),
     bootstrap: int = typer.Option(1000, "--bootstrap", min=10, help="Bootstrap resamples for the "
                                   "95 % confidence intervals."),
@@ -72,6 +75,8 @@ def analyze(
         options["expert_files"] = list(expert_files)
     if imagenet_x:
         options["imagenet_x"] = True
+    if openworld is not None:
+        options["openworld"] = openworld
     result = run(predictions, labels=labels, order=order, file_names=file_names,  # type: ignore[arg-type]
                  name=name, classify_errors=not no_errors, n_resamples=bootstrap, seed=seed,
                  **options)

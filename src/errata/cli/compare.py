@@ -22,6 +22,9 @@ def compare(
                                             "schema) marking non-prototypical images."),
     imagenet_x: bool = typer.Option(False, "--imagenet-x", help="Use ImageNet-X factors as "
                                     "non-prototypical evidence."),
+    openworld: Path = typer.Option(None, "--openworld", help="Folder of cached CLIP arrays "
+                                   "(val/, index/, texts.npz) for the fine-grained OOV stage; "
+                                   "needs the openworld extra."),
     batch: int = typer.Option(64, "--batch", min=1, help="Models classified together (memory)."),
     json_: bool = typer.Option(False, "--json", help="Print a JSON summary instead of a table."),
     report: Path = typer.Option(None, "--report", help="Write a self-contained HTML page: each "
@@ -66,6 +69,8 @@ def compare(
         options["expert_files"] = list(expert_files)
     if imagenet_x:
         options["imagenet_x"] = True
+    if openworld is not None:
+        options["openworld"] = openworld
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console(stderr=True), transient=True,
                   disable=json_) as bar:

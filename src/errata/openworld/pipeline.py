@@ -1,0 +1,69 @@
+"""The open-world stage as a pipeline stage: load a bundle of cached arrays once, then claim
+errors for any number of models without encoding anything again.
+
+A bundle is a folder (the layout the README's open-world steps produce)::
+
+    BUNDLE/val/        validation-image embeddings (``errata openworld embed`` output, or a
+                       .npz/.parquet file named val.npz / val.parquet)
+    BUNDLE/index/      training-image neighbour index (``errata openworld index``)
+    BUNDLE/texts.npz   proposal text embeddings (``errata openworld texts``)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from errata.exceptions import ErrataInputError
+
+
+@dataclass(frozen=True, eq=False)
+class Bundle:
+    embeddings: Any
+    index: Any
+    text_embeddings: np.ndarray
+    proposals: Any
+    source: str
+
+
+def load_bundle(folder: str | Path) -> Bundle:
+    """Load the cached arrays of the open-world stage from ``folder`` (see module docstring)."""
+    from errata.openworld.embeddings import load_embeddings
+    from errata.openworld.index import load_index
+    from errata.openworld.proposals import build_proposals, load_text_embeddings
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ErrataInputError(f"--openworld {folder}: not a folder (expected val/, index/ and "
+                               "texts.npz from `errata openworld embed|index|texts`)")
+    val = next((p for p in (folder / "val", folder / "val.npz", folder / "val.parquet")
+                if p.exists()), None)
+    for what, path in (("validation embeddings (val/)", val), ("index/", folder / "index"),
+                       ("texts.npz", folder / "texts.npz")):
+        if path is None or not Path(path).exists():
+            raise ErrataInputError(f"--openworld {folder}: missing {what}; see the README's "
+                                   "open-world steps")
+    proposals = build_proposals()
+    return Bundle(embeddings=load_embeddings(val), index=load_index(folder / "index"),
+                  text_embeddings=load_text_embeddings(folder / "texts.npz", proposals),
+                  proposals=proposals, source=str(folder))
+
+
+def make_stage(bundle: Bundle, labels: Any):  # type: ignore[no-untyped-def]
+    """A pipeline stage (``(Context, Pending) -> StageResult``) over ``labels``' images."""
+    from errata.errors import StageResult
+    from errata.openworld.stage import align_images, oov_stage
+
+    image_emb, neighbours = align_images(labels.file_names, bundle.embeddings, bundle.index)
+
+    def stage(ctx: Any, pending: Any) -> Any:
+        claimed, reasons = oov_stage(pending.image, pending.pred, ctx.labels.multi_labels,
+                                     neighbours, image_emb, bundle.text_embeddings,
+                                     bundle.proposals)
+        return StageResult(claimed=np.asarray(claimed, dtype=bool),
+                           text=np.asarray(reasons, dtype=object))
+
+    return stage

@@ -1,0 +1,83 @@
+"""`errata analyze --openworld BUNDLE`: the open-world stage inside the real pipeline, on a bundle
+of planted arrays (no CLIP model needed: the stage only reads cached embeddings)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("faiss", reason="needs the 'openworld' extra (uv sync --extra openworld)")
+
+from errata import resources  # noqa: E402
+
+ESKIMO, MALAMUTE = 248, 249
+D = 16
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    from errata.openworld.embeddings import Embeddings, save_embeddings
+    from errata.openworld.index import build_index, save_index
+    from errata.openworld.proposals import build_proposals
+
+    folder = tmp_path_factory.mktemp("bundle")
+    props = build_proposals()
+    rng = np.random.default_rng(0)
+    texts = rng.normal(size=(len(props), D)).astype(np.float32)
+    texts /= np.linalg.norm(texts, axis=1, keepdims=True)
+    with open(folder / "texts.npz", "wb") as fh:
+        np.savez(fh, vectors=texts, wnids=props.wnids.astype(str), key="{}")
+    # the planted image looks exactly like a dog synset that is not an ImageNet class
+    vocab = {w: i for i, w in enumerate(props.wnids.tolist())}
+    outside = [w for w in props.of(ESKIMO) if vocab[w] >= props.n_classes]
+    assert outside, "Eskimo dog has non-ImageNet proposals"
+    target = texts[vocab[outside[0]]]
+    val_names = np.array(["ILSVRC2012_val_00000002.JPEG", "ILSVRC2012_val_00000003.JPEG"],
+                         dtype=object)
+    other = rng.normal(size=D).astype(np.float32)
+    val = np.stack([target, other / np.linalg.norm(other)])
+    save_embeddings(Embeddings(file_names=val_names, class_index=np.full(2, -1, np.int16),
+                               vectors=val), folder / "val.npz")
+    # its nearest training images are malamutes (same superclass as the prediction)
+    train = np.repeat(target[None, :], 12, axis=0) + rng.normal(0, 0.01, (12, D)).astype(np.float32)
+    train /= np.linalg.norm(train, axis=1, keepdims=True)
+    index = build_index(Embeddings(file_names=np.array([f"t{i}.JPEG" for i in range(12)], object),
+                                   class_index=np.full(12, MALAMUTE, np.int16), vectors=train))
+    save_index(index, folder / "index")
+    (folder / "expected.json").write_text(json.dumps({"wnid": outside[0]}))
+    return folder
+
+
+def test_analyze_with_openworld_claims_the_planted_image(bundle: Path, tmp_path: Path) -> None:
+    # a two-image prediction file: image 2 predicted as Eskimo dog (its label is not a dog)
+    assert resources.validation_labels()[1] not in range(151, 269)  # image 2: ski, alp
+    (tmp_path / "p.csv").write_text("file_name,top1\nILSVRC2012_val_00000002.JPEG,248\n"
+                                    "ILSVRC2012_val_00000003.JPEG,248\n")
+    done = subprocess.run([sys.executable, "-m", "errata", "analyze", str(tmp_path / "p.csv"),
+                           "--openworld", str(bundle), "--out", str(tmp_path / "o"), "--json"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["categories"]["fine-grained OOV"]["count"] == 1
+    assert summary["sources"]["fine_grained_oov"].startswith("open-world model")
+    import pyarrow.parquet as pq
+
+    errors = pq.read_table(tmp_path / "o" / "errors.parquet").to_pandas()
+    row = errors[errors["file_name"] == "ILSVRC2012_val_00000002.JPEG"].iloc[0]
+    assert row["category"] == "fine-grained OOV"
+    wnid = json.loads((bundle / "expected.json").read_text())["wnid"]
+    assert wnid in row["reason"] or "not an ImageNet class" in row["reason"], row["reason"]
+
+
+def test_missing_bundle_parts_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    np.save(tmp_path / "p.npy", np.zeros(50000, dtype=np.int64))
+    done = subprocess.run([sys.executable, "-m", "errata", "analyze", str(tmp_path / "p.npy"),
+                           "--openworld", str(tmp_path / "b")], capture_output=True, text=True)
+    assert done.returncode == 2 and "missing validation embeddings" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
