@@ -37,7 +37,7 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 def write_json(path: str | Path, obj: Any) -> None:
-    write_text(path, json.dumps(obj, indent=2, default=_default) + "\n")
+    write_text(path, json.dumps(obj, indent=2, default=json_default) + "\n")
 
 
 def write_parquet(path: str | Path, table: Any) -> None:
@@ -51,7 +51,8 @@ def write_parquet(path: str | Path, table: Any) -> None:
         pq.write_table(table, tmp, compression="zstd")
 
 
-def _default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """``json.dumps(default=...)`` for numpy scalars and arrays and paths."""
     import numpy as np
 
     if isinstance(obj, np.generic):

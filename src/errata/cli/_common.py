@@ -22,17 +22,21 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
+    from errata._io import json_default
+
+    sys.stdout.write(json.dumps(obj, indent=2, default=json_default) + "\n")
 
 
-def _json_default(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+def pipeline_options(expert_files: list | None, imagenet_x: bool, openworld: Any) -> dict:
+    """The error-pipeline options shared by analyze and compare, as keyword arguments."""
+    options: dict[str, Any] = {}
+    if expert_files:
+        options["expert_files"] = list(expert_files)
+    if imagenet_x:
+        options["imagenet_x"] = True
+    if openworld is not None:
+        options["openworld"] = openworld
+    return options
 
 
 def run_guarded(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from errata.cli import app
-from errata.cli._common import console, print_json
+from errata.cli._common import console, pipeline_options, print_json
 
 LABELS_HELP = ("Ground truth: 'real' (ImageNet-ReaL, default), 'original', 'shankar' (needs the "
                "Shankar file in the data directory) or a label file (.json: Shankar schema or "
@@ -70,13 +70,7 @@ def analyze(
         raise ErrataInputError("--images: only used with --report")
     if images is not None and not images.is_dir():
         raise ErrataInputError(f"--images {images}: not a folder")
-    options: dict[str, Any] = {}
-    if expert_files:
-        options["expert_files"] = list(expert_files)
-    if imagenet_x:
-        options["imagenet_x"] = True
-    if openworld is not None:
-        options["openworld"] = openworld
+    options = pipeline_options(expert_files, imagenet_x, openworld)
     result = run(predictions, labels=labels, order=order, file_names=file_names,  # type: ignore[arg-type]
                  name=name, classify_errors=not no_errors, n_resamples=bootstrap, seed=seed,
                  **options)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from errata.cli import app
-from errata.cli._common import console, print_json
+from errata.cli._common import console, pipeline_options, print_json
 
 
 @app.command()
@@ -64,13 +64,7 @@ def compare(
         if color_by is not None and color_by not in attrs:
             raise ErrataInputError(f"--color-by: '{color_by}' is not a column of {metadata} "
                                    f"({', '.join(attrs) or 'no attributes'})")
-    options: dict = {}
-    if expert_files:
-        options["expert_files"] = list(expert_files)
-    if imagenet_x:
-        options["imagenet_x"] = True
-    if openworld is not None:
-        options["openworld"] = openworld
+    options = pipeline_options(expert_files, imagenet_x, openworld)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console(stderr=True), transient=True,
                   disable=json_) as bar:

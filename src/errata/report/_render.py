@@ -9,6 +9,8 @@ nor fetch anything even if it were not escaped.
 
 from __future__ import annotations
 
+from errata._io import json_default
+
 import base64
 import hashlib
 import io
@@ -77,18 +79,8 @@ def embed_json(obj: Any) -> str:
     """JSON for a ``<script type="application/json">`` block: ``<``, ``>`` and ``&`` are written
     as ``\\u003c`` … so that no data (``</script>``, ``<!--``) can end the block early."""
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
-                      default=_json_default)
+                      default=json_default)
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-
-
-def _json_default(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def render(template: str, context: Mapping[str, Any]) -> str:
