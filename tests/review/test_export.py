@@ -110,6 +110,7 @@ def test_export_reviewed_scope_and_atomic_write(project, tmp_path):
     doc = json.loads(out.read_text())
     assert list(doc["initial_annots"]) == [view["file_name"]]
     assert not list(tmp_path.glob("*.tmp"))
+    assert out.stat().st_mode & 0o777 == 0o644
     from errata.exceptions import ErrataInputError
 
     with pytest.raises(ErrataInputError, match="scope"):

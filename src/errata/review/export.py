@@ -246,6 +246,7 @@ def export_labels(
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(doc, fh)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; an exported label set is meant to be shared
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
