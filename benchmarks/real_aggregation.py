@@ -3,8 +3,8 @@
 Reads ``real_raters/`` from the data directory ($ERRATA_DATA_DIR): 85 raters' no/maybe/yes answers
 to 184,962 (image, label) questions, the published Dawid–Skene posteriors (``scores.npz``) and the
 ReaL label sets (``real.json``, exactly the labels whose posterior is ≥ 0.8 on the 24,889 rated
-images). For majority vote and for our Dawid–Skene (one prior, and one prior per "is the original
-label" group) it reports:
+images). For majority vote and for our Dawid–Skene (one prior; one prior per "is the original
+label" group; the same with every rater's confusion shrunk towards the pooled one) it reports:
 
 * Pearson correlation of our posteriors with the published ones;
 * the share of questions on the same side of the 0.8 threshold;
@@ -80,6 +80,16 @@ def main() -> int:
         "dawid-skene (one prior)": lambda: dawid_skene(item, worker, answer, n_items=n),
         "dawid-skene (prior per original/new label)": lambda: dawid_skene(
             item, worker, answer, n_items=n, groups=is_original.astype(np.int64)
+        ),
+        "dawid-skene (prior per original/new label, confusions shrunk to pooled, 2000)": (
+            lambda: dawid_skene(
+                item,
+                worker,
+                answer,
+                n_items=n,
+                groups=is_original.astype(np.int64),
+                shrinkage=2000.0,
+            )
         ),
     }
     for name, run in runs.items():

@@ -2,10 +2,8 @@
 
 Playwright cannot download its own browsers on these machines, so this launches the system
 ``chromium`` (``/usr/bin/chromium``, Debian package ``chromium``; ``make test`` installs it) and
-skips with a clear reason when it or Playwright is missing. Use the ``chromium_page`` fixture
-(import it into a ``conftest.py``) or :func:`chromium_context` directly::
-
-    from _browser import chromium_page  # noqa: F401  (in conftest.py)
+skips with a clear reason when it or Playwright is missing. ``tests/conftest.py`` makes the
+``browser`` (session) and ``chromium_page`` (per test) fixtures available everywhere::
 
     @pytest.mark.browser
     def test_x(chromium_page):
@@ -14,11 +12,8 @@ skips with a clear reason when it or Playwright is missing. Use the ``chromium_p
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,41 +43,36 @@ def chromium_executable() -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def chromium_context(**context_options) -> Iterator:  # type: ignore[no-untyped-def]
-    """A Playwright BrowserContext on headless chromium with a temporary user-data-dir."""
+@pytest.fixture(scope="session")
+def playwright_session():  # type: ignore[no-untyped-def]
+    """The test session's one Playwright: its sync API allows only one instance per thread, so
+    every browser test (reports, review app) shares this one."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
+    with sync_api.sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_session):  # type: ignore[no-untyped-def]
+    """Headless Debian chromium for the whole session (each test opens its own context)."""
     exe = chromium_executable()
     if exe is None:
         pytest.skip(
             "Debian's chromium is not installed (apt-get install chromium; `make test` installs it)"
         )
-    profile = tempfile.mkdtemp(prefix="errata-chromium-")
-    try:
-        with sync_api.sync_playwright() as p:
-            context = p.chromium.launch_persistent_context(
-                profile,
-                executable_path=exe,
-                headless=True,
-                args=CHROMIUM_ARGS,
-                viewport=VIEWPORT,
-                **context_options,
-            )
-            try:
-                yield context
-            finally:
-                context.close()
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    b = playwright_session.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
 
 
 @pytest.fixture
-def chromium_page():  # type: ignore[no-untyped-def]
-    """A fresh page in headless chromium; closed with its profile after the test."""
-    with chromium_context() as context:
-        page = context.pages[0] if context.pages else context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
+def chromium_page(browser):  # type: ignore[no-untyped-def]
+    """A fresh page in a fresh (incognito) browser context, closed after the test."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
 
 
 def screenshot_dir(default: Path) -> Path:

@@ -10,6 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# browser fixtures (one Playwright for the session): browser, chromium_page
+from tests._browser import browser, chromium_page, playwright_session  # noqa: E402,F401
+
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:

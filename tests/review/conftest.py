@@ -11,7 +11,6 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for the _browser helper
-from _browser import chromium_page  # noqa: E402,F401
 from review_helpers import login, make_project  # noqa: E402
 
 

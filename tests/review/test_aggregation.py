@@ -88,6 +88,20 @@ def test_posteriors_are_distributions_and_order_invariant():
     np.testing.assert_allclose(a.posteriors[-1], a.prior[0], atol=1e-8)  # unanswered → prior
 
 
+def test_shrinkage_pulls_confusions_to_the_pooled_one():
+    item, worker, answer, truth = planted()
+    plain = dawid_skene(item, worker, answer, n_items=len(truth))
+    zero = dawid_skene(item, worker, answer, n_items=len(truth), shrinkage=0.0)
+    np.testing.assert_array_equal(plain.posteriors, zero.posteriors)
+    some = dawid_skene(item, worker, answer, n_items=len(truth), shrinkage=20.0)
+    huge = dawid_skene(item, worker, answer, n_items=len(truth), shrinkage=1e9)
+    spread = [np.ptp(a.confusion[:, 1, 2]) for a in (plain, some, huge)]
+    assert spread[0] > spread[1] > spread[2] and spread[2] < 1e-4  # all workers alike at the limit
+    assert ((some.posteriors[:, 1] >= 0.5) == truth).mean() >= 0.95
+    with pytest.raises(ErrataInputError, match="shrinkage"):
+        dawid_skene(item, worker, answer, n_items=len(truth), shrinkage=-1.0)
+
+
 def test_majority_vote_counts_maybe_as_half():
     agg = majority_vote(
         np.array([0, 0, 0, 1]), np.array([0, 1, 2, 0]), np.array([2, 1, 0, 2]), n_items=3

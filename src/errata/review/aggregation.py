@@ -140,6 +140,7 @@ def dawid_skene(
     groups: np.ndarray | None = None,
     init: np.ndarray | None = None,
     smoothing: float | np.ndarray = SMOOTHING,
+    shrinkage: float = 0.0,
     max_iter: int = MAX_ITER,
     tol: float = TOLERANCE,
 ) -> Aggregate:
@@ -161,6 +162,12 @@ def dawid_skene(
         (12 %); one prior for both biases every posterior (see benchmarks/real_aggregation.py).
     smoothing : float or ndarray of shape (n_truth, n_answers)
         Dirichlet pseudo-counts added to every worker's confusion counts.
+    shrinkage : float
+        Pseudo-counts (per truth value) pulling each worker's confusion towards the pooled
+        confusion of all workers, re-estimated every iteration (a Dirichlet prior centred on the
+        population; MAP-EM). 0 (default) is plain Dawid–Skene. On ReaL, 1000–3000 raises the
+        share of rated images identical to real.json from 88.9 % to 89.6 % (see
+        benchmarks/real_aggregation.py); it does not close the gap to the published posteriors.
     init : ndarray, shape (n_items, n_truth), optional
         Starting posteriors; default the majority vote. Known truths (golden questions) can be
         given here as one-hot rows.
@@ -171,6 +178,8 @@ def dawid_skene(
         ``posteriors[:, 1]`` is the probability that the label is present.
     """
     item, worker, answer = _check(item, worker, answer, n_answers)
+    if not shrinkage >= 0:
+        raise ErrataInputError(f"shrinkage: expected a non-negative number (got {shrinkage})")
     if n_workers is None:
         n_workers = int(worker.max()) + 1 if worker.size else 0
     if init is None:
@@ -202,6 +211,9 @@ def dawid_skene(
             axis=1,
         ).reshape(n_workers, n_answers, n_truth)
         counts = np.asarray(conf.transpose(0, 2, 1) + smoothing, dtype=np.float64)
+        if shrinkage:
+            pooled = counts.sum(axis=0)  # (n_truth, n_answers)
+            counts = counts + shrinkage * pooled / pooled.sum(axis=1, keepdims=True)
         conf = counts / counts.sum(axis=2, keepdims=True)
         prior = (
             np.stack(
