@@ -76,7 +76,7 @@ def test_no_shared_images(tmp_path: Path) -> None:
 
 def test_unknown_file_names(tmp_path: Path) -> None:
     (tmp_path / "p.csv").write_text(f"file_name,top1\n{VAL.format(1)},3\ncat.jpg,4\n")
-    with pytest.raises(ErrataInputError, match=r"row 1: unknown file name 'cat\.jpg'"):
+    with pytest.raises(ErrataInputError, match=r"line 3: unknown file name 'cat\.jpg'"):
         errata.analyze(tmp_path / "p.csv", labels="real")
 
 

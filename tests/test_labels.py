@@ -90,11 +90,11 @@ def test_own_csv_schema(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("content,match", [
-    ("file_name,labels\nA.JPEG,1\nA.JPEG,2\n", r"row 3: duplicate file name 'A.JPEG'"),
-    ("file_name,labels\nA.JPEG,1000\n", r"row 2, column 'labels': class index 1000 is outside"),
-    ("file_name,labels\nA.JPEG,cat\n", r"row 2, column 'labels': 'cat' is not a class"),
+    ("file_name,labels\nA.JPEG,1\nA.JPEG,2\n", r"line 3: duplicate file name 'A.JPEG'"),
+    ("file_name,labels\nA.JPEG,1000\n", r"line 2, column 'labels': class index 1000 is outside"),
+    ("file_name,labels\nA.JPEG,cat\n", r"line 2, column 'labels': 'cat' is not a class"),
     ("name,labels\nA.JPEG,1\n", r"missing column 'file_name'"),
-    ("file_name,labels,problematic\nA.JPEG,1,maybe\n", r"column 'problematic': 'maybe'"),
+    ("file_name,labels,problematic\nA.JPEG,1,maybe\n", r"line 2, column 'problematic': 'maybe'"),
 ])
 def test_bad_csv(tmp_path: Path, content: str, match: str) -> None:
     path = tmp_path / "bad.csv"

@@ -114,8 +114,8 @@ def bad(tmp_path: Path, kind: str) -> Path:  # type: ignore[return]
     ("truncated", r"bad\.npy: not a valid \.npy array, truncated or corrupt"),
     ("not-npy", r"bad\.npy: not a valid \.npy array"),
     ("extension", r"p\.pkl: unsupported extension '\.pkl'"),
-    ("duplicates", r"p\.csv: row 2: duplicate file name 'A\.JPEG'"),
-    ("text-in-csv", r"p\.csv: row 2, column 'top1': 'dog' is not a number"),
+    ("duplicates", r"p\.csv: line 4: duplicate file name 'A\.JPEG'"),
+    ("text-in-csv", r"p\.csv: line 3, column 'top1': 'dog' is not a number"),
     ("objects", r"bad\.npy: holds Python objects"),
 ])
 def test_bad_predictions(tmp_path: Path, kind: str, match: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from errata import metrics as M
-from errata.exceptions import ErrataInputError
+from errata.exceptions import ErrataInputError, row_ref
 from errata.labels import LabelSet, load_labels, original_labels_for
 from errata.predictions import Order, Predictions, load_predictions
 
@@ -53,7 +53,7 @@ def align(predictions: Predictions, labels: LabelSet) -> Aligned:
         if unknown.any():
             row = int(np.flatnonzero(unknown)[0])
             raise ErrataInputError(
-                f"{predictions.source}: row {row}: unknown file name '{predictions.file_names[row]}' "
+                f"{predictions.source}: {row_ref(predictions.source, row)}: unknown file name '{predictions.file_names[row]}' "
                 f"(not in label set '{labels.name}' and not an ImageNet validation image; "
                 f"{int(unknown.sum())} such rows)")
     # prediction rows in label-set order: when they cover the whole set, the (large, dense) label

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from errata import errors as E
-from errata.exceptions import ErrataInputError
+from errata.exceptions import ErrataInputError, row_ref
 from errata.labels import LabelSet, load_labels, original_labels_for
 from errata.predictions import READERS, Order, Predictions, load_predictions
 
@@ -73,7 +73,7 @@ class _Aligner:
             unknown = (pos < 0) & (orig < 0)
             if unknown.any():
                 row = int(np.flatnonzero(unknown)[0])
-                raise ErrataInputError(f"{pred.source}: row {row}: unknown file name "
+                raise ErrataInputError(f"{pred.source}: {row_ref(pred.source, row)}: unknown file name "
                                        f"'{pred.file_names[row]}'")
             self._cache[key] = (pred.file_names, pos, orig, np.flatnonzero(pos >= 0))
         _, pos, orig, rows = self._cache[key]

@@ -10,6 +10,12 @@ class ErrataInputError(ValueError):
     """
 
 
+def row_ref(where: object, row: int) -> str:
+    """How a message names 0-based data row ``row`` of ``where``: the file line for a CSV
+    (header = line 1), else the array/table row index."""
+    return f"line {row + 2}" if str(where).lower().endswith(".csv") else f"row {row}"
+
+
 class MissingExtraError(ImportError):
     """An optional extra is not installed; the message says which ``pip install`` to run."""
 

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from errata import resources
-from errata.exceptions import ErrataInputError
+from errata.exceptions import ErrataInputError, row_ref
 from errata.resources import N_CLASSES, VAL_PREFIX
 
 
@@ -214,7 +214,7 @@ def _matrix(rows: list[list[int]], n: int) -> np.ndarray:
 def _check_unique(file_names: np.ndarray, where: str) -> None:
     row = first_duplicate(file_names)
     if row >= 0:
-        raise ErrataInputError(f"{where}: row {row + 2}: duplicate file name '{file_names[row]}'; "
+        raise ErrataInputError(f"{where}: {row_ref(where, row)}: duplicate file name '{file_names[row]}'; "
                                "each image may appear once")
 
 
@@ -373,7 +373,7 @@ def from_csv(path: str | Path) -> LabelSet:
         out = []
         for row, cell in enumerate(df[col]):
             toks = [t for t in cell.replace(";", " ").replace(",", " ").split() if t]
-            out.append([_class_index_of(t, where=f"{path}: row {row + 2}, column '{col}'")
+            out.append([_class_index_of(t, where=f"{path}: {row_ref(path, row)}, column '{col}'")
                         for t in toks])
         return out
 
@@ -383,14 +383,14 @@ def from_csv(path: str | Path) -> LabelSet:
         bad = ~vals.isin(["", "0", "1", "true", "false", "yes", "no"])
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ErrataInputError(f"{path}: row {row + 2}, column 'problematic': "
+            raise ErrataInputError(f"{path}: {row_ref(path, row)}, column 'problematic': "
                                    f"'{df['problematic'].iloc[row]}' is not 0/1/true/false")
         problematic = vals.isin(["1", "true", "yes"]).to_numpy()
     original = original_labels_for(file_names)
     if "original" in df.columns:
         for row, cell in enumerate(df["original"]):
             if cell.strip():
-                original[row] = _class_index_of(cell, where=f"{path}: row {row + 2}, column 'original'")
+                original[row] = _class_index_of(cell, where=f"{path}: {row_ref(path, row)}, column 'original'")
     return LabelSet(
         name=path.stem, file_names=file_names,
         correct=_matrix(parse("labels"), len(df)), unclear=_matrix(parse("unclear"), len(df)),

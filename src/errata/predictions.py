@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 
 from errata import resources
-from errata.exceptions import ErrataInputError
+from errata.exceptions import ErrataInputError, row_ref
 from errata.resources import N_CLASSES, N_VAL
 
 Order = Literal["filename", "imagefolder"]
@@ -168,11 +168,11 @@ def _read_table(path: Path, names_field: str | None) -> tuple[np.ndarray, np.nda
         if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
             values = column.to_pylist()
             row = next((i for i, v in enumerate(values) if not _is_number(v)), 0)
-            raise ErrataInputError(f"{path}: row {row + 1}, column '{col}': {values[row]!r} is not "
+            raise ErrataInputError(f"{path}: {row_ref(path, row)}, column '{col}': {values[row]!r} is not "
                                    "a number")
         if column.null_count:
             row = int(np.argmax(pc.is_null(column).to_numpy(zero_copy_only=False)))
-            raise ErrataInputError(f"{path}: row {row + 1}, column '{col}': missing value")
+            raise ErrataInputError(f"{path}: {row_ref(path, row)}, column '{col}': missing value")
     arr = np.column_stack([table.column(c).to_numpy() for c in cols])
     return arr, names
 
@@ -224,7 +224,7 @@ def _to_topk(arr: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray | None
         finite = np.isfinite(arr)
         if not finite.all():
             row, col = (int(v[0]) for v in np.nonzero(~finite))
-            raise ErrataInputError(f"{where}: row {row}, class {col}: score {arr[row, col]} is not "
+            raise ErrataInputError(f"{where}: {row_ref(where, row)}, class {col}: score {arr[row, col]} is not "
                                    "finite (NaN or inf); expected finite logits or probabilities")
         scores = arr.astype(np.float32, copy=False)
         k = min(TOPK_SAVED, N_CLASSES)
@@ -235,10 +235,10 @@ def _to_topk(arr: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray | None
     if idx.dtype.kind == "f":
         if not np.isfinite(idx).all():
             row = int(np.nonzero(~np.isfinite(idx))[0][0])
-            raise ErrataInputError(f"{where}: row {row}: class index is NaN or inf")
+            raise ErrataInputError(f"{where}: {row_ref(where, row)}: class index is NaN or inf")
         if (idx != np.round(idx)).any():
             row = int(np.nonzero(idx != np.round(idx))[0][0])
-            raise ErrataInputError(f"{where}: row {row}: {idx[row].tolist()} are not whole class "
+            raise ErrataInputError(f"{where}: {row_ref(where, row)}: {idx[row].tolist()} are not whole class "
                                    "indices; for scores give 1000 columns")
     if idx.shape[1] > 100:
         raise ErrataInputError(f"{where}: {idx.shape[1]} integer columns; expected top-k class indices "
@@ -251,7 +251,7 @@ def _to_topk(arr: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray | None
         if hi == N_CLASSES and lo >= 0:
             hint = ("; the file looks like it uses 1001 classes with a background class at 0 "
                     "(TF-slim): subtract 1 from every index")
-        raise ErrataInputError(f"{where}: row {row}: class index {int(idx[bad][0])} is outside "
+        raise ErrataInputError(f"{where}: {row_ref(where, row)}: class index {int(idx[bad][0])} is outside "
                                f"0-999{hint}")
     return idx.astype(np.int16), None
 
@@ -334,7 +334,7 @@ def load_predictions(
         names = canonical_file_names(names)
         row = first_duplicate(names)
         if row >= 0:
-            raise ErrataInputError(f"{where}: row {row}: duplicate file name '{names[row]}'; "
+            raise ErrataInputError(f"{where}: {row_ref(where, row)}: duplicate file name '{names[row]}'; "
                                    "each image may appear once")
     return Predictions(file_names=names, topk=topk, scores=scores, name=label, source=where)
 

@@ -64,7 +64,7 @@ def load_metadata(path: str | Path, models: Any) -> Any:
     dup = meta["model"].duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup)[0])
-        raise ErrataInputError(f"--metadata {path}: row {row + 2}: model "
+        raise ErrataInputError(f"--metadata {path}: line {row + 2}: model "
                                f"'{meta['model'].iloc[row]}' is listed twice")
     clash = [c for c in meta.columns if c != "model" and c in models.columns]
     if clash:
