@@ -91,7 +91,7 @@ def analyze(
         for key, path in written.items():
             c.print(f"{key:>10}: {path}", soft_wrap=True)
         if report is not None:
-            c.print(f"[bold]report:[/] {Path(report).resolve()} (open it in a browser)",
+            c.print(f"[bold]open the report in a browser:[/] {Path(report).resolve().as_uri()}",
                     soft_wrap=True)
 
 
