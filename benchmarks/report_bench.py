@@ -57,9 +57,13 @@ def main() -> None:
     analyse_s = time.perf_counter() - t
     t = time.perf_counter()
     page = a.to_html(out / "resnet50.html")["report"]
-    results["resnet50"] = {"analyze_s": analyse_s, "report_s": time.perf_counter() - t,
-                           "bytes": page.stat().st_size, "errors": len(a.errors),
-                           "open_s": open_time(page)}
+    results["resnet50"] = {
+        "analyze_s": analyse_s,
+        "report_s": time.perf_counter() - t,
+        "bytes": page.stat().st_size,
+        "errors": len(a.errors),
+        "open_s": open_time(page),
+    }
 
     study = args.study
     if study is None:
@@ -74,8 +78,12 @@ def main() -> None:
         compare([zoo], labels="real", out=study)
     t = time.perf_counter()
     page = study_report(study, out / "study.html")["report"]
-    results["study"] = {"models": args.models, "report_s": time.perf_counter() - t,
-                        "bytes": page.stat().st_size, "open_s": open_time(page)}
+    results["study"] = {
+        "models": args.models,
+        "report_s": time.perf_counter() - t,
+        "bytes": page.stat().st_size,
+        "open_s": open_time(page),
+    }
     print(json.dumps(results, indent=2))
 
 

@@ -71,8 +71,12 @@ def synthetic_zoo(folder: Path, n_models: int, seed: int = 0) -> None:
     confusable = [np.flatnonzero(row) for row in same]
     # padded table of confusable classes per class, for a vectorised draw
     width = max(1, max(len(c) for c in confusable))
-    table = np.array([np.resize(c, width) if len(c) else np.array([(i + 1) % 1000] * width)
-                      for i, c in enumerate(confusable)])
+    table = np.array(
+        [
+            np.resize(c, width) if len(c) else np.array([(i + 1) % 1000] * width)
+            for i, c in enumerate(confusable)
+        ]
+    )
     truth = resources.validation_labels().astype(np.int64)
     n = truth.size
     rng = np.random.default_rng(seed)
@@ -116,20 +120,36 @@ def main(argv: list[str] | None = None) -> int:
             if not zoo.exists() or len(list(zoo.glob("*.npy"))) != n_models:
                 t0 = time.perf_counter()
                 synthetic_zoo(zoo, n_models)
-                print(f"  (generated {n_models} synthetic models in {time.perf_counter() - t0:.1f} s)")
+                print(
+                    f"  (generated {n_models} synthetic models in {time.perf_counter() - t0:.1f} s)"
+                )
             cmd = [*ERRATA, "compare", str(zoo), "--out", str(work / f"out{n_models}"), "--json"]
-            add(f"compare {n_models} models × 50k images (full pipeline, no CLIP)", cmd,
-                1 if n_models >= 100 else args.repeat, {"models": n_models})
+            add(
+                f"compare {n_models} models × 50k images (full pipeline, no CLIP)",
+                cmd,
+                1 if n_models >= 100 else args.repeat,
+                {"models": n_models},
+            )
             rows[-1]["models_per_s"] = n_models / rows[-1]["wall_s"]
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    meta = {"python": platform.python_version(), "machine": platform.machine(),
-            "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d")}
+    meta = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
     (HERE / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
-    lines = ["# Benchmark results", "", f"`make bench` on {meta['cpus']} CPUs, Python {meta['python']},"
-             f" {meta['date']}. Wall time is the median of the runs; RSS is the child's peak.", "",
-             "| benchmark | wall (s) | peak RSS (MB) | models/s |", "|---|---:|---:|---:|"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"`make bench` on {meta['cpus']} CPUs, Python {meta['python']},"
+        f" {meta['date']}. Wall time is the median of the runs; RSS is the child's peak.",
+        "",
+        "| benchmark | wall (s) | peak RSS (MB) | models/s |",
+        "|---|---:|---:|---:|",
+    ]
     for r in rows:
         mps = f"{r['models_per_s']:.1f}" if "models_per_s" in r else ""
         lines.append(f"| {r['benchmark']} | {r['wall_s']:.2f} | {r['peak_rss_mb']:.0f} | {mps} |")

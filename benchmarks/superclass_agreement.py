@@ -32,15 +32,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"superclasses: {len(superclasses())}")
     for category, (hit, n) in sorted(result.per_category.items()):
         print(f"  {category:40s} {n:4d} mistakes, {hit:4d} share a superclass")
-    print(f"fine-grained sharing a superclass:        {result.fine_grained_share:7.1%} "
-          f"of {result.fine_grained_n} (target {TARGETS[0]:.0%})")
-    print(f"spurious + non-prototypical sharing none: {result.unrelated_share:7.1%} "
-          f"of {result.unrelated_n} (target {TARGETS[1]:.0%})")
+    print(
+        f"fine-grained sharing a superclass:        {result.fine_grained_share:7.1%} "
+        f"of {result.fine_grained_n} (target {TARGETS[0]:.0%})"
+    )
+    print(
+        f"spurious + non-prototypical sharing none: {result.unrelated_share:7.1%} "
+        f"of {result.unrelated_n} (target {TARGETS[1]:.0%})"
+    )
     print(f"({seconds:.2f} s including loading the taxonomy)")
     if args.list:
         for d in result.disagreements:
-            print(f"{d['file_name']}  {d['category']:22s} predicted {d['prediction']}; "
-                  f"labels {', '.join(d['labels'])}")
+            print(
+                f"{d['file_name']}  {d['category']:22s} predicted {d['prediction']}; "
+                f"labels {', '.join(d['labels'])}"
+            )
     ok = (result.fine_grained_share >= TARGETS[0]) and (result.unrelated_share >= TARGETS[1])
     return 0 if ok else 1
 

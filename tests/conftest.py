@@ -26,7 +26,9 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def resnet_top1(data_dir: Path) -> np.ndarray:
     """The reference ResNet-50's top-1 predictions, ImageFolder order."""
-    return np.load(data_dir / "cleanlab_resnet" / "imagenet_val_set_pyx_argmax_predicted_labels.npy")
+    return np.load(
+        data_dir / "cleanlab_resnet" / "imagenet_val_set_pyx_argmax_predicted_labels.npy"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,9 @@ VAL = "ILSVRC2012_val_{:08d}.JPEG"
 
 
 def test_reference_resnet50_figures(data_dir: Path) -> None:
-    a = errata.analyze("cleanlab-resnet50", labels="real", order="imagefolder",
-                       classify_errors=False)
+    a = errata.analyze(
+        "cleanlab-resnet50", labels="real", order="imagefolder", classify_errors=False
+    )
     assert f"{100 * a.metrics['top1']['value']:.3f}" == "72.732"
     assert a.metrics["top1"]["images"] == 50000
     assert f"{100 * a.metrics['real']['value']:.2f}" == "77.61"
@@ -49,17 +50,27 @@ def test_subset_against_shankar_schema(tmp_path: Path) -> None:
 
     wn = resources.classes().wnids
     orig = resources.validation_labels()
-    annots = {VAL.format(i + 1): {"correct": [wn[orig[i]]], "wrong": [], "unclear": [wn[7]]}
-              for i in range(10)}
+    annots = {
+        VAL.format(i + 1): {"correct": [wn[orig[i]]], "wrong": [], "unclear": [wn[7]]}
+        for i in range(10)
+    }
     path = tmp_path / "human_accuracy_v3.0.0.json"
-    path.write_text(json.dumps({"initial_annots": annots,
-                                "problematic_images": {VAL.format(10): 1},
-                                "imagenet_m": [VAL.format(1), VAL.format(2)]}))
+    path.write_text(
+        json.dumps(
+            {
+                "initial_annots": annots,
+                "problematic_images": {VAL.format(10): 1},
+                "imagenet_m": [VAL.format(1), VAL.format(2)],
+            }
+        )
+    )
     top1 = np.full(50000, 7)
     top1[0] = orig[0]
     a = errata.analyze(top1, labels=path, classify_errors=False)
     # 9 evaluated images (one problematic), all correct via the unclear label 7
-    assert a.metrics["label_accuracy"]["value"] == 1.0 and a.metrics["label_accuracy"]["images"] == 9
+    assert (
+        a.metrics["label_accuracy"]["value"] == 1.0 and a.metrics["label_accuracy"]["images"] == 9
+    )
     assert a.metrics["mla"]["value"] == 1.0
     assert a.metrics["imagenet_m"] == {"value": 2, "of": 2, "images": 2}
     assert a.metrics["top1"]["images"] == 50000
@@ -69,8 +80,11 @@ def test_no_shared_images(tmp_path: Path) -> None:
     path = tmp_path / "mine.csv"
     path.write_text("file_name,labels\nphoto1.jpg,3\n")
     np.save(tmp_path / "p.npy", np.zeros(50000, dtype=np.int64))
-    with pytest.raises(ErrataInputError, match=r"p\.npy: its 50000 images and the label set "
-                       r"'mine' \(1 images\) share no file names"):
+    with pytest.raises(
+        ErrataInputError,
+        match=r"p\.npy: its 50000 images and the label set "
+        r"'mine' \(1 images\) share no file names",
+    ):
         errata.analyze(tmp_path / "p.npy", labels=path)
 
 
@@ -87,8 +101,14 @@ def test_outputs_written(tmp_path: Path, resnet_top1: np.ndarray) -> None:
     assert metrics["metrics"]["top1"]["value"] == pytest.approx(0.72732)
     table = pq.read_table(written["per_image"])
     assert table.num_rows == 50000
-    assert set(table.column_names) >= {"file_name", "original", "labels", "top1",
-                                       "correct_original", "correct_multi"}
+    assert set(table.column_names) >= {
+        "file_name",
+        "original",
+        "labels",
+        "top1",
+        "correct_original",
+        "correct_multi",
+    }
     per_class = a.per_class
     assert len(per_class) == 1000 and per_class["images"].sum() == 50000
     assert (per_class["top1"] * per_class["images"]).sum() / 50000 == pytest.approx(0.72732)
@@ -101,19 +121,29 @@ def test_outputs_written(tmp_path: Path, resnet_top1: np.ndarray) -> None:
 
 # --- the command line ------------------------------------------------------------------------
 
+
 def run(*args: str, env_data: Path | None = None) -> subprocess.CompletedProcess:
     import os
 
     env = dict(os.environ)
     if env_data:
         env["ERRATA_DATA_DIR"] = str(env_data)
-    return subprocess.run([sys.executable, "-m", "errata", *args], capture_output=True, text=True,
-                          env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "errata", *args], capture_output=True, text=True, env=env
+    )
 
 
 def test_cli_analyze_json(data_dir: Path, tmp_path: Path) -> None:
-    done = run("analyze", "cleanlab-resnet50", "--order", "imagefolder", "--no-errors", "--json",
-               "--out", str(tmp_path / "o"))
+    done = run(
+        "analyze",
+        "cleanlab-resnet50",
+        "--order",
+        "imagefolder",
+        "--no-errors",
+        "--json",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert round(100 * out["metrics"]["top1"]["value"], 3) == 72.732
@@ -127,11 +157,17 @@ def test_cli_table(data_dir: Path) -> None:
     assert "72.732 %" in done.stdout and "77.614 %" in done.stdout
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda d: np.save(d / "p.npy", np.zeros(10, dtype=np.int64)), "p.npy: 10 prediction rows"),
-    (lambda d: (d / "p.npy").write_bytes(b"\x93NUMPY garbage"), "p.npy: not a valid .npy array"),
-    (lambda d: (d / "p.txt").write_text("1\n"), "unsupported extension '.txt'"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda d: np.save(d / "p.npy", np.zeros(10, dtype=np.int64)), "p.npy: 10 prediction rows"),
+        (
+            lambda d: (d / "p.npy").write_bytes(b"\x93NUMPY garbage"),
+            "p.npy: not a valid .npy array",
+        ),
+        (lambda d: (d / "p.txt").write_text("1\n"), "unsupported extension '.txt'"),
+    ],
+)
 def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, make, match: str) -> None:  # type: ignore[no-untyped-def]
     make(tmp_path)
     target = next(tmp_path.iterdir())

@@ -34,7 +34,8 @@ def test_corrupt_file_is_skipped_and_others_analysed(zoo: Path, tmp_path: Path) 
     assert len(study.models) == 99
     assert len(study.failed) == 1 and "m050_corrupt.npy" in study.failed[0]["error"]
     assert json.loads((tmp_path / "study" / "failed.json").read_text())[0]["path"].endswith(
-        "m050_corrupt.npy")
+        "m050_corrupt.npy"
+    )
     # stacked results equal the one-model pipeline
     one = errata.analyze(zoo / "m017.npy", labels="real")
     row = study.models.set_index("model").loc["m017"]
@@ -52,21 +53,41 @@ def test_corrupt_file_is_skipped_and_others_analysed(zoo: Path, tmp_path: Path) 
 
 def test_cli_exit_code_says_a_file_was_skipped(zoo: Path, tmp_path: Path) -> None:
     files = [str(zoo / "m000.npy"), str(zoo / "m001.npy"), str(zoo / "m050_corrupt.npy")]
-    done = subprocess.run([sys.executable, "-m", "errata", "compare", *files, "--out",
-                           str(tmp_path / "s"), "--json"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "errata", "compare", *files, "--out", str(tmp_path / "s"), "--json"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 1, done.stderr
     out = json.loads(done.stdout)
     assert out["models"] == 2 and out["failed"] == 1
-    q = subprocess.run([sys.executable, "-m", "errata", "query", str(tmp_path / "s"),
-                        "SELECT count(*) AS n FROM models", "--json"], capture_output=True, text=True)
+    q = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "errata",
+            "query",
+            str(tmp_path / "s"),
+            "SELECT count(*) AS n FROM models",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert q.returncode == 0 and json.loads(q.stdout) == [{"n": 2}]
-    bad = subprocess.run([sys.executable, "-m", "errata", "query", str(tmp_path / "s"),
-                          "SELECT nope FROM models"], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "errata", "query", str(tmp_path / "s"), "SELECT nope FROM models"],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and bad.stderr.startswith("error: query:")
 
 
 def test_empty_folder(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "errata", "compare", str(tmp_path), "--out",
-                           str(tmp_path / "o")], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "errata", "compare", str(tmp_path), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2 and "no prediction files" in done.stderr
     assert not (tmp_path / "o").exists()

@@ -35,8 +35,11 @@ def server(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def register(monkeypatch, url: str, sha: str | None) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setitem(data.REGISTRY, "test-file", data.DataFile(
-        "test-file", "sub/file.bin", url, sha, "CC0", "test"))
+    monkeypatch.setitem(
+        data.REGISTRY,
+        "test-file",
+        data.DataFile("test-file", "sub/file.bin", url, sha, "CC0", "test"),
+    )
 
 
 def test_data_dir_follows_env(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -53,8 +56,11 @@ def test_shared_data_is_found_and_verified(data_dir: Path) -> None:
 
 def test_missing_file_says_how_to_get_it(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("ERRATA_DATA_DIR", str(tmp_path))
-    with pytest.raises(ErrataInputError, match=r"errata data fetch shankar.* or place https://\S+"
-                       r"human_accuracy_v3\.0\.0\.json at .*shankar/human_accuracy_v3\.0\.0\.json"):
+    with pytest.raises(
+        ErrataInputError,
+        match=r"errata data fetch shankar.* or place https://\S+"
+        r"human_accuracy_v3\.0\.0\.json at .*shankar/human_accuracy_v3\.0\.0\.json",
+    ):
         data.path("shankar")
 
 
@@ -85,5 +91,7 @@ def test_fetch_offline_names_url_and_path(monkeypatch, tmp_path: Path) -> None: 
 
 
 def test_unknown_name_lists_known() -> None:
-    with pytest.raises(ErrataInputError, match="unknown data file 'nope' \\(known: cleanlab-resnet50"):
+    with pytest.raises(
+        ErrataInputError, match="unknown data file 'nope' \\(known: cleanlab-resnet50"
+    ):
         data.entry("nope")

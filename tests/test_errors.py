@@ -28,12 +28,21 @@ def planted_taxonomy() -> E.TaxonomyArrays:
     np.fill_diagonal(lca, 0)
     lca[10, 11] = lca[11, 10] = 1
     groups = {"wordnet": np.array(["organism"] * 500 + ["artifact"] * 500, dtype=object)}
-    return E.TaxonomyArrays(overlap=overlap, superclass_members=members,
-                            superclass_names=["A", "B", "C"], lca_height=lca, groups=groups)
+    return E.TaxonomyArrays(
+        overlap=overlap,
+        superclass_members=members,
+        superclass_names=["A", "B", "C"],
+        lca_height=lca,
+        groups=groups,
+    )
 
 
-def label_set(correct: list[list[int]], original: list[int], problematic=None,  # type: ignore[no-untyped-def]
-              unclear=None) -> LabelSet:
+def label_set(
+    correct: list[list[int]],
+    original: list[int],
+    problematic=None,  # type: ignore[no-untyped-def]
+    unclear=None,
+) -> LabelSet:
     n = len(correct)
     mat = np.zeros((n, 1000), dtype=bool)
     unc = np.zeros((n, 1000), dtype=bool)
@@ -41,11 +50,14 @@ def label_set(correct: list[list[int]], original: list[int], problematic=None,  
         mat[i, row] = True
     for i, row in enumerate(unclear or []):
         unc[i, row] = True
-    return LabelSet(name="planted", file_names=np.array([VAL.format(i + 1) for i in range(n)],
-                                                        dtype=object),
-                    correct=mat, unclear=unc,
-                    problematic=np.array(problematic or [False] * n, dtype=bool),
-                    original=np.array(original, dtype=np.int16))
+    return LabelSet(
+        name="planted",
+        file_names=np.array([VAL.format(i + 1) for i in range(n)], dtype=object),
+        correct=mat,
+        unclear=unc,
+        problematic=np.array(problematic or [False] * n, dtype=bool),
+        original=np.array(original, dtype=np.int16),
+    )
 
 
 def naive_source(labels: LabelSet) -> E.CooccurrenceSource:
@@ -53,37 +65,54 @@ def naive_source(labels: LabelSet) -> E.CooccurrenceSource:
     sets[np.arange(len(labels)), labels.original] = True
     sets[~labels.evaluated] = False
     counts = sets.T.astype(np.int32) @ sets.astype(np.int32)
-    return E.CooccurrenceSource(name="planted", counts=counts, sets=sets,
-                                file_names=labels.file_names)
+    return E.CooccurrenceSource(
+        name="planted", counts=counts, sets=sets, file_names=labels.file_names
+    )
 
 
 # image: (labels, original, prediction, expected category)
 PLANTED = [
     ([10], 10, 11, E.FINE),
     ([30], 30, 31, E.OVERLAP),
-    ([60], 60, 70, E.SPURIOUS),      # 60 & 70 co-occur in images 5 and 6
-    ([80], 80, 90, E.NONPROTO),      # image 4 is non-prototypical by the expert file
+    ([60], 60, 70, E.SPURIOUS),  # 60 & 70 co-occur in images 5 and 6
+    ([80], 80, 90, E.NONPROTO),  # image 4 is non-prototypical by the expert file
     ([100], 100, 200, E.FAILURE),
     ([60, 70], 60, 70, E.CORRECT_MULTI),
     ([60, 70], 60, 60, E.CORRECT),
-    ([100], 100, 300, E.EXCLUDED),   # problematic
-    ([50], 52, 52, E.FAILURE),       # original label rejected; (50, 52) co-occur only here +1
+    ([100], 100, 300, E.EXCLUDED),  # problematic
+    ([50], 52, 52, E.FAILURE),  # original label rejected; (50, 52) co-occur only here +1
     ([50, 52], 50, 50, E.CORRECT),
-    ([], 5, 6, E.EXCLUDED),          # empty label set
-    ([40, 10], 40, 21, E.FAILURE),   # 21 is in B; neither label is
-    ([40, 10], 40, 12, E.FINE),      # via the second label, 10
+    ([], 5, 6, E.EXCLUDED),  # empty label set
+    ([40, 10], 40, 21, E.FAILURE),  # 21 is in B; neither label is
+    ([40, 10], 40, 12, E.FINE),  # via the second label, 10
 ]
 
 
 @pytest.fixture()
 def planted(tmp_path: Path):  # type: ignore[no-untyped-def]
-    labels = label_set([p[0] for p in PLANTED], [p[1] for p in PLANTED],
-                       problematic=[i == 7 for i in range(len(PLANTED))])
+    labels = label_set(
+        [p[0] for p in PLANTED],
+        [p[1] for p in PLANTED],
+        problematic=[i == 7 for i in range(len(PLANTED))],
+    )
     expert = tmp_path / "experts.json"
-    expert.write_text(json.dumps({VAL.format(4): {"top_prediction": 90, "failure category":
-                                                   "Non-prototypical", "failure severity": "Major"}}))
-    ctx = E.build_context(labels, taxonomy=planted_taxonomy(), cooccurrence=naive_source(labels),
-                          expert_files=[expert])
+    expert.write_text(
+        json.dumps(
+            {
+                VAL.format(4): {
+                    "top_prediction": 90,
+                    "failure category": "Non-prototypical",
+                    "failure severity": "Major",
+                }
+            }
+        )
+    )
+    ctx = E.build_context(
+        labels,
+        taxonomy=planted_taxonomy(),
+        cooccurrence=naive_source(labels),
+        expert_files=[expert],
+    )
     top1 = np.array([p[2] for p in PLANTED])
     return ctx, top1
 
@@ -133,8 +162,12 @@ def test_summary_counts_and_variants(planted) -> None:  # type: ignore[no-untype
     assert s["errors"] == 8 and s["excluded"] == 2
     assert s["categories"][E.FINE]["count"] == 2 and s["categories"][E.OOV]["status"] == "not run"
     v = s["mla_variants"]
-    assert v["mla"]["value"] <= v["mla_overlap"]["value"] <= v["mla_minor"]["value"] <= \
-        v["mla_explainable"]["value"]
+    assert (
+        v["mla"]["value"]
+        <= v["mla_overlap"]["value"]
+        <= v["mla_minor"]["value"]
+        <= v["mla_explainable"]["value"]
+    )
     assert sum(g["images"] for g in s["groups"]["wordnet"].values()) == len(PLANTED)
 
 
@@ -146,8 +179,10 @@ N_CLS = 24  # classes used by the generated cases (a corner of the 1000)
 @st.composite
 def cases(draw):  # type: ignore[no-untyped-def]
     n = draw(st.integers(3, 25))
-    sets = [draw(st.lists(st.integers(0, N_CLS - 1), min_size=1, max_size=3, unique=True))
-            for _ in range(n)]
+    sets = [
+        draw(st.lists(st.integers(0, N_CLS - 1), min_size=1, max_size=3, unique=True))
+        for _ in range(n)
+    ]
     original = [s[0] if draw(st.booleans()) else draw(st.integers(0, N_CLS - 1)) for s in sets]
     preds = draw(st.lists(st.integers(0, N_CLS - 1), min_size=n, max_size=n))
     return sets, original, np.array(preds)
@@ -163,8 +198,13 @@ def tax_small() -> E.TaxonomyArrays:
     lca = rng.integers(1, 10, (1000, 1000)).astype(np.float32)
     lca = np.minimum(lca, lca.T)
     np.fill_diagonal(lca, 0)
-    return E.TaxonomyArrays(overlap=overlap, superclass_members=members,
-                            superclass_names=["a", "b", "c", "d"], lca_height=lca, groups=t.groups)
+    return E.TaxonomyArrays(
+        overlap=overlap,
+        superclass_members=members,
+        superclass_names=["a", "b", "c", "d"],
+        lca_height=lca,
+        groups=t.groups,
+    )
 
 
 TAX = tax_small()

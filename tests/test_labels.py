@@ -21,7 +21,11 @@ def shankar_file(tmp_path: Path, **overrides) -> Path:  # type: ignore[no-untype
     data = {
         "initial_annots": {
             VAL.format(1): {"correct": [WNIDS[65]], "wrong": [WNIDS[3]], "unclear": []},
-            VAL.format(2): {"correct": [WNIDS[795], WNIDS[970]], "wrong": [], "unclear": [WNIDS[10]]},
+            VAL.format(2): {
+                "correct": [WNIDS[795], WNIDS[970]],
+                "wrong": [],
+                "unclear": [WNIDS[10]],
+            },
             VAL.format(3): {"correct": [WNIDS[230]], "wrong": [], "unclear": []},
             "imagenetv2_0001.jpeg": {"correct": [WNIDS[1]], "wrong": [], "unclear": []},
         },
@@ -63,18 +67,31 @@ def test_shankar_missing_initial_annots(tmp_path: Path) -> None:
 
 def test_shankar_unknown_wnid(tmp_path: Path) -> None:
     path = shankar_file(tmp_path, initial_annots={VAL.format(1): {"correct": ["n99999999"]}})
-    with pytest.raises(ErrataInputError, match=r"initial_annots\['ILSVRC2012_val_00000001.JPEG'\]"
-                       r"\.correct: 'n99999999' is not one of the 1000"):
+    with pytest.raises(
+        ErrataInputError,
+        match=r"initial_annots\['ILSVRC2012_val_00000001.JPEG'\]"
+        r"\.correct: 'n99999999' is not one of the 1000",
+    ):
         load_labels(path)
 
 
 def test_own_json_schema(tmp_path: Path) -> None:
     path = tmp_path / "mine.json"
-    path.write_text(json.dumps({"images": {
-        VAL.format(5): {"correct": [1, "n01443537"], "unclear": [7], "problematic": False},
-        "my_photo.jpg": {"correct": [3], "original": 3},
-        VAL.format(6): [12],
-    }}))
+    path.write_text(
+        json.dumps(
+            {
+                "images": {
+                    VAL.format(5): {
+                        "correct": [1, "n01443537"],
+                        "unclear": [7],
+                        "problematic": False,
+                    },
+                    "my_photo.jpg": {"correct": [3], "original": 3},
+                    VAL.format(6): [12],
+                }
+            }
+        )
+    )
     ls = load_labels(path)
     assert ls.correct[0, 1] and ls.unclear[0, 7] and ls.correct[2, 12]
     assert ls.original[1] == 3 and ls.original[0] == resources.validation_labels()[4]
@@ -82,20 +99,31 @@ def test_own_json_schema(tmp_path: Path) -> None:
 
 def test_own_csv_schema(tmp_path: Path) -> None:
     path = tmp_path / "mine.csv"
-    path.write_text("file_name,labels,unclear,problematic\n"
-                    f"{VAL.format(1)},65 66,,0\n{VAL.format(2)},n01440764;3,9,true\n")
+    path.write_text(
+        "file_name,labels,unclear,problematic\n"
+        f"{VAL.format(1)},65 66,,0\n{VAL.format(2)},n01440764;3,9,true\n"
+    )
     ls = load_labels(path)
     assert ls.correct[0, [65, 66]].all() and ls.correct[1, [0, 3]].all() and ls.unclear[1, 9]
     assert ls.problematic.tolist() == [False, True]
 
 
-@pytest.mark.parametrize("content,match", [
-    ("file_name,labels\nA.JPEG,1\nA.JPEG,2\n", r"line 3: duplicate file name 'A.JPEG'"),
-    ("file_name,labels\nA.JPEG,1000\n", r"line 2, column 'labels': class index 1000 is outside"),
-    ("file_name,labels\nA.JPEG,cat\n", r"line 2, column 'labels': 'cat' is not a class"),
-    ("name,labels\nA.JPEG,1\n", r"missing column 'file_name'"),
-    ("file_name,labels,problematic\nA.JPEG,1,maybe\n", r"line 2, column 'problematic': 'maybe'"),
-])
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        ("file_name,labels\nA.JPEG,1\nA.JPEG,2\n", r"line 3: duplicate file name 'A.JPEG'"),
+        (
+            "file_name,labels\nA.JPEG,1000\n",
+            r"line 2, column 'labels': class index 1000 is outside",
+        ),
+        ("file_name,labels\nA.JPEG,cat\n", r"line 2, column 'labels': 'cat' is not a class"),
+        ("name,labels\nA.JPEG,1\n", r"missing column 'file_name'"),
+        (
+            "file_name,labels,problematic\nA.JPEG,1,maybe\n",
+            r"line 2, column 'problematic': 'maybe'",
+        ),
+    ],
+)
 def test_bad_csv(tmp_path: Path, content: str, match: str) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(content)
@@ -115,7 +143,14 @@ def test_bad_label_sources(tmp_path: Path) -> None:
 
 
 def test_val_numbers_accepts_paths_and_bare_names() -> None:
-    names = np.array(["val/n01440764/ILSVRC2012_val_00000293.JPEG", "ILSVRC2012_val_00050000",
-                      "ILSVRC2012_val_00000001.JPEG", "other.jpg", "ILSVRC2012_val_00050001.JPEG"],
-                     dtype=object)
+    names = np.array(
+        [
+            "val/n01440764/ILSVRC2012_val_00000293.JPEG",
+            "ILSVRC2012_val_00050000",
+            "ILSVRC2012_val_00000001.JPEG",
+            "other.jpg",
+            "ILSVRC2012_val_00050001.JPEG",
+        ],
+        dtype=object,
+    )
     assert val_numbers(names).tolist() == [292, 49999, 0, -1, -1]

@@ -48,8 +48,10 @@ def test_stacked_models_equal_one_at_a_time(hits, classes) -> None:  # type: ign
 @pytest.mark.parametrize("metric", ["accuracy", "class_averaged"])
 def test_invariant_to_image_order(hits, classes, metric) -> None:  # type: ignore[no-untyped-def]
     perm = np.random.default_rng(0).permutation(len(hits))
-    f = {"accuracy": lambda h, c: M.accuracy(h),
-         "class_averaged": lambda h, c: M.class_averaged_accuracy(h, c)}[metric]
+    f = {
+        "accuracy": lambda h, c: M.accuracy(h),
+        "class_averaged": lambda h, c: M.class_averaged_accuracy(h, c),
+    }[metric]
     assert f(hits, classes) == pytest.approx(f(hits[perm], classes[perm]))
 
 
@@ -76,7 +78,9 @@ def test_bootstrap_matches_resampling_and_is_seeded() -> None:
     # the Binomial shortcut gives the same distribution as explicit resampling
     idx = rng.integers(0, hits.size, size=(2000, hits.size))
     explicit = np.quantile(hits[idx].mean(axis=1), [0.025, 0.975])
-    assert lo == pytest.approx(explicit[0], abs=0.004) and hi == pytest.approx(explicit[1], abs=0.004)
+    assert lo == pytest.approx(explicit[0], abs=0.004) and hi == pytest.approx(
+        explicit[1], abs=0.004
+    )
     classes = rng.integers(0, 20, hits.size)
     clo, chi = M.bootstrap_ci(hits, classes=classes)
     assert clo < M.class_averaged_accuracy(hits, classes) < chi

@@ -44,8 +44,13 @@ def test_logits_give_sorted_top5(tmp_path: Path) -> None:
 
 
 def test_csv_subset_keyed_by_file_name(tmp_path: Path) -> None:
-    df = pd.DataFrame({"file_name": ["ILSVRC2012_val_00000007.JPEG", "val/x/ILSVRC2012_val_00000003.JPEG"],
-                       "top1": [5, 6], "top2": [7, 8]})
+    df = pd.DataFrame(
+        {
+            "file_name": ["ILSVRC2012_val_00000007.JPEG", "val/x/ILSVRC2012_val_00000003.JPEG"],
+            "top1": [5, 6],
+            "top2": [7, 8],
+        }
+    )
     df.to_csv(tmp_path / "p.csv", index=False)
     p = load_predictions(tmp_path / "p.csv")
     assert p.file_names.tolist() == ["ILSVRC2012_val_00000007.JPEG", "ILSVRC2012_val_00000003.JPEG"]
@@ -102,22 +107,31 @@ def bad(tmp_path: Path, kind: str) -> Path:  # type: ignore[return]
     return path
 
 
-@pytest.mark.parametrize("kind,match", [
-    ("wrong-count", r"bad\.npy: 49999 prediction rows; expected 50000"),
-    ("out-of-range", r"bad\.npy: row 17: class index 1200 is outside 0-999$"),
-    ("background-class", r"row 5: class index 1000 is outside 0-999; the file looks like it uses "
-                         r"1001 classes"),
-    ("nan-logits", r"bad\.npy: row 42, class 7: score nan is not finite"),
-    ("inf-logits", r"bad\.npy: row 3, class 9: score inf is not finite"),
-    ("1001-columns", r"1001 score columns; expected 1000\. A 1001-column array usually has a "
-                     r"background class"),
-    ("truncated", r"bad\.npy: not a valid \.npy array, truncated or corrupt"),
-    ("not-npy", r"bad\.npy: not a valid \.npy array"),
-    ("extension", r"p\.pkl: unsupported extension '\.pkl'"),
-    ("duplicates", r"p\.csv: line 4: duplicate file name 'A\.JPEG'"),
-    ("text-in-csv", r"p\.csv: line 3, column 'top1': 'dog' is not a number"),
-    ("objects", r"bad\.npy: holds Python objects"),
-])
+@pytest.mark.parametrize(
+    "kind,match",
+    [
+        ("wrong-count", r"bad\.npy: 49999 prediction rows; expected 50000"),
+        ("out-of-range", r"bad\.npy: row 17: class index 1200 is outside 0-999$"),
+        (
+            "background-class",
+            r"row 5: class index 1000 is outside 0-999; the file looks like it uses "
+            r"1001 classes",
+        ),
+        ("nan-logits", r"bad\.npy: row 42, class 7: score nan is not finite"),
+        ("inf-logits", r"bad\.npy: row 3, class 9: score inf is not finite"),
+        (
+            "1001-columns",
+            r"1001 score columns; expected 1000\. A 1001-column array usually has a "
+            r"background class",
+        ),
+        ("truncated", r"bad\.npy: not a valid \.npy array, truncated or corrupt"),
+        ("not-npy", r"bad\.npy: not a valid \.npy array"),
+        ("extension", r"p\.pkl: unsupported extension '\.pkl'"),
+        ("duplicates", r"p\.csv: line 4: duplicate file name 'A\.JPEG'"),
+        ("text-in-csv", r"p\.csv: line 3, column 'top1': 'dog' is not a number"),
+        ("objects", r"bad\.npy: holds Python objects"),
+    ],
+)
 def test_bad_predictions(tmp_path: Path, kind: str, match: str) -> None:
     with pytest.raises(ErrataInputError, match=match) as info:
         load_predictions(bad(tmp_path, kind))

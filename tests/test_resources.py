@@ -19,12 +19,16 @@ import sources  # noqa: E402
 RESOURCE_FILES = ["classes.tsv", "validation_labels.npy", "real_labels.npz"]
 
 
-@pytest.mark.skipif(sources.wheel_path("timm") is None or
-                    sources.wheel_path("tensorflow-datasets") is None,
-                    reason="source wheels not fetched (make sources)")
+@pytest.mark.skipif(
+    sources.wheel_path("timm") is None or sources.wheel_path("tensorflow-datasets") is None,
+    reason="source wheels not fetched (make sources)",
+)
 def test_resources_equal_a_fresh_rebuild(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "tools" / "build_resources.py"),
-                           "--out", str(tmp_path)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "build_resources.py"), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     for name in RESOURCE_FILES + [f + ".source.json" for f in RESOURCE_FILES]:
         assert (tmp_path / name).read_bytes() == resources.read_bytes(name), name
@@ -45,8 +49,9 @@ def test_classes_are_sorted_wordnet_ids() -> None:
 
 
 def test_validation_labels_agree_with_cleanlab(data_dir: Path) -> None:
-    paths = json.loads((data_dir / "cleanlab_resnet" /
-                        "imagenet_val_set_index_to_filepath.json").read_text())
+    paths = json.loads(
+        (data_dir / "cleanlab_resnet" / "imagenet_val_set_index_to_filepath.json").read_text()
+    )
     original = np.load(data_dir / "cleanlab_resnet" / "imagenet_val_set_original_labels.npy")
     numbers = np.array([int(p.split("_")[-1][:8]) - 1 for p in paths])
     assert np.array_equal(resources.validation_labels()[numbers], original)
@@ -59,5 +64,5 @@ def test_real_labels_agree_with_shared_real_json(data_dir: Path) -> None:
     real = json.loads((data_dir / "real_raters" / "real.json").read_text())
     indptr, indices = resources.real_labels()
     assert len(indptr) == 50001
-    rebuilt = [indices[indptr[i]:indptr[i + 1]].tolist() for i in range(50000)]
+    rebuilt = [indices[indptr[i] : indptr[i + 1]].tolist() for i in range(50000)]
     assert rebuilt == real

@@ -47,10 +47,30 @@ def test_every_class_in_a_superclass_and_count() -> None:
     assert len(set(sc.names)) == len(sc.names)
 
 
-FINE_GRAINED = [(207, 208), (151, 268), (281, 285), (52, 68), (370, 382), (2, 4), (947, 992),
-                (508, 878), (620, 681), (527, 620), (555, 867), (675, 717), (472, 914),
-                (402, 546), (486, 889), (948, 950), (963, 965), (665, 670), (978, 977),
-                (968, 504), (248, 269), (836, 837)]
+FINE_GRAINED = [
+    (207, 208),
+    (151, 268),
+    (281, 285),
+    (52, 68),
+    (370, 382),
+    (2, 4),
+    (947, 992),
+    (508, 878),
+    (620, 681),
+    (527, 620),
+    (555, 867),
+    (675, 717),
+    (472, 914),
+    (402, 546),
+    (486, 889),
+    (948, 950),
+    (963, 965),
+    (665, 670),
+    (978, 977),
+    (968, 504),
+    (248, 269),
+    (836, 837),
+]
 UNRELATED = [(796, 970), (457, 834), (852, 752), (134, 517), (527, 508), (207, 849)]
 
 
@@ -86,17 +106,24 @@ def _with_entry(extra: str) -> str:
     return resources.read_bytes("superclasses.toml").decode() + "\n" + extra
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    ('[[superclass]]\nname = "x"\nroots = ["n09999999 nothing"]\n',
-     r"'x' \(entry 203\).*n09999999"),
-    ('[[superclass]]\nname = "x"\nroots = ["n02084071 cat"]\n', "'x'.*not 'cat'"),
-    ('[[superclass]]\nname = "x"\n', "'x'.*empty superclass"),
-    ('[[superclass]]\nname = "dog"\nroots = ["n02084071 dog"]\n', "'dog'.*duplicate name"),
-    ('[[superclass]]\nname = "x"\nclasses = ["n01440764 goldfish"]\n', "'x'.*not 'goldfish'"),
-    ('[[superclass]]\nname = "x"\nclasses = ["n01440764"]\nexclude = ["n01440764"]\n',
-     "'x'.*exclude.*why"),
-    ('[[superclass]]\nname = "x"\nroot = ["n02084071"]\n', "'x'.*unknown key 'root'"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            '[[superclass]]\nname = "x"\nroots = ["n09999999 nothing"]\n',
+            r"'x' \(entry 203\).*n09999999",
+        ),
+        ('[[superclass]]\nname = "x"\nroots = ["n02084071 cat"]\n', "'x'.*not 'cat'"),
+        ('[[superclass]]\nname = "x"\n', "'x'.*empty superclass"),
+        ('[[superclass]]\nname = "dog"\nroots = ["n02084071 dog"]\n', "'dog'.*duplicate name"),
+        ('[[superclass]]\nname = "x"\nclasses = ["n01440764 goldfish"]\n', "'x'.*not 'goldfish'"),
+        (
+            '[[superclass]]\nname = "x"\nclasses = ["n01440764"]\nexclude = ["n01440764"]\n',
+            "'x'.*exclude.*why",
+        ),
+        ('[[superclass]]\nname = "x"\nroot = ["n02084071"]\n', "'x'.*unknown key 'root'"),
+    ],
+)
 def test_superclass_file_validation(extra: str, message: str) -> None:
     with pytest.raises(ErrataInputError, match=message):
         taxonomy.load_superclasses(_with_entry(extra))
@@ -119,8 +146,10 @@ def test_overlaps_directions_and_reasons() -> None:
     assert allowed[356, 359] and allowed[359, 356] and allowed[620, 681] and allowed[681, 620]
     assert "tusk" in o.reason(386, 101) and o.reason(0, 1) == ""
     with pytest.raises(ErrataInputError, match="overlap entry 1.*n02978881"):
-        taxonomy.load_overlaps('[[overlap]]\nlabels = ["n02978881 cassette player"]\n'
-                               'predictions = ["n04392985 tape player"]\nwhy = "x"\n')
+        taxonomy.load_overlaps(
+            '[[overlap]]\nlabels = ["n02978881 cassette player"]\n'
+            'predictions = ["n04392985 tape player"]\nwhy = "x"\n'
+        )
 
 
 def test_groups_counts() -> None:
@@ -155,7 +184,7 @@ def test_spurious_pairs_on_real_labels() -> None:
     spurious = taxonomy.spurious_pairs(counts)
     assert spurious[457, 834] and spurious[796, 970]  # bow tie/suit, ski mask/alp
     assert not (spurious & taxonomy.same_superclass()).any()
-    assert (taxonomy.spurious_pairs(counts, min_count=50).sum() < spurious.sum())
+    assert taxonomy.spurious_pairs(counts, min_count=50).sum() < spurious.sum()
 
 
 # --------------------------------------------------------------------------- severity
@@ -204,8 +233,9 @@ def test_cli_show_superclasses_export(tmp_path) -> None:  # type: ignore[no-unty
     assert res.exit_code == 0, res.output
     rec = json.loads(res.output)
     assert rec["index"] == 457 and rec["superclasses"][0]["name"] == "necktie"
-    assert rec["cooccurring"][0]["class"].startswith("suit") and rec["cooccurring"][0][
-        "spurious_pair"]
+    assert (
+        rec["cooccurring"][0]["class"].startswith("suit") and rec["cooccurring"][0]["spurious_pair"]
+    )
     res = runner.invoke(app, ["taxonomy", "superclasses", "--json"])
     rows = json.loads(res.output)
     assert len(rows) == len(taxonomy.superclasses()) and rows[0]["name"] == "dog"

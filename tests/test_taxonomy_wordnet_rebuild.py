@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _tool():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("build_wordnet", ROOT / "tools" /
-                                                  "build_wordnet.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_wordnet", ROOT / "tools" / "build_wordnet.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -29,8 +30,10 @@ def test_wordnet_extract_rebuilds_identically(tmp_path: Path) -> None:
     tool = _tool()
     wordnet_dir = tool.default_wordnet_dir()
     if not (wordnet_dir / "data.noun").is_file():
-        pytest.skip(f"WordNet 3.0 not installed at {wordnet_dir} (Debian: wordnet-base "
-                    "wordnet-sense-index; `make test` installs them)")
+        pytest.skip(
+            f"WordNet 3.0 not installed at {wordnet_dir} (Debian: wordnet-base "
+            "wordnet-sense-index; `make test` installs them)"
+        )
     built = tool.build(tmp_path, wordnet_dir)
     shipped = gzip.decompress(resources.read_bytes("wordnet.tsv.gz"))
     assert gzip.decompress(built.read_bytes()) == shipped

@@ -10,7 +10,8 @@ records the source package, version, the wheel's sha256, the member read, and th
 - validation_labels.npy    uint16[50000], the original label of ILSVRC2012_val_00000001 ... 50000
                            (file-name order); from tensorflow-datasets' validation_labels.txt.
 - real_labels.npz          ReaL labels (Beyer et al. 2020) in file-name order as CSR arrays
-                           `indptr` uint32[50001] and `indices` uint16; from timm's copy of real.json.
+                           `indptr` uint32[50001] and `indices` uint16; from timm's copy of
+                           real.json.
 
 Re-running it on the same wheels gives byte-identical files (tests/test_resources.py checks this).
 """
@@ -50,8 +51,13 @@ def _sidecar(path: Path, package: str, members: list[str], description: str) -> 
     meta = {
         "resource": path.name,
         "description": description,
-        "source": {"package": package, "version": version, "wheel": wheel.name,
-                   "wheel_sha256": sources.sha256(wheel), "members": members},
+        "source": {
+            "package": package,
+            "version": version,
+            "wheel": wheel.name,
+            "wheel_sha256": sources.sha256(wheel),
+            "members": members,
+        },
         "license": license_,
         "generated_by": "tools/build_resources.py",
     }
@@ -70,10 +76,20 @@ def build_classes(out: Path) -> list[str]:
         lines.append(f"{i}\t{wnid}\t{names.split(', ')[0]}\t{names}\t{defs[wnid]}")
     path = out / "classes.tsv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    _sidecar(path, "timm", [TIMM_INFO + f for f in ("imagenet_synsets.txt",
-             "imagenet_synset_to_lemma.txt", "imagenet_synset_to_definition.txt")],
-             "ImageNet-1k classes in index order (sorted WordNet 3.0 noun ids) with lemmas and "
-             "WordNet definitions")
+    _sidecar(
+        path,
+        "timm",
+        [
+            TIMM_INFO + f
+            for f in (
+                "imagenet_synsets.txt",
+                "imagenet_synset_to_lemma.txt",
+                "imagenet_synset_to_definition.txt",
+            )
+        ],
+        "ImageNet-1k classes in index order (sorted WordNet 3.0 noun ids) with lemmas and "
+        "WordNet definitions",
+    )
     return wnids
 
 
@@ -92,8 +108,12 @@ def build_validation_labels(out: Path, wnids: list[str]) -> None:
     labels = np.array([index[w] for w in rows], dtype=np.uint16)
     path = out / "validation_labels.npy"
     _save_npy(path, labels)
-    _sidecar(path, "tensorflow-datasets", [member],
-             "original ImageNet-1k label of each validation image, file-name order")
+    _sidecar(
+        path,
+        "tensorflow-datasets",
+        [member],
+        "original ImageNet-1k label of each validation image, file-name order",
+    )
 
 
 def build_real(out: Path) -> None:
@@ -117,9 +137,13 @@ def build_real(out: Path) -> None:
             zf.writestr(info, member_buf.getvalue())
     path = out / "real_labels.npz"
     path.write_bytes(buf.getvalue())
-    _sidecar(path, "timm", [member],
-             "ImageNet-ReaL labels (Beyer et al. 2020, google-research/reassessed-imagenet, "
-             "Apache-2.0) in file-name order as CSR arrays; an empty set means no fitting label")
+    _sidecar(
+        path,
+        "timm",
+        [member],
+        "ImageNet-ReaL labels (Beyer et al. 2020, google-research/reassessed-imagenet, "
+        "Apache-2.0) in file-name order as CSR arrays; an empty set means no fitting label",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -72,7 +72,7 @@ LICENSE_TEXT = (
     "statements, including the disclaimer, and that the same appear on ALL copies of the "
     "software, database and documentation, including modifications that you make for internal "
     "use or for distribution. WordNet 3.0 Copyright 2006 by Princeton University. All rights "
-    "reserved. THIS SOFTWARE AND DATABASE IS PROVIDED \"AS IS\" AND PRINCETON UNIVERSITY MAKES "
+    'reserved. THIS SOFTWARE AND DATABASE IS PROVIDED "AS IS" AND PRINCETON UNIVERSITY MAKES '
     "NO REPRESENTATIONS OR WARRANTIES, EXPRESS OR IMPLIED. BY WAY OF EXAMPLE, BUT NOT "
     "LIMITATION, PRINCETON UNIVERSITY MAKES NO REPRESENTATIONS OR WARRANTIES OF MERCHANT- "
     "ABILITY OR FITNESS FOR ANY PARTICULAR PURPOSE OR THAT THE USE OF THE LICENSED SOFTWARE, "
@@ -96,8 +96,9 @@ def debian_versions() -> dict[str, str]:
     for pkg in DEBIAN_PACKAGES:
         version = "not installed"
         if dpkg:
-            done = subprocess.run([dpkg, "-W", "-f", "${Version}", pkg], capture_output=True,
-                                  text=True)
+            done = subprocess.run(
+                [dpkg, "-W", "-f", "${Version}", pkg], capture_output=True, text=True
+            )
             if done.returncode == 0 and done.stdout.strip():
                 version = done.stdout.strip()
         out[pkg] = version
@@ -119,7 +120,8 @@ def _open_reader(wordnet_dir: Path, tmp: Path):  # type: ignore[no-untyped-def]
         if f.is_file():
             shutil.copyfile(f, corpus / f.name)
     (corpus / "lexnames").write_text(
-        "".join(f"{i:02d}\t{n}\t{POS_NUMBER[n.split('.')[0]]}\n" for i, n in enumerate(LEXNAMES)))
+        "".join(f"{i:02d}\t{n}\t{POS_NUMBER[n.split('.')[0]]}\n" for i, n in enumerate(LEXNAMES))
+    )
     nltk.data.path.insert(0, str(tmp))
 
     class _EnglishOnly(WordNetCorpusReader):  # type: ignore[misc]
@@ -145,8 +147,11 @@ def read_nouns(wordnet_dir: Path) -> dict[int, tuple[list[int], list[str], str]]
             hypers = sorted({h.offset() for h in s.hypernyms()})  # NLTK returns set order
             if not hypers and s.instance_hypernyms():
                 continue
-            nouns[s.offset()] = (hypers, [lem.replace("_", " ") for lem in s.lemma_names()],
-                                 s.definition())
+            nouns[s.offset()] = (
+                hypers,
+                [lem.replace("_", " ") for lem in s.lemma_names()],
+                s.definition(),
+            )
     return nouns
 
 
@@ -161,8 +166,10 @@ def _closure(start: int, links: dict[int, list[int]]) -> set[int]:
     return seen
 
 
-def select(nouns: dict[int, tuple[list[int], list[str], str]], class_offsets: list[int],
-           ) -> tuple[list[int], dict[int, int]]:
+def select(
+    nouns: dict[int, tuple[list[int], list[str], str]],
+    class_offsets: list[int],
+) -> tuple[list[int], dict[int, int]]:
     """The synsets to keep (sorted) and the full-WordNet descendant count of each."""
     parents = {o: v[0] for o, v in nouns.items()}
     children: dict[int, list[int]] = {}
@@ -185,13 +192,19 @@ def select(nouns: dict[int, tuple[list[int], list[str], str]], class_offsets: li
     return sorted(keep), counts
 
 
-def render(nouns: dict[int, tuple[list[int], list[str], str]], keep: list[int],
-           counts: dict[int, int]) -> str:
+def render(
+    nouns: dict[int, tuple[list[int], list[str], str]], keep: list[int], counts: dict[int, int]
+) -> str:
     lines = [HEADER]
     for o in keep:
         hypers, lemmas, definition = nouns[o]
-        fields = [f"n{o:08d}", " ".join(f"n{h:08d}" for h in hypers), str(counts[o]),
-                  ", ".join(lemmas), definition]
+        fields = [
+            f"n{o:08d}",
+            " ".join(f"n{h:08d}" for h in hypers),
+            str(counts[o]),
+            ", ".join(lemmas),
+            definition,
+        ]
         if any(("\t" in f or "\n" in f) for f in fields):
             raise SystemExit(f"n{o:08d}: tab or newline inside a field")
         lines.append("\t".join(fields))
@@ -201,8 +214,10 @@ def render(nouns: dict[int, tuple[list[int], list[str], str]], keep: list[int],
 def build(out: Path, wordnet_dir: Path) -> Path:
     """Write the extract and its sidecar into ``out``; return the extract's path."""
     if not (wordnet_dir / "data.noun").is_file():
-        raise SystemExit(f"{wordnet_dir}: no data.noun; install the Debian packages "
-                         f"{' '.join(DEBIAN_PACKAGES)} or set WNSEARCHDIR")
+        raise SystemExit(
+            f"{wordnet_dir}: no data.noun; install the Debian packages "
+            f"{' '.join(DEBIAN_PACKAGES)} or set WNSEARCHDIR"
+        )
     rows = CLASSES.read_text(encoding="utf-8").splitlines()[1:]
     class_offsets = [int(r.split("\t")[1][1:]) for r in rows]
     nouns = read_nouns(wordnet_dir)
@@ -216,11 +231,14 @@ def build(out: Path, wordnet_dir: Path) -> Path:
     meta = {
         "resource": RESOURCE,
         "description": "compact WordNet 3.0 noun graph: the 1000 ImageNet classes, their "
-                       "hypernym ancestors, and the descendants of every ancestor with at most "
-                       f"{BROAD} descendants; columns {HEADER.replace(chr(9), ', ')}",
+        "hypernym ancestors, and the descendants of every ancestor with at most "
+        f"{BROAD} descendants; columns {HEADER.replace(chr(9), ', ')}",
         "synsets": len(keep),
-        "source": {"debian_packages": debian_versions(), "wordnet_version": "3.0",
-                   "reader": "nltk.corpus.reader.wordnet.WordNetCorpusReader"},
+        "source": {
+            "debian_packages": debian_versions(),
+            "wordnet_version": "3.0",
+            "reader": "nltk.corpus.reader.wordnet.WordNetCorpusReader",
+        },
         "license": "WordNet 3.0 license (Princeton University)",
         "license_text": LICENSE_TEXT,
         "generated_by": "tools/build_wordnet.py",

@@ -53,12 +53,23 @@ def fetch() -> int:
     for name, (version, _) in WHEELS.items():
         if wheel_path(name) is not None:
             continue
-        cmd = [*_pip(), "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-               "-d", str(CACHE), f"{name}=={version}"]
+        cmd = [
+            *_pip(),
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "-d",
+            str(CACHE),
+            f"{name}=={version}",
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0 or wheel_path(name) is None:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            print(f"sources: could not download {name}=={version} ({last}); rebuild tests will skip")
+            print(
+                f"sources: could not download {name}=={version} ({last}); rebuild tests will skip"
+            )
     return 0
 
 
@@ -67,7 +78,10 @@ def _pip() -> list[str]:
     the system Python's."""
     import shutil
 
-    if subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True).returncode == 0:
+    if (
+        subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True).returncode
+        == 0
+    ):
         return [sys.executable, "-m", "pip"]
     uv = shutil.which("uv")
     if uv:

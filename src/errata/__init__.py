@@ -26,10 +26,10 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from errata.analysis import Analysis, analyze
-    from errata.exceptions import ErrataInputError
-    from errata.labels import LabelSet, load_labels
-    from errata.predictions import Predictions, load_predictions
+    from errata.analysis import Analysis, analyze  # noqa: F401
+    from errata.exceptions import ErrataInputError  # noqa: F401
+    from errata.labels import LabelSet, load_labels  # noqa: F401
+    from errata.predictions import Predictions, load_predictions  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -45,12 +45,15 @@ def prediction_files(paths: Iterable[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(f for f in p.iterdir() if f.suffix.lower() in READERS and f.is_file()))
+            out.extend(
+                sorted(f for f in p.iterdir() if f.suffix.lower() in READERS and f.is_file())
+            )
         else:
             out.append(p)
     if not out:
-        raise ErrataInputError(f"no prediction files ({', '.join(READERS)}) in "
-                               f"{', '.join(map(str, paths))}")
+        raise ErrataInputError(
+            f"no prediction files ({', '.join(READERS)}) in {', '.join(map(str, paths))}"
+        )
     return out
 
 
@@ -68,13 +71,16 @@ class _Aligner:
             pos = self.labels.positions(pred.file_names)
             orig = original_labels_for(pred.file_names)
             if not (pos >= 0).any():
-                raise ErrataInputError(f"{pred.source}: shares no file names with label set "
-                                       f"'{self.labels.name}'")
+                raise ErrataInputError(
+                    f"{pred.source}: shares no file names with label set '{self.labels.name}'"
+                )
             unknown = (pos < 0) & (orig < 0)
             if unknown.any():
                 row = int(np.flatnonzero(unknown)[0])
-                raise ErrataInputError(f"{pred.source}: {row_ref(pred.source, row)}: unknown file name "
-                                       f"'{pred.file_names[row]}'")
+                raise ErrataInputError(
+                    f"{pred.source}: {row_ref(pred.source, row)}: unknown file name "
+                    f"'{pred.file_names[row]}'"
+                )
             self._cache[key] = (pred.file_names, pos, orig, np.flatnonzero(pos >= 0))
         _, pos, orig, rows = self._cache[key]
         top1 = np.full(len(self.labels), -1, dtype=np.int16)
@@ -83,8 +89,11 @@ class _Aligner:
         topk = pred.topk[has]
         target = orig[has].astype(np.int16)[:, None]
         top1_acc = float((topk[:, 0] == target[:, 0]).mean()) if has.any() else np.nan
-        top5_acc = float((topk[:, :5] == target).any(axis=1).mean()) if pred.k >= 5 and has.any() \
+        top5_acc = (
+            float((topk[:, :5] == target).any(axis=1).mean())
+            if pred.k >= 5 and has.any()
             else np.nan
+        )
         return top1, np.array([top1_acc, top5_acc]), np.array([int(has.sum())])
 
 
@@ -154,9 +163,16 @@ def compare(
                 failed.append({"path": str(path), "error": str(exc)})
                 continue
             pending_top1.append(top1)
-            pending_meta.append({"model": _unique_name(path, used), "path": str(path),
-                                 "top1": acc[0], "top5": acc[1], "images": int(n_orig[0]),
-                                 "k": pred.k})
+            pending_meta.append(
+                {
+                    "model": _unique_name(path, used),
+                    "path": str(path),
+                    "top1": acc[0],
+                    "top5": acc[1],
+                    "images": int(n_orig[0]),
+                    "k": pred.k,
+                }
+            )
             if len(pending_top1) >= batch:
                 flush()
         flush()
@@ -210,8 +226,12 @@ def _group_codes(names: np.ndarray, labels: LabelSet) -> tuple[list[str], np.nda
     return values, np.where(orig >= 0, per_class[np.clip(orig, 0, None)], 0)
 
 
-def _model_rows(ctx: E.Context, result: E.Classified, meta: list[dict[str, Any]],
-                groups: dict[str, tuple[list[str], np.ndarray]]) -> list[dict[str, Any]]:
+def _model_rows(
+    ctx: E.Context,
+    result: E.Classified,
+    meta: list[dict[str, Any]],
+    groups: dict[str, tuple[list[str], np.ndarray]],
+) -> list[dict[str, Any]]:
     cat = result.category
     labels = ctx.labels
     m = cat.shape[0]
@@ -220,12 +240,15 @@ def _model_rows(ctx: E.Context, result: E.Classified, meta: list[dict[str, Any]]
     n_errors = counts[:, error_codes].sum(axis=1)
     evaluated = counts.sum(axis=1) - counts[:, E.CODE[E.EXCLUDED]]
     accuracy = (counts[:, E.CODE[E.CORRECT]] + counts[:, E.CODE[E.CORRECT_MULTI]]) / np.maximum(
-        evaluated, 1)
+        evaluated, 1
+    )
     variants = E.mla_variants(cat, labels)
     err_mask = np.isin(cat, error_codes)
     sev = np.where(err_mask, result.severity, 0).sum(axis=1) / np.maximum(err_mask.sum(axis=1), 1)
-    per_group = {split: E.category_counts(cat, groups=g, n_groups=len(values))
-                 for split, (values, g) in groups.items()}
+    per_group = {
+        split: E.category_counts(cat, groups=g, n_groups=len(values))
+        for split, (values, g) in groups.items()
+    }
     acc_key = "real" if labels.name == "real" else "label_accuracy"
     out = []
     for j in range(m):
@@ -241,7 +264,9 @@ def _model_rows(ctx: E.Context, result: E.Classified, meta: list[dict[str, Any]]
             for gi, g in enumerate(values):
                 row[f"{split}_{E.slug(g)}_errors"] = int(per_group[split][j, gi, error_codes].sum())
                 for c in E.ERROR_CATEGORIES:
-                    row[f"{split}_{E.slug(g)}_{E.slug(c)}"] = int(per_group[split][j, gi, E.CODE[c]])
+                    row[f"{split}_{E.slug(g)}_{E.slug(c)}"] = int(
+                        per_group[split][j, gi, E.CODE[c]]
+                    )
         out.append(row)
     return out
 
@@ -272,23 +297,29 @@ class _ErrorWriter:
 
         codes = [E.CODE[c] for c in E.ERROR_CATEGORIES]
         model, image = np.nonzero(np.isin(result.category, codes))
-        table = pa.table({
-            "model": pa.DictionaryArray.from_arrays(pa.array(model.astype(np.int32)),
-                                                    pa.array(names, type=pa.string())),
-            "file_name": pa.DictionaryArray.from_arrays(pa.array(image.astype(np.int32)),
-                                                        self.file_names),
-            "original": self.original[image],
-            "top1": top1[model, image],
-            "category": pa.DictionaryArray.from_arrays(
-                pa.array(result.category[model, image].astype(np.int32)), self.categories),
-            "evidence_label": result.label[model, image],
-            "evidence_count": result.count[model, image],
-            "severity": result.severity[model, image],
-        })
+        table = pa.table(
+            {
+                "model": pa.DictionaryArray.from_arrays(
+                    pa.array(model.astype(np.int32)), pa.array(names, type=pa.string())
+                ),
+                "file_name": pa.DictionaryArray.from_arrays(
+                    pa.array(image.astype(np.int32)), self.file_names
+                ),
+                "original": self.original[image],
+                "top1": top1[model, image],
+                "category": pa.DictionaryArray.from_arrays(
+                    pa.array(result.category[model, image].astype(np.int32)), self.categories
+                ),
+                "evidence_label": result.label[model, image],
+                "evidence_count": result.count[model, image],
+                "severity": result.severity[model, image],
+            }
+        )
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
-        self.writer.write_table(table.cast(self.writer.schema) if table.schema != self.writer.schema
-                                else table)
+        self.writer.write_table(
+            table.cast(self.writer.schema) if table.schema != self.writer.schema else table
+        )
 
     def close(self) -> Path:
         import os
@@ -297,8 +328,9 @@ class _ErrorWriter:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            empty = pa.table({"model": pa.array([], pa.string()),
-                              "file_name": pa.array([], pa.string())})
+            empty = pa.table(
+                {"model": pa.array([], pa.string()), "file_name": pa.array([], pa.string())}
+            )
             pq.write_table(empty, self.tmp)
         else:
             self.writer.close()
@@ -317,7 +349,8 @@ def query(folder: str | Path, sql: str) -> Any:
 
     Examples
     --------
-    >>> query("study/", "SELECT model, real, n_fine_grained FROM models ORDER BY real DESC LIMIT 5")  # doctest: +SKIP
+    >>> sql = "SELECT model, real, n_fine_grained FROM models ORDER BY real DESC LIMIT 5"
+    >>> query("study/", sql)  # doctest: +SKIP
     """
     import duckdb
 
@@ -330,8 +363,9 @@ def query(folder: str | Path, sql: str) -> Any:
             con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{_sql_str(p)}')")
             found = True
     if not found:
-        raise ErrataInputError(f"{folder}: no models.parquet or errors.parquet (run `errata "
-                               "compare ... --out` first)")
+        raise ErrataInputError(
+            f"{folder}: no models.parquet or errors.parquet (run `errata compare ... --out` first)"
+        )
     try:
         return con.execute(sql).df()
     except duckdb.Error as exc:

@@ -35,56 +35,127 @@ class DataFile:
     description: str
 
 
-REGISTRY: dict[str, DataFile] = {f.name: f for f in [
-    DataFile("cleanlab-resnet50", "cleanlab_resnet/imagenet_val_set_pyx_argmax_predicted_labels.npy",
-             _CLEANLAB + "cross_validated_predicted_labels/imagenet_val_set_pyx_argmax_predicted_labels.npy",
-             "015c76ead98770e56a2db5f3265d7e28a0fee3481897c93301de773e60a8cb73", "Apache-2.0 (cleanlab/label-errors)",
-             "ResNet-50 top-1 predictions on the 50,000 validation images, ImageFolder order (Northcutt et al. 2021)"),
-    DataFile("cleanlab-original-labels", "cleanlab_resnet/imagenet_val_set_original_labels.npy",
-             _CLEANLAB + "original_test_labels/imagenet_val_set_original_labels.npy",
-             "02324a6ea2ebf9613c6bb5879aa945ae649fe3c422eb36164419c8ba3582df4d", "Apache-2.0 (cleanlab/label-errors)",
-             "original labels in the same ImageFolder order"),
-    DataFile("cleanlab-index", "cleanlab_resnet/imagenet_val_set_index_to_filepath.json",
-             _CLEANLAB + "dataset_indexing/imagenet_val_set_index_to_filepath.json",
-             "3289890d9df0484bacb4b519d460eb8dc2fbd009661f82ee8bbcce96e057f126", "Apache-2.0 (cleanlab/label-errors)",
-             "the 50,000 file paths giving the order of the two arrays above"),
-    DataFile("vit3b-mistakes", "dough_bagel/vit3b_mistakes.json",
-             _MISTAKES + "metadata/vit3b_mistakes.json",
-             "7c48988d683c60714ee720b9ee8f762b32e5759e2b98a12a5ab23d41b20d4c2a", "Apache-2.0",
-             "expert categories and severities of 378 ViT-3B mistakes (Vasudevan et al. 2022)"),
-    DataFile("greedysoups-mistakes", "dough_bagel/greedy_soups_mistakes.json",
-             _MISTAKES + "metadata/greedy_soups_mistakes.json",
-             "de1f832b337c2e88fea35cf55a81f7f7db0a2bddc7f0742f2d69a921672d6217", "Apache-2.0",
-             "expert categories and severities of 249 Greedy Soups mistakes (Vasudevan et al. 2022)"),
-    DataFile("real", "real_raters/real.json", _REAL + "real.json",
-             "d83e9bff374c631aae8439eb064c7019acc56e1b3bc3f56b8380c2a710b0220b", "Apache-2.0",
-             "ImageNet-ReaL label sets, file-name order (Beyer et al. 2020)"),
-    DataFile("real-scores", "real_raters/scores.npz", _REAL + "scores.npz",
-             "c4b558569f3da12945c57684294f439214a9cb7919b0ae5b44432bd077d03b79", "Apache-2.0",
-             "Dawid-Skene posteriors behind ReaL, one per rated (image, label) question"),
-    DataFile("real-raters", "real_raters/raters.npz", _REAL + "raters.npz",
-             "d3ffe8082e4e61e9716cbc93a7a4e877e3b1d1240032a176e797b43f19107ec8", "Apache-2.0",
-             "85 raters' no/maybe/yes answers to 184,962 ReaL questions"),
-    DataFile("real-golden", "real_raters/golden.npz", _REAL + "golden.npz",
-             "738a795e88351799934669ac48bb70e2ebe484b447fc3e09e0c36fbd987d06d2", "Apache-2.0",
-             "five expert raters' answers to 1,135 golden questions"),
-    DataFile("real-raters-golden", "real_raters/raters_golden.npz", _REAL + "raters_golden.npz",
-             "6fd910fc7389c3d695ac5e18269689797d0246a378c536e218854f9d93bc8ea6", "Apache-2.0",
-             "all raters' answers to the golden questions"),
-    DataFile("imagenet-x-val-top-factor", "imagenet_x/imagenet_x_val_top_factor.jsonl",
-             "https://github.com/facebookresearch/imagenetx/raw/main/imagenet_x/annotations/"
-             "imagenet_x_val_top_factor.jsonl",
-             "083253dfe7c3491c76c4745d00d2c1c6eb19615f3935cfc80c6b914dcd4bd177", "CC BY-NC 4.0",
-             "ImageNet-X top factor of variation per validation image (Idrissi et al. 2022); "
-             "also inside the imagenet-x wheel"),
-    DataFile("shankar", "shankar/human_accuracy_v3.0.0.json", _GCS + "human_accuracy_v3.0.0.json",
-             None, "Apache-2.0 (TFDS imagenet2012_multilabel)",
-             "Shankar et al. 2020 multi-label annotations with ImageNet-M"),
-    DataFile("vit3b-logits", "logits/vit3b.npz", _GCS + "logits/vit3b.npz", None, "Apache-2.0",
-             "ViT-3B logits on the validation set (Vasudevan et al. 2022)"),
-    DataFile("greedysoups-logits", "logits/greedysoups.npz", _GCS + "logits/greedysoups.npz", None,
-             "Apache-2.0", "Greedy Soups logits on the validation set (Vasudevan et al. 2022)"),
-]}
+REGISTRY: dict[str, DataFile] = {
+    f.name: f
+    for f in [
+        DataFile(
+            "cleanlab-resnet50",
+            "cleanlab_resnet/imagenet_val_set_pyx_argmax_predicted_labels.npy",
+            _CLEANLAB
+            + "cross_validated_predicted_labels/imagenet_val_set_pyx_argmax_predicted_labels.npy",
+            "015c76ead98770e56a2db5f3265d7e28a0fee3481897c93301de773e60a8cb73",
+            "Apache-2.0 (cleanlab/label-errors)",
+            "ResNet-50 top-1 predictions on the 50,000 validation images, ImageFolder order "
+            "(Northcutt et al. 2021)",
+        ),
+        DataFile(
+            "cleanlab-original-labels",
+            "cleanlab_resnet/imagenet_val_set_original_labels.npy",
+            _CLEANLAB + "original_test_labels/imagenet_val_set_original_labels.npy",
+            "02324a6ea2ebf9613c6bb5879aa945ae649fe3c422eb36164419c8ba3582df4d",
+            "Apache-2.0 (cleanlab/label-errors)",
+            "original labels in the same ImageFolder order",
+        ),
+        DataFile(
+            "cleanlab-index",
+            "cleanlab_resnet/imagenet_val_set_index_to_filepath.json",
+            _CLEANLAB + "dataset_indexing/imagenet_val_set_index_to_filepath.json",
+            "3289890d9df0484bacb4b519d460eb8dc2fbd009661f82ee8bbcce96e057f126",
+            "Apache-2.0 (cleanlab/label-errors)",
+            "the 50,000 file paths giving the order of the two arrays above",
+        ),
+        DataFile(
+            "vit3b-mistakes",
+            "dough_bagel/vit3b_mistakes.json",
+            _MISTAKES + "metadata/vit3b_mistakes.json",
+            "7c48988d683c60714ee720b9ee8f762b32e5759e2b98a12a5ab23d41b20d4c2a",
+            "Apache-2.0",
+            "expert categories and severities of 378 ViT-3B mistakes (Vasudevan et al. 2022)",
+        ),
+        DataFile(
+            "greedysoups-mistakes",
+            "dough_bagel/greedy_soups_mistakes.json",
+            _MISTAKES + "metadata/greedy_soups_mistakes.json",
+            "de1f832b337c2e88fea35cf55a81f7f7db0a2bddc7f0742f2d69a921672d6217",
+            "Apache-2.0",
+            "expert categories and severities of 249 Greedy Soups mistakes (Vasudevan et al. 2022)",
+        ),
+        DataFile(
+            "real",
+            "real_raters/real.json",
+            _REAL + "real.json",
+            "d83e9bff374c631aae8439eb064c7019acc56e1b3bc3f56b8380c2a710b0220b",
+            "Apache-2.0",
+            "ImageNet-ReaL label sets, file-name order (Beyer et al. 2020)",
+        ),
+        DataFile(
+            "real-scores",
+            "real_raters/scores.npz",
+            _REAL + "scores.npz",
+            "c4b558569f3da12945c57684294f439214a9cb7919b0ae5b44432bd077d03b79",
+            "Apache-2.0",
+            "Dawid-Skene posteriors behind ReaL, one per rated (image, label) question",
+        ),
+        DataFile(
+            "real-raters",
+            "real_raters/raters.npz",
+            _REAL + "raters.npz",
+            "d3ffe8082e4e61e9716cbc93a7a4e877e3b1d1240032a176e797b43f19107ec8",
+            "Apache-2.0",
+            "85 raters' no/maybe/yes answers to 184,962 ReaL questions",
+        ),
+        DataFile(
+            "real-golden",
+            "real_raters/golden.npz",
+            _REAL + "golden.npz",
+            "738a795e88351799934669ac48bb70e2ebe484b447fc3e09e0c36fbd987d06d2",
+            "Apache-2.0",
+            "five expert raters' answers to 1,135 golden questions",
+        ),
+        DataFile(
+            "real-raters-golden",
+            "real_raters/raters_golden.npz",
+            _REAL + "raters_golden.npz",
+            "6fd910fc7389c3d695ac5e18269689797d0246a378c536e218854f9d93bc8ea6",
+            "Apache-2.0",
+            "all raters' answers to the golden questions",
+        ),
+        DataFile(
+            "imagenet-x-val-top-factor",
+            "imagenet_x/imagenet_x_val_top_factor.jsonl",
+            "https://github.com/facebookresearch/imagenetx/raw/main/imagenet_x/annotations/"
+            "imagenet_x_val_top_factor.jsonl",
+            "083253dfe7c3491c76c4745d00d2c1c6eb19615f3935cfc80c6b914dcd4bd177",
+            "CC BY-NC 4.0",
+            "ImageNet-X top factor of variation per validation image (Idrissi et al. 2022); "
+            "also inside the imagenet-x wheel",
+        ),
+        DataFile(
+            "shankar",
+            "shankar/human_accuracy_v3.0.0.json",
+            _GCS + "human_accuracy_v3.0.0.json",
+            None,
+            "Apache-2.0 (TFDS imagenet2012_multilabel)",
+            "Shankar et al. 2020 multi-label annotations with ImageNet-M",
+        ),
+        DataFile(
+            "vit3b-logits",
+            "logits/vit3b.npz",
+            _GCS + "logits/vit3b.npz",
+            None,
+            "Apache-2.0",
+            "ViT-3B logits on the validation set (Vasudevan et al. 2022)",
+        ),
+        DataFile(
+            "greedysoups-logits",
+            "logits/greedysoups.npz",
+            _GCS + "logits/greedysoups.npz",
+            None,
+            "Apache-2.0",
+            "Greedy Soups logits on the validation set (Vasudevan et al. 2022)",
+        ),
+    ]
+}
 
 
 def data_dir() -> Path:
@@ -101,7 +172,9 @@ def entry(name: str) -> DataFile:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise ErrataInputError(f"unknown data file '{name}' (known: {', '.join(REGISTRY)})") from None
+        raise ErrataInputError(
+            f"unknown data file '{name}' (known: {', '.join(REGISTRY)})"
+        ) from None
 
 
 def local_path(name: str) -> Path:
@@ -113,8 +186,10 @@ def path(name: str) -> Path:
     """Path of ``name`` in the data directory; a one-line error says how to get it if missing."""
     p = local_path(name)
     if not p.exists():
-        raise ErrataInputError(f"data file '{name}' is not in the data directory: run "
-                               f"`errata data fetch {name}` or place {entry(name).url} at {p}")
+        raise ErrataInputError(
+            f"data file '{name}' is not in the data directory: run "
+            f"`errata data fetch {name}` or place {entry(name).url} at {p}"
+        )
     return p
 
 
@@ -130,16 +205,21 @@ def fetch(name: str, *, progress: bool = False) -> Path:
     target = local_path(name)
     known = f"sha256:{f.sha256}" if f.sha256 else None
     try:
-        got = pooch.retrieve(url=f.url, known_hash=known, fname=target.name,
-                             path=target.parent, progressbar=progress)
+        got = pooch.retrieve(
+            url=f.url, known_hash=known, fname=target.name, path=target.parent, progressbar=progress
+        )
     except ValueError as exc:  # pooch: hash mismatch; it has already removed the download
         if target.exists() and f.sha256:
             target.unlink()
-        raise ErrataInputError(f"{target}: sha256 does not match the registry for '{name}' "
-                               f"(file refused and not kept): {str(exc).splitlines()[0]}") from None
+        raise ErrataInputError(
+            f"{target}: sha256 does not match the registry for '{name}' "
+            f"(file refused and not kept): {str(exc).splitlines()[0]}"
+        ) from None
     except Exception as exc:  # network errors come in many types (requests, urllib3, OSError)
-        raise ErrataInputError(f"could not download '{name}' from {f.url} "
-                               f"({type(exc).__name__}); place the file at {target}") from None
+        raise ErrataInputError(
+            f"could not download '{name}' from {f.url} "
+            f"({type(exc).__name__}); place the file at {target}"
+        ) from None
     return Path(got)
 
 

@@ -47,14 +47,26 @@ NONPROTO = "non-prototypical"
 NONPROTO_X = "non-prototypical (ImageNet-X)"
 FAILURE = "model failure"
 EXCLUDED = "excluded"
-CATEGORIES: tuple[str, ...] = (CORRECT, CORRECT_MULTI, OVERLAP, FINE, OOV, SPURIOUS, NONPROTO,
-                               NONPROTO_X, FAILURE, EXCLUDED)
+CATEGORIES: tuple[str, ...] = (
+    CORRECT,
+    CORRECT_MULTI,
+    OVERLAP,
+    FINE,
+    OOV,
+    SPURIOUS,
+    NONPROTO,
+    NONPROTO_X,
+    FAILURE,
+    EXCLUDED,
+)
 CODE = {c: i for i, c in enumerate(CATEGORIES)}
 
 
 def slug(name: str) -> str:
     """Column-safe form of a category or group name: ``fine-grained OOV`` → ``fine_grained_oov``."""
     return "".join(ch if ch.isalnum() else "_" for ch in name.lower()).strip("_").replace("__", "_")
+
+
 ERROR_CATEGORIES = CATEGORIES[2:-1]  # what a multi-label error can be
 MINOR = (FINE, OOV)  # "minor" errors in MLA variants
 EXPLAINABLE = (SPURIOUS, NONPROTO, NONPROTO_X)
@@ -151,8 +163,12 @@ def cooccurrence_source(labels: Any, sets: np.ndarray | None = None) -> Cooccurr
     from errata import taxonomy
 
     sets = label_sets(labels) if sets is None else sets
-    return CooccurrenceSource(name=labels.name, counts=np.asarray(
-        taxonomy.cooccurrence_counts(sets), dtype=np.int32), sets=sets, file_names=labels.file_names)
+    return CooccurrenceSource(
+        name=labels.name,
+        counts=np.asarray(taxonomy.cooccurrence_counts(sets), dtype=np.int32),
+        sets=sets,
+        file_names=labels.file_names,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,11 +196,16 @@ class Context:
     sources_used: dict[str, Any] = field(default_factory=dict)
 
 
-def build_context(labels: Any, *, taxonomy: TaxonomyArrays | None = None,
-                  cooccurrence: Any = None, expert_files: Sequence[str | Path] = (),
-                  imagenet_x: bool | str | Path = False,
-                  oov: Callable[..., StageResult] | None = None,
-                  openworld: str | Path | None = None) -> Context:
+def build_context(
+    labels: Any,
+    *,
+    taxonomy: TaxonomyArrays | None = None,
+    cooccurrence: Any = None,
+    expert_files: Sequence[str | Path] = (),
+    imagenet_x: bool | str | Path = False,
+    oov: Callable[..., StageResult] | None = None,
+    openworld: str | Path | None = None,
+) -> Context:
     """Prepare a label set for the pipeline.
 
     Parameters
@@ -216,8 +237,9 @@ def build_context(labels: Any, *, taxonomy: TaxonomyArrays | None = None,
         cooc_rows = np.arange(len(labels))
     else:
         pos = {n: i for i, n in enumerate(cooc.file_names.tolist())}
-        cooc_rows = np.fromiter((pos.get(n, -1) for n in labels.file_names.tolist()), np.int64,
-                                count=len(labels))
+        cooc_rows = np.fromiter(
+            (pos.get(n, -1) for n in labels.file_names.tolist()), np.int64, count=len(labels)
+        )
     rows, cols = np.nonzero(sets)
     indptr = np.zeros(len(labels) + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=len(labels)), out=indptr[1:])
@@ -233,14 +255,25 @@ def build_context(labels: Any, *, taxonomy: TaxonomyArrays | None = None,
         "cooccurrence": f"label set '{cooc.name}' (with original labels), leave-one-out",
         "non_prototypical": nonproto.sources or ["none"],
         "fine_grained_oov": (f"open-world model ({openworld})" if openworld else "open-world model")
-        if oov else "not run (needs the openworld extra and --openworld)",
+        if oov
+        else "not run (needs the openworld extra and --openworld)",
     }
-    return Context(labels=labels, tax=tax, cooc=cooc, cooc_rows=cooc_rows, nonproto=nonproto,
-                   s_indptr=indptr, s_indices=cols.astype(np.int16), oov=oov, sources_used=used)
+    return Context(
+        labels=labels,
+        tax=tax,
+        cooc=cooc,
+        cooc_rows=cooc_rows,
+        nonproto=nonproto,
+        s_indptr=indptr,
+        s_indices=cols.astype(np.int16),
+        oov=oov,
+        sources_used=used,
+    )
 
 
-def _nonprototypical(labels: Any, expert_files: Sequence[str | Path],
-                     imagenet_x: bool | str | Path) -> NonPrototypical:
+def _nonprototypical(
+    labels: Any, expert_files: Sequence[str | Path], imagenet_x: bool | str | Path
+) -> NonPrototypical:
     n = len(labels)
     source = np.full(n, -1, dtype=np.int16)
     from_x = np.zeros(n, dtype=bool)
@@ -280,8 +313,13 @@ def _imagenet_x_path(value: bool | str | Path) -> Path:
 # loaders of the evidence files
 
 
-EXPERT_CATEGORIES = ("Fine-grained error", "Fine-grained error with OOV", "Spurious Correlation",
-                     "Non-prototypical", "Fine-grained with Multilabel Options")
+EXPERT_CATEGORIES = (
+    "Fine-grained error",
+    "Fine-grained error with OOV",
+    "Spurious Correlation",
+    "Non-prototypical",
+    "Fine-grained with Multilabel Options",
+)
 
 
 def load_expert_file(path: str | Path) -> Any:
@@ -303,8 +341,10 @@ def load_expert_file(path: str | Path) -> Any:
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ErrataInputError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(raw, dict) or not raw:
-        raise ErrataInputError(f"{path}: expected an object mapping file names to "
-                               "{top_prediction, failure category, failure severity}")
+        raise ErrataInputError(
+            f"{path}: expected an object mapping file names to "
+            "{top_prediction, failure category, failure severity}"
+        )
     rows = []
     for name, entry in raw.items():
         if not isinstance(entry, dict):
@@ -314,10 +354,12 @@ def load_expert_file(path: str | Path) -> Any:
                 raise ErrataInputError(f"{path}: entry '{name}' has no field '{key}'")
         pred = entry["top_prediction"]
         if not isinstance(pred, int) or not 0 <= pred < N_CLASSES:
-            raise ErrataInputError(f"{path}: entry '{name}': top_prediction {pred!r} is not a "
-                                   "class index 0-999")
-        rows.append((name, pred, str(entry["failure category"]),
-                     str(entry.get("failure severity", ""))))
+            raise ErrataInputError(
+                f"{path}: entry '{name}': top_prediction {pred!r} is not a class index 0-999"
+            )
+        rows.append(
+            (name, pred, str(entry["failure category"]), str(entry.get("failure severity", "")))
+        )
     return pd.DataFrame(rows, columns=["file_name", "top_prediction", "category", "severity"])
 
 
@@ -495,8 +537,13 @@ def _expand(ctx: Context, model: np.ndarray, image: np.ndarray, pred: np.ndarray
 def _subset(p: Pending, mask: np.ndarray) -> Pending:
     new_index = np.cumsum(mask) - 1
     keep = mask[p.rep]
-    return Pending(model=p.model[mask], image=p.image[mask], pred=p.pred[mask],
-                   rep=new_index[p.rep[keep]], lab=p.lab[keep])
+    return Pending(
+        model=p.model[mask],
+        image=p.image[mask],
+        pred=p.pred[mask],
+        rep=new_index[p.rep[keep]],
+        lab=p.lab[keep],
+    )
 
 
 def classify(ctx: Context, top1: np.ndarray) -> Classified:
@@ -550,8 +597,9 @@ def classify(ctx: Context, top1: np.ndarray) -> Classified:
         if res.text is not None:
             notes.update(zip(zip(mi.tolist(), ii.tolist()), res.text[c].tolist()))
         pending = _subset(pending, ~c)
-    return Classified(category=category, label=label, count=count, source=source,
-                      severity=severity, notes=notes)
+    return Classified(
+        category=category, label=label, count=count, source=source, severity=severity, notes=notes
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -562,13 +610,16 @@ MLA_VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "mla": ("MLA", ()),
     "mla_overlap": ("+ overlapping classes", (OVERLAP,)),
     "mla_minor": ("+ minor (fine-grained, FG OOV)", (OVERLAP, *MINOR)),
-    "mla_explainable": ("+ explainable (spurious, non-prototypical)",
-                        (OVERLAP, *MINOR, *EXPLAINABLE)),
+    "mla_explainable": (
+        "+ explainable (spurious, non-prototypical)",
+        (OVERLAP, *MINOR, *EXPLAINABLE),
+    ),
 }
 
 
-def category_counts(category: np.ndarray, *, groups: np.ndarray | None = None,
-                    n_groups: int = 1) -> np.ndarray:
+def category_counts(
+    category: np.ndarray, *, groups: np.ndarray | None = None, n_groups: int = 1
+) -> np.ndarray:
     """Counts per (model, [group,] category): shape (m, n_groups, len(CATEGORIES))."""
     category = np.atleast_2d(category).astype(np.int64)
     m, n = category.shape
@@ -597,8 +648,9 @@ def mla_variants(category: np.ndarray, labels: Any) -> dict[str, np.ndarray]:
         if counted.all():
             value = M.class_averaged_accuracy(hits, classes)
         else:  # per model, its own images
-            value = np.array([M.class_averaged_accuracy(h[c], classes[c])
-                              for h, c in zip(hits, counted)])
+            value = np.array(
+                [M.class_averaged_accuracy(h[c], classes[c]) for h, c in zip(hits, counted)]
+            )
         out[key] = np.atleast_1d(value)
     return out
 
@@ -619,8 +671,11 @@ def summarize(ctx: Context, result: Classified, model: int = 0) -> dict[str, Any
     for c in CATEGORIES:
         cnt = int(total[CODE[c]])
         share = cnt / n_errors if c in ERROR_CATEGORIES and n_errors else None
-        categories[c] = {"count": cnt, "share": share,
-                         **({"status": "not run"} if c == OOV and ctx.oov is None else {})}
+        categories[c] = {
+            "count": cnt,
+            "share": share,
+            **({"status": "not run"} if c == OOV and ctx.oov is None else {}),
+        }
     groups_out: dict[str, Any] = {}
     orig = ctx.labels.original.astype(np.int64)
     for split, names in ctx.tax.groups.items():
@@ -632,8 +687,11 @@ def summarize(ctx: Context, result: Classified, model: int = 0) -> dict[str, Any
         groups_out[split] = {}
         for v, i in code.items():
             b = block(counts[i])
-            groups_out[split][v] = {"errors": b.pop("errors"), "categories": b,
-                                    "images": int(counts[i].sum())}
+            groups_out[split][v] = {
+                "errors": b.pop("errors"),
+                "categories": b,
+                "images": int(counts[i].sum()),
+            }
     variants = mla_variants(cat, ctx.labels)
     sev = result.severity[model]
     err_mask = np.isin(cat, [CODE[c] for c in ERROR_CATEGORIES])
@@ -643,8 +701,9 @@ def summarize(ctx: Context, result: Classified, model: int = 0) -> dict[str, Any
         "excluded": int(total[CODE[EXCLUDED]]),
         "categories": categories,
         "groups": groups_out,
-        "mla_variants": {k: {"title": MLA_VARIANTS[k][0], "value": float(v[0])}
-                         for k, v in variants.items()},
+        "mla_variants": {
+            k: {"title": MLA_VARIANTS[k][0], "value": float(v[0])} for k, v in variants.items()
+        },
         "mean_severity": float(np.nanmean(sev[err_mask])) if err_mask.any() else None,
         "sources": ctx.sources_used,
     }
@@ -659,8 +718,9 @@ def _group_order(name: str) -> tuple[int, str]:
 # one model's error table with reasons in words
 
 
-def reasons(ctx: Context, result: Classified, top1: np.ndarray, rows: np.ndarray,
-            model: int = 0) -> list[str]:
+def reasons(
+    ctx: Context, result: Classified, top1: np.ndarray, rows: np.ndarray, model: int = 0
+) -> list[str]:
     """The reason, in plain words, for each error row ``rows`` of one model."""
     from errata import resources
 
@@ -673,30 +733,47 @@ def reasons(ctx: Context, result: Classified, top1: np.ndarray, rows: np.ndarray
     pred = np.asarray(top1)[rows].astype(np.int64)
     shared = tax.first_shared[np.clip(lab, 0, None), pred]
     out = []
-    for r, c, p, l_, k, s, sc in zip(rows.tolist(), cat.tolist(), pred.tolist(), lab.tolist(),
-                                     cnt.tolist(), src.tolist(), shared.tolist()):
+    for r, c, p, l_, k, s, sc in zip(
+        rows.tolist(),
+        cat.tolist(),
+        pred.tolist(),
+        lab.tolist(),
+        cnt.tolist(),
+        src.tolist(),
+        shared.tolist(),
+    ):
         name = CATEGORIES[c]
         if name == OVERLAP:
             out.append(f"'{names[p]}' overlaps the label '{names[l_]}' (duplicate classes)")
         elif name == FINE:
-            out.append(f"'{names[p]}' and the label '{names[l_]}' are both in superclass "
-                       f"'{tax.superclass_names[sc]}'")
+            out.append(
+                f"'{names[p]}' and the label '{names[l_]}' are both in superclass "
+                f"'{tax.superclass_names[sc]}'"
+            )
         elif name == SPURIOUS:
-            out.append(f"'{names[p]}' co-occurs with the label '{names[l_]}' in {k} other "
-                       f"images' label sets ({ctx.cooc.name})")
+            out.append(
+                f"'{names[p]}' co-occurs with the label '{names[l_]}' in {k} other "
+                f"images' label sets ({ctx.cooc.name})"
+            )
         elif name in (NONPROTO, NONPROTO_X):
             out.append(f"non-prototypical image: {ctx.nonproto.sources[s]}")
         elif name == OOV:
-            out.append(result.notes.get((model, r)) or "open-world model: the image shows an "
-                       "out-of-vocabulary object of the prediction's superclass")
+            out.append(
+                result.notes.get((model, r))
+                or "open-world model: the image shows an "
+                "out-of-vocabulary object of the prediction's superclass"
+            )
         else:
-            out.append(f"'{names[p]}' shares no superclass, overlap or frequent co-occurrence "
-                       "with any label")
+            out.append(
+                f"'{names[p]}' shares no superclass, overlap or frequent co-occurrence "
+                "with any label"
+            )
     return out
 
 
-def error_table(ctx: Context, result: Classified, top1: np.ndarray, file_names: np.ndarray,
-                model: int = 0) -> Any:
+def error_table(
+    ctx: Context, result: Classified, top1: np.ndarray, file_names: np.ndarray, model: int = 0
+) -> Any:
     """pyarrow Table of one model's multi-label errors: file_name, original, labels, top1,
     category, reason, severity, evidence columns and groups."""
     import pyarrow as pa
@@ -723,7 +800,8 @@ def error_table(ctx: Context, result: Classified, top1: np.ndarray, file_names: 
     }
     for split, names in ctx.tax.groups.items():
         table[f"group_{split}"] = pa.array(
-            names[np.clip(orig.astype(np.int64), 0, None)].tolist()).dictionary_encode()
+            names[np.clip(orig.astype(np.int64), 0, None)].tolist()
+        ).dictionary_encode()
     return pa.table(table)
 
 

@@ -69,15 +69,19 @@ def expert_agreement(
 
     used = [Path(p).resolve() for p in pipeline_options.get("expert_files", [])]
     if Path(expert_file).resolve() in used:
-        raise ErrataInputError(f"{expert_file}: the file under evaluation cannot also be evidence "
-                               "(its 'Non-prototypical' rows would agree with themselves)")
+        raise ErrataInputError(
+            f"{expert_file}: the file under evaluation cannot also be evidence "
+            "(its 'Non-prototypical' rows would agree with themselves)"
+        )
     experts = E.load_expert_file(expert_file)
     full = load_labels(labels)
     rows = full.positions(experts["file_name"].to_numpy(dtype=object))
     if (rows < 0).any():
         missing = experts["file_name"].to_numpy()[rows < 0]
-        raise ErrataInputError(f"{expert_file}: {len(missing)} images are not in label set "
-                               f"'{full.name}' (e.g. '{missing[0]}')")
+        raise ErrataInputError(
+            f"{expert_file}: {len(missing)} images are not in label set "
+            f"'{full.name}' (e.g. '{missing[0]}')"
+        )
     if predictions is None:
         top1 = experts["top_prediction"].to_numpy().astype(np.int64)
         pred_name = f"{Path(expert_file).name} top_prediction"
@@ -86,21 +90,31 @@ def expert_agreement(
         pos = {n: i for i, n in enumerate(pred.file_names.tolist())}
         idx = np.array([pos.get(n, -1) for n in experts["file_name"].tolist()])
         if (idx < 0).any():
-            raise ErrataInputError(f"{predictions}: no prediction for "
-                                   f"'{experts['file_name'].iloc[int(np.argmax(idx < 0))]}' of "
-                                   f"{expert_file}")
+            raise ErrataInputError(
+                f"{predictions}: no prediction for "
+                f"'{experts['file_name'].iloc[int(np.argmax(idx < 0))]}' of "
+                f"{expert_file}"
+            )
         top1 = pred.top1[idx].astype(np.int64)
         pred_name = pred.name
     ctx = E.build_context(full, cooccurrence=full, **pipeline_options)
     sub = full.take(rows)
     # the same context restricted to the expert images: counts still come from the full set
-    sub_ctx = E.Context(labels=sub, tax=ctx.tax, cooc=ctx.cooc, cooc_rows=ctx.cooc_rows[rows],
-                        nonproto=E.NonPrototypical(source=ctx.nonproto.source[rows],
-                                                   sources=ctx.nonproto.sources,
-                                                   imagenet_x=ctx.nonproto.imagenet_x[rows]),
-                        s_indptr=np.concatenate([[0], np.cumsum(np.diff(ctx.s_indptr)[rows])]),
-                        s_indices=_take_csr(ctx.s_indptr, ctx.s_indices, rows),
-                        oov=ctx.oov, sources_used=ctx.sources_used)
+    sub_ctx = E.Context(
+        labels=sub,
+        tax=ctx.tax,
+        cooc=ctx.cooc,
+        cooc_rows=ctx.cooc_rows[rows],
+        nonproto=E.NonPrototypical(
+            source=ctx.nonproto.source[rows],
+            sources=ctx.nonproto.sources,
+            imagenet_x=ctx.nonproto.imagenet_x[rows],
+        ),
+        s_indptr=np.concatenate([[0], np.cumsum(np.diff(ctx.s_indptr)[rows])]),
+        s_indices=_take_csr(ctx.s_indptr, ctx.s_indices, rows),
+        oov=ctx.oov,
+        sources_used=ctx.sources_used,
+    )
     result = E.classify(sub_ctx, top1)
     cats = np.array([E.CATEGORIES[c] for c in result.category[0]], dtype=object)
     err_rows = np.flatnonzero(np.isin(result.category[0], [E.CODE[c] for c in E.ERROR_CATEGORIES]))
@@ -109,32 +123,46 @@ def expert_agreement(
     reason[cats == E.CORRECT] = f"counted correct by label set '{full.name}'"
     reason[cats == E.CORRECT_MULTI] = f"counted correct by label set '{full.name}'"
     agrees = np.array([c in AGREES.get(x, ()) for c, x in zip(cats, experts["category"])])
-    table = pd.DataFrame({
-        "file_name": experts["file_name"], "top1": top1, "expert_category": experts["category"],
-        "expert_severity": experts["severity"], "category": cats, "reason": reason,
-        "agrees": agrees,
-    })
+    table = pd.DataFrame(
+        {
+            "file_name": experts["file_name"],
+            "top1": top1,
+            "expert_category": experts["category"],
+            "expert_severity": experts["severity"],
+            "category": cats,
+            "reason": reason,
+            "agrees": agrees,
+        }
+    )
     is_error = np.isin(cats, E.ERROR_CATEGORIES)
-    confusion = pd.crosstab(table["category"], table["expert_category"], margins=True,
-                            margins_name="total")
-    severity = pd.crosstab(table["category"], table["expert_severity"], margins=True,
-                           margins_name="total")
+    confusion = pd.crosstab(
+        table["category"], table["expert_category"], margins=True, margins_name="total"
+    )
+    severity = pd.crosstab(
+        table["category"], table["expert_severity"], margins=True, margins_name="total"
+    )
     per_expert = {}
     for cat, agree_with in AGREES.items():
         sel = (table["expert_category"] == cat).to_numpy()
         err = sel & is_error
         per_expert[cat] = {
-            "rows": int(sel.sum()), "errors_under_labels": int(err.sum()),
+            "rows": int(sel.sum()),
+            "errors_under_labels": int(err.sum()),
             "agree": int((agrees & err).sum()),
             "agree_share": float((agrees & err).sum() / err.sum()) if err.any() else None,
             "agreeing_categories": list(agree_with),
         }
     summary = {
-        "expert_file": str(expert_file), "predictions": pred_name, "labels": full.name,
-        "rows": len(table), "counted_correct": int((~is_error & (cats != E.EXCLUDED)).sum()),
-        "excluded": int((cats == E.EXCLUDED).sum()), "errors": int(is_error.sum()),
+        "expert_file": str(expert_file),
+        "predictions": pred_name,
+        "labels": full.name,
+        "rows": len(table),
+        "counted_correct": int((~is_error & (cats != E.EXCLUDED)).sum()),
+        "excluded": int((cats == E.EXCLUDED).sum()),
+        "errors": int(is_error.sum()),
         "agreement": float(agrees[is_error].mean()) if is_error.any() else None,
-        "per_expert_category": per_expert, "sources": ctx.sources_used,
+        "per_expert_category": per_expert,
+        "sources": ctx.sources_used,
     }
     return Agreement(rows=table, confusion=confusion, severity=severity, summary=summary)
 

@@ -103,7 +103,7 @@ class LabelSet:
         )
 
     def csr(self, which: str = "correct") -> tuple[np.ndarray, np.ndarray]:
-        """``(indptr (n+1,), indices)`` of ``correct``, ``unclear`` or ``multi`` labels per image."""
+        """``(indptr (n+1,), indices)`` of ``correct``, ``unclear`` or ``multi`` labels."""
         mat = {"correct": self.correct, "unclear": self.unclear, "multi": self.multi_labels}[which]
         rows, cols = np.nonzero(mat)
         indptr = np.zeros(len(self) + 1, dtype=np.int64)
@@ -193,10 +193,13 @@ def _class_index_of(value: Any, *, where: str) -> int:
         try:
             return resources.classes().index_of(value.strip())
         except KeyError:
-            raise ErrataInputError(f"{where}: '{value}' is not one of the 1000 ImageNet WordNet ids")
+            raise ErrataInputError(
+                f"{where}: '{value}' is not one of the 1000 ImageNet WordNet ids"
+            ) from None
     else:
         raise ErrataInputError(
-            f"{where}: {value!r} is not a class (expected an index 0-999 or a WordNet id like n01440764)"
+            f"{where}: {value!r} is not a class (expected an index 0-999 or a WordNet id like "
+            "n01440764)"
         )
     if not 0 <= idx < N_CLASSES:
         raise ErrataInputError(f"{where}: class index {idx} is outside 0-999")
@@ -207,15 +210,19 @@ def _matrix(rows: list[list[int]], n: int) -> np.ndarray:
     mat = np.zeros((n, N_CLASSES), dtype=bool)
     lens = np.fromiter((len(r) for r in rows), dtype=np.int64, count=n)
     if lens.sum():
-        mat[np.repeat(np.arange(n), lens), np.fromiter((c for r in rows for c in r), np.int64)] = True
+        mat[np.repeat(np.arange(n), lens), np.fromiter((c for r in rows for c in r), np.int64)] = (
+            True
+        )
     return mat
 
 
 def _check_unique(file_names: np.ndarray, where: str) -> None:
     row = first_duplicate(file_names)
     if row >= 0:
-        raise ErrataInputError(f"{where}: {row_ref(where, row)}: duplicate file name '{file_names[row]}'; "
-                               "each image may appear once")
+        raise ErrataInputError(
+            f"{where}: {row_ref(where, row)}: duplicate file name '{file_names[row]}'; "
+            "each image may appear once"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,9 +235,13 @@ def original() -> LabelSet:
     correct = np.zeros((resources.N_VAL, N_CLASSES), dtype=bool)
     correct[np.arange(resources.N_VAL), orig] = True
     return LabelSet(
-        name="original", file_names=resources.val_file_names(), correct=correct,
-        unclear=np.zeros_like(correct), problematic=np.zeros(resources.N_VAL, dtype=bool),
-        original=orig, source="ILSVRC2012 validation labels (package resource)",
+        name="original",
+        file_names=resources.val_file_names(),
+        correct=correct,
+        unclear=np.zeros_like(correct),
+        problematic=np.zeros(resources.N_VAL, dtype=bool),
+        original=orig,
+        source="ILSVRC2012 validation labels (package resource)",
     )
 
 
@@ -241,8 +252,11 @@ def real() -> LabelSet:
     correct = np.zeros((n, N_CLASSES), dtype=bool)
     correct[np.repeat(np.arange(n), np.diff(indptr)), indices] = True
     return LabelSet(
-        name="real", file_names=resources.val_file_names(), correct=correct,
-        unclear=np.zeros_like(correct), problematic=np.zeros(n, dtype=bool),
+        name="real",
+        file_names=resources.val_file_names(),
+        correct=correct,
+        unclear=np.zeros_like(correct),
+        problematic=np.zeros(n, dtype=bool),
         original=resources.validation_labels().astype(np.int16),
         source="ImageNet-ReaL (Beyer et al. 2020, package resource)",
     )
@@ -258,26 +272,42 @@ def from_shankar(path: str | Path, *, include_non_val: bool = False) -> LabelSet
     path = Path(path)
     data = _read_json(path)
     if not isinstance(data, dict) or "initial_annots" not in data:
-        raise ErrataInputError(f"{path}: missing field 'initial_annots' (expected the Shankar et al. "
-                               "multi-label schema: initial_annots, problematic_images, imagenet_m)")
+        raise ErrataInputError(
+            f"{path}: missing field 'initial_annots' (expected the Shankar et al. "
+            "multi-label schema: initial_annots, problematic_images, imagenet_m)"
+        )
     annots = data["initial_annots"]
     if not isinstance(annots, dict):
-        raise ErrataInputError(f"{path}: field 'initial_annots' must map file names to "
-                               "{correct, wrong, unclear} lists")
+        raise ErrataInputError(
+            f"{path}: field 'initial_annots' must map file names to "
+            "{correct, wrong, unclear} lists"
+        )
     names = [k for k in annots if include_non_val or k.startswith(VAL_PREFIX)]
     if not names:
-        raise ErrataInputError(f"{path}: 'initial_annots' has no ImageNet validation images "
-                               f"(names starting '{VAL_PREFIX}')")
+        raise ErrataInputError(
+            f"{path}: 'initial_annots' has no ImageNet validation images "
+            f"(names starting '{VAL_PREFIX}')"
+        )
     correct_rows, unclear_rows = [], []
     for name in names:
         entry = annots[name]
         if not isinstance(entry, dict):
-            raise ErrataInputError(f"{path}: initial_annots['{name}'] must be an object with "
-                                   "'correct', 'wrong', 'unclear' lists")
-        correct_rows.append([_class_index_of(c, where=f"{path}: initial_annots['{name}'].correct")
-                             for c in entry.get("correct", [])])
-        unclear_rows.append([_class_index_of(c, where=f"{path}: initial_annots['{name}'].unclear")
-                             for c in entry.get("unclear", [])])
+            raise ErrataInputError(
+                f"{path}: initial_annots['{name}'] must be an object with "
+                "'correct', 'wrong', 'unclear' lists"
+            )
+        correct_rows.append(
+            [
+                _class_index_of(c, where=f"{path}: initial_annots['{name}'].correct")
+                for c in entry.get("correct", [])
+            ]
+        )
+        unclear_rows.append(
+            [
+                _class_index_of(c, where=f"{path}: initial_annots['{name}'].unclear")
+                for c in entry.get("unclear", [])
+            ]
+        )
     file_names = np.array(names, dtype=object)
     problem = data.get("problematic_images", {}) or {}
     if not isinstance(problem, (dict, list)):
@@ -310,9 +340,11 @@ def from_json(path: str | Path) -> LabelSet:
     if isinstance(data, dict) and {"initial_annots", "problematic_images"} & set(data):
         return from_shankar(path)
     if not isinstance(data, dict) or not isinstance(data.get("images"), dict):
-        raise ErrataInputError(f"{path}: missing field 'images' (expected errata's schema "
-                               '{"images": {FILE_NAME: {"correct": [...], "unclear": [...]}}} or '
-                               "Shankar's with 'initial_annots')")
+        raise ErrataInputError(
+            f"{path}: missing field 'images' (expected errata's schema "
+            '{"images": {FILE_NAME: {"correct": [...], "unclear": [...]}}} or '
+            "Shankar's with 'initial_annots')"
+        )
     images: Mapping[str, Any] = data["images"]
     if not images:
         raise ErrataInputError(f"{path}: field 'images' is empty")
@@ -324,12 +356,16 @@ def from_json(path: str | Path) -> LabelSet:
         if isinstance(entry, list):
             entry = {"correct": entry}
         if not isinstance(entry, dict):
-            raise ErrataInputError(f"{where}: expected a list of classes or an object with "
-                                   "'correct'/'unclear'/'problematic'")
-        correct_rows.append([_class_index_of(c, where=f"{where}.correct")
-                             for c in entry.get("correct", [])])
-        unclear_rows.append([_class_index_of(c, where=f"{where}.unclear")
-                             for c in entry.get("unclear", [])])
+            raise ErrataInputError(
+                f"{where}: expected a list of classes or an object with "
+                "'correct'/'unclear'/'problematic'"
+            )
+        correct_rows.append(
+            [_class_index_of(c, where=f"{where}.correct") for c in entry.get("correct", [])]
+        )
+        unclear_rows.append(
+            [_class_index_of(c, where=f"{where}.unclear") for c in entry.get("unclear", [])]
+        )
         problematic.append(bool(entry.get("problematic", False)))
         o = entry.get("original")
         orig.append(-1 if o is None else _class_index_of(o, where=f"{where}.original"))
@@ -339,9 +375,12 @@ def from_json(path: str | Path) -> LabelSet:
     original[original < 0] = derived[original < 0]
     mset = data.get("imagenet_m")
     return LabelSet(
-        name=path.stem, file_names=file_names,
-        correct=_matrix(correct_rows, len(names)), unclear=_matrix(unclear_rows, len(names)),
-        problematic=np.array(problematic, dtype=bool), original=original,
+        name=path.stem,
+        file_names=file_names,
+        correct=_matrix(correct_rows, len(names)),
+        unclear=_matrix(unclear_rows, len(names)),
+        problematic=np.array(problematic, dtype=bool),
+        original=original,
         imagenet_m=None if mset is None else np.isin(file_names, np.array(mset, dtype=object)),
         source=f"errata JSON label schema: {path}",
     )
@@ -360,8 +399,10 @@ def from_csv(path: str | Path) -> LabelSet:
         raise ErrataInputError(f"{path}: cannot read as CSV ({exc})") from None
     for col in ("file_name", "labels"):
         if col not in df.columns:
-            raise ErrataInputError(f"{path}: missing column '{col}' (expected columns file_name, "
-                                   "labels[, unclear, problematic, original])")
+            raise ErrataInputError(
+                f"{path}: missing column '{col}' (expected columns file_name, "
+                "labels[, unclear, problematic, original])"
+            )
     if df.empty:
         raise ErrataInputError(f"{path}: no rows")
     file_names = df["file_name"].to_numpy(dtype=object)
@@ -373,8 +414,12 @@ def from_csv(path: str | Path) -> LabelSet:
         out = []
         for row, cell in enumerate(df[col]):
             toks = [t for t in cell.replace(";", " ").replace(",", " ").split() if t]
-            out.append([_class_index_of(t, where=f"{path}: {row_ref(path, row)}, column '{col}'")
-                        for t in toks])
+            out.append(
+                [
+                    _class_index_of(t, where=f"{path}: {row_ref(path, row)}, column '{col}'")
+                    for t in toks
+                ]
+            )
         return out
 
     problematic = np.zeros(len(df), dtype=bool)
@@ -383,18 +428,26 @@ def from_csv(path: str | Path) -> LabelSet:
         bad = ~vals.isin(["", "0", "1", "true", "false", "yes", "no"])
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ErrataInputError(f"{path}: {row_ref(path, row)}, column 'problematic': "
-                                   f"'{df['problematic'].iloc[row]}' is not 0/1/true/false")
+            raise ErrataInputError(
+                f"{path}: {row_ref(path, row)}, column 'problematic': "
+                f"'{df['problematic'].iloc[row]}' is not 0/1/true/false"
+            )
         problematic = vals.isin(["1", "true", "yes"]).to_numpy()
     original = original_labels_for(file_names)
     if "original" in df.columns:
         for row, cell in enumerate(df["original"]):
             if cell.strip():
-                original[row] = _class_index_of(cell, where=f"{path}: {row_ref(path, row)}, column 'original'")
+                original[row] = _class_index_of(
+                    cell, where=f"{path}: {row_ref(path, row)}, column 'original'"
+                )
     return LabelSet(
-        name=path.stem, file_names=file_names,
-        correct=_matrix(parse("labels"), len(df)), unclear=_matrix(parse("unclear"), len(df)),
-        problematic=problematic, original=original, source=f"errata CSV label schema: {path}",
+        name=path.stem,
+        file_names=file_names,
+        correct=_matrix(parse("labels"), len(df)),
+        unclear=_matrix(parse("unclear"), len(df)),
+        problematic=problematic,
+        original=original,
+        source=f"errata CSV label schema: {path}",
     )
 
 
@@ -434,10 +487,14 @@ def load_labels(labels: str | Path | LabelSet = "real") -> LabelSet:
         return BUILTIN[labels]()
     path = Path(labels)
     if not path.exists():
-        raise ErrataInputError(f"labels: '{labels}' is neither a built-in label set "
-                               f"({', '.join(BUILTIN)}) nor an existing file")
+        raise ErrataInputError(
+            f"labels: '{labels}' is neither a built-in label set "
+            f"({', '.join(BUILTIN)}) nor an existing file"
+        )
     loader = FILE_LOADERS.get(path.suffix.lower())
     if loader is None:
-        raise ErrataInputError(f"{path}: unsupported label file extension '{path.suffix}' "
-                               f"(expected {', '.join(FILE_LOADERS)})")
+        raise ErrataInputError(
+            f"{path}: unsupported label file extension '{path.suffix}' "
+            f"(expected {', '.join(FILE_LOADERS)})"
+        )
     return loader(path)

@@ -57,8 +57,9 @@ def accuracy(hits: np.ndarray, *, mask: np.ndarray | None = None) -> np.ndarray 
     return float(out) if np.ndim(out) == 0 else out
 
 
-def per_class_accuracy(hits: np.ndarray, classes: np.ndarray, *,
-                       mask: np.ndarray | None = None) -> np.ndarray:
+def per_class_accuracy(
+    hits: np.ndarray, classes: np.ndarray, *, mask: np.ndarray | None = None
+) -> np.ndarray:
     """Accuracy per class, ``(1000,)`` or ``(m, 1000)``; NaN for classes with no image.
 
     ``classes`` (n,) is each image's class for grouping (the original label).
@@ -74,17 +75,23 @@ def per_class_accuracy(hits: np.ndarray, classes: np.ndarray, *,
     return out
 
 
-def class_averaged_accuracy(hits: np.ndarray, classes: np.ndarray, *,
-                            mask: np.ndarray | None = None) -> np.ndarray | float:
+def class_averaged_accuracy(
+    hits: np.ndarray, classes: np.ndarray, *, mask: np.ndarray | None = None
+) -> np.ndarray | float:
     """Accuracy averaged over classes (each class present weighs the same), as in Shankar et al.'s
     multi-label accuracy."""
     out = np.nanmean(per_class_accuracy(hits, classes, mask=mask), axis=-1)
     return float(out) if np.ndim(out) == 0 else out
 
 
-def bootstrap_ci(hits: np.ndarray, *, classes: np.ndarray | None = None,
-                 n_resamples: int = N_RESAMPLES, seed: int = 0,
-                 level: float = CI_LEVEL) -> tuple[float, float]:
+def bootstrap_ci(
+    hits: np.ndarray,
+    *,
+    classes: np.ndarray | None = None,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+    level: float = CI_LEVEL,
+) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of an accuracy, for one model (``hits`` (n,)).
 
     Resampling binary outcomes with replacement only changes how many hits a resample holds, and
@@ -103,7 +110,9 @@ def bootstrap_ci(hits: np.ndarray, *, classes: np.ndarray | None = None,
     else:
         present, inverse, sizes = np.unique(classes, return_inverse=True, return_counts=True)
         sums = np.bincount(inverse, weights=hits, minlength=len(present))
-        draws = rng.binomial(sizes[None, :], (sums / sizes)[None, :], size=(n_resamples, len(present)))
+        draws = rng.binomial(
+            sizes[None, :], (sums / sizes)[None, :], size=(n_resamples, len(present))
+        )
         stats = (draws / sizes).mean(axis=1)
     tail = (1 - level) / 2
     lo, hi = np.quantile(stats, [tail, 1 - tail])
@@ -122,11 +131,23 @@ class MetricInfo:
 METRICS: dict[str, MetricInfo] = {
     "top1": MetricInfo("top-1", True, "accuracy of the top prediction against the original label"),
     "top5": MetricInfo("top-5", True, "original label among the five best predictions"),
-    "real": MetricInfo("ReaL accuracy", True,
-                       "top prediction in the ReaL label set, over images with a non-empty set"),
-    "label_accuracy": MetricInfo("multi-label accuracy (per image)", True,
-                                 "top prediction in correct ∪ unclear, averaged over images"),
-    "mla": MetricInfo("MLA", True, "top prediction in correct ∪ unclear, problematic images "
-                      "excluded, averaged per class (Shankar et al. 2020)"),
-    "imagenet_m": MetricInfo("ImageNet-M", True, "of the 68 ImageNet-M images, how many are correct"),
+    "real": MetricInfo(
+        "ReaL accuracy",
+        True,
+        "top prediction in the ReaL label set, over images with a non-empty set",
+    ),
+    "label_accuracy": MetricInfo(
+        "multi-label accuracy (per image)",
+        True,
+        "top prediction in correct ∪ unclear, averaged over images",
+    ),
+    "mla": MetricInfo(
+        "MLA",
+        True,
+        "top prediction in correct ∪ unclear, problematic images "
+        "excluded, averaged per class (Shankar et al. 2020)",
+    ),
+    "imagenet_m": MetricInfo(
+        "ImageNet-M", True, "of the 68 ImageNet-M images, how many are correct"
+    ),
 }

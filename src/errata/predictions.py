@@ -88,17 +88,24 @@ def file_names_for(order: Order) -> np.ndarray:
 def _read_npy(path: Path, _: str | None) -> tuple[np.ndarray, np.ndarray | None]:
     with open(path, "rb") as fh:
         if fh.read(6) != b"\x93NUMPY":
-            raise ErrataInputError(f"{path}: not a valid .npy array (no NumPy header); save it with "
-                                   "numpy.save")
+            raise ErrataInputError(
+                f"{path}: not a valid .npy array (no NumPy header); save it with numpy.save"
+            )
     try:
         return np.load(path, allow_pickle=False), None
     except ValueError as exc:
         msg = str(exc)
         if "pickle" in msg.lower():
-            raise ErrataInputError(f"{path}: holds Python objects; expected a numeric array") from None
-        raise ErrataInputError(f"{path}: not a valid .npy array, truncated or corrupt ({msg})") from None
+            raise ErrataInputError(
+                f"{path}: holds Python objects; expected a numeric array"
+            ) from None
+        raise ErrataInputError(
+            f"{path}: not a valid .npy array, truncated or corrupt ({msg})"
+        ) from None
     except (EOFError, OSError) as exc:
-        raise ErrataInputError(f"{path}: not a valid .npy array, truncated or corrupt ({exc})") from None
+        raise ErrataInputError(
+            f"{path}: not a valid .npy array, truncated or corrupt ({exc})"
+        ) from None
 
 
 def _read_npz(path: Path, names_field: str | None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -109,7 +116,9 @@ def _read_npz(path: Path, names_field: str | None) -> tuple[np.ndarray, np.ndarr
             keys = list(z.keys())
             name_key = names_field or next((k for k in NAME_KEYS if k in keys), None)
             if names_field and names_field not in keys:
-                raise ErrataInputError(f"{path}: no array '{names_field}' (arrays: {', '.join(keys)})")
+                raise ErrataInputError(
+                    f"{path}: no array '{names_field}' (arrays: {', '.join(keys)})"
+                )
             data_keys = [k for k in keys if k != name_key]
             key = next((k for k in (*INDEX_KEYS, *SCORE_KEYS) if k in data_keys), None)
             if key is None and len(data_keys) == 1:
@@ -117,14 +126,17 @@ def _read_npz(path: Path, names_field: str | None) -> tuple[np.ndarray, np.ndarr
             if key is None:
                 raise ErrataInputError(
                     f"{path}: cannot tell which array holds the predictions (arrays: "
-                    f"{', '.join(keys)}; expected one of {', '.join(INDEX_KEYS + SCORE_KEYS)})")
+                    f"{', '.join(keys)}; expected one of {', '.join(INDEX_KEYS + SCORE_KEYS)})"
+                )
             arr = z[key]
             names = None if name_key is None else z[name_key].astype(str).astype(object)
             return arr, names
     except ErrataInputError:
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ErrataInputError(f"{path}: not a valid .npz archive, truncated or corrupt ({exc})") from None
+        raise ErrataInputError(
+            f"{path}: not a valid .npz archive, truncated or corrupt ({exc})"
+        ) from None
 
 
 def _read_table(path: Path, names_field: str | None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -148,7 +160,9 @@ def _read_table(path: Path, names_field: str | None) -> tuple[np.ndarray, np.nda
     columns = [str(c) for c in table.column_names]
     name_col = names_field or next((c for c in NAME_KEYS if c in columns), None)
     if names_field and names_field not in columns:
-        raise ErrataInputError(f"{path}: no column '{names_field}' (columns: {', '.join(columns[:8])})")
+        raise ErrataInputError(
+            f"{path}: no column '{names_field}' (columns: {', '.join(columns[:8])})"
+        )
     names = None
     if name_col is not None:
         names = np.array(table.column(name_col).cast(pa.string()).to_pylist(), dtype=object)
@@ -162,14 +176,16 @@ def _read_table(path: Path, names_field: str | None) -> tuple[np.ndarray, np.nda
         if len(cols) not in (N_CLASSES, N_CLASSES + 1):
             raise ErrataInputError(
                 f"{path}: expected columns top1[..topk] (or 'prediction') or 1000 score columns; "
-                f"found {len(cols)} columns: {', '.join(cols[:6])}{'…' if len(cols) > 6 else ''}")
+                f"found {len(cols)} columns: {', '.join(cols[:6])}{'…' if len(cols) > 6 else ''}"
+            )
     for col in cols:
         column = table.column(col)
         if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
             values = column.to_pylist()
             row = next((i for i, v in enumerate(values) if not _is_number(v)), 0)
-            raise ErrataInputError(f"{path}: {row_ref(path, row)}, column '{col}': {values[row]!r} is not "
-                                   "a number")
+            raise ErrataInputError(
+                f"{path}: {row_ref(path, row)}, column '{col}': {values[row]!r} is not a number"
+            )
         if column.null_count:
             row = int(np.argmax(pc.is_null(column).to_numpy(zero_copy_only=False)))
             raise ErrataInputError(f"{path}: {row_ref(path, row)}, column '{col}': missing value")
@@ -212,20 +228,26 @@ def _read_names_file(path: Path) -> np.ndarray:
 def _to_topk(arr: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray | None]:
     """Interpret a raw array as (topk int16, scores or None); raise on anything else."""
     if arr.ndim not in (1, 2) or arr.shape[0] == 0:
-        raise ErrataInputError(f"{where}: expected shape (n,), (n, k) or (n, 1000); got {arr.shape}")
+        raise ErrataInputError(
+            f"{where}: expected shape (n,), (n, k) or (n, 1000); got {arr.shape}"
+        )
     if arr.dtype.kind not in "iuf":
         raise ErrataInputError(f"{where}: expected numbers; got dtype {arr.dtype}")
     is_scores = arr.ndim == 2 and arr.dtype.kind == "f" and arr.shape[1] >= N_CLASSES
     if is_scores:
         if arr.shape[1] != N_CLASSES:
             raise ErrataInputError(
-                f"{where}: {arr.shape[1]} score columns; expected 1000. A 1001-column array usually "
-                "has a background class at index 0 (TF-slim models): drop column 0")
+                f"{where}: {arr.shape[1]} score columns; expected 1000. A 1001-column array "
+                "usually "
+                "has a background class at index 0 (TF-slim models): drop column 0"
+            )
         finite = np.isfinite(arr)
         if not finite.all():
             row, col = (int(v[0]) for v in np.nonzero(~finite))
-            raise ErrataInputError(f"{where}: {row_ref(where, row)}, class {col}: score {arr[row, col]} is not "
-                                   "finite (NaN or inf); expected finite logits or probabilities")
+            raise ErrataInputError(
+                f"{where}: {row_ref(where, row)}, class {col}: score {arr[row, col]} is not "
+                "finite (NaN or inf); expected finite logits or probabilities"
+            )
         scores = arr.astype(np.float32, copy=False)
         k = min(TOPK_SAVED, N_CLASSES)
         part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
@@ -238,21 +260,28 @@ def _to_topk(arr: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray | None
             raise ErrataInputError(f"{where}: {row_ref(where, row)}: class index is NaN or inf")
         if (idx != np.round(idx)).any():
             row = int(np.nonzero(idx != np.round(idx))[0][0])
-            raise ErrataInputError(f"{where}: {row_ref(where, row)}: {idx[row].tolist()} are not whole class "
-                                   "indices; for scores give 1000 columns")
+            raise ErrataInputError(
+                f"{where}: {row_ref(where, row)}: {idx[row].tolist()} are not whole class "
+                "indices; for scores give 1000 columns"
+            )
     if idx.shape[1] > 100:
-        raise ErrataInputError(f"{where}: {idx.shape[1]} integer columns; expected top-k class indices "
-                               "(k ≤ 100) or 1000 float score columns")
+        raise ErrataInputError(
+            f"{where}: {idx.shape[1]} integer columns; expected top-k class indices "
+            "(k ≤ 100) or 1000 float score columns"
+        )
     lo, hi = idx.min(), idx.max()
     if lo < 0 or hi >= N_CLASSES:
         bad = (idx < 0) | (idx >= N_CLASSES)
         row = int(np.nonzero(bad)[0][0])
         hint = ""
         if hi == N_CLASSES and lo >= 0:
-            hint = ("; the file looks like it uses 1001 classes with a background class at 0 "
-                    "(TF-slim): subtract 1 from every index")
-        raise ErrataInputError(f"{where}: {row_ref(where, row)}: class index {int(idx[bad][0])} is outside "
-                               f"0-999{hint}")
+            hint = (
+                "; the file looks like it uses 1001 classes with a background class at 0 "
+                "(TF-slim): subtract 1 from every index"
+            )
+        raise ErrataInputError(
+            f"{where}: {row_ref(where, row)}: class index {int(idx[bad][0])} is outside 0-999{hint}"
+        )
     return idx.astype(np.int16), None
 
 
@@ -288,7 +317,9 @@ def load_predictions(
         return predictions
     if order not in ("filename", "imagefolder"):
         raise ErrataInputError(f"order: '{order}' is not one of filename, imagefolder")
-    names_field = file_names if isinstance(file_names, str) and not Path(file_names).suffix else None
+    names_field = (
+        file_names if isinstance(file_names, str) and not Path(file_names).suffix else None
+    )
     if isinstance(predictions, np.ndarray):
         where, arr, names = "predictions array", predictions, None
         label = name or "model"
@@ -303,8 +334,9 @@ def load_predictions(
                 raise ErrataInputError(f"{path}: file not found")
         reader = READERS.get(path.suffix.lower())
         if reader is None:
-            raise ErrataInputError(f"{path}: unsupported extension '{path.suffix}' (expected "
-                                   f"{', '.join(READERS)})")
+            raise ErrataInputError(
+                f"{path}: unsupported extension '{path.suffix}' (expected {', '.join(READERS)})"
+            )
         where = str(path)
         arr, names = reader(path, names_field)
         label = name or (str(predictions) if str(predictions) in _registry_names() else path.stem)
@@ -319,14 +351,17 @@ def load_predictions(
             names = np.asarray(file_names, dtype=object)
             names_where = "file_names"
         if len(names) != n:
-            raise ErrataInputError(f"{names_where}: {len(names)} file names for {n} prediction rows "
-                                   f"in {where}; expected one name per row")
+            raise ErrataInputError(
+                f"{names_where}: {len(names)} file names for {n} prediction rows "
+                f"in {where}; expected one name per row"
+            )
     if names is None:
         if n != N_VAL:
             raise ErrataInputError(
                 f"{where}: {n} prediction rows; expected 50000 (one per validation image, in "
                 f"{order} order), or give file names (a file_name column/array or --file-names) "
-                "to predict on a subset")
+                "to predict on a subset"
+            )
         names = file_names_for(order)
     else:
         from errata.labels import canonical_file_names, first_duplicate
@@ -334,8 +369,10 @@ def load_predictions(
         names = canonical_file_names(names)
         row = first_duplicate(names)
         if row >= 0:
-            raise ErrataInputError(f"{where}: {row_ref(where, row)}: duplicate file name '{names[row]}'; "
-                                   "each image may appear once")
+            raise ErrataInputError(
+                f"{where}: {row_ref(where, row)}: duplicate file name '{names[row]}'; "
+                "each image may appear once"
+            )
     return Predictions(file_names=names, topk=topk, scores=scores, name=label, source=where)
 
 

@@ -37,17 +37,25 @@ def bundle(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     outside = [w for w in props.of(ESKIMO) if vocab[w] >= props.n_classes]
     assert outside, "Eskimo dog has non-ImageNet proposals"
     target = texts[vocab[outside[0]]]
-    val_names = np.array(["ILSVRC2012_val_00000002.JPEG", "ILSVRC2012_val_00000003.JPEG"],
-                         dtype=object)
+    val_names = np.array(
+        ["ILSVRC2012_val_00000002.JPEG", "ILSVRC2012_val_00000003.JPEG"], dtype=object
+    )
     other = rng.normal(size=D).astype(np.float32)
     val = np.stack([target, other / np.linalg.norm(other)])
-    save_embeddings(Embeddings(file_names=val_names, class_index=np.full(2, -1, np.int16),
-                               vectors=val), folder / "val.npz")
+    save_embeddings(
+        Embeddings(file_names=val_names, class_index=np.full(2, -1, np.int16), vectors=val),
+        folder / "val.npz",
+    )
     # its nearest training images are malamutes (same superclass as the prediction)
     train = np.repeat(target[None, :], 12, axis=0) + rng.normal(0, 0.01, (12, D)).astype(np.float32)
     train /= np.linalg.norm(train, axis=1, keepdims=True)
-    index = build_index(Embeddings(file_names=np.array([f"t{i}.JPEG" for i in range(12)], object),
-                                   class_index=np.full(12, MALAMUTE, np.int16), vectors=train))
+    index = build_index(
+        Embeddings(
+            file_names=np.array([f"t{i}.JPEG" for i in range(12)], object),
+            class_index=np.full(12, MALAMUTE, np.int16),
+            vectors=train,
+        )
+    )
     save_index(index, folder / "index")
     (folder / "expected.json").write_text(json.dumps({"wnid": outside[0]}))
     return folder
@@ -56,11 +64,26 @@ def bundle(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
 def test_analyze_with_openworld_claims_the_planted_image(bundle: Path, tmp_path: Path) -> None:
     # a two-image prediction file: image 2 predicted as Eskimo dog (its label is not a dog)
     assert resources.validation_labels()[1] not in range(151, 269)  # image 2: ski, alp
-    (tmp_path / "p.csv").write_text("file_name,top1\nILSVRC2012_val_00000002.JPEG,248\n"
-                                    "ILSVRC2012_val_00000003.JPEG,248\n")
-    done = subprocess.run([sys.executable, "-m", "errata", "analyze", str(tmp_path / "p.csv"),
-                           "--openworld", str(bundle), "--out", str(tmp_path / "o"), "--json"],
-                          capture_output=True, text=True, timeout=300)
+    (tmp_path / "p.csv").write_text(
+        "file_name,top1\nILSVRC2012_val_00000002.JPEG,248\nILSVRC2012_val_00000003.JPEG,248\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "errata",
+            "analyze",
+            str(tmp_path / "p.csv"),
+            "--openworld",
+            str(bundle),
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["categories"]["fine-grained OOV"]["count"] == 1
@@ -77,7 +100,18 @@ def test_analyze_with_openworld_claims_the_planted_image(bundle: Path, tmp_path:
 def test_missing_bundle_parts_are_one_line(tmp_path: Path) -> None:
     (tmp_path / "b").mkdir()
     np.save(tmp_path / "p.npy", np.zeros(50000, dtype=np.int64))
-    done = subprocess.run([sys.executable, "-m", "errata", "analyze", str(tmp_path / "p.npy"),
-                           "--openworld", str(tmp_path / "b")], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "errata",
+            "analyze",
+            str(tmp_path / "p.npy"),
+            "--openworld",
+            str(tmp_path / "b"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2 and "missing validation embeddings" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

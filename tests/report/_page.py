@@ -9,8 +9,9 @@ from typing import Any
 
 def table_data(html: str, table_id: str) -> dict[str, Any]:
     """The JSON of ``<script type="application/json" id=table_id>``."""
-    m = re.search(rf'<script type="application/json" id="{re.escape(table_id)}">(.*?)</script>',
-                  html, re.S)
+    m = re.search(
+        rf'<script type="application/json" id="{re.escape(table_id)}">(.*?)</script>', html, re.S
+    )
     assert m, f"no embedded table {table_id}"
     return json.loads(m.group(1))
 

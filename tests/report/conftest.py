@@ -4,7 +4,6 @@ a small study of synthetic models, and a headless Chromium (Debian's, through Pl
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +19,9 @@ PAYLOAD_ATTR = "<img src=x onerror=window.__pwned=2>"  # no slash: fits in a fil
 N_IMAGES = 400
 
 
-def planted_taxonomy(names: tuple[str, ...] = ("fish", "birds", "tools", "vehicles")
-                     ) -> E.TaxonomyArrays:
+def planted_taxonomy(
+    names: tuple[str, ...] = ("fish", "birds", "tools", "vehicles"),
+) -> E.TaxonomyArrays:
     """Four superclasses of 250 consecutive classes, one overlap pair, two group splits."""
     members = np.zeros((1000, 4), dtype=bool)
     members[np.arange(1000), np.arange(1000) // 250] = True
@@ -32,11 +32,19 @@ def planted_taxonomy(names: tuple[str, ...] = ("fish", "birds", "tools", "vehicl
     lca[same] = 2.0
     np.fill_diagonal(lca, 0)
     half = np.arange(1000) < 500
-    groups = {"wordnet": np.where(half, "organism", "artifact").astype(object),
-              "shankar": np.where(np.arange(1000) < 100, "dogs",
-                                  np.where(half, "other organisms", "objects")).astype(object)}
-    return E.TaxonomyArrays(overlap=overlap, superclass_members=members,
-                            superclass_names=list(names), lca_height=lca, groups=groups)
+    groups = {
+        "wordnet": np.where(half, "organism", "artifact").astype(object),
+        "shankar": np.where(
+            np.arange(1000) < 100, "dogs", np.where(half, "other organisms", "objects")
+        ).astype(object),
+    }
+    return E.TaxonomyArrays(
+        overlap=overlap,
+        superclass_members=members,
+        superclass_names=list(names),
+        lca_height=lca,
+        groups=groups,
+    )
 
 
 def synthetic_labels(*, odd_name: str | None = None) -> LabelSet:
@@ -53,9 +61,14 @@ def synthetic_labels(*, odd_name: str | None = None) -> LabelSet:
     correct[np.arange(n), original] = True
     extra = np.arange(0, n, 3)
     correct[extra, (original[extra].astype(np.int64) + 1) % 1000] = True
-    return LabelSet(name="planted", file_names=names, correct=correct,
-                    unclear=np.zeros((n, 1000), dtype=bool),
-                    problematic=np.arange(n) % 50 == 7, original=original)
+    return LabelSet(
+        name="planted",
+        file_names=names,
+        correct=correct,
+        unclear=np.zeros((n, 1000), dtype=bool),
+        problematic=np.arange(n) % 50 == 7,
+        original=original,
+    )
 
 
 def synthetic_top1(labels: LabelSet, seed: int, accuracy: float) -> np.ndarray:
@@ -69,15 +82,26 @@ def synthetic_top1(labels: LabelSet, seed: int, accuracy: float) -> np.ndarray:
     return top1.astype(np.int64)
 
 
-def synthetic_analysis(*, name: str = "toy-model", odd_name: str | None = None,
-                       superclass_names: tuple[str, ...] | None = None, seed: int = 0,
-                       accuracy: float = 0.7):  # type: ignore[no-untyped-def]
+def synthetic_analysis(
+    *,
+    name: str = "toy-model",
+    odd_name: str | None = None,
+    superclass_names: tuple[str, ...] | None = None,
+    seed: int = 0,
+    accuracy: float = 0.7,
+):  # type: ignore[no-untyped-def]
     from errata.analysis import analyze
 
     labels = synthetic_labels(odd_name=odd_name)
     tax = planted_taxonomy(superclass_names) if superclass_names else planted_taxonomy()
-    return analyze(synthetic_top1(labels, seed, accuracy), labels=labels,
-                   file_names=labels.file_names, name=name, taxonomy=tax, n_resamples=20)
+    return analyze(
+        synthetic_top1(labels, seed, accuracy),
+        labels=labels,
+        file_names=labels.file_names,
+        name=name,
+        taxonomy=tax,
+        n_resamples=20,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -93,8 +117,11 @@ def write_zoo(folder: Path, n_models: int, *, odd_stem: str | None = None) -> li
     for m in range(n_models):
         stem = odd_stem if (odd_stem and m == 0) else f"model_{m:02d}"
         path = folder / f"{stem}.npz"
-        np.savez(path, top1=synthetic_top1(labels, m, 0.55 + 0.35 * m / max(n_models - 1, 1)),
-                 file_names=np.array(labels.file_names.tolist()))
+        np.savez(
+            path,
+            top1=synthetic_top1(labels, m, 0.55 + 0.35 * m / max(n_models - 1, 1)),
+            file_names=np.array(labels.file_names.tolist()),
+        )
         paths.append(path)
     return paths
 
@@ -105,8 +132,12 @@ def small_study(tmp_path_factory):  # type: ignore[no-untyped-def]
 
     folder = tmp_path_factory.mktemp("zoo")
     write_zoo(folder / "preds", 12, odd_stem=PAYLOAD_ATTR)
-    return compare([folder / "preds"], labels=synthetic_labels(), out=folder / "study",
-                   taxonomy=planted_taxonomy())
+    return compare(
+        [folder / "preds"],
+        labels=synthetic_labels(),
+        out=folder / "study",
+        taxonomy=planted_taxonomy(),
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,13 +28,15 @@ def open_page(browser, path: Path):  # type: ignore[no-untyped-def]
 
 def first_column(page, table: str, col: int) -> list[str]:  # type: ignore[no-untyped-def]
     return page.locator(f"#{table} tbody tr").evaluate_all(
-        f"rows => rows.map(r => r.children[{col}].textContent)")
+        f"rows => rows.map(r => r.children[{col}].textContent)"
+    )
 
 
 def check_plots(page) -> None:  # type: ignore[no-untyped-def]
     boxes = page.locator("svg.plot:visible").evaluate_all(
         "els => els.map(e => { const b = e.getBoundingClientRect(); "
-        "return [b.width, b.height, e.querySelectorAll('path, use, image, text').length]; })")
+        "return [b.width, b.height, e.querySelectorAll('path, use, image, text').length]; })"
+    )
     assert boxes, "no visible plot"
     for w, h, marks in boxes:
         assert w > 100 and h > 50 and marks > 10
@@ -49,8 +51,11 @@ def check_sort(page, table: str, col: int, numeric: bool) -> None:  # type: igno
     assert header.get_attribute("aria-sort") in ("ascending", "descending")
     if numeric:
         vals = [float(v.replace(",", "").replace("%", "")) for v in second if v.strip()]
-        order = sorted(vals) if header.get_attribute("aria-sort") == "ascending" else \
-            sorted(vals, reverse=True)
+        order = (
+            sorted(vals)
+            if header.get_attribute("aria-sort") == "ascending"
+            else sorted(vals, reverse=True)
+        )
         assert vals == order
     assert first != second
 
@@ -61,8 +66,9 @@ def check_no_requests(requests: list[str], errors: list[str]) -> None:
     assert errors == []
 
 
-def test_model_report_in_chromium(browser, small_analysis, tmp_path: Path,
-                                  screenshot_dir: Path) -> None:
+def test_model_report_in_chromium(
+    browser, small_analysis, tmp_path: Path, screenshot_dir: Path
+) -> None:
     path = small_analysis.to_html(tmp_path / "model.html")["report"]
     page, requests, errors = open_page(browser, path)
     check_plots(page)
@@ -83,8 +89,9 @@ def test_model_report_in_chromium(browser, small_analysis, tmp_path: Path,
     page.close()
 
 
-def test_study_report_in_chromium(browser, small_study, tmp_path: Path,
-                                  screenshot_dir: Path) -> None:
+def test_study_report_in_chromium(
+    browser, small_study, tmp_path: Path, screenshot_dir: Path
+) -> None:
     folder = small_study.written["models"].parent  # the report is rebuilt from the folder
     path = study_report(folder, tmp_path / "study.html")["report"]
     page, requests, errors = open_page(browser, path)
@@ -102,8 +109,9 @@ def test_study_report_in_chromium(browser, small_study, tmp_path: Path,
     page.close()
 
 
-def test_diff_report_in_chromium(browser, small_analysis, tmp_path: Path,
-                                 screenshot_dir: Path) -> None:
+def test_diff_report_in_chromium(
+    browser, small_analysis, tmp_path: Path, screenshot_dir: Path
+) -> None:
     b = synthetic_analysis(name="better", seed=3, accuracy=0.85)
     d = model_diff(small_analysis, b)
     path = diff_report(d, tmp_path / "diff.html")["report"]
@@ -111,8 +119,11 @@ def test_diff_report_in_chromium(browser, small_analysis, tmp_path: Path,
     check_plots(page)
     page.locator("#changes-table select.filter").first.select_option("fixed")
     assert set(first_column(page, "changes-table", 0)) == {"fixed"}
-    assert page.locator("#changes-table .count").text_content().startswith(
-        f"{d.summary['fixed']:,} of")
+    assert (
+        page.locator("#changes-table .count")
+        .text_content()
+        .startswith(f"{d.summary['fixed']:,} of")
+    )
     check_sort(page, "changes-table", 1, numeric=False)
     page.screenshot(path=str(screenshot_dir / "diff-report.png"), full_page=True)
     check_no_requests(requests, errors)

@@ -21,8 +21,10 @@ def zoo(tmp_path_factory) -> list[Path]:  # type: ignore[no-untyped-def]
 
 def test_diff_command_prints_and_writes_the_report(zoo: list[Path], tmp_path: Path) -> None:
     out = tmp_path / "d.html"
-    res = runner.invoke(app, ["diff", str(zoo[0]), str(zoo[1]), "--labels", "original",
-                              "--report", str(out), "--json"])
+    res = runner.invoke(
+        app,
+        ["diff", str(zoo[0]), str(zoo[1]), "--labels", "original", "--report", str(out), "--json"],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["a"] == "model_00" and data["b"] == "model_01"
@@ -32,16 +34,31 @@ def test_diff_command_prints_and_writes_the_report(zoo: list[Path], tmp_path: Pa
     assert out.exists() and "transitions" in out.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["analyze", "{a}", "--report", "{tmp}/r.txt"], "expected an .html"),
-    (["analyze", "{a}", "--report", "{tmp}/r.html", "--no-errors"], "drop --no-errors"),
-    (["analyze", "{a}", "--report", "{tmp}/r.html", "--images", "{tmp}/none"], "not a folder"),
-    (["compare", "{a}", "--out", "{tmp}/s", "--report", "{tmp}/s.html", "--metadata",
-      "{tmp}/m.csv"], "no 'model' column"),
-    (["diff", "{a}", "{a}", "--report", "{tmp}/d.txt"], "expected an .html"),
-])
-def test_bad_report_options_fail_in_one_line(zoo: list[Path], tmp_path: Path, args: list[str],
-                                             message: str) -> None:
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["analyze", "{a}", "--report", "{tmp}/r.txt"], "expected an .html"),
+        (["analyze", "{a}", "--report", "{tmp}/r.html", "--no-errors"], "drop --no-errors"),
+        (["analyze", "{a}", "--report", "{tmp}/r.html", "--images", "{tmp}/none"], "not a folder"),
+        (
+            [
+                "compare",
+                "{a}",
+                "--out",
+                "{tmp}/s",
+                "--report",
+                "{tmp}/s.html",
+                "--metadata",
+                "{tmp}/m.csv",
+            ],
+            "no 'model' column",
+        ),
+        (["diff", "{a}", "{a}", "--report", "{tmp}/d.txt"], "expected an .html"),
+    ],
+)
+def test_bad_report_options_fail_in_one_line(
+    zoo: list[Path], tmp_path: Path, args: list[str], message: str
+) -> None:
     (tmp_path / "m.csv").write_text("name,arch\nx,cnn\n")
     argv = [a.format(a=zoo[0], tmp=tmp_path) for a in args]
     res = runner.invoke(app, argv)

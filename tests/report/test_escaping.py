@@ -28,19 +28,32 @@ def pages(small_study, tmp_path_factory):  # type: ignore[no-untyped-def]
 
 def hostile_pages(tmp_path: Path, small_study) -> dict[str, Path]:  # type: ignore[no-untyped-def]
     odd = f"{PAYLOAD_ATTR}.JPEG"  # file names cannot hold a slash
-    a = synthetic_analysis(name=f"A{PAYLOAD}", odd_name=odd,
-                           superclass_names=(PAYLOAD, PAYLOAD_ATTR, "tools", "vehicles"))
-    b = synthetic_analysis(name=f"B{PAYLOAD_ATTR}", odd_name=odd, seed=1, accuracy=0.8,
-                           superclass_names=(PAYLOAD, PAYLOAD_ATTR, "tools", "vehicles"))
+    a = synthetic_analysis(
+        name=f"A{PAYLOAD}",
+        odd_name=odd,
+        superclass_names=(PAYLOAD, PAYLOAD_ATTR, "tools", "vehicles"),
+    )
+    b = synthetic_analysis(
+        name=f"B{PAYLOAD_ATTR}",
+        odd_name=odd,
+        seed=1,
+        accuracy=0.8,
+        superclass_names=(PAYLOAD, PAYLOAD_ATTR, "tools", "vehicles"),
+    )
     models = small_study.models["model"].tolist()
     meta = tmp_path / "meta.csv"
-    pd.DataFrame({"model": models, PAYLOAD: [PAYLOAD] * len(models),
-                  "family": [PAYLOAD_ATTR if i % 2 else PAYLOAD for i in range(len(models))]}
-                 ).to_csv(meta, index=False)
+    pd.DataFrame(
+        {
+            "model": models,
+            PAYLOAD: [PAYLOAD] * len(models),
+            "family": [PAYLOAD_ATTR if i % 2 else PAYLOAD for i in range(len(models))],
+        }
+    ).to_csv(meta, index=False)
     return {
         "model": a.to_html(tmp_path / "model.html")["report"],
-        "study": study_report(small_study, tmp_path / "study.html", metadata=meta,
-                              color_by="family")["report"],
+        "study": study_report(
+            small_study, tmp_path / "study.html", metadata=meta, color_by="family"
+        )["report"],
         "diff": diff_report(model_diff(a, b), tmp_path / "diff.html")["report"],
     }
 

@@ -88,7 +88,7 @@ def test_thumbnails_are_embedded_up_to_the_cap(small_analysis, tmp_path: Path) -
     small_analysis.to_html(page, images=images, thumbnail_size=64, max_image_bytes=int(5.5 * one))
     capped = table_data(page.read_text(encoding="utf-8"), "errors-data")["images"]
     assert 0 < len(capped) < 12
-    assert list(capped) == names[:len(capped)]  # in table order
+    assert list(capped) == names[: len(capped)]  # in table order
     assert "size cap reached" in page.read_text(encoding="utf-8")
 
 

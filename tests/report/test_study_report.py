@@ -16,8 +16,9 @@ from tests.report._page import column, table_data
 def test_study_page_has_a_panel_per_group_and_every_model(small_study, tmp_path: Path) -> None:
     meta = tmp_path / "meta.csv"
     models = small_study.models["model"].tolist()
-    pd.DataFrame({"model": models[:-1], "arch": ["cnn", "vit"] * 5 + ["cnn"],
-                  "params": np.arange(11) * 10}).to_csv(meta, index=False)
+    pd.DataFrame(
+        {"model": models[:-1], "arch": ["cnn", "vit"] * 5 + ["cnn"], "params": np.arange(11) * 10}
+    ).to_csv(meta, index=False)
     written = study_report(small_study, tmp_path / "s.html", metadata=meta, color_by="arch")
     html = written["report"].read_text(encoding="utf-8")
     data = table_data(html, "models-data")
@@ -25,8 +26,14 @@ def test_study_page_has_a_panel_per_group_and_every_model(small_study, tmp_path:
     arch = dict(zip(column(data, "model"), column(data, "arch"), strict=False))
     assert arch[models[0]] == "cnn" and arch[models[-1]] is None  # not in the CSV
     assert column(data, "params")[:2] == [0, 10]
-    for key in ("all", "wordnet_organism", "wordnet_artifact", "shankar_dogs",
-                "shankar_other_organisms", "shankar_objects"):
+    for key in (
+        "all",
+        "wordnet_organism",
+        "wordnet_artifact",
+        "shankar_dogs",
+        "shankar_other_organisms",
+        "shankar_objects",
+    ):
         assert f'data-panel="{key}"' in html
     assert html.count('<svg class="plot"') == 6
 
@@ -36,17 +43,21 @@ def test_shares_and_key_figures_match_the_counts(small_study) -> None:
     s = shares(m, "")
     np.testing.assert_allclose(s["fine-grained"], m["n_fine_grained"] / m["errors"])
     g = shares(m, "wordnet_organism_")
-    np.testing.assert_allclose(g["model failure"], m["wordnet_organism_model_failure"]
-                               / m["wordnet_organism_errors"])
+    np.testing.assert_allclose(
+        g["model failure"], m["wordnet_organism_model_failure"] / m["wordnet_organism_errors"]
+    )
     kf = {r["category"]: r for r in key_figures(m)}
     r = np.corrcoef(m["top1"], s["fine-grained"])[0, 1]
     assert kf["fine-grained"]["top1"] == pytest.approx(r)
 
 
-@pytest.mark.parametrize("csv, message", [
-    ("name,arch\na,cnn\n", "no 'model' column"),
-    ("model,arch\na,cnn\na,vit\n", "listed twice"),
-])
+@pytest.mark.parametrize(
+    "csv, message",
+    [
+        ("name,arch\na,cnn\n", "no 'model' column"),
+        ("model,arch\na,cnn\na,vit\n", "listed twice"),
+    ],
+)
 def test_bad_metadata_is_one_line(tmp_path: Path, csv: str, message: str) -> None:
     path = tmp_path / "meta.csv"
     path.write_text(csv)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Any, Literal, cast
 
 import typer
 
@@ -25,6 +25,15 @@ def print_json(obj: Any) -> None:
     from errata._io import json_default
 
     sys.stdout.write(json.dumps(obj, indent=2, default=json_default) + "\n")
+
+
+def order_option(order: str) -> Literal["filename", "imagefolder"]:
+    """Validate ``--order`` (one-line error otherwise)."""
+    from errata.exceptions import ErrataInputError
+
+    if order not in ("filename", "imagefolder"):
+        raise ErrataInputError(f"--order: '{order}' is not one of filename, imagefolder")
+    return cast(Literal["filename", "imagefolder"], order)
 
 
 def pipeline_options(expert_files: list | None, imagenet_x: bool, openworld: Any) -> dict:

@@ -13,8 +13,11 @@ def error_tables(summary: dict[str, Any]) -> list[Any]:
     cats = summary["categories"]
     groups = summary.get("groups", {})
     shown = [c for c, row in cats.items() if row["count"] or c in ("fine-grained OOV",)]
-    t = Table(title=f"errors by category ({summary['errors']:,} multi-label errors; "
-              f"{summary['excluded']:,} images excluded)", title_justify="left")
+    t = Table(
+        title=f"errors by category ({summary['errors']:,} multi-label errors; "
+        f"{summary['excluded']:,} images excluded)",
+        title_justify="left",
+    )
     t.add_column("category")
     t.add_column("count", justify="right")
     t.add_column("% of errors", justify="right")
@@ -25,10 +28,17 @@ def error_tables(summary: dict[str, Any]) -> list[Any]:
             share = row["status"]
         t.add_row(cat, f"{row['count']:,}", share)
     out.append(t)
-    error_cats = [c for c in shown if cats[c].get("share") is not None and not cats[c].get("status")]
-    short = {"overlapping classes": "overlap", "fine-grained": "fine", "spurious correlation":
-             "spurious", "non-prototypical": "non-proto", "non-prototypical (ImageNet-X)":
-             "non-proto X", "model failure": "failure"}
+    error_cats = [
+        c for c in shown if cats[c].get("share") is not None and not cats[c].get("status")
+    ]
+    short = {
+        "overlapping classes": "overlap",
+        "fine-grained": "fine",
+        "spurious correlation": "spurious",
+        "non-prototypical": "non-proto",
+        "non-prototypical (ImageNet-X)": "non-proto X",
+        "model failure": "failure",
+    }
     g = Table(title="errors per group (% of the group's errors)", title_justify="left")
     g.add_column("group")
     g.add_column("errors", justify="right")
@@ -37,16 +47,21 @@ def error_tables(summary: dict[str, Any]) -> list[Any]:
     for split in groups:
         for name, block in groups[split].items():
             n = block["errors"]
-            g.add_row(name, f"{n:,}", *[f"{100 * block['categories'][c] / n:.1f}" if n else "-"
-                                        for c in error_cats])
+            g.add_row(
+                name,
+                f"{n:,}",
+                *[f"{100 * block['categories'][c] / n:.1f}" if n else "-" for c in error_cats],
+            )
         g.add_section()
     out.append(g)
     if summary.get("mla_variants"):
-        v = Table(title="multi-label accuracy, each line also counting the categories it names",
-                  title_justify="left")
+        v = Table(
+            title="multi-label accuracy, each line also counting the categories it names",
+            title_justify="left",
+        )
         v.add_column("variant")
         v.add_column("MLA", justify="right")
-        for key, row in summary["mla_variants"].items():
+        for row in summary["mla_variants"].values():
             v.add_row(row["title"], f"{100 * row['value']:.2f} %")
         out.append(v)
     if summary.get("mean_severity") is not None:

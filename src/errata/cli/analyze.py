@@ -8,47 +8,83 @@ from typing import Any
 import typer
 
 from errata.cli import app
-from errata.cli._common import console, pipeline_options, print_json
+from errata.cli._common import console, order_option, pipeline_options, print_json
 
-LABELS_HELP = ("Ground truth: 'real' (ImageNet-ReaL, default), 'original', 'shankar' (needs the "
-               "Shankar file in the data directory) or a label file (.json: Shankar schema or "
-               "errata's; .csv: file_name,labels[,unclear,problematic]).")
+LABELS_HELP = (
+    "Ground truth: 'real' (ImageNet-ReaL, default), 'original', 'shankar' (needs the "
+    "Shankar file in the data directory) or a label file (.json: Shankar schema or "
+    "errata's; .csv: file_name,labels[,unclear,problematic])."
+)
 
 
 @app.command()
 def analyze(
     predictions: str = typer.Argument(
-        ..., help="Predictions file (.npy/.npz/.csv/.parquet: top-1, top-k or 1000 scores per "
-        "image) or a registry name such as cleanlab-resnet50."),
+        ...,
+        help="Predictions file (.npy/.npz/.csv/.parquet: top-1, top-k or 1000 scores per "
+        "image) or a registry name such as cleanlab-resnet50.",
+    ),
     labels: str = typer.Option("real", "--labels", "-l", help=LABELS_HELP),
-    order: str = typer.Option("filename", "--order", help="Row order when the file has no file "
-                              "names: 'filename' (val_00000001 first) or 'imagefolder' "
-                              "(sorted by class, as torchvision's ImageFolder)."),
-    file_names: str = typer.Option(None, "--file-names", help="File name of each row: a JSON list "
-                                   "or text file, or the column/array holding them."),
+    order: str = typer.Option(
+        "filename",
+        "--order",
+        help="Row order when the file has no file "
+        "names: 'filename' (val_00000001 first) or 'imagefolder' "
+        "(sorted by class, as torchvision's ImageFolder).",
+    ),
+    file_names: str = typer.Option(
+        None,
+        "--file-names",
+        help="File name of each row: a JSON list or text file, or the column/array holding them.",
+    ),
     name: str = typer.Option(None, "--name", help="Model name for tables and outputs."),
-    out: Path = typer.Option(None, "--out", "-o", help="Write metrics.json, per_image.parquet, "
-                             "errors.parquet and summary.json into this folder."),
+    out: Path = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Write metrics.json, per_image.parquet, "
+        "errors.parquet and summary.json into this folder.",
+    ),
     json_: bool = typer.Option(False, "--json", help="Print the results as JSON (for scripts)."),
     expert_files: list[Path] = typer.Option(
-        None, "--experts", help="Expert annotation file(s) in the dough-bagel schema; its "
-        "'Non-prototypical' rows mark non-prototypical images."),
-    imagenet_x: bool = typer.Option(False, "--imagenet-x", help="Also mark errors on images "
-                                    "with ImageNet-X pose/partial-view/style/pattern/texture/"
-                                    "subcategory factors as non-prototypical (ImageNet-X)."),
-    openworld: Path = typer.Option(None, "--openworld", help="Folder of cached CLIP arrays "
-                                   "(val/, index/, texts.npz) for the fine-grained OOV stage; "
-                                   "needs the openworld extra."),
+        None,
+        "--experts",
+        help="Expert annotation file(s) in the dough-bagel schema; its "
+        "'Non-prototypical' rows mark non-prototypical images.",
+    ),
+    imagenet_x: bool = typer.Option(
+        False,
+        "--imagenet-x",
+        help="Also mark errors on images "
+        "with ImageNet-X pose/partial-view/style/pattern/texture/"
+        "subcategory factors as non-prototypical (ImageNet-X).",
+    ),
+    openworld: Path = typer.Option(
+        None,
+        "--openworld",
+        help="Folder of cached CLIP arrays "
+        "(val/, index/, texts.npz) for the fine-grained OOV stage; "
+        "needs the openworld extra.",
+    ),
     no_errors: bool = typer.Option(False, "--no-errors", help="Only compute the metrics."),
-    bootstrap: int = typer.Option(1000, "--bootstrap", min=10, help="Bootstrap resamples for the "
-                                  "95 % confidence intervals."),
+    bootstrap: int = typer.Option(
+        1000, "--bootstrap", min=10, help="Bootstrap resamples for the 95 % confidence intervals."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
-    report: Path = typer.Option(None, "--report", help="Write a self-contained HTML report "
-                                "(plots inline, searchable table of every error)."),
-    images: Path = typer.Option(None, "--images", help="ImageNet validation images (flat or one "
-                                "folder per class): embed thumbnails of the errors in --report."),
-    plots: Path = typer.Option(None, "--plots", help="Write every plot as SVG and PNG into this "
-                               "folder."),
+    report: Path = typer.Option(
+        None,
+        "--report",
+        help="Write a self-contained HTML report (plots inline, searchable table of every error).",
+    ),
+    images: Path = typer.Option(
+        None,
+        "--images",
+        help="ImageNet validation images (flat or one "
+        "folder per class): embed thumbnails of the errors in --report.",
+    ),
+    plots: Path = typer.Option(
+        None, "--plots", help="Write every plot as SVG and PNG into this folder."
+    ),
 ) -> None:
     """Score one model and sort its errors into the expert categories.
 
@@ -60,8 +96,6 @@ def analyze(
     from errata.analysis import analyze as run
     from errata.exceptions import ErrataInputError
 
-    if order not in ("filename", "imagefolder"):
-        raise ErrataInputError(f"--order: '{order}' is not one of filename, imagefolder")
     if (report is not None or plots is not None) and no_errors:
         raise ErrataInputError("--report/--plots: need the error pipeline (drop --no-errors)")
     if report is not None and report.suffix.lower() not in (".html", ".htm"):
@@ -71,9 +105,17 @@ def analyze(
     if images is not None and not images.is_dir():
         raise ErrataInputError(f"--images {images}: not a folder")
     options = pipeline_options(expert_files, imagenet_x, openworld)
-    result = run(predictions, labels=labels, order=order, file_names=file_names,  # type: ignore[arg-type]
-                 name=name, classify_errors=not no_errors, n_resamples=bootstrap, seed=seed,
-                 **options)
+    result = run(
+        predictions,
+        labels=labels,
+        order=order_option(order),
+        file_names=file_names,  # type: ignore[arg-type]
+        name=name,
+        classify_errors=not no_errors,
+        n_resamples=bootstrap,
+        seed=seed,
+        **options,
+    )
     written = result.save(out) if out is not None else {}
     if report is not None:
         written |= result.to_html(report, images=images, plots=plots)
@@ -91,8 +133,10 @@ def analyze(
         for key, path in written.items():
             c.print(f"{key:>10}: {path}", soft_wrap=True)
         if report is not None:
-            c.print(f"[bold]open the report in a browser:[/] {Path(report).resolve().as_uri()}",
-                    soft_wrap=True)
+            c.print(
+                f"[bold]open the report in a browser:[/] {Path(report).resolve().as_uri()}",
+                soft_wrap=True,
+            )
 
 
 def render(result: Any) -> None:
@@ -114,8 +158,12 @@ def render(result: Any) -> None:
             t.add_row(title, f"{m['value']} / {m['of']}", "", f"{m['images']:,}")
             continue
         lo, hi = m["ci95"]
-        t.add_row(title, f"{100 * m['value']:.3f} %", f"{100 * lo:.2f} – {100 * hi:.2f}",
-                  f"{m['images']:,}")
+        t.add_row(
+            title,
+            f"{100 * m['value']:.3f} %",
+            f"{100 * lo:.2f} – {100 * hi:.2f}",
+            f"{m['images']:,}",
+        )
     c.print(t)
     if result.summary:
         from errata.cli._tables import error_tables

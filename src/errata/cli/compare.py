@@ -7,50 +7,72 @@ from pathlib import Path
 import typer
 
 from errata.cli import app
-from errata.cli._common import console, pipeline_options, print_json
+from errata.cli._common import console, order_option, pipeline_options, print_json
 
 
 @app.command()
 def compare(
     paths: list[Path] = typer.Argument(..., help="Prediction files, or folders of them."),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for models.parquet, errors.parquet, "
-                             "failed.json and study.json."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        "-o",
+        help="Folder for models.parquet, errors.parquet, failed.json and study.json.",
+    ),
     labels: str = typer.Option("real", "--labels", "-l", help="Ground truth, as in `analyze`."),
-    order: str = typer.Option("filename", "--order", help="Row order of files without file names: "
-                              "filename or imagefolder."),
-    expert_files: list[Path] = typer.Option(None, "--experts", help="Expert files (dough-bagel "
-                                            "schema) marking non-prototypical images."),
-    imagenet_x: bool = typer.Option(False, "--imagenet-x", help="Use ImageNet-X factors as "
-                                    "non-prototypical evidence."),
-    openworld: Path = typer.Option(None, "--openworld", help="Folder of cached CLIP arrays "
-                                   "(val/, index/, texts.npz) for the fine-grained OOV stage; "
-                                   "needs the openworld extra."),
+    order: str = typer.Option(
+        "filename",
+        "--order",
+        help="Row order of files without file names: filename or imagefolder.",
+    ),
+    expert_files: list[Path] = typer.Option(
+        None, "--experts", help="Expert files (dough-bagel schema) marking non-prototypical images."
+    ),
+    imagenet_x: bool = typer.Option(
+        False, "--imagenet-x", help="Use ImageNet-X factors as non-prototypical evidence."
+    ),
+    openworld: Path = typer.Option(
+        None,
+        "--openworld",
+        help="Folder of cached CLIP arrays "
+        "(val/, index/, texts.npz) for the fine-grained OOV stage; "
+        "needs the openworld extra.",
+    ),
     batch: int = typer.Option(64, "--batch", min=1, help="Models classified together (memory)."),
     json_: bool = typer.Option(False, "--json", help="Print a JSON summary instead of a table."),
-    report: Path = typer.Option(None, "--report", help="Write a self-contained HTML page: each "
-                                "error category's share against top-1 and MLA, per group, and a "
-                                "sortable table of all models."),
-    metadata: Path = typer.Option(None, "--metadata", help="CSV with a 'model' column and model "
-                                  "attributes (architecture, pre-training data …) for --report."),
-    color_by: str = typer.Option(None, "--color-by", help="Metadata column that colours the "
-                                 "points of the --report plots."),
-    plots: Path = typer.Option(None, "--plots", help="Write every plot as SVG and PNG into this "
-                               "folder."),
+    report: Path = typer.Option(
+        None,
+        "--report",
+        help="Write a self-contained HTML page: each "
+        "error category's share against top-1 and MLA, per group, and a "
+        "sortable table of all models.",
+    ),
+    metadata: Path = typer.Option(
+        None,
+        "--metadata",
+        help="CSV with a 'model' column and model "
+        "attributes (architecture, pre-training data …) for --report.",
+    ),
+    color_by: str = typer.Option(
+        None, "--color-by", help="Metadata column that colours the points of the --report plots."
+    ),
+    plots: Path = typer.Option(
+        None, "--plots", help="Write every plot as SVG and PNG into this folder."
+    ),
 ) -> None:
     """Analyse many models at once and write Parquet tables for DuckDB.
 
     All files are classified as one stacked array, in batches.
     A file that fails validation is listed and skipped; the exit code is 1 when any was skipped.
 
-    Example: errata compare runs/ --out study/ && errata query study/ "SELECT model, real FROM models"
+    Example: errata compare runs/ --out study/
+    then:    errata query study/ "SELECT model, real FROM models"
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from errata.compare import compare as run
     from errata.exceptions import ErrataInputError
 
-    if order not in ("filename", "imagefolder"):
-        raise ErrataInputError(f"--order: '{order}' is not one of filename, imagefolder")
     if report is not None and report.suffix.lower() not in (".html", ".htm"):
         raise ErrataInputError(f"--report {report}: expected an .html file name")
     if (metadata is not None or color_by is not None) and report is None and plots is None:
@@ -62,34 +84,55 @@ def compare(
 
         _, attrs = load_metadata(metadata, pd.DataFrame({"model": pd.Series([], dtype=str)}))
         if color_by is not None and color_by not in attrs:
-            raise ErrataInputError(f"--color-by: '{color_by}' is not a column of {metadata} "
-                                   f"({', '.join(attrs) or 'no attributes'})")
+            raise ErrataInputError(
+                f"--color-by: '{color_by}' is not a column of {metadata} "
+                f"({', '.join(attrs) or 'no attributes'})"
+            )
     options = pipeline_options(expert_files, imagenet_x, openworld)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console(stderr=True), transient=True,
-                  disable=json_) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console(stderr=True),
+        transient=True,
+        disable=json_,
+    ) as bar:
         task = bar.add_task("models", total=None)
 
         def progress(done: int, total: int, name: str) -> None:
             bar.update(task, completed=done, total=total, description=f"models {name[:30]:<30}")
 
-        study = run(paths, labels=labels, order=order, out=out, batch=batch,  # type: ignore[arg-type]
-                    progress=progress, **options)
+        study = run(
+            paths,
+            labels=labels,
+            order=order_option(order),
+            out=out,
+            batch=batch,  # type: ignore[arg-type]
+            progress=progress,
+            **options,
+        )
     if report is not None or plots is not None:
         from errata.report import _render
         from errata.report.study import load_metadata, study_figures, study_report
 
         if report is not None:
-            study.written |= study_report(study, report, metadata=metadata, color_by=color_by,
-                                          plots=plots)
+            study.written |= study_report(
+                study, report, metadata=metadata, color_by=color_by, plots=plots
+            )
         else:
             models = study.models
             if metadata is not None:
                 models, _ = load_metadata(metadata, models)
             study.written |= _render.export(study_figures(models, color_by=color_by), plots)
     if json_:
-        print_json(study.summary | {"failed_files": study.failed,
-                                    "written": {k: str(v) for k, v in study.written.items()}})
+        print_json(
+            study.summary
+            | {
+                "failed_files": study.failed,
+                "written": {k: str(v) for k, v in study.written.items()},
+            }
+        )
     else:
         _print_study(study)
     if study.failed:
@@ -104,13 +147,28 @@ def _print_study(study) -> None:  # type: ignore[no-untyped-def]
     if len(df):
         acc = "real" if "real" in df.columns else "label_accuracy"
         t = Table(title=f"{len(df)} models (best 15 by {acc})", title_justify="left")
-        for col in ("model", "top1", acc, "mla", "errors", "n_fine_grained", "n_spurious_correlation",
-                    "n_model_failure"):
+        for col in (
+            "model",
+            "top1",
+            acc,
+            "mla",
+            "errors",
+            "n_fine_grained",
+            "n_spurious_correlation",
+            "n_model_failure",
+        ):
             t.add_column(col, justify="left" if col == "model" else "right")
         for _, r in df.sort_values(acc, ascending=False).head(15).iterrows():
-            t.add_row(str(r["model"]), f"{100 * r['top1']:.2f}", f"{100 * r[acc]:.2f}",
-                      f"{100 * r['mla']:.2f}", f"{r['errors']:,}", f"{r['n_fine_grained']:,}",
-                      f"{r['n_spurious_correlation']:,}", f"{r['n_model_failure']:,}")
+            t.add_row(
+                str(r["model"]),
+                f"{100 * r['top1']:.2f}",
+                f"{100 * r[acc]:.2f}",
+                f"{100 * r['mla']:.2f}",
+                f"{r['errors']:,}",
+                f"{r['n_fine_grained']:,}",
+                f"{r['n_spurious_correlation']:,}",
+                f"{r['n_model_failure']:,}",
+            )
         c.print(t)
     for f in study.failed:
         console(stderr=True).print(f"[yellow]skipped:[/] {f['error']}", soft_wrap=True)
@@ -123,7 +181,9 @@ def query(
     sql: str = typer.Argument(..., help="SQL over the views `models` and `errors` (DuckDB)."),
     json_: bool = typer.Option(False, "--json", help="Print records as JSON."),
     csv: bool = typer.Option(False, "--csv", help="Print CSV."),
-    limit: int = typer.Option(50, "--limit", help="Rows shown in the table (not for --json/--csv)."),
+    limit: int = typer.Option(
+        50, "--limit", help="Rows shown in the table (not for --json/--csv)."
+    ),
 ) -> None:
     """Query a study with SQL (DuckDB).
 

@@ -7,21 +7,33 @@ import typer
 from errata.cli import app
 from errata.cli._common import console, print_json
 
-data_app = typer.Typer(help="List, fetch and locate the public data files errata knows.",
-                       no_args_is_help=True)
+data_app = typer.Typer(
+    help="List, fetch and locate the public data files errata knows.", no_args_is_help=True
+)
 app.add_typer(data_app, name="data")
 
 
 @data_app.command("list")
-def list_(json_: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+def list_(
+    json_: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
     """List the registry: name, present in the data directory or not, license, description."""
     from rich.table import Table
 
     from errata import data
 
-    rows = [{"name": f.name, "present": data.is_present(f.name), "path": str(data.local_path(f.name)),
-             "url": f.url, "sha256": f.sha256, "license": f.license, "description": f.description}
-            for f in data.REGISTRY.values()]
+    rows = [
+        {
+            "name": f.name,
+            "present": data.is_present(f.name),
+            "path": str(data.local_path(f.name)),
+            "url": f.url,
+            "sha256": f.sha256,
+            "license": f.license,
+            "description": f.description,
+        }
+        for f in data.REGISTRY.values()
+    ]
     if json_:
         print_json({"data_dir": str(data.data_dir()), "files": rows})
         return
@@ -29,13 +41,16 @@ def list_(json_: bool = typer.Option(False, "--json", help="Print JSON instead o
     for col in ("name", "present", "license", "description"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["name"], "yes" if r["present"] else "-", r["license"], r["description"])
+        table.add_row(
+            str(r["name"]), "yes" if r["present"] else "-", str(r["license"]), str(r["description"])
+        )
     console().print(table)
 
 
 @data_app.command()
-def fetch(names: list[str] = typer.Argument(..., help="Registry names (see `errata data list`)."),
-          ) -> None:
+def fetch(
+    names: list[str] = typer.Argument(..., help="Registry names (see `errata data list`)."),
+) -> None:
     """Download files into the data directory, verifying their sha256."""
     from errata import data
 

@@ -15,15 +15,21 @@ def diff(
     a: str = typer.Argument(..., help="Model A's predictions (file or registry name)."),
     b: str = typer.Argument(..., help="Model B's predictions (file or registry name)."),
     labels: str = typer.Option("real", "--labels", "-l", help="Ground truth, as in `analyze`."),
-    order: str = typer.Option("filename", "--order", help="Row order of files without file names: "
-                              "filename or imagefolder (both models)."),
+    order: str = typer.Option(
+        "filename",
+        "--order",
+        help="Row order of files without file names: filename or imagefolder (both models).",
+    ),
     order_b: str = typer.Option(None, "--order-b", help="Row order of B when it differs from A's."),
-    report: Path = typer.Option(None, "--report", help="Write the diff as a self-contained HTML "
-                                "page."),
-    plots: Path = typer.Option(None, "--plots", help="Write the transition matrix plot as SVG "
-                               "and PNG into this folder."),
-    json_: bool = typer.Option(False, "--json", help="Print the summary and transition matrix as "
-                               "JSON."),
+    report: Path = typer.Option(
+        None, "--report", help="Write the diff as a self-contained HTML page."
+    ),
+    plots: Path = typer.Option(
+        None, "--plots", help="Write the transition matrix plot as SVG and PNG into this folder."
+    ),
+    json_: bool = typer.Option(
+        False, "--json", help="Print the summary and transition matrix as JSON."
+    ),
     show: int = typer.Option(10, "--show", min=0, help="Fixed and introduced errors listed."),
 ) -> None:
     """Compare two models image by image: errors B fixes, errors it introduces, and how the
@@ -44,8 +50,12 @@ def diff(
 
     label_set = load_labels(labels)  # loaded once, shared by both models
     res_a = analyze(a, labels=label_set, order=order, n_resamples=200)  # type: ignore[arg-type]
-    res_b = analyze(b, labels=label_set, order=order_b or order,  # type: ignore[arg-type]
-                    n_resamples=200)
+    res_b = analyze(
+        b,
+        labels=label_set,
+        order=order_b or order,  # type: ignore[arg-type]
+        n_resamples=200,
+    )
     d = model_diff(res_a, res_b)
     written: dict[str, Path] = {}
     if report is not None:
@@ -56,9 +66,15 @@ def diff(
 
         written |= _render.export({"transitions": transition_figure(d)}, plots)
     if json_:
-        print_json({"a": d.names[0], "b": d.names[1], **d.summary,
-                    "transitions": d.transitions.to_dict(orient="index"),
-                    "written": {k: str(v) for k, v in written.items()}})
+        print_json(
+            {
+                "a": d.names[0],
+                "b": d.names[1],
+                **d.summary,
+                "transitions": d.transitions.to_dict(orient="index"),
+                "written": {k: str(v) for k, v in written.items()},
+            }
+        )
         return
     _print(d, show)
     if written:
@@ -73,8 +89,11 @@ def _print(d, show: int) -> None:  # type: ignore[no-untyped-def]
     c = console()
     s = d.summary
     names = resources.classes().names
-    t = Table(title=f"A = {d.names[0]}  vs  B = {d.names[1]}  ({s['images']:,} images, "
-              f"labels: {s['labels']})", title_justify="left")
+    t = Table(
+        title=f"A = {d.names[0]}  vs  B = {d.names[1]}  ({s['images']:,} images, "
+        f"labels: {s['labels']})",
+        title_justify="left",
+    )
     t.add_column("metric")
     t.add_column("A", justify="right")
     t.add_column("B", justify="right")
@@ -85,9 +104,11 @@ def _print(d, show: int) -> None:  # type: ignore[no-untyped-def]
         delta = "" if va is None or vb is None else f"{100 * (vb - va):+.2f} pt"
         t.add_row(key, fa, fb, delta)
     c.print(t)
-    c.print(f"B fixes [bold]{s['fixed']:,}[/] errors of A and introduces [bold]{s['introduced']:,}"
-            f"[/]; {s['recategorised']:,} errors of both change category "
-            f"(multi-label errors {s['errors_a']:,} → {s['errors_b']:,}).")
+    c.print(
+        f"B fixes [bold]{s['fixed']:,}[/] errors of A and introduces [bold]{s['introduced']:,}"
+        f"[/]; {s['recategorised']:,} errors of both change category "
+        f"(multi-label errors {s['errors_a']:,} → {s['errors_b']:,})."
+    )
     tr = d.transitions
     keep = [x for x in tr.index if tr.loc[x].sum() or tr[x].sum()]
     m = Table(title="transitions: A category (rows) → B category (columns)", title_justify="left")
@@ -105,6 +126,12 @@ def _print(d, show: int) -> None:  # type: ignore[no-untyped-def]
         for col in ("file", "labels", "A", "A category", "B", "B category"):
             e.add_column(col)
         for r in rows.itertuples(index=False):
-            e.add_row(r.file_name, ", ".join(names[i] for i in r.labels), names[r.top1_a],
-                      r.category_a, names[r.top1_b], r.category_b)
+            e.add_row(
+                r.file_name,
+                ", ".join(names[i] for i in r.labels),
+                names[r.top1_a],
+                r.category_a,
+                names[r.top1_b],
+                r.category_b,
+            )
         c.print(e)

@@ -7,25 +7,43 @@ from pathlib import Path
 import typer
 
 from errata.cli import app
-from errata.cli._common import console, print_json
+from errata.cli._common import console, order_option, print_json
 
 
 @app.command()
 def experts(
-    expert_file: Path = typer.Argument(..., help="Expert file in the dough-bagel schema, e.g. "
-                                       "vit3b_mistakes.json (see `errata data path vit3b-mistakes`)."),
-    predictions: str = typer.Option(None, "--predictions", "-p", help="A model's predictions; "
-                                    "default: the expert file's own top_prediction."),
-    labels: str = typer.Option("real", "--labels", "-l", help="Label set deciding what is an error."),
+    expert_file: Path = typer.Argument(
+        ...,
+        help="Expert file in the dough-bagel schema, e.g. "
+        "vit3b_mistakes.json (see `errata data path vit3b-mistakes`).",
+    ),
+    predictions: str = typer.Option(
+        None,
+        "--predictions",
+        "-p",
+        help="A model's predictions; default: the expert file's own top_prediction.",
+    ),
+    labels: str = typer.Option(
+        "real", "--labels", "-l", help="Label set deciding what is an error."
+    ),
     order: str = typer.Option("filename", "--order", help="Row order of --predictions."),
-    out: Path = typer.Option(None, "--out", "-o", help="Write agreement.parquet and "
-                             "agreement.json here."),
-    imagenet_x: bool = typer.Option(False, "--imagenet-x", help="Use ImageNet-X factors as "
-                                    "non-prototypical evidence (registry file "
-                                    "imagenet-x-val-top-factor)."),
-    evidence: list[Path] = typer.Option(None, "--evidence", help="Other expert files whose "
-                                        "'Non-prototypical' rows are evidence (never the file "
-                                        "under evaluation)."),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Write agreement.parquet and agreement.json here."
+    ),
+    imagenet_x: bool = typer.Option(
+        False,
+        "--imagenet-x",
+        help="Use ImageNet-X factors as "
+        "non-prototypical evidence (registry file "
+        "imagenet-x-val-top-factor).",
+    ),
+    evidence: list[Path] = typer.Option(
+        None,
+        "--evidence",
+        help="Other expert files whose "
+        "'Non-prototypical' rows are evidence (never the file "
+        "under evaluation).",
+    ),
     show_rows: bool = typer.Option(False, "--rows", help="Also list every disagreeing row."),
     json_: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -46,23 +64,31 @@ def experts(
         options["imagenet_x"] = True
     if evidence:
         options["expert_files"] = list(evidence)
-    a = expert_agreement(expert_file, predictions=predictions, labels=labels,
-                         order=order, **options)  # type: ignore[arg-type]
+    a = expert_agreement(
+        expert_file, predictions=predictions, labels=labels, order=order_option(order), **options
+    )  # type: ignore[arg-type]
     if out is not None:
         _io.write_parquet(out / "agreement.parquet", a.rows)
-        _io.write_json(out / "agreement.json", a.summary | {
-            "confusion": a.confusion.to_dict(), "severity": a.severity.to_dict()})
+        _io.write_json(
+            out / "agreement.json",
+            a.summary | {"confusion": a.confusion.to_dict(), "severity": a.severity.to_dict()},
+        )
     if json_:
-        print_json(a.summary | {"confusion": a.confusion.to_dict(),
-                                "severity": a.severity.to_dict()})
+        print_json(
+            a.summary | {"confusion": a.confusion.to_dict(), "severity": a.severity.to_dict()}
+        )
         return
     c = console()
     s = a.summary
-    c.print(f"{s['rows']} expert rows; label set '{s['labels']}' counts {s['counted_correct']} "
-            f"correct and excludes {s['excluded']}; {s['errors']} are errors. Agreement on errors: "
-            f"[bold]{100 * (s['agreement'] or 0):.1f} %[/]")
-    for title, df in (("automated (rows) × expert category (columns)", a.confusion),
-                      ("automated category × expert severity", a.severity)):
+    c.print(
+        f"{s['rows']} expert rows; label set '{s['labels']}' counts {s['counted_correct']} "
+        f"correct and excludes {s['excluded']}; {s['errors']} are errors. Agreement on errors: "
+        f"[bold]{100 * (s['agreement'] or 0):.1f} %[/]"
+    )
+    for title, df in (
+        ("automated (rows) × expert category (columns)", a.confusion),
+        ("automated category × expert severity", a.severity),
+    ):
         t = Table(title=title, title_justify="left")
         t.add_column("")
         for col in df.columns:
@@ -75,16 +101,31 @@ def experts(
         t.add_column(col)
     for cat, r in s["per_expert_category"].items():
         share = "" if r["agree_share"] is None else f"{100 * r['agree_share']:.1f}"
-        t.add_row(cat, str(r["rows"]), str(r["errors_under_labels"]), str(r["agree"]), share,
-                  ", ".join(r["agreeing_categories"]))
+        t.add_row(
+            cat,
+            str(r["rows"]),
+            str(r["errors_under_labels"]),
+            str(r["agree"]),
+            share,
+            ", ".join(r["agreeing_categories"]),
+        )
     c.print(t)
     if show_rows:
-        rows = a.rows[~a.rows["agrees"] & a.rows["category"].isin(
-            [x for x in a.rows["category"].unique() if x not in ("correct", "correct multi-label",
-                                                                  "excluded")])]
+        rows = a.rows[
+            ~a.rows["agrees"]
+            & a.rows["category"].isin(
+                [
+                    x
+                    for x in a.rows["category"].unique()
+                    if x not in ("correct", "correct multi-label", "excluded")
+                ]
+            )
+        ]
         t = Table(title=f"{len(rows)} disagreeing error rows", title_justify="left")
         for col in ("file_name", "top1", "expert_category", "category", "reason"):
             t.add_column(col, overflow="fold")
         for _, r in rows.iterrows():
-            t.add_row(r["file_name"], str(r["top1"]), r["expert_category"], r["category"], r["reason"])
+            t.add_row(
+                r["file_name"], str(r["top1"]), r["expert_category"], r["category"], r["reason"]
+            )
         c.print(t)

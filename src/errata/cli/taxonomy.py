@@ -10,8 +10,10 @@ import typer
 from errata.cli import app
 from errata.cli._common import console, print_json
 
-taxonomy_app = typer.Typer(help="Inspect the class taxonomy: WordNet, superclasses, groups, "
-                           "overlaps, co-occurrence.", no_args_is_help=True)
+taxonomy_app = typer.Typer(
+    help="Inspect the class taxonomy: WordNet, superclasses, groups, overlaps, co-occurrence.",
+    no_args_is_help=True,
+)
 app.add_typer(taxonomy_app, name="taxonomy")
 
 ExportFormat = Literal["json", "csv"]
@@ -35,25 +37,46 @@ def class_record(index: int) -> dict:
     spurious = taxonomy.spurious_pairs(counts)
     ov = taxonomy.overlaps()
     return {
-        "index": index, "wnid": wnid, "name": cls.names[index], "lemmas": g.lemmas(wnid),
+        "index": index,
+        "wnid": wnid,
+        "name": cls.names[index],
+        "lemmas": g.lemmas(wnid),
         "definition": g.definition(wnid),
         "wordnet_paths": [[f"{w} {g.name(w)}" for w in p] for p in g.paths(wnid)],
-        "superclasses": [{"name": n, "why": sc.reasons[s],
-                          "judgement": sc.exceptions.get((index, s), ""),
-                          "members": len(sc.members_of(n))}
-                         for s, n in enumerate(sc.names) if sc.members[index, s]],
+        "superclasses": [
+            {
+                "name": n,
+                "why": sc.reasons[s],
+                "judgement": sc.exceptions.get((index, s), ""),
+                "members": len(sc.members_of(n)),
+            }
+            for s, n in enumerate(sc.names)
+            if sc.members[index, s]
+        ],
         "groups": {k: v[index] for k, v in taxonomy.groups().items()},
-        "overlaps": [{"label": cls.label(a), "prediction": cls.label(b), "why": w}
-                     for (a, b), w in sorted(ov.reasons.items()) if index in (a, b)],
-        "cooccurring": [{"class": cls.label(int(j)), "images": int(row[j]),
-                         "spurious_pair": bool(spurious[index, j])} for j in top if row[j] > 0],
+        "overlaps": [
+            {"label": cls.label(a), "prediction": cls.label(b), "why": w}
+            for (a, b), w in sorted(ov.reasons.items())
+            if index in (a, b)
+        ],
+        "cooccurring": [
+            {
+                "class": cls.label(int(j)),
+                "images": int(row[j]),
+                "spurious_pair": bool(spurious[index, j]),
+            }
+            for j in top
+            if row[j] > 0
+        ],
         "images_in_real": int(counts[index, index]),
     }
 
 
 @taxonomy_app.command()
-def show(query: str = typer.Argument(..., help="Class index, WordNet id or name."),
-         json_: bool = typer.Option(False, "--json", help="Print JSON instead of text.")) -> None:
+def show(
+    query: str = typer.Argument(..., help="Class index, WordNet id or name."),
+    json_: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
     """One class: WordNet path, superclasses, groups, overlaps, top co-occurring classes."""
     from errata.taxonomy import class_index
 
@@ -100,16 +123,25 @@ def _superclass_rows() -> list[dict]:
 
     cls = resources.classes()
     sc = taxonomy.superclasses()
-    return [{"name": n, "size": len(sc.members_of(n)), "roots": list(sc.roots[s]),
-             "why": sc.reasons[s],
-             "members": [cls.label(int(c)) for c in sc.members_of(n)]}
-            for s, n in enumerate(sc.names)]
+    return [
+        {
+            "name": n,
+            "size": len(sc.members_of(n)),
+            "roots": list(sc.roots[s]),
+            "why": sc.reasons[s],
+            "members": [cls.label(int(c)) for c in sc.members_of(n)],
+        }
+        for s, n in enumerate(sc.names)
+    ]
 
 
 @taxonomy_app.command()
-def export(format_: str = typer.Option("json", "--format", help="json or csv."),
-           out: Annotated[Path | None, typer.Option("--out", help="File to write (default: "
-                                                    "stdout).")] = None) -> None:
+def export(
+    format_: str = typer.Option("json", "--format", help="json or csv."),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
     """Export the taxonomy: per class its superclasses and groups (csv), or everything (json)."""
     from errata.exceptions import ErrataInputError
 
@@ -132,10 +164,17 @@ def _class_rows() -> list[dict]:
     cls = resources.classes()
     sc = taxonomy.superclasses()
     grp = taxonomy.groups()
-    return [{"index": i, "wnid": cls.wnids[i], "name": cls.names[i],
-             "superclasses": sc.superclasses_of(i),
-             "wordnet_group": grp["wordnet"][i], "shankar_group": grp["shankar"][i]}
-            for i in range(len(cls.wnids))]
+    return [
+        {
+            "index": i,
+            "wnid": cls.wnids[i],
+            "name": cls.names[i],
+            "superclasses": sc.superclasses_of(i),
+            "wordnet_group": grp["wordnet"][i],
+            "shankar_group": grp["shankar"][i],
+        }
+        for i in range(len(cls.wnids))
+    ]
 
 
 def _export_json() -> str:
@@ -144,9 +183,14 @@ def _export_json() -> str:
     from errata import resources, taxonomy
 
     cls = resources.classes()
-    doc = {"classes": _class_rows(), "superclasses": _superclass_rows(),
-           "overlaps": [{"label": cls.label(a), "prediction": cls.label(b), "why": w}
-                        for (a, b), w in sorted(taxonomy.overlaps().reasons.items())]}
+    doc = {
+        "classes": _class_rows(),
+        "superclasses": _superclass_rows(),
+        "overlaps": [
+            {"label": cls.label(a), "prediction": cls.label(b), "why": w}
+            for (a, b), w in sorted(taxonomy.overlaps().reasons.items())
+        ],
+    }
     return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
 
 

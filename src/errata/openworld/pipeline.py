@@ -37,19 +37,32 @@ def load_bundle(folder: str | Path) -> Bundle:
 
     folder = Path(folder)
     if not folder.is_dir():
-        raise ErrataInputError(f"--openworld {folder}: not a folder (expected val/, index/ and "
-                               "texts.npz from `errata openworld embed|index|texts`)")
-    val = next((p for p in (folder / "val", folder / "val.npz", folder / "val.parquet")
-                if p.exists()), None)
-    for what, path in (("validation embeddings (val/)", val), ("index/", folder / "index"),
-                       ("texts.npz", folder / "texts.npz")):
+        raise ErrataInputError(
+            f"--openworld {folder}: not a folder (expected val/, index/ and "
+            "texts.npz from `errata openworld embed|index|texts`)"
+        )
+    val = next(
+        (p for p in (folder / "val", folder / "val.npz", folder / "val.parquet") if p.exists()),
+        None,
+    )
+    for what, path in (
+        ("validation embeddings (val/)", val),
+        ("index/", folder / "index"),
+        ("texts.npz", folder / "texts.npz"),
+    ):
         if path is None or not Path(path).exists():
-            raise ErrataInputError(f"--openworld {folder}: missing {what}; see the README's "
-                                   "open-world steps")
+            raise ErrataInputError(
+                f"--openworld {folder}: missing {what}; see the README's open-world steps"
+            )
+    assert val is not None  # checked above
     proposals = build_proposals()
-    return Bundle(embeddings=load_embeddings(val), index=load_index(folder / "index"),
-                  text_embeddings=load_text_embeddings(folder / "texts.npz", proposals),
-                  proposals=proposals, source=str(folder))
+    return Bundle(
+        embeddings=load_embeddings(val),
+        index=load_index(folder / "index"),
+        text_embeddings=load_text_embeddings(folder / "texts.npz", proposals),
+        proposals=proposals,
+        source=str(folder),
+    )
 
 
 def make_stage(bundle: Bundle, labels: Any):  # type: ignore[no-untyped-def]
@@ -60,10 +73,17 @@ def make_stage(bundle: Bundle, labels: Any):  # type: ignore[no-untyped-def]
     image_emb, neighbours = align_images(labels.file_names, bundle.embeddings, bundle.index)
 
     def stage(ctx: Any, pending: Any) -> Any:
-        claimed, reasons = oov_stage(pending.image, pending.pred, ctx.labels.multi_labels,
-                                     neighbours, image_emb, bundle.text_embeddings,
-                                     bundle.proposals)
-        return StageResult(claimed=np.asarray(claimed, dtype=bool),
-                           text=np.asarray(reasons, dtype=object))
+        claimed, reasons = oov_stage(
+            pending.image,
+            pending.pred,
+            ctx.labels.multi_labels,
+            neighbours,
+            image_emb,
+            bundle.text_embeddings,
+            bundle.proposals,
+        )
+        return StageResult(
+            claimed=np.asarray(claimed, dtype=bool), text=np.asarray(reasons, dtype=object)
+        )
 
     return stage

@@ -9,8 +9,6 @@ nor fetch anything even if it were not escaped.
 
 from __future__ import annotations
 
-from errata._io import json_default
-
 import base64
 import hashlib
 import io
@@ -24,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from errata import errors as E
+from errata._io import json_default
 
 # Colour of each category in every plot (colour-blind-friendly, Okabe-Ito + greys).
 CATEGORY_COLORS = {
@@ -46,7 +45,7 @@ STATIC = ("report.css", "report.js")  # package data inlined into every page
 def short(text: str, width: int = 40) -> str:
     """A plot label cut to ``width`` characters (tables keep the full text)."""
     text = str(text)
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def category_color(name: str) -> str:
@@ -78,8 +77,9 @@ def environment() -> Any:
 def embed_json(obj: Any) -> str:
     """JSON for a ``<script type="application/json">`` block: ``<``, ``>`` and ``&`` are written
     as ``\\u003c`` … so that no data (``</script>``, ``<!--``) can end the block early."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
-                      default=json_default)
+    text = json.dumps(
+        obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=json_default
+    )
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
@@ -89,10 +89,15 @@ def render(template: str, context: Mapping[str, Any]) -> str:
 
     script = _static("report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    csp = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-           f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
-    page = environment().get_template(template).render(
-        **context, csp=csp, css=Markup(_static("report.css")), script=Markup(script))
+    csp = (
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    )
+    page = (
+        environment()
+        .get_template(template)
+        .render(**context, csp=csp, css=Markup(_static("report.css")), script=Markup(script))
+    )
     return page
 
 
@@ -113,17 +118,20 @@ def write_page(path: str | Path, html: str) -> Path:
 def _style(text_as: str = "none") -> Iterator[None]:
     import matplotlib as mpl
 
-    with mpl.rc_context({
-        "svg.fonttype": text_as,  # "none": text stays text (small, searchable); "path" for papers
-        "svg.hashsalt": "errata",  # deterministic ids
-        "font.size": 9,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-        "axes.titlesize": 9,
-        "axes.labelsize": 9,
-        "legend.fontsize": 8,
-        "legend.frameon": False,
-    }):
+    with mpl.rc_context(
+        {
+            # "none": text stays text (small, searchable); "path" for papers
+            "svg.fonttype": text_as,
+            "svg.hashsalt": "errata",  # deterministic ids
+            "font.size": 9,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.titlesize": 9,
+            "axes.labelsize": 9,
+            "legend.fontsize": 8,
+            "legend.frameon": False,
+        }
+    ):
         yield
 
 
@@ -144,10 +152,9 @@ def svg(fig: Any, prefix: str) -> str:
     page never share an id."""
     buf = io.StringIO()
     with _style("none"):
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None},
-                    dpi=RASTER_DPI)
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, dpi=RASTER_DPI)
     text = buf.getvalue()
-    text = text[text.index("<svg"):]
+    text = text[text.index("<svg") :]
     text = _ID.sub(lambda m: m.group(1) + prefix + "-", text)
     return text.replace("<svg", f'<svg class="plot" role="img" aria-label="{prefix}"', 1)
 
@@ -162,13 +169,14 @@ def export(figures: Mapping[str, Any], folder: str | Path) -> dict[str, Path]:
         for fmt in ("svg", "png"):
             path = folder / f"{name}.{fmt}"
             with _io.atomic_path(path) as tmp, _style("path"):
-                fig.savefig(tmp, format=fmt, dpi=PNG_DPI,
-                            metadata={"Date": None} if fmt == "svg" else None)
+                fig.savefig(
+                    tmp, format=fmt, dpi=PNG_DPI, metadata={"Date": None} if fmt == "svg" else None
+                )
             written[f"{name}.{fmt}"] = path
     return written
 
 
-def table(columns: list[dict[str, Any]], rows: list[list[Any]], **extra: Any) -> dict[str, Any]:
+def table(columns: list[Any], rows: list[list[Any]], **extra: Any) -> dict[str, Any]:
     """A table for ``report.js``: ``columns`` ({key, title, type: text|num|pct|class|classes|
     image, filter?}) and ``rows`` (lists in column order); ``extra`` holds lookup tables such as
     ``classes`` (class names by index) or ``images`` (file name → data URI)."""

@@ -55,25 +55,30 @@ def model_diff(a: Any, b: Any) -> ModelDiff:
 
     for x, which in ((a, "A"), (b, "B")):
         if x.classified is None:
-            raise ErrataInputError(f"diff: model {which} ({x.predictions.name}) has no "
-                                   "classified errors")
+            raise ErrataInputError(
+                f"diff: model {which} ({x.predictions.name}) has no classified errors"
+            )
     if a.labels.name != b.labels.name:
-        raise ErrataInputError(f"diff: models were scored against different label sets "
-                               f"('{a.labels.name}' vs '{b.labels.name}')")
+        raise ErrataInputError(
+            f"diff: models were scored against different label sets "
+            f"('{a.labels.name}' vs '{b.labels.name}')"
+        )
     pos_b = b.labels.positions(a.labels.file_names)
     rows_a = np.flatnonzero(pos_b >= 0)
     rows_b = pos_b[rows_a]
     if not len(rows_a):
-        raise ErrataInputError(f"diff: {a.predictions.name} and {b.predictions.name} share no "
-                               "images")
+        raise ErrataInputError(
+            f"diff: {a.predictions.name} and {b.predictions.name} share no images"
+        )
     cat_a = a.classified.category[0][rows_a].astype(np.int64)
     cat_b = b.classified.category[0][rows_b].astype(np.int64)
     both = (cat_a != E.CODE[E.EXCLUDED]) & (cat_b != E.CODE[E.EXCLUDED])
     rows_a, rows_b, cat_a, cat_b = rows_a[both], rows_b[both], cat_a[both], cat_b[both]
     k = len(STATES)
     matrix = np.bincount(cat_a * k + cat_b, minlength=k * k).reshape(k, k)
-    transitions = pd.DataFrame(matrix, index=pd.Index(STATES, name="A"),
-                               columns=pd.Index(STATES, name="B"))
+    transitions = pd.DataFrame(
+        matrix, index=pd.Index(STATES, name="A"), columns=pd.Index(STATES, name="B")
+    )
 
     top1_a = a.aligned.top1[rows_a].astype(np.int64)
     top1_b = b.aligned.top1[rows_b].astype(np.int64)
@@ -88,15 +93,19 @@ def model_diff(a: Any, b: Any) -> ModelDiff:
     names = np.asarray(E.CATEGORIES, dtype=object)
     indptr, indices = a.labels.csr("multi")
     r = rows_a[sel]
-    labels = [indices[indptr[i]:indptr[i + 1]].tolist() for i in r.tolist()]  # changed rows only
-    changes = pd.DataFrame({
-        "file_name": a.labels.file_names[r],
-        "original": a.labels.original[r].astype(np.int64),
-        "labels": labels,
-        "top1_a": top1_a[sel], "category_a": names[cat_a[sel]],
-        "top1_b": top1_b[sel], "category_b": names[cat_b[sel]],
-        "change": np.asarray(CHANGES, dtype=object)[change[sel]],
-    })
+    labels = [indices[indptr[i] : indptr[i + 1]].tolist() for i in r.tolist()]  # changed rows only
+    changes = pd.DataFrame(
+        {
+            "file_name": a.labels.file_names[r],
+            "original": a.labels.original[r].astype(np.int64),
+            "labels": labels,
+            "top1_a": top1_a[sel],
+            "category_a": names[cat_a[sel]],
+            "top1_b": top1_b[sel],
+            "category_b": names[cat_b[sel]],
+            "change": np.asarray(CHANGES, dtype=object)[change[sel]],
+        }
+    )
     counts = np.bincount(change[sel], minlength=len(CHANGES))
     acc_key = "real" if "real" in a.metrics else "label_accuracy"
     summary = {
@@ -104,17 +113,24 @@ def model_diff(a: Any, b: Any) -> ModelDiff:
         "errors_a": int(err_a.sum()),
         "errors_b": int(err_b.sum()),
         **{c: int(n) for c, n in zip(CHANGES, counts, strict=False)},
-        "metrics": {key: [_value(a.metrics.get(key)), _value(b.metrics.get(key))]
-                    for key in ("top1", "top5", acc_key, "mla")
-                    if key in a.metrics or key in b.metrics},
-        "mla_variants": {k: [a.summary["mla_variants"][k]["value"],
-                             b.summary["mla_variants"][k]["value"]]
-                         for k in a.summary.get("mla_variants", {})
-                         if k in b.summary.get("mla_variants", {})},
+        "metrics": {
+            key: [_value(a.metrics.get(key)), _value(b.metrics.get(key))]
+            for key in ("top1", "top5", acc_key, "mla")
+            if key in a.metrics or key in b.metrics
+        },
+        "mla_variants": {
+            k: [a.summary["mla_variants"][k]["value"], b.summary["mla_variants"][k]["value"]]
+            for k in a.summary.get("mla_variants", {})
+            if k in b.summary.get("mla_variants", {})
+        },
         "labels": a.labels.name,
     }
-    return ModelDiff(names=(a.predictions.name, b.predictions.name), transitions=transitions,
-                     changes=changes, summary=summary)
+    return ModelDiff(
+        names=(a.predictions.name, b.predictions.name),
+        transitions=transitions,
+        changes=changes,
+        summary=summary,
+    )
 
 
 def _value(m: dict[str, Any] | None) -> float | None:
@@ -129,13 +145,24 @@ def transition_figure(d: ModelDiff) -> Any:
     keep = [s for s in STATES if t.loc[s].sum() or t[s].sum()]
     m = t.loc[keep, keep].to_numpy()
     fig, ax = R.figure(1.0 + 0.75 * len(keep), 0.9 + 0.6 * len(keep))
-    ax.imshow(np.log1p(m), cmap="Blues", aspect="auto",
-              norm=mpl.colors.Normalize(0, max(np.log1p(m).max(), 1)))
+    ax.imshow(
+        np.log1p(m),
+        cmap="Blues",
+        aspect="auto",
+        norm=mpl.colors.Normalize(0, max(np.log1p(m).max(), 1)),
+    )
     hi = np.log1p(m).max()
     for i in range(len(keep)):
         for j in range(len(keep)):
-            ax.text(j, i, f"{m[i, j]:,}", ha="center", va="center", fontsize=7,
-                    color="white" if np.log1p(m[i, j]) > 0.6 * hi else "black")
+            ax.text(
+                j,
+                i,
+                f"{m[i, j]:,}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if np.log1p(m[i, j]) > 0.6 * hi else "black",
+            )
     ax.set_xticks(range(len(keep)), keep, rotation=35, ha="right")
     ax.set_yticks(range(len(keep)), keep)
     ax.set_xlabel(f"B: {R.short(d.names[1])}")
@@ -144,8 +171,9 @@ def transition_figure(d: ModelDiff) -> Any:
     return fig
 
 
-def diff_report(d: ModelDiff, path: str | Path, *,
-                plots: str | Path | None = None) -> dict[str, Path]:
+def diff_report(
+    d: ModelDiff, path: str | Path, *, plots: str | Path | None = None
+) -> dict[str, Path]:
     """Write the diff of two models as one self-contained HTML file (and the plot to ``plots``)."""
     from markupsafe import Markup
 
@@ -167,10 +195,20 @@ def diff_report(d: ModelDiff, path: str | Path, *,
         {"key": "top1_b", "title": f"B: {d.names[1]}", "type": "class"},
         {"key": "category_b", "title": "B category", "type": "text", "filter": True},
     ]
-    rows = [list(r) for r in zip(ch["change"].tolist(), ch["file_name"].tolist(),
-                                 ch["original"].tolist(), ch["labels"].tolist(),
-                                 ch["top1_a"].tolist(), ch["category_a"].tolist(),
-                                 ch["top1_b"].tolist(), ch["category_b"].tolist(), strict=False)]
+    rows = [
+        list(r)
+        for r in zip(
+            ch["change"].tolist(),
+            ch["file_name"].tolist(),
+            ch["original"].tolist(),
+            ch["labels"].tolist(),
+            ch["top1_a"].tolist(),
+            ch["category_a"].tolist(),
+            ch["top1_b"].tolist(),
+            ch["category_b"].tolist(),
+            strict=False,
+        )
+    ]
     t = d.transitions
     keep = [s for s in STATES if t.loc[s].sum() or t[s].sum()]
     context = {
@@ -181,8 +219,11 @@ def diff_report(d: ModelDiff, path: str | Path, *,
         "changes_kinds": CHANGES,
         "matrix": {"states": keep, "rows": [[int(v) for v in t.loc[s, keep]] for s in keep]},
         "svg": Markup(R.svg(figs["transitions"], "transitions")),
-        "tables": {"changes-data": Markup(R.embed_json(R.table(
-            columns, rows, classes=list(resources.classes().names))))},
+        "tables": {
+            "changes-data": Markup(
+                R.embed_json(R.table(columns, rows, classes=list(resources.classes().names)))
+            )
+        },
     }
     written["report"] = R.write_page(path, R.render("diff.html", context))
     return written

@@ -39,8 +39,10 @@ class ModelFacts:
 
 def _require_errors(analysis: Any) -> None:
     if analysis.classified is None or not analysis.summary:
-        raise ErrataInputError("report: the analysis has no classified errors (run analyze "
-                               "without --no-errors / classify_errors=False)")
+        raise ErrataInputError(
+            "report: the analysis has no classified errors (run analyze "
+            "without --no-errors / classify_errors=False)"
+        )
 
 
 def facts(analysis: Any) -> ModelFacts:
@@ -54,8 +56,12 @@ def facts(analysis: Any) -> ModelFacts:
     split_titles = {"wordnet": "WordNet", "shankar": "Shankar"}
     for split, groups in summary.get("groups", {}).items():
         for g, block in groups.items():
-            breakdown.append((f"{g} ({split_titles.get(split, split)})",
-                              {c: int(block["categories"].get(c, 0)) for c in BREAKDOWN}))
+            breakdown.append(
+                (
+                    f"{g} ({split_titles.get(split, split)})",
+                    {c: int(block["categories"].get(c, 0)) for c in BREAKDOWN},
+                )
+            )
 
     # confused pairs: (original label, prediction) over the multi-label errors
     err = analysis.errors_table
@@ -67,16 +73,21 @@ def facts(analysis: Any) -> ModelFacts:
     codes = lut[np.asarray(cat_codes, dtype=np.int64)]
     frame = pd.DataFrame({"original": orig, "top1": top1, "category": codes})
     per = frame.groupby(["original", "top1", "category"]).size().rename("n").reset_index()
-    per = per.sort_values(["original", "top1", "n", "category"],
-                          ascending=[True, True, False, True])
+    per = per.sort_values(
+        ["original", "top1", "n", "category"], ascending=[True, True, False, True]
+    )
     pairs = per.groupby(["original", "top1"], sort=False).agg(
-        count=("n", "sum"), category=("category", "first"))
+        count=("n", "sum"), category=("category", "first")
+    )
     detail = per.assign(text=names[per["category"].to_numpy()] + " " + per["n"].astype(str))
     pairs["categories"] = detail.groupby(["original", "top1"], sort=False)["text"].agg(", ".join)
     pairs = pairs.reset_index()
     pairs["category"] = names[pairs["category"].to_numpy()]
-    pairs = pairs.sort_values(["count", "original", "top1"], ascending=[False, True, True]
-                              ).head(N_PAIRS).reset_index(drop=True)
+    pairs = (
+        pairs.sort_values(["count", "original", "top1"], ascending=[False, True, True])
+        .head(N_PAIRS)
+        .reset_index(drop=True)
+    )
 
     # per-superclass accuracy over the evaluated images, by their original class
     tax = analysis.context.tax
@@ -92,14 +103,16 @@ def facts(analysis: Any) -> ModelFacts:
     members = np.asarray(tax.superclass_members, dtype=np.float64)  # (1000, S)
     images = members.T @ n_c
     with np.errstate(invalid="ignore", divide="ignore"):
-        sc = pd.DataFrame({
-            "superclass": list(tax.superclass_names),
-            "classes": members.sum(axis=0).astype(int),
-            "images": images.astype(int),
-            "accuracy": np.where(images > 0, (members.T @ hit_c) / images, np.nan),
-            "errors": (members.T @ err_c).astype(int),
-            "fine_grained": (members.T @ fine_c).astype(int),
-        })
+        sc = pd.DataFrame(
+            {
+                "superclass": list(tax.superclass_names),
+                "classes": members.sum(axis=0).astype(int),
+                "images": images.astype(int),
+                "accuracy": np.where(images > 0, (members.T @ hit_c) / images, np.nan),
+                "errors": (members.T @ err_c).astype(int),
+                "fine_grained": (members.T @ fine_c).astype(int),
+            }
+        )
     sc = sc[sc["images"] > 0].reset_index(drop=True)
     return ModelFacts(breakdown=breakdown, pairs=pairs, superclasses=sc, category=cat)
 
@@ -137,14 +150,23 @@ def breakdown_figure(breakdown: list[tuple[str, dict[str, int]]], title: str) ->
     left = np.zeros(len(breakdown))
     for c in cats:
         share = np.array([row[c] for _, row in breakdown]) / totals
-        ax.barh(y, share, left=left, color=R.category_color(c), label=c, height=0.7,
-                edgecolor="white", linewidth=0.5)
+        ax.barh(
+            y,
+            share,
+            left=left,
+            color=R.category_color(c),
+            label=c,
+            height=0.7,
+            edgecolor="white",
+            linewidth=0.5,
+        )
         for yi, li, si in zip(y, left, share, strict=False):
             if si >= 0.06:
                 ax.text(li + si / 2, yi, f"{100 * si:.0f}", ha="center", va="center", fontsize=7)
         left += share
-    ax.set_yticks(y, [f"{R.short(t)} ({int(n):,})"
-                      for (t, _), n in zip(breakdown, totals, strict=True)])
+    ax.set_yticks(
+        y, [f"{R.short(t)} ({int(n):,})" for (t, _), n in zip(breakdown, totals, strict=True)]
+    )
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(_pct_formatter())
     ax.set_xlabel("share of top-1 errors")
@@ -176,8 +198,9 @@ def superclass_figure(sc: Any) -> Any:
     fig, ax = R.figure(7.5, 0.22 * len(worst) + 0.9)
     y = np.arange(len(worst))[::-1]
     ax.barh(y, worst["accuracy"].to_numpy(), color="#56B4E9", height=0.7)
-    ticks = [f"{R.short(s)} ({n:,})" for s, n in zip(worst["superclass"], worst["images"],
-                                                     strict=True)]
+    ticks = [
+        f"{R.short(s)} ({n:,})" for s, n in zip(worst["superclass"], worst["images"], strict=True)
+    ]
     ax.set_yticks(y, ticks, fontsize=7)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(_pct_formatter())
@@ -190,10 +213,17 @@ def pairs_figure(pairs: Any, class_names: Any) -> Any:
     top = pairs.head(20)
     fig, ax = R.figure(7.5, 0.25 * len(top) + 0.9)
     y = np.arange(len(top))[::-1]
-    ax.barh(y, top["count"].to_numpy(), color=[R.category_color(c) for c in top["category"]],
-            height=0.7)
-    ax.set_yticks(y, [f"{R.short(class_names[o]) if o >= 0 else '—'} → {R.short(class_names[p])}"
-                      for o, p in zip(top["original"], top["top1"], strict=False)], fontsize=7)
+    ax.barh(
+        y, top["count"].to_numpy(), color=[R.category_color(c) for c in top["category"]], height=0.7
+    )
+    ax.set_yticks(
+        y,
+        [
+            f"{R.short(class_names[o]) if o >= 0 else '—'} → {R.short(class_names[p])}"
+            for o, p in zip(top["original"], top["top1"], strict=False)
+        ],
+        fontsize=7,
+    )
     ax.set_xlabel("errors")
     cats = list(dict.fromkeys(top["category"]))
     from matplotlib.patches import Patch
@@ -213,8 +243,11 @@ def model_figures(analysis: Any, f: ModelFacts | None = None) -> dict[str, Any]:
     from errata import resources
 
     f = f or facts(analysis)
-    figs = {"category_breakdown": breakdown_figure(
-        f.breakdown, f"{R.short(analysis.predictions.name)}: what the top-1 errors are")}
+    figs = {
+        "category_breakdown": breakdown_figure(
+            f.breakdown, f"{R.short(analysis.predictions.name)}: what the top-1 errors are"
+        )
+    }
     if analysis.summary.get("mla_variants"):
         figs["mla_variants"] = mla_figure(analysis.summary["mla_variants"])
     if len(f.pairs):
@@ -228,9 +261,15 @@ def model_figures(analysis: Any, f: ModelFacts | None = None) -> dict[str, Any]:
 # the page
 
 
-def model_report(analysis: Any, path: str | Path, *, images: str | Path | None = None,
-                 plots: str | Path | None = None,
-                 max_image_bytes: int = 8_000_000, thumbnail_size: int = 112) -> dict[str, Path]:
+def model_report(
+    analysis: Any,
+    path: str | Path,
+    *,
+    images: str | Path | None = None,
+    plots: str | Path | None = None,
+    max_image_bytes: int = 8_000_000,
+    thumbnail_size: int = 112,
+) -> dict[str, Path]:
     """Write one model's report as a single self-contained HTML file.
 
     Parameters
@@ -275,11 +314,14 @@ def model_report(analysis: Any, path: str | Path, *, images: str | Path | None =
     if images is not None:
         from errata.report.thumbnails import thumbnails
 
-        thumbs, stats = thumbnails(images, file_names, max_bytes=max_image_bytes,
-                                   size=thumbnail_size)
-        thumb_note = (f"{stats['embedded']:,} of {n_err:,} errors shown with a thumbnail "
-                      f"({stats['bytes'] / 1e6:.1f} MB; {stats['missing']:,} images not found"
-                      f"{'; size cap reached' if stats['capped'] else ''}).")
+        thumbs, stats = thumbnails(
+            images, file_names, max_bytes=max_image_bytes, size=thumbnail_size
+        )
+        thumb_note = (
+            f"{stats['embedded']:,} of {n_err:,} errors shown with a thumbnail "
+            f"({stats['bytes'] / 1e6:.1f} MB; {stats['missing']:,} images not found"
+            f"{'; size cap reached' if stats['capped'] else ''})."
+        )
 
     reason_codes, reason_table = _codes(err.column("reason"))
     cat_codes, cat_table = _codes(err.column("category"))
@@ -289,60 +331,125 @@ def model_report(analysis: Any, path: str | Path, *, images: str | Path | None =
         {"key": "original", "title": "original label", "type": "class"},
         {"key": "labels", "title": "labels", "type": "classes"},
         {"key": "top1", "title": "prediction", "type": "class"},
-        {"key": "category", "title": "category", "type": "lookup", "lookup": "categories",
-         "filter": True, "swatch": True},
+        {
+            "key": "category",
+            "title": "category",
+            "type": "lookup",
+            "lookup": "categories",
+            "filter": True,
+            "swatch": True,
+        },
         {"key": "reason", "title": "reason", "type": "lookup", "lookup": "reasons"},
-        {"key": "severity", "title": "severity", "type": "num", "digits": 1,
-         "help": "WordNet LCA height between the prediction and the closest label"},
+        {
+            "key": "severity",
+            "title": "severity",
+            "type": "num",
+            "digits": 1,
+            "help": "WordNet LCA height between the prediction and the closest label",
+        },
     ]
     sev = np.round(err.column("severity").to_numpy(zero_copy_only=False).astype(np.float64), 2)
     sev_list: list[Any] = [None if np.isnan(s) else float(s) for s in sev.tolist()]
-    cols = [file_names, err.column("original").to_numpy().tolist(),
-            [lst or [] for lst in labels_lists],
-            err.column("top1").to_numpy().tolist(), cat_codes, reason_codes, sev_list]
+    cols = [
+        file_names,
+        err.column("original").to_numpy().tolist(),
+        [lst or [] for lst in labels_lists],
+        err.column("top1").to_numpy().tolist(),
+        cat_codes,
+        reason_codes,
+        sev_list,
+    ]
     if thumbs:
         cols.insert(0, file_names)
     rows = [list(r) for r in zip(*cols, strict=False)] if n_err else []
-    error_data = R.table(columns, rows, classes=names, categories=cat_table, reasons=reason_table,
-                         colors=[R.category_color(c) for c in cat_table], images=thumbs)
+    error_data = R.table(
+        columns,
+        rows,
+        classes=names,
+        categories=cat_table,
+        reasons=reason_table,
+        colors=[R.category_color(c) for c in cat_table],
+        images=thumbs,
+    )
 
     pairs = f.pairs
-    pair_rows = [[int(o), int(p), int(n), c, d] for o, p, n, c, d in zip(
-        pairs["original"], pairs["top1"], pairs["count"], pairs["category"], pairs["categories"],
-        strict=True)]
-    pair_data = R.table([
-        {"key": "original", "title": "label", "type": "class",
-         "help": "the evidence label, else the original label, else the first multi-label"},
-        {"key": "top1", "title": "prediction", "type": "class"},
-        {"key": "count", "title": "errors", "type": "num"},
-        {"key": "category", "title": "main category", "type": "text", "filter": True},
-        {"key": "categories", "title": "all categories", "type": "text"},
-    ], pair_rows, classes=names)
+    pair_rows = [
+        [int(o), int(p), int(n), c, d]
+        for o, p, n, c, d in zip(
+            pairs["original"],
+            pairs["top1"],
+            pairs["count"],
+            pairs["category"],
+            pairs["categories"],
+            strict=True,
+        )
+    ]
+    pair_data = R.table(
+        [
+            {
+                "key": "original",
+                "title": "label",
+                "type": "class",
+                "help": "the evidence label, else the original label, else the first multi-label",
+            },
+            {"key": "top1", "title": "prediction", "type": "class"},
+            {"key": "count", "title": "errors", "type": "num"},
+            {"key": "category", "title": "main category", "type": "text", "filter": True},
+            {"key": "categories", "title": "all categories", "type": "text"},
+        ],
+        pair_rows,
+        classes=names,
+    )
     sc = f.superclasses
-    sc_data = R.table([
-        {"key": "superclass", "title": "superclass", "type": "text"},
-        {"key": "classes", "title": "classes", "type": "num"},
-        {"key": "images", "title": "images", "type": "num"},
-        {"key": "accuracy", "title": "accuracy", "type": "pct"},
-        {"key": "errors", "title": "errors", "type": "num"},
-        {"key": "fine_grained", "title": "fine-grained errors", "type": "num"},
-    ], [[s, int(c), int(i), None if np.isnan(a) else float(a), int(e), int(g)]
-        for s, c, i, a, e, g in sc.itertuples(index=False)])
+    sc_data = R.table(
+        [
+            {"key": "superclass", "title": "superclass", "type": "text"},
+            {"key": "classes", "title": "classes", "type": "num"},
+            {"key": "images", "title": "images", "type": "num"},
+            {"key": "accuracy", "title": "accuracy", "type": "pct"},
+            {"key": "errors", "title": "errors", "type": "num"},
+            {"key": "fine_grained", "title": "fine-grained errors", "type": "num"},
+        ],
+        [
+            [s, int(c), int(i), None if np.isnan(a) else float(a), int(e), int(g)]
+            for s, c, i, a, e, g in sc.itertuples(index=False)
+        ],
+    )
 
     metrics = []
     for key, m in analysis.metrics.items():
         title = METRICS[key].title if key in METRICS else key
         if key == "imagenet_m":
-            metrics.append({"key": key, "title": title, "value": f"{m['value']} / {m['of']}",
-                            "ci": "", "images": m["images"]})
+            metrics.append(
+                {
+                    "key": key,
+                    "title": title,
+                    "value": f"{m['value']} / {m['of']}",
+                    "ci": "",
+                    "images": m["images"],
+                }
+            )
         else:
             lo, hi = m["ci95"]
-            metrics.append({"key": key, "title": title, "value": f"{100 * m['value']:.2f} %",
-                            "ci": f"95 % CI {100 * lo:.2f} – {100 * hi:.2f}",
-                            "images": m["images"]})
-    categories = [{"name": c, "count": row["count"], "share": row.get("share"),
-                   "status": row.get("status", ""), "color": R.category_color(c)}
-                  for c, row in summary["categories"].items()]
+            metrics.append(
+                {
+                    "key": key,
+                    "title": title,
+                    "value": f"{100 * m['value']:.2f} %",
+                    "ci": f"95 % CI {100 * lo:.2f} – {100 * hi:.2f}",
+                    "images": m["images"],
+                }
+            )
+    categories = [
+        {
+            "name": c,
+            "count": row["count"],
+            "share": row.get("share"),
+            "status": row.get("status", ""),
+            "color": R.category_color(c),
+        }
+        for c, row in summary["categories"].items()
+    ]
     context = {
         "version": errata.__version__,
         "title": f"errata report — {analysis.predictions.name}",
@@ -357,9 +464,14 @@ def model_report(analysis: Any, path: str | Path, *, images: str | Path | None =
         "sources": summary.get("sources", {}),
         "thumb_note": thumb_note,
         "n_errors": n_err,
-        "tables": {k: Markup(R.embed_json(v)) for k, v in
-                   {"errors-data": error_data, "pairs-data": pair_data,
-                    "superclass-data": sc_data}.items()},
+        "tables": {
+            k: Markup(R.embed_json(v))
+            for k, v in {
+                "errors-data": error_data,
+                "pairs-data": pair_data,
+                "superclass-data": sc_data,
+            }.items()
+        },
     }
     written["report"] = R.write_page(path, R.render("model.html", context))
     return written
@@ -373,5 +485,6 @@ def _codes(column: Any) -> tuple[list[int], list[str]]:
     col = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if not pa.types.is_dictionary(col.type):
         col = pc.dictionary_encode(col)
-    return col.indices.to_numpy(zero_copy_only=False).tolist(), [str(v) for v in
-                                                                col.dictionary.to_pylist()]
+    return col.indices.to_numpy(zero_copy_only=False).tolist(), [
+        str(v) for v in col.dictionary.to_pylist()
+    ]

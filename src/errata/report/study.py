@@ -21,8 +21,18 @@ RASTERIZE_ABOVE = 300  # models: above this, scatter points are rasterised insid
 MAX_LEGEND = 12  # categorical colours shown; rarer values are pooled as "other"
 GROUP_TITLES = {"wordnet": "WordNet", "shankar": "Shankar"}
 X_AXES = {"top1": "top-1 accuracy", "mla": "MLA"}  # x-axes of the scatter plots
-TABLE_METRICS = ("top1", "top5", "real", "label_accuracy", "mla", "mla_overlap", "mla_minor",
-                 "mla_explainable", "errors", "mean_severity")  # model-table columns, in order
+TABLE_METRICS = (
+    "top1",
+    "top5",
+    "real",
+    "label_accuracy",
+    "mla",
+    "mla_overlap",
+    "mla_minor",
+    "mla_explainable",
+    "errors",
+    "mean_severity",
+)  # model-table columns, in order
 
 
 def load_study(study: Any) -> tuple[Any, dict[str, Any]]:
@@ -34,8 +44,9 @@ def load_study(study: Any) -> tuple[Any, dict[str, Any]]:
     folder = Path(study)
     path = folder / "models.parquet"
     if not path.exists():
-        raise ErrataInputError(f"{folder}: no models.parquet (run `errata compare ... --out "
-                               f"{folder}` first)")
+        raise ErrataInputError(
+            f"{folder}: no models.parquet (run `errata compare ... --out {folder}` first)"
+        )
     models = pd.read_parquet(path)
     meta = {}
     if (folder / "study.json").exists():
@@ -59,13 +70,15 @@ def load_metadata(path: str | Path, models: Any) -> Any:
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ErrataInputError(f"--metadata {path}: not a readable CSV ({exc})") from None
     if "model" not in meta.columns:
-        raise ErrataInputError(f"--metadata {path}: no 'model' column (header: "
-                               f"{', '.join(meta.columns) or 'empty'})")
+        raise ErrataInputError(
+            f"--metadata {path}: no 'model' column (header: {', '.join(meta.columns) or 'empty'})"
+        )
     dup = meta["model"].duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup)[0])
-        raise ErrataInputError(f"--metadata {path}: line {row + 2}: model "
-                               f"'{meta['model'].iloc[row]}' is listed twice")
+        raise ErrataInputError(
+            f"--metadata {path}: line {row + 2}: model '{meta['model'].iloc[row]}' is listed twice"
+        )
     clash = [c for c in meta.columns if c != "model" and c in models.columns]
     if clash:
         meta = meta.rename(columns={c: f"meta_{c}" for c in clash})
@@ -98,8 +111,8 @@ def _colors(values: Any) -> tuple[np.ndarray, list[tuple[str, str]], Any]:
     counts = text.value_counts()
     keep = list(counts.index[:MAX_LEGEND])
     if len(counts) > MAX_LEGEND:
-        keep = list(counts.index[:MAX_LEGEND - 1])
-    palette = mpl.colormaps["tab20" if len(keep) > 10 else "tab10"].colors
+        keep = list(counts.index[: MAX_LEGEND - 1])
+    palette = mpl.colormaps["tab20" if len(keep) > 10 else "tab10"].colors  # type: ignore[attr-defined]
     cmap = {k: mpl.colors.to_hex(palette[i % len(palette)]) for i, k in enumerate(keep)}
     cols = np.array([cmap.get(t, "#999999") for t in text], dtype=object)
     legend = [(k, cmap[k]) for k in keep]
@@ -112,12 +125,16 @@ def _groups(models: Any) -> list[tuple[str, str, str]]:
     """(key, title, column prefix) of "all models" and every group present in the table."""
     out = [("all", "all images", "")]
     for split in ("wordnet", "shankar"):
-        names = [c[len(split) + 1:-len("_errors")] for c in models.columns
-                 if c.startswith(f"{split}_") and c.endswith("_errors")]
+        names = [
+            c[len(split) + 1 : -len("_errors")]
+            for c in models.columns
+            if c.startswith(f"{split}_") and c.endswith("_errors")
+        ]
         order = ["organism", "artifact", "other", "dogs", "other_organisms", "objects"]
         for g in sorted(names, key=lambda n: (order.index(n) if n in order else 99, n)):
-            out.append((f"{split}_{g}", f"{g.replace('_', ' ')} ({GROUP_TITLES[split]})",
-                        f"{split}_{g}_"))
+            out.append(
+                (f"{split}_{g}", f"{g.replace('_', ' ')} ({GROUP_TITLES[split]})", f"{split}_{g}_")
+            )
     return out
 
 
@@ -133,8 +150,7 @@ def shares(models: Any, prefix: str) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore", divide="ignore"):
         for c, col in cols.items():
             if col in models.columns:
-                out[c] = np.where(total > 0, models[col].to_numpy(dtype=np.float64) / total,
-                                  np.nan)
+                out[c] = np.where(total > 0, models[col].to_numpy(dtype=np.float64) / total, np.nan)
     return out
 
 
@@ -144,16 +160,28 @@ def _active(models: Any) -> list[str]:
     return [c for c, v in s.items() if np.nansum(v) > 0]
 
 
-def scatter_figure(models: Any, prefix: str, title: str, categories: list[str],
-                   colors: np.ndarray, legend: list[tuple[str, str]], norm: Any,
-                   color_by: str | None) -> Any:
+def scatter_figure(
+    models: Any,
+    prefix: str,
+    title: str,
+    categories: list[str],
+    colors: np.ndarray,
+    legend: list[tuple[str, str]],
+    norm: Any,
+    color_by: str | None,
+) -> Any:
     """Grid: one row per category, columns share vs top-1 and vs MLA; one point per model."""
     from matplotlib.lines import Line2D
 
     x_keys = [k for k in X_AXES if k in models.columns]
-    fig, axes = R.figure(3.2 * len(x_keys) + 0.4, 2.1 * len(categories) + 1.0,
-                         nrows=len(categories), ncols=len(x_keys), squeeze=False,
-                         sharex="col")
+    fig, axes = R.figure(
+        3.2 * len(x_keys) + 0.4,
+        2.1 * len(categories) + 1.0,
+        nrows=len(categories),
+        ncols=len(x_keys),
+        squeeze=False,
+        sharex="col",
+    )
     sh = shares(models, prefix)
     many = len(models) > RASTERIZE_ABOVE
     size = 6 if many else 14
@@ -162,25 +190,40 @@ def scatter_figure(models: Any, prefix: str, title: str, categories: list[str],
         for j, xk in enumerate(x_keys):
             ax = axes[i][j]
             x = models[xk].to_numpy(dtype=np.float64)
-            ax.scatter(x, y, s=size, c=list(colors), linewidths=0, alpha=0.8,
-                       rasterized=many)
+            ax.scatter(x, y, s=size, c=list(colors), linewidths=0, alpha=0.8, rasterized=many)
             ok = np.isfinite(x) & np.isfinite(y)
             if ok.sum() >= 3 and np.ptp(x[ok]) > 0 and np.ptp(y[ok]) > 0:
                 r = float(np.corrcoef(x[ok], y[ok])[0, 1])
-                ax.text(0.02, 0.95, f"r = {r:+.2f}", transform=ax.transAxes, va="top",
-                        fontsize=7, color="#444")
+                ax.text(
+                    0.02,
+                    0.95,
+                    f"r = {r:+.2f}",
+                    transform=ax.transAxes,
+                    va="top",
+                    fontsize=7,
+                    color="#444",
+                )
             ax.yaxis.set_major_formatter(_pct())
             ax.xaxis.set_major_formatter(_pct())
             if j == 0:
                 ax.set_ylabel(f"{c}\n(share of errors)", fontsize=8)
             if i == len(categories) - 1:
                 ax.set_xlabel(X_AXES[xk])
-    fig.suptitle(f"{title}: share of each error category, one point per model ({len(models):,})",
-                 fontsize=9, x=0.01, ha="left")
+    fig.suptitle(
+        f"{title}: share of each error category, one point per model ({len(models):,})",
+        fontsize=9,
+        x=0.01,
+        ha="left",
+    )
     if legend:
         handles = [Line2D([], [], marker="o", ls="", color=col, markersize=5) for _, col in legend]
-        fig.legend(handles, [R.short(lab) for lab, _ in legend], loc="outside lower center",
-                   ncols=min(4, len(legend)), title=color_by)
+        fig.legend(
+            handles,
+            [R.short(lab) for lab, _ in legend],
+            loc="outside lower center",
+            ncols=min(4, len(legend)),
+            title=color_by,
+        )
     elif norm is not None:
         import matplotlib as mpl
 
@@ -198,16 +241,24 @@ def _pct() -> Any:
 def study_figures(models: Any, *, color_by: str | None = None) -> dict[str, Any]:
     """The scatter grids by export name (``share_<group>``)."""
     if color_by is not None and color_by not in models.columns:
-        raise ErrataInputError(f"--color-by: '{color_by}' is not a column of the models table "
-                               "or the metadata CSV")
+        raise ErrataInputError(
+            f"--color-by: '{color_by}' is not a column of the models table or the metadata CSV"
+        )
     values = models[color_by] if color_by else None
     colors, legend, norm = _colors(values)
     if values is None:
         colors = np.array(["#0072B2"] * len(models), dtype=object)
     cats = _active(models)
-    return {f"share_{key}": scatter_figure(models, prefix, title, cats, colors, legend, norm,
-                                           color_by)
-            for key, title, prefix in _groups(models)} if cats and len(models) else {}
+    return (
+        {
+            f"share_{key}": scatter_figure(
+                models, prefix, title, cats, colors, legend, norm, color_by
+            )
+            for key, title, prefix in _groups(models)
+        }
+        if cats and len(models)
+        else {}
+    )
 
 
 def key_figures(models: Any) -> list[dict[str, Any]]:
@@ -215,23 +266,35 @@ def key_figures(models: Any) -> list[dict[str, Any]]:
     out = []
     sh = shares(models, "")
     for c in _active(models):
-        row: dict[str, Any] = {"category": c, "color": R.category_color(c),
-                               "median": float(np.nanmedian(sh[c]))}
+        row: dict[str, Any] = {
+            "category": c,
+            "color": R.category_color(c),
+            "median": float(np.nanmedian(sh[c])),
+        }
         for xk in X_AXES:
             if xk not in models.columns:
                 row[xk] = None
                 continue
             x = models[xk].to_numpy(dtype=np.float64)
             ok = np.isfinite(x) & np.isfinite(sh[c])
-            row[xk] = (float(np.corrcoef(x[ok], sh[c][ok])[0, 1])
-                       if ok.sum() >= 3 and np.ptp(x[ok]) > 0 and np.ptp(sh[c][ok]) > 0 else None)
+            row[xk] = (
+                float(np.corrcoef(x[ok], sh[c][ok])[0, 1])
+                if ok.sum() >= 3 and np.ptp(x[ok]) > 0 and np.ptp(sh[c][ok]) > 0
+                else None
+            )
         out.append(row)
     return out
 
 
-def study_report(study: Any, path: str | Path, *, metadata: str | Path | None = None,
-                 color_by: str | None = None, plots: str | Path | None = None,
-                 title: str | None = None) -> dict[str, Path]:
+def study_report(
+    study: Any,
+    path: str | Path,
+    *,
+    metadata: str | Path | None = None,
+    color_by: str | None = None,
+    plots: str | Path | None = None,
+    title: str | None = None,
+) -> dict[str, Path]:
     """Write the report of a study of many models as one self-contained HTML file.
 
     Parameters
@@ -257,21 +320,32 @@ def study_report(study: Any, path: str | Path, *, metadata: str | Path | None = 
     if metadata is not None:
         models, attrs = load_metadata(metadata, models)
     if color_by is not None and color_by not in models.columns:
-        raise ErrataInputError(f"--color-by: '{color_by}' is not a column of the metadata CSV "
-                               f"({', '.join(attrs) or 'no metadata given'})")
+        raise ErrataInputError(
+            f"--color-by: '{color_by}' is not a column of the metadata CSV "
+            f"({', '.join(attrs) or 'no metadata given'})"
+        )
     figs = study_figures(models, color_by=color_by)
     written: dict[str, Path] = {}
     if plots is not None:
         written |= R.export(figs, plots)
     groups = _groups(models)
-    panels = [{"key": key, "title": t, "svg": Markup(R.svg(figs[f"share_{key}"], f"share_{key}"))}
-              for key, t, _ in groups if f"share_{key}" in figs]
+    panels = [
+        {"key": key, "title": t, "svg": Markup(R.svg(figs[f"share_{key}"], f"share_{key}"))}
+        for key, t, _ in groups
+        if f"share_{key}" in figs
+    ]
 
     columns: list[dict[str, Any]] = [{"key": "model", "title": "model", "type": "text"}]
     for a in attrs:
         numeric = models[a].dtype.kind in "if"
-        columns.append({"key": a, "title": a, "type": "num" if numeric else "text",
-                        "filter": not numeric and models[a].nunique() <= 50})
+        columns.append(
+            {
+                "key": a,
+                "title": a,
+                "type": "num" if numeric else "text",
+                "filter": not numeric and models[a].nunique() <= 50,
+            }
+        )
     for k in TABLE_METRICS:
         if k in models.columns:
             kind = "num" if k in ("errors", "mean_severity") else "pct"
@@ -292,10 +366,14 @@ def study_report(study: Any, path: str | Path, *, metadata: str | Path | None = 
         "labels": labels_meta.get("name", "") if isinstance(labels_meta, dict) else "",
         "failed": meta.get("failed", 0),
         "acc_key": acc,
-        "best": None if best is None or best.empty else {
-            "model": str(best["model"].iloc[0]), "value": float(best[acc].iloc[0])},
-        "ranges": {k: (float(models[k].min()), float(models[k].max()))
-                   for k in ("top1", acc, "mla") if k in models.columns and len(models)},
+        "best": None
+        if best is None or best.empty
+        else {"model": str(best["model"].iloc[0]), "value": float(best[acc].iloc[0])},
+        "ranges": {
+            k: (float(models[k].min()), float(models[k].max()))
+            for k in ("top1", acc, "mla")
+            if k in models.columns and len(models)
+        },
         "key_figures": key_figures(models) if len(models) else [],
         "panels": panels,
         "color_by": color_by,

@@ -25,8 +25,10 @@ def index_images(folder: str | Path) -> dict[str, Path]:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise ErrataInputError(f"--images {folder}: not a folder (expected ImageNet validation "
-                               "images, flat or one folder per class)")
+        raise ErrataInputError(
+            f"--images {folder}: not a folder (expected ImageNet validation "
+            "images, flat or one folder per class)"
+        )
     out: dict[str, Path] = {}
 
     def scan(d: str) -> list[str]:
@@ -49,17 +51,18 @@ def thumbnail(path: Path, size: int) -> bytes:
     """The image at ``path`` as a JPEG whose longer side is at most ``size`` pixels."""
     from PIL import Image
 
-    with Image.open(path) as im:
-        im.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
-        im = im.convert("RGB")
+    with Image.open(path) as src:
+        src.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, much faster
+        im = src.convert("RGB")
         im.thumbnail((size, size))
         buf = io.BytesIO()
         im.save(buf, format="JPEG", quality=JPEG_QUALITY, optimize=True)
         return buf.getvalue()
 
 
-def thumbnails(folder: str | Path, file_names: Sequence[str], *, max_bytes: int,
-               size: int) -> tuple[dict[str, str], dict[str, Any]]:
+def thumbnails(
+    folder: str | Path, file_names: Sequence[str], *, max_bytes: int, size: int
+) -> tuple[dict[str, str], dict[str, Any]]:
     """Data URIs of the images of ``file_names`` (in that order) until ``max_bytes`` of JPEG.
 
     Returns ``(uris by file name, stats)`` with stats ``embedded``, ``missing``, ``unreadable``,

@@ -32,9 +32,10 @@ def class_ref(source: str, where: str, ref: object) -> int:
     try:
         index = cls.index_of(wnid)
     except KeyError:
-        raise ErrataInputError(f"{source}: {where}: unknown class WordNet id {wnid!r} "
-                               "(not one of the 1000 ImageNet classes)") from None
+        raise ErrataInputError(
+            f"{source}: {where}: unknown class WordNet id {wnid!r} "
+            "(not one of the 1000 ImageNet classes)"
+        ) from None
     if name and name != cls.names[index]:
-        raise ErrataInputError(f"{source}: {where}: {wnid} is {cls.names[index]!r}, "
-                               f"not {name!r}")
+        raise ErrataInputError(f"{source}: {where}: {wnid} is {cls.names[index]!r}, not {name!r}")
     return index

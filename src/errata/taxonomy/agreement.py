@@ -63,14 +63,15 @@ def expert_agreement(mistakes: dict[str, Any] | str | Path) -> Agreement:
     disagreements = []
     for file_name, row in mistakes.items():
         try:
-            n = int(str(file_name)[len(resources.VAL_PREFIX):][:8]) - 1
+            n = int(str(file_name)[len(resources.VAL_PREFIX) :][:8]) - 1
             p = int(row["top_prediction"])
             category = str(row["failure category"])
         except (KeyError, ValueError, TypeError):
-            raise ErrataInputError(f"expert mistakes: row {file_name!r}: expected a validation "
-                                   "file name with 'top_prediction' and 'failure category'"
-                                   ) from None
-        labels = np.union1d(indices[indptr[n]:indptr[n + 1]], [original[n]])
+            raise ErrataInputError(
+                f"expert mistakes: row {file_name!r}: expected a validation "
+                "file name with 'top_prediction' and 'failure category'"
+            ) from None
+        labels = np.union1d(indices[indptr[n] : indptr[n + 1]], [original[n]])
         labels = labels[labels != p]
         shares = bool(same[p, labels].any())
         c = counts.setdefault(category, [0, 0])
@@ -78,14 +79,23 @@ def expert_agreement(mistakes: dict[str, Any] | str | Path) -> Agreement:
         c[1] += 1
         wrong = (category in FINE_GRAINED and not shares) or (category in UNRELATED and shares)
         if wrong:
-            disagreements.append({"file_name": file_name, "category": category,
-                                  "prediction": cls.label(p),
-                                  "labels": [cls.label(int(x)) for x in labels]})
+            disagreements.append(
+                {
+                    "file_name": file_name,
+                    "category": category,
+                    "prediction": cls.label(p),
+                    "labels": [cls.label(int(x)) for x in labels],
+                }
+            )
     fg = [counts.get(c, [0, 0]) for c in FINE_GRAINED]
     un = [counts.get(c, [0, 0]) for c in UNRELATED]
     fg_hit, fg_n = sum(x[0] for x in fg), sum(x[1] for x in fg)
     un_hit, un_n = sum(x[1] - x[0] for x in un), sum(x[1] for x in un)
-    return Agreement(fine_grained_share=fg_hit / max(1, fg_n), fine_grained_n=fg_n,
-                     unrelated_share=un_hit / max(1, un_n), unrelated_n=un_n,
-                     per_category={k: (v[0], v[1]) for k, v in counts.items()},
-                     disagreements=disagreements)
+    return Agreement(
+        fine_grained_share=fg_hit / max(1, fg_n),
+        fine_grained_n=fg_n,
+        unrelated_share=un_hit / max(1, un_n),
+        unrelated_n=un_n,
+        per_category={k: (v[0], v[1]) for k, v in counts.items()},
+        disagreements=disagreements,
+    )

@@ -48,15 +48,20 @@ def class_index(query: int | str) -> int:
         try:
             return cls.index_of(text)
         except KeyError:
-            raise ErrataInputError(f"class {text}: not one of the 1000 ImageNet WordNet ids"
-                                   ) from None
+            raise ErrataInputError(
+                f"class {text}: not one of the 1000 ImageNet WordNet ids"
+            ) from None
     hits = _by_name().get(text.lower(), ())
     if len(hits) == 1:
         return hits[0]
     if not hits:
-        raise ErrataInputError(f"class {text!r}: no class has this name, index or WordNet id "
-                               "(try `errata taxonomy superclasses` to browse)")
-    listed = ", ".join(f"{i} {cls.names[i]} ({cls.wnids[i]}: {cls.definitions[i][:40]})"
-                       for i in hits)
-    raise ErrataInputError(f"class {text!r} is ambiguous: {listed}; give the index or the "
-                           "WordNet id")
+        raise ErrataInputError(
+            f"class {text!r}: no class has this name, index or WordNet id "
+            "(try `errata taxonomy superclasses` to browse)"
+        )
+    listed = ", ".join(
+        f"{i} {cls.names[i]} ({cls.wnids[i]}: {cls.definitions[i][:40]})" for i in hits
+    )
+    raise ErrataInputError(
+        f"class {text!r} is ambiguous: {listed}; give the index or the WordNet id"
+    )

@@ -48,8 +48,10 @@ def cooccurrence_counts(sets: Any) -> np.ndarray:
     """
     arr = np.asarray(sets)
     if arr.ndim != 2 or arr.shape[1] != N_CLASSES or arr.dtype != bool:
-        raise ErrataInputError(f"cooccurrence_counts: sets must be a (n, {N_CLASSES}) bool "
-                               f"array, got {arr.dtype} {arr.shape}")
+        raise ErrataInputError(
+            f"cooccurrence_counts: sets must be a (n, {N_CLASSES}) bool "
+            f"array, got {arr.dtype} {arr.shape}"
+        )
     return _counts(arr)
 
 
@@ -62,7 +64,7 @@ def _counts(sets: np.ndarray) -> np.ndarray:
     first = np.repeat(cols, reps)
     offsets = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
     second = cols[np.repeat(starts[rows], reps) + offsets]
-    flat = np.bincount(first.astype(np.int64) * N_CLASSES + second, minlength=N_CLASSES ** 2)
+    flat = np.bincount(first.astype(np.int64) * N_CLASSES + second, minlength=N_CLASSES**2)
     return flat.reshape(N_CLASSES, N_CLASSES).astype(np.int32)
 
 

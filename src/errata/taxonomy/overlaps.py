@@ -67,15 +67,22 @@ def parse_overlaps(data: dict[str, Any], *, source: str = RESOURCE) -> Overlaps:
             raise ErrataInputError(f"{source}: {where}: missing 'why'")
         if "mutual" in entry:
             if "labels" in entry or "predictions" in entry:
-                raise ErrataInputError(f"{source}: {where}: give 'mutual' or 'labels' + "
-                                       "'predictions', not both")
-            labels = predictions = [class_ref(source, f"{where}: mutual", r)
-                                    for r in _refs(entry, "mutual", source, where)]
+                raise ErrataInputError(
+                    f"{source}: {where}: give 'mutual' or 'labels' + 'predictions', not both"
+                )
+            labels = predictions = [
+                class_ref(source, f"{where}: mutual", r)
+                for r in _refs(entry, "mutual", source, where)
+            ]
         else:
-            labels = [class_ref(source, f"{where}: labels", r)
-                      for r in _refs(entry, "labels", source, where)]
-            predictions = [class_ref(source, f"{where}: predictions", r)
-                           for r in _refs(entry, "predictions", source, where)]
+            labels = [
+                class_ref(source, f"{where}: labels", r)
+                for r in _refs(entry, "labels", source, where)
+            ]
+            predictions = [
+                class_ref(source, f"{where}: predictions", r)
+                for r in _refs(entry, "predictions", source, where)
+            ]
         for a in labels:
             for b in predictions:
                 if a != b:

@@ -57,8 +57,9 @@ class Superclasses:
         """Position of the superclass called ``name``."""
         hits = np.flatnonzero(self.names == name)
         if not len(hits):
-            raise ErrataInputError(f"superclass {name!r}: unknown (see `errata taxonomy "
-                                   "superclasses`)")
+            raise ErrataInputError(
+                f"superclass {name!r}: unknown (see `errata taxonomy superclasses`)"
+            )
         return int(hits[0])
 
     def superclasses_of(self, class_index: int) -> list[str]:
@@ -92,12 +93,15 @@ def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Super
         if not isinstance(name, str) or not name.strip():
             raise ErrataInputError(f"{source}: {where}: missing 'name'")
         if name in names:
-            raise ErrataInputError(f"{source}: {where}: duplicate name (also entry "
-                                   f"{names.index(name) + 1})")
+            raise ErrataInputError(
+                f"{source}: {where}: duplicate name (also entry {names.index(name) + 1})"
+            )
         unknown = set(entry) - _KEYS
         if unknown:
-            raise ErrataInputError(f"{source}: {where}: unknown key {sorted(unknown)[0]!r} "
-                                   f"(expected {', '.join(sorted(_KEYS))})")
+            raise ErrataInputError(
+                f"{source}: {where}: unknown key {sorted(unknown)[0]!r} "
+                f"(expected {', '.join(sorted(_KEYS))})"
+            )
         col = np.zeros(N_CLASSES, dtype=bool)
         roots = []
         for ref in _list(entry, "roots", source, where):
@@ -105,26 +109,32 @@ def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Super
             if wnid not in graph:
                 raise ErrataInputError(f"{source}: {where}: roots: unknown WordNet id {wnid!r}")
             if lemma and lemma not in graph.lemmas(wnid):
-                raise ErrataInputError(f"{source}: {where}: roots: {wnid} is "
-                                       f"{graph.name(wnid)!r}, not {lemma!r}")
+                raise ErrataInputError(
+                    f"{source}: {where}: roots: {wnid} is {graph.name(wnid)!r}, not {lemma!r}"
+                )
             below = ancestry.below(wnid)
             if not below.any():
-                raise ErrataInputError(f"{source}: {where}: roots: {wnid} {graph.name(wnid)} "
-                                       "has no ImageNet class below it")
+                raise ErrataInputError(
+                    f"{source}: {where}: roots: {wnid} {graph.name(wnid)} "
+                    "has no ImageNet class below it"
+                )
             col |= below
             roots.append(wnid)
         s = len(names)
         for item in _list(entry, "classes", source, where):
-            ref, why = (item.get("class"), item.get("why")) if isinstance(item, dict) else (item,
-                                                                                          None)
+            ref, why = (
+                (item.get("class"), item.get("why")) if isinstance(item, dict) else (item, None)
+            )
             c = class_ref(source, f"{where}: classes", ref)
             col[c] = True
             if why:
                 exceptions[(c, s)] = str(why)
         for item in _list(entry, "exclude", source, where):
             if not isinstance(item, dict) or not item.get("why"):
-                raise ErrataInputError(f"{source}: {where}: exclude: each entry needs "
-                                       "{ class = 'wnid name', why = 'reason' }")
+                raise ErrataInputError(
+                    f"{source}: {where}: exclude: each entry needs "
+                    "{ class = 'wnid name', why = 'reason' }"
+                )
             c = class_ref(source, f"{where}: exclude", item.get("class"))
             col[c] = False
             exceptions[(c, s)] = "excluded: " + str(item["why"])
@@ -141,9 +151,13 @@ def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Super
         listed = ", ".join(cls.label(int(c)) for c in orphans[:5])
         raise ErrataInputError(f"{source}: {len(orphans)} classes are in no superclass: {listed}")
     members.setflags(write=False)
-    return Superclasses(names=np.array(names, dtype=object), members=members,
-                        reasons=np.array(reasons, dtype=object), roots=tuple(roots_all),
-                        exceptions=exceptions)
+    return Superclasses(
+        names=np.array(names, dtype=object),
+        members=members,
+        reasons=np.array(reasons, dtype=object),
+        roots=tuple(roots_all),
+        exceptions=exceptions,
+    )
 
 
 def _list(entry: dict[str, Any], key: str, source: str, where: str) -> list[Any]:
@@ -211,7 +225,8 @@ def shared_superclass(a: Any, b: Any) -> np.ndarray:
     """
     a_arr, b_arr = np.asarray(a), np.asarray(b)
     for arr, label in ((a_arr, "a"), (b_arr, "b")):
-        if arr.size and (not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0
-                         or arr.max() >= N_CLASSES):
+        if arr.size and (
+            not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= N_CLASSES
+        ):
             raise ErrataInputError(f"shared_superclass: {label} must hold class indices 0..999")
     return _first_shared()[a_arr, b_arr]

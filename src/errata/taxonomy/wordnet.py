@@ -67,7 +67,8 @@ class WordNetGraph:
         except (KeyError, TypeError):
             raise ErrataInputError(
                 f"WordNet id {wnid!r}: not a noun synset of errata's WordNet 3.0 extract "
-                "(expected 'n' and 8 digits, e.g. n02084071)") from None
+                "(expected 'n' and 8 digits, e.g. n02084071)"
+            ) from None
 
     def lemmas(self, wnid: str) -> list[str]:
         """All lemma names, WordNet's order (``["dog", "domestic dog", "Canis familiaris"]``)."""
@@ -83,7 +84,7 @@ class WordNetGraph:
 
     def _links(self, which: tuple[np.ndarray, np.ndarray], node: int) -> np.ndarray:
         indptr, indices = which
-        return indices[indptr[node]:indptr[node + 1]]
+        return indices[indptr[node] : indptr[node + 1]]
 
     def hypernyms(self, wnid: str) -> list[str]:
         """Direct hypernyms (one or more; none for ``entity``)."""
@@ -151,10 +152,15 @@ def wordnet() -> WordNetGraph:
     n_desc = np.array([int(r[2]) for r in rows], dtype=np.int32)
     for arr in (wnids, n_desc):
         arr.setflags(write=False)
-    return WordNetGraph(wnids=wnids, n_descendants=n_desc, _lemmas=tuple(r[3] for r in rows),
-                        _definitions=tuple(r[4] for r in rows),
-                        _parents=_csr(parents, len(rows)), _children=_csr(children, len(rows)),
-                        _index=index)
+    return WordNetGraph(
+        wnids=wnids,
+        n_descendants=n_desc,
+        _lemmas=tuple(r[3] for r in rows),
+        _definitions=tuple(r[4] for r in rows),
+        _parents=_csr(parents, len(rows)),
+        _children=_csr(children, len(rows)),
+        _index=index,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -196,10 +202,12 @@ def class_ancestry() -> ClassAncestry:
     col_of = {w: j for j, w in enumerate(cols)}
     dist = np.full((resources.N_CLASSES, len(cols)), -1, dtype=np.int16)
     rows = np.repeat(np.arange(resources.N_CLASSES), [len(d) for d in per_class])
-    flat_cols = np.fromiter((col_of[w] for d in per_class for w in d), dtype=np.int64,
-                            count=len(rows))
-    flat_dist = np.fromiter((v for d in per_class for v in d.values()), dtype=np.int16,
-                            count=len(rows))
+    flat_cols = np.fromiter(
+        (col_of[w] for d in per_class for w in d), dtype=np.int64, count=len(rows)
+    )
+    flat_dist = np.fromiter(
+        (v for d in per_class for v in d.values()), dtype=np.int16, count=len(rows)
+    )
     dist[rows, flat_cols] = flat_dist
     wn_arr = np.array(cols, dtype=object)
     for arr in (wn_arr, dist):
