@@ -95,3 +95,21 @@ def test_unknown_name_lists_known() -> None:
         ErrataInputError, match="unknown data file 'nope' \\(known: cleanlab-resnet50"
     ):
         data.entry("nope")
+
+
+def test_missing_extra_is_one_line(tmp_path: Path) -> None:
+    """Without the review extra, a review command says which pip install to run."""
+    import subprocess
+    import sys
+
+    np_file = tmp_path / "p.npy"
+    np_file.write_bytes(b"")
+    code = (
+        "import sys; sys.modules['sqlalchemy'] = None; sys.argv = ['errata', 'review', 'init', "
+        f"{str(tmp_path / 'proj')!r}, '-p', {str(np_file)!r}]; "
+        "from errata.cli import main; main()"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'imagenet-errata[review]'" in done.stderr
+    assert "Traceback" not in done.stderr

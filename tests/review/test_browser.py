@@ -40,9 +40,9 @@ def test_keyboard_only_annotation_and_export(project, chromium_page, tmp_path):
             page.keyboard.press("Enter")
         assert "Your queues" in page.content()
         page.screenshot(path=str(shots / "02-home.png"))
-        # the first queue's Start link has the focus: Enter opens it (no mouse, no typed URL)
+        # key 1 opens the first queue (no mouse, no typed URL)
         with page.expect_navigation():
-            page.keyboard.press("Enter")
+            page.keyboard.press("1")
         assert "/item/" in page.url, page.url  # /queue/novel redirects to its next item
         for n, keys in enumerate(PLAN):
             page.wait_for_selector("tr.cand.current")

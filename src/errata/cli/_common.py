@@ -12,12 +12,18 @@ import typer
 def console(stderr: bool = False):  # type: ignore[no-untyped-def]
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    # markup off: tables and messages carry file, model and class names that may hold "[...]";
+    # the few styled lines pass markup=True with their data escaped
+    return Console(stderr=stderr, highlight=False, markup=False)
 
 
 def fail(message: str, code: int = 2) -> None:
     """Print ``error: message`` on stderr and exit with ``code`` (no traceback)."""
-    console(stderr=True).print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    console(stderr=True).print(
+        f"[bold red]error:[/] {escape(message)}", soft_wrap=True, markup=True
+    )
     raise typer.Exit(code)
 
 
@@ -57,7 +63,11 @@ def run_guarded(app: typer.Typer) -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except (ErrataInputError, MissingExtraError) as exc:
-        console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        from rich.markup import escape  # messages carry file names and "[extra]" brackets
+
+        console(stderr=True).print(
+            f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True, markup=True
+        )
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

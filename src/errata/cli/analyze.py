@@ -127,6 +127,8 @@ def analyze(
     if json_:
         print_json(result.to_dict() | {"written": {k: str(v) for k, v in written.items()}})
         return
+    from rich.markup import escape
+
     render(result)
     if written:
         c = console()
@@ -134,8 +136,9 @@ def analyze(
             c.print(f"{key:>10}: {path}", soft_wrap=True)
         if report is not None:
             c.print(
-                f"[bold]open the report in a browser:[/] {Path(report).resolve().as_uri()}",
+                f"[bold]open the report in a browser:[/] {escape(Path(report).resolve().as_uri())}",
                 soft_wrap=True,
+                markup=True,
             )
 
 

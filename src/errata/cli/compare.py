@@ -140,6 +140,7 @@ def compare(
 
 
 def _print_study(study) -> None:  # type: ignore[no-untyped-def]
+    from rich.markup import escape
     from rich.table import Table
 
     c = console()
@@ -171,7 +172,9 @@ def _print_study(study) -> None:  # type: ignore[no-untyped-def]
             )
         c.print(t)
     for f in study.failed:
-        console(stderr=True).print(f"[yellow]skipped:[/] {f['error']}", soft_wrap=True)
+        console(stderr=True).print(
+            f"[yellow]skipped:[/] {escape(f['error'])}", soft_wrap=True, markup=True
+        )
     c.print("written: " + ", ".join(str(p) for p in study.written.values()))
 
 

@@ -107,7 +107,8 @@ def _print(d, show: int) -> None:  # type: ignore[no-untyped-def]
     c.print(
         f"B fixes [bold]{s['fixed']:,}[/] errors of A and introduces [bold]{s['introduced']:,}"
         f"[/]; {s['recategorised']:,} errors of both change category "
-        f"(multi-label errors {s['errors_a']:,} → {s['errors_b']:,})."
+        f"(multi-label errors {s['errors_a']:,} → {s['errors_b']:,}).",
+        markup=True,
     )
     tr = d.transitions
     keep = [x for x in tr.index if tr.loc[x].sum() or tr[x].sum()]

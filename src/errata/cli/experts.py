@@ -83,7 +83,8 @@ def experts(
     c.print(
         f"{s['rows']} expert rows; label set '{s['labels']}' counts {s['counted_correct']} "
         f"correct and excludes {s['excluded']}; {s['errors']} are errors. Agreement on errors: "
-        f"[bold]{100 * (s['agreement'] or 0):.1f} %[/]"
+        f"[bold]{100 * (s['agreement'] or 0):.1f} %[/]",
+        markup=True,
     )
     for title, df in (
         ("automated (rows) × expert category (columns)", a.confusion),

@@ -85,13 +85,13 @@ def show(
         print_json(rec)
         return
     out = console()
-    out.print(f"[bold]{rec['index']} {rec['name']}[/] ({rec['wnid']}): {rec['definition']}")
+    out.print(f"{rec['index']} {rec['name']} ({rec['wnid']}): {rec['definition']}")
     out.print(f"lemmas: {', '.join(rec['lemmas'])}")
     for path in rec["wordnet_paths"]:
         out.print("path: " + " > ".join(w.split(" ", 1)[1] for w in path))
     for s in rec["superclasses"]:
         note = f" — {s['judgement']}" if s["judgement"] else ""
-        out.print(f"superclass: [bold]{s['name']}[/] ({s['members']} classes){note}")
+        out.print(f"superclass: {s['name']} ({s['members']} classes){note}")
     out.print("groups: " + ", ".join(f"{k}={v}" for k, v in rec["groups"].items()))
     for o in rec["overlaps"]:
         out.print(f"overlap: label {o['label']} -> prediction {o['prediction']}: {o['why']}")

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (
+from errata.exceptions import require
+
+require("sqlalchemy", "review")  # a one-line "pip install 'imagenet-errata[review]'" if missing
+
+from sqlalchemy import (  # noqa: E402
     Boolean,
     DateTime,
     Float,
@@ -22,7 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column  # noqa: E402
 
 QUEUES = ("novel", "audit", "classify")  # the three queue kinds, see errata.review.queues
 WRONG, UNCLEAR, CORRECT, DONT_KNOW = 0, 1, 2, 3  # answer codes (0-2 match ReaL's no/maybe/yes)

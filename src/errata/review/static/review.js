@@ -34,6 +34,13 @@
     }
     const cont = document.getElementById("continue");
     if (cont && e.key === "Enter") { e.preventDefault(); cont.click(); return; }
+    // home page: 1-9 (or Enter for the first) opens a queue
+    const starts = Array.from(document.querySelectorAll("a.start-queue"));
+    if (starts.length && !document.getElementById("answer-form")) {
+      const n = e.key === "Enter" ? 1 : (/^[1-9]$/.test(e.key) ? Number(e.key) : 0);
+      if (n && starts[n - 1]) { e.preventDefault(); starts[n - 1].click(); }
+      return;
+    }
     if (!document.getElementById("answer-form")) return;
     const k = e.key;
     if (k in ANSWERS) { e.preventDefault(); answer(ANSWERS[k]); }
