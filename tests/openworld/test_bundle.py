@@ -115,3 +115,29 @@ def test_missing_bundle_parts_are_one_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 2 and "missing validation embeddings" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_stage_memoises_decisions_across_batches(bundle: Path) -> None:
+    """A zoo classified in batches: the second call reuses the first call's decisions."""
+    from unittest import mock
+
+    from errata import errors as E
+    from errata.labels import load_labels
+    from errata.openworld import stage as stage_module
+
+    labels = load_labels("real")
+    top1 = np.full(len(labels), 248)
+    calls = []
+    real_stage = stage_module.oov_stage
+
+    def counting(*a, **k):  # type: ignore[no-untyped-def]
+        calls.append(len(a[0]))
+        return real_stage(*a, **k)
+
+    with mock.patch.object(stage_module, "oov_stage", counting):
+        ctx = E.build_context(labels, openworld=bundle)
+        first = E.classify(ctx, np.stack([top1, top1]))
+        second = E.classify(ctx, top1)
+    assert calls and len(calls) == 1  # the second batch computed nothing new
+    assert (first.category[0] == second.category[0]).all()
+    assert E.CATEGORIES[second.category[0, 1]] == E.OOV  # image 2, as planted

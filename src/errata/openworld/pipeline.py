@@ -66,24 +66,47 @@ def load_bundle(folder: str | Path) -> Bundle:
 
 
 def make_stage(bundle: Bundle, labels: Any):  # type: ignore[no-untyped-def]
-    """A pipeline stage (``(Context, Pending) -> StageResult``) over ``labels``' images."""
+    """A pipeline stage (``(Context, Pending) -> StageResult``) over ``labels``' images.
+
+    A decision depends only on the (image, prediction) pair, so decisions are memoised across
+    calls: a zoo classified in batches computes each distinct error once, whichever model and
+    batch makes it.
+    """
     from errata.errors import StageResult
     from errata.openworld.stage import align_images, oov_stage
+    from errata.resources import N_CLASSES
 
     image_emb, neighbours = align_images(labels.file_names, bundle.embeddings, bundle.index)
+    memo = {
+        "keys": np.zeros(0, np.int64),
+        "claimed": np.zeros(0, bool),
+        "reasons": np.zeros(0, object),
+    }
 
     def stage(ctx: Any, pending: Any) -> Any:
-        claimed, reasons = oov_stage(
-            pending.image,
-            pending.pred,
-            ctx.labels.multi_labels,
-            neighbours,
-            image_emb,
-            bundle.text_embeddings,
-            bundle.proposals,
-        )
+        key = pending.image.astype(np.int64) * N_CLASSES + pending.pred
+        uniq, inverse = np.unique(key, return_inverse=True)
+        keys = memo["keys"]
+        pos = np.searchsorted(keys, uniq).clip(max=max(len(keys) - 1, 0))
+        known = (keys[pos] == uniq) if len(keys) else np.zeros(len(uniq), bool)
+        new = uniq[~known]
+        if len(new):
+            claimed, reasons = oov_stage(
+                new // N_CLASSES,
+                new % N_CLASSES,
+                ctx.labels.multi_labels,
+                neighbours,
+                image_emb,
+                bundle.text_embeddings,
+                bundle.proposals,
+            )
+            order = np.argsort(np.concatenate([keys, new]), kind="stable")
+            memo["keys"] = np.concatenate([keys, new])[order]
+            memo["claimed"] = np.concatenate([memo["claimed"], claimed])[order]
+            memo["reasons"] = np.concatenate([memo["reasons"], reasons])[order]
+        at = np.searchsorted(memo["keys"], uniq)[inverse]
         return StageResult(
-            claimed=np.asarray(claimed, dtype=bool), text=np.asarray(reasons, dtype=object)
+            claimed=memo["claimed"][at].astype(bool), text=memo["reasons"][at].astype(object)
         )
 
     return stage
