@@ -97,7 +97,8 @@ def expert_agreement(
             )
         top1 = pred.top1[idx].astype(np.int64)
         pred_name = pred.name
-    ctx = E.build_context(full, cooccurrence=full, **pipeline_options)
+    pipeline_options.setdefault("cooccurrence", full)
+    ctx = E.build_context(full, **pipeline_options)
     sub = full.take(rows)
     # the same context restricted to the expert images: counts still come from the full set
     sub_ctx = E.Context(
