@@ -33,12 +33,68 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, indent=2, default=json_default) + "\n")
 
 
-def order_option(order: str) -> Literal["filename", "imagefolder"]:
-    """Validate ``--order`` (one-line error otherwise)."""
+LABELS_HELP = (
+    "Ground truth: 'real' (ImageNet-ReaL, default), 'original', 'shankar' (needs the "
+    "Shankar file in the data directory) or a label file (.json: Shankar schema or "
+    "errata's; .csv: file_name,labels[,unclear,problematic])."
+)
+ORDER_HELP = (
+    "Row order of files without file names: 'filename' (val_00000001 first) or "
+    "'imagefolder' (sorted by class, as torchvision's ImageFolder)."
+)
+
+
+# Options that several commands share, declared once (each returns a fresh typer.Option).
+def labels_opt(help: str = LABELS_HELP) -> Any:  # noqa: A002 (typer's keyword)
+    return typer.Option("real", "--labels", "-l", help=help)
+
+
+def order_opt(help: str = ORDER_HELP) -> Any:  # noqa: A002
+    return typer.Option("filename", "--order", help=help)
+
+
+def experts_opt() -> Any:
+    return typer.Option(
+        None,
+        "--experts",
+        help="Expert file(s) in the dough-bagel schema; their 'Non-prototypical' rows mark "
+        "non-prototypical images.",
+    )
+
+
+def imagenet_x_opt() -> Any:
+    return typer.Option(
+        False,
+        "--imagenet-x",
+        help="Also mark errors on images whose ImageNet-X top factor is pose, partial view, "
+        "style, pattern, texture or subcategory as non-prototypical (registry file "
+        "imagenet-x-val-top-factor).",
+    )
+
+
+def openworld_opt() -> Any:
+    return typer.Option(
+        None,
+        "--openworld",
+        help="Folder of cached CLIP arrays (val/, index/, texts.npz) for the fine-grained OOV "
+        "stage; needs the openworld extra.",
+    )
+
+
+def plots_opt(help: str = "Write every plot as SVG and PNG into this folder.") -> Any:  # noqa: A002
+    return typer.Option(None, "--plots", help=help)
+
+
+def json_opt(help: str = "Print JSON instead of tables (for scripts).") -> Any:  # noqa: A002
+    return typer.Option(False, "--json", help=help)
+
+
+def order_option(order: str, *, flag: str = "--order") -> Literal["filename", "imagefolder"]:
+    """Validate an order option (one-line error otherwise)."""
     from errata.exceptions import ErrataInputError
 
     if order not in ("filename", "imagefolder"):
-        raise ErrataInputError(f"--order: '{order}' is not one of filename, imagefolder")
+        raise ErrataInputError(f"{flag}: '{order}' is not one of filename, imagefolder")
     return cast(Literal["filename", "imagefolder"], order)
 
 

@@ -8,12 +8,18 @@ from typing import Any
 import typer
 
 from errata.cli import app
-from errata.cli._common import console, order_option, pipeline_options, print_json
-
-LABELS_HELP = (
-    "Ground truth: 'real' (ImageNet-ReaL, default), 'original', 'shankar' (needs the "
-    "Shankar file in the data directory) or a label file (.json: Shankar schema or "
-    "errata's; .csv: file_name,labels[,unclear,problematic])."
+from errata.cli._common import (
+    console,
+    experts_opt,
+    imagenet_x_opt,
+    json_opt,
+    labels_opt,
+    openworld_opt,
+    order_opt,
+    order_option,
+    pipeline_options,
+    plots_opt,
+    print_json,
 )
 
 
@@ -24,14 +30,8 @@ def analyze(
         help="Predictions file (.npy/.npz/.csv/.parquet: top-1, top-k or 1000 scores per "
         "image) or a registry name such as cleanlab-resnet50.",
     ),
-    labels: str = typer.Option("real", "--labels", "-l", help=LABELS_HELP),
-    order: str = typer.Option(
-        "filename",
-        "--order",
-        help="Row order when the file has no file "
-        "names: 'filename' (val_00000001 first) or 'imagefolder' "
-        "(sorted by class, as torchvision's ImageFolder).",
-    ),
+    labels: str = labels_opt(),
+    order: str = order_opt(),
     file_names: str = typer.Option(
         None,
         "--file-names",
@@ -45,27 +45,10 @@ def analyze(
         help="Write metrics.json, per_image.parquet, "
         "errors.parquet and summary.json into this folder.",
     ),
-    json_: bool = typer.Option(False, "--json", help="Print the results as JSON (for scripts)."),
-    expert_files: list[Path] = typer.Option(
-        None,
-        "--experts",
-        help="Expert annotation file(s) in the dough-bagel schema; its "
-        "'Non-prototypical' rows mark non-prototypical images.",
-    ),
-    imagenet_x: bool = typer.Option(
-        False,
-        "--imagenet-x",
-        help="Also mark errors on images "
-        "with ImageNet-X pose/partial-view/style/pattern/texture/"
-        "subcategory factors as non-prototypical (ImageNet-X).",
-    ),
-    openworld: Path = typer.Option(
-        None,
-        "--openworld",
-        help="Folder of cached CLIP arrays "
-        "(val/, index/, texts.npz) for the fine-grained OOV stage; "
-        "needs the openworld extra.",
-    ),
+    json_: bool = json_opt(),
+    expert_files: list[Path] = experts_opt(),
+    imagenet_x: bool = imagenet_x_opt(),
+    openworld: Path = openworld_opt(),
     no_errors: bool = typer.Option(False, "--no-errors", help="Only compute the metrics."),
     bootstrap: int = typer.Option(
         1000, "--bootstrap", min=10, help="Bootstrap resamples for the 95 % confidence intervals."
@@ -82,9 +65,7 @@ def analyze(
         help="ImageNet validation images (flat or one "
         "folder per class): embed thumbnails of the errors in --report.",
     ),
-    plots: Path = typer.Option(
-        None, "--plots", help="Write every plot as SVG and PNG into this folder."
-    ),
+    plots: Path = plots_opt(),
 ) -> None:
     """Score one model and sort its errors into the expert categories.
 

@@ -7,7 +7,19 @@ from pathlib import Path
 import typer
 
 from errata.cli import app
-from errata.cli._common import console, order_option, pipeline_options, print_json
+from errata.cli._common import (
+    console,
+    experts_opt,
+    imagenet_x_opt,
+    json_opt,
+    labels_opt,
+    openworld_opt,
+    order_opt,
+    order_option,
+    pipeline_options,
+    plots_opt,
+    print_json,
+)
 
 
 @app.command()
@@ -19,27 +31,13 @@ def compare(
         "-o",
         help="Folder for models.parquet, errors.parquet, failed.json and study.json.",
     ),
-    labels: str = typer.Option("real", "--labels", "-l", help="Ground truth, as in `analyze`."),
-    order: str = typer.Option(
-        "filename",
-        "--order",
-        help="Row order of files without file names: filename or imagefolder.",
-    ),
-    expert_files: list[Path] = typer.Option(
-        None, "--experts", help="Expert files (dough-bagel schema) marking non-prototypical images."
-    ),
-    imagenet_x: bool = typer.Option(
-        False, "--imagenet-x", help="Use ImageNet-X factors as non-prototypical evidence."
-    ),
-    openworld: Path = typer.Option(
-        None,
-        "--openworld",
-        help="Folder of cached CLIP arrays "
-        "(val/, index/, texts.npz) for the fine-grained OOV stage; "
-        "needs the openworld extra.",
-    ),
+    labels: str = labels_opt(),
+    order: str = order_opt(),
+    expert_files: list[Path] = experts_opt(),
+    imagenet_x: bool = imagenet_x_opt(),
+    openworld: Path = openworld_opt(),
     batch: int = typer.Option(64, "--batch", min=1, help="Models classified together (memory)."),
-    json_: bool = typer.Option(False, "--json", help="Print a JSON summary instead of a table."),
+    json_: bool = json_opt("Print a JSON summary instead of a table."),
     report: Path = typer.Option(
         None,
         "--report",
@@ -56,9 +54,7 @@ def compare(
     color_by: str = typer.Option(
         None, "--color-by", help="Metadata column that colours the points of the --report plots."
     ),
-    plots: Path = typer.Option(
-        None, "--plots", help="Write every plot as SVG and PNG into this folder."
-    ),
+    plots: Path = plots_opt(),
 ) -> None:
     """Analyse many models at once and write Parquet tables for DuckDB.
 

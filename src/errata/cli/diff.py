@@ -7,29 +7,29 @@ from pathlib import Path
 import typer
 
 from errata.cli import app
-from errata.cli._common import console, print_json
+from errata.cli._common import (
+    console,
+    json_opt,
+    labels_opt,
+    order_opt,
+    order_option,
+    plots_opt,
+    print_json,
+)
 
 
 @app.command()
 def diff(
     a: str = typer.Argument(..., help="Model A's predictions (file or registry name)."),
     b: str = typer.Argument(..., help="Model B's predictions (file or registry name)."),
-    labels: str = typer.Option("real", "--labels", "-l", help="Ground truth, as in `analyze`."),
-    order: str = typer.Option(
-        "filename",
-        "--order",
-        help="Row order of files without file names: filename or imagefolder (both models).",
-    ),
+    labels: str = labels_opt(),
+    order: str = order_opt(),
     order_b: str = typer.Option(None, "--order-b", help="Row order of B when it differs from A's."),
     report: Path = typer.Option(
         None, "--report", help="Write the diff as a self-contained HTML page."
     ),
-    plots: Path = typer.Option(
-        None, "--plots", help="Write the transition matrix plot as SVG and PNG into this folder."
-    ),
-    json_: bool = typer.Option(
-        False, "--json", help="Print the summary and transition matrix as JSON."
-    ),
+    plots: Path = plots_opt("Write the transition matrix plot as SVG and PNG into this folder."),
+    json_: bool = json_opt("Print the summary and transition matrix as JSON."),
     show: int = typer.Option(10, "--show", min=0, help="Fixed and introduced errors listed."),
 ) -> None:
     """Compare two models image by image: errors B fixes, errors it introduces, and how the
@@ -41,21 +41,15 @@ def diff(
     from errata.exceptions import ErrataInputError
     from errata.report.diff import diff_report, model_diff
 
-    for opt, value in (("--order", order), ("--order-b", order_b)):
-        if value is not None and value not in ("filename", "imagefolder"):
-            raise ErrataInputError(f"{opt}: '{value}' is not one of filename, imagefolder")
+    order_a = order_option(order)
+    order_b_ = order_a if order_b is None else order_option(order_b, flag="--order-b")
     if report is not None and report.suffix.lower() not in (".html", ".htm"):
         raise ErrataInputError(f"--report {report}: expected an .html file name")
     from errata.labels import load_labels
 
     label_set = load_labels(labels)  # loaded once, shared by both models
-    res_a = analyze(a, labels=label_set, order=order, n_resamples=200)  # type: ignore[arg-type]
-    res_b = analyze(
-        b,
-        labels=label_set,
-        order=order_b or order,  # type: ignore[arg-type]
-        n_resamples=200,
-    )
+    res_a = analyze(a, labels=label_set, order=order_a, n_resamples=200)
+    res_b = analyze(b, labels=label_set, order=order_b_, n_resamples=200)
     d = model_diff(res_a, res_b)
     written: dict[str, Path] = {}
     if report is not None:

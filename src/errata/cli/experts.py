@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 
 from errata.cli import app
-from errata.cli._common import console, order_option, print_json
+from errata.cli._common import (
+    console,
+    imagenet_x_opt,
+    json_opt,
+    labels_opt,
+    order_opt,
+    order_option,
+    print_json,
+)
 
 
 @app.command()
@@ -23,20 +31,12 @@ def experts(
         "-p",
         help="A model's predictions; default: the expert file's own top_prediction.",
     ),
-    labels: str = typer.Option(
-        "real", "--labels", "-l", help="Label set deciding what is an error."
-    ),
-    order: str = typer.Option("filename", "--order", help="Row order of --predictions."),
+    labels: str = labels_opt(),
+    order: str = order_opt("Row order of --predictions when it has no file names."),
     out: Path = typer.Option(
         None, "--out", "-o", help="Write agreement.parquet and agreement.json here."
     ),
-    imagenet_x: bool = typer.Option(
-        False,
-        "--imagenet-x",
-        help="Use ImageNet-X factors as "
-        "non-prototypical evidence (registry file "
-        "imagenet-x-val-top-factor).",
-    ),
+    imagenet_x: bool = imagenet_x_opt(),
     evidence: list[Path] = typer.Option(
         None,
         "--evidence",
@@ -45,7 +45,7 @@ def experts(
         "under evaluation).",
     ),
     show_rows: bool = typer.Option(False, "--rows", help="Also list every disagreeing row."),
-    json_: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_: bool = json_opt(),
 ) -> None:
     """Compare the automated categories with expert reviewers' (dough-bagel schema).
 
