@@ -272,3 +272,22 @@ def test_pluggable_oov_stage_claims_with_its_reason(planted) -> None:  # type: i
     assert E.CATEGORIES[res.category[0, 3]] == E.OOV  # OOV precedes non-prototypical
     assert E.reasons(ctx, res, top1, np.array([3]))[0].startswith("CLIP chose 'sled dog'")
     assert E.summarize(ctx, res)["categories"][E.OOV] == {"count": 1, "share": 1 / 8}
+
+
+def test_context_take_equals_the_full_context_on_those_rows(planted) -> None:  # type: ignore[no-untyped-def]
+    """A subset context (used by `errata experts`) classifies as the full one, open-world stage
+    included: the stage still sees the images' rows in the full set."""
+    import dataclasses
+
+    ctx, top1 = planted
+
+    def oov(ctx_, pending):  # type: ignore[no-untyped-def]
+        claimed = pending.image == 4  # image 4 of the *full* set (a model failure otherwise)
+        return E.StageResult(claimed=claimed, text=np.where(claimed, "oov", "").astype(object))
+
+    ctx = dataclasses.replace(ctx, oov=oov)
+    full = E.classify(ctx, top1).category[0]
+    rows = np.array([4, 0, 2, 3])
+    sub = E.classify(ctx.take(rows), top1[rows]).category[0]
+    assert (sub == full[rows]).all()
+    assert E.CATEGORIES[sub[0]] == E.OOV

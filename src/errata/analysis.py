@@ -33,6 +33,12 @@ class Aligned:
     def top1(self) -> np.ndarray:
         return self.predictions.top1[self.rows]
 
+    @cached_property
+    def original(self) -> np.ndarray:
+        """``(len(predictions),)`` original ImageNet label of every prediction row (``-1``
+        unknown), computed once for the metrics, the tables and the per-class figures."""
+        return original_labels_for(self.predictions.file_names)
+
 
 def align(predictions: Predictions, labels: LabelSet) -> Aligned:
     """Match prediction rows to label-set rows by file name.
@@ -80,7 +86,7 @@ def compute_metrics(
         lo, hi = M.bootstrap_ci(hits, classes=classes, n_resamples=n_resamples, seed=seed)
         out[key] = {"value": value, "ci95": [lo, hi], "images": int(hits.size)}
 
-    original = original_labels_for(preds.file_names)
+    original = aligned.original
     has_orig = original >= 0
     if has_orig.any():
         put("top1", M.topk_hits(preds.topk[has_orig], original[has_orig].astype(np.int64), 1))
@@ -161,7 +167,7 @@ class Analysis:
         from errata import resources
 
         preds = self.predictions
-        original = original_labels_for(preds.file_names).astype(np.int64)
+        original = self.aligned.original.astype(np.int64)
         has = original >= 0
         top1_hits = preds.top1[has] == original[has]
         labels = self.labels
@@ -264,7 +270,7 @@ def per_image_table(aligned: Aligned) -> Any:
 
     preds = aligned.predictions
     n = len(preds)
-    original = original_labels_for(preds.file_names)
+    original = aligned.original
     labels = aligned.labels
     rows = aligned.rows
     evaluated = np.zeros(n, dtype=bool)

@@ -15,6 +15,7 @@ Output folder:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from errata import _io
 from errata import errors as E
 from errata.exceptions import ErrataInputError, row_ref
 from errata.labels import LabelSet, load_labels, original_labels_for
@@ -132,27 +134,32 @@ def compare(
     label_set = load_labels(labels)
     ctx = E.build_context(label_set, **pipeline_options)
     align = _Aligner(label_set)
-    groups = {split: _group_codes(names, label_set) for split, names in ctx.tax.groups.items()}
+    groups = {split: E.group_codes(names, label_set) for split, names in ctx.tax.groups.items()}
 
     rows: list[dict[str, Any]] = []
     failed: list[dict[str, str]] = []
-    writer = _ErrorWriter(Path(out) / "errors.parquet", label_set) if out else None
     pending_top1: list[np.ndarray] = []
     pending_meta: list[dict[str, Any]] = []
     used: set[str] = set()
 
-    def flush() -> None:
-        if not pending_top1:
-            return
-        stack = np.stack(pending_top1)
-        result = E.classify(ctx, stack)
-        rows.extend(_model_rows(ctx, result, pending_meta, groups))
-        if writer is not None:
-            writer.write([m["model"] for m in pending_meta], stack, result)
-        pending_top1.clear()
-        pending_meta.clear()
+    with contextlib.ExitStack() as stack:
+        # errors.parquet grows batch by batch in a temporary file, renamed only on success
+        writer = None
+        if out is not None:
+            tmp = stack.enter_context(_io.atomic_path(Path(out) / "errors.parquet"))
+            writer = stack.enter_context(_ErrorWriter(tmp, label_set))
 
-    try:
+        def flush() -> None:
+            if not pending_top1:
+                return
+            top1s = np.stack(pending_top1)
+            result = E.classify(ctx, top1s)
+            rows.extend(_model_rows(ctx, result, pending_meta, groups))
+            if writer is not None:
+                writer.write([m["model"] for m in pending_meta], top1s, result)
+            pending_top1.clear()
+            pending_meta.clear()
+
         for i, path in enumerate(files):
             if progress:
                 progress(i, len(files), path.name)
@@ -178,10 +185,6 @@ def compare(
         flush()
         if progress:
             progress(len(files), len(files), "")
-    except BaseException:
-        if writer is not None:
-            writer.abort()
-        raise
     models = pd.DataFrame(rows)
     summary = {
         "labels": label_set.summary() | {"source": label_set.source},
@@ -192,11 +195,8 @@ def compare(
     }
     study = Study(models=models, failed=failed, summary=summary)
     if out is not None:
-        from errata import _io
-
         out = Path(out)
-        if writer is not None:
-            study.written["errors"] = writer.close()
+        study.written["errors"] = out / "errors.parquet"
         study.written["models"] = out / "models.parquet"
         _io.write_parquet(study.written["models"], models)
         study.written["failed"] = out / "failed.json"
@@ -216,14 +216,6 @@ def _unique_name(path: Path, used: set[str]) -> str:
         name, i = f"{base}#{i}", i + 1
     used.add(name)
     return name
-
-
-def _group_codes(names: np.ndarray, labels: LabelSet) -> tuple[list[str], np.ndarray]:
-    values = sorted(set(names.tolist()), key=E._group_order)
-    code = {v: i for i, v in enumerate(values)}
-    per_class = np.array([code[v] for v in names.tolist()])
-    orig = labels.original.astype(np.int64)
-    return values, np.where(orig >= 0, per_class[np.clip(orig, 0, None)], 0)
 
 
 def _model_rows(
@@ -272,24 +264,20 @@ def _model_rows(
 
 
 class _ErrorWriter:
-    """Streams each batch's errors into one Parquet file, renamed into place at the end."""
+    """Streams each batch's errors into one Parquet file (a context manager; closing it writes
+    the footer, or an empty table when no model was analysed)."""
 
     def __init__(self, path: Path, labels: LabelSet) -> None:
-        import tempfile
-
         import pyarrow as pa
 
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        import os
-
-        os.close(fd)
-        self.tmp = Path(tmp)
         self.writer: Any = None
         self.file_names = pa.array(labels.file_names.tolist(), type=pa.string())
         self.categories = pa.array(list(E.CATEGORIES), type=pa.string())
         self.original = labels.original
+
+    def __enter__(self) -> _ErrorWriter:
+        return self
 
     def write(self, names: list[str], top1: np.ndarray, result: E.Classified) -> None:
         import pyarrow as pa
@@ -316,32 +304,22 @@ class _ErrorWriter:
             }
         )
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.tmp, table.schema, compression="zstd")
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
         self.writer.write_table(
             table.cast(self.writer.schema) if table.schema != self.writer.schema else table
         )
 
-    def close(self) -> Path:
-        import os
-
-        if self.writer is None:  # no model was analysed: an empty table with the schema
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            empty = pa.table(
-                {"model": pa.array([], pa.string()), "file_name": pa.array([], pa.string())}
-            )
-            pq.write_table(empty, self.tmp)
-        else:
-            self.writer.close()
-        os.chmod(self.tmp, 0o644)
-        os.replace(self.tmp, self.path)
-        return self.path
-
-    def abort(self) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.writer is not None:
             self.writer.close()
-        self.tmp.unlink(missing_ok=True)
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        empty = pa.table(
+            {"model": pa.array([], pa.string()), "file_name": pa.array([], pa.string())}
+        )
+        pq.write_table(empty, self.path)
 
 
 def query(folder: str | Path, sql: str) -> Any:

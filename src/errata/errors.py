@@ -24,6 +24,7 @@ only built for the rows of a per-model error table.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -34,6 +35,7 @@ import numpy as np
 
 from errata import metrics as M
 from errata.exceptions import ErrataInputError
+from errata.labels import csr_of
 from errata.resources import N_CLASSES
 
 # Category codes: the order is the precedence and the severity rank.
@@ -104,19 +106,16 @@ class TaxonomyArrays:
 
 @cache
 def _same_superclass(tax: TaxonomyArrays) -> np.ndarray:
-    m = tax.superclass_members.astype(np.float32)
-    return (m @ m.T) > 0
+    from errata.taxonomy.superclasses import same_superclass_of
+
+    return same_superclass_of(tax.superclass_members)
 
 
 @cache
 def _first_shared(tax: TaxonomyArrays) -> np.ndarray:
-    """(1000, 1000) int16: index of the first superclass two classes share, -1 if none."""
-    m = tax.superclass_members
-    out = np.full((N_CLASSES, N_CLASSES), -1, dtype=np.int16)
-    for s in range(m.shape[1] - 1, -1, -1):  # a loop over ~200 superclasses, not over images
-        idx = np.flatnonzero(m[:, s])
-        out[np.ix_(idx, idx)] = s
-    return out
+    from errata.taxonomy.superclasses import first_shared_of
+
+    return first_shared_of(tax.superclass_members)
 
 
 @cache
@@ -195,6 +194,34 @@ class Context:
     oov: Callable[..., StageResult] | None = None
     sources_used: dict[str, Any] = field(default_factory=dict)
 
+    def take(self, rows: np.ndarray) -> Context:
+        """The same context on a subset of its images (``rows``, integer positions); the
+        co-occurrence counts and evidence still come from the whole set."""
+        from errata.analysis import _reorder_csr
+
+        oov = None
+        if self.oov is not None:
+            full, stage = self, self.oov
+
+            def oov(_: Context, p: Pending) -> StageResult:  # the stage knows the full rows
+                return stage(full, dataclasses.replace(p, image=rows[p.image]))
+
+        return Context(
+            labels=self.labels.take(rows),
+            tax=self.tax,
+            cooc=self.cooc,
+            cooc_rows=self.cooc_rows[rows],
+            nonproto=NonPrototypical(
+                source=self.nonproto.source[rows],
+                sources=self.nonproto.sources,
+                imagenet_x=self.nonproto.imagenet_x[rows],
+            ),
+            s_indptr=np.concatenate([[0], np.cumsum(np.diff(self.s_indptr)[rows])]),
+            s_indices=_reorder_csr(self.s_indptr, self.s_indices, rows),
+            oov=oov,
+            sources_used=self.sources_used,
+        )
+
 
 def build_context(
     labels: Any,
@@ -240,9 +267,7 @@ def build_context(
         cooc_rows = np.fromiter(
             (pos.get(n, -1) for n in labels.file_names.tolist()), np.int64, count=len(labels)
         )
-    rows, cols = np.nonzero(sets)
-    indptr = np.zeros(len(labels) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=len(labels)), out=indptr[1:])
+    indptr, cols = csr_of(sets)
     nonproto = _nonprototypical(labels, expert_files, imagenet_x)
     if openworld is not None and oov is None:
         from errata.exceptions import require
@@ -677,15 +702,11 @@ def summarize(ctx: Context, result: Classified, model: int = 0) -> dict[str, Any
             **({"status": "not run"} if c == OOV and ctx.oov is None else {}),
         }
     groups_out: dict[str, Any] = {}
-    orig = ctx.labels.original.astype(np.int64)
     for split, names in ctx.tax.groups.items():
-        values = sorted(set(names.tolist()), key=_group_order)
-        code = {v: i for i, v in enumerate(values)}
-        per_class = np.array([code[v] for v in names.tolist()])
-        g = np.where(orig >= 0, per_class[np.clip(orig, 0, None)], 0)
+        values, g = group_codes(names, ctx.labels)
         counts = category_counts(cat, groups=g, n_groups=len(values))[0]
         groups_out[split] = {}
-        for v, i in code.items():
+        for i, v in enumerate(values):
             b = block(counts[i])
             groups_out[split][v] = {
                 "errors": b.pop("errors"),
@@ -707,6 +728,16 @@ def summarize(ctx: Context, result: Classified, model: int = 0) -> dict[str, Any
         "mean_severity": float(np.nanmean(sev[err_mask])) if err_mask.any() else None,
         "sources": ctx.sources_used,
     }
+
+
+def group_codes(names: np.ndarray, labels: Any) -> tuple[list[str], np.ndarray]:
+    """The groups of a split (``names``: (1000,) group of each class) in display order, and each
+    image's group code by its original label (images without one get group 0)."""
+    values = sorted(set(names.tolist()), key=_group_order)
+    code = {v: i for i, v in enumerate(values)}
+    per_class = np.array([code[v] for v in names.tolist()])
+    orig = labels.original.astype(np.int64)
+    return values, np.where(orig >= 0, per_class[np.clip(orig, 0, None)], 0)
 
 
 def _group_order(name: str) -> tuple[int, str]:

@@ -98,24 +98,8 @@ def expert_agreement(
         top1 = pred.top1[idx].astype(np.int64)
         pred_name = pred.name
     pipeline_options.setdefault("cooccurrence", full)
-    ctx = E.build_context(full, **pipeline_options)
-    sub = full.take(rows)
-    # the same context restricted to the expert images: counts still come from the full set
-    sub_ctx = E.Context(
-        labels=sub,
-        tax=ctx.tax,
-        cooc=ctx.cooc,
-        cooc_rows=ctx.cooc_rows[rows],
-        nonproto=E.NonPrototypical(
-            source=ctx.nonproto.source[rows],
-            sources=ctx.nonproto.sources,
-            imagenet_x=ctx.nonproto.imagenet_x[rows],
-        ),
-        s_indptr=np.concatenate([[0], np.cumsum(np.diff(ctx.s_indptr)[rows])]),
-        s_indices=_take_csr(ctx.s_indptr, ctx.s_indices, rows),
-        oov=ctx.oov,
-        sources_used=ctx.sources_used,
-    )
+    # the context restricted to the expert images: counts still come from the full set
+    sub_ctx = E.build_context(full, **pipeline_options).take(rows)
     result = E.classify(sub_ctx, top1)
     cats = np.array([E.CATEGORIES[c] for c in result.category[0]], dtype=object)
     err_rows = np.flatnonzero(np.isin(result.category[0], [E.CODE[c] for c in E.ERROR_CATEGORIES]))
@@ -163,12 +147,6 @@ def expert_agreement(
         "errors": int(is_error.sum()),
         "agreement": float(agrees[is_error].mean()) if is_error.any() else None,
         "per_expert_category": per_expert,
-        "sources": ctx.sources_used,
+        "sources": sub_ctx.sources_used,
     }
     return Agreement(rows=table, confusion=confusion, severity=severity, summary=summary)
-
-
-def _take_csr(indptr: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    from errata.analysis import _reorder_csr
-
-    return _reorder_csr(indptr, indices, rows)

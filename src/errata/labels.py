@@ -105,10 +105,7 @@ class LabelSet:
     def csr(self, which: str = "correct") -> tuple[np.ndarray, np.ndarray]:
         """``(indptr (n+1,), indices)`` of ``correct``, ``unclear`` or ``multi`` labels."""
         mat = {"correct": self.correct, "unclear": self.unclear, "multi": self.multi_labels}[which]
-        rows, cols = np.nonzero(mat)
-        indptr = np.zeros(len(self) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=len(self)), out=indptr[1:])
-        return indptr, cols
+        return csr_of(mat)
 
     def label_lists(self, which: str = "correct") -> list[list[int]]:
         """Per image, the sorted class indices of ``correct``, ``unclear`` or ``multi``."""
@@ -129,6 +126,14 @@ class LabelSet:
 
 # ---------------------------------------------------------------------------------------------
 # helpers
+
+
+def csr_of(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(indptr (n+1,), indices)`` of the True entries of an ``(n, C)`` bool matrix, by row."""
+    rows, cols = np.nonzero(mat)
+    indptr = np.zeros(mat.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=mat.shape[0]), out=indptr[1:])
+    return indptr, cols
 
 
 def original_labels_for(file_names: np.ndarray) -> np.ndarray:

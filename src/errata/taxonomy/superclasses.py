@@ -191,22 +191,33 @@ def same_superclass() -> np.ndarray:
 
     The diagonal is True (every class is in some superclass). Symmetric.
     """
-    m = superclasses().members.astype(np.float32)
-    out = (m @ m.T) > 0
+    out = same_superclass_of(superclasses().members)
     out.setflags(write=False)
     return out
 
 
+def same_superclass_of(members: np.ndarray) -> np.ndarray:
+    """``(C, C)`` bool from a ``(C, S)`` membership matrix: the pair shares a superclass."""
+    m = members.astype(np.float32)
+    return (m @ m.T) > 0
+
+
 @cache
 def _first_shared() -> np.ndarray:
-    """``(1000, 1000)`` int16: the first (file order) superclass two classes share, ``-1``."""
-    members = superclasses().members
-    out = np.full((N_CLASSES, N_CLASSES), -1, dtype=np.int16)
+    out = first_shared_of(superclasses().members)
+    out.setflags(write=False)
+    return out
+
+
+def first_shared_of(members: np.ndarray) -> np.ndarray:
+    """``(C, C)`` int16 from a ``(C, S)`` membership matrix: the first (file order) superclass
+    two classes share, ``-1`` when none."""
+    n = members.shape[0]
+    out = np.full((n, n), -1, dtype=np.int16)
     # reverse file order, so the first superclass a pair shares is written last and wins
     for j in range(members.shape[1] - 1, -1, -1):  # ~200 superclasses, never a loop over images
         idx = np.flatnonzero(members[:, j])
         out[np.ix_(idx, idx)] = j
-    out.setflags(write=False)
     return out
 
 
