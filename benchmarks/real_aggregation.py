@@ -34,7 +34,8 @@ def main() -> int:
 
     import pandas as pd
 
-    from errata import data, resources
+    from errata import resources
+    from errata.io import data
     from errata.review.aggregation import dawid_skene, from_rater_tensor, majority_vote
 
     t0 = time.perf_counter()

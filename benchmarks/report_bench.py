@@ -70,7 +70,7 @@ def main() -> None:
         sys.path.insert(0, str(HERE))
         import run
 
-        from errata.compare import compare
+        from errata.study import compare
 
         zoo = out / "zoo"
         run.synthetic_zoo(zoo, args.models)

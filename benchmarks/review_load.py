@@ -38,7 +38,7 @@ def build_project(path: Path, n_annotators: int, db_url: str | None) -> None:
     """A project over the 50,000 validation images: original labels, two synthetic models that
     disagree with them on ~25 % of images (so the novel queue is full)."""
     from errata import resources
-    from errata.predictions import Predictions
+    from errata.io.predictions import Predictions
     from errata.review import init_project, storage
 
     rng = np.random.default_rng(0)

@@ -15,7 +15,7 @@ import argparse
 import sys
 import time
 
-from errata import data
+from errata.io import data
 from errata.taxonomy import superclasses
 from errata.taxonomy.agreement import expert_agreement
 

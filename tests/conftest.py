@@ -33,7 +33,7 @@ def resnet_top1(data_dir: Path) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def real_labels():  # type: ignore[no-untyped-def]
-    from errata.labels import load_labels
+    from errata.io.labels import load_labels
 
     return load_labels("real")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import errata
 from errata.exceptions import ErrataInputError
 from errata.experts import expert_agreement
 
@@ -31,13 +32,15 @@ def test_fine_grained_rows_agree(vit3b: Path) -> None:
 
 def test_expert_file_is_never_its_own_evidence(vit3b: Path) -> None:
     with pytest.raises(ErrataInputError, match="cannot also be evidence"):
-        expert_agreement(vit3b, labels="real", expert_files=[vit3b])
+        expert_agreement(vit3b, labels="real", options=errata.Options(experts=(vit3b,)))
 
 
 def test_cooccurrence_source_can_be_chosen(vit3b: Path) -> None:
-    from errata.labels import load_labels
+    from errata.io.labels import load_labels
 
-    a = expert_agreement(vit3b, labels="real", cooccurrence=load_labels("original"))
+    a = expert_agreement(
+        vit3b, labels="real", options=errata.Options(cooccurrence=load_labels("original"))
+    )
     assert "original" in a.summary["sources"]["cooccurrence"]
 
 

@@ -1,4 +1,4 @@
-"""Layer 8 — agreement of the automated pipeline with expert reviewers (Vasudevan et al. 2022).
+"""Agreement of the automated pipeline with expert reviewers (Vasudevan et al. 2022).
 
 An expert file (dough-bagel schema) names, for each reviewed mistake, the model's top prediction,
 the expert's failure category and its severity. :func:`expert_agreement` runs the pipeline on
@@ -16,19 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from errata import errors as E
+from errata.core import categories as K
+from errata.core.names import NameIndex
+from errata.core.pipeline import classify, reasons
 from errata.exceptions import ErrataInputError
-from errata.labels import LabelSet, load_labels
-from errata.predictions import Order, load_predictions
+from errata.io.evidence import Options, context, load_expert_file, resolve_path
+from errata.io.labels import LabelSet, load_labels
+from errata.io.predictions import Order, load_predictions
 
-# which automated categories agree with each expert category
-AGREES: dict[str, tuple[str, ...]] = {
-    "Fine-grained error": (E.FINE, E.OVERLAP),
-    "Fine-grained with Multilabel Options": (E.FINE, E.OVERLAP),
-    "Fine-grained error with OOV": (E.OOV,),
-    "Spurious Correlation": (E.SPURIOUS,),
-    "Non-prototypical": (E.NONPROTO, E.NONPROTO_X),
-}
+# which automated categories agree with each expert category (from the category registry)
+AGREES: dict[str, tuple[str, ...]] = K.expert_agreement_map()
 
 
 @dataclass
@@ -50,63 +47,65 @@ def expert_agreement(
     *,
     predictions: str | Path | None = None,
     labels: str | Path | LabelSet = "real",
-    order: Order = "filename",
-    **pipeline_options: Any,
+    order: Order = "auto",
+    options: Options | None = None,
 ) -> Agreement:
     """Compare the pipeline's categories with an expert file's, image by image.
 
     Parameters
     ----------
-    expert_file : path
-        Dough-bagel schema (``vit3b_mistakes.json``).
+    expert_file : path or registry name
+        Dough-bagel schema (``vit3b_mistakes.json``, ``vit3b-mistakes``).
     predictions : path, optional
         A model's predictions; by default the expert file's own ``top_prediction`` is used.
     labels : label set used to decide what is an error (default ReaL).
-    **pipeline_options
-        Passed to :func:`errata.errors.build_context` (not the expert file itself).
+    options : Options, optional
+        The evidence (never the expert file itself: its non-prototypical rows would agree with
+        themselves).
     """
     import pandas as pd
 
-    used = [Path(p).resolve() for p in pipeline_options.get("expert_files", [])]
-    if Path(expert_file).resolve() in used:
+    options = options or Options()
+    experts = load_expert_file(expert_file)
+    expert_path = resolve_path(expert_file).resolve()
+    if expert_path in {resolve_path(p).resolve() for p in options.experts}:
         raise ErrataInputError(
             f"{expert_file}: the file under evaluation cannot also be evidence "
             "(its 'Non-prototypical' rows would agree with themselves)"
         )
-    experts = E.load_expert_file(expert_file)
     full = load_labels(labels)
-    rows = full.positions(experts["file_name"].to_numpy(dtype=object))
+    names = experts["file_name"].to_numpy(dtype=str)
+    rows = full.positions(names)
     if (rows < 0).any():
-        missing = experts["file_name"].to_numpy()[rows < 0]
+        missing = names[rows < 0]
         raise ErrataInputError(
             f"{expert_file}: {len(missing)} images are not in label set "
             f"'{full.name}' (e.g. '{missing[0]}')"
         )
     if predictions is None:
         top1 = experts["top_prediction"].to_numpy().astype(np.int64)
-        pred_name = f"{Path(expert_file).name} top_prediction"
+        pred_name = f"{Path(str(expert_file)).name} top_prediction"
     else:
         pred = load_predictions(predictions, order=order)
-        pos = {n: i for i, n in enumerate(pred.file_names.tolist())}
-        idx = np.array([pos.get(n, -1) for n in experts["file_name"].tolist()])
+        idx = NameIndex.of(pred.file_names).rows(names)
         if (idx < 0).any():
             raise ErrataInputError(
-                f"{predictions}: no prediction for "
-                f"'{experts['file_name'].iloc[int(np.argmax(idx < 0))]}' of "
+                f"{predictions}: no prediction for '{names[int(np.argmax(idx < 0))]}' of "
                 f"{expert_file}"
             )
         top1 = pred.top1[idx].astype(np.int64)
         pred_name = pred.name
-    pipeline_options.setdefault("cooccurrence", full)
-    # the context restricted to the expert images: counts still come from the full set
-    sub_ctx = E.build_context(full, **pipeline_options).take(rows)
-    result = E.classify(sub_ctx, top1)
-    cats = np.array([E.CATEGORIES[c] for c in result.category[0]], dtype=object)
-    err_rows = np.flatnonzero(np.isin(result.category[0], [E.CODE[c] for c in E.ERROR_CATEGORIES]))
+    ctx = context(full, options)
+    stack = np.full((1, len(full)), -1, dtype=np.int64)
+    stack[0, rows] = top1
+    result = classify(ctx, stack)
+    codes = result.category[0, rows]
+    cats = np.array([K.NAMES[c] for c in codes.tolist()], dtype=object)
     reason = np.full(len(cats), "", dtype=object)
-    reason[err_rows] = E.reasons(sub_ctx, result, top1, err_rows)
-    reason[cats == E.CORRECT] = f"counted correct by label set '{full.name}'"
-    reason[cats == E.CORRECT_MULTI] = f"counted correct by label set '{full.name}'"
+    err_rows = np.searchsorted(result.errors.image, rows)
+    is_err = np.isin(codes, K.ERROR_CODES)
+    reason[is_err] = reasons(ctx, result, err_rows[is_err])
+    reason[np.isin(codes, K.CORRECT_CODES)] = f"counted correct by label set '{full.name}'"
     agrees = np.array([c in AGREES.get(x, ()) for c, x in zip(cats, experts["category"])])
     table = pd.DataFrame(
         {
@@ -119,7 +118,6 @@ def expert_agreement(
             "agrees": agrees,
         }
     )
-    is_error = np.isin(cats, E.ERROR_CATEGORIES)
     confusion = pd.crosstab(
         table["category"], table["expert_category"], margins=True, margins_name="total"
     )
@@ -129,7 +127,7 @@ def expert_agreement(
     per_expert = {}
     for cat, agree_with in AGREES.items():
         sel = (table["expert_category"] == cat).to_numpy()
-        err = sel & is_error
+        err = sel & is_err
         per_expert[cat] = {
             "rows": int(sel.sum()),
             "errors_under_labels": int(err.sum()),
@@ -142,11 +140,11 @@ def expert_agreement(
         "predictions": pred_name,
         "labels": full.name,
         "rows": len(table),
-        "counted_correct": int((~is_error & (cats != E.EXCLUDED)).sum()),
-        "excluded": int((cats == E.EXCLUDED).sum()),
-        "errors": int(is_error.sum()),
-        "agreement": float(agrees[is_error].mean()) if is_error.any() else None,
+        "counted_correct": int(np.isin(codes, K.CORRECT_CODES).sum()),
+        "excluded": int((codes == K.EXCLUDED).sum()),
+        "errors": int(is_err.sum()),
+        "agreement": float(agrees[is_err].mean()) if is_err.any() else None,
         "per_expert_category": per_expert,
-        "sources": sub_ctx.sources_used,
+        "sources": dict(ctx.sources),
     }
     return Agreement(rows=table, confusion=confusion, severity=severity, summary=summary)

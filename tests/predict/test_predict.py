@@ -31,7 +31,7 @@ def _run(image_dir: Path, out: Path, model: str, **kw):
 
 
 def test_predict_writes_loadable_predictions(image_dir: Path, tmp_path: Path, tiny_model) -> None:
-    from errata.predictions import load_predictions
+    from errata.io.predictions import load_predictions
 
     (rep,) = _run(image_dir, tmp_path / "out", tiny_model, logits=True)
     assert rep.path == tmp_path / "out" / f"{tiny_model}.npz"

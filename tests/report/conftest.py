@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from errata import errors as E
-from errata.labels import LabelSet
+import errata
+from errata.core.evidence import Taxonomy
+from errata.core.labelset import LabelSet
+from tests import planted as P
 
 VAL = "ILSVRC2012_val_{:08d}.JPEG"
 # strings that would run script if a report forgot to escape them
@@ -21,30 +23,30 @@ N_IMAGES = 400
 
 def planted_taxonomy(
     names: tuple[str, ...] = ("fish", "birds", "tools", "vehicles"),
-) -> E.TaxonomyArrays:
+) -> Taxonomy:
     """Four superclasses of 250 consecutive classes, one overlap pair, two group splits."""
-    members = np.zeros((1000, 4), dtype=bool)
-    members[np.arange(1000), np.arange(1000) // 250] = True
-    overlap = np.zeros((1000, 1000), dtype=bool)
-    overlap[0, 1] = overlap[1, 0] = True
-    lca = np.full((1000, 1000), 8.0, dtype=np.float32)
+    lca = np.full((1000, 1000), 8, dtype=np.int16)
     same = np.arange(1000)[:, None] // 250 == np.arange(1000)[None, :] // 250
-    lca[same] = 2.0
+    lca[same] = 2
     np.fill_diagonal(lca, 0)
     half = np.arange(1000) < 500
     groups = {
-        "wordnet": np.where(half, "organism", "artifact").astype(object),
+        "wordnet": np.where(half, "organism", "artifact"),
         "shankar": np.where(
             np.arange(1000) < 100, "dogs", np.where(half, "other organisms", "objects")
-        ).astype(object),
+        ),
     }
-    return E.TaxonomyArrays(
-        overlap=overlap,
-        superclass_members=members,
-        superclass_names=list(names),
-        lca_height=lca,
+    from errata import resources
+
+    tax = P.taxonomy(
+        {n: range(250 * i, 250 * (i + 1)) for i, n in enumerate(names)},
+        overlap=[(0, 1), (1, 0)],
+        lca=lca,
         groups=groups,
     )
+    import dataclasses
+
+    return dataclasses.replace(tax, class_names=np.asarray(resources.classes().names), _cache={})
 
 
 def synthetic_labels(*, odd_name: str | None = None) -> LabelSet:
@@ -53,21 +55,18 @@ def synthetic_labels(*, odd_name: str | None = None) -> LabelSet:
     from errata import resources
 
     n = N_IMAGES
-    names = np.array([VAL.format(i + 1) for i in range(n)], dtype=object)
+    names = [VAL.format(i + 1) for i in range(n)]
     if odd_name is not None:
         names[-1] = odd_name
-    original = resources.validation_labels()[:n].astype(np.int16)
-    correct = np.zeros((n, 1000), dtype=bool)
-    correct[np.arange(n), original] = True
-    extra = np.arange(0, n, 3)
-    correct[extra, (original[extra].astype(np.int64) + 1) % 1000] = True
-    return LabelSet(
-        name="planted",
-        file_names=names,
-        correct=correct,
-        unclear=np.zeros((n, 1000), dtype=bool),
-        problematic=np.arange(n) % 50 == 7,
-        original=original,
+    original = resources.validation_labels()[:n].astype(np.int64)
+    correct = [[int(o)] for o in original]
+    for i in range(0, n, 3):
+        correct[i] = sorted({int(original[i]), int((original[i] + 1) % 1000)})
+    return P.label_set(
+        correct,
+        original.tolist(),
+        problematic=(np.arange(n) % 50 == 7).tolist(),
+        names=names,
     )
 
 
@@ -99,8 +98,7 @@ def synthetic_analysis(
         labels=labels,
         file_names=labels.file_names,
         name=name,
-        taxonomy=tax,
-        n_resamples=20,
+        options=errata.Options(taxonomy=tax, n_resamples=20),
     )
 
 
@@ -128,7 +126,7 @@ def write_zoo(folder: Path, n_models: int, *, odd_stem: str | None = None) -> li
 
 @pytest.fixture(scope="session")
 def small_study(tmp_path_factory):  # type: ignore[no-untyped-def]
-    from errata.compare import compare
+    from errata.study import compare
 
     folder = tmp_path_factory.mktemp("zoo")
     write_zoo(folder / "preds", 12, odd_stem=PAYLOAD_ATTR)
@@ -136,7 +134,7 @@ def small_study(tmp_path_factory):  # type: ignore[no-untyped-def]
         [folder / "preds"],
         labels=synthetic_labels(),
         out=folder / "study",
-        taxonomy=planted_taxonomy(),
+        options=errata.Options(taxonomy=planted_taxonomy()),
     )
 
 

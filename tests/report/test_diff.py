@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from errata import errors as E
+from errata.core import categories as K
 from errata.report.diff import diff_report, model_diff
 from tests.report._page import column, table_data
 from tests.report.conftest import synthetic_analysis
@@ -17,18 +17,18 @@ def test_diff_counts_match_a_naive_comparison(small_analysis, tmp_path: Path) ->
     d = model_diff(small_analysis, b)
     ca = small_analysis.classified.category[0].tolist()
     cb = b.classified.category[0].tolist()
-    ok = {E.CODE[E.CORRECT], E.CODE[E.CORRECT_MULTI]}
-    err = {E.CODE[c] for c in E.ERROR_CATEGORIES}
-    ex = E.CODE[E.EXCLUDED]
+    ok = set(K.CORRECT_CODES)
+    err = set(K.ERROR_CODES)
+    ex = K.EXCLUDED
     pairs = [(x, y) for x, y in zip(ca, cb, strict=False) if x != ex and y != ex]
     assert d.summary["images"] == len(pairs) == int(d.transitions.to_numpy().sum())
     assert d.summary["fixed"] == sum(x in err and y in ok for x, y in pairs)
     assert d.summary["introduced"] == sum(x in ok and y in err for x, y in pairs)
     assert d.summary["recategorised"] == sum(x in err and y in err and x != y for x, y in pairs)
-    i, j = E.CATEGORIES.index(E.FAILURE), E.CATEGORIES.index(E.CORRECT)
+    i, j = K.CODE["model failure"], K.CODE["correct"]
     assert d.transitions.iloc[i, j] == sum(x == i and y == j for x, y in pairs)
     fixed = d.changes[d.changes["change"] == "fixed"]
-    assert set(fixed["category_b"]) <= {E.CORRECT, E.CORRECT_MULTI}
+    assert set(fixed["category_b"]) <= {"correct", "correct multi-label"}
     # against itself nothing changes
     same = model_diff(small_analysis, small_analysis)
     assert len(same.changes) == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from errata import errors as E
+from errata.core import categories as K
 from errata.exceptions import ErrataInputError
 from errata.report.model import facts
 from tests.report._page import column, table_data
@@ -39,17 +39,17 @@ def test_report_holds_every_error_and_the_metrics(small_analysis, written) -> No
 
 def test_superclass_accuracy_matches_a_naive_count(small_analysis) -> None:
     f = facts(small_analysis)
-    tax = small_analysis.context.tax
+    tax = small_analysis.context.taxonomy
     cat = small_analysis.classified.category[0]
     original = small_analysis.labels.original
     for _, row in f.superclasses.iterrows():
         s = list(tax.superclass_names).index(row["superclass"])
         hits = n = 0
         for c, o in zip(cat.tolist(), original.tolist(), strict=False):  # naive per-image reference
-            if o < 0 or c == E.CODE[E.EXCLUDED] or not tax.superclass_members[o, s]:
+            if o < 0 or c == K.EXCLUDED or not tax.superclass_members[o, s]:
                 continue
             n += 1
-            hits += c in (E.CODE[E.CORRECT], E.CODE[E.CORRECT_MULTI])
+            hits += c in K.CORRECT_CODES
         assert row["images"] == n
         assert row["accuracy"] == pytest.approx(hits / n)
 

@@ -24,7 +24,7 @@ def synthetic_inputs(tmp: Path) -> dict:
     """
     from PIL import Image as PILImage
 
-    from errata.predictions import Predictions
+    from errata.io.predictions import Predictions
 
     names = [f"ILSVRC2012_val_{i + 1:08d}.JPEG" for i in range(N_IMAGES)]
     label_of = [(i * 7) % 100 for i in range(N_IMAGES)]  # classes 0-99, few collisions

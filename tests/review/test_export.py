@@ -27,7 +27,7 @@ def answer_all(proj, item_id, per_annotator):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("method", ["majority", "dawid-skene"])
 def test_export_applies_the_aggregated_answers(project, tmp_path, method):
-    from errata.labels import load_labels
+    from errata.io.labels import load_labels
     from errata.review.export import export_labels
 
     proj, inputs = project
@@ -86,7 +86,7 @@ def test_export_applies_the_aggregated_answers(project, tmp_path, method):
     assert len(labels) == len(inputs["names"])
     r1, r2 = labels.positions([f1, f2])
     assert labels.problematic[r1] and not labels.problematic[r2]
-    assert labels.correct[r2, n2] and not labels.correct[r2, c2]
+    assert labels.correct.contains_at([r2, r2], [n2, c2]).tolist() == [True, False]
     # posteriors are stored
     from sqlalchemy import func, select
 

@@ -1,4 +1,4 @@
-"""Layer 12 — the `errata` command line: thin Typer shells over the public Python API.
+"""The `errata` command line: thin Typer shells over the public Python API.
 
 Each command group lives in its own module under ``errata/cli/`` and is registered here. CLI
 modules import numpy, pandas and the rest of errata *inside* their functions, so that

@@ -28,7 +28,7 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def print_json(obj: Any) -> None:
-    from errata._io import json_default
+    from errata.io.files import json_default
 
     sys.stdout.write(json.dumps(obj, indent=2, default=json_default) + "\n")
 
@@ -39,8 +39,10 @@ LABELS_HELP = (
     "errata's; .csv: file_name,labels[,unclear,problematic])."
 )
 ORDER_HELP = (
-    "Row order of files without file names: 'filename' (val_00000001 first) or "
-    "'imagefolder' (sorted by class, as torchvision's ImageFolder)."
+    "Row order of files without file names: 'auto' (default: the order in which the top-1 "
+    "predictions fit the original labels), 'filename' (val_00000001 first) or 'imagefolder' "
+    "(sorted by class, as torchvision's ImageFolder). A stated order that does not fit is an "
+    "error."
 )
 
 
@@ -50,15 +52,15 @@ def labels_opt(help: str = LABELS_HELP) -> Any:  # noqa: A002 (typer's keyword)
 
 
 def order_opt(help: str = ORDER_HELP) -> Any:  # noqa: A002
-    return typer.Option("filename", "--order", help=help)
+    return typer.Option("auto", "--order", help=help)
 
 
 def experts_opt() -> Any:
     return typer.Option(
         None,
         "--experts",
-        help="Expert file(s) in the dough-bagel schema; their 'Non-prototypical' rows mark "
-        "non-prototypical images.",
+        help="Expert file(s) in the dough-bagel schema, or registry names such as "
+        "vit3b-mistakes; their 'Non-prototypical' rows mark non-prototypical images.",
     )
 
 
@@ -89,25 +91,37 @@ def json_opt(help: str = "Print JSON instead of tables (for scripts).") -> Any: 
     return typer.Option(False, "--json", help=help)
 
 
-def order_option(order: str, *, flag: str = "--order") -> Literal["filename", "imagefolder"]:
+def order_option(
+    order: str, *, flag: str = "--order"
+) -> Literal["auto", "filename", "imagefolder"]:
     """Validate an order option (one-line error otherwise)."""
     from errata.exceptions import ErrataInputError
 
-    if order not in ("filename", "imagefolder"):
-        raise ErrataInputError(f"{flag}: '{order}' is not one of filename, imagefolder")
-    return cast(Literal["filename", "imagefolder"], order)
+    if order not in ("auto", "filename", "imagefolder"):
+        raise ErrataInputError(f"{flag}: '{order}' is not one of auto, filename, imagefolder")
+    return cast(Literal["auto", "filename", "imagefolder"], order)
 
 
-def pipeline_options(expert_files: list | None, imagenet_x: bool, openworld: Any) -> dict:
-    """The error-pipeline options shared by analyze and compare, as keyword arguments."""
-    options: dict[str, Any] = {}
-    if expert_files:
-        options["expert_files"] = list(expert_files)
-    if imagenet_x:
-        options["imagenet_x"] = True
-    if openworld is not None:
-        options["openworld"] = openworld
-    return options
+def make_options(
+    *,
+    expert_files: list | None = None,
+    imagenet_x: bool = False,
+    openworld: Any = None,
+    classify: bool = True,
+    n_resamples: int = 1000,
+    seed: int = 0,
+) -> Any:
+    """The :class:`errata.Options` of the flags shared by analyze, compare, diff and experts."""
+    from errata.io.evidence import Options
+
+    return Options(
+        classify=classify,
+        experts=tuple(expert_files or ()),
+        imagenet_x=bool(imagenet_x),
+        openworld=openworld,
+        n_resamples=n_resamples,
+        seed=seed,
+    )
 
 
 def run_guarded(app: typer.Typer) -> None:

@@ -1,4 +1,6 @@
-"""Rich tables of an error summary (shared by analyze and compare)."""
+"""Rich tables of an error summary (shared by analyze and compare), laid out from the category
+registry: every category always has its row (a category with no evidence says "not run"), so the
+tables keep their shape from one run to the next."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ def error_tables(summary: dict[str, Any]) -> list[Any]:
     """The category breakdown (overall and per group) and the MLA variants as Rich tables."""
     from rich.table import Table
 
+    from errata.core import categories as K
+
     out = []
     cats = summary["categories"]
     groups = summary.get("groups", {})
-    shown = [c for c, row in cats.items() if row["count"] or c in ("fine-grained OOV",)]
     t = Table(
         title=f"errors by category ({summary['errors']:,} multi-label errors; "
         f"{summary['excluded']:,} images excluded)",
@@ -21,36 +24,26 @@ def error_tables(summary: dict[str, Any]) -> list[Any]:
     t.add_column("category")
     t.add_column("count", justify="right")
     t.add_column("% of errors", justify="right")
-    for cat in shown:
-        row = cats[cat]
+    t.add_column("evidence")
+    for c in K.CATEGORIES:
+        row = cats.get(c.name, {"count": 0})
         share = "" if row.get("share") is None else f"{100 * row['share']:.1f}"
-        if row.get("status"):
-            share = row["status"]
-        t.add_row(cat, f"{row['count']:,}", share)
+        status = row.get("status", "")
+        t.add_row(c.name, f"{row['count']:,}", "" if status else share, status)
     out.append(t)
-    error_cats = [
-        c for c in shown if cats[c].get("share") is not None and not cats[c].get("status")
-    ]
-    short = {
-        "overlapping classes": "overlap",
-        "fine-grained": "fine",
-        "spurious correlation": "spurious",
-        "non-prototypical": "non-proto",
-        "non-prototypical (ImageNet-X)": "non-proto X",
-        "model failure": "failure",
-    }
+    error_cats = [c for c in K.ERRORS if not cats.get(c.name, {}).get("status")]
     g = Table(title="errors per group (% of the group's errors)", title_justify="left")
     g.add_column("group")
     g.add_column("errors", justify="right")
-    for cat in error_cats:
-        g.add_column(short.get(cat, cat), justify="right")
+    for c in error_cats:
+        g.add_column(c.short, justify="right")
     for split in groups:
         for name, block in groups[split].items():
             n = block["errors"]
             g.add_row(
                 name,
                 f"{n:,}",
-                *[f"{100 * block['categories'][c] / n:.1f}" if n else "-" for c in error_cats],
+                *[f"{100 * block['categories'][c.name] / n:.1f}" if n else "-" for c in error_cats],
             )
         g.add_section()
     out.append(g)

@@ -14,10 +14,10 @@ from errata.cli._common import (
     imagenet_x_opt,
     json_opt,
     labels_opt,
+    make_options,
     openworld_opt,
     order_opt,
     order_option,
-    pipeline_options,
     plots_opt,
     print_json,
 )
@@ -46,7 +46,7 @@ def analyze(
         "errors.parquet and summary.json into this folder.",
     ),
     json_: bool = json_opt(),
-    expert_files: list[Path] = experts_opt(),
+    expert_files: list[str] = experts_opt(),
     imagenet_x: bool = imagenet_x_opt(),
     openworld: Path = openworld_opt(),
     no_errors: bool = typer.Option(False, "--no-errors", help="Only compute the metrics."),
@@ -85,17 +85,21 @@ def analyze(
         raise ErrataInputError("--images: only used with --report")
     if images is not None and not images.is_dir():
         raise ErrataInputError(f"--images {images}: not a folder")
-    options = pipeline_options(expert_files, imagenet_x, openworld)
+    options = make_options(
+        expert_files=expert_files,
+        imagenet_x=imagenet_x,
+        openworld=openworld,
+        classify=not no_errors,
+        n_resamples=bootstrap,
+        seed=seed,
+    )
     result = run(
         predictions,
         labels=labels,
         order=order_option(order),
         file_names=file_names,  # type: ignore[arg-type]
         name=name,
-        classify_errors=not no_errors,
-        n_resamples=bootstrap,
-        seed=seed,
-        **options,
+        options=options,
     )
     written = result.save(out) if out is not None else {}
     if report is not None:
@@ -127,7 +131,7 @@ def render(result: Any) -> None:
     """Print the metrics table (and the error table when errors were classified)."""
     from rich.table import Table
 
-    from errata.metrics import METRICS
+    from errata.core.metrics import METRICS
 
     c = console()
     labels = result.labels

@@ -13,10 +13,10 @@ from errata.cli._common import (
     imagenet_x_opt,
     json_opt,
     labels_opt,
+    make_options,
     openworld_opt,
     order_opt,
     order_option,
-    pipeline_options,
     plots_opt,
     print_json,
 )
@@ -29,14 +29,18 @@ def compare(
         ...,
         "--out",
         "-o",
-        help="Folder for models.parquet, errors.parquet, failed.json and study.json.",
+        help="Study folder (models.parquet, errors/, failed.json, study.json). An existing "
+        "study of the same settings is extended: only new or changed files are scored.",
     ),
     labels: str = labels_opt(),
     order: str = order_opt(),
-    expert_files: list[Path] = experts_opt(),
+    expert_files: list[str] = experts_opt(),
     imagenet_x: bool = imagenet_x_opt(),
     openworld: Path = openworld_opt(),
     batch: int = typer.Option(64, "--batch", min=1, help="Models classified together (memory)."),
+    rebuild: bool = typer.Option(
+        False, "--rebuild", help="Score every file again, even those the study already holds."
+    ),
     json_: bool = json_opt("Print a JSON summary instead of a table."),
     report: Path = typer.Option(
         None,
@@ -66,8 +70,8 @@ def compare(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from errata.compare import compare as run
     from errata.exceptions import ErrataInputError
+    from errata.study import compare as run
 
     if report is not None and report.suffix.lower() not in (".html", ".htm"):
         raise ErrataInputError(f"--report {report}: expected an .html file name")
@@ -84,7 +88,7 @@ def compare(
                 f"--color-by: '{color_by}' is not a column of {metadata} "
                 f"({', '.join(attrs) or 'no attributes'})"
             )
-    options = pipeline_options(expert_files, imagenet_x, openworld)
+    options = make_options(expert_files=expert_files, imagenet_x=imagenet_x, openworld=openworld)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -104,9 +108,10 @@ def compare(
             labels=labels,
             order=order_option(order),
             out=out,
-            batch=batch,  # type: ignore[arg-type]
+            batch=batch,
             progress=progress,
-            **options,
+            options=options,
+            rebuild=rebuild,
         )
     if report is not None or plots is not None:
         from errata.report import _render
@@ -171,7 +176,13 @@ def _print_study(study) -> None:  # type: ignore[no-untyped-def]
         console(stderr=True).print(
             f"[yellow]skipped:[/] {escape(f['error'])}", soft_wrap=True, markup=True
         )
-    c.print("written: " + ", ".join(str(p) for p in study.written.values()))
+    n = study.summary.get("counts", {})
+    c.print(
+        f"{n.get('models', 0)} models: {n.get('scored', 0)} scored, {n.get('reused', 0)} kept "
+        f"from the study, {n.get('removed', 0)} removed, {n.get('failed', 0)} failed"
+    )
+    if study.written:
+        c.print("written: " + ", ".join(str(p) for p in study.written.values()))
 
 
 @app.command()
@@ -192,7 +203,7 @@ def query(
 
     from rich.table import Table
 
-    from errata.compare import query as run
+    from errata.study import query as run
 
     df = run(folder, sql)
     if json_:

@@ -20,7 +20,7 @@ def list_(
     """List the registry: name, present in the data directory or not, license, description."""
     from rich.table import Table
 
-    from errata import data
+    from errata.io import data
 
     rows = [
         {
@@ -52,7 +52,7 @@ def fetch(
     names: list[str] = typer.Argument(..., help="Registry names (see `errata data list`)."),
 ) -> None:
     """Download files into the data directory, verifying their sha256."""
-    from errata import data
+    from errata.io import data
 
     for name in names:
         p = data.fetch(name, progress=True)
@@ -62,6 +62,6 @@ def fetch(
 @data_app.command()
 def path(name: str = typer.Argument(..., help="Registry name (see `errata data list`).")) -> None:
     """Print the local path of a data file (error with instructions if it is missing)."""
-    from errata import data
+    from errata.io import data
 
     print(data.path(name))

@@ -11,6 +11,7 @@ from errata.cli._common import (
     console,
     json_opt,
     labels_opt,
+    make_options,
     order_opt,
     order_option,
     plots_opt,
@@ -45,11 +46,12 @@ def diff(
     order_b_ = order_a if order_b is None else order_option(order_b, flag="--order-b")
     if report is not None and report.suffix.lower() not in (".html", ".htm"):
         raise ErrataInputError(f"--report {report}: expected an .html file name")
-    from errata.labels import load_labels
+    from errata.io.labels import load_labels
 
     label_set = load_labels(labels)  # loaded once, shared by both models
-    res_a = analyze(a, labels=label_set, order=order_a, n_resamples=200)
-    res_b = analyze(b, labels=label_set, order=order_b_, n_resamples=200)
+    options = make_options(n_resamples=200)
+    res_a = analyze(a, labels=label_set, order=order_a, options=options)
+    res_b = analyze(b, labels=label_set, order=order_b_, options=options)
     d = model_diff(res_a, res_b)
     written: dict[str, Path] = {}
     if report is not None:

@@ -12,6 +12,7 @@ from errata.cli._common import (
     imagenet_x_opt,
     json_opt,
     labels_opt,
+    make_options,
     order_opt,
     order_option,
     print_json,
@@ -20,10 +21,10 @@ from errata.cli._common import (
 
 @app.command()
 def experts(
-    expert_file: Path = typer.Argument(
+    expert_file: str = typer.Argument(
         ...,
-        help="Expert file in the dough-bagel schema, e.g. "
-        "vit3b_mistakes.json (see `errata data path vit3b-mistakes`).",
+        help="Expert file in the dough-bagel schema, e.g. vit3b_mistakes.json, or a registry "
+        "name such as vit3b-mistakes.",
     ),
     predictions: str = typer.Option(
         None,
@@ -37,7 +38,7 @@ def experts(
         None, "--out", "-o", help="Write agreement.parquet and agreement.json here."
     ),
     imagenet_x: bool = imagenet_x_opt(),
-    evidence: list[Path] = typer.Option(
+    evidence: list[str] = typer.Option(
         None,
         "--evidence",
         help="Other expert files whose "
@@ -56,17 +57,17 @@ def experts(
     """
     from rich.table import Table
 
-    from errata import _io
     from errata.experts import expert_agreement
+    from errata.io import files as _io
 
-    options: dict = {}
-    if imagenet_x:
-        options["imagenet_x"] = True
-    if evidence:
-        options["expert_files"] = list(evidence)
+    options = make_options(expert_files=evidence, imagenet_x=imagenet_x)
     a = expert_agreement(
-        expert_file, predictions=predictions, labels=labels, order=order_option(order), **options
-    )  # type: ignore[arg-type]
+        expert_file,
+        predictions=predictions,
+        labels=labels,
+        order=order_option(order),
+        options=options,
+    )
     if out is not None:
         _io.write_parquet(out / "agreement.parquet", a.rows)
         _io.write_json(

@@ -41,8 +41,9 @@ def init(
         str | None, typer.Option(help="SQLAlchemy URL (default: SQLite in PROJECT).")
     ] = None,
     order: Annotated[
-        str, typer.Option(help="Row order of files without names: filename or imagefolder.")
-    ] = "filename",
+        str,
+        typer.Option(help="Row order of files without names: auto, filename or imagefolder."),
+    ] = "auto",
     golden: Annotated[
         str, typer.Option(help="Golden questions: real, none or a JSON file.")
     ] = "none",

@@ -1,5 +1,5 @@
-"""Layer 7 — the open world: CLIP embeddings, a nearest-neighbour index over training images, and
-the fine-grained out-of-vocabulary (OOV) stage of the error pipeline. Optional extra
+"""The open world (a shell): CLIP embeddings, a nearest-neighbour index over training images,
+and the fine-grained out-of-vocabulary (OOV) stage of the error pipeline. Optional extra
 ``imagenet-errata[openworld]`` (open_clip, torch, faiss).
 
 Steps, each cached on disk so that nothing is encoded twice:
@@ -46,14 +46,13 @@ from errata.openworld.proposals import (
     load_text_embeddings,
     text_embeddings,
 )
-from errata.openworld.stage import STAGE, align_images, oov_stage
+from errata.openworld.stage import align_images, oov_stage
 
 __all__ = [
     "DEFAULT_MODEL",
     "K_NEIGHBOURS",
     "META_SYNSETS",
     "PROMPT",
-    "STAGE",
     "TINY_MODEL",
     "ClipModel",
     "EmbedReport",

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from errata._io import atomic_path, write_json
 from errata.exceptions import ErrataInputError, require
+from errata.io.files import atomic_path, write_json
 
 EXTRA = "openworld"  # the optional extra that provides open_clip, torch and faiss
 DEFAULT_MODEL = "ViT-L-14-336"  # the CLIP model of Peychev et al.'s OOV stage

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from errata._io import atomic_path, write_json
 from errata.exceptions import ErrataInputError, require
+from errata.io.files import atomic_path, write_json
 from errata.openworld.embeddings import EXTRA, Embeddings
 
 K_NEIGHBOURS = 10  # neighbours per image in the OOV stage (Peychev et al.)

@@ -66,25 +66,26 @@ def load_bundle(folder: str | Path) -> Bundle:
 
 
 def make_stage(bundle: Bundle, labels: Any):  # type: ignore[no-untyped-def]
-    """A pipeline stage (``(Context, Pending) -> StageResult``) over ``labels``' images.
+    """The open-world stage over ``labels``' images, as :class:`errata.core.evidence.OovStage`:
+    ``stage(image rows, predictions) -> (claimed, reasons)``.
 
     A decision depends only on the (image, prediction) pair, so decisions are memoised across
     calls: a zoo classified in batches computes each distinct error once, whichever model and
     batch makes it.
     """
-    from errata.errors import StageResult
     from errata.openworld.stage import align_images, oov_stage
     from errata.resources import N_CLASSES
 
     image_emb, neighbours = align_images(labels.file_names, bundle.embeddings, bundle.index)
+    multi = labels.multi
     memo = {
         "keys": np.zeros(0, np.int64),
         "claimed": np.zeros(0, bool),
         "reasons": np.zeros(0, object),
     }
 
-    def stage(ctx: Any, pending: Any) -> Any:
-        key = pending.image.astype(np.int64) * N_CLASSES + pending.pred
+    def stage(image: np.ndarray, prediction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        key = np.asarray(image, dtype=np.int64) * N_CLASSES + np.asarray(prediction, np.int64)
         uniq, inverse = np.unique(key, return_inverse=True)
         keys = memo["keys"]
         pos = np.searchsorted(keys, uniq).clip(max=max(len(keys) - 1, 0))
@@ -94,7 +95,7 @@ def make_stage(bundle: Bundle, labels: Any):  # type: ignore[no-untyped-def]
             claimed, reasons = oov_stage(
                 new // N_CLASSES,
                 new % N_CLASSES,
-                ctx.labels.multi_labels,
+                multi,
                 neighbours,
                 image_emb,
                 bundle.text_embeddings,
@@ -105,8 +106,6 @@ def make_stage(bundle: Bundle, labels: Any):  # type: ignore[no-untyped-def]
             memo["claimed"] = np.concatenate([memo["claimed"], claimed])[order]
             memo["reasons"] = np.concatenate([memo["reasons"], reasons])[order]
         at = np.searchsorted(memo["keys"], uniq)[inverse]
-        return StageResult(
-            claimed=memo["claimed"][at].astype(bool), text=memo["reasons"][at].astype(object)
-        )
+        return memo["claimed"][at].astype(bool), memo["reasons"][at].astype(object)
 
     return stage

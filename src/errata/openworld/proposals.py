@@ -25,8 +25,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from errata._io import atomic_path
 from errata.exceptions import ErrataInputError
+from errata.io.files import atomic_path
 from errata.resources import N_CLASSES
 
 # Broad levels: an ancestor counts as a proposal only strictly below one of these. Above them a

@@ -18,8 +18,6 @@ from errata.exceptions import ErrataInputError
 from errata.openworld.proposals import Proposals
 from errata.resources import N_CLASSES
 
-STAGE = "fine-grained OOV"  # category name in the error pipeline
-
 
 def oov_stage(
     image_index: np.ndarray,
@@ -38,7 +36,7 @@ def oov_stage(
         Row (into the per-image arrays below) of each error's image.
     top1 : ndarray of int, shape (m,)
         The prediction of each error.
-    multi_labels : ndarray of bool, shape (n, 1000)
+    multi_labels : ndarray of bool, shape (n, 1000), or Csr with n rows
         Acceptable labels of each image; their ancestors are never proposals.
     neighbour_classes : ndarray of int, shape (n, k)
         Classes of each image's ``k`` nearest training images, ``-1`` where unknown (an image
@@ -60,9 +58,16 @@ def oov_stage(
     >>> claimed, reasons = oov_stage(err_rows, err_top1, labels.multi_labels, nn, img, txt, props)
     ... # doctest: +SKIP
     """
+    from errata.core.sparse import Csr
+
     image_index = np.asarray(image_index)
     top1 = np.asarray(top1)
     n = len(multi_labels)
+    if isinstance(multi_labels, Csr):
+        dense_shape = (len(multi_labels), multi_labels.n_classes)
+    else:
+        multi_labels = np.asarray(multi_labels, dtype=bool)
+        dense_shape = multi_labels.shape
     if image_index.shape != top1.shape or image_index.ndim != 1:
         raise ErrataInputError(
             f"image_index {image_index.shape} and top1 {top1.shape}: expected "
@@ -72,8 +77,11 @@ def oov_stage(
         raise ErrataInputError(f"image_index: values must lie in 0..{n - 1}")
     if len(top1) and (top1.min() < 0 or top1.max() >= proposals.n_classes):
         raise ErrataInputError(f"top1: values must be class indices 0..{proposals.n_classes - 1}")
+    if len(dense_shape) != 2 or dense_shape != (n, proposals.n_classes):
+        raise ErrataInputError(
+            f"multi_labels: shape {dense_shape}, expected ({n}, {proposals.n_classes})"
+        )
     for name, arr, shape in (
-        ("multi_labels", multi_labels, (n, proposals.n_classes)),
         ("neighbour_classes", neighbour_classes, (n, None)),
         ("image_embeddings", image_embeddings, (n, None)),
         ("text_embeddings", text_embeddings, (len(proposals), None)),
@@ -90,7 +98,7 @@ def oov_stage(
     return _oov_stage(
         image_index.astype(np.int64),
         top1.astype(np.int64),
-        np.asarray(multi_labels, dtype=bool),
+        multi_labels,
         np.asarray(neighbour_classes),
         np.asarray(image_embeddings, dtype=np.float32),
         np.asarray(text_embeddings, dtype=np.float32),
@@ -101,7 +109,7 @@ def oov_stage(
 def _oov_stage(
     image_index: np.ndarray,
     top1: np.ndarray,
-    multi_labels: np.ndarray,
+    multi_labels: object,
     neighbour_classes: np.ndarray,
     image_embeddings: np.ndarray,
     text_embeddings: np.ndarray,
@@ -128,9 +136,12 @@ def _oov_stage(
         cand = p.indices[p.indptr[c] : p.indptr[c + 1]]
         scores = image_embeddings[img[group]] @ text_embeddings[cand].T  # (g, k)
         # drop proposals that are an ancestor of (or equal to) any label of the image
-        excluded = (
-            multi_labels[img[group]].astype(np.float32) @ p.ancestors[:, cand].astype(np.float32)
-        ) > 0
+        rows = (
+            multi_labels.dense_rows(img[group])  # type: ignore[attr-defined]
+            if hasattr(multi_labels, "dense_rows")
+            else multi_labels[img[group]]  # type: ignore[index]
+        )
+        excluded = (rows.astype(np.float32) @ p.ancestors[:, cand].astype(np.float32)) > 0
         scores[excluded] = -np.inf
         best = scores.argmax(axis=1)
         ok = np.isfinite(scores[np.arange(len(group)), best])

@@ -1,8 +1,8 @@
-"""Layer 11 — batch prediction: timm / torchvision models over an image folder, for one model or a
-zoo. Optional extra ``imagenet-errata[predict]`` (timm, torchvision, torch; Ray for clusters).
+"""Batch prediction (a shell): timm / torchvision models over an image folder, for one model or
+a zoo. Optional extra ``imagenet-errata[predict]`` (timm, torchvision, torch; Ray for clusters).
 
-Output, one file per model, ``<out>/<model>.npz`` (what :func:`errata.predictions.load_predictions`
-reads):
+Output, one file per model, ``<out>/<model>.npz`` (what
+:func:`errata.io.predictions.load_predictions` reads):
 
 =================  ==================================================================
 ``file_names``     (n,) str: image base names, ImageFolder order
@@ -28,8 +28,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from errata._io import atomic_path
 from errata.exceptions import ErrataInputError, require
+from errata.io.files import atomic_path
 
 EXTRA = "predict"  # the optional extra providing timm, torchvision, torch and ray
 TOPK = 5  # ranks stored per image: enough for top-5 accuracy

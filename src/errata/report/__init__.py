@@ -1,9 +1,9 @@
-"""Layer 9 — reports: self-contained HTML pages (plots inline as SVG, tables sortable and
+"""Reports (a shell): self-contained HTML pages (plots inline as SVG, tables sortable and
 searchable by a small inline script, no network) for one model, a study of many, and the diff of
 two; every plot can also be exported as SVG and PNG for papers.
 
 * :func:`model_report` — one :class:`~errata.analysis.Analysis` (``errata analyze --report``);
-* :func:`study_report` — a :class:`~errata.compare.Study` or its folder (``errata compare
+* :func:`study_report` — a :class:`~errata.study.Study` or its folder (``errata compare
   --report``);
 * :func:`model_diff` and :func:`diff_report` — which errors model B fixes and introduces relative
   to model A, and how categories move (``errata diff``).

@@ -21,22 +21,11 @@ from importlib import resources as _ir
 from pathlib import Path
 from typing import Any
 
-from errata import errors as E
-from errata._io import json_default
+from errata.core import categories as K
+from errata.io.files import json_default
 
-# Colour of each category in every plot (colour-blind-friendly, Okabe-Ito + greys).
-CATEGORY_COLORS = {
-    E.CORRECT: "#009E73",
-    E.CORRECT_MULTI: "#8fd3b8",
-    E.OVERLAP: "#56B4E9",
-    E.FINE: "#0072B2",
-    E.OOV: "#CC79A7",
-    E.SPURIOUS: "#E69F00",
-    E.NONPROTO: "#F0E442",
-    E.NONPROTO_X: "#c8bd2a",
-    E.FAILURE: "#D55E00",
-    E.EXCLUDED: "#bbbbbb",
-}
+# Colour of each category in every plot: the registry's (colour-blind-friendly, Okabe-Ito)
+CATEGORY_COLORS = {c.name: c.color for c in K.CATEGORIES}
 PNG_DPI = 200  # exported PNGs (papers)
 RASTER_DPI = 110  # scatter points of big studies, rasterised inside the SVG to keep pages small
 STATIC = ("report.css", "report.js")  # package data inlined into every page
@@ -103,7 +92,7 @@ def render(template: str, context: Mapping[str, Any]) -> str:
 
 def write_page(path: str | Path, html: str) -> Path:
     """Write ``html`` atomically (a temporary file renamed into place)."""
-    from errata import _io
+    from errata.io import files as _io
 
     path = Path(path)
     _io.write_text(path, html)
@@ -161,7 +150,7 @@ def svg(fig: Any, prefix: str) -> str:
 
 def export(figures: Mapping[str, Any], folder: str | Path) -> dict[str, Path]:
     """Write each figure as ``<name>.svg`` (text as paths, for papers) and ``<name>.png``."""
-    from errata import _io
+    from errata.io import files as _io
 
     folder = Path(folder)
     written: dict[str, Path] = {}

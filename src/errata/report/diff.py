@@ -12,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from errata import errors as E
+from errata.core import categories as K
 from errata.exceptions import ErrataInputError
 from errata.report import _render as R
 
-CORRECT_CODES = (E.CODE[E.CORRECT], E.CODE[E.CORRECT_MULTI])
-ERROR_CODES = tuple(E.CODE[c] for c in E.ERROR_CATEGORIES)
-STATES = E.CATEGORIES[:-1]  # transition-matrix axes: every category but "excluded"
+CORRECT_CODES = K.CORRECT_CODES
+ERROR_CODES = K.ERROR_CODES
+STATES = tuple(c.name for c in K.CATEGORIES if c.tier != "excluded")  # transition-matrix axes
 CHANGES = ("fixed", "introduced", "recategorised", "other prediction")  # kinds of changed image
 
 
@@ -54,7 +54,7 @@ def model_diff(a: Any, b: Any) -> ModelDiff:
     import pandas as pd
 
     for x, which in ((a, "A"), (b, "B")):
-        if x.classified is None:
+        if x.context is None:
             raise ErrataInputError(
                 f"diff: model {which} ({x.predictions.name}) has no classified errors"
             )
@@ -72,7 +72,7 @@ def model_diff(a: Any, b: Any) -> ModelDiff:
         )
     cat_a = a.classified.category[0][rows_a].astype(np.int64)
     cat_b = b.classified.category[0][rows_b].astype(np.int64)
-    both = (cat_a != E.CODE[E.EXCLUDED]) & (cat_b != E.CODE[E.EXCLUDED])
+    both = (cat_a >= 0) & (cat_b >= 0) & (cat_a != K.EXCLUDED) & (cat_b != K.EXCLUDED)
     rows_a, rows_b, cat_a, cat_b = rows_a[both], rows_b[both], cat_a[both], cat_b[both]
     k = len(STATES)
     matrix = np.bincount(cat_a * k + cat_b, minlength=k * k).reshape(k, k)
@@ -80,8 +80,8 @@ def model_diff(a: Any, b: Any) -> ModelDiff:
         matrix, index=pd.Index(STATES, name="A"), columns=pd.Index(STATES, name="B")
     )
 
-    top1_a = a.aligned.top1[rows_a].astype(np.int64)
-    top1_b = b.aligned.top1[rows_b].astype(np.int64)
+    top1_a = a.top1[rows_a].astype(np.int64)
+    top1_b = b.top1[rows_b].astype(np.int64)
     err_a, err_b = np.isin(cat_a, ERROR_CODES), np.isin(cat_b, ERROR_CODES)
     ok_a, ok_b = np.isin(cat_a, CORRECT_CODES), np.isin(cat_b, CORRECT_CODES)
     change = np.full(len(cat_a), -1, dtype=np.int64)
@@ -90,10 +90,9 @@ def model_diff(a: Any, b: Any) -> ModelDiff:
     change[ok_a & err_b] = 1
     change[err_a & ok_b] = 0
     sel = np.flatnonzero(change >= 0)
-    names = np.asarray(E.CATEGORIES, dtype=object)
-    indptr, indices = a.labels.csr("multi")
+    names = np.asarray(K.NAMES, dtype=object)
     r = rows_a[sel]
-    labels = [indices[indptr[i] : indptr[i + 1]].tolist() for i in r.tolist()]  # changed rows only
+    labels = a.labels.multi.take(r).lists()  # changed rows only
     changes = pd.DataFrame(
         {
             "file_name": a.labels.file_names[r],

@@ -14,13 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from errata import errors as E
+from errata.core import categories as K
 from errata.exceptions import ErrataInputError
 from errata.report import _render as R
 
 N_PAIRS = 30  # confused pairs listed
 N_SUPERCLASS_PLOT = 30  # superclasses in the accuracy plot (the least accurate)
-BREAKDOWN = (E.CORRECT_MULTI, *E.ERROR_CATEGORIES)  # what a top-1 error turns out to be
+BREAKDOWN = tuple(c.name for c in K.CATEGORIES if c.is_error or c.name == "correct multi-label")
+# ^ what a top-1 error turns out to be
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class ModelFacts:
 
 
 def _require_errors(analysis: Any) -> None:
-    if analysis.classified is None or not analysis.summary:
+    if analysis.context is None or not analysis.summary:
         raise ErrataInputError(
             "report: the analysis has no classified errors (run analyze "
             "without --no-errors / classify_errors=False)"
@@ -67,9 +68,9 @@ def facts(analysis: Any) -> ModelFacts:
     err = analysis.errors_table
     top1 = err.column("top1").to_numpy().astype(np.int64)
     orig = confused_label(err)
-    names = np.asarray(E.CATEGORIES, dtype=object)
+    names = np.asarray(K.NAMES, dtype=object)
     cat_codes, cat_table = _codes(err.column("category"))
-    lut = np.array([E.CODE[c] for c in cat_table] or [0], dtype=np.int64)
+    lut = np.array([K.CODE[c] for c in cat_table] or [0], dtype=np.int64)
     codes = lut[np.asarray(cat_codes, dtype=np.int64)]
     frame = pd.DataFrame({"original": orig, "top1": top1, "category": codes})
     per = frame.groupby(["original", "top1", "category"]).size().rename("n").reset_index()
@@ -90,16 +91,13 @@ def facts(analysis: Any) -> ModelFacts:
     )
 
     # per-superclass accuracy over the evaluated images, by their original class
-    tax = analysis.context.tax
-    original = analysis.labels.original.astype(np.int64)
-    evaluated = (cat != E.CODE[E.EXCLUDED]) & (original >= 0)
-    correct = np.isin(cat, [E.CODE[E.CORRECT], E.CODE[E.CORRECT_MULTI]])
-    errors_ = np.isin(cat, [E.CODE[c] for c in E.ERROR_CATEGORIES])
-    cls = original[evaluated]
-    n_c = np.bincount(cls, minlength=1000).astype(np.float64)
-    hit_c = np.bincount(cls, weights=correct[evaluated], minlength=1000)
-    err_c = np.bincount(cls, weights=errors_[evaluated], minlength=1000)
-    fine_c = np.bincount(cls, weights=(cat[evaluated] == E.CODE[E.FINE]), minlength=1000)
+    tax = analysis.context.taxonomy
+    counts = analysis.scores.tally.counts[0, : tax.n_classes]  # (C, buckets)
+    per = analysis.scores.per_class(0)
+    n_c = per["evaluated"].astype(np.float64)
+    hit_c = counts[:, list(K.CORRECT_CODES)].sum(axis=1)
+    err_c = counts[:, list(K.ERROR_CODES)].sum(axis=1)
+    fine_c = counts[:, K.CODE["fine-grained"]]
     members = np.asarray(tax.superclass_members, dtype=np.float64)  # (1000, S)
     images = members.T @ n_c
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -295,7 +293,7 @@ def model_report(
 
     import errata
     from errata import resources
-    from errata.metrics import METRICS
+    from errata.core.metrics import METRICS
 
     f = facts(analysis)
     figs = model_figures(analysis, f)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from errata import errors as E
+from errata.core import categories as K
 from errata.exceptions import ErrataInputError
 from errata.report import _render as R
 
@@ -36,7 +36,7 @@ TABLE_METRICS = (
 
 
 def load_study(study: Any) -> tuple[Any, dict[str, Any]]:
-    """(models DataFrame, study.json dict) from a :class:`~errata.compare.Study` or its folder."""
+    """(models DataFrame, study.json dict) from a :class:`~errata.study.Study` or its folder."""
     import pandas as pd
 
     if hasattr(study, "models"):
@@ -142,10 +142,10 @@ def shares(models: Any, prefix: str) -> dict[str, np.ndarray]:
     """Per category, each model's share of its errors (in the group ``prefix``): {cat: (m,)}."""
     if prefix:
         total = models[f"{prefix}errors"].to_numpy(dtype=np.float64)
-        cols = {c: f"{prefix}{E.slug(c)}" for c in E.ERROR_CATEGORIES}
+        cols = {c.name: f"{prefix}{c.key}" for c in K.ERRORS}
     else:
         total = models["errors"].to_numpy(dtype=np.float64)
-        cols = {c: f"n_{E.slug(c)}" for c in E.ERROR_CATEGORIES}
+        cols = {c.name: f"n_{c.key}" for c in K.ERRORS}
     out = {}
     with np.errstate(invalid="ignore", divide="ignore"):
         for c, col in cols.items():
@@ -299,8 +299,8 @@ def study_report(
 
     Parameters
     ----------
-    study : errata.compare.Study or folder
-        The result of :func:`errata.compare.compare`, or the folder it wrote.
+    study : errata.study.Study or folder
+        The result of :func:`errata.study.compare`, or the folder it wrote.
     path : path
         The HTML file (written atomically).
     metadata : CSV path, optional
@@ -350,8 +350,8 @@ def study_report(
         if k in models.columns:
             kind = "num" if k in ("errors", "mean_severity") else "pct"
             columns.append({"key": k, "title": k.replace("_", " "), "type": kind, "digits": 2})
-    for c in E.ERROR_CATEGORIES:
-        col = f"n_{E.slug(c)}"
+    for c in (c.name for c in K.ERRORS):
+        col = f"n_{K.slug(c)}"
         if col in models.columns and models[col].sum() > 0:
             columns.append({"key": col, "title": c, "type": "num"})
     frame = models[[c["key"] for c in columns]]

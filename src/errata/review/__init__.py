@@ -1,5 +1,5 @@
-"""Layer 10 — the review web app: annotators improve the label set, their answers are aggregated,
-and the result is exported in Shankar et al.'s JSON schema for ``errata analyze``.
+"""The review web app (a shell): annotators improve the label set, their answers are
+aggregated, and the result is exported in Shankar et al.'s JSON schema for ``errata analyze``.
 
 Modules: :mod:`~errata.review.models` (tables), :mod:`~errata.review.storage` (project and all
 reads/writes), :mod:`~errata.review.queues` (novel / audit / classify queues),
@@ -25,7 +25,7 @@ def init_project(
     images: str | Path | None = None,
     db_url: str | None = None,
     golden: str | Path | None = None,
-    order: str = "filename",
+    order: str = "auto",
     queues: tuple[str, ...] = ("novel", "audit", "classify"),
     audit_per_class: int | None = None,
     classify_images: int | None = None,
@@ -35,13 +35,13 @@ def init_project(
 ) -> dict[str, int]:
     """Create a review project and fill its queues; returns the number of items per queue.
 
-    ``labels`` is a built-in name or path (see :func:`errata.labels.load_labels`); each of
-    ``predictions`` a path or :class:`~errata.predictions.Predictions`; ``golden`` is ``"real"``,
+    ``labels`` is a built-in name or path (see :func:`errata.io.labels.load_labels`); each of
+    ``predictions`` a path or :class:`~errata.io.predictions.Predictions`; ``golden`` is ``"real"``,
     a JSON path or None.
     """
     from errata.exceptions import ErrataInputError
-    from errata.labels import load_labels
-    from errata.predictions import load_predictions
+    from errata.io.labels import load_labels
+    from errata.io.predictions import load_predictions
     from errata.review import golden as golden_mod
     from errata.review import queues as q
     from errata.review import storage

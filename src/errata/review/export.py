@@ -165,8 +165,10 @@ def reviewed_labels(
     agg: dict[str, Any] | None = None,
 ):  # type: ignore[no-untyped-def]
     """The project's label set with the aggregated answers applied (a :class:`LabelSet`), and
-    the per-question *wrong* decisions as a ``(n, 1000)`` bool array."""
-    from errata.labels import LabelSet, load_labels
+    the per-question *wrong* decisions as a :class:`~errata.core.sparse.Csr`."""
+    from errata.core.labelset import LabelSet
+    from errata.core.sparse import Csr
+    from errata.io.labels import load_labels
 
     source = storage.get_meta(project, "labels") or "real"
     base = load_labels(source)
@@ -174,13 +176,20 @@ def reviewed_labels(
     rows = base.positions(agg["file_names"])
     known = rows >= 0
     r, c, d = rows[known], agg["class_index"][known], agg["decision"][known]
-    correct, unclear = base.correct.copy(), base.unclear.copy()
-    wrong = np.zeros_like(correct)
-    correct[r, c] = d == CORRECT
-    unclear[r, c] = d == UNCLEAR
-    wrong[r, c] = d == WRONG
+    n_cls = base.correct.n_classes
+    decided = r.astype(np.int64) * n_cls + c
+
+    def revise(labels: Csr, decision: int) -> Csr:
+        """The base labels with every decided (image, class) set to ``decision``."""
+        keys = labels.row_ids * n_cls + labels.indices
+        keep = keys[~np.isin(keys, decided)]
+        keys = np.concatenate([keep, decided[d == decision]])
+        return Csr.from_pairs(keys // n_cls, keys % n_cls, len(base), n_classes=n_cls)
+
+    correct, unclear = revise(base.correct, CORRECT), revise(base.unclear, UNCLEAR)
+    wrong = revise(Csr.empty(len(base), n_classes=n_cls), WRONG)
     problematic = base.problematic.copy()
-    prow = base.positions(np.array(list(agg["problematic"]), dtype=object))
+    prow = base.positions(np.array([str(x) for x in agg["problematic"]], dtype=str))
     problematic[prow[prow >= 0]] = True
     out = LabelSet(
         name=f"{base.name}+review",
@@ -196,21 +205,20 @@ def reviewed_labels(
         keep = np.zeros(len(base), dtype=bool)
         keep[r] = True
         keep[prow[prow >= 0]] = True
-        return out.take(keep), wrong[keep]
+        return out.take(keep), wrong.take(keep)
     return out, wrong
 
 
-def to_shankar_json(labels, wrong: np.ndarray, problematic_notes: dict[str, str]) -> dict:  # type: ignore[no-untyped-def]
+def to_shankar_json(labels, wrong, problematic_notes: dict[str, str]) -> dict:  # type: ignore[no-untyped-def]
     """The Shankar et al. schema: ``initial_annots`` {file: {correct, wrong, unclear}} with WordNet
     ids, ``problematic_images`` {file: note}, and ``imagenet_m`` when the set has it."""
     from errata import resources
 
     wnids = np.array(resources.classes().wnids, dtype=object)
 
-    def lists(mat: np.ndarray) -> list[list[str]]:
-        rows, cols = np.nonzero(mat)
+    def lists(sets: Any) -> list[list[str]]:
         return [
-            w.tolist() for w in np.split(wnids[cols], np.searchsorted(rows, np.arange(1, len(mat))))
+            w.tolist() for w in np.split(wnids[sets.indices.astype(np.int64)], sets.indptr[1:-1])
         ]
 
     correct, unclear, wrong_l = lists(labels.correct), lists(labels.unclear), lists(wrong)

@@ -35,7 +35,7 @@ def from_real_tensor(tensor: np.ndarray, info: np.ndarray) -> Golden:
 def real_golden() -> Golden:
     """ReaL's expert golden questions, from the data directory (``errata data path
     real-golden``)."""
-    from errata import data
+    from errata.io import data
 
     path = data.path("real-golden")
     with np.load(path, allow_pickle=False) as z:
@@ -44,7 +44,7 @@ def real_golden() -> Golden:
 
 def from_json(path: str | Path) -> Golden:
     """A project's own golden questions (see the module docstring for the schema)."""
-    from errata.labels import _class_index_of
+    from errata.io.labels import _class_index_of
 
     path = Path(path)
     try:

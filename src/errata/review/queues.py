@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,8 +36,15 @@ class QueuePlan:
     scores: np.ndarray  # (m,)
 
 
+def _as_csr(labels: Any) -> Any:
+    """Label sets arrive as :class:`~errata.core.sparse.Csr` (or, from small callers, dense)."""
+    from errata.core.sparse import Csr
+
+    return labels if isinstance(labels, Csr) else Csr.from_dense(np.asarray(labels, dtype=bool))
+
+
 def novel_predictions(
-    multi_labels: np.ndarray,
+    multi_labels: Any,
     top1: np.ndarray,
     confidence: np.ndarray | None = None,
     *,
@@ -46,7 +54,7 @@ def novel_predictions(
 
     Parameters
     ----------
-    multi_labels : ndarray of bool, shape (n, 1000)
+    multi_labels : Csr with n rows, or bool array of shape (n, 1000)
         Current labels (correct ∪ unclear).
     top1 : ndarray of int, shape (n_models, n)
         Each model's top-1 class.
@@ -60,11 +68,12 @@ def novel_predictions(
         (most agreed first) followed by the image's current labels; score = models agreeing on
         the best novel class + mean confidence / 10 (agreement dominates, confidence breaks ties).
     """
+    multi_labels = _as_csr(multi_labels)
     n_models, n = top1.shape
     conf = np.zeros(top1.shape) if confidence is None else np.nan_to_num(confidence, nan=0.0)
     image = np.broadcast_to(np.arange(n), top1.shape).ravel()
     cls = top1.ravel().astype(np.int64)
-    novel = ~multi_labels[image, cls]
+    novel = ~multi_labels.contains_at(image, cls)
     key = image[novel] * N_CLASSES + cls[novel]
     pairs, inverse, votes = np.unique(key, return_inverse=True, return_counts=True)
     mean_conf = np.bincount(inverse, weights=conf.ravel()[novel], minlength=len(pairs)) / votes
@@ -81,12 +90,14 @@ def novel_predictions(
     candidates = []
     for r in rank:  # one Python step per *queued image* (≤ limit), not per input image
         novel_cls = pair_class[bounds[r] : bounds[r + 1]].tolist()
-        candidates.append(novel_cls + np.flatnonzero(multi_labels[images[r]]).tolist())
+        i = images[r]
+        current = multi_labels.indices[multi_labels.indptr[i] : multi_labels.indptr[i + 1]]
+        candidates.append(novel_cls + current.astype(np.int64).tolist())
     return QueuePlan(images[rank], candidates, image_score[rank])
 
 
 def label_audit(
-    multi_labels: np.ndarray,
+    multi_labels: Any,
     original: np.ndarray,
     top1: np.ndarray,
     *,
@@ -95,6 +106,7 @@ def label_audit(
 ) -> QueuePlan:
     """Sample ``per_class`` images per original class; candidates are the current labels, the
     original label and every model's top-1."""
+    multi_labels = _as_csr(multi_labels)
     rng = np.random.default_rng(seed)
     shuffled = rng.permutation(len(original))
     cls = original[shuffled]
@@ -103,7 +115,7 @@ def label_audit(
     rank_in_class = np.arange(len(order)) - np.searchsorted(cls_sorted, cls_sorted)
     chosen = shuffled[order[(rank_in_class < per_class) & (cls_sorted >= 0)]]
     chosen = chosen[rng.permutation(len(chosen))]
-    cand = multi_labels[chosen].copy()
+    cand = multi_labels.dense_rows(chosen)
     cand[np.arange(len(chosen)), original[chosen]] = True
     for t in top1:
         cand[np.arange(len(chosen)), t[chosen]] = True
@@ -176,7 +188,7 @@ def build(
             "(check the file names or --order)"
         )
     lab_rows = labels.positions(names)
-    multi = labels.multi_labels[lab_rows]
+    multi = labels.multi.take(lab_rows)
     original = labels.original[lab_rows].astype(np.int64)
     top1 = np.stack([p.top1[pd.Index(p.file_names).get_indexer(names)] for p in predictions])
     conf = np.full(top1.shape, np.nan)
@@ -208,7 +220,7 @@ def build(
     used_rows = np.array(sorted(used), dtype=np.int64)
     image_id = np.zeros(len(names), dtype=np.int64)
     image_id[used_rows] = np.arange(1, len(used_rows) + 1)
-    lab_lists = [" ".join(map(str, np.flatnonzero(multi[r]))) for r in used_rows]
+    lab_lists = [" ".join(map(str, row)) for row in multi.take(used_rows).lists()]
 
     counts: dict[str, int] = {}
     with project.engine.begin() as conn:

@@ -46,7 +46,7 @@ def human_vs_model(project: storage.Project, *, method: Method = "dawid-skene") 
     import pandas as pd
     from sqlalchemy import select
 
-    from errata.metrics import class_averaged_accuracy
+    from errata.core.metrics import class_averaged_accuracy
     from errata.review.export import reviewed_labels
     from errata.review.models import Annotator, Answer, Image, Item, Model, Prediction
 
@@ -70,12 +70,10 @@ def human_vs_model(project: storage.Project, *, method: Method = "dawid-skene") 
             ).all(),
             columns=["file_name", "who", "choice"],
         )
-    rows_l = (
-        labels.positions(human["file_name"].to_numpy(object)) if len(human) else np.zeros(0, int)
-    )
+    rows_l = labels.positions(human["file_name"].to_numpy(str)) if len(human) else np.zeros(0, int)
     human = human[rows_l >= 0]
     human = (
-        human[labels.evaluated[labels.positions(human["file_name"].to_numpy(object))]]
+        human[labels.evaluated[labels.positions(human["file_name"].to_numpy(str))]]
         if len(human)
         else human
     )
@@ -87,8 +85,8 @@ def human_vs_model(project: storage.Project, *, method: Method = "dawid-skene") 
     def score(name: str, df: pd.DataFrame) -> None:
         if df.empty:
             return
-        r = labels.positions(df["file_name"].to_numpy(object))
-        hits = labels.multi_labels[r, df["choice"].to_numpy(np.int64)]
+        r = labels.positions(df["file_name"].to_numpy(str))
+        hits = labels.multi.contains_at(r, df["choice"].to_numpy(np.int64))
         orig = labels.original[r].astype(np.int64)
         g = groups[np.maximum(orig, 0)]
         row: dict[str, Any] = {

@@ -1,10 +1,11 @@
-"""Layer 4 — the taxonomy of the 1000 classes: WordNet, superclasses, groups, overlaps,
+"""Facts — the taxonomy of the 1000 classes: WordNet, superclasses, groups, overlaps,
 co-occurrence and mistake severity.
 
 Everything is read from package resources (no NLTK, no WordNet download), computed with numpy
 over whole arrays, and cached: the first call pays, later calls are free.
 
 ==========================  =======================================================================
+:func:`load`                a taxonomy by name as the arrays the error pipeline reads
 :func:`wordnet`             WordNet 3.0 noun graph: lemmas, definitions, hypernyms, ancestors, ...
 :func:`superclasses`        curated groups of close classes (``superclasses.toml``)
 :func:`same_superclass`     ``(1000, 1000)`` bool, two classes share a superclass
@@ -17,6 +18,11 @@ over whole arrays, and cached: the first call pays, later calls are free.
 ==========================  =======================================================================
 """
 
+from functools import cache
+
+import numpy as np
+
+from errata.core.evidence import Taxonomy
 from errata.taxonomy.classes import class_index
 from errata.taxonomy.cooccurrence import (
     SPURIOUS_MIN_COUNT,
@@ -38,8 +44,48 @@ from errata.taxonomy.superclasses import (
 )
 from errata.taxonomy.wordnet import BROAD, ClassAncestry, WordNetGraph, class_ancestry, wordnet
 
+
+def _errata() -> Taxonomy:
+    from errata import resources
+
+    sc = superclasses()
+    return Taxonomy(
+        name="errata",
+        class_names=np.asarray(resources.classes().names, dtype=str),
+        overlap=np.asarray(overlaps(), dtype=bool),
+        superclass_members=np.asarray(sc.members, dtype=bool),
+        superclass_names=np.asarray(sc.names, dtype=str),
+        lca_height=np.asarray(lca_height(), dtype=np.int16),
+        groups={k: np.asarray(v, dtype=str) for k, v in groups().items()},
+    )
+
+
+TAXONOMIES = {"errata": _errata}  # name -> builder of the arrays the pipeline reads
+
+
+@cache
+def load(name: str = "errata") -> Taxonomy:
+    """The taxonomy called ``name`` (:data:`TAXONOMIES`) as :class:`~errata.core.evidence.Taxonomy`
+    arrays, cached.
+
+    Examples
+    --------
+    >>> t = load()
+    >>> t.name, t.superclass_members.shape[0], bool(t.same_superclass[207, 208])
+    ('errata', 1000, True)
+    """
+    from errata.exceptions import ErrataInputError
+
+    if name not in TAXONOMIES:
+        raise ErrataInputError(f"taxonomy: '{name}' is not one of {', '.join(TAXONOMIES)}")
+    return TAXONOMIES[name]()
+
+
 __all__ = [
     "BROAD",
+    "TAXONOMIES",
+    "Taxonomy",
+    "load",
     "SPURIOUS_MIN_COUNT",
     "ClassAncestry",
     "Overlaps",

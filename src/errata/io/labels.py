@@ -1,8 +1,5 @@
-"""Layer 3 — label sets: per image a set of correct labels, optional unclear labels, a
-problematic flag, and the original ImageNet label. Image identity is the file name.
-
-All loaders return one type, :class:`LabelSet`, whose arrays are dense booleans over the 1000
-classes so that every metric and pipeline stage is a vectorised gather (``correct[i, top1]``).
+"""Label-set loaders (the edge): the built-in sets and the file schemas, all returning one
+type, :class:`errata.core.labelset.LabelSet` (sparse labels, one row per image).
 
 Built-in sets (``load_labels(NAME)``):
 
@@ -20,172 +17,30 @@ schema (see :func:`load_labels`).
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from functools import cache, cached_property
+from collections.abc import Callable, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from errata import resources
+from errata.core.labelset import LabelSet
+from errata.core.names import as_names, base_names, first_duplicate, val_numbers
+from errata.core.sparse import Csr
 from errata.exceptions import ErrataInputError, row_ref
-from errata.resources import N_CLASSES, VAL_PREFIX
+from errata.resources import N_CLASSES, VAL_PREFIX, val_file_names
 
-
-@dataclass(frozen=True, eq=False)
-class LabelSet:
-    """Multi-label ground truth for ``n`` images.
-
-    Attributes
-    ----------
-    name : str
-        Short name (``"real"``, ``"shankar"``, a file name) used in tables and outputs.
-    file_names : ndarray of object, shape (n,)
-        Image identities, unique.
-    correct : ndarray of bool, shape (n, 1000)
-        Labels judged correct.
-    unclear : ndarray of bool, shape (n, 1000)
-        Labels judged unclear (Shankar et al.); they count as correct for multi-label accuracy.
-    problematic : ndarray of bool, shape (n,)
-        Images flagged problematic; excluded from multi-label evaluation and counted apart.
-    original : ndarray of int16, shape (n,)
-        Original ImageNet label, ``-1`` when unknown.
-    imagenet_m : ndarray of bool, shape (n,) or None
-        Membership in ImageNet-M (the 68 "major mistake" images of Vasudevan et al.), if known.
-    """
-
-    name: str
-    file_names: np.ndarray
-    correct: np.ndarray
-    unclear: np.ndarray
-    problematic: np.ndarray
-    original: np.ndarray
-    imagenet_m: np.ndarray | None = None
-    source: str = ""
-
-    def __len__(self) -> int:
-        return len(self.file_names)
-
-    @cached_property
-    def multi_labels(self) -> np.ndarray:
-        """``(n, 1000)`` bool: correct ∪ unclear, what multi-label accuracy accepts."""
-        return self.correct | self.unclear
-
-    @cached_property
-    def evaluated(self) -> np.ndarray:
-        """``(n,)`` bool: images that take part in multi-label evaluation (not problematic,
-        at least one acceptable label)."""
-        return ~self.problematic & self.multi_labels.any(axis=1)
-
-    @cached_property
-    def _row_of(self) -> dict[str, int]:
-        return {name: i for i, name in enumerate(self.file_names.tolist())}
-
-    def positions(self, file_names: Iterable[str]) -> np.ndarray:
-        """Row of each file name in this set, ``-1`` where absent."""
-        get = self._row_of.get
-        names = file_names.tolist() if isinstance(file_names, np.ndarray) else list(file_names)
-        return np.fromiter((get(n, -1) for n in names), dtype=np.int64, count=len(names))
-
-    def take(self, rows: np.ndarray, *, name: str | None = None) -> LabelSet:
-        """A new label set with only ``rows`` (integer positions or a boolean mask)."""
-        return LabelSet(
-            name=name or self.name,
-            file_names=self.file_names[rows],
-            correct=self.correct[rows],
-            unclear=self.unclear[rows],
-            problematic=self.problematic[rows],
-            original=self.original[rows],
-            imagenet_m=None if self.imagenet_m is None else self.imagenet_m[rows],
-            source=self.source,
-        )
-
-    def csr(self, which: str = "correct") -> tuple[np.ndarray, np.ndarray]:
-        """``(indptr (n+1,), indices)`` of ``correct``, ``unclear`` or ``multi`` labels."""
-        mat = {"correct": self.correct, "unclear": self.unclear, "multi": self.multi_labels}[which]
-        return csr_of(mat)
-
-    def label_lists(self, which: str = "correct") -> list[list[int]]:
-        """Per image, the sorted class indices of ``correct``, ``unclear`` or ``multi``."""
-        indptr, cols = self.csr(which)
-        return [c.tolist() for c in np.split(cols, indptr[1:-1])]
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "images": int(len(self)),
-            "evaluated": int(self.evaluated.sum()),
-            "problematic": int(self.problematic.sum()),
-            "empty": int((~self.multi_labels.any(axis=1)).sum()),
-            "mean_labels": round(float(self.multi_labels.sum() / max(1, len(self))), 4),
-            "imagenet_m": None if self.imagenet_m is None else int(self.imagenet_m.sum()),
-        }
-
-
-# ---------------------------------------------------------------------------------------------
-# helpers
-
-
-def csr_of(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(indptr (n+1,), indices)`` of the True entries of an ``(n, C)`` bool matrix, by row."""
-    rows, cols = np.nonzero(mat)
-    indptr = np.zeros(mat.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=mat.shape[0]), out=indptr[1:])
-    return indptr, cols
+__all__ = ["LabelSet", "load_labels", "original_labels_for"]
 
 
 def original_labels_for(file_names: np.ndarray) -> np.ndarray:
     """Original ImageNet label of each file name (``-1`` for non-validation names)."""
     nums = val_numbers(file_names)
-    out = np.full(len(file_names), -1, dtype=np.int16)
+    out = np.full(len(nums), -1, dtype=np.int16)
     ok = nums >= 0
     out[ok] = resources.validation_labels()[nums[ok]]
     return out
-
-
-_VAL_NAME = re.compile(r"ILSVRC2012_val_(\d{8})(?:\.[A-Za-z]+)?$")
-
-
-def val_numbers(file_names: np.ndarray) -> np.ndarray:
-    """0-based number of each ``ILSVRC2012_val_XXXXXXXX.JPEG`` name, ``-1`` for other names.
-
-    Accepts paths (``val/n01440764/ILSVRC2012_val_00000293.JPEG``) and names without extension.
-    Exact names are a hash lookup; only the others go through a regular expression.
-    """
-    names = np.asarray(file_names, dtype=object).tolist()
-    get = _val_index().get
-    out = np.fromiter((get(n, -1) for n in names), dtype=np.int64, count=len(names))
-    for i in np.flatnonzero(out < 0).tolist():
-        m = _VAL_NAME.search(str(names[i]))
-        if m and 1 <= int(m.group(1)) <= resources.N_VAL:
-            out[i] = int(m.group(1)) - 1
-    return out
-
-
-@cache
-def _val_index() -> dict[str, int]:
-    return {name: i for i, name in enumerate(resources.val_file_names().tolist())}
-
-
-def canonical_file_names(file_names: Iterable[str]) -> np.ndarray:
-    """Base names (``a/b/ILSVRC2012_val_00000001.JPEG`` → ``ILSVRC2012_val_00000001.JPEG``)."""
-    names = file_names.tolist() if isinstance(file_names, np.ndarray) else list(file_names)
-    return np.array([str(n).replace("\\", "/").rsplit("/", 1)[-1] for n in names], dtype=object)
-
-
-def first_duplicate(file_names: np.ndarray) -> int:
-    """Row of the first repeated file name, ``-1`` when all are distinct."""
-    names = file_names.tolist()
-    if len(set(names)) == len(names):
-        return -1
-    seen: set[str] = set()
-    for i, n in enumerate(names):
-        if n in seen:
-            return i
-        seen.add(n)
-    return -1
 
 
 def _class_index_of(value: Any, *, where: str) -> int:
@@ -211,14 +66,8 @@ def _class_index_of(value: Any, *, where: str) -> int:
     return idx
 
 
-def _matrix(rows: list[list[int]], n: int) -> np.ndarray:
-    mat = np.zeros((n, N_CLASSES), dtype=bool)
-    lens = np.fromiter((len(r) for r in rows), dtype=np.int64, count=n)
-    if lens.sum():
-        mat[np.repeat(np.arange(n), lens), np.fromiter((c for r in rows for c in r), np.int64)] = (
-            True
-        )
-    return mat
+def _matrix(rows: list[list[int]], n: int) -> Csr:
+    return Csr.from_lists(rows)
 
 
 def _check_unique(file_names: np.ndarray, where: str) -> None:
@@ -234,33 +83,31 @@ def _check_unique(file_names: np.ndarray, where: str) -> None:
 # loaders
 
 
+@cache
 def original() -> LabelSet:
     """The original single label of the 50,000 validation images (file-name order)."""
     orig = resources.validation_labels().astype(np.int16)
-    correct = np.zeros((resources.N_VAL, N_CLASSES), dtype=bool)
-    correct[np.arange(resources.N_VAL), orig] = True
     return LabelSet(
         name="original",
-        file_names=resources.val_file_names(),
-        correct=correct,
-        unclear=np.zeros_like(correct),
+        file_names=val_file_names(),
+        correct=Csr.single(orig),
+        unclear=Csr.empty(resources.N_VAL),
         problematic=np.zeros(resources.N_VAL, dtype=bool),
         original=orig,
         source="ILSVRC2012 validation labels (package resource)",
     )
 
 
+@cache
 def real() -> LabelSet:
     """ImageNet-ReaL labels; images whose ReaL set is empty are excluded from evaluation."""
     indptr, indices = resources.real_labels()
     n = resources.N_VAL
-    correct = np.zeros((n, N_CLASSES), dtype=bool)
-    correct[np.repeat(np.arange(n), np.diff(indptr)), indices] = True
     return LabelSet(
         name="real",
-        file_names=resources.val_file_names(),
-        correct=correct,
-        unclear=np.zeros_like(correct),
+        file_names=val_file_names(),
+        correct=Csr(indptr, indices.astype(np.int16)),
+        unclear=Csr.empty(n),
         problematic=np.zeros(n, dtype=bool),
         original=resources.validation_labels().astype(np.int16),
         source="ImageNet-ReaL (Beyer et al. 2020, package resource)",
@@ -313,7 +160,7 @@ def from_shankar(path: str | Path, *, include_non_val: bool = False) -> LabelSet
                 for c in entry.get("unclear", [])
             ]
         )
-    file_names = np.array(names, dtype=object)
+    file_names = as_names(names)
     problem = data.get("problematic_images", {}) or {}
     if not isinstance(problem, (dict, list)):
         raise ErrataInputError(f"{path}: field 'problematic_images' must be an object or a list")
@@ -325,9 +172,9 @@ def from_shankar(path: str | Path, *, include_non_val: bool = False) -> LabelSet
         file_names=file_names,
         correct=_matrix(correct_rows, len(names)),
         unclear=_matrix(unclear_rows, len(names)),
-        problematic=np.isin(file_names, np.array(list(problem), dtype=object)),
+        problematic=np.isin(file_names, as_names([str(x) for x in problem])),
         original=original_labels_for(file_names),
-        imagenet_m=None if mset is None else np.isin(file_names, np.array(mset, dtype=object)),
+        imagenet_m=None if mset is None else np.isin(file_names, as_names([str(x) for x in mset])),
         source=f"Shankar et al. multi-label schema: {path}",
     )
 
@@ -374,7 +221,8 @@ def from_json(path: str | Path) -> LabelSet:
         problematic.append(bool(entry.get("problematic", False)))
         o = entry.get("original")
         orig.append(-1 if o is None else _class_index_of(o, where=f"{where}.original"))
-    file_names = np.array(names, dtype=object)
+    file_names = base_names(as_names(names))
+    _check_unique(file_names, str(path))
     original = np.array(orig, dtype=np.int16)
     derived = original_labels_for(file_names)
     original[original < 0] = derived[original < 0]
@@ -386,7 +234,7 @@ def from_json(path: str | Path) -> LabelSet:
         unclear=_matrix(unclear_rows, len(names)),
         problematic=np.array(problematic, dtype=bool),
         original=original,
-        imagenet_m=None if mset is None else np.isin(file_names, np.array(mset, dtype=object)),
+        imagenet_m=None if mset is None else np.isin(file_names, as_names([str(x) for x in mset])),
         source=f"errata JSON label schema: {path}",
     )
 
@@ -410,7 +258,7 @@ def from_csv(path: str | Path) -> LabelSet:
             )
     if df.empty:
         raise ErrataInputError(f"{path}: no rows")
-    file_names = df["file_name"].to_numpy(dtype=object)
+    file_names = base_names(as_names(df["file_name"].to_numpy(dtype=object)))
     _check_unique(file_names, str(path))
 
     def parse(col: str) -> list[list[int]]:
@@ -467,12 +315,16 @@ def _read_json(path: Path) -> Any:
 
 
 def _shankar_from_registry() -> LabelSet:
-    from errata import data
+    from errata.io import data
 
     return from_shankar(data.path("shankar"))
 
 
-BUILTIN = {"original": original, "real": real, "shankar": _shankar_from_registry}
+BUILTIN: dict[str, Callable[[], LabelSet]] = {
+    "original": original,
+    "real": real,
+    "shankar": _shankar_from_registry,
+}
 FILE_LOADERS = {".json": from_json, ".csv": from_csv}
 
 
@@ -481,7 +333,7 @@ def load_labels(labels: str | Path | LabelSet = "real") -> LabelSet:
 
     Examples
     --------
-    >>> from errata.labels import load_labels
+    >>> from errata.io.labels import load_labels
     >>> real = load_labels("real")
     >>> len(real), int(real.evaluated.sum())
     (50000, 46837)

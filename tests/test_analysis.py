@@ -16,12 +16,11 @@ from errata.exceptions import ErrataInputError
 from tests.conftest import listing
 
 VAL = "ILSVRC2012_val_{:08d}.JPEG"
+NO_ERRORS = errata.Options(classify=False)
 
 
 def test_reference_resnet50_figures(data_dir: Path) -> None:
-    a = errata.analyze(
-        "cleanlab-resnet50", labels="real", order="imagefolder", classify_errors=False
-    )
+    a = errata.analyze("cleanlab-resnet50", labels="real", order="imagefolder", options=NO_ERRORS)
     assert f"{100 * a.metrics['top1']['value']:.3f}" == "72.732"
     assert a.metrics["top1"]["images"] == 50000
     assert f"{100 * a.metrics['real']['value']:.2f}" == "77.61"
@@ -31,18 +30,33 @@ def test_reference_resnet50_figures(data_dir: Path) -> None:
 
 
 def test_file_name_order_gives_the_same_figures(resnet_top1: np.ndarray) -> None:
-    from errata.predictions import imagefolder_order
+    from errata.io.predictions import imagefolder_order
 
     by_name = np.empty_like(resnet_top1)
     by_name[imagefolder_order()] = resnet_top1
-    a = errata.analyze(by_name, labels="original", classify_errors=False)
+    a = errata.analyze(by_name, labels="original", options=NO_ERRORS)
     assert a.metrics["top1"]["value"] == pytest.approx(0.72732)
     assert a.metrics["label_accuracy"]["value"] == pytest.approx(0.72732)
 
 
-def test_wrong_order_is_visible(resnet_top1: np.ndarray) -> None:
-    a = errata.analyze(resnet_top1, labels="original", order="filename", classify_errors=False)
-    assert a.metrics["top1"]["value"] < 0.01  # rows in the wrong order: near chance
+def test_wrong_order_is_an_error_and_auto_finds_the_right_one(resnet_top1: np.ndarray) -> None:
+    with pytest.raises(
+        ErrataInputError,
+        match=r"the rows are not in file-name order \(top-1 "
+        r"against the original labels: 0\.1 % in file-name order, 72\.7 % in "
+        r"ImageFolder order\); use --order imagefolder",
+    ):
+        errata.analyze(resnet_top1, labels="original", order="filename", options=NO_ERRORS)
+    a = errata.analyze(resnet_top1, labels="original", options=NO_ERRORS)  # order="auto"
+    assert a.order == "imagefolder" and a.metrics["top1"]["value"] == pytest.approx(0.72732)
+
+
+def test_order_that_cannot_be_told_is_an_error() -> None:
+    chance = np.random.default_rng(0).integers(0, 1000, 50000)
+    with pytest.raises(ErrataInputError, match="cannot tell which image each row is"):
+        errata.analyze(chance, options=NO_ERRORS)
+    a = errata.analyze(chance, order="filename", options=NO_ERRORS)  # stated: taken as given
+    assert a.metrics["top1"]["value"] < 0.01
 
 
 def test_subset_against_shankar_schema(tmp_path: Path) -> None:
@@ -66,7 +80,7 @@ def test_subset_against_shankar_schema(tmp_path: Path) -> None:
     )
     top1 = np.full(50000, 7)
     top1[0] = orig[0]
-    a = errata.analyze(top1, labels=path, classify_errors=False)
+    a = errata.analyze(top1, labels=path, order="filename", options=NO_ERRORS)
     # 9 evaluated images (one problematic), all correct via the unclear label 7
     assert (
         a.metrics["label_accuracy"]["value"] == 1.0 and a.metrics["label_accuracy"]["images"] == 9
@@ -76,10 +90,16 @@ def test_subset_against_shankar_schema(tmp_path: Path) -> None:
     assert a.metrics["top1"]["images"] == 50000
 
 
+def resources_labels() -> np.ndarray:
+    from errata import resources
+
+    return resources.validation_labels().astype(np.int64)
+
+
 def test_no_shared_images(tmp_path: Path) -> None:
     path = tmp_path / "mine.csv"
     path.write_text("file_name,labels\nphoto1.jpg,3\n")
-    np.save(tmp_path / "p.npy", np.zeros(50000, dtype=np.int64))
+    np.save(tmp_path / "p.npy", resources_labels())
     with pytest.raises(
         ErrataInputError,
         match=r"p\.npy: its 50000 images and the label set "
@@ -95,7 +115,7 @@ def test_unknown_file_names(tmp_path: Path) -> None:
 
 
 def test_outputs_written(tmp_path: Path, resnet_top1: np.ndarray) -> None:
-    a = errata.analyze(resnet_top1, labels="real", order="imagefolder", classify_errors=False)
+    a = errata.analyze(resnet_top1, labels="real", order="imagefolder", options=NO_ERRORS)
     written = a.save(tmp_path / "out")
     metrics = json.loads(written["metrics"].read_text())
     assert metrics["metrics"]["top1"]["value"] == pytest.approx(0.72732)

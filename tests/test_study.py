@@ -12,7 +12,7 @@ import pytest
 
 import errata
 from errata import resources
-from errata.compare import compare, query
+from errata.study import compare, query
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_cli_exit_code_says_a_file_was_skipped(zoo: Path, tmp_path: Path) -> Non
     )
     assert done.returncode == 1, done.stderr
     out = json.loads(done.stdout)
-    assert out["models"] == 2 and out["failed"] == 1
+    assert out["counts"]["models"] == 2 and out["counts"]["failed"] == 1
     q = subprocess.run(
         [
             sys.executable,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from errata import metrics as M
+from errata.core import metrics as M
 
 
 def cases():  # type: ignore[no-untyped-def]
@@ -55,13 +55,18 @@ def test_invariant_to_image_order(hits, classes, metric) -> None:  # type: ignor
     assert f(hits, classes) == pytest.approx(f(hits[perm], classes[perm]))
 
 
-def test_topk_and_label_hits() -> None:
+def test_topk_hits() -> None:
     topk = np.array([[1, 2, 3], [4, 5, 6]])
     assert M.topk_hits(topk, np.array([3, 4]), 1).tolist() == [False, True]
     assert M.topk_hits(topk, np.array([3, 4]), 3).tolist() == [True, True]
-    labels = np.zeros((2, 1000), bool)
-    labels[0, [1, 9]] = True
-    assert M.label_hits(np.array([9, 9]), labels).tolist() == [True, False]
+
+
+@pytest.mark.parametrize("hits,classes", cases())
+def test_class_average_from_counts_matches_naive(hits, classes) -> None:  # type: ignore[no-untyped-def]
+    hits_c = np.bincount(classes, weights=hits, minlength=10)
+    n_c = np.bincount(classes, minlength=10)
+    assert M.class_average(hits_c, n_c) == pytest.approx(naive_class_avg(hits, classes))
+    assert np.isnan(M.class_average(np.zeros(3), np.zeros(3)))
 
 
 def test_per_class_accuracy_nan_for_missing_classes() -> None:
@@ -72,18 +77,34 @@ def test_per_class_accuracy_nan_for_missing_classes() -> None:
 def test_bootstrap_matches_resampling_and_is_seeded() -> None:
     rng = np.random.default_rng(1)
     hits = rng.random(2000) < 0.7
-    lo, hi = M.bootstrap_ci(hits, seed=5)
-    assert (lo, hi) == M.bootstrap_ci(hits, seed=5)
-    assert lo < hits.mean() < hi
+    lo, hi = M.bootstrap_interval(int(hits.sum()), hits.size, seed=5)
+    assert (lo, hi) == M.bootstrap_interval(int(hits.sum()), hits.size, seed=5)
+    assert lo[0] < hits.mean() < hi[0]
     # the Binomial shortcut gives the same distribution as explicit resampling
     idx = rng.integers(0, hits.size, size=(2000, hits.size))
     explicit = np.quantile(hits[idx].mean(axis=1), [0.025, 0.975])
-    assert lo == pytest.approx(explicit[0], abs=0.004) and hi == pytest.approx(
-        explicit[1], abs=0.004
+    assert lo[0] == pytest.approx(explicit[0], abs=0.004)
+    assert hi[0] == pytest.approx(explicit[1], abs=0.004)
+    # per model: a model's interval is the same alone or in a stack
+    stack_lo, stack_hi = M.bootstrap_interval(
+        np.array([10, int(hits.sum())]), np.array([20, 2000]), seed=5
     )
-    classes = rng.integers(0, 20, hits.size)
-    clo, chi = M.bootstrap_ci(hits, classes=classes)
-    assert clo < M.class_averaged_accuracy(hits, classes) < chi
+    assert stack_lo[1] == lo[0] and stack_hi[1] == hi[0]
+
+
+def test_stratified_interval_matches_explicit_stratified_bootstrap() -> None:
+    """The closed form agrees with 2,000 explicit stratified resamples to 0.3 points."""
+    rng = np.random.default_rng(2)
+    n_c = rng.integers(20, 60, 300)
+    p_c = rng.uniform(0.3, 1.0, 300)
+    hits_c = rng.binomial(n_c, p_c)
+    lo, hi = M.stratified_interval(hits_c, n_c)
+    draws = rng.binomial(n_c[None, :], (hits_c / n_c)[None, :], size=(2000, 300)) / n_c
+    explicit = np.quantile(draws.mean(axis=1), [0.025, 0.975])
+    assert lo == pytest.approx(explicit[0], abs=0.003) and hi == pytest.approx(
+        explicit[1], abs=0.003
+    )
+    assert lo < M.class_average(hits_c, n_c) < hi
 
 
 def test_every_metric_has_metadata() -> None:

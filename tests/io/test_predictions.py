@@ -10,7 +10,7 @@ import pytest
 
 from errata import resources
 from errata.exceptions import ErrataInputError
-from errata.predictions import imagefolder_order, load_predictions
+from errata.io.predictions import imagefolder_order, load_predictions
 
 N = 50000
 
@@ -22,7 +22,7 @@ def top1() -> np.ndarray:
 
 def test_top1_npy_filename_order(tmp_path: Path, top1: np.ndarray) -> None:
     np.save(tmp_path / "p.npy", top1)
-    p = load_predictions(tmp_path / "p.npy")
+    p = load_predictions(tmp_path / "p.npy", order="filename")
     assert p.k == 1 and p.name == "p" and (p.top1 == top1).all()
     assert p.file_names[0] == "ILSVRC2012_val_00000001.JPEG"
 
@@ -38,7 +38,7 @@ def test_logits_give_sorted_top5(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     logits = rng.normal(size=(N, 1000)).astype(np.float32)
     np.savez(tmp_path / "p.npz", logits=logits)
-    p = load_predictions(tmp_path / "p.npz")
+    p = load_predictions(tmp_path / "p.npz", order="filename")
     want = np.argsort(-logits[:5], axis=1)[:, :5]
     assert p.k == 5 and (p.topk[:5] == want).all() and p.scores is not None
 

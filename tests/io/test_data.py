@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from errata import data
 from errata.exceptions import ErrataInputError
+from errata.io import data
 
 
 @pytest.fixture()

@@ -1,4 +1,5 @@
-"""Layer 5 — a model's predictions: top-1, top-k or full scores, with the image each row is for.
+"""Prediction loaders (the edge) — a model's predictions: top-1, top-k or full scores, with the
+image each row is for.
 
 Accepted inputs (:func:`load_predictions`):
 
@@ -11,23 +12,32 @@ Accepted inputs (:func:`load_predictions`):
 * a numpy array (same shapes) from Python.
 
 Rows are matched to images by file name. Without file names, ``order`` says which image each row is:
-``"filename"`` (ILSVRC2012_val_00000001 … 00050000, the default) or ``"imagefolder"`` (sorted by
-class WordNet id, then file name — what torchvision's ImageFolder yields).
+``"filename"`` (ILSVRC2012_val_00000001 … 00050000) or ``"imagefolder"`` (sorted by class WordNet
+id, then file name — what torchvision's ImageFolder yields); ``"auto"`` (the default) tells them
+apart by the top-1 accuracy against the original labels, which is near chance (0.1 %) in the
+wrong order. A stated order is checked the same way: rows whose top-1 is at chance in the stated
+order but fits the other one are an error, never a silent 0.1 %.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from errata import resources
+from errata.core.names import as_names, base_names, first_duplicate_image, val_numbers
 from errata.exceptions import ErrataInputError, row_ref
 from errata.resources import N_CLASSES, N_VAL
 
-Order = Literal["filename", "imagefolder"]
+Order = Literal["auto", "filename", "imagefolder"]
+ORDER_NAMES = {"filename": "file-name", "imagefolder": "ImageFolder"}
+FIT_ACCURACY = 0.02  # top-1 against the original labels: 20× chance means the order fits
+FIT_RATIO = 3.0  # ... and it must beat the other order's accuracy by this factor
 TOPK_SAVED = 5  # how many ranked classes are kept when scores are given
 SCORE_KEYS = ("logits", "probs", "probabilities", "scores")
 INDEX_KEYS = ("predictions", "topk", "top5", "top1", "prediction")
@@ -40,8 +50,9 @@ class Predictions:
 
     Attributes
     ----------
-    file_names : ndarray of object, shape (n,)
-        Base file name of each row's image, unique.
+    file_names : ndarray of str, shape (n,)
+        Base file name of each row's image, unique. Files without names share one read-only
+        array per order, so a study matches each order once.
     topk : ndarray of int16, shape (n, k)
         Predicted class indices, best first (``k = 1`` for top-1 only).
     scores : ndarray of float32, shape (n, 1000), or None
@@ -55,6 +66,8 @@ class Predictions:
     scores: np.ndarray | None = None
     name: str = "model"
     source: str = ""
+    order: str | None = None  # the row order used, for files without file names
+    numbers: np.ndarray | None = None  # (n,) validation number of each row's image, -1 other
 
     @property
     def top1(self) -> np.ndarray:
@@ -69,30 +82,51 @@ class Predictions:
         return len(self.file_names)
 
 
+@cache
 def imagefolder_order() -> np.ndarray:
-    """Positions (in file-name order) of the 50,000 images as ImageFolder lists them."""
+    """Positions (in file-name order) of the 50,000 images as ImageFolder lists them: sorted by
+    class WordNet id (= class index), then file name."""
     orig = resources.validation_labels()
-    return np.lexsort((np.arange(N_VAL), orig))
+    out = np.lexsort((np.arange(N_VAL), orig))
+    out.setflags(write=False)
+    return out
 
 
-def file_names_for(order: Order) -> np.ndarray:
-    """The 50,000 validation file names in ``order``."""
-    names = resources.val_file_names()
-    return {"filename": lambda: names, "imagefolder": lambda: names[imagefolder_order()]}[order]()
+ORDERS = {
+    "filename": lambda: resources.val_file_names(),
+    "imagefolder": lambda: resources.val_file_names()[imagefolder_order()],
+}
+
+
+@cache
+def file_names_for(order: Literal["filename", "imagefolder"]) -> np.ndarray:
+    """The 50,000 validation file names in ``order`` (one shared read-only array per order)."""
+    out = ORDERS[order]()
+    out.setflags(write=False)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
-# readers: each returns (array, file names or None)
+# readers: each takes (path for messages, source to read: the path or its bytes in memory,
+# names field) and returns (array, file names or None)
+
+Source = Path | io.BytesIO
 
 
-def _read_npy(path: Path, _: str | None) -> tuple[np.ndarray, np.ndarray | None]:
-    with open(path, "rb") as fh:
-        if fh.read(6) != b"\x93NUMPY":
-            raise ErrataInputError(
-                f"{path}: not a valid .npy array (no NumPy header); save it with numpy.save"
-            )
+def _head(src: Source, n: int) -> bytes:
+    if isinstance(src, io.BytesIO):
+        return bytes(src.getbuffer()[:n])
+    with open(src, "rb") as fh:
+        return fh.read(n)
+
+
+def _read_npy(path: Path, src: Source, _: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+    if _head(src, 6) != b"\x93NUMPY":
+        raise ErrataInputError(
+            f"{path}: not a valid .npy array (no NumPy header); save it with numpy.save"
+        )
     try:
-        return np.load(path, allow_pickle=False), None
+        return np.load(src, allow_pickle=False), None
     except ValueError as exc:
         msg = str(exc)
         if "pickle" in msg.lower():
@@ -108,11 +142,13 @@ def _read_npy(path: Path, _: str | None) -> tuple[np.ndarray, np.ndarray | None]
         ) from None
 
 
-def _read_npz(path: Path, names_field: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _read_npz(
+    path: Path, src: Source, names_field: str | None
+) -> tuple[np.ndarray, np.ndarray | None]:
     import zipfile
 
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with np.load(src, allow_pickle=False) as z:
             keys = list(z.keys())
             name_key = names_field or next((k for k in NAME_KEYS if k in keys), None)
             if names_field and names_field not in keys:
@@ -129,7 +165,7 @@ def _read_npz(path: Path, names_field: str | None) -> tuple[np.ndarray, np.ndarr
                     f"{', '.join(keys)}; expected one of {', '.join(INDEX_KEYS + SCORE_KEYS)})"
                 )
             arr = z[key]
-            names = None if name_key is None else z[name_key].astype(str).astype(object)
+            names = None if name_key is None else _names_array(z[name_key], path, name_key)
             return arr, names
     except ErrataInputError:
         raise
@@ -139,7 +175,25 @@ def _read_npz(path: Path, names_field: str | None) -> tuple[np.ndarray, np.ndarr
         ) from None
 
 
-def _read_table(path: Path, names_field: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _names_array(raw: np.ndarray, path: Path, key: str) -> np.ndarray:
+    """File names stored in an ``.npz``: a string array (bytes are decoded as UTF-8)."""
+    if raw.ndim != 1:
+        raise ErrataInputError(f"{path}: array '{key}' has shape {raw.shape}; expected (n,) names")
+    if raw.dtype.kind == "S":
+        try:
+            return as_names(np.strings.decode(raw, "utf-8"))
+        except UnicodeDecodeError:
+            raise ErrataInputError(f"{path}: array '{key}': file names are not UTF-8") from None
+    if raw.dtype.kind != "U":
+        raise ErrataInputError(
+            f"{path}: array '{key}' has dtype {raw.dtype}; expected file names as strings"
+        )
+    return raw
+
+
+def _read_table(
+    path: Path, src: Source, names_field: str | None
+) -> tuple[np.ndarray, np.ndarray | None]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -147,11 +201,11 @@ def _read_table(path: Path, names_field: str | None) -> tuple[np.ndarray, np.nda
         if path.suffix.lower() == ".csv":
             import pyarrow.csv as pcsv
 
-            table = pcsv.read_csv(path)
+            table = pcsv.read_csv(src)
         else:
             import pyarrow.parquet as pq
 
-            table = pq.read_table(path)
+            table = pq.read_table(src)
     except (pa.ArrowException, OSError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ErrataInputError(f"{path}: cannot read as {path.suffix[1:]} ({first})") from None
@@ -165,7 +219,7 @@ def _read_table(path: Path, names_field: str | None) -> tuple[np.ndarray, np.nda
         )
     names = None
     if name_col is not None:
-        names = np.array(table.column(name_col).cast(pa.string()).to_pylist(), dtype=object)
+        names = as_names(table.column(name_col).cast(pa.string()).to_numpy(zero_copy_only=False))
         columns.remove(name_col)
     if "prediction" in columns and "top1" not in columns:
         cols = ["prediction"]
@@ -214,9 +268,9 @@ def _read_names_file(path: Path) -> np.ndarray:
             raise ErrataInputError(f"{path}: not a JSON list of file names ({exc})") from None
         if not isinstance(names, list):
             raise ErrataInputError(f"{path}: expected a JSON list of file names")
-        return np.array([str(n) for n in names], dtype=object)
+        return as_names([str(n) for n in names])
     try:
-        return np.array(path.read_text(encoding="utf-8").split(), dtype=object)
+        return as_names(path.read_text(encoding="utf-8").split())
     except OSError as exc:
         raise ErrataInputError(f"{path}: cannot read file names ({exc})") from None
 
@@ -225,7 +279,39 @@ def _read_names_file(path: Path) -> np.ndarray:
 # validation
 
 
-def _to_topk(arr: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray | None]:
+SCORE_BLOCK = 4096  # rows of a score matrix ranked at a time (bounds the float32 copy)
+
+
+def _rank_scores(arr: np.ndarray, where: str, keep: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """The top-k classes of every row of a score matrix (best first, ties to the lower class),
+    checking that every score is finite; block by block, by repeated arg-max (a few passes
+    over each block beat one full sort or partition of 1,000 columns)."""
+    k = min(TOPK_SAVED, N_CLASSES)
+    n = len(arr)
+    topk = np.empty((n, k), dtype=np.int16)
+    scores = np.empty((n, N_CLASSES), dtype=np.float32) if keep else None
+    for start in range(0, n, SCORE_BLOCK):
+        block = np.array(arr[start : start + SCORE_BLOCK], dtype=np.float32)
+        finite = np.isfinite(block)
+        if not finite.all():
+            r, c = (int(v[0]) for v in np.nonzero(~finite))
+            raise ErrataInputError(
+                f"{where}: {row_ref(where, start + r)}, class {c}: score {block[r, c]} is not "
+                "finite (NaN or inf); expected finite logits or probabilities"
+            )
+        if scores is not None:
+            scores[start : start + len(block)] = block
+        rows = np.arange(len(block))
+        for j in range(k):
+            best = block.argmax(axis=1)
+            topk[start : start + len(block), j] = best
+            block[rows, best] = -np.inf
+    return topk, scores
+
+
+def _to_topk(
+    arr: np.ndarray, where: str, keep_scores: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Interpret a raw array as (topk int16, scores or None); raise on anything else."""
     if arr.ndim not in (1, 2) or arr.shape[0] == 0:
         raise ErrataInputError(
@@ -241,18 +327,7 @@ def _to_topk(arr: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray | None
                 "usually "
                 "has a background class at index 0 (TF-slim models): drop column 0"
             )
-        finite = np.isfinite(arr)
-        if not finite.all():
-            row, col = (int(v[0]) for v in np.nonzero(~finite))
-            raise ErrataInputError(
-                f"{where}: {row_ref(where, row)}, class {col}: score {arr[row, col]} is not "
-                "finite (NaN or inf); expected finite logits or probabilities"
-            )
-        scores = arr.astype(np.float32, copy=False)
-        k = min(TOPK_SAVED, N_CLASSES)
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-        return np.take_along_axis(part, order, axis=1).astype(np.int16), scores
+        return _rank_scores(arr, where, keep_scores)
     idx = arr if arr.ndim == 2 else arr[:, None]
     if idx.dtype.kind == "f":
         if not np.isfinite(idx).all():
@@ -288,9 +363,11 @@ def _to_topk(arr: np.ndarray, where: str) -> tuple[np.ndarray, np.ndarray | None
 def load_predictions(
     predictions: str | Path | np.ndarray | Predictions,
     *,
-    order: Order = "filename",
+    order: Order = "auto",
     file_names: str | Path | np.ndarray | list[str] | None = None,
     name: str | None = None,
+    keep_scores: bool = True,
+    content: bytes | None = None,
 ) -> Predictions:
     """Load and validate one model's predictions.
 
@@ -306,6 +383,11 @@ def load_predictions(
         name of a column (CSV/Parquet) or array (``.npz``) inside the predictions file.
     name : str, optional
         Model name; defaults to the file stem.
+    keep_scores : bool
+        Keep the score matrix of logits / probabilities (``Predictions.scores``); a study only
+        needs the ranked classes.
+    content : bytes, optional
+        The file's bytes, already read (a study reads each file once to hash and parse it).
 
     Raises
     ------
@@ -315,8 +397,9 @@ def load_predictions(
     """
     if isinstance(predictions, Predictions):
         return predictions
-    if order not in ("filename", "imagefolder"):
-        raise ErrataInputError(f"order: '{order}' is not one of filename, imagefolder")
+    if order not in ("auto", *ORDERS):
+        raise ErrataInputError(f"order: '{order}' is not one of auto, {', '.join(ORDERS)}")
+    registry_order = None
     names_field = (
         file_names if isinstance(file_names, str) and not Path(file_names).suffix else None
     )
@@ -326,10 +409,11 @@ def load_predictions(
     else:
         path = Path(predictions)
         if not path.exists():
-            from errata import data
+            from errata.io import data
 
             if str(predictions) in data.REGISTRY:
                 path = data.path(str(predictions))
+                registry_order = data.REGISTRY[str(predictions)].order
             else:
                 raise ErrataInputError(f"{path}: file not found")
         reader = READERS.get(path.suffix.lower())
@@ -338,45 +422,108 @@ def load_predictions(
                 f"{path}: unsupported extension '{path.suffix}' (expected {', '.join(READERS)})"
             )
         where = str(path)
-        arr, names = reader(path, names_field)
+        arr, names = reader(path, path if content is None else io.BytesIO(content), names_field)
         label = name or (str(predictions) if str(predictions) in _registry_names() else path.stem)
-    topk, scores = _to_topk(np.asarray(arr), where)
+    topk, scores = _to_topk(np.asarray(arr), where, keep_scores)
     n = topk.shape[0]
+    if names is not None and len(names) != n:
+        raise ErrataInputError(
+            f"{where}: {len(names)} file names for {n} prediction rows; expected one per row"
+        )
 
     if file_names is not None and names_field is None:
         if isinstance(file_names, (str, Path)):
             names = _read_names_file(Path(file_names))
             names_where = str(file_names)
         else:
-            names = np.asarray(file_names, dtype=object)
+            names = as_names(file_names)
             names_where = "file_names"
         if len(names) != n:
             raise ErrataInputError(
                 f"{names_where}: {len(names)} file names for {n} prediction rows "
                 f"in {where}; expected one name per row"
             )
+    used_order = None
+    numbers = None
     if names is None:
         if n != N_VAL:
             raise ErrataInputError(
                 f"{where}: {n} prediction rows; expected 50000 (one per validation image, in "
-                f"{order} order), or give file names (a file_name column/array or --file-names) "
-                "to predict on a subset"
+                "file-name or ImageFolder order), or give file names (a file_name column/array "
+                "or --file-names) to predict on a subset"
             )
-        names = file_names_for(order)
+        used_order = resolve_order(topk[:, 0], order, where, known=registry_order)
+        names = file_names_for(used_order)  # type: ignore[arg-type]
+        numbers = _numbers_in(used_order)
     else:
-        from errata.labels import canonical_file_names, first_duplicate
-
-        names = canonical_file_names(names)
-        row = first_duplicate(names)
+        names = base_names(names)
+        numbers = val_numbers(names)
+        row = first_duplicate_image(names, numbers)
         if row >= 0:
             raise ErrataInputError(
                 f"{where}: {row_ref(where, row)}: duplicate file name '{names[row]}'; "
                 "each image may appear once"
             )
-    return Predictions(file_names=names, topk=topk, scores=scores, name=label, source=where)
+    return Predictions(
+        file_names=names,
+        topk=topk,
+        scores=scores,
+        name=label,
+        source=where,
+        order=used_order,
+        numbers=numbers,
+    )
+
+
+@cache
+def _numbers_in(order: str) -> np.ndarray:
+    """The validation numbers of the 50,000 images listed in ``order``."""
+    out = np.arange(N_VAL) if order == "filename" else np.array(imagefolder_order())
+    out.setflags(write=False)
+    return out
+
+
+@cache
+def _original_in(order: str) -> np.ndarray:
+    """The original labels of the 50,000 images listed in ``order``."""
+    val = resources.validation_labels()
+    return val if order == "filename" else val[imagefolder_order()]
+
+
+def order_fit(top1: np.ndarray) -> dict[str, float]:
+    """Top-1 accuracy against the original labels if the rows were in each order."""
+    return {o: float((top1 == _original_in(o)).mean()) for o in ORDERS}
+
+
+def resolve_order(top1: np.ndarray, order: str, where: str, *, known: str | None = None) -> str:
+    """The row order of a file without file names: ``order`` itself, checked, or for
+    ``"auto"`` the one the predictions fit (see the module docstring)."""
+    if order == "auto" and known is not None:
+        return known
+    fit = order_fit(top1)
+    fits = {
+        o
+        for o, a in fit.items()
+        if a >= FIT_ACCURACY and all(a >= FIT_RATIO * b for p, b in fit.items() if p != o)
+    }
+    shown = ", ".join(f"{100 * a:.1f} % in {ORDER_NAMES[o]} order" for o, a in fit.items())
+    if order == "auto":
+        if len(fits) == 1:
+            return fits.pop()
+        raise ErrataInputError(
+            f"{where}: cannot tell which image each row is (top-1 against the original labels: "
+            f"{shown}); give --order filename or --order imagefolder, or file names"
+        )
+    if fits and order not in fits:
+        other = fits.pop()
+        raise ErrataInputError(
+            f"{where}: the rows are not in {ORDER_NAMES[order]} order (top-1 against the "
+            f"original labels: {shown}); use --order {other} (or --order auto)"
+        )
+    return order
 
 
 def _registry_names() -> set[str]:
-    from errata import data
+    from errata.io import data
 
     return set(data.REGISTRY)

@@ -1,4 +1,4 @@
-"""Layer 2 — the data directory and the registry of public files errata can download.
+"""The edge — the data directory and the registry of public files errata can download.
 
 The data directory is ``$ERRATA_DATA_DIR`` when set, else the user cache
 (``~/.cache/errata`` on Linux). Each registry entry is stored at ``<data dir>/<path>``, so a
@@ -33,6 +33,7 @@ class DataFile:
     sha256: str | None
     license: str
     description: str
+    order: str | None = None  # row order of a predictions file without file names
 
 
 REGISTRY: dict[str, DataFile] = {
@@ -47,6 +48,7 @@ REGISTRY: dict[str, DataFile] = {
             "Apache-2.0 (cleanlab/label-errors)",
             "ResNet-50 top-1 predictions on the 50,000 validation images, ImageFolder order "
             "(Northcutt et al. 2021)",
+            order="imagefolder",
         ),
         DataFile(
             "cleanlab-original-labels",

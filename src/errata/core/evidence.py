@@ -1,0 +1,229 @@
+"""What the error stages know besides the predictions: the taxonomy, co-occurrence counts,
+non-prototypical images and an optional open-world stage, gathered in one :class:`Context`.
+
+Everything here is plain arrays. Files are read by the callers at the edge
+(:mod:`errata.taxonomy` builds a :class:`Taxonomy`, :mod:`errata.io.evidence` reads expert
+files, ImageNet-X and the open-world bundle) and passed in, so the pipeline itself reads
+nothing and tests can plant tiny versions of every input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from errata.core.labelset import LabelSet
+from errata.core.sparse import Csr
+from errata.resources import N_CLASSES
+
+SPURIOUS_MIN_COUNT = 2  # co-occurrence in at least this many other images (Peychev et al. 2023)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Taxonomy:
+    """The class facts the stages read, as arrays over the ``C`` classes.
+
+    Attributes
+    ----------
+    name : str
+        Which taxonomy (``"errata"``), recorded in outputs.
+    class_names : ndarray of str, shape (C,)
+    overlap : ndarray of bool, shape (C, C)
+        ``overlap[label, prediction]``: the prediction duplicates the label's class.
+    superclass_members : ndarray of bool, shape (C, S)
+    superclass_names : ndarray of str, shape (S,)
+    lca_height : ndarray, shape (C, C)
+        Mistake severity (WordNet LCA height).
+    groups : mapping of str to ndarray of str, shape (C,)
+        Per split (``"wordnet"``, ``"shankar"``), the group of each class.
+    """
+
+    name: str
+    class_names: np.ndarray
+    overlap: np.ndarray
+    superclass_members: np.ndarray
+    superclass_names: np.ndarray
+    lca_height: np.ndarray
+    groups: Mapping[str, np.ndarray]
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def same_superclass(self) -> np.ndarray:
+        """``(C, C)`` bool: the two classes share a superclass."""
+        if "same" not in self._cache:
+            m = self.superclass_members.astype(np.float32)
+            self._cache["same"] = (m @ m.T) > 0
+        return self._cache["same"]  # type: ignore[no-any-return]
+
+    @property
+    def first_shared(self) -> np.ndarray:
+        """``(C, C)`` int16: the first superclass (file order) two classes share, ``-1`` none."""
+        if "first" not in self._cache:
+            self._cache["first"] = first_shared_of(self.superclass_members)
+        return self._cache["first"]  # type: ignore[no-any-return]
+
+
+def first_shared_of(members: np.ndarray) -> np.ndarray:
+    """``(C, C)`` int16 from a ``(C, S)`` membership matrix: the first superclass two classes
+    share, ``-1`` when none."""
+    n = members.shape[0]
+    out = np.full((n, n), -1, dtype=np.int16)
+    # reverse file order, so the first superclass a pair shares is written last and wins
+    for j in range(members.shape[1] - 1, -1, -1):  # ~200 superclasses, never a loop over images
+        idx = np.flatnonzero(members[:, j])
+        out[np.ix_(idx, idx)] = j
+    return out
+
+
+def cooccurrence_counts(sets: Csr) -> np.ndarray:
+    """``(C, C)`` int32: the number of rows of ``sets`` that hold both classes (the diagonal:
+    rows holding the class). Built from the sum of ``k_i²`` ordered pairs of each row.
+
+    >>> c = cooccurrence_counts(Csr.from_lists([[1, 2], [1, 2, 3]]))
+    >>> int(c[1, 2]), int(c[2, 3]), int(c[1, 1])
+    (2, 1, 2)
+    """
+    k = sets.sizes
+    rows = sets.row_ids
+    cols = sets.indices.astype(np.int64)
+    reps = k[rows]
+    first = np.repeat(cols, reps)
+    offsets = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+    second = cols[np.repeat(sets.indptr[:-1][rows], reps) + offsets]
+    c = sets.n_classes
+    flat = np.bincount(first * c + second, minlength=c * c)
+    return flat.reshape(c, c).astype(np.int32)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Cooccurrence:
+    """Co-occurrence counts of label pairs, and the sets they came from (for leave-one-out).
+
+    ``counts[a, b]`` is the number of source images whose set holds both classes; ``sets`` and
+    ``file_names`` let the pipeline subtract the contribution of the image being classified.
+    """
+
+    name: str
+    counts: np.ndarray
+    sets: Csr
+    file_names: np.ndarray
+    min_count: int = SPURIOUS_MIN_COUNT
+    description: str = ""
+
+    @classmethod
+    def of(cls, labels: LabelSet, *, min_count: int = SPURIOUS_MIN_COUNT) -> Cooccurrence:
+        """Counts over a label set's evidence sets (multi-labels with the original added)."""
+        sets = labels.evidence_sets
+        return cls(
+            name=labels.name,
+            counts=cooccurrence_counts(sets),
+            sets=sets,
+            file_names=labels.file_names,
+            min_count=min_count,
+            description=f"label set '{labels.name}' (with original labels), leave-one-out",
+        )
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class NonPrototypical:
+    """Image-level non-prototypical evidence over a label set's images.
+
+    ``source[i]`` indexes ``sources`` (``-1``: none); ``imagenet_x[i]`` says the evidence comes
+    from ImageNet-X factors (its own sub-category).
+    """
+
+    source: np.ndarray
+    sources: tuple[str, ...] = ()
+    imagenet_x: np.ndarray | None = None
+
+    @classmethod
+    def none(cls, n: int) -> NonPrototypical:
+        return cls(source=np.full(n, -1, dtype=np.int16), imagenet_x=np.zeros(n, dtype=bool))
+
+
+class OovStage(Protocol):
+    """The open-world stage: for error pairs (image row in the context's label set, prediction)
+    it returns ``(claimed (k,) bool, reason (k,) object)``."""
+
+    def __call__(
+        self, image: np.ndarray, prediction: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Context:
+    """Everything the stages need about one label set, prepared once for any number of models.
+
+    Build it with :func:`make_context` (pure) or :func:`errata.io.evidence.context` (which
+    also reads the evidence files named by the options).
+    """
+
+    labels: LabelSet
+    taxonomy: Taxonomy
+    cooccurrence: Cooccurrence
+    cooc_rows: np.ndarray  # (n,) row of each image in cooccurrence.sets, -1 if not there
+    nonprototypical: NonPrototypical
+    oov: OovStage | None = None
+    sources: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_images(self) -> int:
+        return len(self.labels)
+
+
+def make_context(
+    labels: LabelSet,
+    taxonomy: Taxonomy,
+    *,
+    cooccurrence: Cooccurrence | None = None,
+    nonprototypical: NonPrototypical | None = None,
+    oov: OovStage | None = None,
+    oov_name: str = "open-world model",
+) -> Context:
+    """Gather the evidence for ``labels``; co-occurrence defaults to the label set itself."""
+    cooc = cooccurrence or Cooccurrence.of(labels)
+    if cooc.file_names is labels.file_names:
+        cooc_rows = np.arange(len(labels))
+    else:
+        from errata.core.names import NameIndex
+
+        cooc_rows = NameIndex.of(cooc.file_names).rows(labels.file_names)
+    nonproto = nonprototypical or NonPrototypical.none(len(labels))
+    sources = {
+        "taxonomy": taxonomy.name,
+        "cooccurrence": cooc.description or f"label set '{cooc.name}'",
+        "non_prototypical": list(nonproto.sources) or ["none"],
+        "fine_grained_oov": oov_name
+        if oov is not None
+        else "not run (needs the openworld extra and --openworld)",
+    }
+    return Context(
+        labels=labels,
+        taxonomy=taxonomy,
+        cooccurrence=cooc,
+        cooc_rows=cooc_rows,
+        nonprototypical=nonproto,
+        oov=oov,
+        sources=sources,
+    )
+
+
+__all__ = [
+    "N_CLASSES",
+    "SPURIOUS_MIN_COUNT",
+    "Context",
+    "Cooccurrence",
+    "NonPrototypical",
+    "OovStage",
+    "Taxonomy",
+    "cooccurrence_counts",
+    "first_shared_of",
+    "make_context",
+]

@@ -1,0 +1,170 @@
+"""Metrics as pure numpy functions over whole arrays.
+
+Every function takes *hits* (bool, shape ``(n,)`` for one model or ``(m, n)`` for a stack of
+``m`` models) or counts made from them, and reduces over the last axis, so one call scores a
+thousand models. Inputs are assumed valid: the public entry points validate once.
+
+Names carry direction: every ``*_accuracy`` is higher-is-better.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from errata.resources import N_CLASSES
+
+CI_LEVEL = 0.95  # confidence level of the intervals
+N_RESAMPLES = 1000  # bootstrap resamples
+
+
+def topk_hits(topk: np.ndarray, targets: np.ndarray, k: int) -> np.ndarray:
+    """Whether ``targets`` (shape (n,)) is among the first ``k`` columns of ``topk`` ((…, n, K)).
+
+    >>> topk_hits(np.array([[3, 1], [2, 5]]), np.array([1, 4]), 2).tolist()
+    [True, False]
+    """
+    return (topk[..., :k] == targets[:, None]).any(axis=-1)
+
+
+def accuracy(hits: np.ndarray, *, mask: np.ndarray | None = None) -> np.ndarray | float:
+    """Mean of ``hits`` over the images in ``mask`` (all when None)."""
+    if mask is not None:
+        hits = hits[..., mask]
+    out = hits.mean(axis=-1)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def per_class_accuracy(
+    hits: np.ndarray, classes: np.ndarray, *, mask: np.ndarray | None = None
+) -> np.ndarray:
+    """Accuracy per class, ``(1000,)`` or ``(m, 1000)``; NaN for classes with no image.
+
+    ``classes`` (n,) is each image's class for grouping (the original label).
+    """
+    if mask is not None:
+        hits, classes = hits[..., mask], classes[mask]
+    order = np.argsort(classes, kind="stable")
+    sorted_classes = classes[order]
+    present, starts, sizes = np.unique(sorted_classes, return_index=True, return_counts=True)
+    sums = np.add.reduceat(hits[..., order].astype(np.int32), starts, axis=-1)
+    out = np.full(hits.shape[:-1] + (N_CLASSES,), np.nan)
+    out[..., present] = sums / sizes
+    return out
+
+
+def class_averaged_accuracy(
+    hits: np.ndarray, classes: np.ndarray, *, mask: np.ndarray | None = None
+) -> np.ndarray | float:
+    """Accuracy averaged over classes (each class present weighs the same), as in Shankar et al.'s
+    multi-label accuracy."""
+    out = np.nanmean(per_class_accuracy(hits, classes, mask=mask), axis=-1)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def ratio(hits: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """``hits / n`` element-wise, NaN where ``n`` is 0."""
+    hits = np.asarray(hits, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, hits / np.where(n > 0, n, 1), np.nan)
+
+
+def class_average(hits_c: np.ndarray, n_c: np.ndarray) -> np.ndarray:
+    """Class-averaged accuracy from per-class counts ``(…, C)``: the mean over classes with at
+    least one image (NaN when none has)."""
+    acc = ratio(hits_c, n_c)
+    present = n_c > 0
+    k = present.sum(axis=-1)
+    total = np.where(present, acc, 0.0).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(k > 0, total / np.maximum(k, 1), np.nan)
+
+
+def bootstrap_interval(
+    hits: np.ndarray | int,
+    n: np.ndarray | int,
+    *,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = 0,
+    level: float = CI_LEVEL,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap interval of an accuracy from its counts, per model.
+
+    Resampling ``n`` binary outcomes with replacement only changes how many hits a resample
+    holds, and that number is Binomial(n, hits / n): drawing it directly gives exactly the
+    bootstrap distribution for ``n_resamples`` draws instead of ``n_resamples × n``. Each model
+    gets its own generator seeded with ``seed``, so a model's interval is the same alone or in a
+    study.
+
+    Returns ``(lo, hi)``, arrays of the shape of ``hits`` (NaN where ``n`` is 0).
+    """
+    hits_a = np.atleast_1d(np.asarray(hits, dtype=np.int64))
+    n_a = np.atleast_1d(np.asarray(n, dtype=np.int64))
+    lo = np.full(hits_a.shape, np.nan)
+    hi = np.full(hits_a.shape, np.nan)
+    tail = (1 - level) / 2
+    for j in np.flatnonzero(n_a > 0).tolist():  # one generator per model, vectorised draws
+        rng = np.random.default_rng(seed)
+        draws = rng.binomial(n_a[j], hits_a[j] / n_a[j], size=n_resamples) / n_a[j]
+        lo[j], hi[j] = np.quantile(draws, [tail, 1 - tail])
+    return lo, hi
+
+
+def stratified_interval(
+    hits_c: np.ndarray, n_c: np.ndarray, *, level: float = CI_LEVEL
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interval of a class-averaged accuracy under the bootstrap stratified by class.
+
+    The stratified bootstrap draws each class's hits from Binomial(n_c, p_c); the class average
+    of the draws has mean ``mean(p_c)`` and variance ``Σ p_c (1 - p_c) / n_c / k²`` over the
+    ``k`` classes present, and as a mean of hundreds of independent terms it is normal to high
+    accuracy, so its quantiles are taken in closed form (for every model at once) instead of
+    from 1,000 × 1,000 draws per model. Counts have shape ``(…, C)``.
+    """
+    from statistics import NormalDist
+
+    p = ratio(hits_c, n_c)
+    present = n_c > 0
+    k = present.sum(axis=-1)
+    mean = class_average(hits_c, n_c)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var_c = np.where(present, p * (1 - p) / np.where(present, n_c, 1), 0.0)
+        sd = np.sqrt(var_c.sum(axis=-1)) / np.maximum(k, 1)
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    return np.clip(mean - z * sd, 0.0, 1.0), np.clip(mean + z * sd, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """Metadata of one headline metric (what tables and reports show)."""
+
+    title: str
+    higher_is_better: bool
+    description: str
+
+
+METRICS: dict[str, MetricInfo] = {
+    "top1": MetricInfo("top-1", True, "accuracy of the top prediction against the original label"),
+    "top5": MetricInfo("top-5", True, "original label among the five best predictions"),
+    "real": MetricInfo(
+        "ReaL accuracy",
+        True,
+        "top prediction in the ReaL label set, over images with a non-empty set",
+    ),
+    "label_accuracy": MetricInfo(
+        "multi-label accuracy (per image)",
+        True,
+        "top prediction in correct ∪ unclear, averaged over images",
+    ),
+    "mla": MetricInfo(
+        "MLA",
+        True,
+        "top prediction in correct ∪ unclear, problematic images "
+        "excluded, averaged per class (Shankar et al. 2020)",
+    ),
+    "imagenet_m": MetricInfo(
+        "ImageNet-M", True, "of the 68 ImageNet-M images, how many are correct"
+    ),
+}

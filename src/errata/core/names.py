@@ -1,0 +1,323 @@
+"""Image identity: file names, vectorised.
+
+An image is known by its base file name (``ILSVRC2012_val_00000001.JPEG``; directories are
+dropped). ImageNet validation images are also known by their number, so ``val/n01440764/
+ILSVRC2012_val_00000293.JPEG``, ``ILSVRC2012_val_00000293`` and ``ILSVRC2012_val_00000293.png``
+are the same image. Everything here works on numpy string arrays with ``numpy.strings`` ufuncs
+and sorting: no Python loop over names.
+
+:class:`NameIndex` finds the rows of names in a label set; :func:`align` maps a prediction
+file's rows onto a label set's images once, and :class:`Aligner` remembers the mapping for
+every distinct name list of a study (a zoo usually has one or two).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from errata.exceptions import ErrataInputError, row_ref
+from errata.resources import N_VAL, VAL_PREFIX
+
+_DIGITS = 8  # ILSVRC2012_val_XXXXXXXX
+
+
+def as_names(values: object) -> np.ndarray:
+    """A numpy unicode array of names from a list, object array or string array."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "U":
+        return arr
+    return np.asarray(arr.astype(object).astype(str), dtype=str)
+
+
+_SLASH, _BACKSLASH, _DOT = ord("/"), ord("\\"), ord(".")
+_PREFIX_CODES = np.array([ord(ch) for ch in VAL_PREFIX], dtype=np.uint32)
+
+
+def _codes(names: np.ndarray) -> np.ndarray:
+    """``(n, width)`` uint32 code points of a unicode array (a view, no copy)."""
+    width = names.dtype.itemsize // 4
+    return names.view(np.uint32).reshape(len(names), width)
+
+
+def base_names(names: np.ndarray) -> np.ndarray:
+    """Base names: ``a/b/ILSVRC2012_val_00000001.JPEG`` → ``ILSVRC2012_val_00000001.JPEG``
+    (``/`` and ``\\`` both separate directories).
+
+    >>> base_names(np.array(["val/n01/x.JPEG", "y.png", "c:\\\\d\\\\z.jpg"])).tolist()
+    ['x.JPEG', 'y.png', 'z.jpg']
+    """
+    names = np.ascontiguousarray(as_names(names))
+    if not len(names) or names.dtype.itemsize == 0:
+        return names
+    codes = _codes(names)
+    has_back = bool((codes == _BACKSLASH).any())
+    if not has_back and not (codes == _SLASH).any():
+        return names
+    if has_back:
+        names = np.strings.replace(names, "\\", "/")
+    return np.asarray(np.strings.rpartition(names, "/")[2])
+
+
+def _val_numbers_exact(names: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The validation number of names of the exact form ``ILSVRC2012_val_XXXXXXXX[.ext]``
+    (base names), from their code points, column by column; ``(numbers, ok)``."""
+    n = len(names)
+    plen = len(VAL_PREFIX)
+    codes = _codes(names)
+    width = codes.shape[1]
+    if width < plen + _DIGITS:
+        return np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool)
+    ok = np.asarray(np.strings.startswith(names, VAL_PREFIX))
+    num = np.zeros(n, dtype=np.int64)
+    for j in range(plen, plen + _DIGITS):  # 8 digit columns, Horner's rule
+        d = codes[:, j].astype(np.int64) - ord("0")
+        ok &= (d >= 0) & (d <= 9)
+        num = num * 10 + d
+    if width > plen + _DIGITS:  # optional ".ext": a dot, letters, then NUL padding only
+        first = codes[:, plen + _DIGITS]
+        ext = first == _DOT
+        ok &= (first == 0) | ext
+        seen_pad = np.zeros(n, dtype=bool)
+        for j in range(plen + _DIGITS + 1, width):
+            c = codes[:, j]
+            pad = c == 0
+            letter = ((c >= 65) & (c <= 90)) | ((c >= 97) & (c <= 122))
+            if j == plen + _DIGITS + 1:
+                ok &= ~ext | letter  # at least one letter after the dot
+            ok &= pad | (letter & ext & ~seen_pad)
+            seen_pad |= pad
+        if width == plen + _DIGITS + 1:
+            ok &= ~ext
+    num -= 1
+    ok &= (num >= 0) & (num < N_VAL)
+    return np.where(ok, num, -1), ok
+
+
+def val_numbers(names: np.ndarray) -> np.ndarray:
+    """0-based number of each ImageNet validation name, ``-1`` for any other name.
+
+    A validation name is ``ILSVRC2012_val_`` + 8 digits (1 … 50000), optionally followed by a
+    dot and a letters-only extension, after any directories.
+
+    >>> val_numbers(np.array(["ILSVRC2012_val_00000001.JPEG", "v/ILSVRC2012_val_00050000",
+    ...                       "ILSVRC2012_val_00000001.JPEG.bak", "n01440764_1.JPEG"])).tolist()
+    [0, 49999, -1, -1]
+    """
+    base = np.ascontiguousarray(base_names(names))
+    if not len(base):
+        return np.zeros(0, dtype=np.int64)
+    return _val_numbers_exact(base)[0]
+
+
+def first_duplicate(names: np.ndarray) -> int:
+    """Row of the first name that repeats an earlier one, ``-1`` when all are distinct.
+
+    >>> first_duplicate(np.array(["a", "b", "a", "b"]))
+    2
+    """
+    names = as_names(names)
+    if len(names) < 2:
+        return -1
+    order = np.argsort(names, kind="stable")
+    s = names[order]
+    dup = s[1:] == s[:-1]
+    if not dup.any():
+        return -1
+    return int(order[1:][dup].min())
+
+
+def first_duplicate_image(names: np.ndarray, numbers: np.ndarray | None = None) -> int:
+    """Like :func:`first_duplicate` but by image identity (two names of one validation image
+    are duplicates); ``numbers`` are the names' :func:`val_numbers` when already known."""
+    nums = val_numbers(names) if numbers is None else numbers
+    is_val = nums >= 0
+    first = -1
+    if is_val.any():
+        rows = np.flatnonzero(is_val)
+        seen = np.bincount(nums[rows], minlength=N_VAL)
+        if seen.max() > 1:  # rare: find the earliest row whose image came before
+            first_row = np.full(N_VAL, len(nums), dtype=np.int64)
+            np.minimum.at(first_row, nums[rows], rows)
+            later = rows[first_row[nums[rows]] < rows]
+            first = int(later.min())
+    other = np.flatnonzero(~is_val)
+    if len(other) > 1:
+        r = first_duplicate(base_names(names)[other])
+        if r >= 0:
+            first = int(other[r]) if first < 0 else min(first, int(other[r]))
+    return first
+
+
+@dataclass(frozen=True, eq=False)
+class NameIndex:
+    """Rows of a set of distinct image names, for vectorised look-ups.
+
+    Validation images are found by number (a ``(50000,)`` table); other names by binary search
+    over the sorted base names.
+    """
+
+    names: np.ndarray
+    _by_val: np.ndarray = field(repr=False)
+    _sorted: np.ndarray = field(repr=False)
+    _order: np.ndarray = field(repr=False)
+
+    @classmethod
+    def of(cls, names: np.ndarray) -> NameIndex:
+        base = base_names(names)
+        nums = val_numbers(base)
+        by_val = np.full(N_VAL, -1, dtype=np.int64)
+        is_val = nums >= 0
+        by_val[nums[is_val]] = np.flatnonzero(is_val)
+        other = np.flatnonzero(~is_val)
+        order = other[np.argsort(base[other], kind="stable")]
+        return cls(names=base, _by_val=by_val, _sorted=base[order], _order=order)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def rows(self, names: np.ndarray, numbers: np.ndarray | None = None) -> np.ndarray:
+        """Row of each name in the index, ``-1`` where absent.
+
+        >>> NameIndex.of(np.array(["ILSVRC2012_val_00000002.JPEG", "x.png"])).rows(
+        ...     np.array(["x.png", "val/ILSVRC2012_val_00000002", "y"])).tolist()
+        [1, 0, -1]
+        """
+        base = base_names(names)
+        nums = val_numbers(base) if numbers is None else numbers
+        out = np.full(len(base), -1, dtype=np.int64)
+        is_val = nums >= 0
+        out[is_val] = self._by_val[nums[is_val]]
+        other = np.flatnonzero(~is_val)
+        if len(other) and len(self._sorted):
+            q = base[other]
+            pos = np.searchsorted(self._sorted, q).clip(max=len(self._sorted) - 1)
+            hit = self._sorted[pos] == q
+            out[other[hit]] = self._order[pos[hit]]
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class Alignment:
+    """How the rows of one prediction file map onto the images of a label set.
+
+    Attributes
+    ----------
+    rows : ndarray of int64, shape (k,)
+        Prediction rows whose image is in the label set (in row order).
+    images : ndarray of int64, shape (k,)
+        The label-set row of each of them.
+    original : ndarray of int16, shape (n_rows,)
+        Original ImageNet label of every prediction row (``-1`` unknown): the label set's where
+        it knows the image, else the validation label of a validation name.
+    n_images : int
+        Images in the label set.
+    """
+
+    rows: np.ndarray
+    images: np.ndarray
+    original: np.ndarray
+    n_images: int
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.original)
+
+    @property
+    def is_identity(self) -> bool:
+        return self.n_rows == self.n_images == len(self.rows) and bool(
+            (self.rows == self.images).all()
+        )
+
+    def scatter(self, values: np.ndarray, fill: int = -1) -> np.ndarray:
+        """Per-row ``values`` (shape (..., n_rows)) put at their images: shape
+        (..., n_images), ``fill`` for images without a row."""
+        values = np.asarray(values)
+        out = np.full(values.shape[:-1] + (self.n_images,), fill, dtype=values.dtype)
+        out[..., self.images] = values[..., self.rows]
+        return out
+
+
+def align(
+    names: np.ndarray,
+    index: NameIndex,
+    label_original: np.ndarray,
+    *,
+    source: str,
+    label_name: str,
+    numbers: np.ndarray | None = None,
+) -> Alignment:
+    """Map prediction rows (``names``) onto a label set's images (``index``).
+
+    A name that is neither in the label set nor an ImageNet validation image is an error (a
+    typo or another data set); validation images outside the label set (the 30,000 images
+    Shankar et al. did not annotate, say) simply take no part in the multi-label figures.
+    """
+    from errata import resources
+
+    nums = val_numbers(names) if numbers is None else numbers
+    img = index.rows(names, nums)
+    known = img >= 0
+    if not known.any():
+        raise ErrataInputError(
+            f"{source}: its {len(names)} images and the label set '{label_name}' "
+            f"({len(index)} images) share no file names (e.g. '{names[0]}' vs "
+            f"'{index.names[0] if len(index) else ''}')"
+        )
+    unknown = ~known & (nums < 0)
+    if unknown.any():
+        row = int(np.flatnonzero(unknown)[0])
+        raise ErrataInputError(
+            f"{source}: {row_ref(source, row)}: unknown file name '{names[row]}' (not in label "
+            f"set '{label_name}' and not an ImageNet validation image; {int(unknown.sum())} "
+            "such rows)"
+        )
+    original = np.full(len(names), -1, dtype=np.int16)
+    is_val = nums >= 0
+    original[is_val] = resources.validation_labels()[nums[is_val]]
+    rows = np.flatnonzero(known)
+    from_set = label_original[img[rows]]
+    has = from_set >= 0
+    original[rows[has]] = from_set[has]
+    return Alignment(rows=rows, images=img[rows], original=original, n_images=len(index))
+
+
+@dataclass(eq=False)
+class Aligner:
+    """:func:`align` once per distinct name list: a zoo's files usually share one or two lists
+    (file-name order, ImageFolder order), so each is matched once and compared with a memcmp.
+    The last :data:`KEEP` distinct lists are remembered (a zoo of files that each list their
+    images in their own order must not hold all the lists in memory)."""
+
+    KEEP = 8
+
+    index: NameIndex
+    label_original: np.ndarray
+    label_name: str
+    _seen: list[tuple[np.ndarray, Alignment]] = field(default_factory=list)
+
+    def __call__(
+        self, names: np.ndarray, *, source: str, numbers: np.ndarray | None = None
+    ) -> Alignment:
+        for i, (seen, alignment) in enumerate(self._seen):
+            if seen is names or (
+                len(seen) == len(names)
+                and seen.dtype == names.dtype
+                and seen[0] == names[0]
+                and seen[-1] == names[-1]
+                and np.array_equal(seen, names)
+            ):
+                self._seen.append(self._seen.pop(i))  # most recently used last
+                return alignment
+        alignment = align(
+            names,
+            self.index,
+            self.label_original,
+            source=source,
+            label_name=self.label_name,
+            numbers=numbers,
+        )
+        self._seen.append((names, alignment))
+        del self._seen[: -self.KEEP]
+        return alignment

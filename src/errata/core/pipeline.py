@@ -1,0 +1,264 @@
+"""Run the error pipeline: every top-1 prediction of a stack of models gets one category, and
+every multi-label error its evidence (Peychev et al. 2023; categories of Vasudevan et al. 2022).
+
+Each image with a prediction is assigned the first category that applies, in the order of
+:data:`errata.core.categories.CATEGORIES`: correct (the prediction is in correct ∪ unclear),
+then the stages — overlapping classes, fine-grained, fine-grained OOV, spurious correlation,
+non-prototypical (experts, then ImageNet-X), model failure. The labels the stages compare a
+prediction with are ``S_i`` = correct ∪ unclear ∪ {original label}, minus the prediction.
+Problematic images and images without an acceptable label are ``excluded``.
+
+The work is proportional to the number of errors, all of it on whole arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from errata.core import categories as K
+from errata.core.evidence import Context
+from errata.core.labelset import LabelSet
+from errata.core.stages import Evidence, Pending
+
+NOT_PREDICTED = -1  # category code of an image the model has no prediction for
+UNCLASSIFIED = -2  # category code of an error when the stages were not run
+
+
+@dataclass(frozen=True, eq=False)
+class ErrorRows:
+    """One row per (model, image) multi-label error, sorted by image then model.
+
+    ``label``/``count``/``source`` are the claiming stage's evidence (``-1`` none), ``note`` an
+    index into :attr:`Classified.notes` (``-1`` none) and ``severity`` the WordNet LCA height
+    between the prediction and the closest label of ``S_i``.
+    """
+
+    model: np.ndarray  # int32
+    image: np.ndarray  # int64
+    pred: np.ndarray  # int16
+    code: np.ndarray  # int8
+    label: np.ndarray  # int16
+    count: np.ndarray  # int32
+    source: np.ndarray  # int16
+    note: np.ndarray  # int32
+    severity: np.ndarray  # float32
+
+    def __len__(self) -> int:
+        return len(self.model)
+
+    def take(self, sel: np.ndarray) -> ErrorRows:
+        return ErrorRows(**{k: getattr(self, k)[sel] for k in self.__dataclass_fields__})
+
+    @classmethod
+    def empty(cls) -> ErrorRows:
+        z = np.zeros(0, dtype=np.int64)
+        return cls(
+            model=z.astype(np.int32),
+            image=z,
+            pred=z.astype(np.int16),
+            code=z.astype(np.int8),
+            label=z.astype(np.int16),
+            count=z.astype(np.int32),
+            source=z.astype(np.int16),
+            note=z.astype(np.int32),
+            severity=z.astype(np.float32),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Classified:
+    """The pipeline's output for ``m`` models on the ``n`` images of a context.
+
+    ``category`` (m, n) int8 holds codes into :data:`~errata.core.categories.CATEGORIES`, or
+    :data:`NOT_PREDICTED` / :data:`UNCLASSIFIED`; ``errors`` the multi-label errors with their
+    evidence; ``notes`` the texts that ``errors.note`` points at (open-world reasons).
+    """
+
+    category: np.ndarray
+    errors: ErrorRows
+    notes: tuple[str, ...] = ()
+
+    @property
+    def stages_run(self) -> bool:
+        return not bool((self.category == UNCLASSIFIED).any())
+
+    def evidence(self, rows: np.ndarray | None = None) -> Evidence:
+        """The evidence of error rows ``rows`` (all by default), for the reason functions."""
+        e = self.errors if rows is None else self.errors.take(rows)
+        notes = np.asarray((*self.notes, None), dtype=object)  # note -1 -> None
+        return Evidence(
+            pred=e.pred.astype(np.int64),
+            label=e.label.astype(np.int64),
+            count=e.count,
+            source=e.source.astype(np.int64),
+            text=notes[e.note],
+        )
+
+
+def reasons(ctx: Context, result: Classified, rows: np.ndarray | None = None) -> np.ndarray:
+    """The reason, in words, of each error row (all rows, or ``rows``): each category's reason
+    function over all its rows at once."""
+    e = result.errors if rows is None else result.errors.take(rows)
+    ev = result.evidence(rows)
+    out = np.full(len(e), "", dtype=object)
+    for code in np.unique(e.code).tolist():
+        cat = K.CATEGORIES[code]
+        sel = np.flatnonzero(e.code == code)
+        if cat.reason is not None:
+            sub = Evidence(**{k: getattr(ev, k)[sel] for k in ev.__dataclass_fields__})
+            out[sel] = cat.reason(ctx, sub)
+    return out
+
+
+def outcomes(labels: LabelSet, top1: np.ndarray) -> np.ndarray:
+    """Correct / correct multi-label / excluded for each prediction of ``top1`` ((n,) or (m, n),
+    aligned with ``labels``; ``-1``: no prediction); errors are :data:`UNCLASSIFIED`."""
+    top1 = np.atleast_2d(np.asarray(top1))
+    present = top1 >= 0
+    hits = labels.hits(top1)
+    evaluated = labels.evaluated
+    category = np.full(top1.shape, K.EXCLUDED, dtype=np.int8)
+    category[~present] = NOT_PREDICTED
+    ok = hits & evaluated
+    is_orig = top1 == labels.original
+    category[ok & is_orig] = K.CORRECT
+    category[ok & ~is_orig] = K.CORRECT_MULTI
+    category[present & evaluated & ~hits] = UNCLASSIFIED
+    return category
+
+
+def unclassified(labels: LabelSet, top1: np.ndarray) -> Classified:
+    """The outcome of ``top1`` without the error stages (metrics only)."""
+    return Classified(category=outcomes(labels, top1), errors=ErrorRows.empty())
+
+
+@dataclass(frozen=True, eq=False)
+class PairVerdicts:
+    """The stages' verdict on distinct (image, prediction) errors, all shape (p,): a verdict
+    depends on the pair only, never on the model that makes the error."""
+
+    code: np.ndarray  # int8
+    label: np.ndarray  # int16
+    count: np.ndarray  # int32
+    source: np.ndarray  # int16
+    note: np.ndarray  # int32, into the notes
+    severity: np.ndarray  # float32
+
+
+def judge(ctx: Context, image: np.ndarray, pred: np.ndarray, notes: list[str]) -> PairVerdicts:
+    """Run the stages, in precedence order, on errors ``(image, pred)`` (shape (p,)); texts of
+    the open-world stage are appended to ``notes``."""
+    k = len(image)
+    code = np.full(k, -1, dtype=np.int8)
+    label = np.full(k, -1, dtype=np.int16)
+    count = np.full(k, -1, dtype=np.int32)
+    source = np.full(k, -1, dtype=np.int16)
+    note = np.full(k, -1, dtype=np.int32)
+    pending = Pending.of(ctx.labels.evidence_sets, np.zeros(k, np.int32), image, pred)
+
+    # severity: the closest label of S_i (every error has one: its multi-labels are not empty)
+    severity = np.full(k, np.inf, dtype=np.float32)
+    lca = ctx.taxonomy.lca_height
+    for rows, lab in pending.ranks(all_errors=True):
+        severity[rows] = np.minimum(severity[rows], lca[lab, pred[rows]])
+    severity[np.isinf(severity)] = np.nan
+
+    for cat in K.ERRORS:
+        if not pending.alive.any():
+            break
+        assert cat.stage is not None
+        res = cat.stage(ctx, pending)
+        c = res.claimed
+        code[c] = K.CODE[cat.name]
+        if res.label is not None:
+            label[c] = res.label[c]
+        if res.count is not None:
+            count[c] = res.count[c]
+        if res.source is not None:
+            source[c] = res.source[c]
+        if res.text is not None and c.any():
+            texts, inverse = np.unique(res.text[c].astype(str), return_inverse=True)
+            note[c] = len(notes) + inverse
+            notes.extend(texts.tolist())
+        pending.alive[c] = False
+    return PairVerdicts(code, label, count, source, note, severity)
+
+
+class Classifier:
+    """The pipeline over one context, for stack after stack of models (a study's batches).
+
+    Verdicts are memoised per distinct (image, prediction) pair in a table of
+    ``n_images × n_classes`` slots (200 MB for ImageNet's 50,000 × 1,000), so an error that
+    many models make — the usual case in a zoo — is judged once. ``memo=False`` judges every
+    error of every call afresh (one model needs no memo).
+    """
+
+    def __init__(self, ctx: Context, *, memo: bool = True) -> None:
+        self.ctx = ctx
+        self.notes: list[str] = []
+        self._memo = memo
+        self._slot: np.ndarray | None = None  # 1 + the pair's row in _store; 0: not judged yet
+        self._store: dict[str, np.ndarray] = {}
+        self._size = 0
+
+    def _lookup(self, key: np.ndarray) -> PairVerdicts:
+        n_cls = self.ctx.taxonomy.n_classes
+        if self._slot is None:  # zeros: the pages are only touched where pairs occur
+            self._slot = np.zeros(self.ctx.n_images * n_cls, dtype=np.int32)
+        slot = self._slot[key]
+        new = slot == 0
+        if new.any():
+            fresh = np.sort(key[new])
+            fresh = fresh[np.r_[True, fresh[1:] != fresh[:-1]]]
+            v = judge(self.ctx, fresh // n_cls, fresh % n_cls, self.notes)
+            end = self._size + len(fresh)
+            for f in PairVerdicts.__dataclass_fields__:
+                col = getattr(v, f)
+                store = self._store.get(f)
+                if store is None or len(store) < end:  # grow by doubling: amortised O(1)
+                    bigger = np.empty(max(2 * end, 1024), dtype=col.dtype)
+                    if store is not None:
+                        bigger[: self._size] = store[: self._size]
+                    self._store[f] = store = bigger
+                store[self._size : end] = col
+            self._slot[fresh] = np.arange(self._size + 1, end + 1, dtype=np.int32)
+            self._size = end
+            slot = self._slot[key]
+        slot -= 1
+        return PairVerdicts(*(self._store[f][slot] for f in PairVerdicts.__dataclass_fields__))
+
+    def __call__(self, top1: np.ndarray) -> Classified:
+        """Assign a category to each prediction of ``top1`` (shape (n,) or (m, n), aligned
+        with the context's label set; ``-1`` means no prediction for that image), and to each
+        error its evidence."""
+        top1 = np.atleast_2d(np.asarray(top1))
+        category = outcomes(self.ctx.labels, top1)
+        # image-major: the errors of one image sit together, and so do their memo slots
+        image, model = np.nonzero(np.ascontiguousarray((category == UNCLASSIFIED).T))
+        pred = top1[model, image].astype(np.int64)
+        if self._memo:
+            v = self._lookup(image * self.ctx.taxonomy.n_classes + pred)
+        else:
+            v = judge(self.ctx, image, pred, self.notes)
+        category[model, image] = v.code
+        errors = ErrorRows(
+            model=model.astype(np.int32),
+            image=image.astype(np.int64),
+            pred=pred.astype(np.int16),
+            code=v.code,
+            label=v.label,
+            count=v.count,
+            source=v.source,
+            note=v.note,
+            severity=v.severity,
+        )
+        return Classified(category=category, errors=errors, notes=tuple(self.notes))
+
+
+def classify(ctx: Context, top1: np.ndarray) -> Classified:
+    """Assign a category to each prediction of ``top1`` (shape (n,) or (m, n), aligned with
+    ``ctx.labels``; ``-1`` means no prediction for that image), and to each error its evidence
+    (see :class:`Classifier` for a study's many batches)."""
+    return Classifier(ctx, memo=False)(top1)

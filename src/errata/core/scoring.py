@@ -1,0 +1,425 @@
+"""The one scoring core: per-model sufficient statistics, and every figure derived from them.
+
+A stack of ``m`` models is reduced to a :class:`Tally` — counts per (model, original class,
+category), top-k hits per (model, class), the summed severity of the errors — and every figure
+errata reports (top-1/top-5, ReaL or per-image label accuracy, MLA and its variants, counts and
+shares per category and per group, mean severity, confidence intervals) is computed from it by
+one function, :func:`values`, over all models at once. ``errata analyze`` is the view of one
+model (:meth:`Scores.metrics`, :meth:`Scores.summary`), ``errata compare`` the table of all of
+them (:meth:`Scores.frame`); batches of a study concatenate (:meth:`Tally.concat`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from errata.core import categories as K
+from errata.core import metrics as M
+from errata.core.evidence import Context
+from errata.core.labelset import LabelSet
+from errata.core.pipeline import (
+    NOT_PREDICTED,
+    UNCLASSIFIED,
+    Classified,
+    Classifier,
+    classify,
+    unclassified,
+)
+
+N_CATS = len(K.CATEGORIES)
+N_BUCKETS = N_CATS + 2  # count buckets: the categories, then the two codes below (code % B)
+B_UNCLASSIFIED = UNCLASSIFIED % N_BUCKETS  # an error, stages not run
+B_NOT_PREDICTED = NOT_PREDICTED % N_BUCKETS  # no prediction for the image
+assert (B_UNCLASSIFIED, B_NOT_PREDICTED) == (N_CATS, N_CATS + 1)
+GROUP_ORDER = ("organism", "artifact", "other", "dogs", "other organisms", "objects")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScoreOptions:
+    """Statistics settings: bootstrap resamples and seed, confidence level."""
+
+    n_resamples: int = M.N_RESAMPLES
+    seed: int = 0
+    level: float = M.CI_LEVEL
+
+
+@dataclass(frozen=True, eq=False)
+class Tally:
+    """Sufficient statistics of ``m`` models on one label set.
+
+    Attributes
+    ----------
+    counts : ndarray of int64, shape (m, C + 1, B)
+        Images per (model, original class — ``C`` for unknown —, bucket); buckets are the
+        category codes, then "no prediction" and "error, not classified".
+    topk_hits, topk_n : ndarray of int64, shape (m, 2, C)
+        Top-1 and top-5 hits and images per original class, over the model's prediction rows
+        (which may reach beyond the label set); ``topk_n[:, 1]`` is 0 without top-5.
+    severity_sum : ndarray of float64, shape (m,)
+    severity_n : ndarray of int64, shape (m,)
+        Sum and number of the errors' severities.
+    imagenet_m : ndarray of int64, shape (m,), or None
+        ImageNet-M images predicted correctly.
+    """
+
+    counts: np.ndarray
+    topk_hits: np.ndarray
+    topk_n: np.ndarray
+    severity_sum: np.ndarray
+    severity_n: np.ndarray
+    imagenet_m: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    @classmethod
+    def concat(cls, parts: Sequence[Tally]) -> Tally:
+        """The tallies of several batches, models in order."""
+        if not parts:
+            raise ValueError("no tallies to concatenate")
+        m_parts = [p.imagenet_m for p in parts]
+        return cls(
+            counts=np.concatenate([p.counts for p in parts]),
+            topk_hits=np.concatenate([p.topk_hits for p in parts]),
+            topk_n=np.concatenate([p.topk_n for p in parts]),
+            severity_sum=np.concatenate([p.severity_sum for p in parts]),
+            severity_n=np.concatenate([p.severity_n for p in parts]),
+            imagenet_m=None if m_parts[0] is None else np.concatenate(m_parts),  # type: ignore[arg-type]
+        )
+
+    def take(self, rows: np.ndarray) -> Tally:
+        return Tally(
+            counts=self.counts[rows],
+            topk_hits=self.topk_hits[rows],
+            topk_n=self.topk_n[rows],
+            severity_sum=self.severity_sum[rows],
+            severity_n=self.severity_n[rows],
+            imagenet_m=None if self.imagenet_m is None else self.imagenet_m[rows],
+        )
+
+
+def topk_counts(
+    topk: np.ndarray, original: np.ndarray, n_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-1 and top-5 hits and images per original class, for one model's prediction rows.
+
+    ``topk`` (n, k) ranked class indices, ``original`` (n,) labels (``-1`` unknown, skipped).
+    Returns ``(hits (2, C), n (2, C))``.
+    """
+    hits = np.zeros((2, n_classes), dtype=np.int64)
+    n = np.zeros((2, n_classes), dtype=np.int64)
+    has = original >= 0
+    all_known = bool(has.all())
+    cls = original if all_known else original[has]
+    tk = topk if all_known else topk[has]
+    per_class = np.bincount(cls, minlength=n_classes)
+    for row, k in enumerate((1, 5)):
+        if tk.shape[1] >= k:
+            hit = tk[:, 0] == cls if k == 1 else M.topk_hits(tk, cls, k)
+            hits[row] = np.bincount(cls[hit], minlength=n_classes)
+            n[row] = per_class
+    return hits, n
+
+
+def tally(
+    labels: LabelSet,
+    result: Classified,
+    *,
+    topk_hits: np.ndarray,
+    topk_n: np.ndarray,
+) -> Tally:
+    """Reduce a classified stack (and its top-k counts, shape (m, 2, C)) to a :class:`Tally`."""
+    m, n = result.category.shape
+    c = labels.multi.n_classes
+    orig = labels.original.astype(np.int32)
+    cls_base = np.where(orig >= 0, orig, c) * N_BUCKETS  # (n,)
+    model_base = np.arange(m, dtype=np.int32) * ((c + 1) * N_BUCKETS)  # (m,)
+    flat = result.category.astype(np.int32) % N_BUCKETS
+    flat += cls_base[None, :]
+    flat += model_base[:, None]
+    counts = np.bincount(flat.ravel(), minlength=m * (c + 1) * N_BUCKETS).reshape(
+        m, c + 1, N_BUCKETS
+    )
+    e = result.errors
+    sev_n = np.bincount(e.model, minlength=m)
+    sev_sum = np.bincount(e.model, weights=e.severity.astype(np.float64), minlength=m)
+    imagenet_m = None
+    if labels.imagenet_m is not None:
+        sel = labels.imagenet_m
+        imagenet_m = np.isin(result.category[:, sel], K.CORRECT_CODES).sum(axis=1)
+    return Tally(
+        counts=counts,
+        topk_hits=np.asarray(topk_hits, dtype=np.int64).reshape(m, 2, c),
+        topk_n=np.asarray(topk_n, dtype=np.int64).reshape(m, 2, c),
+        severity_sum=sev_sum,
+        severity_n=sev_n,
+        imagenet_m=imagenet_m,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Scores:
+    """The figures of ``m`` models on one label set (see the module docstring)."""
+
+    models: tuple[str, ...]
+    tally: Tally
+    label_name: str
+    groups: Mapping[str, np.ndarray]  # split -> (C,) group of each class
+    status: Mapping[str, str] = field(default_factory=dict)  # category -> "not run (...)"
+    sources: Mapping[str, Any] = field(default_factory=dict)
+    imagenet_m_of: int | None = None
+    classified: bool = True
+    options: ScoreOptions = ScoreOptions()
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+    @property
+    def accuracy_key(self) -> str:
+        """``"real"`` for ReaL, ``"label_accuracy"`` for other label sets."""
+        return "real" if self.label_name == "real" else "label_accuracy"
+
+    @property
+    def values(self) -> dict[str, np.ndarray]:
+        """Every figure as an ``(m,)`` array, by column name (computed once)."""
+        if "values" not in self._cache:
+            self._cache["values"] = values(self)
+        return self._cache["values"]  # type: ignore[no-any-return]
+
+    def group_codes(self) -> dict[str, tuple[list[str], np.ndarray]]:
+        """Per split: the groups in display order and the group of each class (``C + 1``
+        entries; unknown classes get an ``unknown`` group when there are such images)."""
+        out = {}
+        unknown = bool(self.tally.counts[:, -1, :N_CATS].any())
+        for split, names in self.groups.items():
+            groups = sorted(set(np.asarray(names).tolist()), key=_group_order)
+            code = {g: i for i, g in enumerate(groups)}
+            per_class = np.array([code[g] for g in np.asarray(names).tolist()] + [len(groups)])
+            out[split] = ([*groups, "unknown"] if unknown else groups, per_class)
+        return out
+
+    # --- one model --------------------------------------------------------------------------
+
+    def metrics(self, j: int = 0) -> dict[str, Any]:
+        """Headline metrics of model ``j`` with 95 % intervals: ``{key: {value, ci95,
+        images}}`` (ImageNet-M: ``{value, of, images}``)."""
+        v, t = self.values, self.tally
+        out: dict[str, Any] = {}
+        for key in ("top1", "top5", self.accuracy_key, "mla"):
+            if f"{key}_images" not in v or not v[f"{key}_images"][j]:
+                continue
+            out[key] = {
+                "value": float(v[key][j]),
+                "ci95": [float(v[f"{key}_lo"][j]), float(v[f"{key}_hi"][j])],
+                "images": int(v[f"{key}_images"][j]),
+            }
+        if t.imagenet_m is not None and self.imagenet_m_of:
+            out["imagenet_m"] = {
+                "value": int(t.imagenet_m[j]),
+                "of": int(self.imagenet_m_of),
+                "images": int(self.imagenet_m_of),
+            }
+        return out
+
+    def summary(self, j: int = 0) -> dict[str, Any]:
+        """JSON-ready error summary of model ``j``: counts and shares per category, per group,
+        MLA variants, mean severity, and the evidence used."""
+        if not self.classified:
+            return {}
+        v = self.values
+        n_errors = int(v["errors"][j])
+        categories = {}
+        for c in K.CATEGORIES:
+            cnt = int(v[f"n_{c.key}"][j])
+            row: dict[str, Any] = {
+                "count": cnt,
+                "share": cnt / n_errors if c.is_error and n_errors else None,
+            }
+            if c.name in self.status:
+                row["status"] = self.status[c.name]
+            categories[c.name] = row
+        groups_out: dict[str, Any] = {}
+        for split, (groups, _) in self.group_codes().items():
+            groups_out[split] = {}
+            for g in groups:
+                prefix = f"{split}_{K.slug(g)}"
+                groups_out[split][g] = {
+                    "errors": int(v[f"{prefix}_errors"][j]),
+                    "categories": {c.name: int(v[f"{prefix}_{c.key}"][j]) for c in K.CATEGORIES},
+                    "images": int(v[f"{prefix}_images"][j]),
+                }
+        sev = v["mean_severity"][j]
+        return {
+            "errors": n_errors,
+            "top1_errors": int(v["top1_errors"][j]),
+            "excluded": int(v["excluded"][j]),
+            "categories": categories,
+            "groups": groups_out,
+            "mla_variants": {
+                key: {"title": title, "value": float(v[key][j])}
+                for key, (title, _) in K.mla_variants().items()
+            },
+            "mean_severity": None if np.isnan(sev) else float(sev),
+            "sources": dict(self.sources),
+        }
+
+    def per_class(self, j: int = 0) -> dict[str, np.ndarray]:
+        """Per original class of model ``j``: images, top-1 accuracy, images evaluated against
+        the label set, and multi-label accuracy (NaN where a class has no image)."""
+        t = self.tally
+        c = t.topk_n.shape[2]
+        counts = t.counts[j, :c]
+        evaluated = _evaluated(counts)
+        return {
+            "images": t.topk_n[j, 0],
+            "top1": M.ratio(t.topk_hits[j, 0], t.topk_n[j, 0]),
+            "evaluated": evaluated,
+            "multi_label": M.ratio(counts[:, list(K.CORRECT_CODES)].sum(axis=-1), evaluated),
+        }
+
+    # --- all models -------------------------------------------------------------------------
+
+    def frame(self) -> Any:
+        """pandas DataFrame: one row per model, one column per figure (``models.parquet``)."""
+        import pandas as pd
+
+        df = pd.DataFrame({"model": list(self.models), **self.values})
+        return df
+
+    def take(self, rows: np.ndarray) -> Scores:
+        """The scores of some models only."""
+        import dataclasses
+
+        rows = np.asarray(rows, dtype=np.int64)
+        return dataclasses.replace(
+            self,
+            models=tuple(self.models[i] for i in rows.tolist()),
+            tally=self.tally.take(rows),
+            _cache={},
+        )
+
+
+def _group_order(name: str) -> tuple[int, str]:
+    return (GROUP_ORDER.index(name) if name in GROUP_ORDER else len(GROUP_ORDER), name)
+
+
+def _evaluated(counts: np.ndarray) -> np.ndarray:
+    """Images predicted and evaluated, from counts (…, B)."""
+    return counts[..., :N_CATS].sum(axis=-1) - counts[..., K.EXCLUDED] + counts[..., B_UNCLASSIFIED]
+
+
+def values(scores: Scores) -> dict[str, np.ndarray]:
+    """Every figure of every model, from the tally: ``{column: (m,) array}``.
+
+    The columns: ``top1``, ``top5``, the label accuracy (``real`` or ``label_accuracy``),
+    ``mla`` (not for ReaL), each with ``_lo``/``_hi`` (95 % interval) and ``_images``;
+    ``images`` (prediction rows with a known original label); the MLA variants; ``errors``,
+    ``top1_errors``, ``excluded``, ``mean_severity``; ``n_<category>`` for every category; and
+    per group ``<split>_<group>_errors``, ``_images`` and ``_<category>``.
+    """
+    t, o = scores.tally, scores.options
+    c = t.topk_n.shape[2]
+    counts = t.counts
+    known = counts[:, :c]
+    evaluated_c = _evaluated(known)  # (m, C)
+    correct = counts[..., list(K.CORRECT_CODES)].sum(axis=-1)  # (m, C + 1)
+    evaluated = _evaluated(counts)  # (m, C + 1)
+    out: dict[str, np.ndarray] = {}
+
+    def per_image(key: str, hits: np.ndarray, n: np.ndarray) -> None:
+        out[key] = M.ratio(hits, n)
+        out[f"{key}_lo"], out[f"{key}_hi"] = M.bootstrap_interval(
+            hits, n, n_resamples=o.n_resamples, seed=o.seed, level=o.level
+        )
+        out[f"{key}_images"] = n
+
+    per_image("top1", t.topk_hits[:, 0].sum(axis=1), t.topk_n[:, 0].sum(axis=1))
+    if t.topk_n[:, 1].any():
+        per_image("top5", t.topk_hits[:, 1].sum(axis=1), t.topk_n[:, 1].sum(axis=1))
+    out["images"] = t.topk_n[:, 0].sum(axis=1)
+    per_image(scores.accuracy_key, correct.sum(axis=1), evaluated.sum(axis=1))
+    if scores.accuracy_key != "real":
+        hits_c = correct[:, :c]
+        out["mla"] = M.class_average(hits_c, evaluated_c)
+        out["mla_lo"], out["mla_hi"] = M.stratified_interval(hits_c, evaluated_c, level=o.level)
+        out["mla_images"] = evaluated_c.sum(axis=1)
+    if not scores.classified:
+        out["errors"] = counts[..., B_UNCLASSIFIED].sum(axis=1)
+        return out
+    for key, (_, codes) in K.mla_variants().items():
+        if key == "mla" and "mla" in out:
+            continue
+        out[key] = M.class_average(known[..., list(codes)].sum(axis=-1), evaluated_c)
+    per_cat = counts.sum(axis=1)  # (m, B)
+    out["errors"] = per_cat[:, list(K.ERROR_CODES)].sum(axis=1)
+    out["top1_errors"] = out["errors"] + per_cat[:, K.CORRECT_MULTI]
+    out["excluded"] = per_cat[:, K.EXCLUDED]
+    out["mean_severity"] = M.ratio(t.severity_sum, t.severity_n)
+    for i, cat in enumerate(K.CATEGORIES):
+        out[f"n_{cat.key}"] = per_cat[:, i]
+    for split, (groups, per_class) in scores.group_codes().items():
+        onehot = np.zeros((c + 1, len(groups)), dtype=np.int64)
+        onehot[np.arange(c + 1), np.minimum(per_class, len(groups) - 1)] = 1
+        g_counts = np.einsum("mcb,cg->mgb", counts, onehot)  # (m, G, B)
+        for gi, g in enumerate(groups):
+            prefix = f"{split}_{K.slug(g)}"
+            gc = g_counts[:, gi]
+            out[f"{prefix}_errors"] = gc[:, list(K.ERROR_CODES)].sum(axis=1)
+            out[f"{prefix}_images"] = gc[:, :N_CATS].sum(axis=1)
+            for i, cat in enumerate(K.CATEGORIES):
+                out[f"{prefix}_{cat.key}"] = gc[:, i]
+    return out
+
+
+def score(
+    labels: LabelSet,
+    top1: np.ndarray,
+    *,
+    topk_hits: np.ndarray,
+    topk_n: np.ndarray,
+    context: Context | Classifier | None = None,
+) -> tuple[Tally, Classified]:
+    """Classify a stack of predictions ``top1`` (m, n) and reduce it to its tally; without a
+    context the errors are counted but not classified (metrics only). A :class:`Classifier`
+    shares its verdicts across the batches of a study."""
+    if context is None:
+        result = unclassified(labels, top1)
+    elif isinstance(context, Classifier):
+        result = context(top1)
+    else:
+        result = classify(context, top1)
+    return tally(labels, result, topk_hits=topk_hits, topk_n=topk_n), result
+
+
+def make_scores(
+    labels: LabelSet,
+    models: Sequence[str],
+    tally_: Tally,
+    *,
+    context: Context | None = None,
+    options: ScoreOptions = ScoreOptions(),
+) -> Scores:
+    """Wrap a tally with what its figures need to know about the label set and the evidence."""
+    status = {}
+    if context is not None:
+        for c in K.ERRORS:
+            s = c.status(context)
+            if s:
+                status[c.name] = s
+    m = labels.imagenet_m
+    return Scores(
+        models=tuple(models),
+        tally=tally_,
+        label_name=labels.name,
+        groups={} if context is None else dict(context.taxonomy.groups),
+        status=status,
+        sources={} if context is None else dict(context.sources),
+        imagenet_m_of=None if m is None else int(m.sum()),
+        classified=context is not None,
+        options=options,
+    )

@@ -1,0 +1,210 @@
+"""Files in and out, safely: atomic writes of single files and of whole output folders, JSON
+reading with one-line errors, and content hashes.
+
+Everything errata writes goes to a temporary name that is renamed into place, so a crash or a
+bad input never leaves half a file; an output *folder* (``analyze --out``, ``compare --out``) is
+built beside the old one and swapped in as a unit, so a reader sees either the old results or
+the new ones, never a mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import Any
+
+from errata.exceptions import ErrataInputError
+
+_TMP, _OLD = "tmp", "old"  # markers in the names of a folder's sibling work folders
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(path: str | Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2, default=json_default) + "\n")
+
+
+def write_parquet(path: str | Path, table: Any) -> None:
+    """Write a pyarrow Table (or a pandas DataFrame) as Parquet (zstd), atomically."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not isinstance(table, pa.Table):
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+
+
+def json_default(obj: Any) -> Any:
+    """``json.dumps(default=...)`` for numpy scalars and arrays and paths."""
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def read_json(path: str | Path, *, what: str = "a JSON file") -> Any:
+    """Parse a JSON file; any failure is one :class:`ErrataInputError` line naming the file."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise ErrataInputError(f"{path}: file not found (expected {what})") from None
+    except IsADirectoryError:
+        raise ErrataInputError(f"{path}: is a folder (expected {what})") from None
+    except PermissionError:
+        raise ErrataInputError(f"{path}: permission denied (cannot read {what})") from None
+    except UnicodeDecodeError:
+        raise ErrataInputError(f"{path}: not UTF-8 text (expected {what})") from None
+    except json.JSONDecodeError as exc:
+        raise ErrataInputError(f"{path}: not valid JSON ({exc}); expected {what}") from None
+    except OSError as exc:
+        raise ErrataInputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's content (streamed)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# output folders as one unit
+
+
+def _work_name(path: Path, kind: str) -> Path:
+    return path.parent / f".{path.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_folder(path: str | Path) -> None:
+    """Clean up after a run that died while writing ``path``: remove its dead work folders,
+    and put the previous folder back if it died between the two renames of a swap."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return
+    stale: list[tuple[str, Path]] = []
+    for p in path.parent.glob(f".{path.name}.*-*-*"):
+        kind, _, rest = p.name[len(path.name) + 2 :].partition("-")
+        pid = rest.split("-", 1)[0]
+        if kind in (_TMP, _OLD) and pid.isdigit() and not _alive(int(pid)):
+            stale.append((kind, p))
+    for kind, p in stale:
+        if kind == _OLD and not path.exists():
+            os.rename(p, path)  # the last complete folder
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _check_out(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise ErrataInputError(f"--out {path}: is a file; give a folder")
+    here = Path.cwd().resolve()
+    target = path.resolve()
+    if target == here or target in here.parents:
+        raise ErrataInputError(
+            f"--out {path}: is the current folder or one of its parents; give a folder of its "
+            "own (errata replaces it as a whole)"
+        )
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ErrataInputError(f"--out {path}: cannot create it ({exc.strerror or exc})") from None
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ErrataInputError(f"--out {path}: not writable")
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """Hard-link (else copy) a file or folder."""
+    if src.is_dir() and not src.is_symlink():
+        shutil.copytree(src, dst, copy_function=link_or_copy, symlinks=True)
+    else:
+        link_or_copy(src, dst)
+
+
+def link_or_copy(src: str | Path, dst: str | Path) -> None:
+    """Hard-link ``src`` at ``dst`` (the same file, no copy), or copy it across file systems."""
+    try:
+        os.link(src, dst, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(src, dst, follow_symlinks=False)
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | Path, *, managed: Collection[str]) -> Iterator[Path]:
+    """Build the new contents of output folder ``path`` in a sibling work folder and swap it in
+    only if the block succeeds.
+
+    ``managed`` names the entries errata writes in such a folder: they are replaced as a set
+    (an entry the new run does not write is gone, not stale). Every other entry of the old
+    folder (a user's own files) is carried over by hard link. A crash leaves the old folder as
+    it was (or, between the two renames of the swap, a work folder that the next run puts back).
+    """
+    path = Path(path)
+    _check_out(path)
+    recover_folder(path)
+    tmp = _work_name(path, _TMP)
+    tmp.mkdir()
+    try:
+        yield tmp
+        if path.exists():
+            for entry in path.iterdir():
+                if entry.name not in managed and not (tmp / entry.name).exists():
+                    _link_tree(entry, tmp / entry.name)
+            old = _work_name(path, _OLD)
+            os.rename(path, old)
+            os.rename(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,260 @@
+"""The error pipeline on a tiny planted taxonomy: one error of each category is planted and must
+be recovered with its evidence and reason; plus the pipeline's invariance properties, run over
+every category of the registry (hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from errata.core import categories as K
+from errata.core.pipeline import NOT_PREDICTED, Classifier, classify, reasons
+from errata.core.scoring import make_scores, tally
+from tests import planted as P
+
+TAX = P.taxonomy({"A": [10, 11, 12], "B": [20, 21], "C": [40, 41]}, overlap=[(30, 31)])
+
+# image: (labels, original, prediction, expected category)
+PLANTED = [
+    ([10], 10, 11, "fine-grained"),
+    ([30], 30, 31, "overlapping classes"),
+    ([60], 60, 70, "spurious correlation"),  # 60 & 70 co-occur in images 5 and 6
+    ([80], 80, 90, "non-prototypical"),  # image 3 is non-prototypical (expert file)
+    ([100], 100, 200, "model failure"),
+    ([60, 70], 60, 70, "correct multi-label"),
+    ([60, 70], 60, 60, "correct"),
+    ([100], 100, 300, "excluded"),  # problematic
+    ([50], 52, 52, "model failure"),  # original label rejected; (50, 52) co-occur here + once
+    ([50, 52], 50, 50, "correct"),
+    ([], 5, 6, "excluded"),  # empty label set
+    ([40, 10], 40, 21, "model failure"),  # 21 is in B; neither label is
+    ([40, 10], 40, 12, "fine-grained"),  # via the second label, 10
+    ([120], 120, 121, "non-prototypical (ImageNet-X)"),
+]
+
+
+@pytest.fixture()
+def planted():  # type: ignore[no-untyped-def]
+    labels = P.label_set(
+        [p[0] for p in PLANTED],
+        [p[1] for p in PLANTED],
+        problematic=[i == 7 for i in range(len(PLANTED))],
+    )
+    ctx = P.context(
+        labels,
+        TAX,
+        nonproto={3: "expert annotation (experts.json)"},
+        imagenet_x={13: "ImageNet-X top factor 'pose'"},
+        cooccurrence=P.naive_cooccurrence(labels),
+    )
+    return ctx, np.array([p[2] for p in PLANTED])
+
+
+def names(codes: np.ndarray) -> list[str]:
+    return [K.NAMES[c] if c >= 0 else "not predicted" for c in codes.tolist()]
+
+
+def test_each_planted_category_is_recovered(planted) -> None:  # type: ignore[no-untyped-def]
+    ctx, top1 = planted
+    res = classify(ctx, top1)
+    assert names(res.category[0]) == [p[3] for p in PLANTED]
+    planted_errors = {p[3] for p in PLANTED} & {c.name for c in K.ERRORS}
+    # every error category of the registry but the open-world one is planted here
+    assert planted_errors == {c.name for c in K.ERRORS} - {"fine-grained OOV"}
+
+
+def test_evidence_and_reasons(planted) -> None:  # type: ignore[no-untyped-def]
+    ctx, top1 = planted
+    res = classify(ctx, top1)
+    e = res.errors
+    by_image = {int(i): j for j, i in enumerate(e.image)}
+    assert e.label[by_image[0]] == 10 and e.label[by_image[1]] == 30
+    assert e.label[by_image[12]] == 10
+    assert e.label[by_image[2]] == 60 and e.count[by_image[2]] == 2
+    text = reasons(ctx, res)
+    got = {int(i): t for i, t in zip(e.image, text)}
+    assert got[0] == "'class11' and the label 'class10' are both in superclass 'A'"
+    assert got[1] == "'class31' overlaps the label 'class30' (duplicate classes)"
+    assert (
+        got[2]
+        == "'class70' co-occurs with the label 'class60' in 2 other images' label sets (planted)"
+    )
+    assert got[3] == "non-prototypical image: expert annotation (experts.json)"
+    assert got[4].startswith("'class200' shares no superclass")
+    assert got[13] == "non-prototypical image: ImageNet-X top factor 'pose'"
+    assert e.severity[by_image[0]] == 9  # the planted LCA table: 9 off the diagonal
+
+
+def test_leave_one_out_matters(planted) -> None:  # type: ignore[no-untyped-def]
+    ctx, top1 = planted
+    # image 8 (labels {50}, original 52, predicted 52): (50, 52) co-occur in image 9 and in image
+    # 8 itself; only one *other* image, so it is not a spurious correlation
+    assert ctx.cooccurrence.counts[50, 52] == 2
+    assert K.NAMES[classify(ctx, top1).category[0, 8]] == "model failure"
+
+
+def test_leave_one_out_from_another_label_set(planted) -> None:  # type: ignore[no-untyped-def]
+    """Counts from a different set: the image's own row there is subtracted by name."""
+    ctx, top1 = planted
+    other = P.label_set([[50, 52], [50, 52]], [50, 50], names=[P.VAL.format(9), "x.jpg"])
+    ctx2 = P.context(ctx.labels, TAX, cooccurrence=P.naive_cooccurrence(other))
+    assert ctx2.cooc_rows[8] == 0  # image 8 is row 0 of the other set
+    res = classify(ctx2, top1)
+    # (50, 52) co-occur in 2 images of the other set, one of them image 8 itself
+    assert K.NAMES[res.category[0, 8]] == "model failure"
+
+
+def test_stack_equals_one_at_a_time_and_memo_equals_none(planted) -> None:  # type: ignore[no-untyped-def]
+    ctx, top1 = planted
+    rng = np.random.default_rng(0)
+    stack = np.stack([top1, rng.integers(0, 130, len(top1)), np.roll(top1, 1), top1])
+    together = classify(ctx, stack)
+    memo = Classifier(ctx)
+    halves = [memo(stack[:2]), memo(stack[2:])]
+    for j in range(4):
+        alone = classify(ctx, stack[j])
+        assert (together.category[j] == alone.category[0]).all()
+        assert (halves[j // 2].category[j % 2] == alone.category[0]).all()
+        sel = together.errors.model == j
+        one = alone.errors
+        order = np.argsort(together.errors.image[sel], kind="stable")
+        for f in ("image", "pred", "code", "label", "count", "source"):
+            assert (getattr(together.errors, f)[sel][order] == getattr(one, f)).all(), f
+
+
+def test_missing_predictions_take_no_part(planted) -> None:  # type: ignore[no-untyped-def]
+    ctx, top1 = planted
+    partial = top1.copy()
+    partial[[0, 4]] = -1
+    res = classify(ctx, partial)
+    assert (res.category[0, [0, 4]] == NOT_PREDICTED).all()
+    full = classify(ctx, top1).category[0]
+    keep = np.setdiff1d(np.arange(len(top1)), [0, 4])
+    assert (res.category[0, keep] == full[keep]).all()
+
+
+def test_summary_counts_and_variants(planted) -> None:  # type: ignore[no-untyped-def]
+    ctx, top1 = planted
+    res = classify(ctx, top1)
+    zero = np.zeros((1, 2, 1000), dtype=np.int64)
+    s = make_scores(
+        ctx.labels, ["m"], tally(ctx.labels, res, topk_hits=zero, topk_n=zero), context=ctx
+    ).summary(0)
+    assert s["errors"] == 9 and s["excluded"] == 2
+    assert s["categories"]["fine-grained"]["count"] == 2
+    assert s["categories"]["fine-grained OOV"]["status"].startswith("not run")
+    v = [s["mla_variants"][k]["value"] for k in K.mla_variants()]
+    assert v == sorted(v)
+    assert sum(g["images"] for g in s["groups"]["wordnet"].values()) == len(PLANTED)
+
+
+def test_pluggable_oov_stage_claims_with_its_reason(planted) -> None:  # type: ignore[no-untyped-def]
+    ctx, top1 = planted
+
+    def oov(image, pred):  # type: ignore[no-untyped-def]
+        claimed = pred == 90  # the planted non-prototypical image's prediction
+        return claimed, np.where(claimed, "CLIP chose 'sled dog' (not an ImageNet class)", "")
+
+    ctx = P.context(ctx.labels, TAX, nonproto={3: "x"}, oov=oov, cooccurrence=ctx.cooccurrence)
+    res = classify(ctx, top1)
+    assert K.NAMES[res.category[0, 3]] == "fine-grained OOV"  # OOV precedes non-prototypical
+    row = int(np.flatnonzero(res.errors.image == 3)[0])
+    assert reasons(ctx, res, np.array([row]))[0].startswith("CLIP chose 'sled dog'")
+
+
+# --- properties, over every category of the registry -----------------------------------------
+
+N_CLS = 24  # classes used by the generated cases (a corner of the 1000)
+TAX_SMALL = P.taxonomy(
+    {"a": range(0, 6), "b": range(6, 12), "c": range(10, 16), "d": range(16, 20)},
+    overlap=[(20, 21), (21, 20)],
+    lca=np.minimum(*(lambda m: (m, m.T))(np.random.default_rng(1).integers(1, 10, (1000, 1000))))
+    * (1 - np.eye(1000, dtype=np.int64)),
+)
+
+
+@st.composite
+def cases(draw):  # type: ignore[no-untyped-def]
+    n = draw(st.integers(3, 25))
+    sets = [
+        draw(st.lists(st.integers(0, N_CLS - 1), min_size=1, max_size=3, unique=True))
+        for _ in range(n)
+    ]
+    original = [s[0] if draw(st.booleans()) else draw(st.integers(0, N_CLS - 1)) for s in sets]
+    preds = draw(st.lists(st.integers(0, N_CLS - 1), min_size=n, max_size=n))
+    nonproto = draw(st.sets(st.integers(0, n - 1), max_size=2))
+    return sets, original, np.array(preds), nonproto
+
+
+def run(sets, original, preds, nonproto=frozenset()):  # type: ignore[no-untyped-def]
+    labels = P.label_set(sets, original)
+    ctx = P.context(labels, TAX_SMALL, nonproto={i: "expert" for i in nonproto})
+    return ctx, classify(ctx, preds)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cases())
+def test_one_category_per_image_and_order_invariance(case) -> None:  # type: ignore[no-untyped-def]
+    sets, original, preds, nonproto = case
+    _, res = run(sets, original, preds, nonproto)
+    assert res.category.shape == (1, len(sets))
+    assert ((res.category >= 0) & (res.category < len(K.CATEGORIES))).all()
+    perm = np.random.default_rng(len(sets)).permutation(len(sets))
+    _, res_p = run(
+        [sets[i] for i in perm],
+        [original[i] for i in perm],
+        preds[perm],
+        {int(np.flatnonzero(perm == i)[0]) for i in nonproto},
+    )
+    assert (res_p.category[0] == res.category[0][perm]).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(cases())
+def test_predicting_a_label_everywhere_has_no_errors(case) -> None:  # type: ignore[no-untyped-def]
+    sets, original, _, nonproto = case
+    _, res = run(sets, original, np.array([s[-1] for s in sets]), nonproto)
+    assert set(res.category[0].tolist()) <= set(K.CORRECT_CODES)
+
+
+def rank(code: int) -> int:
+    return 0 if code in K.CORRECT_CODES else code
+
+
+@settings(max_examples=60, deadline=None)
+@given(cases(), st.data())
+def test_adding_labels_never_increases_severity(case, data) -> None:  # type: ignore[no-untyped-def]
+    sets, original, preds, nonproto = case
+    i = data.draw(st.integers(0, len(sets) - 1))
+    extra = data.draw(st.integers(0, N_CLS - 1))
+    more = [list(s) for s in sets]
+    if extra not in more[i]:
+        more[i].append(extra)
+    _, before = run(sets, original, preds, nonproto)
+    _, after = run(more, original, preds, nonproto)
+    assert rank(after.category[0, i]) <= rank(before.category[0, i])
+
+
+@settings(max_examples=60, deadline=None)
+@given(cases())
+def test_every_error_has_its_categorys_evidence_and_a_reason(case) -> None:  # type: ignore[no-untyped-def]
+    """For each registered error category: its rows carry the evidence its stage promises, and
+    its reason function gives every row non-empty words."""
+    sets, original, preds, nonproto = case
+    ctx, res = run(sets, original, preds, nonproto)
+    e = res.errors
+    text = reasons(ctx, res)
+    assert len(text) == len(e) and all(text)
+    for cat in K.ERRORS:
+        sel = e.code == K.CODE[cat.name]
+        if cat.name in ("overlapping classes", "fine-grained", "spurious correlation"):
+            assert (e.label[sel] >= 0).all()
+            if cat.name == "fine-grained":
+                assert TAX_SMALL.same_superclass[e.label[sel], e.pred[sel]].all()
+        if cat.name == "spurious correlation":
+            assert (e.count[sel] >= ctx.cooccurrence.min_count).all()
+        if cat.name == "non-prototypical":
+            assert (ctx.nonprototypical.source[e.image[sel]] >= 0).all()
+    assert (e.code >= 0).all()  # the last stage claims whatever is left

@@ -1,0 +1,146 @@
+"""The straightforward reference: the error pipeline and the metrics as a row-wise Python loop,
+image by image and model by model, the way the published pipeline (Peychev et al. 2023) is
+written. It shares no code with ``errata.core``: tests compare the vectorised core with it, and
+``make bench`` times it as the anchor the core is measured against.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+CORRECT, CORRECT_MULTI, EXCLUDED = "correct", "correct multi-label", "excluded"
+OVERLAP, FINE, SPURIOUS = "overlapping classes", "fine-grained", "spurious correlation"
+NONPROTO, NONPROTO_X, FAILURE = "non-prototypical", "non-prototypical (ImageNet-X)", "model failure"
+ERRORS = (OVERLAP, FINE, "fine-grained OOV", SPURIOUS, NONPROTO, NONPROTO_X, FAILURE)
+MIN_COUNT = 2
+
+
+@dataclass
+class World:
+    """Everything the loop reads, as plain Python structures."""
+
+    names: list[str]  # file name of each label-set image
+    multi: list[set[int]]  # correct ∪ unclear
+    original: list[int]  # -1 unknown
+    problematic: list[bool]
+    overlap: set[tuple[int, int]]  # (label, prediction)
+    supers: list[frozenset[int]]  # superclasses of each class
+    lca: list[list[int]]
+    groups: dict[str, list[str]]  # split -> group of each class
+    nonproto: dict[int, tuple[str, bool]]  # image -> (source, from ImageNet-X)
+    cooc: Counter  # (a, b) -> images holding both (evaluated images, original added)
+
+    @classmethod
+    def of(
+        cls, labels: Any, taxonomy: Any, nonproto: dict[int, tuple[str, bool]] | None = None
+    ) -> World:
+        multi = [set(c) | set(u) for c, u in zip(labels.correct.lists(), labels.unclear.lists())]
+        original = [int(o) for o in labels.original]
+        problematic = [bool(p) for p in labels.problematic]
+        cooc: Counter = Counter()
+        for s, o, p in zip(multi, original, problematic):
+            if p or not s:
+                continue
+            full = s | ({o} if o >= 0 else set())
+            for a in full:
+                for b in full:
+                    cooc[(a, b)] += 1
+        members = taxonomy.superclass_members
+        supers = [frozenset(np.flatnonzero(members[c]).tolist()) for c in range(members.shape[0])]
+        return cls(
+            names=[str(n) for n in labels.file_names],
+            multi=multi,
+            original=original,
+            problematic=problematic,
+            overlap={(int(a), int(b)) for a, b in zip(*np.nonzero(taxonomy.overlap))},
+            supers=supers,
+            lca=np.asarray(taxonomy.lca_height).tolist(),
+            groups={k: [str(g) for g in v] for k, v in taxonomy.groups.items()},
+            nonproto=nonproto or {},
+            cooc=cooc,
+        )
+
+
+def classify_image(w: World, i: int, pred: int) -> tuple[str, int, int, float]:
+    """(category, evidence label, evidence count, severity) of one prediction."""
+    s = w.multi[i]
+    if w.problematic[i] or not s:
+        return EXCLUDED, -1, -1, float("nan")
+    if pred in s:
+        return (CORRECT if pred == w.original[i] else CORRECT_MULTI), -1, -1, float("nan")
+    own = s | ({w.original[i]} if w.original[i] >= 0 else set())
+    labels = sorted(own - {pred})
+    severity = float(min(w.lca[lab][pred] for lab in labels))
+    for lab in labels:
+        if (lab, pred) in w.overlap:
+            return OVERLAP, lab, -1, severity
+    for lab in labels:
+        if w.supers[lab] & w.supers[pred]:
+            return FINE, lab, -1, severity
+    for lab in labels:
+        count = w.cooc[(lab, pred)] - (lab in own and pred in own)
+        if count >= MIN_COUNT and not (w.supers[lab] & w.supers[pred]):
+            return SPURIOUS, lab, count, severity
+    if i in w.nonproto:
+        return (NONPROTO_X if w.nonproto[i][1] else NONPROTO), -1, -1, severity
+    return FAILURE, -1, -1, severity
+
+
+def score_model(
+    w: World, rows: dict[str, list[int]], original_of: dict[str, int]
+) -> dict[str, Any]:
+    """One model, given as ``{file name: ranked classes}``: its categories and figures."""
+    index = {n: i for i, n in enumerate(w.names)}
+    top1_hits = top1_n = top5_hits = top5_n = 0
+    for name, ranked in rows.items():
+        o = original_of.get(name, -1)
+        if o >= 0:
+            top1_n += 1
+            top1_hits += ranked[0] == o
+            if len(ranked) >= 5:
+                top5_n += 1
+                top5_hits += o in ranked[:5]
+    per_image: dict[int, tuple[str, int, int, float]] = {}
+    for name, ranked in rows.items():
+        if name in index:
+            per_image[index[name]] = classify_image(w, index[name], ranked[0])
+    counts = Counter(c for c, *_ in per_image.values())
+    evaluated = [i for i, (c, *_) in per_image.items() if c != EXCLUDED]
+    correct = [i for i in evaluated if per_image[i][0] in (CORRECT, CORRECT_MULTI)]
+
+    def class_avg(accepted: tuple[str, ...]) -> float:
+        per: dict[int, list[bool]] = defaultdict(list)
+        for i in evaluated:
+            if w.original[i] >= 0:
+                per[w.original[i]].append(per_image[i][0] in accepted)
+        return sum(sum(v) / len(v) for v in per.values()) / len(per) if per else float("nan")
+
+    base = (CORRECT, CORRECT_MULTI)
+    errors = [v for v in per_image.values() if v[0] in ERRORS]
+    groups: dict[str, Counter] = {}
+    for split, of_class in w.groups.items():
+        c: Counter = Counter()
+        for i, (cat, *_) in per_image.items():
+            g = of_class[w.original[i]] if w.original[i] >= 0 else "unknown"
+            c[(g, cat)] += 1
+        groups[split] = c
+    return {
+        "top1": top1_hits / top1_n if top1_n else float("nan"),
+        "top5": top5_hits / top5_n if top5_n else None,
+        "label_accuracy": len(correct) / len(evaluated) if evaluated else float("nan"),
+        "mla": class_avg(base),
+        "mla_overlap": class_avg((*base, OVERLAP)),
+        "mla_minor": class_avg((*base, OVERLAP, FINE, "fine-grained OOV")),
+        "mla_explainable": class_avg(
+            (*base, OVERLAP, FINE, "fine-grained OOV", SPURIOUS, NONPROTO, NONPROTO_X)
+        ),
+        "counts": dict(counts),
+        "errors": len(errors),
+        "mean_severity": float(np.mean([v[3] for v in errors])) if errors else float("nan"),
+        "groups": groups,
+        "per_image": per_image,
+    }
