@@ -7,6 +7,10 @@ ERRATA_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 export ERRATA_DATA_DIR
 UV_SYSTEM_CERTS ?= 1
 export UV_SYSTEM_CERTS
+# compile bytecode at install: shells that set PYTHONDONTWRITEBYTECODE (common in containers)
+# would otherwise compile errata and its dependencies again on every run (seconds per start)
+UV_COMPILE_BYTECODE ?= 1
+export UV_COMPILE_BYTECODE
 # Python caches compiled modules (some shells disable it; start-up would then cost seconds)
 unexport PYTHONDONTWRITEBYTECODE
 # Debian packages that the tests use: WordNet 3.0 for the taxonomy rebuild test; chromium for

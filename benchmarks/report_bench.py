@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from errata.report.model import model_report
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -56,7 +58,7 @@ def main() -> None:
     a = errata.analyze("cleanlab-resnet50", order="imagefolder", labels="real")
     analyse_s = time.perf_counter() - t
     t = time.perf_counter()
-    page = a.to_html(out / "resnet50.html")["report"]
+    page = model_report(a, out / "resnet50.html")["report"]
     results["resnet50"] = {
         "analyze_s": analyse_s,
         "report_s": time.perf_counter() - t,

@@ -1,4 +1,5 @@
-"""The code stays clean: ruff's lint and format checks (settings in pyproject.toml)."""
+"""The code stays clean: ruff's lint and format checks, and the package's layers (import-linter
+contracts); settings in pyproject.toml."""
 
 from __future__ import annotations
 
@@ -13,11 +14,23 @@ from tests.conftest import ROOT
 PATHS = ["src", "tests", "tools", "benchmarks"]
 
 
-def ruff() -> list[str]:
-    exe = shutil.which("ruff", path=str(ROOT / ".venv" / "bin")) or shutil.which("ruff")
+def tool(name: str) -> list[str]:
+    exe = shutil.which(name, path=str(ROOT / ".venv" / "bin")) or shutil.which(name)
     if exe is None:
-        pytest.skip("ruff is not installed (it is in the dev dependency group)")
+        pytest.skip(f"{name} is not installed (it is in the dev dependency group)")
     return [exe]
+
+
+def ruff() -> list[str]:
+    return tool("ruff")
+
+
+def test_layers_import_only_downwards() -> None:
+    """Every import, at module level or inside a function, follows the layers of DESIGN.md
+    (cli > report/review/predict > experts > study > analysis > openworld > io > taxonomy >
+    core > resources), and the core imports no I/O or presentation library."""
+    done = subprocess.run([*tool("lint-imports")], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
 
 
 def test_ruff_check() -> None:

@@ -144,13 +144,6 @@ class Analysis:
             **({"errors": self.summary} if self.summary else {}),
         }
 
-    def to_html(self, path: str | Path, **options: Any) -> dict[str, Path]:
-        """Write a self-contained HTML report (see :func:`errata.report.model.model_report`:
-        ``images=``, ``plots=``, ``max_image_bytes=``, ``thumbnail_size=``)."""
-        from errata.report.model import model_report
-
-        return model_report(self, path, **options)
-
     def save(self, out: str | Path) -> dict[str, Path]:
         """Write ``metrics.json``, ``per_image.parquet``, ``per_class.csv`` (and
         ``errors.parquet``, ``summary.json`` when errors were classified) into ``out`` — as one
@@ -187,6 +180,19 @@ def settings(options: Options, *, order: str, labels: LabelSet) -> dict[str, Any
         "labels": labels.name,
         **options.record(),
     }
+
+
+def evidence(labels: LabelSet, options: Options) -> Context | None:
+    """The context the pipeline runs on, with every evidence file ``options`` names read (and
+    the open-world stage built from its bundle); ``None`` for metrics only."""
+    if not options.classify:
+        return None
+    from errata.openworld.pipeline import stage_for
+
+    oov = stage_for(options.openworld, labels)
+    if oov is None:
+        return context(labels, options)
+    return context(labels, options, oov=oov[0], oov_name=oov[1])
 
 
 def _labels_only(labels: LabelSet) -> Any:
@@ -247,7 +253,7 @@ def analyze(
         numbers=preds.numbers,
     )
     hits, n = topk_counts(preds.topk, alignment.original, label_set.multi.n_classes)
-    ctx = context(label_set, options) if options.classify else None
+    ctx = evidence(label_set, options)
     tally_, result = score(
         label_set,
         alignment.scatter(preds.top1)[None],
@@ -268,4 +274,4 @@ def analyze(
     )
 
 
-__all__ = ["OUTPUTS", "Analysis", "analyze", "settings"]
+__all__ = ["OUTPUTS", "Analysis", "analyze", "evidence", "settings"]

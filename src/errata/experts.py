@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from errata.analysis import evidence
 from errata.core import categories as K
 from errata.core.names import NameIndex
 from errata.core.pipeline import classify, reasons
 from errata.exceptions import ErrataInputError
-from errata.io.evidence import Options, context, load_expert_file, resolve_path
+from errata.io.evidence import Options, load_expert_file, resolve_path
 from errata.io.labels import LabelSet, load_labels
 from errata.io.predictions import Order, load_predictions
 
@@ -95,7 +96,8 @@ def expert_agreement(
             )
         top1 = pred.top1[idx].astype(np.int64)
         pred_name = pred.name
-    ctx = context(full, options)
+    ctx = evidence(full, options)
+    assert ctx is not None
     stack = np.full((1, len(full)), -1, dtype=np.int64)
     stack[0, rows] = top1
     result = classify(ctx, stack)

@@ -45,7 +45,7 @@ from errata.core.pipeline import Classifier
 from errata.core.scoring import make_scores, score, topk_counts
 from errata.exceptions import ErrataInputError
 from errata.io import files
-from errata.io.evidence import Options, context
+from errata.io.evidence import Options
 from errata.io.labels import load_labels
 from errata.io.predictions import READERS, Order, load_predictions
 from errata.io.tables import StudyErrors, write_part
@@ -194,6 +194,7 @@ def compare(
     """
     import pandas as pd
 
+    from errata.analysis import evidence
     from errata.analysis import settings as settings_of
 
     options = options or Options()
@@ -223,7 +224,7 @@ def compare(
             e.sha256, e.reuse = prev["sha256"], True
         entries.append(e)
 
-    ctx = context(label_set, options) if options.classify else None
+    ctx = evidence(label_set, options)
     classifier = Classifier(ctx) if ctx is not None else None
     aligner = Aligner(label_set.index, label_set.original, label_set.name)
     n_cls = label_set.multi.n_classes
@@ -279,9 +280,10 @@ def compare(
             )
             names = [e.model for e in group]
             sc = make_scores(label_set, names, tally_, context=ctx, options=options.scoring)
-            frame = sc.frame()
-            frame.insert(1, "path", [e.path for e in group])
-            frame.insert(2, "k", [e.k for e in group])
+            frame = pd.DataFrame(
+                {"model": names, "path": [e.path for e in group], "k": [e.k for e in group]}
+                | sc.values
+            )
             frames.append(frame)
             if tmp is not None and ctx is not None:
                 part = f"part-{run}-{len(writes):04d}.parquet"

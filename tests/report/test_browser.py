@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from errata.report.diff import diff_report, model_diff
+from errata.report.model import model_report
 from errata.report.study import study_report
 from tests.report.conftest import synthetic_analysis
 
@@ -69,7 +70,7 @@ def check_no_requests(requests: list[str], errors: list[str]) -> None:
 def test_model_report_in_chromium(
     browser, small_analysis, tmp_path: Path, screenshot_dir: Path
 ) -> None:
-    path = small_analysis.to_html(tmp_path / "model.html")["report"]
+    path = model_report(small_analysis, tmp_path / "model.html")["report"]
     page, requests, errors = open_page(browser, path)
     check_plots(page)
     n = len(small_analysis.errors)

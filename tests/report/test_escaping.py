@@ -11,6 +11,7 @@ import pytest
 
 from errata import resources
 from errata.report.diff import diff_report, model_diff
+from errata.report.model import model_report
 from errata.report.study import study_report
 from tests.report.conftest import PAYLOAD, PAYLOAD_ATTR, synthetic_analysis
 
@@ -50,7 +51,7 @@ def hostile_pages(tmp_path: Path, small_study) -> dict[str, Path]:  # type: igno
         }
     ).to_csv(meta, index=False)
     return {
-        "model": a.to_html(tmp_path / "model.html")["report"],
+        "model": model_report(a, tmp_path / "model.html")["report"],
         "study": study_report(
             small_study, tmp_path / "study.html", metadata=meta, color_by="family"
         )["report"],

@@ -10,7 +10,7 @@ import pytest
 
 from errata.core import categories as K
 from errata.exceptions import ErrataInputError
-from errata.report.model import facts
+from errata.report.model import facts, model_report
 from tests.report._page import column, table_data
 
 
@@ -18,7 +18,7 @@ from tests.report._page import column, table_data
 def written(small_analysis, tmp_path_factory):  # type: ignore[no-untyped-def]
     """One report (with its plots exported) shared by the tests that only read it."""
     out = tmp_path_factory.mktemp("model")
-    return small_analysis.to_html(out / "r.html", plots=out / "plots")
+    return model_report(small_analysis, out / "r.html", plots=out / "plots")
 
 
 def test_report_holds_every_error_and_the_metrics(small_analysis, written) -> None:
@@ -77,7 +77,7 @@ def test_thumbnails_are_embedded_up_to_the_cap(small_analysis, tmp_path: Path) -
         Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)).save(folder / name)
     (images / names[12]).write_bytes(b"not a jpeg")
     page = tmp_path / "r.html"
-    small_analysis.to_html(page, images=images, thumbnail_size=64)
+    model_report(small_analysis, page, images=images, thumbnail_size=64)
     data = table_data(page.read_text(encoding="utf-8"), "errors-data")
     assert set(data["images"]) == set(names[:12])
     assert all(u.startswith("data:image/jpeg;base64,") for u in data["images"].values())
@@ -85,7 +85,9 @@ def test_thumbnails_are_embedded_up_to_the_cap(small_analysis, tmp_path: Path) -
     from errata.report.thumbnails import thumbnail
 
     one = len(thumbnail(images / "n01440764" / names[0], 64))
-    small_analysis.to_html(page, images=images, thumbnail_size=64, max_image_bytes=int(5.5 * one))
+    model_report(
+        small_analysis, page, images=images, thumbnail_size=64, max_image_bytes=int(5.5 * one)
+    )
     capped = table_data(page.read_text(encoding="utf-8"), "errors-data")["images"]
     assert 0 < len(capped) < 12
     assert list(capped) == names[: len(capped)]  # in table order
@@ -102,5 +104,5 @@ def test_plots_are_exported_as_svg_and_png(written) -> None:
 
 def test_bad_input_writes_nothing(small_analysis, tmp_path: Path) -> None:
     with pytest.raises(ErrataInputError, match="not a folder"):
-        small_analysis.to_html(tmp_path / "r.html", images=tmp_path / "missing")
+        model_report(small_analysis, tmp_path / "r.html", images=tmp_path / "missing")
     assert list(tmp_path.iterdir()) == []

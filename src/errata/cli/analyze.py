@@ -103,7 +103,9 @@ def analyze(
     )
     written = result.save(out) if out is not None else {}
     if report is not None:
-        written |= result.to_html(report, images=images, plots=plots)
+        from errata.report.model import model_report
+
+        written |= model_report(result, report, images=images, plots=plots)
     elif plots is not None:
         from errata.report import _render
         from errata.report.model import model_figures

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from errata.core.labelset import LabelSet
+from errata.core.names import NameIndex
 from errata.core.sparse import Csr
 from errata.resources import N_CLASSES
 
@@ -192,8 +193,6 @@ def make_context(
     if cooc.file_names is labels.file_names:
         cooc_rows = np.arange(len(labels))
     else:
-        from errata.core.names import NameIndex
-
         cooc_rows = NameIndex.of(cooc.file_names).rows(labels.file_names)
     nonproto = nonprototypical or NonPrototypical.none(len(labels))
     sources = {

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from errata import resources
 from errata.exceptions import ErrataInputError, row_ref
 from errata.resources import N_VAL, VAL_PREFIX
 
@@ -254,8 +255,6 @@ def align(
     typo or another data set); validation images outside the label set (the 30,000 images
     Shankar et al. did not annotate, say) simply take no part in the multi-label figures.
     """
-    from errata import resources
-
     nums = val_numbers(names) if numbers is None else numbers
     img = index.rows(names, nums)
     known = img >= 0

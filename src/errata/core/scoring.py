@@ -6,7 +6,8 @@ errata reports (top-1/top-5, ReaL or per-image label accuracy, MLA and its varia
 shares per category and per group, mean severity, confidence intervals) is computed from it by
 one function, :func:`values`, over all models at once. ``errata analyze`` is the view of one
 model (:meth:`Scores.metrics`, :meth:`Scores.summary`), ``errata compare`` the table of all of
-them (:meth:`Scores.frame`); batches of a study concatenate (:meth:`Tally.concat`).
+them (:attr:`Scores.values`, one column per figure); batches of a study concatenate
+(:meth:`Tally.concat`).
 """
 
 from __future__ import annotations
@@ -283,13 +284,6 @@ class Scores:
         }
 
     # --- all models -------------------------------------------------------------------------
-
-    def frame(self) -> Any:
-        """pandas DataFrame: one row per model, one column per figure (``models.parquet``)."""
-        import pandas as pd
-
-        df = pd.DataFrame({"model": list(self.models), **self.values})
-        return df
 
     def take(self, rows: np.ndarray) -> Scores:
         """The scores of some models only."""

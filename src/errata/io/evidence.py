@@ -14,7 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from errata.core.evidence import Context, Cooccurrence, NonPrototypical, Taxonomy, make_context
+from errata.core.evidence import (
+    Context,
+    Cooccurrence,
+    NonPrototypical,
+    OovStage,
+    Taxonomy,
+    make_context,
+)
 from errata.core.labelset import LabelSet
 from errata.core.names import as_names
 from errata.core.scoring import ScoreOptions
@@ -226,8 +233,18 @@ def cooccurrence_source(value: str | Path | LabelSet | None, labels: LabelSet) -
     return Cooccurrence.of(value if isinstance(value, LabelSet) else load_labels(value))
 
 
-def context(labels: LabelSet, options: Options = Options()) -> Context:
-    """Read the evidence ``options`` names and build the pipeline's context for ``labels``."""
+def context(
+    labels: LabelSet,
+    options: Options = Options(),
+    *,
+    oov: OovStage | None = None,
+    oov_name: str = "open-world model",
+) -> Context:
+    """Read the evidence ``options`` names and build the pipeline's context for ``labels``.
+
+    The open-world stage is built by its own package from the bundle ``options.openworld``
+    names (:func:`errata.openworld.pipeline.stage_for`) and passed in as ``oov``.
+    """
     from errata import taxonomy
 
     tax = (
@@ -235,16 +252,6 @@ def context(labels: LabelSet, options: Options = Options()) -> Context:
         if isinstance(options.taxonomy, Taxonomy)
         else taxonomy.load(options.taxonomy)
     )
-    oov = None
-    oov_name = "open-world model"
-    if options.openworld is not None:
-        from errata.exceptions import require
-
-        require("faiss", "openworld")
-        from errata.openworld.pipeline import load_bundle, make_stage
-
-        oov = make_stage(load_bundle(options.openworld), labels)
-        oov_name = f"open-world model ({options.openworld})"
     return make_context(
         labels,
         tax,

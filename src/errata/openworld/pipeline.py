@@ -109,3 +109,14 @@ def make_stage(bundle: Bundle, labels: Any):  # type: ignore[no-untyped-def]
         return memo["claimed"][at].astype(bool), memo["reasons"][at].astype(object)
 
     return stage
+
+
+def stage_for(folder: str | Path | None, labels: Any) -> tuple[Any, str] | None:
+    """The open-world stage over ``labels`` from the bundle in ``folder`` (``None``: none),
+    with its name for the outputs; needs the ``openworld`` extra."""
+    if folder is None:
+        return None
+    from errata.exceptions import require
+
+    require("faiss", "openworld")
+    return make_stage(load_bundle(folder), labels), f"open-world model ({folder})"

@@ -2,7 +2,7 @@
 group), MLA variants, the most frequent confused pairs, per-superclass accuracy, and a searchable,
 sortable table of every error (with thumbnails when the images are at hand).
 
-Entry points: :func:`model_report` (``Analysis.to_html``, ``errata analyze --report``) and
+Entry points: :func:`model_report` (``errata analyze --report``) and
 :func:`model_figures` (the plots alone, for ``--plots``).
 """
 
