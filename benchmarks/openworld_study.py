@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run as core_bench  # noqa: E402
+import zoo as zoos  # noqa: E402
 
 DIM = 64  # the stage's cost barely depends on the width; small keeps the bundle quick to build
 
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="errata-ow-"))
     zoo, bundle = work / f"zoo{args.models}", work / "bundle"
     if not zoo.exists():
-        core_bench.synthetic_zoo(zoo, args.models)
+        zoos.write_zoo(zoo, args.models, mix="imagefolder")
     if not (bundle / "texts.npz").exists():
         t0 = time.perf_counter()
         build_bundle(bundle)
@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             "compare",
             str(zoo),
             "--out",
-            str(work / "out"),
+            str(work / f"out-{len(rows)}"),  # other settings: its own study folder
+            "--rebuild",
             "--json",
             *extra,
         ]

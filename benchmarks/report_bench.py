@@ -55,7 +55,7 @@ def main() -> None:
     from errata.report.study import study_report
 
     t = time.perf_counter()
-    a = errata.analyze("cleanlab-resnet50", order="imagefolder", labels="real")
+    a = errata.analyze("cleanlab-resnet50", labels="real")
     analyse_s = time.perf_counter() - t
     t = time.perf_counter()
     page = model_report(a, out / "resnet50.html")["report"]
@@ -70,12 +70,12 @@ def main() -> None:
     study = args.study
     if study is None:
         sys.path.insert(0, str(HERE))
-        import run
+        import zoo as zoos
 
         from errata.study import compare
 
         zoo = out / "zoo"
-        run.synthetic_zoo(zoo, args.models)
+        zoos.write_zoo(zoo, args.models, mix="imagefolder")
         study = out / "study"
         compare([zoo], labels="real", out=study)
     t = time.perf_counter()

@@ -16,6 +16,7 @@ import sys
 import time
 
 from errata.io import data
+from errata.io.files import read_json
 from errata.taxonomy import superclasses
 from errata.taxonomy.agreement import expert_agreement
 
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="print every disagreement")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    result = expert_agreement(data.path("vit3b-mistakes"))
+    result = expert_agreement(read_json(data.path("vit3b-mistakes"), what="an expert file"))
     seconds = time.perf_counter() - start
     print(f"superclasses: {len(superclasses())}")
     for category, (hit, n) in sorted(result.per_category.items()):

@@ -96,6 +96,35 @@ def plan(n_models: int, mix: str) -> list[str]:
 
 def write_zoo(folder: Path, n_models: int, *, mix: str = "mixed", seed: int = 0) -> dict[str, int]:
     """Write a zoo into ``folder``; returns the number of models of each kind."""
+    kinds = plan(n_models, mix)
+    _write(folder, kinds, seed=seed)
+    return {k: kinds.count(k) for k in dict.fromkeys(kinds)}
+
+
+def write_kind(folder: Path, kind: str, n_models: int, *, seed: int = 0, start: int = 0) -> None:
+    """Write ``n_models`` models of one ``kind`` (see ``KINDS``) into ``folder``.
+
+    Parameters
+    ----------
+    folder : Path
+        Created when missing; files already there are kept (to grow a zoo).
+    kind : str
+        One of ``KINDS``.
+    n_models : int
+        Models to write.
+    seed : int
+        Seed of the generator (models, class difficulty).
+    start : int
+        Number of the first model (file stems ``model_NNNN_<kind>``), so that a zoo can grow
+        without overwriting its models.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
+    _write(folder, [kind] * n_models, seed=seed, start=start)
+
+
+def _write(folder: Path, kinds: list[str], *, seed: int = 0, start: int = 0) -> None:
+    """Write one model of each entry of ``kinds`` into ``folder`` (numbered from ``start``)."""
     import pandas as pd
 
     from errata import resources
@@ -105,8 +134,7 @@ def write_zoo(folder: Path, n_models: int, *, mix: str = "mixed", seed: int = 0)
     gen = Generator(seed)
     names = resources.val_file_names()
     imagefolder = imagefolder_order()
-    kinds = plan(n_models, mix)
-    for m, kind in enumerate(kinds):
+    for m, kind in enumerate(kinds, start):
         top5 = gen.top5()
         stem = folder / f"model_{m:04d}_{kind}"
         if kind == "imagefolder_npy":
@@ -134,7 +162,6 @@ def write_zoo(folder: Path, n_models: int, *, mix: str = "mixed", seed: int = 0)
                 df.to_parquet(f"{stem}.parquet", index=False)
         else:  # pragma: no cover
             raise ValueError(kind)
-    return {k: kinds.count(k) for k in dict.fromkeys(kinds)}
 
 
 def main() -> None:

@@ -10,6 +10,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Derived arrays (the taxonomy's disk cache) go to a folder of the test session's own, so
+    no test reads a user's cache and every session builds them once."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ERRATA_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    yield
+    mp.undo()
+
+
 # browser fixtures (one Playwright for the session): browser, chromium_page
 from tests._browser import browser, chromium_page, playwright_session  # noqa: E402,F401
 

@@ -91,3 +91,101 @@ def test_empty_folder(tmp_path: Path) -> None:
     )
     assert done.returncode == 2 and "no prediction files" in done.stderr
     assert not (tmp_path / "o").exists()
+
+
+# --- a growing zoo ---------------------------------------------------------------------------
+
+
+def _zoo(folder: Path, seeds: list[int]) -> None:
+    truth = resources.validation_labels().astype(np.int64)
+    folder.mkdir(parents=True, exist_ok=True)
+    for s in seeds:
+        rng = np.random.default_rng(s)
+        pred = np.where(rng.random(truth.size) < 0.8, truth, rng.integers(0, 1000, truth.size))
+        np.save(folder / f"m{s:02d}.npy", pred.astype(np.int16))
+
+
+def test_a_growing_zoo_scores_only_new_or_changed_files(tmp_path: Path) -> None:
+    import os
+
+    zoo, out = tmp_path / "zoo", tmp_path / "study"
+    _zoo(zoo, [1, 2, 3, 4])
+    first = compare([zoo], out=out, batch=2)
+    assert first.summary["counts"] == {
+        "models": 4,
+        "scored": 4,
+        "reused": 0,
+        "removed": 0,
+        "failed": 0,
+    }
+    errors_before = query(out, "SELECT model, count(*) AS n FROM errors GROUP BY 1")
+    # grow: one new file, one changed, one touched (same bytes, new mtime), one removed
+    _zoo(zoo, [5])
+    changed = np.load(zoo / "m02.npy")
+    changed[:1000] = 0
+    np.save(zoo / "m02.npy", changed)
+    os.utime(zoo / "m03.npy", ns=(1, 1))
+    (zoo / "m04.npy").unlink()
+    second = compare([zoo], out=out, batch=2)
+    assert second.summary["counts"] == {
+        "models": 4,
+        "scored": 2,
+        "reused": 2,
+        "removed": 1,
+        "failed": 0,
+    }
+    assert sorted(second.models["model"]) == ["m01", "m02", "m03", "m05"]
+    # the rows and errors equal a study made from scratch
+    fresh = compare([zoo], out=tmp_path / "fresh", batch=2)
+    cols = [c for c in fresh.models.columns if c != "path"]
+    got = second.models.set_index("model").sort_index()[cols[1:]]
+    want = fresh.models.set_index("model").sort_index()[cols[1:]]
+    assert np.allclose(got.to_numpy(dtype=float), want.to_numpy(dtype=float), equal_nan=True)
+    sql = "SELECT model, file_name, category, evidence_label FROM errors ORDER BY 1, 2"
+    assert query(out, sql).equals(query(tmp_path / "fresh", sql))
+    n = query(out, "SELECT model, count(*) AS n FROM errors GROUP BY 1").set_index("model")
+    assert "m04" not in n.index
+    assert n.loc["m01", "n"] == errors_before.set_index("model").loc["m01", "n"]
+    # nothing new: nothing scored, and every part is the same file (hard-linked), not a copy
+    inodes = {p.name: p.stat().st_ino for p in (out / "errors").iterdir()}
+    third = compare([zoo], out=out)
+    assert third.summary["counts"]["scored"] == 0 and third.summary["counts"]["reused"] == 4
+    assert {p.name: p.stat().st_ino for p in (out / "errors").iterdir()} == inodes
+    # --rebuild scores everything again
+    assert compare([zoo], out=out, rebuild=True).summary["counts"]["scored"] == 4
+
+
+def test_a_study_of_other_settings_is_not_extended(tmp_path: Path) -> None:
+    from errata.exceptions import ErrataInputError
+
+    zoo, out = tmp_path / "zoo", tmp_path / "study"
+    _zoo(zoo, [1])
+    compare([zoo], out=out)
+    with pytest.raises(
+        ErrataInputError,
+        match=r"other settings \(labels, labels_source\); use "
+        "--rebuild",
+    ):
+        compare([zoo], out=out, labels="original")
+    assert compare([zoo], out=out, labels="original", rebuild=True).summary["counts"]["scored"] == 1
+
+
+def test_a_failed_run_leaves_the_previous_study_as_it_was(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from errata import study as study_module
+    from tests.conftest import listing
+
+    zoo, out = tmp_path / "zoo", tmp_path / "study"
+    _zoo(zoo, [1, 2])
+    compare([zoo], out=out)
+    before = {p: (out / p).read_bytes() for p in listing(out) if (out / p).is_file()}
+    _zoo(zoo, [3, 4, 5])
+
+    def broken(*a, **k):  # type: ignore[no-untyped-def]
+        raise OSError("disk full")
+
+    monkeypatch.setattr(study_module, "write_part", broken)
+    with pytest.raises(OSError, match="disk full"):
+        compare([zoo], out=out, batch=1)
+    after = {p: (out / p).read_bytes() for p in listing(out) if (out / p).is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["study", "zoo"]  # no work folders

@@ -214,12 +214,16 @@ def test_class_index() -> None:
 
 # --------------------------------------------------------------------------- expert agreement
 def test_superclasses_agree_with_experts(data_dir) -> None:  # type: ignore[no-untyped-def]
+    from errata.io.files import read_json
     from errata.taxonomy.agreement import expert_agreement
 
-    result = expert_agreement(data_dir / "dough_bagel" / "vit3b_mistakes.json")
+    path = data_dir / "dough_bagel" / "vit3b_mistakes.json"
+    result = expert_agreement(read_json(path))
     assert result.fine_grained_n == 241 and result.unrelated_n == 82
     assert result.fine_grained_share >= 0.93
     assert result.unrelated_share >= 0.80
+    with pytest.raises(ErrataInputError, match="expected an object"):
+        expert_agreement([1, 2])  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- CLI

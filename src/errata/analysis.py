@@ -235,11 +235,17 @@ def analyze(
 
     Examples
     --------
-    >>> import errata
-    >>> a = errata.analyze("cleanlab-resnet50", order="imagefolder")  # doctest: +SKIP
-    >>> m = a.metrics  # doctest: +SKIP
-    >>> round(100 * m["top1"]["value"], 3), round(100 * m["real"]["value"], 2)  # doctest: +SKIP
-    (72.732, 77.61)
+    The original labels as predictions (a model that is always "right") still make errors
+    against ReaL, whose raters rejected some original labels:
+
+    >>> import numpy as np, errata
+    >>> from errata import resources
+    >>> top1 = resources.validation_labels().astype(np.int64)  # file-name order
+    >>> a = errata.analyze(top1, options=errata.Options(n_resamples=10))
+    >>> a.order, a.metrics["top1"]["value"], round(a.metrics["real"]["value"], 4)
+    ('filename', 1.0, 0.9002)
+    >>> a.summary["errors"], a.summary["categories"]["fine-grained"]["count"] > 0
+    (4673, True)
     """
     options = options or Options()
     preds = load_predictions(predictions, order=order, file_names=file_names, name=name)

@@ -231,7 +231,12 @@ def compare(
     layout = StudyErrors(label_set)
     run = uuid.uuid4().hex[:8]
     todo = [e for e in entries if not e.reuse]
-    used = {old_models[e.path]["model"] for e in entries if e.reuse}
+    # a file keeps its model name from one run to the next; new files get unique names
+    used = {old_models[e.path]["model"] for e in entries if e.path in old_models}
+    model_names: dict[str, str] = {}
+    for e in entries:
+        prev = old_models.get(e.path)
+        model_names[e.path] = prev["model"] if prev else _unique_name(Path(e.path), used)
 
     def prepare(e: _Entry) -> tuple[_Entry, Any]:
         """Hash and read one file (background thread): ("reuse"), an error, or its arrays."""
@@ -311,9 +316,8 @@ def compare(
                 continue
             if got == "reuse":
                 e.reuse = True
-                used.add(old_models[e.path]["model"])
                 continue
-            e.model = _unique_name(Path(e.path), used)
+            e.model = model_names[e.path]
             e.k = got[0]
             group.append(e)
             arrays.append(got[1:])
@@ -341,7 +345,7 @@ def compare(
                 "models": len(kept) + len(scored),
                 "scored": len(scored),
                 "reused": len(kept),
-                "removed": len(old_models) - len(kept),
+                "removed": len(set(old_models) - {e.path for e in entries}),
                 "failed": len(failed),
             },
             "failed": failed,
@@ -420,8 +424,14 @@ def query(folder: str | Path, sql: str) -> Any:
 
     Examples
     --------
-    >>> sql = "SELECT model, real, n_fine_grained FROM models ORDER BY real DESC LIMIT 5"
-    >>> query("study/", sql)  # doctest: +SKIP
+    >>> import tempfile, numpy as np
+    >>> from errata import resources
+    >>> zoo = tempfile.mkdtemp()
+    >>> np.save(f"{zoo}/perfect.npy", resources.validation_labels())
+    >>> study = compare([zoo], out=f"{zoo}/study")
+    >>> query(f"{zoo}/study", "SELECT model, round(real, 4) AS real, errors FROM models")
+         model    real  errors
+    0  perfect  0.9002    4673
     """
     import duckdb
 

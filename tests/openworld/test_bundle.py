@@ -124,9 +124,9 @@ def test_stage_memoises_decisions_across_batches(bundle: Path) -> None:
     from unittest import mock
 
     import errata
+    from errata.analysis import evidence
     from errata.core import categories as K
     from errata.core.pipeline import Classifier
-    from errata.io.evidence import context
     from errata.io.labels import load_labels
     from errata.openworld import stage as stage_module
 
@@ -140,7 +140,7 @@ def test_stage_memoises_decisions_across_batches(bundle: Path) -> None:
         return real_stage(*a, **k)
 
     with mock.patch.object(stage_module, "oov_stage", counting):
-        ctx = context(labels, errata.Options(openworld=bundle))
+        ctx = evidence(labels, errata.Options(openworld=bundle))
         # no pair memo in the pipeline: the open-world stage's own memo is what is tested
         classifier = Classifier(ctx, memo=False)
         first = classifier(np.stack([top1, top1]))

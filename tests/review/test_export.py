@@ -4,6 +4,7 @@ loader, and the human-vs-model report."""
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -110,7 +111,9 @@ def test_export_reviewed_scope_and_atomic_write(project, tmp_path):
     doc = json.loads(out.read_text())
     assert list(doc["initial_annots"]) == [view["file_name"]]
     assert not list(tmp_path.glob("*.tmp"))
-    assert out.stat().st_mode & 0o777 == 0o644
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # shared, like every errata output
     from errata.exceptions import ErrataInputError
 
     with pytest.raises(ErrataInputError, match="scope"):

@@ -1,9 +1,11 @@
-"""Helpers shared by the CLI modules: error handling, the console, JSON output."""
+"""Helpers shared by the CLI modules: error handling, the console, progress bars, JSON output."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any, Literal, cast
 
 import typer
@@ -25,6 +27,41 @@ def fail(message: str, code: int = 2) -> None:
         f"[bold red]error:[/] {escape(message)}", soft_wrap=True, markup=True
     )
     raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, *, disable: bool = False) -> Iterator[Callable[[int, int, str], None]]:
+    """A progress bar on stderr for the block, driven by the callback it yields:
+    ``progress(done, total, what)``, the progress convention of errata's library functions.
+
+    The bar shows ``label what``, the bar, done/total, the time elapsed and the time remaining,
+    and is gone when the block ends; ``disable`` (``--json``) draws nothing.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console(stderr=True),
+        transient=True,
+        disable=disable,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def progress(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"{label} {what[:30]:<30}")
+
+        yield progress
 
 
 def print_json(obj: Any) -> None:

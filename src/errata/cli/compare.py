@@ -19,6 +19,7 @@ from errata.cli._common import (
     order_option,
     plots_opt,
     print_json,
+    progress_bar,
 )
 
 
@@ -68,8 +69,6 @@ def compare(
     Example: errata compare runs/ --out study/
     then:    errata query study/ "SELECT model, real FROM models"
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from errata.exceptions import ErrataInputError
     from errata.study import compare as run
 
@@ -89,20 +88,7 @@ def compare(
                 f"({', '.join(attrs) or 'no attributes'})"
             )
     options = make_options(expert_files=expert_files, imagenet_x=imagenet_x, openworld=openworld)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console(stderr=True),
-        transient=True,
-        disable=json_,
-    ) as bar:
-        task = bar.add_task("models", total=None)
-
-        def progress(done: int, total: int, name: str) -> None:
-            bar.update(task, completed=done, total=total, description=f"models {name[:30]:<30}")
-
+    with progress_bar("models", disable=json_) as progress:
         study = run(
             paths,
             labels=labels,

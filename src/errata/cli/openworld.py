@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from errata.cli import app
-from errata.cli._common import console
+from errata.cli._common import console, progress_bar
 
 ow_app = typer.Typer(
     help="Open-world inputs of the OOV stage: CLIP embeddings, index, proposals.",
@@ -32,21 +32,23 @@ def embed(
     workers: int = typer.Option(4, "--workers", min=0, help="Image-decoding processes."),
 ) -> None:
     """Embed every image of a folder with CLIP; skips unreadable images and lists them."""
-    from errata.openworld import embed_folder, list_images, load_clip
+    from errata.io.images import list_images
+    from errata.openworld import embed_folder, load_clip
 
     list_images(images)  # a bad folder fails before the model loads
     clip = load_clip(model, pretrained=pretrained, checkpoint=checkpoint, device=device)
     con = console(stderr=True)
     con.print(f"model {clip.name} on {clip.device}; weights: {clip.weights}")
-    rep = embed_folder(
-        images,
-        out,
-        clip=clip,
-        batch_size=batch_size,
-        shard_size=shard_size,
-        workers=workers,
-        progress=True,
-    )
+    with progress_bar("embedding with") as progress:
+        rep = embed_folder(
+            images,
+            out,
+            clip=clip,
+            batch_size=batch_size,
+            shard_size=shard_size,
+            workers=workers,
+            progress=progress,
+        )
     for name, why in sorted(rep.skipped.items()):
         con.print(f"skipped {name}: {why}")
     console().print(

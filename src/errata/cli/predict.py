@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from errata.cli import app
-from errata.cli._common import console
+from errata.cli._common import console, progress_bar
 
 
 @app.command("predict")
@@ -42,23 +42,24 @@ def predict_cmd(
     ),
 ) -> None:
     """Predict every image with every model; writes errata's prediction format."""
-    from errata.openworld.images import list_images
+    from errata.io.images import list_images
     from errata.predict import predict
 
     list_images(images)  # a bad folder fails before any model loads
-    reps = predict(
-        model,
-        images,
-        out,
-        pretrained=pretrained,
-        logits=logits,
-        batch_size=batch_size,
-        shard_size=shard_size,
-        device=device,
-        workers=workers,
-        ray=ray,
-        progress=True,
-    )
+    with progress_bar("predicting") as progress:
+        reps = predict(
+            model,
+            images,
+            out,
+            pretrained=pretrained,
+            logits=logits,
+            batch_size=batch_size,
+            shard_size=shard_size,
+            device=device,
+            workers=workers,
+            ray=ray,
+            progress=progress,
+        )
     con = console(stderr=True)
     for rep in reps:
         for name, why in sorted(rep.skipped.items()):

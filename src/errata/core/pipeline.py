@@ -260,5 +260,24 @@ class Classifier:
 def classify(ctx: Context, top1: np.ndarray) -> Classified:
     """Assign a category to each prediction of ``top1`` (shape (n,) or (m, n), aligned with
     ``ctx.labels``; ``-1`` means no prediction for that image), and to each error its evidence
-    (see :class:`Classifier` for a study's many batches)."""
+    (see :class:`Classifier` for a study's many batches).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from errata.core.evidence import Taxonomy, make_context
+    >>> from errata.core.labelset import LabelSet
+    >>> from errata.core.sparse import Csr
+    >>> labels = LabelSet("toy", np.array(["a.jpg", "b.jpg"]), Csr.from_lists([[1], [2]]),
+    ...                   Csr.empty(2), np.zeros(2, bool), np.array([1, 2], np.int16))
+    >>> members = np.zeros((1000, 2), bool); members[[1, 3], 0] = members[[2], 1] = True
+    >>> members[4:, 1] = True
+    >>> tax = Taxonomy(name="toy", class_names=np.arange(1000).astype(str),
+    ...                overlap=np.zeros((1000, 1000), bool), superclass_members=members,
+    ...                superclass_names=np.array(["odd", "rest"]),
+    ...                lca_height=np.ones((1000, 1000), np.int16), groups={})
+    >>> result = classify(make_context(labels, tax), np.array([3, 2]))
+    >>> [K.NAMES[c] for c in result.category[0]]
+    ['fine-grained', 'correct']
+    """
     return Classifier(ctx, memo=False)(top1)

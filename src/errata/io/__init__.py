@@ -6,6 +6,7 @@
 ``predictions``     prediction loaders: .npy / .npz / .csv / .parquet, row orders, validation
 ``evidence``        expert files, ImageNet-X, co-occurrence sources; :class:`Options`
 ``files``           atomic files and output folders, JSON reading, content hashes
+``images``          image folders in ImageNet layout: which files are images, in which order
 ``tables``          results as Arrow tables and Parquet parts
 ==================  ===========================================================================
 """

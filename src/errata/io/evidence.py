@@ -26,7 +26,7 @@ from errata.core.labelset import LabelSet
 from errata.core.names import as_names
 from errata.core.scoring import ScoreOptions
 from errata.exceptions import ErrataInputError
-from errata.io.files import read_json
+from errata.io.files import cached_arrays, read_json
 from errata.resources import N_CLASSES
 
 EXPERT_CATEGORIES = (
@@ -233,6 +233,48 @@ def cooccurrence_source(value: str | Path | LabelSet | None, labels: LabelSet) -
     return Cooccurrence.of(value if isinstance(value, LabelSet) else load_labels(value))
 
 
+def load_taxonomy(name: str = "errata") -> Taxonomy:
+    """:func:`errata.taxonomy.load`, through a disk cache (:func:`errata.io.files.cached_arrays`)
+    keyed by the package resources it is built from: parsing WordNet and the superclass file and
+    computing the LCA table take a quarter of a second, loading the arrays a few milliseconds.
+    The key holds the resources and the taxonomy package's code, so a change to either builds
+    the arrays again."""
+    from importlib import resources as ir
+
+    from errata import __version__, resources, taxonomy
+
+    code = sorted(
+        (f.name, f.read_bytes()) for f in ir.files(taxonomy).iterdir() if f.name.endswith(".py")
+    )
+    key = b"\0".join(
+        [name.encode(), __version__.encode()]
+        + [resources.read_bytes(r) for r in taxonomy.SOURCES]
+        + [b for _, b in code]
+    )
+
+    def build() -> dict[str, Any]:
+        t = taxonomy.load(name)
+        return {
+            "class_names": t.class_names,
+            "overlap": t.overlap,
+            "superclass_members": t.superclass_members,
+            "superclass_names": t.superclass_names,
+            "lca_height": t.lca_height,
+            **{f"group:{k}": v for k, v in t.groups.items()},
+        }
+
+    a = cached_arrays(f"taxonomy-{name}", key, build)
+    return Taxonomy(
+        name=name,
+        class_names=a["class_names"],
+        overlap=a["overlap"],
+        superclass_members=a["superclass_members"],
+        superclass_names=a["superclass_names"],
+        lca_height=a["lca_height"],
+        groups={k.split(":", 1)[1]: v for k, v in a.items() if k.startswith("group:")},
+    )
+
+
 def context(
     labels: LabelSet,
     options: Options = Options(),
@@ -245,12 +287,10 @@ def context(
     The open-world stage is built by its own package from the bundle ``options.openworld``
     names (:func:`errata.openworld.pipeline.stage_for`) and passed in as ``oov``.
     """
-    from errata import taxonomy
-
     tax = (
         options.taxonomy
         if isinstance(options.taxonomy, Taxonomy)
-        else taxonomy.load(options.taxonomy)
+        else load_taxonomy(options.taxonomy)
     )
     return make_context(
         labels,

@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +104,43 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# a cache of derived arrays
+
+CACHE_ENV = "ERRATA_CACHE_DIR"  # where derived arrays are kept (default: the user cache)
+
+
+def cache_dir() -> Path:
+    """``$ERRATA_CACHE_DIR``, else ``<user cache>/errata/derived``."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("errata")) / "derived"
+
+
+def cached_arrays(name: str, key: bytes, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Arrays that take long to derive but depend only on ``key`` (e.g. the bytes of the files
+    they come from): built once, kept as ``<cache>/<name>-<hash of key>.npz``, then loaded. A
+    cache that cannot be read or written is simply not used."""
+    import numpy as np
+
+    path = cache_dir() / f"{name}-{hashlib.sha256(key).hexdigest()[:20]}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError):
+        pass
+    arrays = build()
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+    except OSError:
+        pass
+    return arrays
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ schema (see :func:`load_labels`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
@@ -29,6 +28,7 @@ from errata.core.labelset import LabelSet
 from errata.core.names import as_names, base_names, first_duplicate, val_numbers
 from errata.core.sparse import Csr
 from errata.exceptions import ErrataInputError, row_ref
+from errata.io.files import read_json
 from errata.resources import N_CLASSES, VAL_PREFIX, val_file_names
 
 __all__ = ["LabelSet", "load_labels", "original_labels_for"]
@@ -114,6 +114,9 @@ def real() -> LabelSet:
     )
 
 
+_JSON_LABELS = "a label file in Shankar's or errata's JSON schema"  # for read_json's errors
+
+
 def from_shankar(path: str | Path, *, include_non_val: bool = False) -> LabelSet:
     """Load Shankar et al.'s multi-label JSON (``human_accuracy_v3.0.0.json`` schema).
 
@@ -122,7 +125,10 @@ def from_shankar(path: str | Path, *, include_non_val: bool = False) -> LabelSet
     ImageNet validation images (names starting ``ILSVRC2012_val_``) are kept.
     """
     path = Path(path)
-    data = _read_json(path)
+    return _from_shankar(path, read_json(path, what=_JSON_LABELS), include_non_val)
+
+
+def _from_shankar(path: Path, data: Any, include_non_val: bool = False) -> LabelSet:
     if not isinstance(data, dict) or "initial_annots" not in data:
         raise ErrataInputError(
             f"{path}: missing field 'initial_annots' (expected the Shankar et al. "
@@ -188,9 +194,9 @@ def from_json(path: str | Path) -> LabelSet:
     ImageNet validation label of the file name.
     """
     path = Path(path)
-    data = _read_json(path)
+    data = read_json(path, what=_JSON_LABELS)
     if isinstance(data, dict) and {"initial_annots", "problematic_images"} & set(data):
-        return from_shankar(path)
+        return _from_shankar(path, data)
     if not isinstance(data, dict) or not isinstance(data.get("images"), dict):
         raise ErrataInputError(
             f"{path}: missing field 'images' (expected errata's schema "
@@ -302,16 +308,6 @@ def from_csv(path: str | Path) -> LabelSet:
         original=original,
         source=f"errata CSV label schema: {path}",
     )
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except FileNotFoundError:
-        raise ErrataInputError(f"{path}: file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ErrataInputError(f"{path}: not valid JSON ({exc})") from None
 
 
 def _shankar_from_registry() -> LabelSet:

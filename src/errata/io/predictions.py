@@ -32,6 +32,7 @@ import numpy as np
 from errata import resources
 from errata.core.names import as_names, base_names, first_duplicate_image, val_numbers
 from errata.exceptions import ErrataInputError, row_ref
+from errata.io.files import read_json
 from errata.resources import N_CLASSES, N_VAL
 
 Order = Literal["auto", "filename", "imagefolder"]
@@ -259,19 +260,14 @@ READERS = {".npy": _read_npy, ".npz": _read_npz, ".csv": _read_table, ".parquet"
 
 
 def _read_names_file(path: Path) -> np.ndarray:
-    import json
-
     if path.suffix.lower() == ".json":
-        try:
-            names = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ErrataInputError(f"{path}: not a JSON list of file names ({exc})") from None
+        names = read_json(path, what="a JSON list of file names")
         if not isinstance(names, list):
             raise ErrataInputError(f"{path}: expected a JSON list of file names")
         return as_names([str(n) for n in names])
     try:
         return as_names(path.read_text(encoding="utf-8").split())
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ErrataInputError(f"{path}: cannot read file names ({exc})") from None
 
 

@@ -17,6 +17,7 @@ missing extra raises :class:`~errata.exceptions.MissingExtraError` naming it.
 
 from __future__ import annotations
 
+from errata.io.images import ImageFolder, list_images  # re-exported: the images a step reads
 from errata.openworld.embeddings import (
     DEFAULT_MODEL,
     PROMPT,
@@ -30,7 +31,6 @@ from errata.openworld.embeddings import (
     load_embeddings,
     save_embeddings,
 )
-from errata.openworld.images import ImageFolder, list_images
 from errata.openworld.index import (
     K_NEIGHBOURS,
     NeighbourIndex,

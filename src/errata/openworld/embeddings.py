@@ -18,7 +18,6 @@ L2-normalised on load, so inner products are cosine similarities.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from errata.exceptions import ErrataInputError, require
-from errata.io.files import atomic_path, write_json
+from errata.io.files import atomic_path, read_json, write_json
 
 EXTRA = "openworld"  # the optional extra that provides open_clip, torch and faiss
 DEFAULT_MODEL = "ViT-L-14-336"  # the CLIP model of Peychev et al.'s OOV stage
@@ -242,14 +241,15 @@ def embed_folder(
     batch_size: int = 64,
     shard_size: int = SHARD_SIZE,
     workers: int = 0,
-    progress: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
     on_shard: Callable[[int, int], None] | None = None,
 ) -> EmbedReport:
     """Embed every image of an ImageNet-layout folder into shards under ``out``.
 
-    Resumable: shards already in ``out`` are kept, the rest are computed. ``on_shard(done,
-    total)`` is called after each shard is written (a progress hook; raising from it stops the
-    run cleanly, as an interruption would).
+    Resumable: shards already in ``out`` are kept, the rest are computed. ``progress(done,
+    total, model)`` is called with the images done so far (those of kept shards included) after
+    each batch; ``on_shard(done, total)`` after each shard is written. Raising from either stops
+    the run cleanly, as an interruption would.
 
     Raises
     ------
@@ -258,7 +258,8 @@ def embed_folder(
     """
     import time
 
-    from errata.openworld.images import digest, iter_batches, list_images
+    from errata.io.images import digest, list_images
+    from errata.openworld.images import iter_batches
 
     t0 = time.perf_counter()
     folder = list_images(images)
@@ -278,48 +279,44 @@ def embed_folder(
     _check_resume(out, manifest)
     write_json(out / "manifest.json", {**manifest, "complete": False})
     todo = [s for s in range(n_shards) if not (out / _shard_name(s)).exists()]
-    bar = _progress(
-        progress,
-        total=n,
-        done=n - sum(_shard_len(s, n, shard_size) for s in todo),
-        what=f"embedding with {clip.name}",
-    )
+    images_done = n - sum(_shard_len(s, n, shard_size) for s in todo)
+    if progress is not None:
+        progress(images_done, n, clip.name)
     skipped: dict[str, str] = {}
-    try:
-        for done, s in enumerate(todo, start=n_shards - len(todo) + 1):
-            lo, hi = s * shard_size, min(n, (s + 1) * shard_size)
-            rows_l: list = []
-            vecs_l: list = []
-            bad: list[tuple[int, str]] = []
-            for rows, batch, skip in iter_batches(
-                folder.root,
-                folder.paths[lo:hi],
-                clip.preprocess,
-                batch_size=batch_size,
-                workers=workers,
-            ):
-                if batch is not None:
-                    rows_l.append(rows + lo)
-                    vecs_l.append(_encode_images(clip, batch))
-                bad.extend((r + lo, e) for r, e in skip)
-                bar.advance(len(rows) + len(skip))
-            rows_a = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
-            vecs = np.concatenate(vecs_l) if vecs_l else np.zeros((0, 0), np.float32)
-            bad_rows = np.array([r for r, _ in bad], dtype=np.int64)
-            with atomic_path(out / _shard_name(s)) as tmp, open(tmp, "wb") as fh:
-                np.savez(
-                    fh,
-                    file_name=folder.file_names[rows_a].astype(str),
-                    class_index=folder.class_index[rows_a],
-                    embedding=vecs.astype(np.float16),
-                    skipped_file_name=folder.file_names[bad_rows].astype(str),
-                    skipped_reason=np.array([e for _, e in bad], dtype=str),
-                )
-            skipped.update({str(folder.file_names[r]): e for r, e in bad})
-            if on_shard is not None:
-                on_shard(done, n_shards)
-    finally:
-        bar.close()
+    for done, s in enumerate(todo, start=n_shards - len(todo) + 1):
+        lo, hi = s * shard_size, min(n, (s + 1) * shard_size)
+        rows_l: list = []
+        vecs_l: list = []
+        bad: list[tuple[int, str]] = []
+        for rows, batch, skip in iter_batches(
+            folder.root,
+            folder.paths[lo:hi],
+            clip.preprocess,
+            batch_size=batch_size,
+            workers=workers,
+        ):
+            if batch is not None:
+                rows_l.append(rows + lo)
+                vecs_l.append(_encode_images(clip, batch))
+            bad.extend((r + lo, e) for r, e in skip)
+            images_done += len(rows) + len(skip)
+            if progress is not None:
+                progress(images_done, n, clip.name)
+        rows_a = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
+        vecs = np.concatenate(vecs_l) if vecs_l else np.zeros((0, 0), np.float32)
+        bad_rows = np.array([r for r, _ in bad], dtype=np.int64)
+        with atomic_path(out / _shard_name(s)) as tmp, open(tmp, "wb") as fh:
+            np.savez(
+                fh,
+                file_name=folder.file_names[rows_a].astype(str),
+                class_index=folder.class_index[rows_a],
+                embedding=vecs.astype(np.float16),
+                skipped_file_name=folder.file_names[bad_rows].astype(str),
+                skipped_reason=np.array([e for _, e in bad], dtype=str),
+            )
+        skipped.update({str(folder.file_names[r]): e for r, e in bad})
+        if on_shard is not None:
+            on_shard(done, n_shards)
     for s in range(n_shards):  # skips listed in shards of earlier runs
         if s not in todo:
             with np.load(out / _shard_name(s), allow_pickle=False) as z:
@@ -346,59 +343,29 @@ def _shard_len(s: int, n: int, size: int) -> int:
     return min(n, (s + 1) * size) - s * size
 
 
+def _read_manifest(path: Path) -> dict[str, Any]:
+    man = read_json(path, what="the manifest of an `errata openworld embed` run")
+    if not isinstance(man, dict) or not isinstance(man.get("n_shards"), int):
+        raise ErrataInputError(
+            f"{path}: not the manifest of an `errata openworld embed` run (no 'n_shards')"
+        )
+    return man
+
+
 def _check_resume(out: Path, manifest: dict) -> None:
     path = out / "manifest.json"
     if not path.exists():
         return
     try:
-        old = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise ErrataInputError(f"{path}: unreadable manifest; remove {out} to start over") from None
+        old = _read_manifest(path)
+    except ErrataInputError as exc:
+        raise ErrataInputError(f"{exc}; remove {out} to start over") from None
     for key in ("model", "weights", "digest", "shard_size"):
         if old.get(key) != manifest[key]:
             raise ErrataInputError(
                 f"{out}: holds embeddings made with {key}={old.get(key)!r}, this run has "
                 f"{manifest[key]!r}; use another --out (or remove it to start over)"
             )
-
-
-class _NoBar:
-    def advance(self, k: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-class _RichBar:
-    def __init__(self, total: int, done: int, what: str) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        self.p = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            transient=False,
-        )
-        self.p.start()
-        self.t = self.p.add_task(what, total=total, completed=done)
-
-    def advance(self, k: int) -> None:
-        self.p.advance(self.t, k)
-
-    def close(self) -> None:
-        self.p.stop()
-
-
-def _progress(on: bool, *, total: int, done: int, what: str) -> _NoBar | _RichBar:
-    return _RichBar(total, done, what) if on else _NoBar()
 
 
 def load_embeddings(path: str | Path) -> Embeddings:
@@ -490,7 +457,7 @@ def _load_shards(path: Path) -> Embeddings:
     mpath = path / "manifest.json"
     if not mpath.exists():
         raise ErrataInputError(f"{path}: no manifest.json (not an `errata openworld embed` output)")
-    man = json.loads(mpath.read_text(encoding="utf-8"))
+    man = _read_manifest(mpath)
     missing = [
         _shard_name(s) for s in range(man["n_shards"]) if not (path / _shard_name(s)).exists()
     ]

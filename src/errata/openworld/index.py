@@ -8,7 +8,6 @@ and ``classes.npz`` (class index and file name per row), each written atomically
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from errata.exceptions import ErrataInputError, require
-from errata.io.files import atomic_path, write_json
+from errata.io.files import atomic_path, read_json, write_json
 from errata.openworld.embeddings import EXTRA, Embeddings
 
 K_NEIGHBOURS = 10  # neighbours per image in the OOV stage (Peychev et al.)
@@ -154,7 +153,9 @@ def load_index(path: str | Path) -> NeighbourIndex:
         ) from None
     with np.load(path / "classes.npz", allow_pickle=False) as z:
         cls, names = z["class_index"].astype(np.int16), z["file_name"].astype(object)
-    meta = json.loads((path / "index.json").read_text(encoding="utf-8"))
+    meta = read_json(path / "index.json", what="the index.json of `errata openworld index`")
+    if not isinstance(meta, dict):
+        raise ErrataInputError(f"{path / 'index.json'}: expected a JSON object")
     if idx.ntotal != len(cls):
         raise ErrataInputError(
             f"{path}: index.faiss has {idx.ntotal} vectors, classes.npz {len(cls)} rows"

@@ -52,11 +52,6 @@ def oov_stage(
     claimed : ndarray of bool, shape (m,)
     reasons : ndarray of object, shape (m,)
         For a claimed error, the winning synset and the neighbour evidence; ``""`` otherwise.
-
-    Examples
-    --------
-    >>> claimed, reasons = oov_stage(err_rows, err_top1, labels.multi_labels, nn, img, txt, props)
-    ... # doctest: +SKIP
     """
     from errata.core.sparse import Csr
 

@@ -246,7 +246,7 @@ def predict(
     device: str = "auto",
     workers: int = 0,
     ray: str | None = None,
-    progress: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
     on_shard: Callable[[str, int], None] | None = None,
 ) -> list[PredictReport]:
     """Predict every image of ``images`` with every model; write ``<out>/<model>.npz``.
@@ -263,15 +263,18 @@ def predict(
     ray : str, optional
         ``"local"`` starts a local Ray cluster, ``"auto"`` or ``"ray://host:port"`` joins one; an
         already initialised Ray session is used as is. ``None``: one process.
+    progress : callable(done, total, model), optional
+        Called with the (model, shard) pairs done and to do in this run, after each is written.
     on_shard : callable(model, shard), optional
-        Called after each shard is written (progress hook; raising stops the run cleanly).
+        Called after each shard is written (raising from it, or from ``progress``, stops the run
+        cleanly).
 
     Raises
     ------
     ErrataInputError
         Unknown model, no images, or an output folder made from other images.
     """
-    from errata.openworld.images import digest, list_images
+    from errata.io.images import digest, list_images
 
     specs = (
         list(models)
@@ -308,17 +311,17 @@ def predict(
         "logits": logits,
         "workers": workers,
     }
-    bar = _bar(progress, len(todo))
-    try:
-        runner = _run_ray if ray is not None else _run_local
-        for spec, s, res in runner(todo, folder, bounds, opts, ray):  # type: ignore[arg-type]
-            with atomic_path(_shard_dir(out, spec) / f"{s:05d}.npz") as tmp, open(tmp, "wb") as fh:
-                np.savez(fh, **res)
-            bar(1)
-            if on_shard is not None:
-                on_shard(spec.name, s)
-    finally:
-        bar(None)
+    if progress is not None:
+        progress(0, len(todo), "")
+    runner = _run_ray if ray is not None else _run_local
+    results = runner(todo, folder, bounds, opts, ray)  # type: ignore[arg-type]
+    for done, (spec, s, res) in enumerate(results, start=1):
+        with atomic_path(_shard_dir(out, spec) / f"{s:05d}.npz") as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **res)
+        if progress is not None:
+            progress(done, len(todo), spec.name)
+        if on_shard is not None:
+            on_shard(spec.name, s)
     recomputed = {spec.name: sum(1 for sp, _ in todo if sp == spec) for spec in specs}
     return [_finish(spec, out, len(bounds), n, recomputed[spec.name], t0) for spec in specs]
 
@@ -397,35 +400,6 @@ def _finish(
     return PredictReport(
         spec.name, final, n, computed, n_shards - computed, skipped, time.perf_counter() - t0
     )
-
-
-def _bar(on: bool, total: int) -> Callable[[int | None], None]:
-    if not on:
-        return lambda k: None
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    p = Progress(
-        TextColumn("predicting (model × shard)"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
-    p.start()
-    t = p.add_task("", total=total)
-
-    def step(k: int | None) -> None:
-        if k is None:
-            p.stop()
-        else:
-            p.advance(t, k)
-
-    return step
 
 
 __all__ = [

@@ -7,7 +7,6 @@ Entry points: :func:`study_report` (``errata compare --report``) and :func:`stud
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from errata.core import categories as K
 from errata.exceptions import ErrataInputError
+from errata.io.files import read_json
 from errata.report import _render as R
 
 RASTERIZE_ABOVE = 300  # models: above this, scatter points are rasterised inside the SVG
@@ -50,7 +50,7 @@ def load_study(study: Any) -> tuple[Any, dict[str, Any]]:
     models = pd.read_parquet(path)
     meta = {}
     if (folder / "study.json").exists():
-        meta = json.loads((folder / "study.json").read_text(encoding="utf-8"))
+        meta = read_json(folder / "study.json", what="the summary of `errata compare --out`")
     return models, meta
 
 

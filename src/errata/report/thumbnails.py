@@ -1,50 +1,18 @@
 """Thumbnails of validation images for a report: found in a folder laid out as ImageNet's
-validation set (flat, or one sub-folder per class), resized, re-encoded as JPEG and returned as
-``data:`` URIs, until a cap on their total size."""
+validation set (flat, or one sub-folder per class; :func:`errata.io.images.list_images`),
+resized, re-encoded as JPEG and returned as ``data:`` URIs, until a cap on their total size."""
 
 from __future__ import annotations
 
 import base64
 import io
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from errata.exceptions import ErrataInputError
+from errata.io.images import list_images
 
 JPEG_QUALITY = 70  # thumbnails only need to show what is in the picture
-IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")  # what a validation folder may hold
-
-
-def index_images(folder: str | Path) -> dict[str, Path]:
-    """Map file name → path for the images in ``folder`` and its direct sub-folders.
-
-    Names are matched with and without their suffix, so ``ILSVRC2012_val_00000001.JPEG`` finds a
-    ``ILSVRC2012_val_00000001.png`` too.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ErrataInputError(
-            f"--images {folder}: not a folder (expected ImageNet validation "
-            "images, flat or one folder per class)"
-        )
-    out: dict[str, Path] = {}
-
-    def scan(d: str) -> list[str]:
-        subdirs = []
-        with os.scandir(d) as it:
-            for e in it:
-                if e.is_dir():
-                    subdirs.append(e.path)
-                elif e.name.lower().endswith(IMAGE_SUFFIXES):
-                    out.setdefault(e.name, Path(e.path))
-                    out.setdefault(os.path.splitext(e.name)[0], Path(e.path))
-        return subdirs
-
-    for sub in scan(str(folder)):
-        scan(sub)
-    return out
 
 
 def thumbnail(path: Path, size: int) -> bytes:
@@ -66,18 +34,19 @@ def thumbnails(
     """Data URIs of the images of ``file_names`` (in that order) until ``max_bytes`` of JPEG.
 
     Returns ``(uris by file name, stats)`` with stats ``embedded``, ``missing``, ``unreadable``,
-    ``bytes`` and ``capped``. An unreadable image is skipped and counted, never fatal.
+    ``bytes`` and ``capped``. An image is found by its file name (a validation image by its
+    number, whatever its extension); an unreadable one is skipped and counted, never fatal.
     """
-    index = index_images(folder)
+    images = list_images(folder)
+    wanted = list(dict.fromkeys(file_names))
     uris: dict[str, str] = {}
     stats = {"embedded": 0, "missing": 0, "unreadable": 0, "bytes": 0, "capped": False}
-    for name in dict.fromkeys(file_names):
-        path = index.get(name) or index.get(os.path.splitext(name)[0])
-        if path is None:
+    for name, row in zip(wanted, images.rows_of(wanted).tolist()):
+        if row < 0:
             stats["missing"] += 1
             continue
         try:
-            data = thumbnail(path, size)
+            data = thumbnail(images.root / images.paths[row], size)
         except (OSError, ValueError):
             stats["unreadable"] += 1
             continue

@@ -13,14 +13,13 @@ it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from errata.exceptions import ErrataInputError
+from errata.io.files import write_text
 from errata.resources import N_CLASSES
 from errata.review import storage
 from errata.review.aggregation import Method, dawid_skene, majority_vote
@@ -248,17 +247,7 @@ def export_labels(
     agg = aggregate_answers(project, method=method)
     labels, wrong = reviewed_labels(project, method=method, scope=scope, agg=agg)
     doc = to_shankar_json(labels, wrong, agg["problematic"])
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; an exported label set is meant to be shared
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(out, json.dumps(doc))  # atomic, with the usual permissions: meant to be shared
     d = agg["decision"]
     return {
         "images": len(labels),

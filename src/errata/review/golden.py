@@ -8,12 +8,12 @@ A project's own golden set is JSON: ``{FILE_NAME: {CLASS: "correct" | "wrong" | 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from errata.exceptions import ErrataInputError
+from errata.io.files import read_json
 from errata.review.models import ANSWER_CODES, DONT_KNOW
 
 Golden = dict[str, dict[int, int]]  # file name → class index → expected answer code
@@ -47,12 +47,7 @@ def from_json(path: str | Path) -> Golden:
     from errata.io.labels import _class_index_of
 
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ErrataInputError(f"{path}: file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ErrataInputError(f"{path}: not valid JSON ({exc})") from None
+    data = read_json(path, what="golden questions {file name: {class: answer}}")
     if not isinstance(data, dict) or not data:
         raise ErrataInputError(f"{path}: expected an object {{file name: {{class: answer}}}}")
     out: Golden = {}

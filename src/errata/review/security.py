@@ -12,9 +12,9 @@ import secrets
 from pathlib import Path, PurePosixPath
 
 from errata.exceptions import require
+from errata.io.images import is_image
 
 CSRF_FIELD = "csrf_token"  # name of the hidden form field
-IMAGE_SUFFIXES = (".JPEG", ".jpeg", ".jpg", ".JPG", ".png", ".PNG", ".webp")  # served types
 
 
 def _hasher():  # type: ignore[no-untyped-def]
@@ -65,6 +65,6 @@ def resolve_image(root: Path | None, file_name: str, *, wnid: str | None = None)
             real = cand.resolve()
         except OSError:
             continue
-        if real.is_file() and real.is_relative_to(root) and real.suffix in IMAGE_SUFFIXES:
+        if real.is_file() and real.is_relative_to(root) and is_image(real.name):  # served types
             return real
     return None

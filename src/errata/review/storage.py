@@ -9,9 +9,7 @@ so that an answer acknowledged to the browser survives a killed server.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import tempfile
 import threading
 from collections.abc import Iterable
 from contextlib import nullcontext
@@ -21,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from errata.exceptions import ErrataInputError, require
+from errata.io.files import atomic_path, read_json
 from errata.review.models import (
     CORRECT,
     DONT_KNOW,
@@ -83,15 +82,12 @@ def _engine(url: str):  # type: ignore[no-untyped-def]
     return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
-def _write_json_atomic(path: Path, obj: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _write_private_json(path: Path, obj: Any) -> None:
+    """Write ``obj`` atomically, readable by its owner only (a database URL may hold a
+    password)."""
+    with atomic_path(path) as tmp:
+        tmp.chmod(0o600)
+        tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
 
 
 def create_project(
@@ -130,7 +126,7 @@ def create_project(
             s.merge(Meta(key=k, value=v))
         s.commit()
     # the default database is found relative to the project, so the directory can be moved
-    _write_json_atomic(
+    _write_private_json(
         path / PROJECT_FILE,
         {"db": db_url, "images": None if project.images is None else str(project.images)},
     )
@@ -140,14 +136,13 @@ def create_project(
 def open_project(path: str | Path, *, db_url: str | None = None) -> Project:
     """Open an existing project directory (``db_url`` overrides the stored URL)."""
     path = Path(path).absolute()
-    try:
-        conf = json.loads((path / PROJECT_FILE).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not (path / PROJECT_FILE).exists():
         raise ErrataInputError(
             f"{path}: not a review project (no {PROJECT_FILE}); create it with `errata review init`"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise ErrataInputError(f"{path / PROJECT_FILE}: not valid JSON ({exc})") from None
+        )
+    conf = read_json(path / PROJECT_FILE, what="the settings of a review project")
+    if not isinstance(conf, dict):
+        raise ErrataInputError(f"{path / PROJECT_FILE}: expected a JSON object of settings")
     url = db_url or conf.get("db") or f"sqlite:///{path / SQLITE_FILE}"
     if not isinstance(url, str):
         raise ErrataInputError(f"{path / PROJECT_FILE}: field 'db' must be a database URL")

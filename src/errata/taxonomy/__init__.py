@@ -61,6 +61,8 @@ def _errata() -> Taxonomy:
 
 
 TAXONOMIES = {"errata": _errata}  # name -> builder of the arrays the pipeline reads
+# the package resources the taxonomies are built from (the key of their disk cache)
+SOURCES = ("classes.tsv", "wordnet.tsv.gz", "superclasses.toml", "overlaps.toml")
 
 
 @cache
@@ -83,6 +85,7 @@ def load(name: str = "errata") -> Taxonomy:
 
 __all__ = [
     "BROAD",
+    "SOURCES",
     "TAXONOMIES",
     "Taxonomy",
     "load",

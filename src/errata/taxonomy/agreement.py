@@ -8,9 +8,8 @@ a good taxonomy puts ``p`` in a superclass with some label in ``L`` when the exp
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,21 +39,20 @@ class Agreement:
     disagreements: list[dict[str, Any]] = field(default_factory=list)
 
 
-def expert_agreement(mistakes: dict[str, Any] | str | Path) -> Agreement:
-    """Score the superclasses against an expert mistake file (dough-bagel schema).
+def expert_agreement(mistakes: Mapping[str, Any]) -> Agreement:
+    """Score the superclasses against expert mistakes (dough-bagel schema).
 
     Parameters
     ----------
-    mistakes : dict or path
-        ``{file_name: {"top_prediction": int, "failure category": str, ...}}``.
+    mistakes : mapping
+        The parsed mistake file, ``{file_name: {"top_prediction": int, "failure category": str,
+        ...}}`` (read it with :func:`errata.io.files.read_json`: the taxonomy sits below the I/O
+        layer and reads no user file).
     """
-    if not isinstance(mistakes, dict):
-        path = Path(mistakes)
-        try:
-            mistakes = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ErrataInputError(f"{path}: cannot read the expert mistake file ({exc})") from None
-    assert isinstance(mistakes, dict)
+    if not isinstance(mistakes, Mapping):
+        raise ErrataInputError(
+            "expert mistakes: expected an object {file_name: {top_prediction, failure category}}"
+        )
     indptr, indices = resources.real_labels()
     original = resources.validation_labels()
     same = same_superclass()

@@ -1,0 +1,108 @@
+"""Atomic output: single files, and output folders replaced as one unit."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from errata.exceptions import ErrataInputError
+from errata.io import files
+
+
+def test_atomic_folder_replaces_managed_files_and_keeps_the_users(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with files.atomic_folder(out, managed=("a.json", "b.json")) as tmp:
+        (tmp / "a.json").write_text("1")
+        (tmp / "b.json").write_text("1")
+    (out / "notes.txt").write_text("mine")
+    (out / "figures").mkdir()
+    (out / "figures" / "f.svg").write_text("<svg/>")
+    with files.atomic_folder(out, managed=("a.json", "b.json")) as tmp:
+        (tmp / "a.json").write_text("2")  # b.json is not written this time: it must go
+    assert sorted(p.name for p in out.iterdir()) == ["a.json", "figures", "notes.txt"]
+    assert (out / "a.json").read_text() == "2" and (out / "notes.txt").read_text() == "mine"
+    assert (out / "figures" / "f.svg").read_text() == "<svg/>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_failure_inside_leaves_the_old_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with files.atomic_folder(out, managed=("a",)) as tmp:
+        (tmp / "a").write_text("old")
+    with pytest.raises(RuntimeError), files.atomic_folder(out, managed=("a",)) as tmp:
+        (tmp / "a").write_text("new")
+        raise RuntimeError("crash")
+    assert (out / "a").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_recovery_after_a_crash_between_the_two_renames(tmp_path: Path) -> None:
+    """A run killed after moving the old folder aside and before moving the new one in: the
+    next run puts the old one back and removes the dead run's work folder."""
+    out = tmp_path / "out"
+    dead = 2**22 + 12345  # no such process
+    old = tmp_path / f".out.old-{dead}-abcd1234"
+    work = tmp_path / f".out.tmp-{dead}-abcd1234"
+    old.mkdir()
+    (old / "a").write_text("old")
+    work.mkdir()
+    (work / "a").write_text("half")
+    files.recover_folder(out)
+    assert (out / "a").read_text() == "old" and not work.exists() and not old.exists()
+
+
+def test_out_that_cannot_be_a_folder_is_one_line(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ErrataInputError, match="is a file; give a folder"):
+        with files.atomic_folder(tmp_path / "f", managed=()):
+            pass
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ErrataInputError, match="is the current folder or one of its parents"):
+        with files.atomic_folder(Path("."), managed=()):
+            pass
+    if os.geteuid() != 0:  # root may write anywhere
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        with pytest.raises(ErrataInputError, match="not writable"):
+            with files.atomic_folder(ro / "out", managed=()):
+                pass
+
+
+def test_read_json_failures_are_one_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_text("{")
+    (tmp_path / "latin.json").write_bytes(b'{"a": "\xe9"}')
+    for name, match in (
+        ("missing.json", "file not found"),
+        ("bad.json", "not valid JSON"),
+        ("latin.json", "not UTF-8"),
+        (".", "is a folder"),
+    ):
+        with pytest.raises(ErrataInputError, match=match):
+            files.read_json(tmp_path / name, what="a label file")
+
+
+def test_the_taxonomy_cache_equals_the_taxonomy_and_survives_a_bad_file(
+    tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from errata import taxonomy
+    from errata.io.evidence import load_taxonomy
+
+    monkeypatch.setenv("ERRATA_CACHE_DIR", str(tmp_path))
+    direct = taxonomy.load()
+    first = load_taxonomy()  # builds and writes
+    (cached,) = tmp_path.iterdir()
+    second = load_taxonomy()  # reads
+    for t in (first, second):
+        assert (t.lca_height == direct.lca_height).all()
+        assert (t.superclass_members == direct.superclass_members).all()
+        assert t.superclass_names.tolist() == list(direct.superclass_names)
+        assert {k: v.tolist() for k, v in t.groups.items()} == {
+            k: np.asarray(v).tolist() for k, v in direct.groups.items()
+        }
+    cached.write_bytes(b"not an npz")
+    assert (load_taxonomy().overlap == direct.overlap).all()  # rebuilt, not a crash
