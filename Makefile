@@ -55,9 +55,10 @@ test: env apt sources  ## run the whole test suite
 bench: env-core  ## run the benchmarks and update benchmarks/RESULTS.md
 	@$(CORE_RUN) python benchmarks/run.py
 
-lint: env  ## ruff and mypy
+lint: env  ## ruff, mypy and the layer contracts (import-linter)
 	@$(RUN) ruff check src tests tools benchmarks
 	@$(RUN) mypy
+	@$(RUN) lint-imports
 
 resources: env apt sources  ## regenerate the package resources from their sources
 	@$(RUN) python tools/build_resources.py
