@@ -34,9 +34,11 @@ uv:  ## install uv when missing
 
 env: uv  ## create the locked environment (.venv) with every extra
 	@$(UV) sync --frozen --inexact --quiet $(EXTRAS)
+	@.venv/bin/python -m compileall -q src/errata
 
 env-core: uv  ## the locked environment without the optional extras
 	@$(UV) sync --frozen --inexact --quiet
+	@.venv/bin/python -m compileall -q src/errata
 
 apt:  ## install the Debian packages the tests need, when missing
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
