@@ -77,7 +77,20 @@ class Generator:
         alt = np.stack(cols[1:], axis=1)
         top1 = np.where(right, truth, alt[:, 0])
         rest = np.where(right[:, None], alt[:, :4], np.column_stack([truth, alt[:, 1:4]]))
-        return np.column_stack([top1, rest]).astype(np.int16)
+        return distinct_ranks(np.column_stack([top1, rest])).astype(np.int16)
+
+
+def distinct_ranks(ranked: np.ndarray) -> np.ndarray:
+    """Make every row's classes distinct (a ranking never repeats a class): a repeat moves on
+    to the next class index until it is new. A loop over the k columns, not the rows."""
+    out = ranked.astype(np.int64) % 1000
+    for j in range(1, out.shape[1]):
+        while True:
+            clash = (out[:, j : j + 1] == out[:, :j]).any(axis=1)
+            if not clash.any():
+                break
+            out[clash, j] = (out[clash, j] + 1) % 1000
+    return out
 
 
 def plan(n_models: int, mix: str) -> list[str]:

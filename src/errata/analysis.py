@@ -133,11 +133,49 @@ class Analysis:
             }
         )
 
+    @property
+    def coverage(self) -> dict[str, Any]:
+        """How the prediction rows cover the label set: rows, rows in the label set, the label
+        set's images, and whether the model predicted only a subset of them."""
+        n_rows, matched = self.alignment.n_rows, len(self.alignment.rows)
+        n_images = len(self.labels)
+        return {
+            "prediction_rows": n_rows,
+            "in_label_set": matched,
+            "label_set_images": n_images,
+            "subset": matched < n_images,
+        }
+
+    def notes(self) -> list[str]:
+        """What a reader should know about these figures, in words (printed under the table)."""
+        out = []
+        cov = self.coverage
+        if cov["subset"]:
+            out.append(
+                f"a subset: the predictions cover {cov['in_label_set']:,} of the "
+                f"{cov['label_set_images']:,} images of label set '{self.labels.name}'; the "
+                "figures are over those images only"
+            )
+        if cov["in_label_set"] < cov["prediction_rows"]:
+            out.append(
+                f"{cov['prediction_rows'] - cov['in_label_set']:,} prediction rows are validation "
+                f"images outside label set '{self.labels.name}': they count for top-1/top-5 only"
+            )
+        other = self.labels.summary()["non_validation"]
+        if other:
+            out.append(
+                f"{other:,} images of label set '{self.labels.name}' are not ImageNet validation "
+                "images (their original label comes from the label file, if it gives one)"
+            )
+        return out
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: model, label set, settings, metrics, and the error summary."""
+        """JSON-ready: model, label set, settings, coverage, metrics, and the error summary."""
         return {
             "model": self.predictions.name,
             "predictions": self.predictions.source,
+            "coverage": self.coverage,
+            "notes": self.notes(),
             "labels": self.labels.summary() | {"source": self.labels.source},
             "settings": settings(self.options, order=self.order, labels=self.labels),
             "metrics": self.metrics,

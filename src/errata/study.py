@@ -326,6 +326,7 @@ def compare(
         flush()
         for w in writes:
             w.result()
+        files.fault_point("parts-written")
 
         kept = [e for e in entries if e.reuse]
         for e in kept:

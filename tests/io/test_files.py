@@ -106,3 +106,14 @@ def test_the_taxonomy_cache_equals_the_taxonomy_and_survives_a_bad_file(
         }
     cached.write_bytes(b"not an npz")
     assert (load_taxonomy().overlap == direct.overlap).all()  # rebuilt, not a crash
+
+
+def test_a_killed_writers_temporary_file_is_cleaned_up(tmp_path: Path) -> None:
+    dead = 2**22 + 4321
+    stale = tmp_path / f".report.html.{dead}-abc123.tmp"
+    stale.write_text("half a report")
+    other = tmp_path / ".other.html.12-x.tmp"
+    other.write_text("not ours")
+    files.write_text(tmp_path / "report.html", "<html></html>")
+    assert not stale.exists() and other.exists()
+    assert (tmp_path / "report.html").read_text() == "<html></html>"

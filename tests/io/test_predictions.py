@@ -121,7 +121,7 @@ def bad(tmp_path: Path, kind: str) -> Path:  # type: ignore[return]
         ("inf-logits", r"bad\.npy: row 3, class 9: score inf is not finite"),
         (
             "1001-columns",
-            r"1001 score columns; expected 1000\. A 1001-column array usually has a "
+            r"1001 float columns; expected 1000 scores .* a 1001-column array usually has a "
             r"background class",
         ),
         ("truncated", r"bad\.npy: not a valid \.npy array, truncated or corrupt"),
@@ -143,3 +143,20 @@ def test_file_names_count_mismatch(tmp_path: Path) -> None:
     (tmp_path / "names.txt").write_text("a.jpg\nb.jpg\n")
     with pytest.raises(ErrataInputError, match="names.txt: 2 file names for 3 prediction rows"):
         load_predictions(tmp_path / "p.npy", file_names=tmp_path / "names.txt")
+
+
+def test_an_unreadable_file_is_one_line(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """(As root every file is readable: the refusal is simulated where the file is opened.)"""
+    from errata.exceptions import ErrataInputError
+    from errata.io import predictions
+
+    np.save(tmp_path / "p.npy", np.zeros(3, np.int64))
+
+    def denied(*a, **k):  # type: ignore[no-untyped-def]
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(predictions, "_head", denied)
+    with pytest.raises(
+        ErrataInputError, match=r"p\.npy: permission denied \(cannot read the file\)"
+    ):
+        load_predictions(tmp_path / "p.npy")

@@ -21,6 +21,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+def _version(value: bool) -> None:
+    if value:
+        from errata import __version__
+
+        print(f"errata {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print errata's version and exit.",
+        callback=_version,
+        is_eager=True,
+    ),
+) -> None:
+    """Tell an ImageNet classifier's real mistakes from the benchmark's noise."""
+
+
 # command modules register themselves on `app` (or add a sub-app) when imported
 from errata.cli import analyze as _analyze  # noqa: E402,F401
 from errata.cli import compare as _compare  # noqa: E402,F401

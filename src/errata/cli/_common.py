@@ -10,13 +10,24 @@ from typing import Any, Literal, cast
 
 import typer
 
+PIPE_WIDTH = 200  # columns of output that goes to a pipe or file (unless $COLUMNS says)
+
 
 def console(stderr: bool = False):  # type: ignore[no-untyped-def]
+    """The Rich console. Output to a pipe or a file is laid out PIPE_WIDTH columns wide (or
+    $COLUMNS), so tables keep their names whole where a terminal's 80 columns would cut them."""
+    import os
+
     from rich.console import Console
 
+    stream = sys.stderr if stderr else sys.stdout
+    width = None
+    if not stream.isatty():
+        columns = os.environ.get("COLUMNS", "")
+        width = int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
     # markup off: tables and messages carry file, model and class names that may hold "[...]";
     # the few styled lines pass markup=True with their data escaped
-    return Console(stderr=stderr, highlight=False, markup=False)
+    return Console(stderr=stderr, highlight=False, markup=False, width=width)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -46,15 +57,16 @@ def progress_bar(label: str, *, disable: bool = False) -> Iterator[Callable[[int
         TimeRemainingColumn,
     )
 
+    err = console(stderr=True)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        console=console(stderr=True),
+        console=err,
         transient=True,
-        disable=disable,
+        disable=disable or not err.is_terminal,  # no bar drawn into a pipe or a log file
     ) as bar:
         task = bar.add_task(label, total=None)
 
@@ -145,6 +157,7 @@ def make_options(
     imagenet_x: bool = False,
     openworld: Any = None,
     classify: bool = True,
+    interval: str = "wilson",
     n_resamples: int = 1000,
     seed: int = 0,
 ) -> Any:
@@ -156,37 +169,61 @@ def make_options(
         experts=tuple(expert_files or ()),
         imagenet_x=bool(imagenet_x),
         openworld=openworld,
+        interval=interval,
         n_resamples=n_resamples,
         seed=seed,
     )
 
 
+def _usage_line(exc: Exception) -> str:
+    """A command-line usage mistake as one line that says where the help is."""
+    ctx = getattr(exc, "ctx", None)
+    command = getattr(ctx, "command_path", None) or "errata"
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)  # type: ignore[attr-defined]
+    message = " ".join(str(message).split())  # one line
+    return f"{command}: {message} (see '{command} --help')"
+
+
 def run_guarded(app: typer.Typer) -> None:
-    """Run the Typer app, turning errata's input errors into one line and exit code 2."""
+    """Run the Typer app: errata's input errors and command-line usage mistakes become one line
+    on stderr and exit status 2, an interruption exits 130, and nothing prints a traceback."""
+    try:
+        _run(app)
+    except BrokenPipeError:  # `errata … | head`: the reader left early; not an error of ours
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        sys.exit(0)
+
+
+def _run(app: typer.Typer) -> None:
+    from typer._click import exceptions as click_exc
+
     from errata.exceptions import ErrataInputError, MissingExtraError
 
-    try:
-        code = app(standalone_mode=False)  # click returns typer.Exit's code in this mode
-        if isinstance(code, int) and code:
-            sys.exit(code)
-    except (ErrataInputError, MissingExtraError) as exc:
+    def one_line(message: str) -> None:
         from rich.markup import escape  # messages carry file names and "[extra]" brackets
 
         console(stderr=True).print(
-            f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True, markup=True
+            f"[bold red]error:[/] {escape(message)}", soft_wrap=True, markup=True
         )
+
+    try:
+        code = app(standalone_mode=False, prog_name="errata")  # returns typer.Exit codes
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except (ErrataInputError, MissingExtraError) as exc:
+        one_line(str(exc))
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         console(stderr=True).print("aborted")
         sys.exit(130)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:  # click usage errors carry their own exit code and message
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except click_exc.NoArgsIsHelpError as exc:  # `errata` or `errata data` alone: the help
+        exc.show()
+        sys.exit(0)
+    except click_exc.ClickException as exc:  # usage: missing argument, unknown option, …
+        one_line(_usage_line(exc))
+        sys.exit(2)

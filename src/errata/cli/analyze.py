@@ -50,10 +50,16 @@ def analyze(
     imagenet_x: bool = imagenet_x_opt(),
     openworld: Path = openworld_opt(),
     no_errors: bool = typer.Option(False, "--no-errors", help="Only compute the metrics."),
-    bootstrap: int = typer.Option(
-        1000, "--bootstrap", min=10, help="Bootstrap resamples for the 95 % confidence intervals."
+    interval: str = typer.Option(
+        "wilson",
+        "--interval",
+        help="95 % interval of accuracies over images: 'wilson' (Wilson score, right for any "
+        "number of images) or 'bootstrap' (percentile, --bootstrap resamples, --seed).",
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    bootstrap: int = typer.Option(
+        1000, "--bootstrap", min=10, help="Resamples of --interval bootstrap."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of --interval bootstrap."),
     report: Path = typer.Option(
         None,
         "--report",
@@ -90,6 +96,7 @@ def analyze(
         imagenet_x=imagenet_x,
         openworld=openworld,
         classify=not no_errors,
+        interval=interval,
         n_resamples=bootstrap,
         seed=seed,
     )
@@ -155,6 +162,8 @@ def render(result: Any) -> None:
             f"{m['images']:,}",
         )
     c.print(t)
+    for note in result.notes():
+        c.print(f"note: {note}", soft_wrap=True)
     if result.summary:
         from errata.cli._tables import error_tables
 

@@ -39,6 +39,12 @@ def compare(
     imagenet_x: bool = imagenet_x_opt(),
     openworld: Path = openworld_opt(),
     batch: int = typer.Option(64, "--batch", min=1, help="Models classified together (memory)."),
+    interval: str = typer.Option(
+        "wilson",
+        "--interval",
+        help="95 % interval of accuracies over images: 'wilson' or 'bootstrap' (--seed).",
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of --interval bootstrap."),
     rebuild: bool = typer.Option(
         False, "--rebuild", help="Score every file again, even those the study already holds."
     ),
@@ -87,7 +93,13 @@ def compare(
                 f"--color-by: '{color_by}' is not a column of {metadata} "
                 f"({', '.join(attrs) or 'no attributes'})"
             )
-    options = make_options(expert_files=expert_files, imagenet_x=imagenet_x, openworld=openworld)
+    options = make_options(
+        expert_files=expert_files,
+        imagenet_x=imagenet_x,
+        openworld=openworld,
+        interval=interval,
+        seed=seed,
+    )
     with progress_bar("models", disable=json_) as progress:
         study = run(
             paths,
@@ -127,35 +139,34 @@ def compare(
 
 
 def _print_study(study) -> None:  # type: ignore[no-untyped-def]
+    """The best 15 models (by ReaL / label accuracy) with their error categories, then what
+    was scored, kept, removed and skipped."""
     from rich.markup import escape
     from rich.table import Table
 
+    from errata.core import categories as K
+
     c = console()
     df = study.models
-    if len(df):
+    if len(df) and "top1" in df.columns:
         acc = "real" if "real" in df.columns else "label_accuracy"
+        cols: list[tuple[str, str, str]] = [  # (column, header, kind)
+            ("top1", "top-1 %", "pct"),
+            (acc, "ReaL %" if acc == "real" else "labels %", "pct"),
+            ("mla", "MLA %", "pct"),
+            ("errors", "errors", "num"),
+        ] + [(f"n_{cat.key}", cat.short, "num") for cat in K.ERRORS if f"n_{cat.key}" in df]
         t = Table(title=f"{len(df)} models (best 15 by {acc})", title_justify="left")
-        for col in (
-            "model",
-            "top1",
-            acc,
-            "mla",
-            "errors",
-            "n_fine_grained",
-            "n_spurious_correlation",
-            "n_model_failure",
-        ):
-            t.add_column(col, justify="left" if col == "model" else "right")
+        t.add_column("model", overflow="fold")
+        for _, header, _ in cols:
+            t.add_column(header, justify="right", no_wrap=True)
         for _, r in df.sort_values(acc, ascending=False).head(15).iterrows():
             t.add_row(
                 str(r["model"]),
-                f"{100 * r['top1']:.2f}",
-                f"{100 * r[acc]:.2f}",
-                f"{100 * r['mla']:.2f}",
-                f"{r['errors']:,}",
-                f"{r['n_fine_grained']:,}",
-                f"{r['n_spurious_correlation']:,}",
-                f"{r['n_model_failure']:,}",
+                *[
+                    f"{100 * r[col]:.2f}" if kind == "pct" else f"{int(r[col]):,}"
+                    for col, _, kind in cols
+                ],
             )
         c.print(t)
     for f in study.failed:
@@ -168,7 +179,7 @@ def _print_study(study) -> None:  # type: ignore[no-untyped-def]
         f"from the study, {n.get('removed', 0)} removed, {n.get('failed', 0)} failed"
     )
     if study.written:
-        c.print("written: " + ", ".join(str(p) for p in study.written.values()))
+        c.print("written: " + ", ".join(str(p) for p in study.written.values()), soft_wrap=True)
 
 
 @app.command()
@@ -198,9 +209,31 @@ def query(
     if csv:
         df.to_csv(sys.stdout, index=False)
         return
+    if len(df.columns) > WIDE:  # one record at a time, as psql's expanded display
+        c = console()
+        shown = df.head(limit)
+        for i, row in enumerate(shown.itertuples(index=False)):
+            t = Table(title=f"row {i + 1} of {len(df)}", title_justify="left", show_header=False)
+            t.add_column("column", no_wrap=True)
+            t.add_column("value", overflow="fold")
+            for col, v in zip(df.columns, row):
+                t.add_row(str(col), _cell(v))
+            c.print(t)
+        c.print(
+            f"{len(df)} rows × {len(df.columns)} columns, shown one row at a time "
+            f"({min(limit, len(df))} shown); --csv or --json give them all as a table"
+        )
+        return
     t = Table(title=f"{len(df)} rows", title_justify="left")
     for col in df.columns:
-        t.add_column(str(col))
+        t.add_column(str(col), overflow="fold")
     for row in df.head(limit).itertuples(index=False):
-        t.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+        t.add_row(*[_cell(v) for v in row])
     console().print(t)
+
+
+WIDE = 12  # a query result with more columns is shown one row at a time
+
+
+def _cell(v: object) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)

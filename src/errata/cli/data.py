@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from errata.cli import app
@@ -22,10 +24,11 @@ def list_(
 
     from errata.io import data
 
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": f.name,
             "present": data.is_present(f.name),
+            "sha256_ok": data.verify(f.name),
             "path": str(data.local_path(f.name)),
             "url": f.url,
             "sha256": f.sha256,
@@ -38,12 +41,14 @@ def list_(
         print_json({"data_dir": str(data.data_dir()), "files": rows})
         return
     table = Table(title=f"data directory: {data.data_dir()}  (set {data.ENV_VAR} to change)")
-    for col in ("name", "present", "license", "description"):
+    table.add_column("name", no_wrap=True, min_width=max(len(r["name"]) for r in rows))
+    for col in ("present", "license", "description"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(
-            str(r["name"]), "yes" if r["present"] else "-", str(r["license"]), str(r["description"])
-        )
+        present = "-"
+        if r["present"]:
+            present = {True: "yes", False: "CHANGED (sha256 differs)", None: "yes"}[r["sha256_ok"]]
+        table.add_row(str(r["name"]), present, str(r["license"]), str(r["description"]))
     console().print(table)
 
 

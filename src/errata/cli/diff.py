@@ -120,8 +120,9 @@ def _print(d, show: int) -> None:  # type: ignore[no-untyped-def]
         if not len(rows):
             continue
         e = Table(title=f"{kind} (first {len(rows)})", title_justify="left")
-        for col in ("file", "labels", "A", "A category", "B", "B category"):
-            e.add_column(col)
+        e.add_column("file", no_wrap=True, min_width=28)  # a validation file name, whole
+        for col in ("labels", "A", "A category", "B", "B category"):
+            e.add_column(col, overflow="fold")
         for r in rows.itertuples(index=False):
             e.add_row(
                 r.file_name,

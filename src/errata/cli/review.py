@@ -164,18 +164,21 @@ def report(
     from rich.table import Table
 
     table = Table(title=f"Human vs model on {res['images']} classify images")
-    for col in ("who", "n", "accuracy", "MLA", *GROUPS):
+    for col in ("who", "n", "accuracy (95 % CI)", "MLA (95 % CI)", *GROUPS):
         table.add_column(col)
 
     def pct(v: float | None) -> str:
         return "—" if v is None else f"{100 * v:.1f} %"
 
+    def with_ci(v: float, ci: list[float]) -> str:
+        return f"{pct(v)} ({100 * ci[0]:.1f} – {100 * ci[1]:.1f})"
+
     for row in res["rows"]:
         table.add_row(
             row["who"],
             str(row["n"]),
-            pct(row["accuracy"]),
-            pct(row["mla"]),
+            with_ci(row["accuracy"], row["accuracy_ci95"]),
+            with_ci(row["mla"], row["mla_ci95"]),
             *(pct(row[g]) for g in GROUPS),
         )
     console().print(table)

@@ -152,9 +152,9 @@ def export(
     if out is None:
         print(text, end="")
         return
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    from errata.io.files import write_text
+
+    write_text(out, text)
     console(stderr=True).print(f"wrote {out}")
 
 

@@ -118,7 +118,8 @@ class LabelSet:
         )
 
     def summary(self) -> dict[str, Any]:
-        """JSON-ready counts: images, evaluated, problematic, empty, mean labels, ImageNet-M."""
+        """JSON-ready counts: images, evaluated, problematic, empty, mean labels, ImageNet-M, and
+        images that are not ImageNet validation images."""
         multi = self.multi
         return {
             "name": self.name,
@@ -128,4 +129,5 @@ class LabelSet:
             "empty": int((multi.sizes == 0).sum()),
             "mean_labels": round(float(multi.nnz / max(1, len(self))), 4),
             "imagenet_m": None if self.imagenet_m is None else int(self.imagenet_m.sum()),
+            "non_validation": int((self.index.numbers < 0).sum()),
         }

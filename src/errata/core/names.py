@@ -160,6 +160,7 @@ class NameIndex:
     """
 
     names: np.ndarray
+    numbers: np.ndarray  # (n,) validation number of each name, -1 for other images
     _by_val: np.ndarray = field(repr=False)
     _sorted: np.ndarray = field(repr=False)
     _order: np.ndarray = field(repr=False)
@@ -173,7 +174,7 @@ class NameIndex:
         by_val[nums[is_val]] = np.flatnonzero(is_val)
         other = np.flatnonzero(~is_val)
         order = other[np.argsort(base[other], kind="stable")]
-        return cls(names=base, _by_val=by_val, _sorted=base[order], _order=order)
+        return cls(names=base, numbers=nums, _by_val=by_val, _sorted=base[order], _order=order)
 
     def __len__(self) -> int:
         return len(self.names)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -39,10 +39,16 @@ assert (B_UNCLASSIFIED, B_NOT_PREDICTED) == (N_CATS, N_CATS + 1)
 GROUP_ORDER = ("organism", "artifact", "other", "dogs", "other organisms", "objects")
 
 
+Interval = Literal["wilson", "bootstrap"]
+
+
 @dataclass(frozen=True, kw_only=True)
 class ScoreOptions:
-    """Statistics settings: bootstrap resamples and seed, confidence level."""
+    """Statistics settings: the interval of per-image accuracies (``"wilson"``, the default,
+    right for any number of images; or ``"bootstrap"``, percentile, with ``n_resamples`` and
+    ``seed``), and the confidence level."""
 
+    interval: Interval = "wilson"
     n_resamples: int = M.N_RESAMPLES
     seed: int = 0
     level: float = M.CI_LEVEL
@@ -327,9 +333,13 @@ def values(scores: Scores) -> dict[str, np.ndarray]:
 
     def per_image(key: str, hits: np.ndarray, n: np.ndarray) -> None:
         out[key] = M.ratio(hits, n)
-        out[f"{key}_lo"], out[f"{key}_hi"] = M.bootstrap_interval(
-            hits, n, n_resamples=o.n_resamples, seed=o.seed, level=o.level
-        )
+        if o.interval == "bootstrap":
+            lo, hi = M.bootstrap_interval(
+                hits, n, n_resamples=o.n_resamples, seed=o.seed, level=o.level
+            )
+        else:
+            lo, hi = M.wilson_interval(hits, n, level=o.level)
+        out[f"{key}_lo"], out[f"{key}_hi"] = lo, hi
         out[f"{key}_images"] = n
 
     per_image("top1", t.topk_hits[:, 0].sum(axis=1), t.topk_n[:, 0].sum(axis=1))

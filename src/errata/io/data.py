@@ -206,6 +206,7 @@ def fetch(name: str, *, progress: bool = False) -> Path:
     f = entry(name)
     target = local_path(name)
     known = f"sha256:{f.sha256}" if f.sha256 else None
+    made = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
     try:
         got = pooch.retrieve(
             url=f.url, known_hash=known, fname=target.name, path=target.parent, progressbar=progress
@@ -218,6 +219,11 @@ def fetch(name: str, *, progress: bool = False) -> Path:
             f"(file refused and not kept): {str(exc).splitlines()[0]}"
         ) from None
     except Exception as exc:  # network errors come in many types (requests, urllib3, OSError)
+        for p in made:  # the folders this attempt made, if it left them empty
+            try:
+                p.rmdir()
+            except OSError:
+                pass
         raise ErrataInputError(
             f"could not download '{name}' from {f.url} "
             f"({type(exc).__name__}); place the file at {target}"
@@ -227,14 +233,13 @@ def fetch(name: str, *, progress: bool = False) -> Path:
 
 def verify(name: str) -> bool | None:
     """True/False when the file is present and has a known hash; None when it cannot be checked."""
-    import hashlib
+    from errata.io.files import sha256_file
 
     f = entry(name)
     p = local_path(name)
-    if not p.exists() or not f.sha256:
+    if not p.is_file() or not f.sha256:
         return None
-    h = hashlib.sha256()
-    with open(p, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest() == f.sha256
+    try:
+        return sha256_file(p) == f.sha256
+    except OSError:
+        return False

@@ -60,8 +60,12 @@ class Options:
     taxonomy : str or Taxonomy
         Which taxonomy names the superclasses (``errata``), or the arrays of one (tests and
         experiments plant their own).
+    interval : {"wilson", "bootstrap"}
+        The 95 % interval of per-image accuracies: Wilson score (right for any number of
+        images) or the percentile bootstrap (``n_resamples`` draws, ``seed``). Class-averaged
+        accuracies always use the closed form of :func:`errata.core.metrics.stratified_interval`.
     n_resamples, seed : int
-        Bootstrap settings of the confidence intervals.
+        Bootstrap settings.
     """
 
     classify: bool = True
@@ -70,6 +74,7 @@ class Options:
     openworld: str | Path | None = None
     cooccurrence: str | Path | LabelSet | None = None
     taxonomy: str | Taxonomy = "errata"
+    interval: str = "wilson"
     n_resamples: int = 1000
     seed: int = 0
 
@@ -82,6 +87,8 @@ class Options:
             raise ErrataInputError(
                 f"n_resamples: {self.n_resamples!r}; expected a whole number of at least 10"
             )
+        if self.interval not in ("wilson", "bootstrap"):
+            raise ErrataInputError(f"interval: '{self.interval}' is not one of wilson, bootstrap")
         if not isinstance(self.seed, int):
             raise ErrataInputError(f"seed: {self.seed!r}; expected a whole number")
         from errata import taxonomy
@@ -93,7 +100,11 @@ class Options:
 
     @property
     def scoring(self) -> ScoreOptions:
-        return ScoreOptions(n_resamples=self.n_resamples, seed=self.seed)
+        return ScoreOptions(
+            interval=self.interval,  # type: ignore[arg-type]
+            n_resamples=self.n_resamples,
+            seed=self.seed,
+        )
 
     def record(self) -> dict[str, Any]:
         """JSON-ready settings, for ``metrics.json`` / ``study.json``."""
@@ -106,6 +117,7 @@ class Options:
             if self.cooccurrence is None
             else getattr(self.cooccurrence, "name", str(self.cooccurrence)),
             "taxonomy": getattr(self.taxonomy, "name", self.taxonomy),
+            "interval": self.interval,
             "n_resamples": self.n_resamples,
             "seed": self.seed,
         }

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Collection, Iterator
@@ -27,10 +28,22 @@ _TMP, _OLD = "tmp", "old"  # markers in the names of a folder's sibling work fol
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
+
+    A path that cannot be written (a folder, a read-only place, a full disk) is one
+    :class:`ErrataInputError` line naming it, not a traceback.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise ErrataInputError(f"{path}: is a folder; give a file name to write")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _clean_stale_files(path)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=path.parent
+        )
+    except OSError as exc:
+        raise ErrataInputError(f"{path}: cannot write here ({exc.strerror or exc})") from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -39,9 +52,25 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp_path
         os.replace(tmp_path, path)
+    except OSError as exc:
+        raise ErrataInputError(f"{path}: cannot write ({exc.strerror or exc})") from None
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _clean_stale_files(path: Path) -> None:
+    """Remove temporary files of ``path`` that a run killed while writing it left behind (their
+    name carries the writer's process id; a live writer's file is left alone)."""
+    prefix = f".{path.name}."
+    for p in path.parent.iterdir():
+        name = p.name
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid = name[len(prefix) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                p.unlink()
 
 
 def write_text(path: str | Path, text: str) -> None:
@@ -199,6 +228,39 @@ def _check_out(path: Path) -> None:
         raise ErrataInputError(f"--out {path}: not writable")
 
 
+def fault_point(name: str) -> None:
+    """A test hook: with ``ERRATA_TEST_KILL_AT=name`` in the environment the process kills
+    itself (SIGKILL, as ``kill -9``) here, so the fault tests can stop a run at each step that
+    matters for its output and check what a reader then finds."""
+    if os.environ.get("ERRATA_TEST_KILL_AT") == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False where
+    the system or the file system cannot, and the caller falls back to two renames."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    renameat2.restype = ctypes.c_int
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
 def _link_tree(src: Path, dst: Path) -> None:
     """Hard-link (else copy) a file or folder."""
     if src.is_dir() and not src.is_symlink():
@@ -223,7 +285,9 @@ def atomic_folder(path: str | Path, *, managed: Collection[str]) -> Iterator[Pat
     ``managed`` names the entries errata writes in such a folder: they are replaced as a set
     (an entry the new run does not write is gone, not stale). Every other entry of the old
     folder (a user's own files) is carried over by hard link. A crash leaves the old folder as
-    it was (or, between the two renames of the swap, a work folder that the next run puts back).
+    it was. On Linux the swap is one atomic exchange of the two folders; elsewhere it is two
+    renames, and a run that dies between them leaves the old folder aside, which the next run
+    (or any errata reader of the folder) puts back.
     """
     path = Path(path)
     _check_out(path)
@@ -236,11 +300,18 @@ def atomic_folder(path: str | Path, *, managed: Collection[str]) -> Iterator[Pat
             for entry in path.iterdir():
                 if entry.name not in managed and not (tmp / entry.name).exists():
                     _link_tree(entry, tmp / entry.name)
-            old = _work_name(path, _OLD)
-            os.rename(path, old)
-            os.rename(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
+            fault_point("folder-built")
+            if _exchange(tmp, path):  # tmp now holds the old folder
+                fault_point("folder-swapped")
+            else:
+                old = _work_name(path, _OLD)
+                os.rename(path, old)
+                fault_point("folder-moved-aside")
+                os.rename(tmp, path)
+                fault_point("folder-swapped")
+                shutil.rmtree(old, ignore_errors=True)
         else:
+            fault_point("folder-built")
             os.rename(tmp, path)
     finally:
         if tmp.exists():

@@ -66,6 +66,17 @@ def _class_index_of(value: Any, *, where: str) -> int:
     return idx
 
 
+def _class_list(entry: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    """The list of classes under ``key`` of one image's entry (missing: none)."""
+    value = entry.get(key, [])
+    if not isinstance(value, list):
+        raise ErrataInputError(
+            f"{where}.{key}: {value!r} is not a list; expected a list of classes (indices 0-999 "
+            "or WordNet ids like n01440764)"
+        )
+    return value
+
+
 def _matrix(rows: list[list[int]], n: int) -> Csr:
     return Csr.from_lists(rows)
 
@@ -157,13 +168,13 @@ def _from_shankar(path: Path, data: Any, include_non_val: bool = False) -> Label
         correct_rows.append(
             [
                 _class_index_of(c, where=f"{path}: initial_annots['{name}'].correct")
-                for c in entry.get("correct", [])
+                for c in _class_list(entry, "correct", f"{path}: initial_annots['{name}']")
             ]
         )
         unclear_rows.append(
             [
                 _class_index_of(c, where=f"{path}: initial_annots['{name}'].unclear")
-                for c in entry.get("unclear", [])
+                for c in _class_list(entry, "unclear", f"{path}: initial_annots['{name}']")
             ]
         )
     file_names = as_names(names)
@@ -219,12 +230,23 @@ def from_json(path: str | Path) -> LabelSet:
                 "'correct'/'unclear'/'problematic'"
             )
         correct_rows.append(
-            [_class_index_of(c, where=f"{where}.correct") for c in entry.get("correct", [])]
+            [
+                _class_index_of(c, where=f"{where}.correct")
+                for c in _class_list(entry, "correct", where)
+            ]
         )
         unclear_rows.append(
-            [_class_index_of(c, where=f"{where}.unclear") for c in entry.get("unclear", [])]
+            [
+                _class_index_of(c, where=f"{where}.unclear")
+                for c in _class_list(entry, "unclear", where)
+            ]
         )
-        problematic.append(bool(entry.get("problematic", False)))
+        flag = entry.get("problematic", False)
+        if not isinstance(flag, bool):
+            raise ErrataInputError(
+                f"{where}.problematic: {flag!r} is not true or false (a JSON boolean)"
+            )
+        problematic.append(flag)
         o = entry.get("original")
         orig.append(-1 if o is None else _class_index_of(o, where=f"{where}.original"))
     file_names = base_names(as_names(names))

@@ -21,11 +21,14 @@ order but fits the other one are an error, never a silent 0.1 %.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -121,36 +124,124 @@ def _head(src: Source, n: int) -> bytes:
         return fh.read(n)
 
 
+MAX_TOPK = 100  # ranked classes a file may give per image (more is not a top-k list)
+
+
+def available_memory() -> int:
+    """Bytes of memory available to this process (Linux: MemAvailable; else free pages)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def _gib(n: float) -> str:
+    return f"{n / (1 << 40):.1f} TiB" if n >= 1 << 40 else f"{n / (1 << 30):.1f} GiB"
+
+
+def _check_header(
+    shape: tuple[int, ...], dtype: np.dtype, where: str, *, names: bool = False
+) -> None:
+    """Refuse, from its header alone, an array that cannot be a prediction file (or a list of
+    file names): the wrong kind, the wrong number of dimensions, or more data than memory."""
+    if dtype.hasobject:
+        raise ErrataInputError(
+            f"{where}: holds Python objects (a pickled array); expected "
+            + ("file names as strings" if names else "numbers: class indices or scores")
+        )
+    if names:
+        if dtype.kind not in "US" or len(shape) != 1:
+            raise ErrataInputError(
+                f"{where}: {dtype} array of shape {shape}; expected (n,) file names as strings"
+            )
+    else:
+        if dtype.kind not in "iuf":
+            raise ErrataInputError(
+                f"{where}: {dtype} array; expected numbers (class indices or scores)"
+            )
+        if len(shape) not in (1, 2) or (shape and shape[0] == 0):
+            raise ErrataInputError(
+                f"{where}: shape {shape}; expected (n,) top-1, (n, k) top-k or (n, 1000) scores"
+            )
+        if len(shape) == 2 and shape[1] > MAX_TOPK and shape[1] not in (N_CLASSES, N_CLASSES + 1):
+            raise ErrataInputError(
+                f"{where}: shape {shape}; expected (n, k) ranked classes with k ≤ {MAX_TOPK} or "
+                "(n, 1000) scores"
+            )
+    need = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    budget = available_memory() // 2
+    if need > budget:
+        raise ErrataInputError(
+            f"{where}: a {dtype} array of shape {shape} would need {_gib(need)} of memory "
+            f"(about {_gib(2 * budget)} is available); not a prediction file this machine can read"
+        )
+
+
+def _npy_header(fh: Any, where: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype from an ``.npy`` header (the data is not read)."""
+    from numpy.lib import format as npy
+
+    try:
+        version = npy.read_magic(fh)
+        read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+        shape, _, dtype = read(fh)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ErrataInputError(
+            f"{where}: not a valid .npy array (its header: {exc}); save it with numpy.save"
+        ) from None
+    return tuple(int(d) for d in shape), np.dtype(dtype)
+
+
 def _read_npy(path: Path, src: Source, _: str | None) -> tuple[np.ndarray, np.ndarray | None]:
     if _head(src, 6) != b"\x93NUMPY":
         raise ErrataInputError(
             f"{path}: not a valid .npy array (no NumPy header); save it with numpy.save"
         )
+    with _open(src) as fh:
+        shape, dtype = _npy_header(fh, str(path))
+    _check_header(shape, dtype, str(path))
     try:
         return np.load(src, allow_pickle=False), None
-    except ValueError as exc:
-        msg = str(exc)
-        if "pickle" in msg.lower():
-            raise ErrataInputError(
-                f"{path}: holds Python objects; expected a numeric array"
-            ) from None
-        raise ErrataInputError(
-            f"{path}: not a valid .npy array, truncated or corrupt ({msg})"
-        ) from None
-    except (EOFError, OSError) as exc:
+    except (ValueError, EOFError, OSError) as exc:
         raise ErrataInputError(
             f"{path}: not a valid .npy array, truncated or corrupt ({exc})"
         ) from None
 
 
+@contextlib.contextmanager
+def _open(src: Source) -> Iterator[Any]:
+    if isinstance(src, io.BytesIO):
+        src.seek(0)
+        yield src
+        src.seek(0)
+    else:
+        with open(src, "rb") as fh:
+            yield fh
+
+
 def _read_npz(
     path: Path, src: Source, names_field: str | None
 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """An ``.npz``: each array's header is checked before it is decompressed, so an archive
+    that unpacks to gigabytes is refused, not read."""
     import zipfile
 
+    from numpy.lib import format as npy
+
     try:
-        with np.load(src, allow_pickle=False) as z:
-            keys = list(z.keys())
+        with zipfile.ZipFile(src) as zf:
+            members = {
+                (n[: -len(".npy")] if n.endswith(".npy") else n): zf.getinfo(n)
+                for n in zf.namelist()
+            }
+            keys = list(members)
             name_key = names_field or next((k for k in NAME_KEYS if k in keys), None)
             if names_field and names_field not in keys:
                 raise ErrataInputError(
@@ -165,12 +256,21 @@ def _read_npz(
                     f"{path}: cannot tell which array holds the predictions (arrays: "
                     f"{', '.join(keys)}; expected one of {', '.join(INDEX_KEYS + SCORE_KEYS)})"
                 )
-            arr = z[key]
-            names = None if name_key is None else _names_array(z[name_key], path, name_key)
+
+            def read(k: str, names: bool) -> np.ndarray:
+                where = f"{path}: array '{k}'"
+                with zf.open(members[k]) as fh:
+                    shape, dtype = _npy_header(fh, where)
+                _check_header(shape, dtype, where, names=names)
+                with zf.open(members[k]) as fh:  # from the start: read_array reads the header
+                    return npy.read_array(fh, allow_pickle=False)
+
+            arr = read(key, False)
+            names = None if name_key is None else _names_array(read(name_key, True), path, name_key)
             return arr, names
     except ErrataInputError:
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         raise ErrataInputError(
             f"{path}: not a valid .npz archive, truncated or corrupt ({exc})"
         ) from None
@@ -202,7 +302,8 @@ def _read_table(
         if path.suffix.lower() == ".csv":
             import pyarrow.csv as pcsv
 
-            table = pcsv.read_csv(src)
+            # text columns are checked for UTF-8 below, where the bad row can be named
+            table = pcsv.read_csv(src, convert_options=pcsv.ConvertOptions(check_utf8=False))
         else:
             import pyarrow.parquet as pq
 
@@ -220,7 +321,7 @@ def _read_table(
         )
     names = None
     if name_col is not None:
-        names = as_names(table.column(name_col).cast(pa.string()).to_numpy(zero_copy_only=False))
+        names = _text_column(table.column(name_col), path, name_col)
         columns.remove(name_col)
     if "prediction" in columns and "top1" not in columns:
         cols = ["prediction"]
@@ -246,6 +347,25 @@ def _read_table(
             raise ErrataInputError(f"{path}: {row_ref(path, row)}, column '{col}': missing value")
     arr = np.column_stack([table.column(c).to_numpy() for c in cols])
     return arr, names
+
+
+def _text_column(column: Any, path: Path, name: str) -> np.ndarray:
+    """A column of file names as a string array; a value that is not UTF-8 text is named."""
+    import pyarrow as pa
+
+    try:
+        return as_names(column.cast(pa.string()).to_numpy(zero_copy_only=False))
+    except (pa.ArrowException, UnicodeDecodeError):
+        raw = column.cast(pa.binary()).to_pylist()
+        for row, value in enumerate(raw):  # the error path only: find the row to name
+            try:
+                if value is not None:
+                    value.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ErrataInputError(
+                    f"{path}: {row_ref(path, row)}, column '{name}': {value!r} is not UTF-8 text"
+                ) from None
+        raise ErrataInputError(f"{path}: column '{name}': not UTF-8 text") from None
 
 
 def _is_number(value: object) -> bool:
@@ -315,15 +435,19 @@ def _to_topk(
         )
     if arr.dtype.kind not in "iuf":
         raise ErrataInputError(f"{where}: expected numbers; got dtype {arr.dtype}")
-    is_scores = arr.ndim == 2 and arr.dtype.kind == "f" and arr.shape[1] >= N_CLASSES
-    if is_scores:
-        if arr.shape[1] != N_CLASSES:
-            raise ErrataInputError(
-                f"{where}: {arr.shape[1]} score columns; expected 1000. A 1001-column array "
-                "usually "
-                "has a background class at index 0 (TF-slim models): drop column 0"
-            )
-        return _rank_scores(arr, where, keep_scores)
+    if arr.ndim == 2 and arr.dtype.kind == "f" and arr.shape[1] > MAX_TOPK:
+        if arr.shape[1] == N_CLASSES:
+            return _rank_scores(arr, where, keep_scores)
+        hint = (
+            "; a 1001-column array usually has a background class at column 0 (TF-slim "
+            "models): drop column 0"
+            if arr.shape[1] == N_CLASSES + 1
+            else ""
+        )
+        raise ErrataInputError(
+            f"{where}: {arr.shape[1]} float columns; expected 1000 scores (logits or "
+            f"probabilities) or up to {MAX_TOPK} ranked class indices{hint}"
+        )
     idx = arr if arr.ndim == 2 else arr[:, None]
     if idx.dtype.kind == "f":
         if not np.isfinite(idx).all():
@@ -335,17 +459,17 @@ def _to_topk(
                 f"{where}: {row_ref(where, row)}: {idx[row].tolist()} are not whole class "
                 "indices; for scores give 1000 columns"
             )
-    if idx.shape[1] > 100:
+    if idx.shape[1] > MAX_TOPK:
         raise ErrataInputError(
-            f"{where}: {idx.shape[1]} integer columns; expected top-k class indices "
-            "(k ≤ 100) or 1000 float score columns"
+            f"{where}: {idx.shape[1]} integer columns; expected up to {MAX_TOPK} ranked class "
+            "indices (top-k), or 1000 float score columns"
         )
     lo, hi = idx.min(), idx.max()
     if lo < 0 or hi >= N_CLASSES:
         bad = (idx < 0) | (idx >= N_CLASSES)
         row = int(np.nonzero(bad)[0][0])
         hint = ""
-        if hi == N_CLASSES and lo >= 0:
+        if hi == N_CLASSES and lo >= 1:  # 1 … 1000 and no 0: shifted by a background class
             hint = (
                 "; the file looks like it uses 1001 classes with a background class at 0 "
                 "(TF-slim): subtract 1 from every index"
@@ -353,6 +477,14 @@ def _to_topk(
         raise ErrataInputError(
             f"{where}: {row_ref(where, row)}: class index {int(idx[bad][0])} is outside 0-999{hint}"
         )
+    if idx.shape[1] > 1:
+        dup = (np.sort(idx, axis=1)[:, 1:] == np.sort(idx, axis=1)[:, :-1]).any(axis=1)
+        if dup.any():
+            row = int(np.flatnonzero(dup)[0])
+            raise ErrataInputError(
+                f"{where}: {row_ref(where, row)}: ranked classes {idx[row].tolist()} repeat a "
+                "class; each of the top-k columns must be another class"
+            )
     return idx.astype(np.int16), None
 
 
@@ -412,13 +544,20 @@ def load_predictions(
                 registry_order = data.REGISTRY[str(predictions)].order
             else:
                 raise ErrataInputError(f"{path}: file not found")
+        if path.is_dir():
+            raise ErrataInputError(
+                f"{path}: is a folder; give one prediction file (errata compare takes folders)"
+            )
         reader = READERS.get(path.suffix.lower())
         if reader is None:
             raise ErrataInputError(
                 f"{path}: unsupported extension '{path.suffix}' (expected {', '.join(READERS)})"
             )
         where = str(path)
-        arr, names = reader(path, path if content is None else io.BytesIO(content), names_field)
+        try:
+            arr, names = reader(path, path if content is None else io.BytesIO(content), names_field)
+        except PermissionError:
+            raise ErrataInputError(f"{path}: permission denied (cannot read the file)") from None
         label = name or (str(predictions) if str(predictions) in _registry_names() else path.stem)
     topk, scores = _to_topk(np.asarray(arr), where, keep_scores)
     n = topk.shape[0]

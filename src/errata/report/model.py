@@ -167,7 +167,9 @@ def breakdown_figure(breakdown: list[tuple[str, dict[str, int]]], title: str) ->
     )
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(_pct_formatter())
-    ax.set_xlabel("share of top-1 errors")
+    ax.set_xlabel(
+        "share of top-1 errors (a top-1 error is correct multi-label or a multi-label error)"
+    )
     ax.set_title(title, loc="left")
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=4)
     return fig
@@ -438,11 +440,13 @@ def model_report(
                     "images": m["images"],
                 }
             )
+    top1_errors = summary["top1_errors"]
     categories = [
         {
             "name": c,
             "count": row["count"],
             "share": row.get("share"),
+            "top1_share": row["count"] / top1_errors if c in BREAKDOWN and top1_errors else None,
             "status": row.get("status", ""),
             "color": R.category_color(c),
         }

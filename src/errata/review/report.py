@@ -46,7 +46,7 @@ def human_vs_model(project: storage.Project, *, method: Method = "dawid-skene") 
     import pandas as pd
     from sqlalchemy import select
 
-    from errata.core.metrics import class_averaged_accuracy
+    from errata.core.metrics import class_averaged_accuracy, stratified_interval, wilson_interval
     from errata.review.export import reviewed_labels
     from errata.review.models import Annotator, Answer, Image, Item, Model, Prediction
 
@@ -89,11 +89,18 @@ def human_vs_model(project: storage.Project, *, method: Method = "dawid-skene") 
         hits = labels.multi.contains_at(r, df["choice"].to_numpy(np.int64))
         orig = labels.original[r].astype(np.int64)
         g = groups[np.maximum(orig, 0)]
+        lo, hi = wilson_interval(int(hits.sum()), len(hits))
+        known = orig >= 0
+        hits_c = np.bincount(orig[known], weights=hits[known], minlength=N_CLASSES)
+        n_c = np.bincount(orig[known], minlength=N_CLASSES)
+        mlo, mhi = stratified_interval(hits_c, n_c)
         row: dict[str, Any] = {
             "who": name,
             "n": int(len(df)),
             "accuracy": float(hits.mean()),
+            "accuracy_ci95": [float(lo[0]), float(hi[0])],
             "mla": float(class_averaged_accuracy(hits, orig)),
+            "mla_ci95": [float(mlo), float(mhi)],
         }
         for k, gname in enumerate(GROUPS):
             m = g == k

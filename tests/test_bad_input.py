@@ -1,0 +1,537 @@
+"""Every family of bad input a user brings, through the command line: one line on stderr that
+names the file, the row or field and what was expected, exit status 2, and --out unchanged.
+
+Each case builds its inputs in a temporary folder and runs ``errata`` in-process (the same
+entry point as the console script); ``{tmp}`` in a message stands for that folder.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import zipfile
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from errata import resources
+
+N = 50_000
+VAL = "ILSVRC2012_val_{:08d}.JPEG"
+
+
+def truth() -> np.ndarray:
+    return resources.validation_labels().astype(np.int64)
+
+
+def cli(args: list[str], tmp: Path) -> tuple[int, str, str]:
+    """Run ``errata ARGS`` in this process: (exit status, stdout, stderr)."""
+    from errata.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    argv, cwd = sys.argv, os.getcwd()
+    sys.argv = ["errata", *args]
+    os.chdir(tmp)
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                main()
+                code = 0
+            except SystemExit as exc:
+                code = int(exc.code or 0)
+    finally:
+        sys.argv = argv
+        os.chdir(cwd)
+    return code, out.getvalue(), err.getvalue()
+
+
+@dataclass
+class Case:
+    id: str
+    build: Callable[[Path], list[str]]  # writes the inputs, returns the command's arguments
+    message: str  # the expected line after "error: "
+
+
+def npy(tmp: Path, arr: np.ndarray, name: str = "p.npy") -> str:
+    np.save(tmp / name, arr)
+    return str(tmp / name)
+
+
+def write(tmp: Path, name: str, text: str | bytes) -> str:
+    path = tmp / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return str(path)
+
+
+def analyze(*extra: str) -> Callable[[str], list[str]]:
+    return lambda path: ["analyze", path, *extra]
+
+
+def with_file(make: Callable[[Path], str], *extra: str) -> Callable[[Path], list[str]]:
+    return lambda tmp: ["analyze", make(tmp), "--out", str(tmp / "out"), *extra]
+
+
+def shifted(tmp: Path) -> str:
+    return npy(tmp, truth() + 1)
+
+
+def stray(tmp: Path) -> str:
+    a = truth()
+    a[5] = 1000
+    return npy(tmp, a)
+
+
+def nan_logits(tmp: Path) -> str:
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(200, 1000)).astype(np.float32)
+    logits[42, 7] = np.nan
+    np.savez(tmp / "p.npz", logits=logits, file_names=resources.val_file_names()[:200])
+    return str(tmp / "p.npz")
+
+
+def floats(cols: int) -> Callable[[Path], str]:
+    return lambda tmp: npy(tmp, np.zeros((20, cols), dtype=np.float32))
+
+
+def topk_repeat(tmp: Path) -> str:
+    a = np.stack([truth(), (truth() + 1) % 1000], axis=1)
+    a[9, 1] = a[9, 0]
+    return npy(tmp, a)
+
+
+def object_npz(tmp: Path) -> str:
+    with zipfile.ZipFile(tmp / "p.npz", "w") as zf, zf.open("top1.npy", "w") as fh:
+        np.lib.format.write_array(fh, np.array([1, 2], dtype=object), allow_pickle=True)
+    return str(tmp / "p.npz")
+
+
+def npz_bomb(tmp: Path) -> str:
+    """A 1 MB archive whose array claims (10^9, 1000) float32 (3.6 TiB)."""
+    with zipfile.ZipFile(tmp / "p.npz", "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("logits.npy", "w", force_zip64=True) as fh:
+            np.lib.format.write_array_header_1_0(
+                fh, {"descr": "<f4", "fortran_order": False, "shape": (10**9, 1000)}
+            )
+            fh.write(bytes(1 << 20))
+    return str(tmp / "p.npz")
+
+
+def huge_header(tmp: Path) -> str:
+    with open(tmp / "p.npy", "wb") as fh:
+        np.lib.format.write_array_header_1_0(
+            fh, {"descr": "<f8", "fortran_order": False, "shape": (10**9, 1000)}
+        )
+        fh.write(bytes(64))
+    return str(tmp / "p.npy")
+
+
+def npz_names_mismatch(tmp: Path) -> str:
+    np.savez(tmp / "p.npz", top1=truth()[:10], file_names=resources.val_file_names()[:9])
+    return str(tmp / "p.npz")
+
+
+def csv(text: str) -> Callable[[Path], str]:
+    return lambda tmp: write(tmp, "p.csv", text)
+
+
+def bad_utf8_parquet(tmp: Path) -> str:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = pa.array([VAL.format(1).encode(), b"x\xff.JPEG"], pa.binary())
+    pq.write_table(pa.table({"file_name": names, "top1": [1, 2]}), tmp / "p.parquet")
+    return str(tmp / "p.parquet")
+
+
+def chance(tmp: Path) -> str:
+    return npy(tmp, np.random.default_rng(0).integers(0, 1000, N))
+
+
+def labels(text: str, name: str = "l.json") -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        write(tmp, name, text)
+        return [
+            "analyze",
+            npy(tmp, truth()),
+            "--labels",
+            str(tmp / name),
+            "--out",
+            str(tmp / "out"),
+        ]
+
+    return build
+
+
+def usage(*args: str) -> Callable[[Path], list[str]]:
+    return lambda tmp: list(args)
+
+
+CASES = [
+    # --- prediction files ----------------------------------------------------------------------
+    Case(
+        "short",
+        with_file(lambda t: npy(t, truth()[:-1])),
+        "{tmp}/p.npy: 49999 prediction rows; expected 50000 (one per validation image, in "
+        "file-name or ImageFolder order), or give file names (a file_name column/array or "
+        "--file-names) to predict on a subset",
+    ),
+    Case(
+        "index-out-of-range",
+        with_file(lambda t: npy(t, np.where(np.arange(N) == 17, 1200, truth()))),
+        "{tmp}/p.npy: row 17: class index 1200 is outside 0-999",
+    ),
+    Case(
+        "tf-slim-shift",
+        with_file(shifted),
+        "{tmp}/p.npy: row 1078: class index 1000 is outside 0-999; the file looks like it uses "
+        "1001 classes with a background class at 0 (TF-slim): subtract 1 from every index",
+    ),
+    Case(
+        "one-stray-1000", with_file(stray), "{tmp}/p.npy: row 5: class index 1000 is outside 0-999"
+    ),
+    Case(
+        "nan-logits",
+        with_file(nan_logits),
+        "{tmp}/p.npz: row 42, class 7: score nan is not finite (NaN or inf); expected finite "
+        "logits or probabilities",
+    ),
+    Case(
+        "fractional-indices",
+        with_file(lambda t: npy(t, truth() + 0.5)),
+        "{tmp}/p.npy: row 0: [65.5] are not whole class indices; for scores give 1000 columns",
+    ),
+    Case(
+        "999-float-columns",
+        with_file(floats(999)),
+        "{tmp}/p.npy: shape (20, 999); expected (n, k) ranked classes with k ≤ 100 or (n, "
+        "1000) scores",
+    ),
+    Case(
+        "20000-float-columns",
+        with_file(floats(20000)),
+        "{tmp}/p.npy: shape (20, 20000); expected (n, k) ranked classes with k ≤ 100 or (n, "
+        "1000) scores",
+    ),
+    Case(
+        "1001-float-columns",
+        with_file(floats(1001)),
+        "{tmp}/p.npy: 1001 float columns; expected 1000 scores (logits or probabilities) or up "
+        "to 100 ranked class indices; a 1001-column array usually has a background class at "
+        "column 0 (TF-slim models): drop column 0",
+    ),
+    Case(
+        "150-int-columns",
+        with_file(lambda t: npy(t, np.zeros((20, 150), np.int64))),
+        "{tmp}/p.npy: shape (20, 150); expected (n, k) ranked classes with k ≤ 100 or (n, "
+        "1000) scores",
+    ),
+    Case(
+        "top-k-repeats-a-class",
+        with_file(topk_repeat),
+        "{tmp}/p.npy: row 9: ranked classes [332, 332] repeat a class; each of the top-k columns "
+        "must be another class",
+    ),
+    Case(
+        "no-npy-header",
+        with_file(lambda t: write(t, "p.npy", b"not numpy")),
+        "{tmp}/p.npy: not a valid .npy array (no NumPy header); save it with numpy.save",
+    ),
+    Case(
+        "truncated-npy",
+        with_file(lambda t: write(t, "p.npy", open(npy(t, truth()), "rb").read()[:5000])),
+        "{tmp}/p.npy: not a valid .npy array, truncated or corrupt (Failed to read all data for "
+        "array. Expected (50000,) = 50000 elements, could only read 609 elements. (file seems "
+        "not fully written?))",
+    ),
+    Case(
+        "object-npy",
+        with_file(lambda t: npy(t, np.array([1, "a"], dtype=object))),
+        "{tmp}/p.npy: holds Python objects (a pickled array); expected numbers: class indices "
+        "or scores",
+    ),
+    Case(
+        "object-npz",
+        with_file(object_npz),
+        "{tmp}/p.npz: array 'top1': holds Python objects (a pickled array); expected numbers: "
+        "class indices or scores",
+    ),
+    Case(
+        "npz-bomb",
+        with_file(npz_bomb),
+        "MEMORY {tmp}/p.npz: array 'logits': a float32 array "
+        "of shape (1000000000, 1000) would need 3.6 TiB of memory",
+    ),
+    Case(
+        "npy-header-claims-1e9-rows",
+        with_file(huge_header),
+        "MEMORY {tmp}/p.npy: a float64 "
+        "array of shape (1000000000, 1000) would need 7.3 TiB of memory",
+    ),
+    Case(
+        "npz-names-length",
+        with_file(npz_names_mismatch),
+        "{tmp}/p.npz: 9 file names for 10 prediction rows; expected one per row",
+    ),
+    Case(
+        "npz-unknown-arrays",
+        with_file(
+            lambda t: (np.savez(t / "p.npz", a=np.zeros(3), b=np.zeros(3)), str(t / "p.npz"))[1]
+        ),
+        "{tmp}/p.npz: cannot tell which array holds the predictions (arrays: a, b; expected "
+        "one of predictions, topk, top5, top1, prediction, logits, probs, probabilities, scores)",
+    ),
+    Case(
+        "npz-corrupt",
+        with_file(lambda t: write(t, "p.npz", b"PK\x03\x04garbage")),
+        "{tmp}/p.npz: not a valid .npz archive, truncated or corrupt (File is not a zip file)",
+    ),
+    Case(
+        "unsupported-extension",
+        with_file(lambda t: write(t, "p.txt", "1\n")),
+        "{tmp}/p.txt: unsupported extension '.txt' (expected .npy, .npz, .csv, .parquet)",
+    ),
+    Case(
+        "a-folder",
+        lambda t: ["analyze", str(t), "--out", str(t / "out")],
+        "{tmp}: is a folder; give one prediction file (errata compare takes folders)",
+    ),
+    Case(
+        "missing-file", with_file(lambda t: str(t / "nope.npy")), "{tmp}/nope.npy: file not found"
+    ),
+    Case(
+        "csv-not-a-number",
+        with_file(csv(f"file_name,top1\n{VAL.format(1)},3\n{VAL.format(2)},cat\n")),
+        "{tmp}/p.csv: line 3, column 'top1': 'cat' is not a number",
+    ),
+    Case(
+        "csv-missing-value",
+        with_file(csv(f"file_name,top1,top2\n{VAL.format(1)},3,4\n{VAL.format(2)},5,\n")),
+        "{tmp}/p.csv: line 3, column 'top2': missing value",
+    ),
+    Case(
+        "csv-duplicate-name",
+        with_file(csv(f"file_name,top1\n{VAL.format(1)},3\nx/{VAL.format(1)},4\n")),
+        "{tmp}/p.csv: line 3: duplicate file name 'ILSVRC2012_val_00000001.JPEG'; each image "
+        "may appear once",
+    ),
+    Case(
+        "csv-unknown-name",
+        with_file(csv(f"file_name,top1\n{VAL.format(1)},3\ncat.jpg,4\n")),
+        "{tmp}/p.csv: line 3: unknown file name 'cat.jpg' (not in label set 'real' and not an "
+        "ImageNet validation image; 1 such rows)",
+    ),
+    Case(
+        "csv-not-utf8",
+        with_file(
+            lambda t: write(
+                t, "p.csv", b"file_name,top1\n" + VAL.format(1).encode() + b",3\nx\xff.JPEG,4\n"
+            )
+        ),
+        "{tmp}/p.csv: line 3, column 'file_name': b'x\\xff.JPEG' is not UTF-8 text",
+    ),
+    Case(
+        "parquet-not-utf8",
+        with_file(bad_utf8_parquet),
+        "{tmp}/p.parquet: row 1, column 'file_name': b'x\\xff.JPEG' is not UTF-8 text",
+    ),
+    Case("csv-no-rows", with_file(csv("file_name,top1\n")), "{tmp}/p.csv: no rows"),
+    Case(
+        "wrong-order",
+        with_file(lambda t: npy(t, truth()), "--order", "imagefolder"),
+        "{tmp}/p.npy: the rows are not in ImageFolder order (top-1 against the original labels: "
+        "100.0 % in file-name order, 0.1 % in ImageFolder order); use --order filename (or "
+        "--order auto)",
+    ),
+    Case(
+        "order-cannot-be-told",
+        with_file(chance),
+        "{tmp}/p.npy: cannot tell which image each row is (top-1 against the original labels: "
+        "0.1 % in file-name order, 0.1 % in ImageFolder order); give --order filename or "
+        "--order imagefolder, or file names",
+    ),
+    # --- label files ---------------------------------------------------------------------------
+    Case(
+        "labels-string-not-list",
+        labels(json.dumps({"images": {VAL.format(1): {"correct": "n01440764"}}})),
+        "{tmp}/l.json: images['ILSVRC2012_val_00000001.JPEG'].correct: 'n01440764' is not a "
+        "list; expected a list of classes (indices 0-999 or WordNet ids like n01440764)",
+    ),
+    Case(
+        "labels-problematic-yes",
+        labels(json.dumps({"images": {VAL.format(1): {"correct": [1], "problematic": "yes"}}})),
+        "{tmp}/l.json: images['ILSVRC2012_val_00000001.JPEG'].problematic: 'yes' is not true "
+        "or false (a JSON boolean)",
+    ),
+    Case(
+        "labels-unknown-wnid",
+        labels(json.dumps({"images": {VAL.format(1): ["n99999999"]}})),
+        "{tmp}/l.json: images['ILSVRC2012_val_00000001.JPEG'].correct: 'n99999999' is not one "
+        "of the 1000 ImageNet WordNet ids",
+    ),
+    Case(
+        "labels-csv-bad-class",
+        labels(f"file_name,labels\n{VAL.format(1)},65 x\n", "l.csv"),
+        "{tmp}/l.csv: line 2, column 'labels': 'x' is not a class (expected an index 0-999 or "
+        "a WordNet id like n01440764)",
+    ),
+    Case(
+        "labels-csv-problematic-maybe",
+        labels(f"file_name,labels,problematic\n{VAL.format(1)},65,maybe\n", "l.csv"),
+        "{tmp}/l.csv: line 2, column 'problematic': 'maybe' is not 0/1/true/false",
+    ),
+    Case(
+        "labels-not-json",
+        labels("{", "l.json"),
+        "{tmp}/l.json: not valid JSON (Expecting property name enclosed in double quotes: line "
+        "1 column 2 (char 1)); expected a label file in Shankar's or errata's JSON schema",
+    ),
+    Case(
+        "labels-missing",
+        lambda t: ["analyze", npy(t, truth()), "--labels", str(t / "no.json")],
+        "labels: '{tmp}/no.json' is neither a built-in label set (original, real, shankar) nor "
+        "an existing file",
+    ),
+    # --- output places -------------------------------------------------------------------------
+    Case(
+        "out-is-a-file",
+        lambda t: ["analyze", npy(t, truth()), "--out", write(t, "f", "x")],
+        "--out {tmp}/f: is a file; give a folder",
+    ),
+    Case(
+        "out-is-the-current-folder",
+        lambda t: ["analyze", npy(t, truth()), "--out", "."],
+        "--out .: is the current folder or one of its parents; give a folder of its own "
+        "(errata replaces it as a whole)",
+    ),
+    Case(
+        "report-not-html",
+        lambda t: ["analyze", npy(t, truth()), "--report", str(t / "r.txt")],
+        "--report {tmp}/r.txt: expected an .html file name",
+    ),
+    Case(
+        "export-into-a-folder",
+        lambda t: ["taxonomy", "export", "--out", str(t)],
+        "{tmp}: is a folder; give a file name to write",
+    ),
+    # --- the command line itself ---------------------------------------------------------------
+    Case(
+        "missing-argument",
+        usage("analyze"),
+        "errata analyze: Missing argument 'predictions'. (see 'errata analyze --help')",
+    ),
+    Case(
+        "unknown-option",
+        usage("analyze", "x.npy", "--colour"),
+        "errata analyze: No such option: --colour (Possible options: --out) (see 'errata "
+        "analyze --help')",
+    ),
+    Case(
+        "unknown-command",
+        usage("analyse"),
+        "errata: No such command 'analyse'. Did you mean 'analyze'? (see 'errata --help')",
+    ),
+    Case(
+        "bootstrap-too-few",
+        usage("analyze", "x.npy", "--bootstrap", "5"),
+        "errata analyze: Invalid value for '--bootstrap': Input should be greater than or "
+        "equal to 10 (see 'errata analyze --help')",
+    ),
+    Case(
+        "fetch-without-name",
+        usage("data", "fetch"),
+        "errata data fetch: Missing argument 'names'. (see 'errata data fetch --help')",
+    ),
+    Case(
+        "unknown-order",
+        usage("analyze", "x.npy", "--order", "sideways"),
+        "--order: 'sideways' is not one of auto, filename, imagefolder",
+    ),
+    Case(
+        "unknown-data-file",
+        usage("data", "path", "imagenet-z"),
+        "unknown data file 'imagenet-z' (known: cleanlab-resnet50, cleanlab-original-labels, "
+        "cleanlab-index, vit3b-mistakes, greedysoups-mistakes, real, real-scores, real-raters, "
+        "real-golden, real-raters-golden, imagenet-x-val-top-factor, shankar, vit3b-logits, "
+        "greedysoups-logits)",
+    ),
+    Case(
+        "query-no-study",
+        lambda t: ["query", str(t), "SELECT 1"],
+        "{tmp}: no models.parquet (run `errata compare ... --out {tmp}` first)",
+    ),
+    Case(
+        "compare-empty-folder",
+        lambda t: ["compare", str(t), "--out", str(t / "out")],
+        "no prediction files (.npy, .npz, .csv, .parquet) in {tmp}",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(case: Case, tmp_path: Path) -> None:
+    tmp = tmp_path.resolve()
+    out = tmp / "out"
+    out.mkdir()
+    (out / "metrics.json").write_text('{"model": "the previous run"}')  # an earlier result
+    before = sorted(p.name for p in tmp.iterdir())
+    code, _, err = cli(case.build(tmp), tmp)
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    message = case.message.replace("{tmp}", str(tmp))
+    if message.startswith("MEMORY "):  # the available memory differs between machines
+        assert lines[0].startswith("error: " + message[len("MEMORY ") :]), lines[0]
+    else:
+        assert lines[0] == "error: " + message
+    assert (out / "metrics.json").read_text() == '{"model": "the previous run"}'
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json"]
+    after = sorted(p.name for p in tmp.iterdir() if not p.name.startswith("."))
+    assert set(after) <= set(before) | {
+        "p.npy",
+        "p.npz",
+        "p.csv",
+        "p.parquet",
+        "p.txt",
+        "f",
+        "l.json",
+        "l.csv",
+    }
+    assert not [p for p in tmp.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_compare_lists_a_bad_file_and_goes_on(tmp_path: Path) -> None:
+    """In a study a bad file is skipped (exit 1), with its one-line reason, never aborting."""
+    np.save(tmp_path / "good.npy", truth())
+    npz_bomb(tmp_path)
+    code, out, err = cli(
+        ["compare", str(tmp_path), "--out", str(tmp_path / "s"), "--json"], tmp_path
+    )
+    assert code == 1, err
+    summary = json.loads(out)
+    assert summary["counts"]["models"] == 1 and summary["counts"]["failed"] == 1
+    assert "would need 3.6 TiB of memory" in summary["failed"][0]["error"]
+
+
+def test_usage_errors_through_the_console_script(tmp_path: Path) -> None:
+    """The real entry point (a subprocess): one line, exit 2, no traceback; --version works."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "errata", "analyze"], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: errata analyze: Missing argument 'predictions'. (see 'errata analyze --help')"
+    ]
+    version = subprocess.run(
+        [sys.executable, "-m", "errata", "--version"], capture_output=True, text=True
+    )
+    from errata import __version__
+
+    assert version.returncode == 0 and version.stdout.strip() == f"errata {__version__}"
