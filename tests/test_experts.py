@@ -53,3 +53,14 @@ def test_cli_json(vit3b: Path) -> None:
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["rows"] == 378 and 0 < out["agreement"] < 1
+
+
+def test_registry_names_work_for_expert_files(data_dir: Path) -> None:
+    """`--experts vit3b-mistakes` and `errata experts vit3b-mistakes`, like `--labels real`."""
+    a = expert_agreement("vit3b-mistakes", labels="real")
+    assert a.summary["rows"] == 378 and a.summary["errors"] == 229
+    b = errata.analyze(
+        "cleanlab-resnet50", options=errata.Options(experts=("vit3b-mistakes",), n_resamples=10)
+    )
+    assert b.summary["categories"]["non-prototypical"]["count"] > 0
+    assert b.summary["sources"]["non_prototypical"] == ["expert annotation (vit3b_mistakes.json)"]
