@@ -59,8 +59,7 @@ class Taxonomy:
     def same_superclass(self) -> np.ndarray:
         """``(C, C)`` bool: the two classes share a superclass."""
         if "same" not in self._cache:
-            m = self.superclass_members.astype(np.float32)
-            self._cache["same"] = (m @ m.T) > 0
+            self._cache["same"] = same_superclass_of(self.superclass_members)
         return self._cache["same"]  # type: ignore[no-any-return]
 
     @property
@@ -69,6 +68,12 @@ class Taxonomy:
         if "first" not in self._cache:
             self._cache["first"] = first_shared_of(self.superclass_members)
         return self._cache["first"]  # type: ignore[no-any-return]
+
+
+def same_superclass_of(members: np.ndarray) -> np.ndarray:
+    """``(C, C)`` bool from a ``(C, S)`` membership matrix: the pair shares a superclass."""
+    m = members.astype(np.float32)
+    return (m @ m.T) > 0  # type: ignore[no-any-return]
 
 
 def first_shared_of(members: np.ndarray) -> np.ndarray:
@@ -225,4 +230,5 @@ __all__ = [
     "cooccurrence_counts",
     "first_shared_of",
     "make_context",
+    "same_superclass_of",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from errata import resources
+from errata.core.evidence import first_shared_of, same_superclass_of
 from errata.exceptions import ErrataInputError
 from errata.resources import N_CLASSES
 from errata.taxonomy._toml import class_ref, load_toml
@@ -196,28 +197,10 @@ def same_superclass() -> np.ndarray:
     return out
 
 
-def same_superclass_of(members: np.ndarray) -> np.ndarray:
-    """``(C, C)`` bool from a ``(C, S)`` membership matrix: the pair shares a superclass."""
-    m = members.astype(np.float32)
-    return (m @ m.T) > 0
-
-
 @cache
 def _first_shared() -> np.ndarray:
     out = first_shared_of(superclasses().members)
     out.setflags(write=False)
-    return out
-
-
-def first_shared_of(members: np.ndarray) -> np.ndarray:
-    """``(C, C)`` int16 from a ``(C, S)`` membership matrix: the first (file order) superclass
-    two classes share, ``-1`` when none."""
-    n = members.shape[0]
-    out = np.full((n, n), -1, dtype=np.int16)
-    # reverse file order, so the first superclass a pair shares is written last and wins
-    for j in range(members.shape[1] - 1, -1, -1):  # ~200 superclasses, never a loop over images
-        idx = np.flatnonzero(members[:, j])
-        out[np.ix_(idx, idx)] = j
     return out
 
 
