@@ -53,3 +53,57 @@ def test_cli_json(vit3b: Path) -> None:
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["rows"] == 378 and 0 < out["agreement"] < 1
+
+
+def _naive_kappa(a: list[str], b: list[str]) -> float:
+    cats = sorted(set(a) | set(b))
+    n = len(a)
+    p_o = sum(x == y for x, y in zip(a, b)) / n
+    p_e = sum((a.count(c) / n) * (b.count(c) / n) for c in cats)
+    return 1.0 if p_e == 1 else (p_o - p_e) / (1 - p_e)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_cohen_kappa_against_naive(seed: int) -> None:
+    import numpy as np
+
+    from errata.core.metrics import cohen_kappa_score
+
+    rng = np.random.default_rng(seed)
+    a = rng.choice(["fg", "sp", "np", "mf"], size=40).tolist()
+    b = [x if rng.random() < 0.6 else str(rng.choice(["fg", "sp", "np", "mf"])) for x in a]
+    assert cohen_kappa_score(np.array(a), np.array(b)) == pytest.approx(_naive_kappa(a, b))
+    assert cohen_kappa_score(np.array(a), np.array(a)) == pytest.approx(1.0)
+
+
+def test_kappa_confusion_and_taxonomies(vit3b: Path) -> None:
+    a = expert_agreement(vit3b, labels="real")
+    s = a.summary
+    conf = a.error_confusion
+    # the diagonal of the one-vocabulary confusion is the agreement
+    cats = [c for c in conf.index if c != "total" and c in conf.columns]
+    diag = sum(int(conf.loc[c, c]) for c in cats)
+    assert diag == round(s["agreement"] * s["errors"])
+    assert int(conf.loc["total", "total"]) == s["errors"]
+    assert 0 < s["cohen_kappa"] < s["agreement"]  # chance-corrected: lower than raw agreement
+    fg = s["per_category"]["Fine-grained error"]
+    assert fg["recall"] == pytest.approx(
+        (
+            s["per_expert_category"]["Fine-grained error"]["agree"]
+            + s["per_expert_category"]["Fine-grained with Multilabel Options"]["agree"]
+        )
+        / fg["expert"]
+    )
+    pey = expert_agreement(vit3b, labels="real", options=errata.Options(taxonomy="peychev2023"))
+    assert pey.summary["taxonomy"] == "peychev2023" and s["taxonomy"] == "errata"
+    assert pey.summary["errors"] == s["errors"]
+
+
+def test_cli_unknown_taxonomy_is_one_line(vit3b: Path) -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "errata", "experts", str(vit3b), "--taxonomy", "nope"],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2
+    assert res.stderr.strip() == "error: taxonomy: 'nope' is not one of errata, peychev2023"

@@ -111,6 +111,17 @@ def imagenet_x_opt() -> Any:
     )
 
 
+TAXONOMY_HELP = (
+    "Superclasses that decide what is fine-grained: 'errata' (default: errata's own, chosen "
+    "for agreement with expert reviewers) or 'peychev2023' (the published pipeline's 161 "
+    "superclasses, reconstructed, for figures comparable with Peychev et al. 2023)."
+)
+
+
+def taxonomy_opt(help: str = TAXONOMY_HELP) -> Any:  # noqa: A002
+    return typer.Option("errata", "--taxonomy", "-t", help=help)
+
+
 def openworld_opt() -> Any:
     return typer.Option(
         None,
@@ -147,6 +158,7 @@ def make_options(
     classify: bool = True,
     n_resamples: int = 1000,
     seed: int = 0,
+    taxonomy: str = "errata",
 ) -> Any:
     """The :class:`errata.Options` of the flags shared by analyze, compare, diff and experts."""
     from errata.io.evidence import Options
@@ -158,6 +170,7 @@ def make_options(
         openworld=openworld,
         n_resamples=n_resamples,
         seed=seed,
+        taxonomy=taxonomy,
     )
 
 

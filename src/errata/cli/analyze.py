@@ -20,6 +20,7 @@ from errata.cli._common import (
     order_option,
     plots_opt,
     print_json,
+    taxonomy_opt,
 )
 
 
@@ -49,6 +50,7 @@ def analyze(
     expert_files: list[str] = experts_opt(),
     imagenet_x: bool = imagenet_x_opt(),
     openworld: Path = openworld_opt(),
+    taxonomy: str = taxonomy_opt(),
     no_errors: bool = typer.Option(False, "--no-errors", help="Only compute the metrics."),
     bootstrap: int = typer.Option(
         1000, "--bootstrap", min=10, help="Bootstrap resamples for the 95 % confidence intervals."
@@ -92,6 +94,7 @@ def analyze(
         classify=not no_errors,
         n_resamples=bootstrap,
         seed=seed,
+        taxonomy=taxonomy,
     )
     result = run(
         predictions,

@@ -20,6 +20,7 @@ from errata.cli._common import (
     plots_opt,
     print_json,
     progress_bar,
+    taxonomy_opt,
 )
 
 
@@ -38,6 +39,7 @@ def compare(
     expert_files: list[str] = experts_opt(),
     imagenet_x: bool = imagenet_x_opt(),
     openworld: Path = openworld_opt(),
+    taxonomy: str = taxonomy_opt(),
     batch: int = typer.Option(64, "--batch", min=1, help="Models classified together (memory)."),
     rebuild: bool = typer.Option(
         False, "--rebuild", help="Score every file again, even those the study already holds."
@@ -87,7 +89,9 @@ def compare(
                 f"--color-by: '{color_by}' is not a column of {metadata} "
                 f"({', '.join(attrs) or 'no attributes'})"
             )
-    options = make_options(expert_files=expert_files, imagenet_x=imagenet_x, openworld=openworld)
+    options = make_options(
+        expert_files=expert_files, imagenet_x=imagenet_x, openworld=openworld, taxonomy=taxonomy
+    )
     with progress_bar("models", disable=json_) as progress:
         study = run(
             paths,
