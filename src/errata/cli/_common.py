@@ -122,6 +122,17 @@ def taxonomy_opt(help: str = TAXONOMY_HELP) -> Any:  # noqa: A002
     return typer.Option("errata", "--taxonomy", "-t", help=help)
 
 
+def proposals_opt() -> Any:
+    return typer.Option(
+        ["auto"],
+        "--proposals",
+        help="Rater answers to labels that models proposed, whose rejected proposals are "
+        "spurious-correlation evidence: 'auto' (default: ReaL's rater data, real-raters, and "
+        "Shankar's file when they are in the data directory), 'none', or registry names / "
+        "files (raters.npz; a Shankar-schema .json). Repeatable.",
+    )
+
+
 def openworld_opt() -> Any:
     return typer.Option(
         None,
@@ -159,9 +170,14 @@ def make_options(
     n_resamples: int = 1000,
     seed: int = 0,
     taxonomy: str = "errata",
+    proposals: list[str] | None = None,
 ) -> Any:
     """The :class:`errata.Options` of the flags shared by analyze, compare, diff and experts."""
     from errata.io.evidence import Options
+
+    chosen: Any = "auto"
+    if proposals and proposals != ["auto"]:
+        chosen = () if proposals == ["none"] else tuple(proposals)
 
     return Options(
         classify=classify,
@@ -171,6 +187,7 @@ def make_options(
         n_resamples=n_resamples,
         seed=seed,
         taxonomy=taxonomy,
+        proposals=chosen,
     )
 
 

@@ -20,6 +20,7 @@ from errata.cli._common import (
     order_option,
     plots_opt,
     print_json,
+    proposals_opt,
     taxonomy_opt,
 )
 
@@ -51,6 +52,7 @@ def analyze(
     imagenet_x: bool = imagenet_x_opt(),
     openworld: Path = openworld_opt(),
     taxonomy: str = taxonomy_opt(),
+    proposals: list[str] = proposals_opt(),
     no_errors: bool = typer.Option(False, "--no-errors", help="Only compute the metrics."),
     bootstrap: int = typer.Option(
         1000, "--bootstrap", min=10, help="Bootstrap resamples for the 95 % confidence intervals."
@@ -95,6 +97,7 @@ def analyze(
         n_resamples=bootstrap,
         seed=seed,
         taxonomy=taxonomy,
+        proposals=proposals,
     )
     result = run(
         predictions,

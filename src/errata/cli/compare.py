@@ -20,6 +20,7 @@ from errata.cli._common import (
     plots_opt,
     print_json,
     progress_bar,
+    proposals_opt,
     taxonomy_opt,
 )
 
@@ -40,6 +41,7 @@ def compare(
     imagenet_x: bool = imagenet_x_opt(),
     openworld: Path = openworld_opt(),
     taxonomy: str = taxonomy_opt(),
+    proposals: list[str] = proposals_opt(),
     batch: int = typer.Option(64, "--batch", min=1, help="Models classified together (memory)."),
     rebuild: bool = typer.Option(
         False, "--rebuild", help="Score every file again, even those the study already holds."
@@ -90,7 +92,11 @@ def compare(
                 f"({', '.join(attrs) or 'no attributes'})"
             )
     options = make_options(
-        expert_files=expert_files, imagenet_x=imagenet_x, openworld=openworld, taxonomy=taxonomy
+        expert_files=expert_files,
+        imagenet_x=imagenet_x,
+        openworld=openworld,
+        taxonomy=taxonomy,
+        proposals=proposals,
     )
     with progress_bar("models", disable=json_) as progress:
         study = run(

@@ -16,6 +16,7 @@ from errata.cli._common import (
     order_opt,
     order_option,
     print_json,
+    proposals_opt,
     taxonomy_opt,
 )
 
@@ -47,6 +48,7 @@ def experts(
         "under evaluation).",
     ),
     taxonomy: str = taxonomy_opt(),
+    proposals: list[str] = proposals_opt(),
     show_rows: bool = typer.Option(False, "--rows", help="Also list every disagreeing row."),
     json_: bool = json_opt(),
 ) -> None:
@@ -62,7 +64,9 @@ def experts(
     from errata.experts import expert_agreement
     from errata.io import files as _io
 
-    options = make_options(expert_files=evidence, imagenet_x=imagenet_x, taxonomy=taxonomy)
+    options = make_options(
+        expert_files=evidence, imagenet_x=imagenet_x, taxonomy=taxonomy, proposals=proposals
+    )
     a = expert_agreement(
         expert_file,
         predictions=predictions,

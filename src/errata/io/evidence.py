@@ -15,16 +15,19 @@ from typing import Any
 import numpy as np
 
 from errata.core.evidence import (
+    REJECTION_ALPHA,
     Context,
     Cooccurrence,
     NonPrototypical,
     OovStage,
+    Rejections,
     Taxonomy,
     make_context,
 )
 from errata.core.labelset import LabelSet
 from errata.core.names import as_names
 from errata.core.scoring import ScoreOptions
+from errata.core.sparse import Csr
 from errata.exceptions import ErrataInputError
 from errata.io.files import cached_arrays, read_json
 from errata.resources import N_CLASSES
@@ -57,6 +60,12 @@ class Options:
         A bundle of cached CLIP arrays for the fine-grained OOV stage (``openworld`` extra).
     cooccurrence : str or path, optional
         The label set that co-occurrence counts come from (default: the one being scored).
+    proposals : "auto", tuple of str or path, or None
+        Rater answers to labels that models proposed, whose rejected proposals are spurious-
+        correlation evidence (:class:`~errata.core.evidence.Rejections`): ReaL's raw rater
+        data (``real-raters``, ``raters.npz``) and/or a Shankar-schema file's ``wrong``
+        labels (``shankar``, ``*.json``). ``"auto"`` (default): those of the two that are in
+        the data directory; ``None`` or ``()``: none.
     taxonomy : str or Taxonomy
         Which taxonomy names the superclasses (``errata``), or the arrays of one (tests and
         experiments plant their own).
@@ -69,6 +78,8 @@ class Options:
     imagenet_x: bool | str | Path = False
     openworld: str | Path | None = None
     cooccurrence: str | Path | LabelSet | None = None
+    proposals: str | tuple[str | Path, ...] | None = "auto"
+    proposal_alpha: float = REJECTION_ALPHA
     taxonomy: str | Taxonomy = "errata"
     n_resamples: int = 1000
     seed: int = 0
@@ -78,6 +89,18 @@ class Options:
             object.__setattr__(self, "experts", (self.experts,))
         else:
             object.__setattr__(self, "experts", tuple(self.experts))
+        if self.proposals is None:
+            object.__setattr__(self, "proposals", ())
+        elif isinstance(self.proposals, Path) or (
+            isinstance(self.proposals, str) and self.proposals != "auto"
+        ):
+            object.__setattr__(self, "proposals", (self.proposals,))
+        elif not isinstance(self.proposals, str):
+            object.__setattr__(self, "proposals", tuple(self.proposals))
+        if not isinstance(self.proposal_alpha, float) or not 0 < self.proposal_alpha < 1:
+            raise ErrataInputError(
+                f"proposal_alpha: {self.proposal_alpha!r}; expected a probability between 0 and 1"
+            )
         if not isinstance(self.n_resamples, int) or self.n_resamples < 10:
             raise ErrataInputError(
                 f"n_resamples: {self.n_resamples!r}; expected a whole number of at least 10"
@@ -105,6 +128,10 @@ class Options:
             "cooccurrence": None
             if self.cooccurrence is None
             else getattr(self.cooccurrence, "name", str(self.cooccurrence)),
+            "proposals": self.proposals
+            if isinstance(self.proposals, str)
+            else [str(p) for p in self.proposals or ()],
+            "proposal_alpha": self.proposal_alpha,
             "taxonomy": getattr(self.taxonomy, "name", self.taxonomy),
             "n_resamples": self.n_resamples,
             "seed": self.seed,
@@ -233,6 +260,191 @@ def cooccurrence_source(value: str | Path | LabelSet | None, labels: LabelSet) -
     return Cooccurrence.of(value if isinstance(value, LabelSet) else load_labels(value))
 
 
+PROPOSAL_SOURCES = ("real-raters", "shankar")  # registry names "auto" uses when present
+
+
+def load_rater_answers(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(file_names, label, rejected)`` per question of ReaL's raw rater data (``raters.npz``:
+    ``tensor`` [raters, questions, 3] one-hot no/maybe/yes, ``info`` [questions, 2] file name
+    and label). A question is rejected when most of the raters who answered it said no.
+
+    The 85 × 184,962 × 3 tensor takes seconds to read; the three arrays derived from it are
+    kept in errata's disk cache, keyed by the file's bytes.
+    """
+    import hashlib
+
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ErrataInputError(f"{path}: cannot read rater answers ({exc})") from None
+
+    def build() -> dict[str, Any]:
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if "tensor" not in z.files or "info" not in z.files:
+                    raise ErrataInputError(
+                        f"{path}: expected arrays 'tensor' (raters × questions × 3) and 'info' "
+                        f"(questions × 2: file name, label); found {', '.join(z.files)}"
+                    )
+                tensor, info = z["tensor"], z["info"]
+        except (OSError, ValueError) as exc:
+            raise ErrataInputError(f"{path}: not a readable .npz file ({exc})") from None
+        if tensor.ndim != 3 or tensor.shape[2] != 3 or info.shape != (tensor.shape[1], 2):
+            raise ErrataInputError(
+                f"{path}: 'tensor' has shape {tensor.shape} and 'info' {info.shape}; expected "
+                "(raters, questions, 3) and (questions, 2)"
+            )
+        votes = tensor.sum(axis=0)  # (questions, 3): no, maybe, yes
+        try:
+            label = info[:, 1].astype(np.int64)
+        except ValueError:
+            raise ErrataInputError(f"{path}: 'info' labels must be class indices") from None
+        if label.size and (label.min() < 0 or label.max() >= N_CLASSES):
+            raise ErrataInputError(f"{path}: 'info' labels must be class indices 0-999")
+        return {
+            "file_names": as_names(info[:, 0]),
+            "label": label.astype(np.int16),
+            "rejected": votes[:, 0] * 2 > votes.sum(axis=1),
+        }
+
+    key = hashlib.sha256(raw).digest()
+    a = cached_arrays("rater-answers", key, build)
+    return a["file_names"], a["label"], a["rejected"]
+
+
+def _real_sets_of(file_names: np.ndarray) -> tuple[np.ndarray, Csr]:
+    """ReaL ∪ original labels of validation images (by name); images with an empty ReaL set
+    (no fitting label) are dropped."""
+    from errata import resources
+    from errata.core.names import val_numbers
+    from errata.taxonomy.cooccurrence import real_sets
+
+    indptr, _ = resources.real_labels()
+    nonempty = np.diff(indptr) > 0
+    number = val_numbers(file_names)  # 0-based row in file-name order, -1 if not validation
+    ok = (number >= 0) & (number < len(nonempty))
+    ok[ok] = nonempty[number[ok]]
+    rows_in_sets = np.cumsum(nonempty) - 1  # row of each nonempty image in real_sets()
+    return file_names[ok], real_sets().take(rows_in_sets[number[ok]])
+
+
+def rejections(sources: tuple[str | Path, ...], *, alpha: float = REJECTION_ALPHA) -> Rejections:
+    """Rejected proposals from ReaL rater files (``.npz``) and Shankar-schema files (``.json``,
+    their ``wrong`` labels), merged per image by file name.
+
+    Deriving the counts and thresholds takes most of a second; they are kept in errata's disk
+    cache, keyed by the sources' bytes, ``alpha`` and errata's version and evidence code, so a
+    study pays a few milliseconds."""
+    import hashlib
+    import inspect
+
+    from errata import __version__
+    from errata.core import evidence as core_evidence
+
+    paths = [resolve_path(v) for v in sources]
+    digest = hashlib.sha256()
+    for part in (__version__, repr(alpha), inspect.getsource(core_evidence)):
+        digest.update(part.encode())
+    for path in paths:
+        try:
+            digest.update(path.read_bytes())
+        except OSError as exc:
+            raise ErrataInputError(f"{path}: cannot read rater answers ({exc})") from None
+        digest.update(path.suffix.encode())
+
+    def build() -> dict[str, Any]:
+        r = _rejections(tuple(paths), alpha)
+        return {
+            "name": np.array(r.name),
+            "description": np.array(r.description),
+            "file_names": r.file_names,
+            "counts": r.counts,
+            "expected": r.expected,
+            "threshold": r.threshold,
+            **{f"{k}_{f}": getattr(getattr(r, k), f) for k in ("sets", "rejected") for f in _CSR},
+        }
+
+    a = cached_arrays("rejections", digest.digest(), build)
+    return Rejections(
+        name=str(a["name"]),
+        file_names=a["file_names"],
+        sets=Csr(a["sets_indptr"], a["sets_indices"]),
+        rejected=Csr(a["rejected_indptr"], a["rejected_indices"]),
+        counts=a["counts"],
+        expected=a["expected"],
+        threshold=a["threshold"],
+        alpha=alpha,
+        description=str(a["description"]),
+    )
+
+
+_CSR = ("indptr", "indices")  # the arrays of a Csr, for the disk cache
+
+
+def _rejections(sources: tuple[Path, ...], alpha: float) -> Rejections:
+    from errata.core.names import NameIndex
+    from errata.io.labels import from_shankar, shankar_wrong
+
+    names_parts, set_parts, rej_parts, used = [], [], [], []
+    for path in sources:
+        if path.suffix == ".json":
+            names, wrong = shankar_wrong(path)
+            labels = from_shankar(path)
+            rows = labels.positions(names)
+            names_parts.append(names)
+            set_parts.append(labels.evidence_sets.take(rows))
+            rej_parts.append(wrong)
+            used.append(f"Shankar et al.'s wrong labels ({path.name})")
+        else:
+            q_names, q_label, q_rej = load_rater_answers(path)
+            names, sets = _real_sets_of(np.unique(q_names))
+            row = NameIndex.of(names).rows(q_names)
+            keep = q_rej & (row >= 0)
+            rejected = Csr.from_pairs(row[keep], q_label[keep], len(names))
+            names_parts.append(names)
+            set_parts.append(sets)
+            rej_parts.append(rejected)
+            used.append(f"ReaL raters' rejected proposals ({path.name})")
+    all_names = np.concatenate(names_parts) if names_parts else np.array([], dtype=str)
+    names = np.unique(all_names)
+    index = NameIndex.of(names)
+
+    def merged(parts: list[Csr]) -> Csr:
+        rows = [index.rows(n)[p.row_ids] for n, p in zip(names_parts, parts)]
+        cols = [p.indices.astype(np.int64) for p in parts]
+        if not rows:
+            return Csr.empty(len(names))
+        return Csr.from_pairs(np.concatenate(rows), np.concatenate(cols), len(names))
+
+    sets = merged(set_parts)
+    rejected = merged(rej_parts)
+    # a rejected proposal that is one of the image's labels is no evidence of another label
+    rejected = Csr.from_pairs(
+        rejected.row_ids[~sets.contains_at(rejected.row_ids, rejected.indices)],
+        rejected.indices[~sets.contains_at(rejected.row_ids, rejected.indices)],
+        len(names),
+    )
+    name = " + ".join("Shankar" if u.startswith("Shankar") else "ReaL raters" for u in used)
+    return Rejections.of(
+        name,
+        names,
+        sets,
+        rejected,
+        alpha=alpha,
+        description=f"{'; '.join(used)}: pairs above chance at alpha {alpha}, leave-one-out",
+    )
+
+
+def proposal_sources(value: str | tuple[str | Path, ...] | None) -> tuple[str | Path, ...]:
+    """The sources ``Options.proposals`` names (``"auto"``: those in the data directory)."""
+    from errata.io import data
+
+    if value == "auto":
+        return tuple(n for n in PROPOSAL_SOURCES if data.is_present(n))
+    return tuple(value or ())
+
+
 def load_taxonomy(name: str = "errata") -> Taxonomy:
     """:func:`errata.taxonomy.load`, through a disk cache (:func:`errata.io.files.cached_arrays`)
     keyed by the package resources it is built from: parsing WordNet and the superclass file and
@@ -292,6 +504,7 @@ def context(
         if isinstance(options.taxonomy, Taxonomy)
         else load_taxonomy(options.taxonomy)
     )
+    sources = proposal_sources(options.proposals)
     return make_context(
         labels,
         tax,
@@ -299,4 +512,5 @@ def context(
         nonprototypical=nonprototypical(labels, options.experts, options.imagenet_x),
         oov=oov,
         oov_name=oov_name,
+        rejections=rejections(sources, alpha=options.proposal_alpha) if sources else None,
     )

@@ -235,7 +235,7 @@ def lemma_members(lemmas: tuple[str, ...], *, source: str = "", where: str = "")
             f"{prefix}lemma {missing[0]!r} names no hypernym of any ImageNet class "
             "(WordNet 3.0 lemmas are case-sensitive, with spaces: 'hunting dog')"
         )
-    return mat[:, [col[x] for x in lemmas]].all(axis=1)  # type: ignore[no-any-return]
+    return np.asarray(mat[:, [col[x] for x in lemmas]].all(axis=1), dtype=bool)
 
 
 def _list(entry: dict[str, Any], key: str, source: str, where: str) -> list[Any]:
