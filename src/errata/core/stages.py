@@ -110,7 +110,7 @@ Reason = Callable[[Context, Evidence], np.ndarray]
 
 def first_hit(
     p: Pending,
-    test: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, ...]],
+    test: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray | None, ...]],
 ) -> StageResult:
     """Claim each unclaimed error for which ``test(rows, labels)`` holds on one of its labels;
     the evidence is the first such label (in class order) and, when ``test`` returns counts
@@ -123,7 +123,9 @@ def first_hit(
     for rows, lab in p.ranks():
         fresh = ~claimed[rows]
         rows, lab = rows[fresh], lab[fresh]
-        hit, *extra = test(rows, lab)
+        got = test(rows, lab)
+        hit = np.asarray(got[0], dtype=bool)
+        extra = got[1:]
         won = rows[hit]
         claimed[won] = True
         label[won] = lab[hit]
@@ -131,7 +133,7 @@ def first_hit(
             if count is None:
                 count = np.full(k, -1, dtype=np.int32)
             count[won] = extra[0][hit]
-        if len(extra) > 1:
+        if len(extra) > 1 and extra[1] is not None:
             if source is None:
                 source = np.full(k, -1, dtype=np.int16)
             source[won] = extra[1][hit]
