@@ -105,9 +105,10 @@ def imagenet_x_opt() -> Any:
     return typer.Option(
         False,
         "--imagenet-x",
-        help="Also mark errors on images whose ImageNet-X top factor is pose, partial view, "
-        "style, pattern, texture or subcategory as non-prototypical (registry file "
-        "imagenet-x-val-top-factor).",
+        help="Also mark errors on images that ImageNet-X annotates with texture, subcategory or "
+        "pattern (the factors calibrated against expert non-prototypical rows) as "
+        "non-prototypical: the imagenetx extra's annotations (CC BY-NC 4.0), else the "
+        "registry file imagenet-x-val-top-factor.",
     )
 
 

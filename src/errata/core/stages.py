@@ -293,7 +293,8 @@ def nonprototypical(ctx: Context, p: Pending) -> StageResult:
 
 
 def nonprototypical_x(ctx: Context, p: Pending) -> StageResult:
-    """The image's ImageNet-X top factor makes it non-prototypical (pose, style, …)."""
+    """ImageNet-X annotates the image with a factor that makes it non-prototypical (texture,
+    subcategory, pattern)."""
     return _nonproto(ctx, p, True)
 
 
