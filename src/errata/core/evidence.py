@@ -204,6 +204,15 @@ class Rejections:
     threshold: np.ndarray  # (C, C) int16
     alpha: float = REJECTION_ALPHA
     description: str = ""
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def margin(self) -> np.ndarray:
+        """``(C, C)`` int16: ``counts - threshold``; a pair is evidence where it is ≥ 0."""
+        if "margin" not in self._cache:
+            m = self.counts.astype(np.int32) - self.threshold
+            self._cache["margin"] = np.clip(m, -32_768, 32_767).astype(np.int16)
+        return self._cache["margin"]  # type: ignore[no-any-return]
 
     @classmethod
     def of(

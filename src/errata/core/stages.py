@@ -234,17 +234,22 @@ def spurious(ctx: Context, p: Pending) -> StageResult:
         else:
             src = ctx.cooc_rows[p.image[rows]]
             counts -= cooc.sets.contains_at(src, lab) & cooc.sets.contains_at(src, pred)
-        hit = counts >= cooc.min_count
+        apart = ~same[lab, pred]
+        hit = (counts >= cooc.min_count) & apart
         source = np.full(len(rows), COOCCURRING, dtype=np.int16)
         if rej is not None and ctx.rejection_rows is not None:
-            r = ctx.rejection_rows[p.image[rows]]
-            rc = rej.counts[lab, pred].astype(np.int32)
-            rc -= rej.sets.contains_at(r, lab) & rej.rejected.contains_at(r, pred)
-            by_rej = ~hit & (rc >= rej.threshold[lab, pred])
-            counts = np.where(by_rej, rc, counts)
-            source[by_rej] = REJECTED
-            hit |= by_rej
-        return hit & ~same[lab, pred], counts, source
+            # margin = count - threshold; only pairs at or above it need the image's own
+            # answers (leave-one-out), so the membership tests run on a few rows
+            todo = np.flatnonzero(~hit & apart)
+            todo = todo[rej.margin[lab[todo], pred[todo]] >= 0]
+            r = ctx.rejection_rows[p.image[rows[todo]]]
+            own = rej.sets.contains_at(r, lab[todo]) & rej.rejected.contains_at(r, pred[todo])
+            margin = rej.margin[lab[todo], pred[todo]] - own
+            won = todo[margin >= 0]
+            counts[won] = (margin + rej.threshold[lab[todo], pred[todo]])[margin >= 0]
+            source[won] = REJECTED
+            hit[won] = True
+        return hit, counts, source
 
     return first_hit(p, test)
 
