@@ -107,3 +107,31 @@ def test_cli_unknown_taxonomy_is_one_line(vit3b: Path) -> None:
     )
     assert res.returncode == 2
     assert res.stderr.strip() == "error: taxonomy: 'nope' is not one of errata, peychev2023"
+
+
+def test_published_figures_with_rater_evidence(vit3b: Path) -> None:
+    """The README's ViT-3B figures (ReaL; rejected proposals from ReaL's raters, the default
+    when the file is in the data directory; in-sample for errata's taxonomy)."""
+
+    def run(**kw: object) -> dict:
+        return expert_agreement(vit3b, labels="real", options=errata.Options(**kw)).summary  # type: ignore[arg-type]
+
+    before = run(proposals=())
+    after = run()
+    assert round(before["agreement"] * 229) == 143 and before["cohen_kappa"] == pytest.approx(
+        0.356, abs=5e-4
+    )
+    assert round(after["agreement"] * 229) == 154 and after["cohen_kappa"] == pytest.approx(
+        0.427, abs=5e-4
+    )
+    spurious = after["per_expert_category"]["Spurious Correlation"]
+    assert (spurious["agree"], spurious["errors_under_labels"]) == (24, 39)  # ≥ 60 %: issue 12
+    fine = (
+        before["per_category"]["Fine-grained error"],
+        after["per_category"]["Fine-grained error"],
+    )
+    assert fine[0]["both"] == fine[1]["both"] == 130  # no expert fine-grained row lost
+    assert "ReaL raters" in after["sources"]["rejected_proposals"]
+    pey = run(taxonomy="peychev2023")
+    assert round(pey["agreement"] * 229) == 127
+    assert pey["per_expert_category"]["Fine-grained error"]["agree"] == 105

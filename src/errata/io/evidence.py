@@ -152,9 +152,8 @@ class Options:
             "cooccurrence": None
             if self.cooccurrence is None
             else getattr(self.cooccurrence, "name", str(self.cooccurrence)),
-            "proposals": self.proposals
-            if isinstance(self.proposals, str)
-            else [str(p) for p in self.proposals or ()],
+            # resolved: "auto" records the files it found, so a study notices when they change
+            "proposals": [str(p) for p in proposal_sources(self.proposals)],
             "proposal_alpha": self.proposal_alpha,
             "taxonomy": getattr(self.taxonomy, "name", self.taxonomy),
             "n_resamples": self.n_resamples,
