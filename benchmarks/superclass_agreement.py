@@ -26,11 +26,14 @@ TARGETS = (0.93, 0.80)  # fine-grained share, spurious + non-prototypical share 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--list", action="store_true", help="print every disagreement")
+    parser.add_argument("--taxonomy", default="errata", help="errata (default) or peychev2023")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    result = expert_agreement(read_json(data.path("vit3b-mistakes"), what="an expert file"))
+    result = expert_agreement(
+        read_json(data.path("vit3b-mistakes"), what="an expert file"), taxonomy=args.taxonomy
+    )
     seconds = time.perf_counter() - start
-    print(f"superclasses: {len(superclasses())}")
+    print(f"superclasses of '{args.taxonomy}': {len(superclasses(args.taxonomy))}")
     for category, (hit, n) in sorted(result.per_category.items()):
         print(f"  {category:40s} {n:4d} mistakes, {hit:4d} share a superclass")
     print(

@@ -6,8 +6,9 @@ written. It shares no code with ``errata.core``: tests compare the vectorised co
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,65 @@ OVERLAP, FINE, SPURIOUS = "overlapping classes", "fine-grained", "spurious corre
 NONPROTO, NONPROTO_X, FAILURE = "non-prototypical", "non-prototypical (ImageNet-X)", "model failure"
 ERRORS = (OVERLAP, FINE, "fine-grained OOV", SPURIOUS, NONPROTO, NONPROTO_X, FAILURE)
 MIN_COUNT = 2
+ALPHA = 0.01  # rejected proposals: chance reaches the count with probability below this
+
+
+@dataclass
+class Rejected:
+    """Rejected proposals, row-wise: per image name its labels and the proposals raters
+    rejected (not among its labels), the pair counts and the marginals chance is taken from."""
+
+    sets: dict[str, set[int]]
+    rejected: dict[str, set[int]]
+    counts: Counter  # (label, proposal) -> images
+    holding: Counter  # label -> images holding it
+    rate: dict[int, float]  # proposal -> share of images where it was rejected
+    _threshold: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, names: Any, label: Any, rejected: Any, real: list[list[int]], original: Any
+    ) -> Rejected:
+        """From the raw questions (file name, label, rejected) and the ReaL label lists and
+        original labels in file-name order (images with an empty ReaL set are left out)."""
+        sets: dict[str, set[int]] = {}
+        rej: dict[str, set[int]] = defaultdict(set)
+        for n, lab, r in zip(names.tolist(), label.tolist(), rejected.tolist()):
+            number = int(n[len("ILSVRC2012_val_") :][:8]) - 1
+            if not real[number]:
+                continue
+            sets[n] = set(real[number]) | {int(original[number])}
+            if r:
+                rej[n].add(int(lab))
+        counts: Counter = Counter()
+        holding: Counter = Counter()
+        seen: Counter = Counter()
+        for n, s in sets.items():
+            r_n = rej.get(n, set()) - s
+            rej[n] = r_n
+            for a in s:
+                holding[a] += 1
+                for b in r_n:
+                    counts[(a, b)] += 1
+            for b in r_n:
+                seen[b] += 1
+        rate = {b: c / len(sets) for b, c in seen.items()}
+        return cls(sets=sets, rejected=dict(rej), counts=counts, holding=holding, rate=rate)
+
+    def threshold(self, a: int, b: int) -> int:
+        if (a, b) not in self._threshold:
+            lam = self.holding[a] * self.rate.get(b, 0.0)
+            lam = float(lam)
+            k, below = 0, 0.0  # below = P(X < k)
+            while True:
+                if 1.0 - below < ALPHA - 1e-15 and k >= MIN_COUNT:
+                    break
+                below += math.exp(-lam) * lam**k / math.factorial(k) if lam > 0 else float(k == 0)
+                k += 1
+                if k > 10_000:
+                    break
+            self._threshold[(a, b)] = max(k, MIN_COUNT)
+        return self._threshold[(a, b)]
 
 
 @dataclass
@@ -33,10 +93,15 @@ class World:
     groups: dict[str, list[str]]  # split -> group of each class
     nonproto: dict[int, tuple[str, bool]]  # image -> (source, from ImageNet-X)
     cooc: Counter  # (a, b) -> images holding both (evaluated images, original added)
+    rejected: Rejected | None = None
 
     @classmethod
     def of(
-        cls, labels: Any, taxonomy: Any, nonproto: dict[int, tuple[str, bool]] | None = None
+        cls,
+        labels: Any,
+        taxonomy: Any,
+        nonproto: dict[int, tuple[str, bool]] | None = None,
+        rejected: Rejected | None = None,
     ) -> World:
         multi = [set(c) | set(u) for c, u in zip(labels.correct.lists(), labels.unclear.lists())]
         original = [int(o) for o in labels.original]
@@ -62,6 +127,7 @@ class World:
             groups={k: [str(g) for g in v] for k, v in taxonomy.groups.items()},
             nonproto=nonproto or {},
             cooc=cooc,
+            rejected=rejected,
         )
 
 
@@ -82,9 +148,18 @@ def classify_image(w: World, i: int, pred: int) -> tuple[str, int, int, float]:
         if w.supers[lab] & w.supers[pred]:
             return FINE, lab, -1, severity
     for lab in labels:
+        if w.supers[lab] & w.supers[pred]:
+            continue
         count = w.cooc[(lab, pred)] - (lab in own and pred in own)
-        if count >= MIN_COUNT and not (w.supers[lab] & w.supers[pred]):
+        if count >= MIN_COUNT:
             return SPURIOUS, lab, count, severity
+        r = w.rejected
+        if r is not None:
+            name = w.names[i]
+            mine = lab in r.sets.get(name, set()) and pred in r.rejected.get(name, set())
+            count = r.counts[(lab, pred)] - mine
+            if count >= r.threshold(lab, pred):
+                return SPURIOUS, lab, count, severity
     if i in w.nonproto:
         return (NONPROTO_X if w.nonproto[i][1] else NONPROTO), -1, -1, severity
     return FAILURE, -1, -1, severity

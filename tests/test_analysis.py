@@ -29,6 +29,16 @@ def test_reference_resnet50_figures(data_dir: Path) -> None:
     assert lo < a.metrics["real"]["value"] < hi and hi - lo < 0.01
 
 
+def test_reference_resnet50_error_shares(data_dir: Path) -> None:
+    """The README's ResNet-50 error breakdown, with and without the rater evidence."""
+    for proposals, spurious, failure in (("auto", "22.1", "37.7"), ((), "9.6", "50.1")):
+        opts = errata.Options(proposals=proposals, n_resamples=10)
+        s = errata.analyze("cleanlab-resnet50", labels="real", options=opts).summary
+        share = {k: f"{100 * v['count'] / s['errors']:.1f}" for k, v in s["categories"].items()}
+        assert s["errors"] == 10485 and share["fine-grained"] == "38.8"
+        assert (share["spurious correlation"], share["model failure"]) == (spurious, failure)
+
+
 def test_file_name_order_gives_the_same_figures(resnet_top1: np.ndarray) -> None:
     from errata.io.predictions import imagefolder_order
 

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from errata import resources
+from errata.io.data import REGISTRY
 
 N = 50_000
 VAL = "ILSVRC2012_val_{:08d}.JPEG"
@@ -455,10 +456,7 @@ CASES = [
     Case(
         "unknown-data-file",
         usage("data", "path", "imagenet-z"),
-        "unknown data file 'imagenet-z' (known: cleanlab-resnet50, cleanlab-original-labels, "
-        "cleanlab-index, vit3b-mistakes, greedysoups-mistakes, real, real-scores, real-raters, "
-        "real-golden, real-raters-golden, imagenet-x-val-top-factor, shankar, vit3b-logits, "
-        "greedysoups-logits)",
+        "unknown data file 'imagenet-z' (known: " + ", ".join(REGISTRY) + ")",
     ),
     Case(
         "query-no-study",

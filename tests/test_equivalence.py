@@ -105,14 +105,22 @@ def zoo(tmp_path_factory):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def reference(zoo):  # type: ignore[no-untyped-def]
     from errata import taxonomy
+    from errata.io import data
+    from errata.io.evidence import load_rater_answers
     from errata.io.labels import load_labels
 
     _, rows, _, expert_rows = zoo
     labels = load_labels("real")
+    indptr, indices = resources.real_labels()
+    real = [indices[indptr[n] : indptr[n + 1]].tolist() for n in range(N)]
+    rejected = R.Rejected.of(
+        *load_rater_answers(data.path("real-raters")), real, resources.validation_labels()
+    )
     world = R.World.of(
         labels,
         taxonomy.load(),
         {i: ("expert annotation (experts.json)", False) for i in expert_rows},
+        rejected,
     )
     original = {
         str(n): int(o) for n, o in zip(resources.val_file_names(), resources.validation_labels())

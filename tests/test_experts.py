@@ -64,3 +64,85 @@ def test_registry_names_work_for_expert_files(data_dir: Path) -> None:
     )
     assert b.summary["categories"]["non-prototypical"]["count"] > 0
     assert b.summary["sources"]["non_prototypical"] == ["expert annotation (vit3b_mistakes.json)"]
+
+
+def _naive_kappa(a: list[str], b: list[str]) -> float:
+    cats = sorted(set(a) | set(b))
+    n = len(a)
+    p_o = sum(x == y for x, y in zip(a, b)) / n
+    p_e = sum((a.count(c) / n) * (b.count(c) / n) for c in cats)
+    return 1.0 if p_e == 1 else (p_o - p_e) / (1 - p_e)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_cohen_kappa_against_naive(seed: int) -> None:
+    import numpy as np
+
+    from errata.core.metrics import cohen_kappa_score
+
+    rng = np.random.default_rng(seed)
+    a = rng.choice(["fg", "sp", "np", "mf"], size=40).tolist()
+    b = [x if rng.random() < 0.6 else str(rng.choice(["fg", "sp", "np", "mf"])) for x in a]
+    assert cohen_kappa_score(np.array(a), np.array(b)) == pytest.approx(_naive_kappa(a, b))
+    assert cohen_kappa_score(np.array(a), np.array(a)) == pytest.approx(1.0)
+
+
+def test_kappa_confusion_and_taxonomies(vit3b: Path) -> None:
+    a = expert_agreement(vit3b, labels="real")
+    s = a.summary
+    conf = a.error_confusion
+    # the diagonal of the one-vocabulary confusion is the agreement
+    cats = [c for c in conf.index if c != "total" and c in conf.columns]
+    diag = sum(int(conf.loc[c, c]) for c in cats)
+    assert diag == round(s["agreement"] * s["errors"])
+    assert int(conf.loc["total", "total"]) == s["errors"]
+    assert 0 < s["cohen_kappa"] < s["agreement"]  # chance-corrected: lower than raw agreement
+    fg = s["per_category"]["Fine-grained error"]
+    assert fg["recall"] == pytest.approx(
+        (
+            s["per_expert_category"]["Fine-grained error"]["agree"]
+            + s["per_expert_category"]["Fine-grained with Multilabel Options"]["agree"]
+        )
+        / fg["expert"]
+    )
+    pey = expert_agreement(vit3b, labels="real", options=errata.Options(taxonomy="peychev2023"))
+    assert pey.summary["taxonomy"] == "peychev2023" and s["taxonomy"] == "errata"
+    assert pey.summary["errors"] == s["errors"]
+
+
+def test_cli_unknown_taxonomy_is_one_line(vit3b: Path) -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "errata", "experts", str(vit3b), "--taxonomy", "nope"],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2
+    assert res.stderr.strip() == "error: taxonomy: 'nope' is not one of errata, peychev2023"
+
+
+def test_published_figures_with_rater_evidence(vit3b: Path) -> None:
+    """The README's ViT-3B figures (ReaL; rejected proposals from ReaL's raters, the default
+    when the file is in the data directory; in-sample for errata's taxonomy)."""
+
+    def run(**kw: object) -> dict:
+        return expert_agreement(vit3b, labels="real", options=errata.Options(**kw)).summary  # type: ignore[arg-type]
+
+    before = run(proposals=())
+    after = run()
+    assert round(before["agreement"] * 229) == 143 and before["cohen_kappa"] == pytest.approx(
+        0.356, abs=5e-4
+    )
+    assert round(after["agreement"] * 229) == 154 and after["cohen_kappa"] == pytest.approx(
+        0.427, abs=5e-4
+    )
+    spurious = after["per_expert_category"]["Spurious Correlation"]
+    assert (spurious["agree"], spurious["errors_under_labels"]) == (24, 39)  # ≥ 60 %: issue 12
+    fine = (
+        before["per_category"]["Fine-grained error"],
+        after["per_category"]["Fine-grained error"],
+    )
+    assert fine[0]["both"] == fine[1]["both"] == 130  # no expert fine-grained row lost
+    assert "ReaL raters" in after["sources"]["rejected_proposals"]
+    pey = run(taxonomy="peychev2023")
+    assert round(pey["agreement"] * 229) == 127
+    assert pey["per_expert_category"]["Fine-grained error"]["agree"] == 105

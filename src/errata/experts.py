@@ -18,6 +18,7 @@ import numpy as np
 
 from errata.analysis import evidence
 from errata.core import categories as K
+from errata.core.metrics import cohen_kappa_score
 from errata.core.names import NameIndex
 from errata.core.pipeline import classify, reasons
 from errata.exceptions import ErrataInputError
@@ -27,6 +28,30 @@ from errata.io.predictions import Order, load_predictions
 
 # which automated categories agree with each expert category (from the category registry)
 AGREES: dict[str, tuple[str, ...]] = K.expert_agreement_map()
+NO_EXPERT = "model failure"  # the shared vocabulary's name for categories no expert uses
+
+
+def shared_vocabulary() -> tuple[dict[str, str], dict[str, str]]:
+    """``(automated → shared, expert → shared)``: one vocabulary for both raters, so that
+    agreement can be corrected for chance (Cohen's κ) and cross-tabulated.
+
+    An expert category maps to the first expert category with the same agreeing automated
+    categories ("Fine-grained with Multilabel Options" → "Fine-grained error"); an automated
+    category to the first expert category it agrees with, or to ``model failure`` when it
+    agrees with none. So the two labels of a row are equal exactly when the row agrees.
+
+    >>> auto, expert = shared_vocabulary()
+    >>> auto["overlapping classes"], expert["Fine-grained with Multilabel Options"]
+    ('Fine-grained error', 'Fine-grained error')
+    >>> auto["model failure"]
+    'model failure'
+    """
+    expert = {e: next(f for f, g in AGREES.items() if g == agree) for e, agree in AGREES.items()}
+    auto = {
+        c.name: next((expert[e] for e, agree in AGREES.items() if c.name in agree), NO_EXPERT)
+        for c in K.ERRORS
+    }
+    return auto, expert
 
 
 @dataclass
@@ -34,11 +59,15 @@ class Agreement:
     """Result of :func:`expert_agreement`.
 
     ``rows`` is one row per expert image (file_name, top1, expert category and severity,
-    automated category, reason, agrees); ``confusion`` counts automated × expert category.
+    automated category, reason, agrees); ``confusion`` counts automated × expert category;
+    ``error_confusion`` the errors alone in one vocabulary (:func:`shared_vocabulary`), whose
+    diagonal is the agreement; ``summary`` holds the agreement, Cohen's κ and per category
+    precision and recall.
     """
 
     rows: Any  # pandas DataFrame
     confusion: Any  # pandas DataFrame (automated category × expert category)
+    error_confusion: Any  # pandas DataFrame (errors only, shared vocabulary: automated × expert)
     severity: Any  # pandas DataFrame (automated category × expert severity)
     summary: dict[str, Any]
 
@@ -126,6 +155,28 @@ def expert_agreement(
     severity = pd.crosstab(
         table["category"], table["expert_severity"], margins=True, margins_name="total"
     )
+    auto_voc, expert_voc = shared_vocabulary()
+    auto_shared = np.array([auto_voc.get(c, c) for c in cats], dtype=object)[is_err]
+    expert_shared = experts["category"].map(lambda e: expert_voc.get(e, e)).to_numpy(object)
+    expert_shared = expert_shared[is_err]
+    error_confusion = pd.crosstab(
+        pd.Series(auto_shared, name="automated"),
+        pd.Series(expert_shared, name="expert"),
+        margins=True,
+        margins_name="total",
+    )
+    kappa = cohen_kappa_score(auto_shared.astype(str), expert_shared.astype(str))
+    per_category = {}
+    for cat in dict.fromkeys([*expert_voc.values(), NO_EXPERT]):
+        said = auto_shared == cat
+        truth = expert_shared == cat
+        per_category[cat] = {
+            "automated": int(said.sum()),
+            "expert": int(truth.sum()),
+            "both": int((said & truth).sum()),
+            "precision": float((said & truth).sum() / said.sum()) if said.any() else None,
+            "recall": float((said & truth).sum() / truth.sum()) if truth.any() else None,
+        }
     per_expert = {}
     for cat, agree_with in AGREES.items():
         sel = (table["expert_category"] == cat).to_numpy()
@@ -146,7 +197,16 @@ def expert_agreement(
         "excluded": int((codes == K.EXCLUDED).sum()),
         "errors": int(is_err.sum()),
         "agreement": float(agrees[is_err].mean()) if is_err.any() else None,
+        "cohen_kappa": kappa if is_err.any() else None,
+        "taxonomy": ctx.taxonomy.name,
         "per_expert_category": per_expert,
+        "per_category": per_category,
         "sources": dict(ctx.sources),
     }
-    return Agreement(rows=table, confusion=confusion, severity=severity, summary=summary)
+    return Agreement(
+        rows=table,
+        confusion=confusion,
+        error_confusion=error_confusion,
+        severity=severity,
+        summary=summary,
+    )

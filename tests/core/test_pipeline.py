@@ -258,3 +258,82 @@ def test_every_error_has_its_categorys_evidence_and_a_reason(case) -> None:  # t
         if cat.name == "non-prototypical":
             assert (ctx.nonprototypical.source[e.image[sel]] >= 0).all()
     assert (e.code >= 0).all()  # the last stage claims whatever is left
+
+
+# ------------------------------------------------------------------ rejected proposals (raters)
+def _rejections(n_images: int, planted_pairs: dict[int, list[int]], label_of: list[int]):  # type: ignore[no-untyped-def]
+    """A rater source over ``n_images`` images (names VAL 101…): image ``k`` holds label
+    ``label_of[k]`` and raters rejected the proposals ``planted_pairs.get(k, [])``."""
+    from errata.core.evidence import Rejections
+    from errata.core.sparse import Csr
+
+    names = np.array([P.VAL.format(101 + k) for k in range(n_images)])
+    sets = Csr.from_lists([[lab] for lab in label_of])
+    rejected = Csr.from_lists([planted_pairs.get(k, []) for k in range(n_images)])
+    return Rejections.of("planted raters", names, sets, rejected)
+
+
+def test_rejected_proposals_recover_a_planted_spurious_pair() -> None:
+    """Models proposed 700 for 3 images labelled 600 (and for nothing else among 200) and raters
+    rejected it: predicting 700 on another image of 600 is a spurious correlation; one
+    rejected proposal is chance, and the image's own rejection never counts."""
+    from errata.core.pipeline import classify, reasons
+    from errata.core.stages import REJECTED
+
+    label_of = [600] * 3 + [650] * 197
+    rej = _rejections(200, {0: [700], 1: [700], 2: [700], 10: [710]}, label_of)
+    assert rej.counts[600, 700] == 3 and rej.threshold[600, 700] == 2
+    assert rej.threshold[650, 710] >= 2 and rej.counts[650, 710] == 1
+    # the images being scored: a fresh image of 600 predicted 700; an image of 650 predicted
+    # 710 (one rejection: chance); rater image 0 itself (600, predicted 700: 2 *other* images)
+    labels = P.label_set(
+        [[600], [650], [600]],
+        [600, 650, 600],
+        names=[P.VAL.format(1), P.VAL.format(2), P.VAL.format(101)],
+    )
+    from errata.core.evidence import make_context
+
+    ctx = make_context(labels, TAX, rejections=rej)
+    res = classify(ctx, np.array([700, 710, 700]))
+    assert names(res.category[0]) == [
+        "spurious correlation",
+        "model failure",
+        "spurious correlation",
+    ]
+    e = res.errors
+    by_image = {int(i): j for j, i in enumerate(e.image)}
+    assert e.count[by_image[0]] == 3 and e.count[by_image[2]] == 2  # leave-one-out
+    assert e.source[by_image[0]] == REJECTED
+    text = dict(zip(e.image.tolist(), reasons(ctx, res)))
+    assert text[0] == (
+        "models proposed 'class700' for 3 other images labelled 'class600' and raters rejected "
+        "it there (planted raters; chance would give 0.0)"
+    )
+    # without the rater evidence the same errors are model failures
+    plain = classify(make_context(labels, TAX), np.array([700, 710, 700]))
+    assert names(plain.category[0]) == ["model failure"] * 3
+
+
+def test_rejected_pairs_inside_a_superclass_are_never_spurious() -> None:
+    from errata.core.evidence import make_context
+    from errata.core.pipeline import classify
+
+    rej = _rejections(50, {k: [21] for k in range(10)}, [20] * 10 + [650] * 40)
+    labels = P.label_set([[20]], [20])
+    res = classify(make_context(labels, TAX, rejections=rej), np.array([21]))
+    assert names(res.category[0]) == ["fine-grained"]  # 20 and 21 share superclass B
+
+
+def test_poisson_thresholds_against_naive() -> None:
+    import math
+
+    from errata.core.evidence import poisson_thresholds
+
+    lams = np.array([0.0, 0.01, 0.3, 1.0, 2.5, 7.0, 20.0])
+    got = poisson_thresholds(lams, 0.01).tolist()
+
+    def sf(lam: float, k: int) -> float:
+        return 1 - sum(math.exp(-lam) * lam**j / math.factorial(j) for j in range(k))
+
+    for lam, k in zip(lams.tolist(), got):
+        assert k >= 2 and sf(lam, k) < 0.01 and (k == 2 or sf(lam, k - 1) >= 0.01), (lam, k)

@@ -117,9 +117,32 @@ def imagenet_x_opt() -> Any:
     return typer.Option(
         False,
         "--imagenet-x",
-        help="Also mark errors on images whose ImageNet-X top factor is pose, partial view, "
-        "style, pattern, texture or subcategory as non-prototypical (registry file "
-        "imagenet-x-val-top-factor).",
+        help="Also mark errors on images that ImageNet-X annotates with texture, subcategory or "
+        "pattern (the factors calibrated against expert non-prototypical rows) as "
+        "non-prototypical: the imagenetx extra's annotations (CC BY-NC 4.0), else the "
+        "registry file imagenet-x-val-top-factor.",
+    )
+
+
+TAXONOMY_HELP = (
+    "Superclasses that decide what is fine-grained: 'errata' (default: errata's own, chosen "
+    "for agreement with expert reviewers) or 'peychev2023' (the published pipeline's 161 "
+    "superclasses, reconstructed, for figures comparable with Peychev et al. 2023)."
+)
+
+
+def taxonomy_opt(help: str = TAXONOMY_HELP) -> Any:  # noqa: A002
+    return typer.Option("errata", "--taxonomy", "-t", help=help)
+
+
+def proposals_opt() -> Any:
+    return typer.Option(
+        ["auto"],
+        "--proposals",
+        help="Rater answers to labels that models proposed, whose rejected proposals are "
+        "spurious-correlation evidence: 'auto' (default: ReaL's rater data, real-raters, and "
+        "Shankar's file when they are in the data directory), 'none', or registry names / "
+        "files (raters.npz; a Shankar-schema .json). Repeatable.",
     )
 
 
@@ -160,9 +183,15 @@ def make_options(
     interval: str = "wilson",
     n_resamples: int = 1000,
     seed: int = 0,
+    taxonomy: str = "errata",
+    proposals: list[str] | None = None,
 ) -> Any:
     """The :class:`errata.Options` of the flags shared by analyze, compare, diff and experts."""
     from errata.io.evidence import Options
+
+    chosen: Any = "auto"
+    if proposals and proposals != ["auto"]:
+        chosen = () if proposals == ["none"] else tuple(proposals)
 
     return Options(
         classify=classify,
@@ -172,6 +201,8 @@ def make_options(
         interval=interval,
         n_resamples=n_resamples,
         seed=seed,
+        taxonomy=taxonomy,
+        proposals=chosen,
     )
 
 

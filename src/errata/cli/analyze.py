@@ -20,6 +20,8 @@ from errata.cli._common import (
     order_option,
     plots_opt,
     print_json,
+    proposals_opt,
+    taxonomy_opt,
 )
 
 
@@ -49,6 +51,8 @@ def analyze(
     expert_files: list[str] = experts_opt(),
     imagenet_x: bool = imagenet_x_opt(),
     openworld: Path = openworld_opt(),
+    taxonomy: str = taxonomy_opt(),
+    proposals: list[str] = proposals_opt(),
     no_errors: bool = typer.Option(False, "--no-errors", help="Only compute the metrics."),
     interval: str = typer.Option(
         "wilson",
@@ -99,6 +103,8 @@ def analyze(
         interval=interval,
         n_resamples=bootstrap,
         seed=seed,
+        taxonomy=taxonomy,
+        proposals=proposals,
     )
     result = run(
         predictions,

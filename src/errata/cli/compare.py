@@ -20,6 +20,8 @@ from errata.cli._common import (
     plots_opt,
     print_json,
     progress_bar,
+    proposals_opt,
+    taxonomy_opt,
 )
 
 
@@ -38,6 +40,8 @@ def compare(
     expert_files: list[str] = experts_opt(),
     imagenet_x: bool = imagenet_x_opt(),
     openworld: Path = openworld_opt(),
+    taxonomy: str = taxonomy_opt(),
+    proposals: list[str] = proposals_opt(),
     batch: int = typer.Option(64, "--batch", min=1, help="Models classified together (memory)."),
     interval: str = typer.Option(
         "wilson",
@@ -99,6 +103,8 @@ def compare(
         openworld=openworld,
         interval=interval,
         seed=seed,
+        taxonomy=taxonomy,
+        proposals=proposals,
     )
     with progress_bar("models", disable=json_) as progress:
         study = run(

@@ -16,6 +16,7 @@ from errata.cli._common import (
     order_option,
     plots_opt,
     print_json,
+    taxonomy_opt,
 )
 
 
@@ -32,6 +33,7 @@ def diff(
     plots: Path = plots_opt("Write the transition matrix plot as SVG and PNG into this folder."),
     json_: bool = json_opt("Print the summary and transition matrix as JSON."),
     show: int = typer.Option(10, "--show", min=0, help="Fixed and introduced errors listed."),
+    taxonomy: str = taxonomy_opt(),
 ) -> None:
     """Compare two models image by image: errors B fixes, errors it introduces, and how the
     categories move (transition matrix).
@@ -49,7 +51,7 @@ def diff(
     from errata.io.labels import load_labels
 
     label_set = load_labels(labels)  # loaded once, shared by both models
-    options = make_options(n_resamples=200)
+    options = make_options(n_resamples=200, taxonomy=taxonomy)
     res_a = analyze(a, labels=label_set, order=order_a, options=options)
     res_b = analyze(b, labels=label_set, order=order_b_, options=options)
     d = model_diff(res_a, res_b)

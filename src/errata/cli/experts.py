@@ -16,6 +16,8 @@ from errata.cli._common import (
     order_opt,
     order_option,
     print_json,
+    proposals_opt,
+    taxonomy_opt,
 )
 
 
@@ -45,6 +47,8 @@ def experts(
         "'Non-prototypical' rows are evidence (never the file "
         "under evaluation).",
     ),
+    taxonomy: str = taxonomy_opt(),
+    proposals: list[str] = proposals_opt(),
     show_rows: bool = typer.Option(False, "--rows", help="Also list every disagreeing row."),
     json_: bool = json_opt(),
 ) -> None:
@@ -60,7 +64,9 @@ def experts(
     from errata.experts import expert_agreement
     from errata.io import files as _io
 
-    options = make_options(expert_files=evidence, imagenet_x=imagenet_x)
+    options = make_options(
+        expert_files=evidence, imagenet_x=imagenet_x, taxonomy=taxonomy, proposals=proposals
+    )
     a = expert_agreement(
         expert_file,
         predictions=predictions,
@@ -68,27 +74,29 @@ def experts(
         order=order_option(order),
         options=options,
     )
+    doc = a.summary | {
+        "confusion": a.confusion.to_dict(),
+        "error_confusion": a.error_confusion.to_dict(),
+        "severity": a.severity.to_dict(),
+    }
     if out is not None:
         _io.write_parquet(out / "agreement.parquet", a.rows)
-        _io.write_json(
-            out / "agreement.json",
-            a.summary | {"confusion": a.confusion.to_dict(), "severity": a.severity.to_dict()},
-        )
+        _io.write_json(out / "agreement.json", doc)
     if json_:
-        print_json(
-            a.summary | {"confusion": a.confusion.to_dict(), "severity": a.severity.to_dict()}
-        )
+        print_json(doc)
         return
     c = console()
     s = a.summary
     c.print(
         f"{s['rows']} expert rows; label set '{s['labels']}' counts {s['counted_correct']} "
         f"correct and excludes {s['excluded']}; {s['errors']} are errors. Agreement on errors: "
-        f"[bold]{100 * (s['agreement'] or 0):.1f} %[/]",
+        f"[bold]{100 * (s['agreement'] or 0):.1f} %[/], Cohen's κ {s['cohen_kappa'] or 0:.3f} "
+        f"(taxonomy '{s['taxonomy']}')",
         markup=True,
     )
     for title, df in (
         ("automated (rows) × expert category (columns)", a.confusion),
+        ("errors: automated (rows) × expert (columns), one vocabulary", a.error_confusion),
         ("automated category × expert severity", a.severity),
     ):
         t = Table(title=title, title_justify="left")
@@ -110,6 +118,19 @@ def experts(
             str(r["agree"]),
             share,
             ", ".join(r["agreeing_categories"]),
+        )
+    c.print(t)
+    t = Table(title="per category on errors (one vocabulary)", title_justify="left")
+    for col in ("category", "automated", "expert", "both", "precision %", "recall %"):
+        t.add_column(col)
+    for cat, r in s["per_category"].items():
+        t.add_row(
+            cat,
+            str(r["automated"]),
+            str(r["expert"]),
+            str(r["both"]),
+            "" if r["precision"] is None else f"{100 * r['precision']:.1f}",
+            "" if r["recall"] is None else f"{100 * r['recall']:.1f}",
         )
     c.print(t)
     if show_rows:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import typer
 
 from errata.cli import app
-from errata.cli._common import console, print_json
+from errata.cli._common import console, print_json, taxonomy_opt
 
 taxonomy_app = typer.Typer(
     help="Inspect the class taxonomy: WordNet, superclasses, groups, overlaps, co-occurrence.",
@@ -20,7 +20,7 @@ ExportFormat = Literal["json", "csv"]
 TOP_COOCCURRING = 10  # co-occurring classes listed by `show`
 
 
-def class_record(index: int) -> dict:
+def class_record(index: int, taxonomy_name: str = "errata") -> dict:
     """Everything the taxonomy knows about one class, as plain data."""
     import numpy as np
 
@@ -28,15 +28,16 @@ def class_record(index: int) -> dict:
 
     cls = resources.classes()
     g = taxonomy.wordnet()
-    sc = taxonomy.superclasses()
+    sc = taxonomy.superclasses(taxonomy_name)
     wnid = cls.wnids[index]
     counts = taxonomy.real_cooccurrence()
     row = counts[index].copy()
     row[index] = 0
     top = np.argsort(-row, kind="stable")[:TOP_COOCCURRING]
-    spurious = taxonomy.spurious_pairs(counts)
+    spurious = taxonomy.spurious_pairs(counts, taxonomy=taxonomy_name)
     ov = taxonomy.overlaps()
     return {
+        "taxonomy": taxonomy_name,
         "index": index,
         "wnid": wnid,
         "name": cls.names[index],
@@ -76,11 +77,12 @@ def class_record(index: int) -> dict:
 def show(
     query: str = typer.Argument(..., help="Class index, WordNet id or name."),
     json_: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+    taxonomy: str = taxonomy_opt(),
 ) -> None:
     """One class: WordNet path, superclasses, groups, overlaps, top co-occurring classes."""
     from errata.taxonomy import class_index
 
-    rec = class_record(class_index(query))
+    rec = class_record(class_index(query), taxonomy)
     if json_:
         print_json(rec)
         return
@@ -102,15 +104,21 @@ def show(
 
 
 @taxonomy_app.command("superclasses")
-def superclasses_(json_: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def superclasses_(
+    json_: bool = typer.Option(False, "--json", help="Print JSON."),
+    taxonomy: str = taxonomy_opt(),
+) -> None:
     """All superclasses: name, size and members."""
     from rich.table import Table
 
-    rows = _superclass_rows()
+    from errata.taxonomy import SUPERCLASS_FILES
+
+    rows = _superclass_rows(taxonomy)
     if json_:
         print_json(rows)
         return
-    table = Table(title=f"{len(rows)} superclasses (src/errata/resources/superclasses.toml)")
+    file = SUPERCLASS_FILES[taxonomy]
+    table = Table(title=f"{len(rows)} superclasses of '{taxonomy}' (src/errata/resources/{file})")
     for col in ("name", "size", "members"):
         table.add_column(col, overflow="fold")
     for r in rows:
@@ -118,16 +126,17 @@ def superclasses_(json_: bool = typer.Option(False, "--json", help="Print JSON."
     console().print(table)
 
 
-def _superclass_rows() -> list[dict]:
+def _superclass_rows(name: str = "errata") -> list[dict]:
     from errata import resources, taxonomy
 
     cls = resources.classes()
-    sc = taxonomy.superclasses()
+    sc = taxonomy.superclasses(name)
     return [
         {
             "name": n,
             "size": len(sc.members_of(n)),
             "roots": list(sc.roots[s]),
+            "lemmas": [list(p) for p in sc.predicates[s]],
             "why": sc.reasons[s],
             "members": [cls.label(int(c)) for c in sc.members_of(n)],
         }
@@ -141,6 +150,7 @@ def export(
     out: Annotated[
         Path | None, typer.Option("--out", help="File to write (default: stdout).")
     ] = None,
+    taxonomy: str = taxonomy_opt(),
 ) -> None:
     """Export the taxonomy: per class its superclasses and groups (csv), or everything (json)."""
     from errata.exceptions import ErrataInputError
@@ -148,7 +158,7 @@ def export(
     writers = {"json": _export_json, "csv": _export_csv}
     if format_ not in writers:
         raise ErrataInputError(f"--format {format_!r}: expected one of {', '.join(writers)}")
-    text = writers[format_]()
+    text = writers[format_](taxonomy)
     if out is None:
         print(text, end="")
         return
@@ -158,11 +168,11 @@ def export(
     console(stderr=True).print(f"wrote {out}")
 
 
-def _class_rows() -> list[dict]:
+def _class_rows(name: str = "errata") -> list[dict]:
     from errata import resources, taxonomy
 
     cls = resources.classes()
-    sc = taxonomy.superclasses()
+    sc = taxonomy.superclasses(name)
     grp = taxonomy.groups()
     return [
         {
@@ -177,15 +187,15 @@ def _class_rows() -> list[dict]:
     ]
 
 
-def _export_json() -> str:
+def _export_json(name: str = "errata") -> str:
     import json
 
     from errata import resources, taxonomy
 
     cls = resources.classes()
     doc = {
-        "classes": _class_rows(),
-        "superclasses": _superclass_rows(),
+        "classes": _class_rows(name),
+        "superclasses": _superclass_rows(name),
         "overlaps": [
             {"label": cls.label(a), "prediction": cls.label(b), "why": w}
             for (a, b), w in sorted(taxonomy.overlaps().reasons.items())
@@ -194,12 +204,12 @@ def _export_json() -> str:
     return json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
 
 
-def _export_csv() -> str:
+def _export_csv(name: str = "errata") -> str:
     import csv
     import io
 
     buf = io.StringIO()
-    rows = _class_rows()
+    rows = _class_rows(name)
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     for r in rows:

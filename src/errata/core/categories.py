@@ -180,7 +180,7 @@ CATEGORIES: tuple[Category, ...] = (
         "non-proto X",
         "#c8bd2a",
         "explainable",
-        "the image's ImageNet-X top factor (pose, style, …) is atypical",
+        "ImageNet-X annotates the image as atypical (texture, subcategory, pattern)",
         S.nonprototypical_x,
         S.nonprototypical_reason,
         ("Non-prototypical",),

@@ -21,6 +21,10 @@ from errata.core.sparse import Csr
 from errata.resources import N_CLASSES
 
 SPURIOUS_MIN_COUNT = 2  # co-occurrence in at least this many other images (Peychev et al. 2023)
+# a rejected-proposal count is evidence when chance (Poisson, the pair independent) would reach
+# it with probability below this; chosen as the conventional 1 % level, not tuned (its curve:
+# benchmarks/spurious_threshold.py)
+REJECTION_ALPHA = 0.01
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -137,6 +141,115 @@ class Cooccurrence:
         )
 
 
+def cross_counts(a: Csr, b: Csr) -> np.ndarray:
+    """``(C, C)`` int32: ``out[x, y]`` = the number of rows ``i`` with ``x`` in ``a[i]`` and ``y``
+    in ``b[i]`` (``a`` and ``b`` row-aligned).
+
+    >>> c = cross_counts(Csr.from_lists([[1], [1, 2]]), Csr.from_lists([[5], [5, 6]]))
+    >>> int(c[1, 5]), int(c[2, 6]), int(c[5, 1])
+    (2, 1, 0)
+    """
+    rows = a.row_ids  # the row of each label of a
+    reps = b.sizes[rows]  # each label of a pairs with every member of b's row
+    first = np.repeat(a.indices.astype(np.int64), reps)
+    start = np.repeat(b.indptr[:-1][rows], reps)
+    offset = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+    second = b.indices.astype(np.int64)[start + offset]
+    c = a.n_classes
+    return np.bincount(first * c + second, minlength=c * c).reshape(c, c).astype(np.int32)
+
+
+def poisson_thresholds(expected: np.ndarray, alpha: float, *, floor: int = 2) -> np.ndarray:
+    """The smallest count ``k`` (at least ``floor``) with ``P(X ≥ k) < alpha`` for ``X`` ~
+    Poisson(``expected``), element-wise (int16, capped at 32,767).
+
+    >>> poisson_thresholds(np.array([0.0, 1.0, 10.0]), 0.01).tolist()
+    [2, 5, 19]
+    """
+    lam = np.asarray(expected, dtype=np.float64)
+    out = np.full(lam.shape, floor, dtype=np.int64)
+    pmf = np.exp(-lam)  # P(X = 0)
+    sf = 1.0 - pmf  # P(X ≥ 1)
+    k = 1
+    todo = sf >= alpha  # P(X ≥ k) not yet below alpha
+    while todo.any() and k < 32_767:
+        pmf = pmf * lam / k  # P(X = k)
+        sf = sf - pmf  # P(X ≥ k + 1)
+        k += 1
+        done_now = todo & (sf < alpha)
+        out[done_now] = np.maximum(k, floor)
+        todo &= ~done_now
+    out[todo] = 32_767
+    return out.astype(np.int16)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Rejections:
+    """Classes that models proposed for images and raters rejected, counted per label pair.
+
+    ReaL's raters (Beyer et al. 2020) answered questions about the labels 19 models proposed,
+    rejecting most: a class ``p`` that models keep proposing for images labelled ``l``, and
+    that raters keep rejecting there, is what a model predicts because it usually appears with
+    ``l`` (Vasudevan et al.'s spurious correlation). ``counts[l, p]`` is the number of images
+    with ``l`` among their labels ``sets`` where ``p`` was proposed and rejected; a pair is
+    evidence when its count reaches ``threshold[l, p]``, the count that chance (``p`` rejected
+    at its base rate on any image, independently of ``l``) reaches with probability below
+    ``alpha``, and at least 2 (two *other* images, as for co-occurrence).
+
+    ``sets`` and ``rejected`` (rows aligned with ``file_names``) let the pipeline leave out
+    the image being classified.
+    """
+
+    name: str
+    file_names: np.ndarray
+    sets: Csr
+    rejected: Csr
+    counts: np.ndarray  # (C, C) int32
+    expected: np.ndarray  # (C, C) float32: the count chance would give
+    threshold: np.ndarray  # (C, C) int16
+    alpha: float = REJECTION_ALPHA
+    description: str = ""
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def margin(self) -> np.ndarray:
+        """``(C, C)`` int16: ``counts - threshold``; a pair is evidence where it is ≥ 0."""
+        if "margin" not in self._cache:
+            m = self.counts.astype(np.int32) - self.threshold
+            self._cache["margin"] = np.clip(m, -32_768, 32_767).astype(np.int16)
+        return self._cache["margin"]  # type: ignore[no-any-return]
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        file_names: np.ndarray,
+        sets: Csr,
+        rejected: Csr,
+        *,
+        alpha: float = REJECTION_ALPHA,
+        description: str = "",
+    ) -> Rejections:
+        """Counts, chance expectations and thresholds of the rejected proposals ``rejected``
+        (per image, the proposals raters rejected; not among its labels ``sets``)."""
+        counts = cross_counts(sets, rejected)
+        n = max(len(sets), 1)
+        holding = np.bincount(sets.indices.astype(np.int64), minlength=sets.n_classes)
+        rate = np.bincount(rejected.indices.astype(np.int64), minlength=sets.n_classes) / n
+        expected = (holding[:, None] * rate[None, :]).astype(np.float32)
+        return cls(
+            name=name,
+            file_names=file_names,
+            sets=sets,
+            rejected=rejected,
+            counts=counts,
+            expected=expected,
+            threshold=poisson_thresholds(expected, alpha),
+            alpha=alpha,
+            description=description or f"rejected proposals of {name}",
+        )
+
+
 @dataclass(frozen=True, eq=False, kw_only=True)
 class NonPrototypical:
     """Image-level non-prototypical evidence over a label set's images.
@@ -177,6 +290,8 @@ class Context:
     cooc_rows: np.ndarray  # (n,) row of each image in cooccurrence.sets, -1 if not there
     nonprototypical: NonPrototypical
     oov: OovStage | None = None
+    rejections: Rejections | None = None
+    rejection_rows: np.ndarray | None = None  # (n,) row of each image in rejections, -1 none
     sources: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -192,6 +307,7 @@ def make_context(
     nonprototypical: NonPrototypical | None = None,
     oov: OovStage | None = None,
     oov_name: str = "open-world model",
+    rejections: Rejections | None = None,
 ) -> Context:
     """Gather the evidence for ``labels``; co-occurrence defaults to the label set itself."""
     cooc = cooccurrence or Cooccurrence.of(labels)
@@ -203,6 +319,7 @@ def make_context(
     sources = {
         "taxonomy": taxonomy.name,
         "cooccurrence": cooc.description or f"label set '{cooc.name}'",
+        "rejected_proposals": rejections.description if rejections is not None else "none",
         "non_prototypical": list(nonproto.sources) or ["none"],
         "fine_grained_oov": oov_name
         if oov is not None
@@ -216,6 +333,10 @@ def make_context(
         nonprototypical=nonproto,
         oov=oov,
         sources=sources,
+        rejections=rejections,
+        rejection_rows=None
+        if rejections is None
+        else NameIndex.of(rejections.file_names).rows(labels.file_names),
     )
 
 
@@ -226,6 +347,10 @@ __all__ = [
     "Cooccurrence",
     "NonPrototypical",
     "OovStage",
+    "REJECTION_ALPHA",
+    "Rejections",
+    "cross_counts",
+    "poisson_thresholds",
     "Taxonomy",
     "cooccurrence_counts",
     "first_shared_of",

@@ -201,3 +201,28 @@ METRICS: dict[str, MetricInfo] = {
         "ImageNet-M", True, "of the 68 ImageNet-M images, how many are correct"
     ),
 }
+
+
+def cohen_kappa_score(a: np.ndarray, b: np.ndarray) -> float:
+    """Cohen's κ of two raters' categorical labels of the same items (shape ``(n,)`` each):
+    agreement corrected for the agreement their label frequencies give by chance,
+    ``(p_o − p_e) / (1 − p_e)``; 1 is perfect, 0 is chance. Higher is better.
+
+    When both raters use one and the same category throughout, ``p_e`` = 1 and κ is defined
+    as 1 (full agreement).
+
+    >>> round(cohen_kappa_score(np.array([0, 0, 1, 1]), np.array([0, 0, 1, 0])), 3)
+    0.5
+    >>> cohen_kappa_score(np.array(["x", "y"]), np.array(["y", "x"]))
+    -1.0
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if len(a) == 0:
+        return float("nan")
+    cats, codes = np.unique(np.concatenate([a, b]), return_inverse=True)
+    ca, cb = codes[: len(a)], codes[len(a) :]
+    k = len(cats)
+    table = np.bincount(ca * k + cb, minlength=k * k).reshape(k, k) / len(a)
+    p_o = float(np.trace(table))
+    p_e = float(table.sum(axis=1) @ table.sum(axis=0))
+    return 1.0 if p_e >= 1.0 else (p_o - p_e) / (1.0 - p_e)

@@ -110,27 +110,34 @@ Reason = Callable[[Context, Evidence], np.ndarray]
 
 def first_hit(
     p: Pending,
-    test: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray | None]],
+    test: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray | None, ...]],
 ) -> StageResult:
     """Claim each unclaimed error for which ``test(rows, labels)`` holds on one of its labels;
     the evidence is the first such label (in class order) and, when ``test`` returns counts
-    (``(hit, count)``), its count."""
+    (``(hit, count)``) or counts and their sources (``(hit, count, source)``), those."""
     k = len(p)
     claimed = np.zeros(k, dtype=bool)
     label = np.full(k, -1, dtype=np.int16)
     count: np.ndarray | None = None
+    source: np.ndarray | None = None
     for rows, lab in p.ranks():
         fresh = ~claimed[rows]
         rows, lab = rows[fresh], lab[fresh]
-        hit, cnt = test(rows, lab)
+        got = test(rows, lab)
+        hit = np.asarray(got[0], dtype=bool)
+        extra = got[1:]
         won = rows[hit]
         claimed[won] = True
         label[won] = lab[hit]
-        if cnt is not None:
+        if extra and extra[0] is not None:
             if count is None:
                 count = np.full(k, -1, dtype=np.int32)
-            count[won] = cnt[hit]
-    return StageResult(claimed=claimed, label=label, count=count)
+            count[won] = extra[0][hit]
+        if len(extra) > 1 and extra[1] is not None:
+            if source is None:
+                source = np.full(k, -1, dtype=np.int16)
+            source[won] = extra[1][hit]
+    return StageResult(claimed=claimed, label=label, count=count, source=source)
 
 
 def _words(*parts: object) -> np.ndarray:
@@ -204,15 +211,22 @@ def fine_grained_oov_reason(ctx: Context, e: Evidence) -> np.ndarray:
     return np.asarray(text.astype(str))
 
 
+COOCCURRING, REJECTED = 0, 1  # the two kinds of spurious-correlation evidence (source)
+
+
 def spurious(ctx: Context, p: Pending) -> StageResult:
-    """Prediction and a label co-occur in at least ``min_count`` *other* images' label sets
-    (the image's own set is left out) and share no superclass."""
+    """Prediction and a label share no superclass, and other images tie them together: they
+    co-occur in at least ``min_count`` *other* images' label sets, or (with rater evidence)
+    models proposed the prediction for significantly many other images of the label and raters
+    rejected it there (:class:`~errata.core.evidence.Rejections`). The image's own labels and
+    answers are left out."""
     cooc = ctx.cooccurrence
+    rej = ctx.rejections
     same = ctx.taxonomy.same_superclass
     own_set = cooc.sets is ctx.labels.evidence_sets and cooc.file_names is ctx.labels.file_names
     original = ctx.labels.original
 
-    def test(rows: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def test(rows: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pred = p.pred[rows]
         counts = cooc.counts[lab, pred].astype(np.int32)
         if own_set:  # S_i holds the label; it holds the prediction only as the original label
@@ -220,14 +234,29 @@ def spurious(ctx: Context, p: Pending) -> StageResult:
         else:
             src = ctx.cooc_rows[p.image[rows]]
             counts -= cooc.sets.contains_at(src, lab) & cooc.sets.contains_at(src, pred)
-        return (counts >= cooc.min_count) & ~same[lab, pred], counts
+        apart = ~same[lab, pred]
+        hit = (counts >= cooc.min_count) & apart
+        source = np.full(len(rows), COOCCURRING, dtype=np.int16)
+        if rej is not None and ctx.rejection_rows is not None:
+            # margin = count - threshold; only pairs at or above it need the image's own
+            # answers (leave-one-out), so the membership tests run on a few rows
+            todo = np.flatnonzero(~hit & apart)
+            todo = todo[rej.margin[lab[todo], pred[todo]] >= 0]
+            r = ctx.rejection_rows[p.image[rows[todo]]]
+            own = rej.sets.contains_at(r, lab[todo]) & rej.rejected.contains_at(r, pred[todo])
+            margin = rej.margin[lab[todo], pred[todo]] - own
+            won = todo[margin >= 0]
+            counts[won] = (margin + rej.threshold[lab[todo], pred[todo]])[margin >= 0]
+            source[won] = REJECTED
+            hit[won] = True
+        return hit, counts, source
 
     return first_hit(p, test)
 
 
 def spurious_reason(ctx: Context, e: Evidence) -> np.ndarray:
     names = ctx.taxonomy.class_names
-    return _words(
+    cooccurring = _words(
         _q(names[e.pred]),
         " co-occurs with the label ",
         _q(names[e.label]),
@@ -235,6 +264,24 @@ def spurious_reason(ctx: Context, e: Evidence) -> np.ndarray:
         e.count,
         f" other images' label sets ({ctx.cooccurrence.name})",
     )
+    rej = ctx.rejections
+    if rej is None or not (e.source == REJECTED).any():
+        return cooccurring
+    expected = np.round(rej.expected[e.label, e.pred].astype(np.float64), 1)
+    rejected = _words(
+        "models proposed ",
+        _q(names[e.pred]),
+        " for ",
+        e.count,
+        " other images labelled ",
+        _q(names[e.label]),
+        " and raters rejected it there (",
+        rej.name,
+        "; chance would give ",
+        expected,
+        ")",
+    )
+    return np.asarray(np.where(e.source == REJECTED, rejected, cooccurring))
 
 
 def _nonproto(ctx: Context, p: Pending, from_x: bool) -> StageResult:
@@ -251,7 +298,8 @@ def nonprototypical(ctx: Context, p: Pending) -> StageResult:
 
 
 def nonprototypical_x(ctx: Context, p: Pending) -> StageResult:
-    """The image's ImageNet-X top factor makes it non-prototypical (pose, style, …)."""
+    """ImageNet-X annotates the image with a factor that makes it non-prototypical (texture,
+    subcategory, pattern)."""
     return _nonproto(ctx, p, True)
 
 

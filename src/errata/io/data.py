@@ -133,6 +133,16 @@ REGISTRY: dict[str, DataFile] = {
             "also inside the imagenet-x wheel",
         ),
         DataFile(
+            "peychev-examples-dev",
+            "peychev_examples/examples_dev.jsonl",
+            "https://github.com/eth-sri/automated-error-analysis/tree/"
+            "d32916d21e1fb8e4e60bcaf0f0ac9b5115cc20d0/common_error_samples",
+            "98fac8edd9a42c49cdfbfd6a58ffecc106556913dbece52d0960ede9ef99c4d9",
+            "Apache-2.0",
+            "the published pipeline's example classifications (Peychev et al. 2023), the rows "
+            "with an even predicted class (development half; derived from the listed folder)",
+        ),
+        DataFile(
             "shankar",
             "shankar/human_accuracy_v3.0.0.json",
             _GCS + "human_accuracy_v3.0.0.json",

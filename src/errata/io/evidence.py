@@ -15,16 +15,19 @@ from typing import Any
 import numpy as np
 
 from errata.core.evidence import (
+    REJECTION_ALPHA,
     Context,
     Cooccurrence,
     NonPrototypical,
     OovStage,
+    Rejections,
     Taxonomy,
     make_context,
 )
 from errata.core.labelset import LabelSet
 from errata.core.names import as_names
 from errata.core.scoring import ScoreOptions
+from errata.core.sparse import Csr
 from errata.exceptions import ErrataInputError
 from errata.io.files import cached_arrays, read_json
 from errata.resources import N_CLASSES
@@ -37,8 +40,31 @@ EXPERT_CATEGORIES = (
     "Fine-grained with Multilabel Options",
 )  # the dough-bagel schema's failure categories (Vasudevan et al. 2022)
 EXPERT_SEVERITIES = ("Minor", "Borderline", "Major")
-# ImageNet-X top factors that make an image non-prototypical for its class
-IMAGENET_X_FACTORS = ("pose", "partial_view", "style", "pattern", "texture", "subcategory")
+# ImageNet-X factors (Idrissi et al. 2022) that mark an image as non-prototypical for its class,
+# most telling first. Calibrated on the ViT-3B expert rows (benchmarks/imagenet_x_calibration.py,
+# in-sample): of the 16 factors, those whose presence raises the share of expert
+# "Non-prototypical" rows at least 1.5-fold over the base rate, on at least 3 such rows.
+# texture: 3 rows, lift 3.6; subcategory: 9 rows, lift 1.8; pattern: 15 rows, lift 1.7.
+# (pose, the most common factor, is not: lift 0.95.)
+IMAGENET_X_FACTORS = ("texture", "subcategory", "pattern")
+IMAGENET_X_ALL_FACTORS = (
+    "multiple_objects",
+    "background",
+    "color",
+    "brighter",
+    "darker",
+    "style",
+    "larger",
+    "smaller",
+    "object_blocking",
+    "person_blocking",
+    "partial_view",
+    "pattern",
+    "pose",
+    "shape",
+    "subcategory",
+    "texture",
+)  # the 16 factors of the annotation files
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,11 +78,18 @@ class Options:
     experts : tuple of paths or registry names
         Expert files (dough-bagel schema) whose "Non-prototypical" rows mark images as such.
     imagenet_x : bool or path
-        Also use ImageNet-X top factors (``True``: the registry file; a path: that file).
+        Also use ImageNet-X factors (:data:`IMAGENET_X_FACTORS`; ``True``: the ``imagenetx``
+        extra's annotations, else the registry file; a path: that file).
     openworld : path, optional
         A bundle of cached CLIP arrays for the fine-grained OOV stage (``openworld`` extra).
     cooccurrence : str or path, optional
         The label set that co-occurrence counts come from (default: the one being scored).
+    proposals : "auto", tuple of str or path, or None
+        Rater answers to labels that models proposed, whose rejected proposals are spurious-
+        correlation evidence (:class:`~errata.core.evidence.Rejections`): ReaL's raw rater
+        data (``real-raters``, ``raters.npz``) and/or a Shankar-schema file's ``wrong``
+        labels (``shankar``, ``*.json``). ``"auto"`` (default): those of the two that are in
+        the data directory; ``None`` or ``()``: none.
     taxonomy : str or Taxonomy
         Which taxonomy names the superclasses (``errata``), or the arrays of one (tests and
         experiments plant their own).
@@ -73,6 +106,8 @@ class Options:
     imagenet_x: bool | str | Path = False
     openworld: str | Path | None = None
     cooccurrence: str | Path | LabelSet | None = None
+    proposals: str | tuple[str | Path, ...] | None = "auto"
+    proposal_alpha: float = REJECTION_ALPHA
     taxonomy: str | Taxonomy = "errata"
     interval: str = "wilson"
     n_resamples: int = 1000
@@ -83,6 +118,18 @@ class Options:
             object.__setattr__(self, "experts", (self.experts,))
         else:
             object.__setattr__(self, "experts", tuple(self.experts))
+        if self.proposals is None:
+            object.__setattr__(self, "proposals", ())
+        elif isinstance(self.proposals, Path) or (
+            isinstance(self.proposals, str) and self.proposals != "auto"
+        ):
+            object.__setattr__(self, "proposals", (self.proposals,))
+        elif not isinstance(self.proposals, str):
+            object.__setattr__(self, "proposals", tuple(self.proposals))
+        if not isinstance(self.proposal_alpha, float) or not 0 < self.proposal_alpha < 1:
+            raise ErrataInputError(
+                f"proposal_alpha: {self.proposal_alpha!r}; expected a probability between 0 and 1"
+            )
         if not isinstance(self.n_resamples, int) or self.n_resamples < 10:
             raise ErrataInputError(
                 f"n_resamples: {self.n_resamples!r}; expected a whole number of at least 10"
@@ -116,6 +163,9 @@ class Options:
             "cooccurrence": None
             if self.cooccurrence is None
             else getattr(self.cooccurrence, "name", str(self.cooccurrence)),
+            # resolved: "auto" records the files it found, so a study notices when they change
+            "proposals": [str(p) for p in proposal_sources(self.proposals)],
+            "proposal_alpha": self.proposal_alpha,
             "taxonomy": getattr(self.taxonomy, "name", self.taxonomy),
             "interval": self.interval,
             "n_resamples": self.n_resamples,
@@ -172,20 +222,18 @@ def load_expert_file(path: str | Path) -> Any:
 
 
 def load_imagenet_x(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """(file names, top factor) from ImageNet-X's ``imagenet_x_val_top_factor.jsonl``.
-
-    Each line holds ``file_name`` and one 0/1 column per factor; the factor set to 1 is the
-    image's top factor (the first one when several are set).
-    """
+    """``(file_names (n,), factors (n, 16) bool)`` from an ImageNet-X annotation file
+    (``imagenet_x_val_multi_factor.jsonl`` or ``…_top_factor.jsonl``): one JSON object per line
+    with ``file_name`` and a 0/1 column per factor (:data:`IMAGENET_X_ALL_FACTORS`)."""
     import json
 
     path = Path(path)
-    names, factors = [], []
+    names: list[str] = []
+    rows: list[list[bool]] = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise ErrataInputError(f"{path}: cannot read ImageNet-X annotations ({exc})") from None
-    skip = {"file_name", "class", "justification", "one_word"}
     for i, line in enumerate(lines):
         if not line.strip():
             continue
@@ -195,10 +243,32 @@ def load_imagenet_x(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
             raise ErrataInputError(f"{path}: line {i + 1} is not JSON") from None
         if not isinstance(row, dict) or "file_name" not in row:
             raise ErrataInputError(f"{path}: line {i + 1} has no 'file_name'")
-        top = next((k for k, v in row.items() if k not in skip and v == 1), "")
         names.append(str(row["file_name"]))
-        factors.append(top)
-    return as_names(names), np.array(factors, dtype=object)
+        rows.append([row.get(f) == 1 for f in IMAGENET_X_ALL_FACTORS])
+    factors = np.array(rows, dtype=bool).reshape(len(rows), len(IMAGENET_X_ALL_FACTORS))
+    return as_names(names), factors
+
+
+def imagenet_x_path(value: bool | str | Path) -> Path:
+    """The ImageNet-X annotations ``value`` names: a path as given; ``True``: the multi-factor
+    file of the installed ``imagenet-x`` package (``imagenetx`` extra; its annotations are
+    CC BY-NC 4.0), else the registry's top-factor file when it is in the data directory."""
+    if value is not True:
+        return Path(value)  # type: ignore[arg-type]
+    from importlib import resources as ir
+    from importlib.util import find_spec
+
+    if find_spec("imagenet_x") is not None:
+        return Path(
+            str(ir.files("imagenet_x") / "annotations" / "imagenet_x_val_multi_factor.jsonl")
+        )
+    from errata.io import data
+
+    if data.is_present("imagenet-x-val-top-factor"):
+        return data.path("imagenet-x-val-top-factor")
+    from errata.exceptions import MissingExtraError
+
+    raise MissingExtraError("imagenetx", "imagenet_x")
 
 
 def nonprototypical(
@@ -219,20 +289,19 @@ def nonprototypical(
         source[rows[source[rows] < 0]] = len(sources)
         sources.append(f"expert annotation ({resolve_path(path).name})")
     if imagenet_x:
-        from errata.io import data
-
-        path = data.path("imagenet-x-val-top-factor") if imagenet_x is True else Path(imagenet_x)
+        path = imagenet_x_path(imagenet_x)
         names, factors = load_imagenet_x(path)
-        keep = np.isin(factors, IMAGENET_X_FACTORS)
-        rows = labels.positions(names[keep])
-        fac = factors[keep][rows >= 0]
+        rows = labels.positions(names)
+        factors = factors[rows >= 0]
         rows = rows[rows >= 0]
-        fresh = source[rows] < 0
-        for f in IMAGENET_X_FACTORS:
-            sel = rows[fresh & (fac == f)]
+        free = source[rows] < 0
+        for f in IMAGENET_X_FACTORS:  # most telling first: an image is named by its first
+            has = factors[:, IMAGENET_X_ALL_FACTORS.index(f)]
+            sel = rows[free & has]
             source[sel] = len(sources)
             from_x[sel] = True
-            sources.append(f"ImageNet-X top factor '{f}'")
+            free &= ~has
+            sources.append(f"ImageNet-X factor '{f}'")
     return NonPrototypical(source=source, sources=tuple(sources), imagenet_x=from_x)
 
 
@@ -243,6 +312,191 @@ def cooccurrence_source(value: str | Path | LabelSet | None, labels: LabelSet) -
     from errata.io.labels import load_labels
 
     return Cooccurrence.of(value if isinstance(value, LabelSet) else load_labels(value))
+
+
+PROPOSAL_SOURCES = ("real-raters", "shankar")  # registry names "auto" uses when present
+
+
+def load_rater_answers(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(file_names, label, rejected)`` per question of ReaL's raw rater data (``raters.npz``:
+    ``tensor`` [raters, questions, 3] one-hot no/maybe/yes, ``info`` [questions, 2] file name
+    and label). A question is rejected when most of the raters who answered it said no.
+
+    The 85 × 184,962 × 3 tensor takes seconds to read; the three arrays derived from it are
+    kept in errata's disk cache, keyed by the file's bytes.
+    """
+    import hashlib
+
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ErrataInputError(f"{path}: cannot read rater answers ({exc})") from None
+
+    def build() -> dict[str, Any]:
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if "tensor" not in z.files or "info" not in z.files:
+                    raise ErrataInputError(
+                        f"{path}: expected arrays 'tensor' (raters × questions × 3) and 'info' "
+                        f"(questions × 2: file name, label); found {', '.join(z.files)}"
+                    )
+                tensor, info = z["tensor"], z["info"]
+        except (OSError, ValueError) as exc:
+            raise ErrataInputError(f"{path}: not a readable .npz file ({exc})") from None
+        if tensor.ndim != 3 or tensor.shape[2] != 3 or info.shape != (tensor.shape[1], 2):
+            raise ErrataInputError(
+                f"{path}: 'tensor' has shape {tensor.shape} and 'info' {info.shape}; expected "
+                "(raters, questions, 3) and (questions, 2)"
+            )
+        votes = tensor.sum(axis=0)  # (questions, 3): no, maybe, yes
+        try:
+            label = info[:, 1].astype(np.int64)
+        except ValueError:
+            raise ErrataInputError(f"{path}: 'info' labels must be class indices") from None
+        if label.size and (label.min() < 0 or label.max() >= N_CLASSES):
+            raise ErrataInputError(f"{path}: 'info' labels must be class indices 0-999")
+        return {
+            "file_names": as_names(info[:, 0]),
+            "label": label.astype(np.int16),
+            "rejected": votes[:, 0] * 2 > votes.sum(axis=1),
+        }
+
+    key = hashlib.sha256(raw).digest()
+    a = cached_arrays("rater-answers", key, build)
+    return a["file_names"], a["label"], a["rejected"]
+
+
+def _real_sets_of(file_names: np.ndarray) -> tuple[np.ndarray, Csr]:
+    """ReaL ∪ original labels of validation images (by name); images with an empty ReaL set
+    (no fitting label) are dropped."""
+    from errata import resources
+    from errata.core.names import val_numbers
+    from errata.taxonomy.cooccurrence import real_sets
+
+    indptr, _ = resources.real_labels()
+    nonempty = np.diff(indptr) > 0
+    number = val_numbers(file_names)  # 0-based row in file-name order, -1 if not validation
+    ok = (number >= 0) & (number < len(nonempty))
+    ok[ok] = nonempty[number[ok]]
+    rows_in_sets = np.cumsum(nonempty) - 1  # row of each nonempty image in real_sets()
+    return file_names[ok], real_sets().take(rows_in_sets[number[ok]])
+
+
+def rejections(sources: tuple[str | Path, ...], *, alpha: float = REJECTION_ALPHA) -> Rejections:
+    """Rejected proposals from ReaL rater files (``.npz``) and Shankar-schema files (``.json``,
+    their ``wrong`` labels), merged per image by file name.
+
+    Deriving the counts and thresholds takes most of a second; they are kept in errata's disk
+    cache, keyed by the sources' bytes, ``alpha`` and errata's version and evidence code, so a
+    study pays a few milliseconds."""
+    import hashlib
+    import inspect
+
+    from errata import __version__
+    from errata.core import evidence as core_evidence
+
+    paths = [resolve_path(v) for v in sources]
+    digest = hashlib.sha256()
+    for part in (__version__, repr(alpha), inspect.getsource(core_evidence)):
+        digest.update(part.encode())
+    for path in paths:
+        try:
+            digest.update(path.read_bytes())
+        except OSError as exc:
+            raise ErrataInputError(f"{path}: cannot read rater answers ({exc})") from None
+        digest.update(path.suffix.encode())
+
+    def build() -> dict[str, Any]:
+        r = _rejections(tuple(paths), alpha)
+        return {
+            "name": np.array(r.name),
+            "description": np.array(r.description),
+            "file_names": r.file_names,
+            "counts": r.counts,
+            "expected": r.expected,
+            "threshold": r.threshold,
+            **{f"{k}_{f}": getattr(getattr(r, k), f) for k in ("sets", "rejected") for f in _CSR},
+        }
+
+    a = cached_arrays("rejections", digest.digest(), build)
+    return Rejections(
+        name=str(a["name"]),
+        file_names=a["file_names"],
+        sets=Csr(a["sets_indptr"], a["sets_indices"]),
+        rejected=Csr(a["rejected_indptr"], a["rejected_indices"]),
+        counts=a["counts"],
+        expected=a["expected"],
+        threshold=a["threshold"],
+        alpha=alpha,
+        description=str(a["description"]),
+    )
+
+
+_CSR = ("indptr", "indices")  # the arrays of a Csr, for the disk cache
+
+
+def _rejections(sources: tuple[Path, ...], alpha: float) -> Rejections:
+    from errata.core.names import NameIndex
+    from errata.io.labels import from_shankar, shankar_wrong
+
+    names_parts, set_parts, rej_parts, used = [], [], [], []
+    for path in sources:
+        if path.suffix == ".json":
+            names, wrong = shankar_wrong(path)
+            labels = from_shankar(path)
+            rows = labels.positions(names)
+            names_parts.append(names)
+            set_parts.append(labels.evidence_sets.take(rows))
+            rej_parts.append(wrong)
+            used.append(f"Shankar et al.'s wrong labels ({path.name})")
+        else:
+            q_names, q_label, q_rej = load_rater_answers(path)
+            names, sets = _real_sets_of(np.unique(q_names))
+            row = NameIndex.of(names).rows(q_names)
+            keep = q_rej & (row >= 0)
+            rejected = Csr.from_pairs(row[keep], q_label[keep], len(names))
+            names_parts.append(names)
+            set_parts.append(sets)
+            rej_parts.append(rejected)
+            used.append(f"ReaL raters' rejected proposals ({path.name})")
+    all_names = np.concatenate(names_parts) if names_parts else np.array([], dtype=str)
+    names = np.unique(all_names)
+    index = NameIndex.of(names)
+
+    def merged(parts: list[Csr]) -> Csr:
+        rows = [index.rows(n)[p.row_ids] for n, p in zip(names_parts, parts)]
+        cols = [p.indices.astype(np.int64) for p in parts]
+        if not rows:
+            return Csr.empty(len(names))
+        return Csr.from_pairs(np.concatenate(rows), np.concatenate(cols), len(names))
+
+    sets = merged(set_parts)
+    rejected = merged(rej_parts)
+    # a rejected proposal that is one of the image's labels is no evidence of another label
+    rejected = Csr.from_pairs(
+        rejected.row_ids[~sets.contains_at(rejected.row_ids, rejected.indices)],
+        rejected.indices[~sets.contains_at(rejected.row_ids, rejected.indices)],
+        len(names),
+    )
+    name = " + ".join("Shankar" if u.startswith("Shankar") else "ReaL raters" for u in used)
+    return Rejections.of(
+        name,
+        names,
+        sets,
+        rejected,
+        alpha=alpha,
+        description=f"{'; '.join(used)}: pairs above chance at alpha {alpha}, leave-one-out",
+    )
+
+
+def proposal_sources(value: str | tuple[str | Path, ...] | None) -> tuple[str | Path, ...]:
+    """The sources ``Options.proposals`` names (``"auto"``: those in the data directory)."""
+    from errata.io import data
+
+    if value == "auto":
+        return tuple(n for n in PROPOSAL_SOURCES if data.is_present(n))
+    return tuple(value or ())
 
 
 def load_taxonomy(name: str = "errata") -> Taxonomy:
@@ -304,6 +558,7 @@ def context(
         if isinstance(options.taxonomy, Taxonomy)
         else load_taxonomy(options.taxonomy)
     )
+    sources = proposal_sources(options.proposals)
     return make_context(
         labels,
         tax,
@@ -311,4 +566,5 @@ def context(
         nonprototypical=nonprototypical(labels, options.experts, options.imagenet_x),
         oov=oov,
         oov_name=oov_name,
+        rejections=rejections(sources, alpha=options.proposal_alpha) if sources else None,
     )

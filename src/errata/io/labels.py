@@ -373,3 +373,24 @@ def load_labels(labels: str | Path | LabelSet = "real") -> LabelSet:
             f"(expected {', '.join(FILE_LOADERS)})"
         )
     return loader(path)
+
+
+def shankar_wrong(path: str | Path) -> tuple[np.ndarray, Csr]:
+    """The labels Shankar et al.'s raters judged *wrong*, per validation image: the proposals
+    (from models and the original label) they rejected, as ``(file_names, wrong)``."""
+    path = Path(path)
+    data = read_json(path, what=_JSON_LABELS)
+    if not isinstance(data, dict) or not isinstance(data.get("initial_annots"), dict):
+        raise ErrataInputError(
+            f"{path}: missing field 'initial_annots' (expected the Shankar et al. schema)"
+        )
+    annots = data["initial_annots"]
+    names = [k for k in annots if k.startswith(VAL_PREFIX) and isinstance(annots[k], dict)]
+    rows = [
+        [
+            _class_index_of(c, where=f"{path}: initial_annots['{name}'].wrong")
+            for c in annots[name].get("wrong", [])
+        ]
+        for name in names
+    ]
+    return as_names(names), _matrix(rows, len(names))

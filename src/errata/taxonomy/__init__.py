@@ -18,7 +18,7 @@ over whole arrays, and cached: the first call pays, later calls are free.
 ==========================  =======================================================================
 """
 
-from functools import cache
+from functools import cache, partial
 
 import numpy as np
 
@@ -35,8 +35,10 @@ from errata.taxonomy.cooccurrence import (
 from errata.taxonomy.groups import groups
 from errata.taxonomy.overlaps import Overlaps, load_overlaps, overlaps
 from errata.taxonomy.severity import lca_height
+from errata.taxonomy.superclasses import FILES as SUPERCLASS_FILES
 from errata.taxonomy.superclasses import (
     Superclasses,
+    lemma_members,
     load_superclasses,
     same_superclass,
     shared_superclass,
@@ -45,12 +47,12 @@ from errata.taxonomy.superclasses import (
 from errata.taxonomy.wordnet import BROAD, ClassAncestry, WordNetGraph, class_ancestry, wordnet
 
 
-def _errata() -> Taxonomy:
+def _build(name: str) -> Taxonomy:
     from errata import resources
 
-    sc = superclasses()
+    sc = superclasses(name)
     return Taxonomy(
-        name="errata",
+        name=name,
         class_names=np.asarray(resources.classes().names, dtype=str),
         overlap=np.asarray(overlaps(), dtype=bool),
         superclass_members=np.asarray(sc.members, dtype=bool),
@@ -60,9 +62,11 @@ def _errata() -> Taxonomy:
     )
 
 
-TAXONOMIES = {"errata": _errata}  # name -> builder of the arrays the pipeline reads
+# name -> builder of the arrays the pipeline reads: errata's own superclasses (the default,
+# chosen for agreement with expert reviewers) and the published pipeline's, reconstructed
+TAXONOMIES = {name: partial(_build, name) for name in SUPERCLASS_FILES}
 # the package resources the taxonomies are built from (the key of their disk cache)
-SOURCES = ("classes.tsv", "wordnet.tsv.gz", "superclasses.toml", "overlaps.toml")
+SOURCES = ("classes.tsv", "wordnet.tsv.gz", *SUPERCLASS_FILES.values(), "overlaps.toml")
 
 
 @cache
@@ -102,6 +106,8 @@ __all__ = [
     "leave_one_out",
     "load_overlaps",
     "load_superclasses",
+    "lemma_members",
+    "SUPERCLASS_FILES",
     "overlaps",
     "real_cooccurrence",
     "real_sets",

@@ -39,8 +39,8 @@ class Agreement:
     disagreements: list[dict[str, Any]] = field(default_factory=list)
 
 
-def expert_agreement(mistakes: Mapping[str, Any]) -> Agreement:
-    """Score the superclasses against expert mistakes (dough-bagel schema).
+def expert_agreement(mistakes: Mapping[str, Any], *, taxonomy: str = "errata") -> Agreement:
+    """Score the superclasses of ``taxonomy`` against expert mistakes (dough-bagel schema).
 
     Parameters
     ----------
@@ -55,7 +55,13 @@ def expert_agreement(mistakes: Mapping[str, Any]) -> Agreement:
         )
     indptr, indices = resources.real_labels()
     original = resources.validation_labels()
-    same = same_superclass()
+    from errata.taxonomy.superclasses import same_superclass_of, superclasses
+
+    same = (
+        same_superclass()
+        if taxonomy == "errata"
+        else same_superclass_of(superclasses(taxonomy).members)
+    )
     cls = resources.classes()
     counts: dict[str, list[int]] = {}
     disagreements = []

@@ -22,7 +22,8 @@ from errata.taxonomy._toml import class_ref, load_toml
 from errata.taxonomy.wordnet import class_ancestry, wordnet
 
 RESOURCE = "superclasses.toml"  # the curated definitions
-_KEYS = {"name", "roots", "classes", "exclude", "why"}  # allowed keys of one [[superclass]]
+_KEYS = {"name", "roots", "lemmas", "classes", "exclude", "why"}  # keys of one [[superclass]]
+_TOP_KEYS = {"superclass", "cover_every_class"}  # allowed top-level keys
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +41,8 @@ class Superclasses:
         The ``why`` of each superclass (``""`` when it is a plain WordNet subtree).
     roots : tuple of tuple of str
         The WordNet roots of each superclass.
+    predicates : tuple of tuple of tuple of str
+        The lemma predicates of each superclass (each predicate a tuple of lemmas).
     exceptions : dict
         ``(class_index, superclass_index) -> reason`` for every listed inclusion with a reason
         and every exclusion: the judgement calls.
@@ -50,6 +53,7 @@ class Superclasses:
     reasons: np.ndarray
     roots: tuple[tuple[str, ...], ...]
     exceptions: dict[tuple[int, int], str]
+    predicates: tuple[tuple[tuple[str, ...], ...], ...] = ()
 
     def __len__(self) -> int:
         return len(self.names)
@@ -75,10 +79,22 @@ class Superclasses:
 def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Superclasses:
     """Resolve parsed TOML into :class:`Superclasses`, validating every entry.
 
-    Raises :class:`ErrataInputError` naming the entry for an unknown key or WordNet id, a name
-    that does not match its id, a duplicate or missing name, an exclusion without a reason, an
-    empty superclass, or a class that ends up in no superclass.
+    A superclass's members are the classes below its ``roots``, the classes matching one of
+    its ``lemmas`` predicates (:func:`lemma_members`) and its listed ``classes``, minus its
+    ``exclude`` list. Raises :class:`ErrataInputError` naming the entry for an unknown key,
+    WordNet id or lemma, a name that does not match its id, a duplicate or missing name, an
+    exclusion without a reason, an empty superclass, or (unless the file says
+    ``cover_every_class = false``) a class that ends up in no superclass.
     """
+    unknown_top = set(data) - _TOP_KEYS
+    if unknown_top:
+        raise ErrataInputError(
+            f"{source}: unknown top-level key {sorted(unknown_top)[0]!r} "
+            f"(expected {', '.join(sorted(_TOP_KEYS))})"
+        )
+    cover = data.get("cover_every_class", True)
+    if not isinstance(cover, bool):
+        raise ErrataInputError(f"{source}: cover_every_class must be true or false")
     entries = data.get("superclass")
     if not isinstance(entries, list) or not entries:
         raise ErrataInputError(f"{source}: expected [[superclass]] entries")
@@ -87,6 +103,7 @@ def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Super
     columns: list[np.ndarray] = []
     reasons: list[str] = []
     roots_all: list[tuple[str, ...]] = []
+    predicates_all: list[tuple[tuple[str, ...], ...]] = []
     exceptions: dict[tuple[int, int], str] = {}
     for pos, entry in enumerate(entries, start=1):
         name = entry.get("name") if isinstance(entry, dict) else None
@@ -121,6 +138,20 @@ def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Super
                 )
             col |= below
             roots.append(wnid)
+        preds = []
+        for pred in _list(entry, "lemmas", source, where):
+            lemmas = [pred] if isinstance(pred, str) else pred
+            if (
+                not isinstance(lemmas, list)
+                or not lemmas
+                or not all(isinstance(x, str) and x for x in lemmas)
+            ):
+                raise ErrataInputError(
+                    f"{source}: {where}: lemmas: each predicate is a lemma or a list of "
+                    f"lemmas, got {pred!r}"
+                )
+            col |= lemma_members(tuple(lemmas), source=source, where=f"{where}: lemmas")
+            preds.append(tuple(lemmas))
         s = len(names)
         for item in _list(entry, "classes", source, where):
             ref, why = (
@@ -145,9 +176,10 @@ def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Super
         columns.append(col)
         reasons.append(str(entry.get("why", "")))
         roots_all.append(tuple(roots))
+        predicates_all.append(tuple(preds))
     members = np.stack(columns, axis=1)
     orphans = np.flatnonzero(~members.any(axis=1))
-    if len(orphans):
+    if len(orphans) and cover:
         cls = resources.classes()
         listed = ", ".join(cls.label(int(c)) for c in orphans[:5])
         raise ErrataInputError(f"{source}: {len(orphans)} classes are in no superclass: {listed}")
@@ -158,7 +190,53 @@ def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Super
         reasons=np.array(reasons, dtype=object),
         roots=tuple(roots_all),
         exceptions=exceptions,
+        predicates=tuple(predicates_all),
     )
+
+
+@cache
+def _lemma_matrix() -> tuple[np.ndarray, dict[str, int]]:
+    """``(1000, V)`` bool: lemma ``v`` names a hypernym of the class (the class itself
+    included), through any hypernym path; and the column of each lemma."""
+    graph, ancestry = wordnet(), class_ancestry()
+    below = ancestry.distance >= 0
+    node_lemmas = [graph.lemmas(w) for w in ancestry.wnids.tolist()]
+    vocab = sorted({x for lem in node_lemmas for x in lem})
+    col = {x: i for i, x in enumerate(vocab)}
+    mat = np.zeros((below.shape[0], len(vocab)), dtype=bool)
+    for j, lem in enumerate(node_lemmas):  # ~2,000 ancestor synsets, never a loop over images
+        rows = np.flatnonzero(below[:, j])
+        for x in lem:
+            mat[rows, col[x]] = True
+    mat.setflags(write=False)
+    return mat, col
+
+
+def lemma_members(lemmas: tuple[str, ...], *, source: str = "", where: str = "") -> np.ndarray:
+    """``(1000,)`` bool: the classes that satisfy a lemma predicate — every lemma in
+    ``lemmas`` names some hypernym of the class (the class itself included).
+
+    This is how Peychev et al. (2023) define their superclasses; a predicate of two lemmas
+    picks one sense of a polysemous lemma (``["crane", "bird"]``).
+
+    Examples
+    --------
+    >>> from errata import resources
+    >>> m = lemma_members(("poodle",))
+    >>> [resources.classes().names[c] for c in np.flatnonzero(m)]
+    ['toy poodle', 'miniature poodle', 'standard poodle']
+    >>> int(lemma_members(("crane",)).sum()), int(lemma_members(("crane", "bird")).sum())
+    (2, 1)
+    """
+    mat, col = _lemma_matrix()
+    missing = [x for x in lemmas if x not in col]
+    if missing:
+        prefix = f"{source}: {where}: " if source else ""
+        raise ErrataInputError(
+            f"{prefix}lemma {missing[0]!r} names no hypernym of any ImageNet class "
+            "(WordNet 3.0 lemmas are case-sensitive, with spaces: 'hunting dog')"
+        )
+    return np.asarray(mat[:, [col[x] for x in lemmas]].all(axis=1), dtype=bool)
 
 
 def _list(entry: dict[str, Any], key: str, source: str, where: str) -> list[Any]:
@@ -173,9 +251,15 @@ def load_superclasses(text: str | None = None, *, source: str = RESOURCE) -> Sup
     return parse_superclasses(load_toml(source, text), source=source)
 
 
+FILES = {
+    "errata": RESOURCE,  # errata's own, tuned for agreement with expert reviewers
+    "peychev2023": "peychev2023.toml",  # the published pipeline's, reconstructed
+}  # taxonomy name -> its superclass file in the package resources
+
+
 @cache
-def superclasses() -> Superclasses:
-    """errata's superclasses (cached).
+def superclasses(taxonomy: str = "errata") -> Superclasses:
+    """The superclasses of the taxonomy called ``taxonomy`` (:data:`FILES`), cached.
 
     Examples
     --------
@@ -183,7 +267,9 @@ def superclasses() -> Superclasses:
     >>> sc.superclasses_of(207)  # golden retriever
     ['dog']
     """
-    return load_superclasses()
+    if taxonomy not in FILES:
+        raise ErrataInputError(f"taxonomy: '{taxonomy}' is not one of {', '.join(FILES)}")
+    return load_superclasses(source=FILES[taxonomy])
 
 
 @cache
