@@ -474,7 +474,10 @@ CASES = [
         "unknown data file 'imagenet-z' (known: cleanlab-resnet50, cleanlab-original-labels, "
         "cleanlab-index, vit3b-mistakes, greedysoups-mistakes, real, real-scores, real-raters, "
         "real-golden, real-raters-golden, imagenet-x-val-top-factor, shankar, vit3b-logits, "
-        "greedysoups-logits)",
+        "greedysoups-logits, peychev-models-summary, peychev-imagenet-all, "
+        "peychev-imagenet-organism, peychev-imagenet-artifact, peychev-imagenet-other, "
+        "peychev-imagenet-a-all, peychev-imagenet-a-organism, peychev-imagenet-a-artifact, "
+        "peychev-imagenet-a-other)",
     ),
     Case(
         "query-no-study",
