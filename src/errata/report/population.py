@@ -71,29 +71,32 @@ def figure(pop: Any, runs: list[tuple[str, dict[str, float]]], comparable: dict[
             ax = axes[i][j]
             x = P.population_values(pop, xk)
             ax.scatter(x, y, s=6, c=colors, linewidths=0, alpha=0.7, rasterized=True)
-            for name, v in runs:
-                xv, yv = v.get(xk, np.nan), v.get(f"share_{col}", np.nan)
-                if not (np.isfinite(xv) and np.isfinite(yv)):
-                    continue
+            xs = np.array([v.get(xk, np.nan) for _, v in runs], dtype=np.float64)
+            ys = np.array([v.get(f"share_{col}", np.nan) for _, v in runs], dtype=np.float64)
+            shown = np.isfinite(xs) & np.isfinite(ys)
+            if shown.any():  # all the run's models in one call (a study has a thousand)
                 ax.scatter(
-                    [xv],
-                    [yv],
-                    s=70,
+                    xs[shown],
+                    ys[shown],
+                    s=70 if len(runs) <= 5 else 24,
                     marker="*",
                     zorder=5,
-                    linewidths=1.0,
+                    linewidths=1.0 if len(runs) <= 5 else 0.6,
                     facecolors=RUN_COLOR if ok else "none",
                     edgecolors=RUN_COLOR,
+                    rasterized=len(runs) > 300,
                 )
-                if len(runs) <= 5:
-                    ax.annotate(
-                        R.short(name, 24),
-                        (xv, yv),
-                        xytext=(4, 3),
-                        textcoords="offset points",
-                        fontsize=6,
-                        color=RUN_COLOR,
-                    )
+            if len(runs) <= 5:
+                for (name, _), xv, yv, on in zip(runs, xs, ys, shown):
+                    if on:
+                        ax.annotate(
+                            R.short(name, 24),
+                            (xv, yv),
+                            xytext=(4, 3),
+                            textcoords="offset points",
+                            fontsize=6,
+                            color=RUN_COLOR,
+                        )
             ax.yaxis.set_major_formatter(_pct())
             ax.xaxis.set_major_formatter(_pct())
             if j == 0:
