@@ -20,7 +20,7 @@ APT_PACKAGES ?= wordnet-base wordnet-sense-index chromium postgresql
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 # The tests cover every optional part; the demo and the benchmarks need only the core (the
 # openworld/predict extras bring PyTorch, several GB).
-EXTRAS ?= --extra review --extra openworld --extra predict --extra imagenetx
+EXTRAS ?= --extra review --extra openworld --extra predict --extra imagenetx --extra labelissues
 RUN := $(UV) run --frozen $(EXTRAS)
 CORE_RUN := $(UV) run --frozen
 

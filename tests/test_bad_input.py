@@ -398,6 +398,22 @@ CASES = [
         "labels: '{tmp}/no.json' is neither a built-in label set (original, real, shankar) nor "
         "an existing file",
     ),
+    # --- label issues (errata label-issues) ------------------------------------------------------
+    Case(
+        "label-issues-k-not-numbers",
+        lambda t: ["label-issues", npy(t, truth()), "--k", "ten"],
+        "--k: 'ten' is not whole numbers separated by commas",
+    ),
+    Case(
+        "label-issues-k-zero",
+        lambda t: ["label-issues", npy(t, truth()), "--k", "0,100"],
+        "--k: 0, 100; expected whole numbers ≥ 1",
+    ),
+    Case(
+        "label-issues-bad-class",
+        lambda t: ["label-issues", stray(t), "--out", str(t / "out")],
+        "{tmp}/p.npy: row 5: class index 1000 is outside 0-999",
+    ),
     # --- output places -------------------------------------------------------------------------
     Case(
         "out-is-a-file",

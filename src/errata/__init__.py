@@ -16,9 +16,10 @@ Layers (each imports only those above it; ``tests/test_layers.py`` checks):
 ``taxonomy/``       the class hierarchy from the package facts, as ``core`` arrays
 ``io/``             the edge: data registry, label and prediction loaders, evidence files,
                     atomic output files and folders, Arrow tables
-``analysis.py``,    shells over the core: one model, a study of many, agreement with experts
-``study.py``,
-``experts.py``
+``analysis.py``,    shells over the core: one model, a study of many, agreement with experts,
+``study.py``,       label issues from model consensus (cleanlab, the ``labelissues`` extra)
+``experts.py``,
+``labelissues.py``
 ``report/`` …       reports, review app, open-world stage, batch prediction
 ``cli/``            the command line
 ==================  ===========================================================================
@@ -38,6 +39,8 @@ _LAZY = {
     "compare": ("errata.study", "compare"),
     "Study": ("errata.study", "Study"),
     "query": ("errata.study", "query"),
+    "label_issues": ("errata.labelissues", "label_issues"),
+    "population": ("errata.io.population", "population"),
     "Options": ("errata.io.evidence", "Options"),
     "load_labels": ("errata.io.labels", "load_labels"),
     "LabelSet": ("errata.core.labelset", "LabelSet"),
@@ -54,7 +57,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from errata.exceptions import ErrataInputError  # noqa: F401
     from errata.io.evidence import Options  # noqa: F401
     from errata.io.labels import load_labels  # noqa: F401
+    from errata.io.population import population  # noqa: F401
     from errata.io.predictions import Predictions, load_predictions  # noqa: F401
+    from errata.labelissues import label_issues  # noqa: F401
     from errata.study import Study, compare, query  # noqa: F401
 
 

@@ -22,6 +22,7 @@ from errata.core.scoring import Scores, make_scores, score, topk_counts
 from errata.io.evidence import Options, context
 from errata.io.labels import load_labels
 from errata.io.predictions import Order, Predictions, load_predictions
+from errata.resources import N_VAL
 
 OUTPUTS = ("metrics.json", "per_image.parquet", "per_class.csv", "errors.parquet", "summary.json")
 
@@ -169,8 +170,20 @@ class Analysis:
             )
         return out
 
+    def published(self) -> dict[str, Any]:
+        """Whether these figures can stand beside the 962 published models of Peychev et al.
+        (2023): :func:`errata.io.population.comparability` of this run's settings."""
+        from errata.io.population import comparability
+
+        top1 = self.metrics.get("top1", {})
+        return comparability(
+            settings(self.options, order=self.order, labels=self.labels),
+            full_val=top1.get("images") == N_VAL,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: model, label set, settings, coverage, metrics, and the error summary."""
+        """JSON-ready: model, label set, settings, coverage, metrics, the error summary, and
+        whether the run is comparable with the published population (``published``)."""
         return {
             "model": self.predictions.name,
             "predictions": self.predictions.source,
@@ -180,6 +193,7 @@ class Analysis:
             "settings": settings(self.options, order=self.order, labels=self.labels),
             "metrics": self.metrics,
             **({"errors": self.summary} if self.summary else {}),
+            "published": self.published(),
         }
 
     def save(self, out: str | Path) -> dict[str, Path]:

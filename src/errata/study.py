@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import re
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -47,8 +48,10 @@ from errata.exceptions import ErrataInputError
 from errata.io import files
 from errata.io.evidence import Options
 from errata.io.labels import load_labels
+from errata.io.population import comparability
 from errata.io.predictions import READERS, Order, load_predictions
 from errata.io.tables import StudyErrors, write_part
+from errata.resources import N_VAL
 
 Progress = Callable[[int, int, str], None]
 MODEL_BATCH = 64  # models scored together; bounds peak memory of a 1,000-model study
@@ -334,6 +337,9 @@ def compare(
             e.model, e.k, e.part = prev["model"], prev.get("k"), prev.get("part")
         scored = [e for e in entries if not e.reuse and e.model]
         models = _models_table(pd, frames, kept, out_path, entries)
+        full_val = None
+        if len(models) and "images" in models.columns:
+            full_val = bool((models["images"] == N_VAL).all())
         summary = {
             "format": FORMAT,
             "errata_version": errata.__version__,
@@ -350,6 +356,7 @@ def compare(
                 "failed": len(failed),
             },
             "failed": failed,
+            "published": comparability(settings, full_val=full_val),
         }
         study = Study(models=models, failed=failed, summary=summary)
         if tmp is not None and out_path is not None:
@@ -421,7 +428,14 @@ def _finish(
 
 
 def query(folder: str | Path, sql: str) -> Any:
-    """Run SQL with DuckDB over a study folder: views ``models`` and ``errors``.
+    """Run SQL with DuckDB over a study folder: views ``models`` and ``errors``, and
+    ``published`` — the 962 models of Peychev et al. 2023 (:func:`errata.io.population.population`,
+    one row per model, errata's column names), read from the data directory when the SQL names it.
+
+    A study joins the population by model name (``models.model = published.model``, when the
+    prediction files are named as timm / torchvision name the models) or by a figure: top-1 is
+    comparable whenever the predictions cover the 50,000 images; MLA and the category counts only
+    for a comparable run (``study.json`` → ``published``).
 
     Examples
     --------
@@ -448,6 +462,10 @@ def query(folder: str | Path, sql: str) -> Any:
     if parts:
         listed = ", ".join(f"'{_sql_str(p)}'" for p in parts)
         con.execute(f"CREATE VIEW errors AS SELECT * FROM read_parquet([{listed}])")
+    if re.search(r"\bpublished\b", sql, flags=re.IGNORECASE):
+        from errata.io.population import population
+
+        con.register("published", population())
     try:
         return con.execute(sql).df()
     except duckdb.Error as exc:

@@ -47,3 +47,72 @@ def test_golden_interleaving():
     assert len(set(allpos.tolist())) == 28  # no two items share a position
     assert golden.tolist() == [10, 21, 32]
     assert (np.sort(allpos)[:22] == np.arange(22)).all()
+
+
+def test_novel_cleanlab_ranks_the_consensus_pairs_first():
+    """The cleanlab source of the novel queue: the pair every model predicts first, then the
+    pairs fewer models predict; candidates are novel classes in rank order, then the labels."""
+    import pytest
+
+    pytest.importorskip("cleanlab", reason="needs the 'labelissues' extra")
+    from errata.review.queues import novel_cleanlab
+
+    n = 6
+    multi = np.zeros((n, 1000), bool)
+    multi[np.arange(n), np.arange(n)] = True
+    top1 = np.array(
+        [
+            [0, 11, 12, 3, 14, 5],
+            [0, 11, 2, 13, 14, 5],
+            [0, 11, 2, 3, 4, 5],
+        ]
+    )
+    plan = novel_cleanlab(multi, top1[:, :, None])
+    assert plan.rows.tolist() == [1, 4, 2, 3]  # 3 of 3 models, 2 of 3, then 1 of 3 (image order)
+    assert plan.candidates[0] == [11, 1]
+    assert plan.scores.tolist() == pytest.approx([1.0, 2 / 3, 1 / 3, 1 / 3])
+    assert novel_cleanlab(multi, top1[:, :, None], limit=2).rows.tolist() == [1, 4]
+
+
+def test_project_with_the_cleanlab_novel_queue(tmp_path):
+    """`errata review init --novel-ranking cleanlab`: the planted novel classes every model
+    predicts (images 0-4) are the first items of the novel queue."""
+    import pytest
+
+    pytest.importorskip("cleanlab", reason="needs the 'labelissues' extra")
+    from review_helpers import synthetic_inputs
+    from sqlalchemy import select
+
+    from errata.exceptions import ErrataInputError
+    from errata.review import init_project, storage
+    from errata.review.models import Image, Item
+
+    inputs = synthetic_inputs(tmp_path)
+    counts = init_project(
+        tmp_path / "p",
+        labels=inputs["labels"],
+        predictions=inputs["models"],
+        queues=("novel",),
+        novel_ranking="cleanlab",
+    )
+    assert counts["novel"] == 10
+    proj = storage.open_project(tmp_path / "p")
+    with proj.engine.connect() as conn:
+        rows = conn.execute(
+            select(Image.file_name, Item.candidates)
+            .join(Item, Item.image_id == Image.id)
+            .where(Item.queue == "novel")
+            .order_by(Item.position)
+        ).all()
+    proj.engine.dispose()
+    first = {r[0] for r in rows[:5]}
+    assert first == set(inputs["names"][:5])
+    assert all(int(r[1].split()[0]) >= 500 for r in rows[:5])
+    with pytest.raises(ErrataInputError, match="not one of agreement, cleanlab"):
+        init_project(
+            tmp_path / "q",
+            labels=inputs["labels"],
+            predictions=inputs["models"],
+            novel_ranking="votes",
+        )
+    assert not (tmp_path / "q").exists()

@@ -49,6 +49,7 @@ from errata.cli import compare as _compare  # noqa: E402,F401
 from errata.cli import data as _data  # noqa: E402,F401
 from errata.cli import diff as _diff  # noqa: E402,F401
 from errata.cli import experts as _experts  # noqa: E402,F401
+from errata.cli import labelissues as _labelissues  # noqa: E402,F401
 from errata.cli import openworld as _openworld  # noqa: E402,F401
 from errata.cli import predict as _predict  # noqa: E402,F401
 from errata.cli import review as _review  # noqa: E402,F401

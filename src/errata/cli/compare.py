@@ -191,7 +191,12 @@ def _print_study(study) -> None:  # type: ignore[no-untyped-def]
 @app.command()
 def query(
     folder: Path = typer.Argument(..., help="A folder written by `errata compare --out`."),
-    sql: str = typer.Argument(..., help="SQL over the views `models` and `errors` (DuckDB)."),
+    sql: str = typer.Argument(
+        ...,
+        help="SQL over the views `models` and `errors` (DuckDB), and `published`: the 962 "
+        "models of Peychev et al. 2023, one row each, errata's column names (read from the data "
+        "directory when the SQL names it).",
+    ),
     json_: bool = typer.Option(False, "--json", help="Print records as JSON."),
     csv: bool = typer.Option(False, "--csv", help="Print CSV."),
     limit: int = typer.Option(
@@ -201,6 +206,8 @@ def query(
     """Query a study with SQL (DuckDB).
 
     Example: errata query study/ "SELECT category, count(*) FROM errors GROUP BY 1 ORDER BY 2 DESC"
+    Nearest published model by top-1: errata query study/ "SELECT m.model, p.model FROM models m
+    ASOF JOIN published p ON m.top1 >= p.top1"
     """
     import sys
 

@@ -53,6 +53,14 @@ def init(
         int, typer.Option(help="At most this many novel-prediction items.")
     ] = 5000,
     reviews_per_item: Annotated[int, typer.Option(help="Annotators per item.")] = 3,
+    novel_ranking: Annotated[
+        str,
+        typer.Option(
+            help="What orders the novel-prediction queue: 'agreement' (models agreeing, then "
+            "their confidence) or 'cleanlab' (cleanlab's label quality under the zoo's "
+            "probabilities; the labelissues extra)."
+        ),
+    ] = "agreement",
     admin: Annotated[str, typer.Option(help="Name of the first admin account.")] = "admin",
 ) -> None:
     """Create a review project with its three queues and a first admin account."""
@@ -72,6 +80,7 @@ def init(
         classify_images=classify_images,
         max_novel=max_novel,
         reviews_per_item=reviews_per_item,
+        novel_ranking=novel_ranking,
     )
     proj = storage.open_project(project)
     storage.add_annotator(proj, admin, password, admin=True)

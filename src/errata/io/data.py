@@ -21,6 +21,18 @@ _CLEANLAB = "https://github.com/cleanlab/label-errors/raw/main/"
 _MISTAKES = "https://github.com/google-research/imagenet-mistakes/raw/main/"
 _REAL = "https://github.com/google-research/reassessed-imagenet/raw/master/"
 _GCS = "https://storage.googleapis.com/brain-car-datasets/imagenet-mistakes/"
+_PEYCHEV = "https://github.com/eth-sri/automated-error-analysis/raw/main/"
+# the published per-model statistics of Peychev et al. 2023 (errata.io.population reads them)
+_PEYCHEV_STATS = {
+    ("imagenet", "all"): "b13681452563ae7f39de434bee060ef28905b74bbc388b42438db43408b6cd57",
+    ("imagenet", "organism"): "29313121e05fe03a8a86b88e268900c22ea0a2921da98f09ba102236beb48a70",
+    ("imagenet", "artifact"): "2a5b5f4d7bb284ccf2cc743a565ee4ca778c14d5775f7e4de17bc06ea4139c16",
+    ("imagenet", "other"): "cbcc95980a9b8b43faa46b8e32ccbd18c0ae4c68672ff46ef96b349e282906ca",
+    ("imagenet-a", "all"): "91ea25965b17a141a12d84fd61e67a3c41a04c50d28f394532e069e8c1b2eeef",
+    ("imagenet-a", "organism"): "1cb479bda85fcd26225f48d157d8f465ae117fc2ecfd8a8484d84bb746ec1744",
+    ("imagenet-a", "artifact"): "70dff5cb00b6f9db1f149b79d396f69f074b4698882446dea137660d2f51a969",
+    ("imagenet-a", "other"): "b3e5457bcfe1f315df6c483d81d3b22d2d8f2e17e8cee993085ac240de9c1f8d",
+}
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,32 @@ REGISTRY: dict[str, DataFile] = {
             None,
             "Apache-2.0",
             "Greedy Soups logits on the validation set (Vasudevan et al. 2022)",
+        ),
+        DataFile(
+            "peychev-models-summary",
+            "peychev_stats/models_summary.csv",
+            _PEYCHEV + "models_summary.csv",
+            "63007945762726367efd237a7e61442d723b4ad562873d2a469c852cf571eb52",
+            "Apache-2.0 (eth-sri/automated-error-analysis)",
+            "the 962 models Peychev et al. 2023 studied: source, architecture, training data",
+        ),
+        *(
+            DataFile(
+                f"peychev-{dataset}-{group}",
+                f"peychev_stats/{dataset}_non_problematic_stats_{group}.csv",
+                _PEYCHEV + f"stats-{dataset}/non_problematic_stats_{group}.csv",
+                sha,
+                "Apache-2.0 (eth-sri/automated-error-analysis)",
+                "published error categories, MLA and top-1 of the 962 models on "
+                + (
+                    "ImageNet (Shankar et al. multi-labels)"
+                    if dataset == "imagenet"
+                    else "ImageNet-A"
+                )
+                + (", all images" if group == "all" else f", {group} images")
+                + " (Peychev et al. 2023)",
+            )
+            for (dataset, group), sha in _PEYCHEV_STATS.items()
         ),
     ]
 }

@@ -17,6 +17,7 @@ import numpy as np
 from errata.core import categories as K
 from errata.exceptions import ErrataInputError
 from errata.report import _render as R
+from errata.report import population as PR
 
 N_PAIRS = 30  # confused pairs listed
 N_SUPERCLASS_PLOT = 30  # superclasses in the accuracy plot (the least accurate)
@@ -299,10 +300,15 @@ def model_report(
 
     f = facts(analysis)
     figs = model_figures(analysis, f)
+    population = population_section(analysis)
+    if "figure" in population:
+        figs[PR.FIGURE] = population.pop("figure")
     written: dict[str, Path] = {}
     if plots is not None:
         written |= R.export(figs, plots)
     svgs = {k: Markup(R.svg(fig, k)) for k, fig in figs.items()}
+    if PR.FIGURE in svgs:
+        population["svg"] = svgs[PR.FIGURE]
 
     names = list(resources.classes().names)
     summary = analysis.summary
@@ -466,6 +472,7 @@ def model_report(
         "sources": summary.get("sources", {}),
         "thumb_note": thumb_note,
         "n_errors": n_err,
+        "population": population,
         "tables": {
             k: Markup(R.embed_json(v))
             for k, v in {
@@ -477,6 +484,18 @@ def model_report(
     }
     written["report"] = R.write_page(path, R.render("model.html", context))
     return written
+
+
+def population_section(analysis: Any) -> dict[str, Any]:
+    """The section among the published models: this model's figures, and whether they are
+    comparable (:mod:`errata.report.population`)."""
+    from errata.analysis import settings
+
+    values = {k: v[0] for k, v in analysis.scores.values.items()}
+    run = settings(analysis.options, order=analysis.order, labels=analysis.labels)
+    return PR.section(
+        [(analysis.predictions.name, PR.run_values(values, run))], analysis.published()
+    )
 
 
 def _codes(column: Any) -> tuple[list[int], list[str]]:

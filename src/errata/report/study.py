@@ -16,6 +16,7 @@ from errata.core import categories as K
 from errata.exceptions import ErrataInputError
 from errata.io.files import read_json
 from errata.report import _render as R
+from errata.report import population as PR
 
 RASTERIZE_ABOVE = 300  # models: above this, scatter points are rasterised inside the SVG
 MAX_LEGEND = 12  # categorical colours shown; rarer values are pooled as "other"
@@ -325,10 +326,15 @@ def study_report(
             f"({', '.join(attrs) or 'no metadata given'})"
         )
     figs = study_figures(models, color_by=color_by)
+    population = population_section(models, meta)
+    if "figure" in population:
+        figs[PR.FIGURE] = population.pop("figure")
     written: dict[str, Path] = {}
     if plots is not None:
         written |= R.export(figs, plots)
     groups = _groups(models)
+    if PR.FIGURE in figs:
+        population["svg"] = Markup(R.svg(figs[PR.FIGURE], PR.FIGURE))
     panels = [
         {"key": key, "title": t, "svg": Markup(R.svg(figs[f"share_{key}"], f"share_{key}"))}
         for key, t, _ in groups
@@ -378,10 +384,34 @@ def study_report(
         "panels": panels,
         "color_by": color_by,
         "sources": meta.get("sources", {}),
+        "population": population,
         "tables": {"models-data": Markup(R.embed_json(R.table(columns, rows)))},
     }
     written["report"] = R.write_page(path, R.render("study.html", context))
     return written
+
+
+N_PLACED = 10  # models listed in the placement table (all are drawn)
+
+
+def population_section(models: Any, meta: dict[str, Any]) -> dict[str, Any]:
+    """The section among the published models (:mod:`errata.report.population`): every model of
+    the study drawn on the published plots, and whether the study is comparable."""
+    from errata.io.population import comparability
+    from errata.resources import N_VAL
+
+    settings = meta.get("settings") or {}
+    published = meta.get("published")
+    if not isinstance(published, dict) or "figures" not in published:
+        full_val = None
+        if len(models) and "images" in models.columns:
+            full_val = bool((models["images"] == N_VAL).all())
+        published = comparability(settings, full_val=full_val)
+    runs = [(str(r["model"]), PR.run_values(r, settings)) for r in models.to_dict(orient="records")]
+    out = PR.section(runs, published)
+    if "placement" in out:
+        out["placement"] = out["placement"][:N_PLACED]
+    return out
 
 
 def _cell(v: Any) -> Any:

@@ -31,13 +31,15 @@ def init_project(
     classify_images: int | None = None,
     max_novel: int | None = None,
     reviews_per_item: int | None = None,
+    novel_ranking: str = "agreement",
     seed: int = 0,
 ) -> dict[str, int]:
     """Create a review project and fill its queues; returns the number of items per queue.
 
     ``labels`` is a built-in name or path (see :func:`errata.io.labels.load_labels`); each of
     ``predictions`` a path or :class:`~errata.io.predictions.Predictions`; ``golden`` is ``"real"``,
-    a JSON path or None.
+    a JSON path or None; ``novel_ranking`` orders the novel-prediction queue by model agreement
+    (``"agreement"``) or by cleanlab's label quality (``"cleanlab"``, the ``labelissues`` extra).
     """
     from errata.exceptions import ErrataInputError
     from errata.io.labels import load_labels
@@ -46,6 +48,14 @@ def init_project(
     from errata.review import queues as q
     from errata.review import storage
 
+    if novel_ranking not in q.NOVEL_RANKINGS:
+        raise ErrataInputError(
+            f"--novel-ranking: '{novel_ranking}' is not one of {', '.join(q.NOVEL_RANKINGS)}"
+        )
+    if novel_ranking == "cleanlab" and "novel" in queues:
+        from errata.exceptions import require
+
+        require("cleanlab", "labelissues")  # before the project folder is made
     label_set = load_labels(labels)
     preds = [load_predictions(p, order=order) for p in predictions]  # type: ignore[arg-type]
     names = [p.name for p in preds]
@@ -71,7 +81,16 @@ def init_project(
         if v is not None
     }
     try:
-        return q.build(project, label_set, preds, golden=gold, queues=queues, seed=seed, **kwargs)
+        return q.build(
+            project,
+            label_set,
+            preds,
+            golden=gold,
+            queues=queues,
+            seed=seed,
+            novel_ranking=novel_ranking,
+            **kwargs,
+        )
     finally:
         project.engine.dispose()
 

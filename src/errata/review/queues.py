@@ -3,7 +3,8 @@
 * **novel** — (image, predicted class) pairs where a model's top-1 is not in the image's label set;
   one item per image with all its novel classes plus its current labels as candidates, ranked by
   how many models agree on a novel class, then by their mean confidence (Vasudevan et al. reviewed
-  exactly these "novel predictions").
+  exactly these "novel predictions"); or, with ``novel_ranking="cleanlab"``, the pairs the models
+  rank ordered by cleanlab's label quality (:mod:`errata.labelissues`).
 * **audit** — images sampled per original class for a full check of their labels.
 * **classify** — images an annotator labels from scratch (human accuracy, Shankar et al.).
 
@@ -96,6 +97,57 @@ def novel_predictions(
     return QueuePlan(images[rank], candidates, image_score[rank])
 
 
+def novel_cleanlab(
+    multi_labels: Any,
+    topk: np.ndarray,
+    scores: Sequence[np.ndarray | None] | None = None,
+    *,
+    limit: int = MAX_NOVEL,
+) -> QueuePlan:
+    """Rank the novel predictions by cleanlab (:mod:`errata.labelissues`, the ``labelissues``
+    extra) instead of by agreement: the (image, class) pairs the models rank and the label set
+    lacks, ordered by cleanlab's label quality of "class absent" under the zoo's pred_probs.
+
+    Parameters
+    ----------
+    multi_labels : Csr with n rows, or bool array of shape (n, 1000)
+    topk : ndarray of int, shape (n_models, n, k)
+        Each model's ranked classes (``-1`` where none).
+    scores : sequence of n_models arrays (n, 1000) or None, optional
+        Logits or probabilities, when a model has them.
+
+    Returns
+    -------
+    QueuePlan
+        One row per image, images in the order of their best pair; candidates are the image's
+        novel classes in rank order, then its current labels; score = 1 − the best pair's
+        quality (the ensemble's probability of that class, with cleanlab's default method).
+    """
+    from errata.labelissues import candidates, ensemble, rank_pairs
+
+    multi_labels = _as_csr(multi_labels)
+    topk = np.asarray(topk, dtype=np.int64)
+    pred_probs, _ = ensemble(topk[:, :, 0], scores)
+    ranked = rank_pairs(multi_labels, pred_probs, pairs=candidates(topk))
+    img, cls = ranked["image"], ranked["class_index"]
+    if not len(img):
+        return QueuePlan(np.zeros(0, dtype=np.int64), [], np.zeros(0))
+    _, first = np.unique(img, return_index=True)
+    first = np.sort(first)[:limit]  # each image at its best pair's rank
+    images = img[first]
+    by_image = np.argsort(img, kind="stable")  # pairs of each image, still in rank order
+    bounds = np.searchsorted(img[by_image], images)
+    ends = np.searchsorted(img[by_image], images, side="right")
+    candidates_out = []
+    for i, a, b in zip(images, bounds, ends):  # one step per queued image (≤ limit)
+        current = multi_labels.indices[multi_labels.indptr[i] : multi_labels.indptr[i + 1]]
+        candidates_out.append(cls[by_image[a:b]].tolist() + current.astype(np.int64).tolist())
+    return QueuePlan(images, candidates_out, 1.0 - ranked["quality"][first])
+
+
+NOVEL_RANKINGS = ("agreement", "cleanlab")  # sources of the novel-prediction queue
+
+
 def label_audit(
     multi_labels: Any,
     original: np.ndarray,
@@ -154,6 +206,7 @@ def build(
     audit_per_class: int = AUDIT_PER_CLASS,
     classify_images: int = CLASSIFY_IMAGES,
     max_novel: int = MAX_NOVEL,
+    novel_ranking: str = "agreement",
     seed: int = 0,
 ) -> dict[str, int]:
     """Fill an empty project's database with images, predictions and queue items.
@@ -166,6 +219,10 @@ def build(
         Images reviewed are those present in the label set and in every model's predictions.
     golden : dict, optional
         ``{file_name: {class_index: expected answer code}}`` golden questions.
+    novel_ranking : {"agreement", "cleanlab"}
+        What orders the novel-prediction queue: model agreement and confidence
+        (:func:`novel_predictions`), or cleanlab's label quality (:func:`novel_cleanlab`,
+        the ``labelissues`` extra).
 
     Returns
     -------
@@ -177,6 +234,10 @@ def build(
 
     from errata.review.models import Image, Item, Model, Prediction
 
+    if novel_ranking not in NOVEL_RANKINGS:
+        raise ErrataInputError(
+            f"--novel-ranking: '{novel_ranking}' is not one of {', '.join(NOVEL_RANKINGS)}"
+        )
     if not predictions:
         raise ErrataInputError("--predictions: give at least one predictions file")
     names = labels.file_names
@@ -201,7 +262,15 @@ def build(
             conf[m] = sc[np.arange(len(names)), top1[m]]
 
     plans: dict[str, QueuePlan] = {}
-    if "novel" in queues:
+    if "novel" in queues and novel_ranking == "cleanlab":
+        rows_of = [pd.Index(p.file_names).get_indexer(names) for p in predictions]
+        k = max(p.topk.shape[1] for p in predictions)
+        topk = np.full((len(predictions), len(names), k), -1, dtype=np.int64)
+        for m, (p, r) in enumerate(zip(predictions, rows_of)):
+            topk[m, :, : p.topk.shape[1]] = p.topk[r]
+        scores = [None if p.scores is None else p.scores[r] for p, r in zip(predictions, rows_of)]
+        plans["novel"] = novel_cleanlab(multi, topk, scores, limit=max_novel)
+    elif "novel" in queues:
         plans["novel"] = novel_predictions(multi, top1, conf, limit=max_novel)
     if "audit" in queues:
         plans["audit"] = label_audit(multi, original, top1, per_class=audit_per_class, seed=seed)

@@ -1,0 +1,163 @@
+"""The report section that places a run among the 962 published models (Peychev et al. 2023):
+the paper's scatter plots — each error category's share of the multi-label errors against top-1
+and against MLA, the population coloured by training-data size — with the run's model(s) drawn on
+top, a table of where each figure falls, and the plain statement of whether the run is comparable
+(:func:`errata.io.population.comparability`) and what would make it so.
+
+Used by both reports (:mod:`errata.report.model`, :mod:`errata.report.study`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from errata.core import categories as K
+from errata.io import population as P
+from errata.report import _render as R
+
+X_AXES = {
+    "top1": "top-1 accuracy (50,000 images)",
+    "mla_overlap": "MLA (overlapping classes forgiven)",
+}
+RUN_COLOR = "#d62728"  # the run's points, on top of the viridis population
+FIGURE = "published_population"
+
+
+def _category_name(col: str) -> str:
+    key = col[len("n_") :]
+    return next((c.name for c in K.CATEGORIES if c.key == key), key)
+
+
+def run_values(row: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, float]:
+    """A run's figures in the population's terms, from a models-table row (or the ``values`` of
+    one model): ``top1``, ``mla_overlap`` and ``share_<category>`` (NaN for a category whose
+    stage did not run: it is not drawn as a share of 0)."""
+
+    def get(key: str) -> float:
+        v = row.get(key)
+        return float("nan") if v is None else float(v)
+
+    out = {"top1": get("top1"), "mla_overlap": get("mla_overlap")}
+    counts = {k: get(k) for k in (*P.MLE_CATEGORIES, "n_non_prototypical_imagenet_x")}
+    out |= P.run_shares(counts, not_run=P.not_run(settings))
+    return out
+
+
+def figure(pop: Any, runs: list[tuple[str, dict[str, float]]], comparable: dict[str, Any]) -> Any:
+    """One row per category of the paper's plots, columns against top-1 and against MLA."""
+    import matplotlib as mpl
+    from matplotlib.lines import Line2D
+
+    cats = list(P.MLE_CATEGORIES)
+    fig, axes = R.figure(
+        7.2,
+        2.0 * len(cats) + 1.4,
+        nrows=len(cats),
+        ncols=len(X_AXES),
+        squeeze=False,
+        sharex="col",
+    )
+    size = pop["training_data_size"].to_numpy(dtype=np.float64)
+    finite = np.isfinite(size) & (size > 0)
+    norm = mpl.colors.LogNorm(float(size[finite].min()), float(size[finite].max()))
+    colors = mpl.colormaps["viridis"](norm(np.where(finite, size, size[finite].min())))
+    ok = bool(comparable["comparable"])
+    for i, col in enumerate(cats):
+        y = P.population_values(pop, f"share_{col}")
+        for j, xk in enumerate(X_AXES):
+            ax = axes[i][j]
+            x = P.population_values(pop, xk)
+            ax.scatter(x, y, s=6, c=colors, linewidths=0, alpha=0.7, rasterized=True)
+            xs = np.array([v.get(xk, np.nan) for _, v in runs], dtype=np.float64)
+            ys = np.array([v.get(f"share_{col}", np.nan) for _, v in runs], dtype=np.float64)
+            shown = np.isfinite(xs) & np.isfinite(ys)
+            if shown.any():  # all the run's models in one call (a study has a thousand)
+                ax.scatter(
+                    xs[shown],
+                    ys[shown],
+                    s=70 if len(runs) <= 5 else 24,
+                    marker="*",
+                    zorder=5,
+                    linewidths=1.0 if len(runs) <= 5 else 0.6,
+                    facecolors=RUN_COLOR if ok else "none",
+                    edgecolors=RUN_COLOR,
+                    rasterized=len(runs) > 300,
+                )
+            if len(runs) <= 5:
+                for (name, _), xv, yv, on in zip(runs, xs, ys, shown):
+                    if on:
+                        ax.annotate(
+                            R.short(name, 24),
+                            (xv, yv),
+                            xytext=(4, 3),
+                            textcoords="offset points",
+                            fontsize=6,
+                            color=RUN_COLOR,
+                        )
+            ax.yaxis.set_major_formatter(_pct())
+            ax.xaxis.set_major_formatter(_pct())
+            if j == 0:
+                ax.set_ylabel(f"{_category_name(col)}\n(share of MLE)", fontsize=8)
+            if i == len(cats) - 1:
+                ax.set_xlabel(X_AXES[xk])
+    title = f"The {len(pop):,} published models (Peychev et al. 2023)"
+    title += " and this run" if ok else "; this run drawn hollow: NOT COMPARABLE (see the note)"
+    fig.suptitle(title, fontsize=9, x=0.01, ha="left")
+    sm = mpl.cm.ScalarMappable(norm=norm, cmap="viridis")
+    fig.colorbar(
+        sm, ax=axes, location="bottom", shrink=0.6, aspect=40, label="training images (log scale)"
+    )
+    handle = Line2D(
+        [],
+        [],
+        marker="*",
+        ls="",
+        markersize=9,
+        markeredgecolor=RUN_COLOR,
+        markerfacecolor=RUN_COLOR if ok else "none",
+    )
+    fig.legend(
+        [handle],
+        ["this run" if ok else "this run (not comparable)"],
+        loc="outside lower left",
+        fontsize=7,
+    )
+    return fig
+
+
+def _pct() -> Any:
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0, decimals=None)
+
+
+def section(runs: list[tuple[str, dict[str, float]]], comparable: dict[str, Any]) -> dict[str, Any]:
+    """The template context of the section: ``present`` (the published files are here),
+    ``comparable``, the figure, and per run a placement table; without the files, how to get
+    them. The figure is under ``figure`` (a matplotlib Figure, for ``--plots``)."""
+    out: dict[str, Any] = {"comparability": comparable, "present": P.is_present()}
+    if not out["present"]:
+        missing = [n for n in P.registry_names() if not _present(n)]
+        out["fetch"] = " && ".join(f"errata data fetch {n}" for n in missing)
+        return out
+    pop = P.population(datasets=("imagenet",))
+    out["n_models"] = len(pop)
+    out["figure"] = figure(pop, runs, comparable)
+    rows = []
+    for name, values in runs[:20]:
+        placed = P.placement(values, pop, figures=comparable["figures"])
+        rows.append({"model": name, "figures": placed})
+    out["placement"] = rows
+    out["titles"] = {"top1": "top-1", "mla_overlap": "MLA (+ overlapping)"} | {
+        f"share_{c}": f"{_category_name(c)} share" for c in P.MLE_CATEGORIES
+    }
+    return out
+
+
+def _present(name: str) -> bool:
+    from errata.io import data
+
+    return data.is_present(name)

@@ -1,0 +1,88 @@
+"""The section that places a run among the 962 published models: a plain comparability note in
+every report, the paper's plots with the run drawn on top (hollow when not comparable), and how
+to fetch the files when they are missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from errata.io import data
+from errata.io import population as P
+from errata.report import population as PR
+from errata.report.model import model_report
+from errata.report.study import study_report
+from tests.io.test_population import MATCHED, write_population
+
+
+def _section(html: str) -> str:
+    start = html.index('<h2 id="population">')
+    return html[start : html.index("<h2", start + 10)]
+
+
+def test_model_report_says_plainly_what_is_not_comparable(small_analysis, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv(data.ENV_VAR, str(write_population(tmp_path / "data")))
+    html = model_report(small_analysis, tmp_path / "r.html")["report"].read_text()
+    sec = _section(html)
+    assert "Not comparable." in sec and 'class="callout warn"' in sec
+    for setting in ("labels", "taxonomy", "openworld", "experts"):
+        assert f"<td>{setting}</td>" in sec
+    assert "--labels shankar" in sec and "peychev2023" in sec
+    # the figure is there, and no figure of this run is ranked among the published ones
+    assert '<svg class="plot" role="img" aria-label="published_population"' in sec
+    assert sec.count("not comparable</td>") == 7  # top-1 (a 400-image subset) and all shares
+    assert small_analysis.to_dict()["published"]["comparable"] is False
+
+
+def test_study_report_draws_every_model(small_study, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv(data.ENV_VAR, str(write_population(tmp_path / "data")))
+    html = study_report(small_study, tmp_path / "s.html")["report"].read_text()
+    sec = _section(html)
+    assert "Not comparable." in sec and "published_population" in sec
+    assert small_study.summary["published"]["figures"]["shares"] is False
+
+
+def test_missing_population_says_how_to_fetch_it(small_analysis, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "empty"))
+    html = model_report(small_analysis, tmp_path / "r.html")["report"].read_text()
+    sec = _section(html)
+    assert "errata data fetch peychev-models-summary" in sec and "Not comparable." in sec
+    assert "<svg" not in sec
+
+
+@pytest.mark.parametrize("comparable", [True, False])
+def test_run_is_hollow_unless_comparable(tmp_path: Path, monkeypatch, comparable: bool) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv(data.ENV_VAR, str(write_population(tmp_path)))
+    settings = MATCHED if comparable else MATCHED | {"labels": "real"}
+    c = P.comparability(settings, full_val=True)
+    counts = {
+        "top1": 0.8,
+        "mla_overlap": 0.9,
+        "n_fine_grained": 6,
+        "n_fine_grained_oov": 1,
+        "n_spurious_correlation": 1,
+        "n_non_prototypical": 0,
+        "n_model_failure": 2,
+    }
+    run = PR.run_values(counts, settings)
+    assert run["share_n_fine_grained"] == pytest.approx(0.6)
+    out = PR.section([("mine", run)], c)
+    fig = out["figure"]
+    stars = [col for ax in fig.axes[:10] for col in ax.collections[1:]]
+    assert len(stars) == 10  # one star in each of the 5 x 2 panels
+    faces = {
+        tuple(np.round(col.get_facecolors()[0], 3)) if len(col.get_facecolors()) else None
+        for col in stars
+    }
+    assert (faces == {None}) is (not comparable)
+    placed = out["placement"][0]["figures"]
+    assert ("below" in placed["share_n_fine_grained"]) is comparable
+    assert "below" in placed["top1"]  # top-1 on the full validation set is always comparable
+
+
+def test_not_run_stages_are_not_drawn_as_zero() -> None:
+    run = PR.run_values({"n_fine_grained": 3, "n_model_failure": 1}, {"openworld": None})
+    assert np.isnan(run["share_n_fine_grained_oov"]) and np.isnan(run["share_n_non_prototypical"])
+    assert run["share_n_fine_grained"] == pytest.approx(0.75)
