@@ -47,6 +47,7 @@ def _main(
 from errata.cli import analyze as _analyze  # noqa: E402,F401
 from errata.cli import compare as _compare  # noqa: E402,F401
 from errata.cli import data as _data  # noqa: E402,F401
+from errata.cli import datasets as _datasets  # noqa: E402,F401
 from errata.cli import diff as _diff  # noqa: E402,F401
 from errata.cli import experts as _experts  # noqa: E402,F401
 from errata.cli import openworld as _openworld  # noqa: E402,F401
