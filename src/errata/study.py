@@ -132,7 +132,7 @@ def _check_settings(out: Path, old: dict[str, Any], dataset: str, settings: dict
     )
 
 
-def _label_set(
+def label_set_for(
     labels: str | Path | LabelSet | None,
     ds: D.Dataset,
     inputs: list[Path],
@@ -266,7 +266,7 @@ def compare(
     if outside not in D.OUTSIDE:
         raise ErrataInputError(f"outside: '{outside}' is not one of {', '.join(D.OUTSIDE)}")
     inputs = prediction_files(paths)
-    label_set = _label_set(labels, ds, inputs, order=order, outside=outside)
+    label_set = label_set_for(labels, ds, inputs, order=order, outside=outside)
     out_path = None if out is None else Path(out)
     settings = settings_of(options, order=order, labels=label_set, dataset=ds.name, outside=outside)
     settings.pop("errata_version")

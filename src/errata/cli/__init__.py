@@ -53,6 +53,7 @@ from errata.cli import experts as _experts  # noqa: E402,F401
 from errata.cli import openworld as _openworld  # noqa: E402,F401
 from errata.cli import predict as _predict  # noqa: E402,F401
 from errata.cli import review as _review  # noqa: E402,F401
+from errata.cli import supersub as _supersub  # noqa: E402,F401
 from errata.cli import taxonomy as _taxonomy  # noqa: E402,F401
 
 

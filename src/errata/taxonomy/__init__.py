@@ -60,9 +60,48 @@ def _errata() -> Taxonomy:
     )
 
 
-TAXONOMIES = {"errata": _errata}  # name -> builder of the arrays the pipeline reads
+def _supersub10() -> Taxonomy:
+    """The 10 superclasses of "Superclassing ImageNet" (``supersub10.toml``; 338 classes, the
+    others in none), with errata's overlaps, severity and groups."""
+    from dataclasses import replace
+
+    sc = supersub10()
+    return replace(
+        _errata(),
+        name="supersub10",
+        superclass_members=np.asarray(sc.members, dtype=bool),
+        superclass_names=np.asarray(sc.names, dtype=str),
+        _cache={},
+    )
+
+
+@cache
+def supersub10() -> Superclasses:
+    """The 10 superclasses of Wen et al.'s "Superclassing ImageNet" (2022) as errata derives them
+    from WordNet (``resources/supersub10.toml`` says how and why; cached).
+
+    Examples
+    --------
+    >>> sc = supersub10()
+    >>> sizes = sc.members.sum(axis=0)
+    >>> len(sc), int(sizes[sc.index("dog")]), int(sizes[sc.index("bird")])
+    (10, 116, 52)
+    """
+    return load_superclasses(source="supersub10.toml")
+
+
+TAXONOMIES = {  # name -> builder of the arrays the pipeline reads
+    "errata": _errata,
+    "supersub10": _supersub10,
+}
 # the package resources the taxonomies are built from (the key of their disk cache)
-SOURCES = ("classes.tsv", "wordnet.tsv.gz", "superclasses.toml", "overlaps.toml")
+SOURCES = (
+    "classes.tsv",
+    "wordnet.tsv.gz",
+    "superclasses.toml",
+    "overlaps.toml",
+    "supersub10.toml",
+)
 
 
 @cache
@@ -109,5 +148,6 @@ __all__ = [
     "shared_superclass",
     "spurious_pairs",
     "superclasses",
+    "supersub10",
     "wordnet",
 ]

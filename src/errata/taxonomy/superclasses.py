@@ -81,6 +81,15 @@ def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Super
     entries = data.get("superclass")
     if not isinstance(entries, list) or not entries:
         raise ErrataInputError(f"{source}: expected [[superclass]] entries")
+    coverage = data.get("coverage", "all")
+    if coverage not in ("all", "partial"):
+        raise ErrataInputError(
+            f"{source}: coverage = {coverage!r}; expected 'all' (every class in a superclass) "
+            "or 'partial'"
+        )
+    disjoint = data.get("disjoint", False)
+    if not isinstance(disjoint, bool):
+        raise ErrataInputError(f"{source}: disjoint = {disjoint!r}; expected true or false")
     graph, ancestry = wordnet(), class_ancestry()
     names: list[str] = []
     columns: list[np.ndarray] = []
@@ -145,8 +154,15 @@ def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Super
         reasons.append(str(entry.get("why", "")))
         roots_all.append(tuple(roots))
     members = np.stack(columns, axis=1)
+    if disjoint and (members.sum(axis=1) > 1).any():
+        c = int(np.flatnonzero(members.sum(axis=1) > 1)[0])
+        both = [names[j] for j in np.flatnonzero(members[c])[:2]]
+        raise ErrataInputError(
+            f"{source}: {resources.classes().label(c)} is in superclasses {both[0]!r} and "
+            f"{both[1]!r}, but the file says disjoint = true"
+        )
     orphans = np.flatnonzero(~members.any(axis=1))
-    if len(orphans):
+    if len(orphans) and coverage == "all":
         cls = resources.classes()
         listed = ", ".join(cls.label(int(c)) for c in orphans[:5])
         raise ErrataInputError(f"{source}: {len(orphans)} classes are in no superclass: {listed}")
