@@ -187,7 +187,7 @@ class NameIndex:
                 _sorted=base[order],
                 _order=order,
                 paths=True,
-                _bare=base[bare] if len(bare) < len(base) else None,
+                _bare=base[bare] if len(bare) else None,
                 _bare_order=bare,
             )
         base = base_names(names)

@@ -150,11 +150,22 @@ def list_images(root: str | Path, *, dataset: str = "imagenet-val") -> ImageFold
                 f"{root}: image {paths[dup]!r} has the identity {str(ids[dup])!r} of another "
                 "image (class folder and file name)"
             )
+        classes = D.folder_classes(ids)
+        off = ds.outside(classes)
+        if off.any():
+            from errata import resources
+
+            row = int(np.flatnonzero(off)[0])
+            raise ErrataInputError(
+                f"{root}: image {paths[row]!r} is in class folder "
+                f"{resources.classes().label(int(classes[row]))}, which is not one of "
+                f"{ds.class_list()}"
+            )
         return ImageFolder(
             root=root,
             paths=np.array(paths, dtype=object),
             file_names=ids.astype(object),
-            class_index=D.folder_classes(ids),
+            class_index=classes,
             dataset=ds.name,
         )
     file_names = np.array(names, dtype=object)

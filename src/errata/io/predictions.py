@@ -185,8 +185,8 @@ def _check_header(
         wide = (N_CLASSES, N_CLASSES + 1, *SUBSET_WIDTHS)
         if len(shape) == 2 and shape[1] > MAX_TOPK and shape[1] not in wide:
             raise ErrataInputError(
-                f"{where}: shape {shape}; expected (n, k) ranked classes with k ≤ {MAX_TOPK} or "
-                "(n, 1000) scores"
+                f"{where}: shape {shape}; expected (n, k) ranked classes with k ≤ {MAX_TOPK}, "
+                "(n, 1000) scores, or (n, 200) scores of ImageNet-A/-R"
             )
     need = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
     budget = available_memory() // 2

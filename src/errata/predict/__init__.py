@@ -292,7 +292,10 @@ def load_model(
                 model.load_state_dict(torch.load(spec.checkpoint, map_location="cpu"))
             transform = weights.transforms()
     except (RuntimeError, KeyError, OSError, ValueError) as exc:
-        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        # a state dict of another head says which tensor and shapes; that line, not the header
+        telling = [ln for ln in lines if ln.startswith(("size mismatch", "Missing key"))]
+        first = (telling or lines or [type(exc).__name__])[0]
         where = spec.checkpoint or f"{spec.library} weights"
         raise ErrataInputError(f"{where}: cannot load {spec.name!r} ({first[:200]})") from None
     weights_desc = (
