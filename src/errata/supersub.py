@@ -26,7 +26,7 @@ import numpy as np
 from errata.core import categories as K
 from errata.core import datasets as D
 from errata.core.evidence import Taxonomy
-from errata.core.names import align
+from errata.core.names import Aligner
 from errata.core.pipeline import Classifier
 from errata.core.scoring import make_scores, score, topk_counts
 from errata.core.supersub import superclass_scores, two_stage
@@ -40,6 +40,7 @@ Progress = Callable[[int, int, str], None]
 VARIANTS = ("flat", "two_stage")  # column prefixes: the model as given, and two-stage
 OUTPUTS = ("models.parquet", "superclasses.parquet", "supersub.json")
 PIPELINE = ("top1", "top5", "real", "label_accuracy", "mla", "errors")  # pipeline columns kept
+BATCH = 64  # top-1 files whose superclass figures are computed as one stack
 
 
 @dataclass
@@ -71,20 +72,27 @@ class SuperSub:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the summary, each model's row and its superclass rows."""
         rows = self.models.to_dict(orient="records")
-        per = self.superclasses
+        per = {
+            key: g.drop(columns=["model", "dataset"]).to_dict(orient="records")
+            for key, g in self.superclasses.groupby(["model", "dataset"], sort=False)
+        }
         for r in rows:
-            sel = per[(per["model"] == r["model"]) & (per["dataset"] == r["dataset"])]
-            r["superclasses"] = sel.drop(columns=["model", "dataset"]).to_dict(orient="records")
+            r["superclasses"] = per.get((r["model"], r["dataset"]), [])
         return self.summary | {"models": rows, "failed": self.failed}
 
     def save(self, out: str | Path) -> dict[str, Path]:
-        """Write ``models.parquet``, ``superclasses.parquet`` and ``supersub.json`` into
-        ``out`` as one unit (:func:`errata.io.files.atomic_folder`)."""
+        """Write ``models.parquet``, ``superclasses.parquet`` and ``supersub.json`` (the
+        summary and the models' rows; the superclass rows are in the Parquet file) into ``out``
+        as one unit (:func:`errata.io.files.atomic_folder`)."""
         out = Path(out)
         with files.atomic_folder(out, managed=OUTPUTS) as tmp:
             files.write_parquet(tmp / "models.parquet", self.models)
             files.write_parquet(tmp / "superclasses.parquet", self.superclasses)
-            files.write_json(tmp / "supersub.json", self.to_dict())
+            records = self.models.to_dict(orient="records")
+            files.write_json(
+                tmp / "supersub.json",
+                self.summary | {"models": records, "failed": self.failed},
+            )
         return {k.split(".")[0]: out / k for k in OUTPUTS}
 
 
@@ -246,6 +254,12 @@ def supersub(
         )
         ctx = evidence(label_set, opts)
         classifier = Classifier(ctx) if ctx is not None else None
+        aligner = Aligner(  # one alignment per distinct name list of the group's files
+            label_set.index,
+            label_set.original,
+            label_set.name,
+            known=None if ds.validation else ds.original,
+        )
         settings[ds.name] = {
             "labels": label_set.name,
             "order": g.order,
@@ -254,6 +268,8 @@ def supersub(
             "cooccurrence": opts.record()["cooccurrence"],
             **({"outside": g.outside} if ds.subset is not None else {}),
         }
+        # files without scores: their flat figures, BATCH models with one alignment at a time
+        batch: list[tuple[int, Predictions, Any]] = []
         for f, model_name in zip(g.files, g.names):
             done += 1
             where = "array" if isinstance(f, np.ndarray) else str(f)
@@ -267,19 +283,17 @@ def supersub(
                     outside=g.outside,
                     name=model_name,
                 )
-                al = align(
-                    pred.file_names,
-                    label_set.index,
-                    label_set.original,
-                    source=pred.source,
-                    label_name=label_set.name,
-                    numbers=pred.numbers,
-                    known_original=None if ds.validation else ds.original(pred.file_names),
-                )
+                al = aligner(pred.file_names, source=pred.source, numbers=pred.numbers)
             except ErrataInputError as exc:
                 if len(g.files) == 1 and len(groups) == 1:
                     raise
                 failed.append({"path": where, "error": str(exc)})
+                continue
+            rows.append({"model": pred.name, "dataset": ds.name, "path": where})
+            if pred.scores is None:
+                if batch and (batch[0][2] is not al or len(batch) >= BATCH):
+                    _flat_batch(batch, tax, names_s, ds.name, rows, per)
+                batch.append((len(rows) - 1, pred, al))
                 continue
             row, sc_rows = _one(
                 pred,
@@ -293,9 +307,9 @@ def supersub(
                 ctx,
                 opts,
             )
-            row = {"model": pred.name, "dataset": ds.name, "path": where} | row
-            rows.append(row)
+            rows[-1] |= row
             per.append(sc_rows.assign(model=pred.name, dataset=ds.name))
+        _flat_batch(batch, tax, names_s, ds.name, rows, per)
     if not rows:
         raise ErrataInputError(
             "supersub: no model could be read: " + "; ".join(f["error"] for f in failed[:3])
@@ -325,6 +339,36 @@ def supersub(
         summary=summary,
         failed=failed,
     )
+
+
+def _flat_batch(
+    batch: list[tuple[int, Predictions, Any]],
+    tax: Taxonomy,
+    names_s: np.ndarray,
+    dataset: str,
+    rows: list[dict[str, Any]],
+    per: list[Any],
+) -> None:
+    """The flat superclass figures of a batch of top-1 files sharing one alignment, as one
+    stack: each file's row (``rows[slot]``) and its superclass rows (appended to ``per``)."""
+    import pandas as pd
+
+    if not batch:
+        return
+    al = batch[0][2]
+    members = np.asarray(tax.superclass_members, dtype=bool)
+    top1 = np.stack([b[1].top1 for b in batch])
+    s = superclass_scores(top1, al.original, members, names_s, same=tax.same_superclass)
+    vals = s.values()
+    for j, (slot, _, _) in enumerate(batch):
+        rows[slot] |= {"scores": False} | {f"flat_{k}": a[j] for k, a in vals.items()}
+    per_model = [s.per_superclass(j) for j in range(len(batch))]
+    frame = pd.DataFrame({k: np.concatenate([m[k] for m in per_model]) for k in per_model[0]})
+    frame["variant"] = "flat"
+    frame["model"] = np.repeat([b[1].name for b in batch], len(names_s))
+    frame["dataset"] = dataset
+    per.append(frame)
+    batch.clear()
 
 
 def _labels_for_arrays(g: _Group, ds: D.Dataset) -> LabelSet:
@@ -359,7 +403,7 @@ def _one(
     row: dict[str, Any] = {"scores": pred.scores is not None}
     per = []
     for v, topk in variants.items():
-        s = superclass_scores(topk[:, 0], truth, members, names_s)
+        s = superclass_scores(topk[:, 0], truth, members, names_s, same=tax.same_superclass)
         row |= {f"{v}_{k}": a[0] for k, a in s.values().items()}
         per.append(pd.DataFrame(s.per_superclass(0)).assign(variant=v))
     if len(variants) > 1:  # the pipeline on both, over the images in scope

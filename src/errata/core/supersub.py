@@ -32,6 +32,7 @@ import numpy as np
 from errata.core.sparse import Csr
 
 PROB_TOLERANCE = 1e-3  # rows summing to 1 within this (and ≥ 0) are read as probabilities
+BLOCK = 4096  # rows of a score matrix handled at a time (bounds the (n, C) temporaries)
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,6 +134,8 @@ def superclass_scores(
     truth: np.ndarray,
     members: np.ndarray,
     names: Sequence[str] | np.ndarray | None = None,
+    *,
+    same: np.ndarray | None = None,
 ) -> SuperclassScores:
     """Superclass figures of predictions ``top1`` against true classes ``truth``.
 
@@ -145,6 +148,8 @@ def superclass_scores(
     members : ndarray of bool, shape (C, S)
         ``members[c, s]``: class ``c`` is in superclass ``s``.
     names : sequence of str, shape (S,), optional
+    same : ndarray of bool, shape (C, C), optional
+        ``members @ members.T > 0`` when the caller has it (a taxonomy caches it).
 
     Examples
     --------
@@ -172,7 +177,7 @@ def superclass_scores(
     correct = scope & (top1 == truth[None, :])
     error = scope & ~correct
     sets = Csr.from_dense(members)  # per class, its superclasses
-    same = _same(members)
+    same = _same(members) if same is None else same
     shares = error & same[t, p]
     # per true class, then to superclasses by the membership matrix: (m, C) @ (C, S)
     model = np.broadcast_to(np.arange(m)[:, None], top1.shape)
@@ -271,10 +276,17 @@ def two_stage(
     >>> topk.tolist(), sup.tolist()
     ([[1, 2, 0]], [1])
     """
-    probs = probabilities(scores)
     members = np.asarray(members, dtype=bool)
-    chosen = np.argmax(probs @ members.astype(np.float32), axis=1)
-    return _ranking(probs, chosen, members, probs, k), chosen
+    mf = members.astype(np.float32)
+    n = len(scores)
+    topk = np.empty((n, min(k, members.shape[0])), dtype=np.int16)
+    chosen = np.empty(n, dtype=np.int64)
+    for start in range(0, n, BLOCK):  # blocks of rows, never a loop over images
+        probs = probabilities(scores[start : start + BLOCK])
+        c = np.argmax(probs @ mf, axis=1)
+        topk[start : start + len(probs)] = _ranking(probs, c, members, probs, k)
+        chosen[start : start + len(probs)] = c
+    return topk, chosen
 
 
 def compose(
