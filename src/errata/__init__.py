@@ -16,9 +16,11 @@ Layers (each imports only those above it; ``tests/test_layers.py`` checks):
 ``taxonomy/``       the class hierarchy from the package facts, as ``core`` arrays
 ``io/``             the edge: data registry, label and prediction loaders, evidence files,
                     atomic output files and folders, Arrow tables
-``analysis.py``,    shells over the core: one model, a study of many, agreement with experts
+``analysis.py``,    shells over the core: one model, a study of many, agreement with experts,
+                    superclass-level evaluation (Super-Sub)
 ``study.py``,
-``experts.py``
+``experts.py``,
+``supersub.py``
 ``report/`` …       reports, review app, open-world stage, batch prediction
 ``cli/``            the command line
 ==================  ===========================================================================
@@ -38,6 +40,8 @@ _LAZY = {
     "compare": ("errata.study", "compare"),
     "Study": ("errata.study", "Study"),
     "query": ("errata.study", "query"),
+    "supersub": ("errata.supersub", "supersub"),
+    "SuperSub": ("errata.supersub", "SuperSub"),
     "Options": ("errata.io.evidence", "Options"),
     "load_labels": ("errata.io.labels", "load_labels"),
     "LabelSet": ("errata.core.labelset", "LabelSet"),
@@ -56,6 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from errata.io.labels import load_labels  # noqa: F401
     from errata.io.predictions import Predictions, load_predictions  # noqa: F401
     from errata.study import Study, compare, query  # noqa: F401
+    from errata.supersub import SuperSub, supersub  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -151,7 +151,7 @@ def label_set_for(
     label_set = None if original else load_labels(name, dataset=ds)
     if label_set is not None and not (label_set.original < 0).any():
         return label_set
-    seen: list[np.ndarray] = []
+    seen: list[np.ndarray] = []  # the distinct image lists (a zoo's files share one or two)
     for path in inputs:
         try:
             pred = load_predictions(
@@ -159,7 +159,8 @@ def label_set_for(
             )
         except (ErrataInputError, OSError):
             continue
-        seen.append(pred.file_names)
+        if not any(s is pred.file_names or np.array_equal(s, pred.file_names) for s in seen):
+            seen.append(pred.file_names)
     if not seen:
         if label_set is not None:
             return label_set

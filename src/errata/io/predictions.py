@@ -705,17 +705,31 @@ def _into_subset(
     return ranked, int((off & has).sum()), int((~has).sum())
 
 
+_SEEN_PATHS: list[tuple[str, np.ndarray, np.ndarray]] = []  # (dataset, names, class paths)
+KEEP_PATHS = 4  # name lists remembered: a zoo's files share one or two
+
+
 def _class_paths(
     names: np.ndarray | None, ds: D.Dataset, where: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """The identities (class paths) of the rows of a test set other than the validation set,
-    checked: present, distinct, and on a subset set in one of its class folders."""
+    checked: present, distinct, and on a subset set in one of its class folders. A name list
+    seen in one of the last files (a zoo's files share one) is not parsed and checked again."""
     if names is None:
         raise ErrataInputError(
             f"{where}: {ds.title} predictions need the file name of each row (a file_name "
             "column/array or --file-names), as '<class folder>/<file name>': the images of "
             f"{ds.title} are known by their class folder and file name"
         )
+    for i, (d, seen, ids) in enumerate(_SEEN_PATHS):
+        if (
+            d == ds.name
+            and len(seen) == len(names)
+            and seen.dtype == names.dtype
+            and np.array_equal(seen, names)
+        ):
+            _SEEN_PATHS.append(_SEEN_PATHS.pop(i))
+            return ids, np.full(len(ids), -1, dtype=np.int64)
     ids = ds.identities(names)
     row = first_duplicate(ids)
     if row >= 0:
@@ -732,6 +746,9 @@ def _class_paths(
                 f"{where}: {row_ref(where, row)}: '{names[row]}' is in class folder "
                 f"{resources.classes().label(c)}, which is not one of {ds.class_list()}"
             )
+    ids.setflags(write=False)
+    _SEEN_PATHS.append((ds.name, np.array(names), ids))
+    del _SEEN_PATHS[:-KEEP_PATHS]
     return ids, np.full(len(ids), -1, dtype=np.int64)
 
 
