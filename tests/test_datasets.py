@@ -273,3 +273,51 @@ def test_a_study_holds_several_test_sets_side_by_side(tmp_path: Path) -> None:
     assert val.summary["counts"]["scored"] == 0 and val.summary["counts"]["reused"] == 2
     assert len(val.models) == 4
     assert query(out, "SELECT count(DISTINCT dataset) AS n FROM errors")["n"].iloc[0] == 2
+
+
+def test_study_report_and_diff_on_several_test_sets(tmp_path: Path) -> None:
+    from errata.report.study import study_report
+    from tests.test_bad_input import cli
+
+    out = tmp_path / "study"
+    _val_zoo(tmp_path / "val", [1])
+    _a_zoo(tmp_path / "a", [1, 2])
+    compare([tmp_path / "val"], out=out)
+    compare([tmp_path / "a"], out=out, dataset="imagenet-a")
+    study_report(out, tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text()
+    assert "coloured by <strong>dataset</strong>" in html and "imagenet-a" in html
+    assert "real (imagenet-val); original (imagenet-a)" in html
+    code, stdout, err = cli(
+        [
+            "diff",
+            str(tmp_path / "a" / "m1.npz"),
+            str(tmp_path / "a" / "m2.npz"),
+            "--dataset",
+            "imagenet-a",
+            "--json",
+        ],
+        tmp_path,
+    )
+    assert code == 0, err
+    d = json.loads(stdout)
+    a1 = errata.analyze(tmp_path / "a" / "m1.npz", dataset="imagenet-a")
+    assert d["errors_a"] == a1.summary["errors"]
+    code, stdout, _ = cli(["taxonomy", "superclasses", "-t", "supersub10", "--json"], tmp_path)
+    assert code == 0 and [r["size"] for r in json.loads(stdout)][:2] == [116, 52]
+
+
+def test_imagenet_r_file_names_repeat_across_class_folders(tmp_path: Path) -> None:
+    """ImageNet-R has an art_0.jpg in most folders: each is its own image, and 200 score
+    columns are read in ImageNet-R's class order (not ImageNet-A's)."""
+    r = D.get("imagenet-r")
+    classes = r.classes[:4]
+    names = np.array([f"imagenet-r/{WNIDS[c]}/art_{k}.jpg" for c in classes for k in range(2)])
+    truth = np.repeat(classes, 2)
+    sub = np.full((len(names), 200), -1.0, dtype=np.float32)
+    sub[np.arange(len(names)), np.searchsorted(r.classes, truth)] = 5.0  # always right
+    np.savez(tmp_path / "r.npz", logits=sub, file_names=names)
+    a = errata.analyze(tmp_path / "r.npz", dataset="imagenet-r")
+    assert len(a.labels) == 8 and a.metrics["top1"]["value"] == 1.0
+    with pytest.raises(ErrataInputError, match="not one of the 200 ImageNet-A classes"):
+        errata.analyze(tmp_path / "r.npz", dataset="imagenet-a")  # R's folders, A's classes

@@ -101,16 +101,31 @@ def show(
         out.print(f"  {c['images']:5d}  {c['class']}{flag}")
 
 
+SUPERCLASS_FILES = {"errata": "superclasses.toml", "supersub10": "supersub10.toml"}
+
+
 @taxonomy_app.command("superclasses")
-def superclasses_(json_: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def superclasses_(
+    json_: bool = typer.Option(False, "--json", help="Print JSON."),
+    name: str = typer.Option(
+        "errata",
+        "--taxonomy",
+        "-t",
+        help="errata (202 superclasses) or supersub10 (the 10 of Superclassing ImageNet).",
+    ),
+) -> None:
     """All superclasses: name, size and members."""
     from rich.table import Table
 
-    rows = _superclass_rows()
+    from errata.exceptions import ErrataInputError
+
+    if name not in SUPERCLASS_FILES:
+        raise ErrataInputError(f"--taxonomy: '{name}' is not one of {', '.join(SUPERCLASS_FILES)}")
+    rows = _superclass_rows(name)
     if json_:
         print_json(rows)
         return
-    table = Table(title=f"{len(rows)} superclasses (src/errata/resources/superclasses.toml)")
+    table = Table(title=f"{len(rows)} superclasses (src/errata/resources/{SUPERCLASS_FILES[name]})")
     for col in ("name", "size", "members"):
         table.add_column(col, overflow="fold")
     for r in rows:
@@ -118,11 +133,11 @@ def superclasses_(json_: bool = typer.Option(False, "--json", help="Print JSON."
     console().print(table)
 
 
-def _superclass_rows() -> list[dict]:
+def _superclass_rows(name: str = "errata") -> list[dict]:
     from errata import resources, taxonomy
 
     cls = resources.classes()
-    sc = taxonomy.superclasses()
+    sc = taxonomy.supersub10() if name == "supersub10" else taxonomy.superclasses()
     return [
         {
             "name": n,
