@@ -18,10 +18,11 @@ imagenet-r     ImageNet-R (Hendrycks et al. 2021): 30,000 renditions of a 200-cl
 
 **Image identity outside the validation set** is the image's *class path*: its class folder
 and its file name, ``n01498041/0.000116_digital clock _ digital clock_0.865662.jpg``. File names
-there are only unique within a class folder, so the folder is part of the identity. Any directories above the class folder are
-dropped (``/data/imagenet-a/n01498041/x.jpg`` is ``n01498041/x.jpg``), a class folder is
-written as its WordNet id (ImageNet-V2's ``3/x.jpeg`` is ``n01491361/x.jpeg``), and a name
-whose parent folder is not a class folder is known by its file name alone. The class folder is
+there are only unique within a class folder, so the folder is part of the identity. Any
+directories above the class folder are dropped (``/data/imagenet-a/n01498041/x.jpg`` is
+``n01498041/x.jpg``), a class folder is written as its WordNet id (ImageNet-V2's ``3/x.jpeg``
+is ``n01491361/x.jpeg``), and a name whose parent folder is not a class folder is known by its
+file name alone. The class folder is
 also the image's label. A label file whose names carry no class folder (Shankar et al.'s keys
 may be bare file names) matches the image of that file name in whichever folder it is.
 
