@@ -22,6 +22,7 @@ import pytest
 
 from errata import resources
 from errata.io.data import REGISTRY
+from errata.taxonomy import TAXONOMIES
 
 N = 50_000
 VAL = "ILSVRC2012_val_{:08d}.JPEG"
@@ -173,6 +174,56 @@ def usage(*args: str) -> Callable[[Path], list[str]]:
     return lambda tmp: list(args)
 
 
+# --- other test sets ---------------------------------------------------------------------------
+
+A_WNID = resources.classes().wnids[6]  # stingray, an ImageNet-A class
+TENCH = resources.classes().wnids[0]  # not one
+
+
+def a_names(n: int = 20, folder: str = A_WNID) -> np.ndarray:
+    return np.array([f"imagenet-a/{folder}/img_{i}.jpg" for i in range(n)])
+
+
+def a_npz(arr: np.ndarray, names: np.ndarray | None = None) -> Callable[[Path], str]:
+    def make(tmp: Path) -> str:
+        np.savez(
+            tmp / "p.npz", predictions=arr, file_names=a_names(len(arr)) if names is None else names
+        )
+        return str(tmp / "p.npz")
+
+    return make
+
+
+def on(dataset: str, make: Callable[[Path], str], *extra: str) -> Callable[[Path], list[str]]:
+    return lambda tmp: [
+        "analyze",
+        make(tmp),
+        "--dataset",
+        dataset,
+        "--out",
+        str(tmp / "out"),
+        *extra,
+    ]
+
+
+def a_labels(text: str) -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        write(tmp, "l.csv", text)
+        np.savez(tmp / "p.npz", top1=np.full(2, 6), file_names=a_names(2))
+        return [
+            "analyze",
+            str(tmp / "p.npz"),
+            "--dataset",
+            "imagenet-a",
+            "--labels",
+            str(tmp / "l.csv"),
+            "--out",
+            str(tmp / "out"),
+        ]
+
+    return build
+
+
 CASES = [
     # --- prediction files ----------------------------------------------------------------------
     Case(
@@ -210,14 +261,14 @@ CASES = [
     Case(
         "999-float-columns",
         with_file(floats(999)),
-        "{tmp}/p.npy: shape (20, 999); expected (n, k) ranked classes with k ≤ 100 or (n, "
-        "1000) scores",
+        "{tmp}/p.npy: shape (20, 999); expected (n, k) ranked classes with k ≤ 100, (n, "
+        "1000) scores, or (n, 200) scores of ImageNet-A/-R",
     ),
     Case(
         "20000-float-columns",
         with_file(floats(20000)),
-        "{tmp}/p.npy: shape (20, 20000); expected (n, k) ranked classes with k ≤ 100 or (n, "
-        "1000) scores",
+        "{tmp}/p.npy: shape (20, 20000); expected (n, k) ranked classes with k ≤ 100, (n, "
+        "1000) scores, or (n, 200) scores of ImageNet-A/-R",
     ),
     Case(
         "1001-float-columns",
@@ -229,8 +280,8 @@ CASES = [
     Case(
         "150-int-columns",
         with_file(lambda t: npy(t, np.zeros((20, 150), np.int64))),
-        "{tmp}/p.npy: shape (20, 150); expected (n, k) ranked classes with k ≤ 100 or (n, "
-        "1000) scores",
+        "{tmp}/p.npy: shape (20, 150); expected (n, k) ranked classes with k ≤ 100, (n, "
+        "1000) scores, or (n, 200) scores of ImageNet-A/-R",
     ),
     Case(
         "top-k-repeats-a-class",
@@ -483,6 +534,112 @@ CASES = [
         "compare-empty-folder",
         lambda t: ["compare", str(t), "--out", str(t / "out")],
         "no prediction files (.npy, .npz, .csv, .parquet) in {tmp}",
+    ),
+    # --- other test sets (--dataset) ---------------------------------------------------------
+    Case(
+        "200-score-columns-as-imagenet-val",
+        with_file(a_npz(np.zeros((20, 200), np.float32), resources.val_file_names()[:20])),
+        "{tmp}/p.npz: 200 float columns; expected 1000 scores (logits or probabilities) for "
+        "ImageNet validation; 200 columns are the scores of a 200-class test set: give "
+        "--dataset imagenet-a or --dataset imagenet-r",
+    ),
+    Case(
+        "imagenet-a-201-score-columns",
+        on("imagenet-a", a_npz(np.zeros((20, 201), np.float32))),
+        "{tmp}/p.npz: array 'predictions': shape (20, 201); expected (n, k) ranked classes with "
+        "k ≤ 100, (n, 1000) scores, or (n, 200) scores of ImageNet-A/-R",
+    ),
+    Case(
+        "imagenet-a-top1-outside-the-200",
+        on("imagenet-a", a_npz(np.where(np.arange(20) == 3, 0, 907))),
+        "{tmp}/p.npz: row 3: class 0 (tench) is not one of the 200 ImageNet-A classes (1 such "
+        "rows); give the scores (restricted to the subset before the arg-max) or --outside map "
+        "(each row takes its best-ranked class of the subset)",
+    ),
+    Case(
+        "imagenet-a-indices-of-the-200",
+        on("imagenet-a", a_npz(np.arange(20) % 5)),
+        "{tmp}/p.npz: row 0: class 0 (tench) is not one of the 200 ImageNet-A classes (20 such "
+        "rows); give the scores (restricted to the subset before the arg-max) or --outside map "
+        "(each row takes its best-ranked class of the subset); all its indices are below 200: "
+        "if they number the 200 classes of ImageNet-A (0-199) rather than the 1000, convert "
+        "them with `errata datasets classes imagenet-a`",
+    ),
+    Case(
+        "imagenet-v2-without-file-names",
+        on("imagenet-v2", lambda t: npy(t, np.zeros(30, np.int64))),
+        "{tmp}/p.npy: ImageNet-V2 predictions need the file name of each row (a file_name "
+        "column/array or --file-names), as '<class folder>/<file name>': the images of "
+        "ImageNet-V2 are known by their class folder and file name",
+    ),
+    Case(
+        "imagenet-a-image-in-another-class-folder",
+        on("imagenet-a", a_npz(np.full(20, 6), a_names(20, TENCH))),
+        "{tmp}/p.npz: row 0: 'imagenet-a/n01440764/img_0.jpg' is in class folder tench "
+        "(n01440764), which is not one of the 200 ImageNet-A classes",
+    ),
+    Case(
+        "imagenet-a-one-image-twice",
+        on(
+            "imagenet-a",
+            a_npz(
+                np.full(2, 6),
+                np.array([f"a/{A_WNID}/art_0.jpg", f"copy/{A_WNID}/art_0.jpg"]),
+            ),
+        ),
+        "{tmp}/p.npz: row 1: duplicate image 'n01498041/art_0.jpg'; each image may appear once "
+        "(outside the validation set an image is its class folder and file name)",
+    ),
+    Case(
+        "imagenet-a-label-outside-the-200",
+        a_labels(f"file_name,label\n{A_WNID}/img_0.jpg,{A_WNID}\n{A_WNID}/img_1.jpg,{TENCH}\n"),
+        "{tmp}/l.csv: image 'n01498041/img_1.jpg': labels: class tench (n01440764) is not one "
+        "of the 200 ImageNet-A classes",
+    ),
+    Case(
+        "real-labels-on-imagenet-a",
+        on("imagenet-a", a_npz(np.full(20, 6)), "--labels", "real"),
+        "labels: ReaL labels cover the ImageNet validation images only, not ImageNet-A; use "
+        "'original' (the class folders), 'shankar' (ImageNet-V2) or a label file",
+    ),
+    Case(
+        "openworld-on-imagenet-r",
+        on("imagenet-r", a_npz(np.full(20, 6)), "--openworld", "."),
+        "--openworld: the open-world bundle holds embeddings of ImageNet validation images; it "
+        "cannot judge ImageNet-R images",
+    ),
+    Case(
+        "outside-map-on-the-validation-set",
+        with_file(lambda t: npy(t, truth()), "--outside", "map"),
+        "--outside: only for the 200-class test sets (imagenet-a, imagenet-r), not imagenet-val",
+    ),
+    Case(
+        "unknown-dataset",
+        usage("analyze", "x.npy", "--dataset", "imagenet-z"),
+        "dataset: 'imagenet-z' is not one of imagenet-val, imagenet-v2, imagenet-a, imagenet-r",
+    ),
+    Case(
+        "datasets-classes-of-an-unknown-set",
+        usage("datasets", "classes", "imagenet-o"),
+        "dataset: 'imagenet-o' is not one of imagenet-val, imagenet-v2, imagenet-a, imagenet-r",
+    ),
+    # --- Super-Sub -----------------------------------------------------------------------------
+    Case(
+        "supersub-unknown-taxonomy",
+        lambda t: ["supersub", npy(t, truth()), "--taxonomy", "wordnet"],
+        "--taxonomy: 'wordnet' is not one of " + ", ".join(TAXONOMIES),
+    ),
+    Case(
+        "supersub-report-not-html",
+        lambda t: ["supersub", npy(t, truth()), "--report", str(t / "r.txt")],
+        "--report {tmp}/r.txt: expected an .html file name",
+    ),
+    Case(
+        "supersub-imagenet-a-logits-for-the-validation-set",
+        lambda t: ["supersub", a_npz(np.zeros((20, 200), np.float32))(t)],
+        "{tmp}/p.npz: 200 float columns; expected 1000 scores (logits or probabilities) for "
+        "ImageNet validation; 200 columns are the scores of a 200-class test set: give "
+        "--dataset imagenet-a or --dataset imagenet-r",
     ),
 ]
 

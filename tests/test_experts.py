@@ -117,7 +117,9 @@ def test_cli_unknown_taxonomy_is_one_line(vit3b: Path) -> None:
         text=True,
     )
     assert res.returncode == 2
-    assert res.stderr.strip() == "error: taxonomy: 'nope' is not one of errata, peychev2023"
+    assert res.stderr.strip() == (
+        "error: taxonomy: 'nope' is not one of errata, peychev2023, supersub10"
+    )
 
 
 def test_published_figures_with_rater_evidence(vit3b: Path) -> None:

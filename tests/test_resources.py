@@ -16,7 +16,13 @@ from tests.conftest import ROOT
 sys.path.insert(0, str(ROOT / "tools"))
 import sources  # noqa: E402
 
-RESOURCE_FILES = ["classes.tsv", "validation_labels.npy", "real_labels.npz"]
+RESOURCE_FILES = [
+    "classes.tsv",
+    "validation_labels.npy",
+    "real_labels.npz",
+    "imagenet_a_classes.tsv",
+    "imagenet_r_classes.tsv",
+]
 
 
 @pytest.mark.skipif(

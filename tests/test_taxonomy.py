@@ -300,7 +300,7 @@ def test_lemma_file_validation(text: str, message: str) -> None:
 
 # --------------------------------------------------------------------------- two taxonomies
 def test_taxonomies_by_name() -> None:
-    assert set(taxonomy.TAXONOMIES) == {"errata", "peychev2023"}
+    assert set(taxonomy.TAXONOMIES) == {"errata", "peychev2023", "supersub10"}
     errata_t, pey = taxonomy.load("errata"), taxonomy.load("peychev2023")
     assert errata_t.superclass_members.any(axis=1).all()  # errata: every class somewhere
     assert pey.name == "peychev2023" and pey.superclass_members.shape[0] == 1000

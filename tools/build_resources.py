@@ -12,6 +12,11 @@ records the source package, version, the wheel's sha256, the member read, and th
 - real_labels.npz          ReaL labels (Beyer et al. 2020) in file-name order as CSR arrays
                            `indptr` uint32[50001] and `indices` uint16; from timm's copy of
                            real.json.
+- imagenet_a_classes.tsv,  the 200-class subsets of ImageNet-A (Hendrycks et al. 2021) and
+  imagenet_r_classes.tsv   ImageNet-R (Hendrycks et al. 2021): position, wnid, class_index (in
+                           the 1000), name; from timm's `imagenet_{a,r}_synsets.txt` and
+                           `imagenet_{a,r}_indices.txt`, checked against each other and the
+                           class list.
 
 Re-running it on the same wheels gives byte-identical files (tests/test_resources.py checks this).
 """
@@ -146,6 +151,49 @@ def build_real(out: Path) -> None:
     )
 
 
+SUBSETS = {  # resource -> (timm file prefix, what it is)
+    "imagenet_a_classes.tsv": (
+        "imagenet_a",
+        "the 200 ImageNet-1k classes of ImageNet-A (Hendrycks et al., Natural Adversarial "
+        "Examples, 2021)",
+    ),
+    "imagenet_r_classes.tsv": (
+        "imagenet_r",
+        "the 200 ImageNet-1k classes of ImageNet-R (Hendrycks et al., The Many Faces of "
+        "Robustness, 2021)",
+    ),
+}
+
+
+def build_subsets(out: Path, wnids: list[str]) -> None:
+    """The class lists of the 200-class test sets: each position's wnid and its index in the
+    1000, from timm's two files, which must agree with each other and with the class list."""
+    names = [line.split("\t")[2] for line in (out / "classes.tsv").read_text().splitlines()[1:]]
+    for resource, (prefix, description) in SUBSETS.items():
+        synsets_member = f"{TIMM_INFO}{prefix}_synsets.txt"
+        indices_member = f"{TIMM_INFO}{prefix}_indices.txt"
+        synsets = sources.read_member("timm", synsets_member).decode().split()
+        indices = [int(x) for x in sources.read_member("timm", indices_member).decode().split()]
+        if len(synsets) != len(indices) or not synsets:
+            raise SystemExit(f"{prefix}: {len(synsets)} synsets but {len(indices)} indices")
+        for wnid, index in zip(synsets, indices):
+            if not 0 <= index < len(wnids) or wnids[index] != wnid:
+                raise SystemExit(f"{prefix}: index {index} is not {wnid} in the class list")
+        if indices != sorted(set(indices)):
+            raise SystemExit(f"{prefix}: indices are not increasing and distinct")
+        lines = ["position\twnid\tclass_index\tname"]
+        lines += [f"{i}\t{w}\t{c}\t{names[c]}" for i, (w, c) in enumerate(zip(synsets, indices))]
+        path = out / resource
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        _sidecar(
+            path,
+            "timm",
+            [synsets_member, indices_member],
+            description + "; position = column of a model's subset output, class_index = the "
+            "class in the 1000",
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT)
@@ -154,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     wnids = build_classes(args.out)
     build_validation_labels(args.out, wnids)
     build_real(args.out)
+    build_subsets(args.out, wnids)
     print(f"resources written to {args.out}")
     return 0
 

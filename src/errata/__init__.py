@@ -17,9 +17,10 @@ Layers (each imports only those above it; ``tests/test_layers.py`` checks):
 ``io/``             the edge: data registry, label and prediction loaders, evidence files,
                     atomic output files and folders, Arrow tables
 ``analysis.py``,    shells over the core: one model, a study of many, agreement with experts,
-``study.py``,       label issues from model consensus (cleanlab, the ``labelissues`` extra)
-``experts.py``,
-``labelissues.py``
+``study.py``,       label issues from model consensus (cleanlab, the ``labelissues`` extra),
+``experts.py``,     superclass-level evaluation (Super-Sub)
+``labelissues.py``,
+``supersub.py``
 ``report/`` …       reports, review app, open-world stage, batch prediction
 ``cli/``            the command line
 ==================  ===========================================================================
@@ -41,6 +42,8 @@ _LAZY = {
     "query": ("errata.study", "query"),
     "label_issues": ("errata.labelissues", "label_issues"),
     "population": ("errata.io.population", "population"),
+    "supersub": ("errata.supersub", "supersub"),
+    "SuperSub": ("errata.supersub", "SuperSub"),
     "Options": ("errata.io.evidence", "Options"),
     "load_labels": ("errata.io.labels", "load_labels"),
     "LabelSet": ("errata.core.labelset", "LabelSet"),
@@ -61,6 +64,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from errata.io.predictions import Predictions, load_predictions  # noqa: F401
     from errata.labelissues import label_issues  # noqa: F401
     from errata.study import Study, compare, query  # noqa: F401
+    from errata.supersub import SuperSub, supersub  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -14,12 +14,13 @@ from typing import Any
 import numpy as np
 
 import errata
+from errata.core import datasets as D
 from errata.core.evidence import Context
 from errata.core.labelset import LabelSet
 from errata.core.names import Alignment, align
 from errata.core.pipeline import Classified
 from errata.core.scoring import Scores, make_scores, score, topk_counts
-from errata.io.evidence import Options, context
+from errata.io.evidence import Options, context, options_for
 from errata.io.labels import load_labels
 from errata.io.predictions import Order, Predictions, load_predictions
 from errata.resources import N_VAL
@@ -58,6 +59,12 @@ class Analysis:
     context: Context | None
     options: Options
     order: str = "auto"
+    outside: str = "error"
+
+    @property
+    def dataset(self) -> D.Dataset:
+        """The test set (:mod:`errata.core.datasets`)."""
+        return D.get(self.predictions.dataset)
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -162,8 +169,26 @@ class Analysis:
                 f"{cov['prediction_rows'] - cov['in_label_set']:,} prediction rows are validation "
                 f"images outside label set '{self.labels.name}': they count for top-1/top-5 only"
             )
+        p = self.predictions
+        if p.remapped:
+            out.append(
+                f"{p.remapped:,} rows predicted a class outside {D.get(p.dataset).class_list()}"
+                " and were re-ranked to their best-ranked class inside it (--outside map)"
+            )
+        if p.left_outside:
+            out.append(
+                f"{p.left_outside:,} rows rank no class of {D.get(p.dataset).class_list()}: "
+                "their prediction stays outside the subset and counts as an error"
+            )
+        unknown = self.labels.summary().get("unknown_original", 0)
+        if unknown:
+            out.append(
+                f"{unknown:,} images of label set '{self.labels.name}' have no known class "
+                "(their names carry no class folder): they count for the label accuracy, not "
+                "for top-1, MLA or the per-class figures"
+            )
         other = self.labels.summary()["non_validation"]
-        if other:
+        if other and self.labels.dataset == D.DEFAULT:
             out.append(
                 f"{other:,} images of label set '{self.labels.name}' are not ImageNet validation "
                 "images (their original label comes from the label file, if it gives one)"
@@ -190,7 +215,13 @@ class Analysis:
             "coverage": self.coverage,
             "notes": self.notes(),
             "labels": self.labels.summary() | {"source": self.labels.source},
-            "settings": settings(self.options, order=self.order, labels=self.labels),
+            "settings": settings(
+                self.options,
+                order=self.order,
+                labels=self.labels,
+                dataset=self.predictions.dataset,
+                outside=self.outside,
+            ),
             "metrics": self.metrics,
             **({"errors": self.summary} if self.summary else {}),
             "published": self.published(),
@@ -223,11 +254,22 @@ class Analysis:
         return {k: out / v for k, v in names.items()}
 
 
-def settings(options: Options, *, order: str, labels: LabelSet) -> dict[str, Any]:
-    """What produced a result: errata's version, the row order, the label set and the options
-    (taxonomy, evidence, seed and resamples), for ``metrics.json`` and ``study.json``."""
+def settings(
+    options: Options,
+    *,
+    order: str,
+    labels: LabelSet,
+    dataset: str = D.DEFAULT,
+    outside: str = "error",
+) -> dict[str, Any]:
+    """What produced a result: errata's version, the test set, the row order, the label set and
+    the options (taxonomy, evidence, seed and resamples), for ``metrics.json`` and
+    ``study.json``; ``outside`` on a subset test set."""
+    ds = D.get(dataset)
     return {
         "errata_version": errata.__version__,
+        "dataset": ds.name,
+        **({"outside": outside} if ds.subset is not None else {}),
         "order": order,
         "labels": labels.name,
         **options.record(),
@@ -245,6 +287,17 @@ def evidence(labels: LabelSet, options: Options) -> Context | None:
     if oov is None:
         return context(labels, options)
     return context(labels, options, oov=oov[0], oov_name=oov[1])
+
+
+def complete_original(labels: LabelSet, alignment: Alignment) -> LabelSet:
+    """``labels`` with the original label of its images that it does not know (a label file
+    whose keys carry no class folder) taken from the predictions' class paths; the same set
+    when there is nothing to fill."""
+    known = alignment.original[alignment.rows]
+    need = (labels.original[alignment.images] < 0) & (known >= 0)
+    if not need.any():
+        return labels
+    return labels.with_original(alignment.images[need], known[need])
 
 
 def _labels_only(labels: LabelSet) -> Any:
@@ -265,11 +318,13 @@ def _arrow_types(t: Any) -> Any:
 def analyze(
     predictions: str | Path | np.ndarray | Predictions,
     *,
-    labels: str | Path | LabelSet = "real",
+    labels: str | Path | LabelSet | None = None,
     order: Order = "auto",
     file_names: str | Path | np.ndarray | list[str] | None = None,
     name: str | None = None,
     options: Options | None = None,
+    dataset: str = D.DEFAULT,
+    outside: D.Outside = "error",
 ) -> Analysis:
     """Score one model's predictions and classify its errors.
 
@@ -278,12 +333,19 @@ def analyze(
     predictions : path, registry name, array or Predictions
         See :func:`errata.io.predictions.load_predictions`.
     labels : {"real", "original", "shankar"}, path or LabelSet
-        Ground truth; see :func:`errata.io.labels.load_labels`.
+        Ground truth; see :func:`errata.io.labels.load_labels` (default: ReaL on the
+        validation set, the class folders elsewhere).
     order, file_names, name
         How rows map to images; see :func:`errata.io.predictions.load_predictions`.
     options : Options, optional
         Evidence and statistics (:class:`errata.Options`): ``classify=False`` for metrics only,
         expert files, ImageNet-X, the open-world bundle, bootstrap resamples and seed.
+    dataset : {"imagenet-val", "imagenet-v2", "imagenet-a", "imagenet-r"}
+        The test set (:mod:`errata.core.datasets`); the error pipeline runs with the same
+        stages on every one, its co-occurrence evidence from ImageNet's label sets (ReaL).
+    outside : {"error", "map"}
+        On ImageNet-A/-R, what a top-1 class outside the 200 does (see
+        :func:`errata.io.predictions.load_predictions`).
 
     Examples
     --------
@@ -299,9 +361,17 @@ def analyze(
     >>> a.summary["errors"], a.summary["categories"]["fine-grained"]["count"] > 0
     (4673, True)
     """
-    options = options or Options()
-    preds = load_predictions(predictions, order=order, file_names=file_names, name=name)
-    label_set = load_labels(labels)
+    ds = D.get(dataset)
+    options = options_for(options or Options(), ds)
+    preds = load_predictions(
+        predictions,
+        order=order,
+        file_names=file_names,
+        name=name,
+        dataset=ds,
+        outside=outside,
+    )
+    label_set = load_labels(labels, dataset=ds, images=preds.file_names)
     alignment = align(
         preds.file_names,
         label_set.index,
@@ -309,7 +379,9 @@ def analyze(
         source=preds.source,
         label_name=label_set.name,
         numbers=preds.numbers,
+        known_original=None if ds.validation else ds.original(preds.file_names),
     )
+    label_set = complete_original(label_set, alignment)
     hits, n = topk_counts(preds.topk, alignment.original, label_set.multi.n_classes)
     ctx = evidence(label_set, options)
     tally_, result = score(
@@ -329,6 +401,7 @@ def analyze(
         context=ctx,
         options=options,
         order=preds.order or "file names",
+        outside=outside,
     )
 
 

@@ -12,14 +12,21 @@ Each batch of models is aligned (once per distinct file-name list), scored by
   original, top1, category, evidence_label, evidence_count, severity. DuckDB reads them as one
   table (``read_parquet('study/errors/*.parquet')``; ``errata query`` does it for you).
 * ``failed.json`` — files that failed validation, with the one-line reason.
-* ``study.json`` — the manifest: settings (errata version, label set, order, taxonomy,
-  evidence, seed, resamples), each model's file, size, modification time and sha256, and the
-  part holding its errors.
+* ``study.json`` — the manifest: the settings of each test set in the study (label set, order,
+  taxonomy, evidence, seed, resamples), each model's test set, file, size, modification time
+  and sha256, and the part holding its errors.
 
 Run ``compare`` again on a grown zoo and only new or changed files (by content hash) are
 scored; the others keep their rows and parts (``rebuild=True`` redoes all). The folder is
 replaced as a unit (:func:`errata.io.files.atomic_folder`): a reader sees the old study or the
 new one, never a mix.
+
+**Several test sets side by side**: each run scores the files of one test set (``dataset=``,
+:mod:`errata.core.datasets`) into the study; the models of the other test sets keep their rows
+and parts, and every row of ``models.parquet`` and ``errors/`` carries its ``dataset``. The
+settings are checked per test set: a run for ImageNet-A with other settings than the study's
+ImageNet-A models is refused (``rebuild=True`` redoes that test set only), while ImageNet-A and
+the validation set may well use other label sets.
 """
 
 from __future__ import annotations
@@ -40,14 +47,15 @@ import numpy as np
 
 import errata
 from errata.core import categories as K
+from errata.core import datasets as D
 from errata.core.labelset import LabelSet
 from errata.core.names import Aligner
 from errata.core.pipeline import Classifier
 from errata.core.scoring import make_scores, score, topk_counts
 from errata.exceptions import ErrataInputError
 from errata.io import files
-from errata.io.evidence import Options
-from errata.io.labels import load_labels
+from errata.io.evidence import Options, options_for
+from errata.io.labels import default_labels, load_labels
 from errata.io.population import comparability
 from errata.io.predictions import READERS, Order, load_predictions
 from errata.io.tables import StudyErrors, write_part
@@ -55,7 +63,7 @@ from errata.resources import N_VAL
 
 Progress = Callable[[int, int, str], None]
 MODEL_BATCH = 64  # models scored together; bounds peak memory of a 1,000-model study
-FORMAT = 2  # study folder layout (1: a single errors.parquet, no manifest)
+FORMAT = 3  # study folder layout (1: a single errors.parquet; 2: one test set per study)
 MANAGED = ("models.parquet", "errors", "errors.parquet", "failed.json", "study.json")
 
 
@@ -100,26 +108,75 @@ def _unique_name(path: Path, used: set[str]) -> str:
     return name
 
 
-def _previous(out: Path | None, settings: dict[str, Any], rebuild: bool) -> dict[str, Any] | None:
-    """The manifest of an existing study in ``out`` that this run can extend, else None."""
-    if out is None or rebuild or not (out / "study.json").exists():
+def _previous(out: Path | None, rebuild: bool) -> dict[str, Any] | None:
+    """The manifest of an existing study in ``out`` that this run adds to, else None (an
+    older layout is refused, or with ``rebuild`` replaced)."""
+    if out is None or not (out / "study.json").exists():
         return None
     old = files.read_json(out / "study.json", what="a study manifest (study.json)")
     if not isinstance(old, dict) or old.get("format") != FORMAT:
+        if rebuild:
+            return None
         raise ErrataInputError(
             f"{out}: the study was written by an older errata; run again with --rebuild"
         )
-    if old.get("settings") != settings:
-        changed = sorted(
-            k
-            for k in set(settings) | set(old.get("settings") or {})
-            if settings.get(k) != (old.get("settings") or {}).get(k)
-        )
-        raise ErrataInputError(
-            f"{out}: the study was made with other settings ({', '.join(changed)}); use "
-            "--rebuild to redo it, or another --out"
-        )
     return old
+
+
+def _check_settings(out: Path, old: dict[str, Any], dataset: str, settings: dict[str, Any]) -> None:
+    """A run may only add to the models of its test set that were made with its settings."""
+    before = (old.get("settings") or {}).get(dataset)
+    if before is None or before == settings:
+        return
+    changed = sorted(k for k in set(settings) | set(before) if settings.get(k) != before.get(k))
+    raise ErrataInputError(
+        f"{out}: the study's {dataset} models were made with other settings "
+        f"({', '.join(changed)}); use --rebuild to redo them, or another --out"
+    )
+
+
+def label_set_for(
+    labels: str | Path | LabelSet | None,
+    ds: D.Dataset,
+    inputs: list[Path],
+    *,
+    order: Order,
+    outside: D.Outside,
+) -> LabelSet:
+    """The run's label set. On a test set other than the validation set the ``original``
+    labels are the class folders of the images the files predict, and a label file whose
+    names carry no class folder learns each image's class from them: the files' class paths
+    are read first (a file that fails is left to the scoring pass, which reports it)."""
+    name = default_labels(ds) if labels is None else labels
+    if ds.validation:
+        return load_labels(name, dataset=ds)
+    original = isinstance(name, str) and name == "original"
+    label_set = None if original else load_labels(name, dataset=ds)
+    if label_set is not None and not (label_set.original < 0).any():
+        return label_set
+    seen: list[np.ndarray] = []  # the distinct image lists (a zoo's files share one or two)
+    for path in inputs:
+        try:
+            pred = load_predictions(
+                path, order=order, keep_scores=False, dataset=ds, outside=outside
+            )
+        except (ErrataInputError, OSError):
+            continue
+        if not any(s is pred.file_names or np.array_equal(s, pred.file_names) for s in seen):
+            seen.append(pred.file_names)
+    if not seen:
+        if label_set is not None:
+            return label_set
+        raise ErrataInputError(
+            f"no readable {ds.title} prediction file in {', '.join(map(str, inputs[:3]))} to "
+            "take the images' class folders from"
+        )
+    images = np.unique(np.concatenate(seen))
+    if label_set is None:
+        return load_labels("original", dataset=ds, images=images)
+    rows = label_set.index.rows(images)
+    hit = rows >= 0
+    return label_set.with_original(rows[hit], ds.original(images[hit]))
 
 
 PREFETCH = 2  # batches of files read ahead of the one being scored
@@ -138,10 +195,12 @@ class _Entry:
     k: int | None = None
     part: str | None = None
     reuse: bool = False
+    dataset: str = D.DEFAULT
 
     def record(self) -> dict[str, Any]:
         return {
             "model": self.model,
+            "dataset": self.dataset,
             "path": self.path,
             "size": self.size,
             "mtime_ns": self.mtime_ns,
@@ -165,13 +224,15 @@ def _read(entry: _Entry) -> bytes | None:
 def compare(
     paths: Sequence[str | Path],
     *,
-    labels: str | Path | LabelSet = "real",
+    labels: str | Path | LabelSet | None = None,
     order: Order = "auto",
     out: str | Path | None = None,
     options: Options | None = None,
     batch: int = MODEL_BATCH,
     progress: Progress | None = None,
     rebuild: bool = False,
+    dataset: str = D.DEFAULT,
+    outside: D.Outside = "error",
 ) -> Study:
     """Score many models' predictions as one stacked array, in batches.
 
@@ -180,16 +241,18 @@ def compare(
     paths : files or folders
         Prediction files (any format :func:`errata.io.predictions.load_predictions` reads); a
         folder contributes all its prediction files.
-    labels, order, options
-        As in :func:`errata.analyze`.
+    labels, order, options, dataset, outside
+        As in :func:`errata.analyze`; all the files of a run are of one test set.
     out : folder, optional
         The study folder (see the module docstring). An existing study made with the same
-        settings is extended: only new or changed files are scored.
+        settings is extended: only new or changed files are scored; the models of other test
+        sets in it are kept as they are.
     batch : int
         Models scored together (bounds memory).
     progress : callable(done, total, name), optional
     rebuild : bool
-        Score every file again even when ``out`` holds a study of them.
+        Score every file again even when ``out`` holds a study of them (the models of this
+        test set; those of other test sets stay).
 
     Files are read and hashed in a background thread while the previous batch is scored, and
     each batch's error part is written in another, so the two cores stay busy. A file that fails
@@ -200,17 +263,25 @@ def compare(
     from errata.analysis import evidence
     from errata.analysis import settings as settings_of
 
-    options = options or Options()
+    ds = D.get(dataset)
+    options = options_for(options or Options(), ds)
     if batch < 1:
         raise ErrataInputError(f"batch: {batch}; expected at least 1")
+    if outside not in D.OUTSIDE:
+        raise ErrataInputError(f"outside: '{outside}' is not one of {', '.join(D.OUTSIDE)}")
     inputs = prediction_files(paths)
-    label_set = load_labels(labels)
+    label_set = label_set_for(labels, ds, inputs, order=order, outside=outside)
     out_path = None if out is None else Path(out)
-    settings = settings_of(options, order=order, labels=label_set)
+    settings = settings_of(options, order=order, labels=label_set, dataset=ds.name, outside=outside)
     settings.pop("errata_version")
     settings["labels_source"] = label_set.source
-    old = _previous(out_path, settings, rebuild)
-    old_models = {m["path"]: m for m in (old or {}).get("models", [])}
+    old = _previous(out_path, rebuild)
+    if old is not None and not rebuild:
+        _check_settings(out_path, old, ds.name, settings)  # type: ignore[arg-type]
+    old_all = list((old or {}).get("models", []))
+    others = [m for m in old_all if m.get("dataset") != ds.name]  # other test sets: kept
+    mine = [m for m in old_all if m.get("dataset") == ds.name]
+    old_models = {} if rebuild else {m["path"]: m for m in mine}
 
     # unchanged size and modification time: the previous study's rows stand, unread
     entries: list[_Entry] = []
@@ -221,7 +292,7 @@ def compare(
         except OSError as exc:
             failed.append({"path": str(path), "error": f"{path}: cannot read ({exc.strerror})"})
             continue
-        e = _Entry(path=str(path), size=st.st_size, mtime_ns=st.st_mtime_ns)
+        e = _Entry(path=str(path), size=st.st_size, mtime_ns=st.st_mtime_ns, dataset=ds.name)
         prev = old_models.get(e.path)
         if prev and (prev["size"], prev["mtime_ns"]) == (e.size, e.mtime_ns):
             e.sha256, e.reuse = prev["sha256"], True
@@ -229,7 +300,12 @@ def compare(
 
     ctx = evidence(label_set, options)
     classifier = Classifier(ctx) if ctx is not None else None
-    aligner = Aligner(label_set.index, label_set.original, label_set.name)
+    aligner = Aligner(
+        label_set.index,
+        label_set.original,
+        label_set.name,
+        known=None if ds.validation else ds.original,
+    )
     n_cls = label_set.multi.n_classes
     layout = StudyErrors(label_set)
     run = uuid.uuid4().hex[:8]
@@ -251,7 +327,14 @@ def compare(
         if prev and prev["sha256"] == e.sha256:
             return e, "reuse"  # touched, not changed
         try:
-            pred = load_predictions(e.path, order=order, keep_scores=False, content=content)
+            pred = load_predictions(
+                e.path,
+                order=order,
+                keep_scores=False,
+                content=content,
+                dataset=ds,
+                outside=outside,
+            )
             al = aligner(pred.file_names, source=pred.source, numbers=pred.numbers)
         except ErrataInputError as exc:
             return e, exc
@@ -289,7 +372,12 @@ def compare(
             names = [e.model for e in group]
             sc = make_scores(label_set, names, tally_, context=ctx, options=options.scoring)
             frame = pd.DataFrame(
-                {"model": names, "path": [e.path for e in group], "k": [e.k for e in group]}
+                {
+                    "model": names,
+                    "dataset": ds.name,
+                    "path": [e.path for e in group],
+                    "k": [e.k for e in group],
+                }
                 | sc.values
             )
             frames.append(frame)
@@ -336,19 +424,31 @@ def compare(
             prev = old_models[e.path]
             e.model, e.k, e.part = prev["model"], prev.get("k"), prev.get("part")
         scored = [e for e in entries if not e.reuse and e.model]
-        models = _models_table(pd, frames, kept, out_path, entries)
-        full_val = None
-        if len(models) and "images" in models.columns:
-            full_val = bool((models["images"] == N_VAL).all())
+        models = _models_table(pd, frames, kept, out_path, entries, others, ds.name)
+        run_models = [e.record() for e in entries if e.reuse or e.model]
+        datasets = list(dict.fromkeys([m["dataset"] for m in others] + [ds.name]))
+
+        def per_dataset(key: str, value: Any) -> dict[str, Any]:
+            before = dict((old or {}).get(key) or {})
+            return {d: value if d == ds.name else before.get(d) for d in datasets}
+
+        val_settings = per_dataset("settings", settings).get(D.DEFAULT)
         summary = {
             "format": FORMAT,
             "errata_version": errata.__version__,
-            "settings": settings,
-            "labels": label_set.summary() | {"source": label_set.source},
-            "sources": dict(ctx.sources) if ctx is not None else {},
+            "datasets": datasets,
+            "settings": per_dataset("settings", settings),
+            "labels": per_dataset("labels", label_set.summary() | {"source": label_set.source}),
+            "sources": per_dataset("sources", dict(ctx.sources) if ctx is not None else {}),
             "categories": list(K.NAMES),
-            "models": [e.record() for e in entries if e.reuse or e.model],
-            "counts": {
+            "models": [
+                m
+                for d in datasets
+                for m in (run_models if d == ds.name else others)
+                if m["dataset"] == d
+            ],
+            "dataset": ds.name,  # the test set of this run
+            "counts": {  # this run's test set (the other test sets' models are kept)
                 "models": len(kept) + len(scored),
                 "scored": len(scored),
                 "reused": len(kept),
@@ -356,11 +456,12 @@ def compare(
                 "failed": len(failed),
             },
             "failed": failed,
-            "published": comparability(settings, full_val=full_val),
+            "published": _published(models, val_settings),
         }
         study = Study(models=models, failed=failed, summary=summary)
         if tmp is not None and out_path is not None:
-            _finish(tmp, out_path, study, old_models, kept, layout)
+            kept_ids = {(ds.name, e.path) for e in kept}
+            _finish(tmp, out_path, study, old_all, kept_ids, layout, others)
     if out_path is not None:
         study.written = {
             "models": out_path / "models.parquet",
@@ -371,20 +472,48 @@ def compare(
     return study
 
 
+def _published(models: Any, settings: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Whether the study's ImageNet-validation models can stand beside the 962 published ones
+    (:func:`errata.io.population.comparability`); None without validation models."""
+    if settings is None or not len(models):
+        return None
+    val = models[models["dataset"] == D.DEFAULT] if "dataset" in models.columns else models
+    if not len(val):
+        return None
+    full_val = bool((val["images"] == N_VAL).all()) if "images" in val.columns else None
+    return comparability(settings, full_val=full_val)
+
+
 def _models_table(
-    pd: Any, frames: list[Any], kept: list[_Entry], out: Path | None, entries: list[_Entry]
+    pd: Any,
+    frames: list[Any],
+    kept: list[_Entry],
+    out: Path | None,
+    entries: list[_Entry],
+    others: list[dict[str, Any]],
+    dataset: str,
 ) -> Any:
-    """The new models' rows and the kept rows of the previous study, in input order."""
+    """The new models' rows and the kept rows of the previous study: the other test sets'
+    rows as they were, then this test set's in input order."""
     pieces = list(frames)
-    if kept and out is not None:
+    old = None
+    if (kept or others) and out is not None:
         old = pd.read_parquet(out / "models.parquet")
-        pieces.insert(0, old[old["path"].isin([e.path for e in kept])])
+        mine = old[(old["dataset"] == dataset) & old["path"].isin([e.path for e in kept])]
+        pieces.insert(0, mine)
     pieces = [p for p in pieces if len(p)]
+    rest = None if old is None else old[old["dataset"] != dataset]
     if not pieces:
-        return pd.DataFrame({"model": pd.Series([], dtype=str)})
+        if rest is not None and len(rest):
+            return rest.reset_index(drop=True)
+        return pd.DataFrame(
+            {"model": pd.Series([], dtype=str), "dataset": pd.Series([], dtype=str)}
+        )
     models = pd.concat(pieces, ignore_index=True)
     rank = {e.path: i for i, e in enumerate(entries)}
     models = models.sort_values("path", key=lambda col: col.map(rank), kind="stable")
+    if rest is not None and len(rest):
+        models = pd.concat([rest, models], ignore_index=True)
     return models.reset_index(drop=True)
 
 
@@ -392,25 +521,27 @@ def _finish(
     tmp: Path,
     out: Path,
     study: Study,
-    old_models: dict[str, Any],
-    kept: list[_Entry],
+    old_models: list[dict[str, Any]],
+    kept: set[tuple[str, str]],
     layout: StudyErrors,
+    others: list[dict[str, Any]],
 ) -> None:
     """Complete the new study folder ``tmp``: the previous study's parts (linked when all their
-    models stay, else filtered), the models table, the manifest."""
+    models stay, else filtered), the models table, the manifest. ``kept`` are the (test set,
+    path) of this run's kept models; the models of other test sets (``others``) all stay."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     errors_dir = tmp / "errors"
-    kept_paths = {e.path for e in kept}
+    kept = kept | {(m["dataset"], m["path"]) for m in others}
     by_part: dict[str, list[dict[str, Any]]] = {}
-    for m in old_models.values():
+    for m in old_models:
         if m.get("part"):
             by_part.setdefault(m["part"], []).append(m)
     for part, members in by_part.items():
         src = out / "errors" / part
-        stay = [m["model"] for m in members if m["path"] in kept_paths]
+        stay = [m["model"] for m in members if (m["dataset"], m["path"]) in kept]
         if not stay or not src.exists():
             continue
         if len(stay) == len(members):

@@ -47,12 +47,14 @@ def _main(
 from errata.cli import analyze as _analyze  # noqa: E402,F401
 from errata.cli import compare as _compare  # noqa: E402,F401
 from errata.cli import data as _data  # noqa: E402,F401
+from errata.cli import datasets as _datasets  # noqa: E402,F401
 from errata.cli import diff as _diff  # noqa: E402,F401
 from errata.cli import experts as _experts  # noqa: E402,F401
 from errata.cli import labelissues as _labelissues  # noqa: E402,F401
 from errata.cli import openworld as _openworld  # noqa: E402,F401
 from errata.cli import predict as _predict  # noqa: E402,F401
 from errata.cli import review as _review  # noqa: E402,F401
+from errata.cli import supersub as _supersub  # noqa: E402,F401
 from errata.cli import taxonomy as _taxonomy  # noqa: E402,F401
 
 

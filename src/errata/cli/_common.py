@@ -83,9 +83,22 @@ def print_json(obj: Any) -> None:
 
 
 LABELS_HELP = (
-    "Ground truth: 'real' (ImageNet-ReaL, default), 'original', 'shankar' (needs the "
-    "Shankar file in the data directory) or a label file (.json: Shankar schema or "
-    "errata's; .csv: file_name,labels[,unclear,problematic])."
+    "Ground truth: 'real' (ImageNet-ReaL, the default on imagenet-val), 'original' (the "
+    "default on other test sets: each image's class folder), 'shankar' (needs the Shankar "
+    "file in the data directory; on imagenet-v2 its ImageNetV2 part) or a label file (.json: "
+    "Shankar schema or errata's; .csv: file_name,labels[,unclear,problematic] or "
+    "file_name,label); on other test sets also a folder of class folders."
+)
+DATASET_HELP = (
+    "Test set: 'imagenet-val' (default; the 50,000 validation images), 'imagenet-v2', "
+    "'imagenet-a' or 'imagenet-r' (200-class subsets: scores are restricted to the 200 "
+    "classes before the arg-max). Outside the validation set an image is its class folder "
+    "and file name ('n01498041/x.jpg'), and the class folder is its label."
+)
+OUTSIDE_HELP = (
+    "ImageNet-A/-R files of top-1/top-k classes: a top-1 class outside the 200 is an 'error' "
+    "(default), or with 'map' the row takes its best-ranked class inside the 200 (rows that "
+    "rank none keep their prediction, an error)."
 )
 ORDER_HELP = (
     "Row order of files without file names: 'auto' (default: the order in which the top-1 "
@@ -97,7 +110,30 @@ ORDER_HELP = (
 
 # Options that several commands share, declared once (each returns a fresh typer.Option).
 def labels_opt(help: str = LABELS_HELP) -> Any:  # noqa: A002 (typer's keyword)
-    return typer.Option("real", "--labels", "-l", help=help)
+    return typer.Option(None, "--labels", "-l", help=help, show_default=False)
+
+
+def dataset_opt(help: str = DATASET_HELP) -> Any:  # noqa: A002
+    return typer.Option("imagenet-val", "--dataset", "-d", help=help)
+
+
+def outside_opt(help: str = OUTSIDE_HELP) -> Any:  # noqa: A002
+    return typer.Option("error", "--outside", help=help)
+
+
+def dataset_option(name: str, *, outside: str = "error") -> tuple[str, Any]:
+    """Validate --dataset and --outside (one-line errors otherwise)."""
+    from errata.core import datasets as D
+    from errata.exceptions import ErrataInputError
+
+    ds = D.get(name)
+    if outside not in D.OUTSIDE:
+        raise ErrataInputError(f"--outside: '{outside}' is not one of {', '.join(D.OUTSIDE)}")
+    if outside != "error" and ds.subset is None:
+        raise ErrataInputError(
+            f"--outside: only for the 200-class test sets (imagenet-a, imagenet-r), not {ds.name}"
+        )
+    return ds.name, outside
 
 
 def order_opt(help: str = ORDER_HELP) -> Any:  # noqa: A002

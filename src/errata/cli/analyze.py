@@ -10,6 +10,8 @@ import typer
 from errata.cli import app
 from errata.cli._common import (
     console,
+    dataset_opt,
+    dataset_option,
     experts_opt,
     imagenet_x_opt,
     json_opt,
@@ -18,6 +20,7 @@ from errata.cli._common import (
     openworld_opt,
     order_opt,
     order_option,
+    outside_opt,
     plots_opt,
     print_json,
     proposals_opt,
@@ -33,6 +36,8 @@ def analyze(
         "image) or a registry name such as cleanlab-resnet50.",
     ),
     labels: str = labels_opt(),
+    dataset: str = dataset_opt(),
+    outside: str = outside_opt(),
     order: str = order_opt(),
     file_names: str = typer.Option(
         None,
@@ -95,6 +100,7 @@ def analyze(
         raise ErrataInputError("--images: only used with --report")
     if images is not None and not images.is_dir():
         raise ErrataInputError(f"--images {images}: not a folder")
+    dataset, outside = dataset_option(dataset, outside=outside)
     options = make_options(
         expert_files=expert_files,
         imagenet_x=imagenet_x,
@@ -113,6 +119,8 @@ def analyze(
         file_names=file_names,  # type: ignore[arg-type]
         name=name,
         options=options,
+        dataset=dataset,
+        outside=outside,  # type: ignore[arg-type]
     )
     written = result.save(out) if out is not None else {}
     if report is not None:
@@ -150,7 +158,10 @@ def render(result: Any) -> None:
 
     c = console()
     labels = result.labels
-    t = Table(title=f"{result.predictions.name} — labels: {labels.name}", title_justify="left")
+    where = "" if result.dataset.validation else f" — {result.dataset.title}"
+    t = Table(
+        title=f"{result.predictions.name}{where} — labels: {labels.name}", title_justify="left"
+    )
     t.add_column("metric")
     t.add_column("value", justify="right")
     t.add_column("95 % CI", justify="right")

@@ -9,6 +9,8 @@ import typer
 from errata.cli import app
 from errata.cli._common import (
     console,
+    dataset_opt,
+    dataset_option,
     experts_opt,
     imagenet_x_opt,
     json_opt,
@@ -17,6 +19,7 @@ from errata.cli._common import (
     openworld_opt,
     order_opt,
     order_option,
+    outside_opt,
     plots_opt,
     print_json,
     progress_bar,
@@ -36,6 +39,11 @@ def compare(
         "study of the same settings is extended: only new or changed files are scored.",
     ),
     labels: str = labels_opt(),
+    dataset: str = dataset_opt(
+        "Test set of these files (see errata analyze --help). A study holds several side by "
+        "side: run compare once per test set with the same --out; each row carries its dataset."
+    ),
+    outside: str = outside_opt(),
     order: str = order_opt(),
     expert_files: list[str] = experts_opt(),
     imagenet_x: bool = imagenet_x_opt(),
@@ -97,6 +105,7 @@ def compare(
                 f"--color-by: '{color_by}' is not a column of {metadata} "
                 f"({', '.join(attrs) or 'no attributes'})"
             )
+    dataset, outside = dataset_option(dataset, outside=outside)
     options = make_options(
         expert_files=expert_files,
         imagenet_x=imagenet_x,
@@ -116,6 +125,8 @@ def compare(
             progress=progress,
             options=options,
             rebuild=rebuild,
+            dataset=dataset,
+            outside=outside,  # type: ignore[arg-type]
         )
     if report is not None or plots is not None:
         from errata.report import _render

@@ -9,11 +9,14 @@ import typer
 from errata.cli import app
 from errata.cli._common import (
     console,
+    dataset_opt,
+    dataset_option,
     json_opt,
     labels_opt,
     make_options,
     order_opt,
     order_option,
+    outside_opt,
     plots_opt,
     print_json,
     taxonomy_opt,
@@ -25,6 +28,8 @@ def diff(
     a: str = typer.Argument(..., help="Model A's predictions (file or registry name)."),
     b: str = typer.Argument(..., help="Model B's predictions (file or registry name)."),
     labels: str = labels_opt(),
+    dataset: str = dataset_opt(),
+    outside: str = outside_opt(),
     order: str = order_opt(),
     order_b: str = typer.Option(None, "--order-b", help="Row order of B when it differs from A's."),
     report: Path = typer.Option(
@@ -50,10 +55,24 @@ def diff(
         raise ErrataInputError(f"--report {report}: expected an .html file name")
     from errata.io.labels import load_labels
 
-    label_set = load_labels(labels)  # loaded once, shared by both models
+    dataset, outside = dataset_option(dataset, outside=outside)
+    ds_kw: dict = {"dataset": dataset, "outside": outside}
+    model_a: object = a
+    model_b: object = b
+    if dataset == "imagenet-val":
+        label_set = load_labels(labels)  # loaded once, shared by both models
+    else:  # the images of both files make the label set (their class folders)
+        import numpy as np
+
+        from errata.io.predictions import load_predictions
+
+        model_a = load_predictions(a, order=order_a, **ds_kw)
+        model_b = load_predictions(b, order=order_b_, **ds_kw)
+        both = np.union1d(model_a.file_names, model_b.file_names)  # type: ignore[attr-defined]
+        label_set = load_labels(labels, dataset=dataset, images=both)
     options = make_options(n_resamples=200, taxonomy=taxonomy)
-    res_a = analyze(a, labels=label_set, order=order_a, options=options)
-    res_b = analyze(b, labels=label_set, order=order_b_, options=options)
+    res_a = analyze(model_a, labels=label_set, order=order_a, options=options, **ds_kw)  # type: ignore[arg-type]
+    res_b = analyze(model_b, labels=label_set, order=order_b_, options=options, **ds_kw)  # type: ignore[arg-type]
     d = model_diff(res_a, res_b)
     written: dict[str, Path] = {}
     if report is not None:

@@ -8,17 +8,28 @@ from pathlib import Path
 import typer
 
 from errata.cli import app
-from errata.cli._common import console, progress_bar
+from errata.cli._common import console, dataset_opt, dataset_option, progress_bar
 
 
 @app.command("predict")
 def predict_cmd(
     model: list[str] = typer.Option(
-        ...,
+        None,
         "--model",
         "-m",
         help="timm / torchvision name (tv:NAME), or a file listing "
         "'name \\[checkpoint]' per line; repeat for many.",
+    ),
+    supersub: list[Path] = typer.Option(
+        None,
+        "--supersub",
+        help="A Super-Sub composite (TOML: taxonomy, a superclass model and one specialist "
+        "per superclass, each from a checkpoint): the superclass model picks the superclass, "
+        "its specialist the class. Repeat for many; combines with --model.",
+    ),
+    dataset: str = dataset_opt(
+        "Test set of the images: names are class paths outside imagenet-val, and on "
+        "imagenet-a/-r the ranking is restricted to the 200 classes."
     ),
     images: Path = typer.Option(..., "--images", help="ImageNet-layout image folder."),
     out: Path = typer.Option(..., "--out", help="Output folder: <model>.npz per model."),
@@ -35,20 +46,26 @@ def predict_cmd(
     ray: str | None = typer.Option(
         None,
         "--ray",
-        is_flag=False,
-        flag_value="local",
-        help="Spread models × shards over Ray: bare --ray starts a "
-        "local cluster; --ray ADDRESS joins one.",
+        metavar="local|ADDRESS",
+        help="Spread models × shards over Ray: '--ray local' starts a local cluster; "
+        "'--ray auto' or '--ray ray://host:port' joins one.",
     ),
 ) -> None:
     """Predict every image with every model; writes errata's prediction format."""
+    from errata.exceptions import ErrataInputError
     from errata.io.images import list_images
-    from errata.predict import predict
+    from errata.predict import load_supersub_spec, predict, resolve_models
 
-    list_images(images)  # a bad folder fails before any model loads
+    if not model and not supersub:
+        raise ErrataInputError("give --model (one or more) or --supersub (a composite's TOML)")
+    dataset, _ = dataset_option(dataset)
+    list_images(images, dataset=dataset)  # a bad folder fails before any model loads
+    specs: list = (resolve_models(model) if model else []) + [
+        load_supersub_spec(s) for s in supersub or []
+    ]
     with progress_bar("predicting") as progress:
         reps = predict(
-            model,
+            specs,
             images,
             out,
             pretrained=pretrained,
@@ -59,6 +76,7 @@ def predict_cmd(
             workers=workers,
             ray=ray,
             progress=progress,
+            dataset=dataset,
         )
     con = console(stderr=True)
     for rep in reps:

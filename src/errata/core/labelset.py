@@ -39,6 +39,9 @@ class LabelSet:
         Membership in ImageNet-M (the 68 "major mistake" images of Vasudevan et al.), if known.
     source : str
         Where the set came from, in words.
+    dataset : str
+        The test set its images belong to (:mod:`errata.core.datasets`); outside the
+        validation set, ``file_names`` are class paths (``n01498041/x.jpg``).
     """
 
     name: str
@@ -49,6 +52,7 @@ class LabelSet:
     original: np.ndarray
     imagenet_m: np.ndarray | None = None
     source: str = ""
+    dataset: str = "imagenet-val"
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -90,7 +94,9 @@ class LabelSet:
     @property
     def index(self) -> NameIndex:
         """Look-up of file names (see :meth:`positions`)."""
-        return self._cached("index", lambda: NameIndex.of(self.file_names))  # type: ignore[no-any-return]
+        return self._cached(  # type: ignore[no-any-return]
+            "index", lambda: NameIndex.of(self.file_names, paths=self.dataset != "imagenet-val")
+        )
 
     def positions(self, file_names: np.ndarray) -> np.ndarray:
         """Row of each file name in this set, ``-1`` where absent (vectorised)."""
@@ -115,13 +121,26 @@ class LabelSet:
             original=self.original[rows],
             imagenet_m=None if self.imagenet_m is None else self.imagenet_m[rows],
             source=self.source,
+            dataset=self.dataset,
         )
+
+    def with_original(self, images: np.ndarray, original: np.ndarray) -> LabelSet:
+        """A copy whose unknown original labels (``-1``) at rows ``images`` are ``original``
+        (a label file that names no class folder learns each image's class from the
+        predictions' class paths)."""
+        filled = self.original.copy()
+        images = np.asarray(images, dtype=np.int64)
+        take = (filled[images] < 0) & (np.asarray(original) >= 0)
+        filled[images[take]] = np.asarray(original)[take]
+        import dataclasses
+
+        return dataclasses.replace(self, original=filled, _cache={})
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready counts: images, evaluated, problematic, empty, mean labels, ImageNet-M, and
         images that are not ImageNet validation images."""
         multi = self.multi
-        return {
+        out = {
             "name": self.name,
             "images": int(len(self)),
             "evaluated": int(self.evaluated.sum()),
@@ -131,3 +150,7 @@ class LabelSet:
             "imagenet_m": None if self.imagenet_m is None else int(self.imagenet_m.sum()),
             "non_validation": int((self.index.numbers < 0).sum()),
         }
+        if self.dataset != "imagenet-val":
+            out["dataset"] = self.dataset
+            out["unknown_original"] = int((self.original < 0).sum())
+        return out

@@ -13,6 +13,7 @@ every distinct name list of a study (a zoo usually has one or two).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -156,7 +157,10 @@ class NameIndex:
     """Rows of a set of distinct image names, for vectorised look-ups.
 
     Validation images are found by number (a ``(50000,)`` table); other names by binary search
-    over the sorted base names.
+    over the sorted base names. An index of *class paths* (``paths=True``, the identities of
+    test sets other than the validation set, see :mod:`errata.core.datasets`) keeps the names
+    as they are and looks names up whole; an entry without a class folder there also matches a
+    query of that file name in any class folder.
     """
 
     names: np.ndarray
@@ -164,9 +168,28 @@ class NameIndex:
     _by_val: np.ndarray = field(repr=False)
     _sorted: np.ndarray = field(repr=False)
     _order: np.ndarray = field(repr=False)
+    paths: bool = False
+    _bare: np.ndarray | None = field(default=None, repr=False)  # sorted folderless entries
+    _bare_order: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
-    def of(cls, names: np.ndarray) -> NameIndex:
+    def of(cls, names: np.ndarray, *, paths: bool = False) -> NameIndex:
+        if paths:
+            base = as_names(names)
+            nums = np.full(len(base), -1, dtype=np.int64)
+            order = np.argsort(base, kind="stable")
+            bare = np.flatnonzero(np.strings.find(base, "/") < 0) if len(base) else order[:0]
+            bare = bare[np.argsort(base[bare], kind="stable")]
+            return cls(
+                names=base,
+                numbers=nums,
+                _by_val=np.full(0, -1, dtype=np.int64),
+                _sorted=base[order],
+                _order=order,
+                paths=True,
+                _bare=base[bare] if len(bare) else None,
+                _bare_order=bare,
+            )
         base = base_names(names)
         nums = val_numbers(base)
         by_val = np.full(N_VAL, -1, dtype=np.int64)
@@ -185,7 +208,19 @@ class NameIndex:
         >>> NameIndex.of(np.array(["ILSVRC2012_val_00000002.JPEG", "x.png"])).rows(
         ...     np.array(["x.png", "val/ILSVRC2012_val_00000002", "y"])).tolist()
         [1, 0, -1]
+        >>> NameIndex.of(np.array(["n01440764/a.jpg", "b.jpg"]), paths=True).rows(
+        ...     np.array(["n01440764/a.jpg", "n01443537/a.jpg", "n01443537/b.jpg"])).tolist()
+        [0, -1, 1]
         """
+        if self.paths:
+            query = as_names(names)
+            out = _search(self._sorted, self._order, query)
+            if self._bare is not None and self._bare_order is not None and len(self._bare):
+                miss = np.flatnonzero(out < 0)
+                if len(miss):
+                    bare_q = np.asarray(np.strings.rpartition(query[miss], "/")[2])
+                    out[miss] = _search(self._bare, self._bare_order, bare_q)
+            return out
         base = base_names(names)
         nums = val_numbers(base) if numbers is None else numbers
         out = np.full(len(base), -1, dtype=np.int64)
@@ -193,11 +228,19 @@ class NameIndex:
         out[is_val] = self._by_val[nums[is_val]]
         other = np.flatnonzero(~is_val)
         if len(other) and len(self._sorted):
-            q = base[other]
-            pos = np.searchsorted(self._sorted, q).clip(max=len(self._sorted) - 1)
-            hit = self._sorted[pos] == q
-            out[other[hit]] = self._order[pos[hit]]
+            out[other] = _search(self._sorted, self._order, base[other])
         return out
+
+
+def _search(sorted_names: np.ndarray, order: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Row (``order`` of the sorted entry) of each query name, ``-1`` where absent."""
+    out = np.full(len(query), -1, dtype=np.int64)
+    if not len(query) or not len(sorted_names):
+        return out
+    pos = np.searchsorted(sorted_names, query).clip(max=len(sorted_names) - 1)
+    hit = sorted_names[pos] == query
+    out[hit] = order[pos[hit]]
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -249,14 +292,26 @@ def align(
     source: str,
     label_name: str,
     numbers: np.ndarray | None = None,
+    known_original: np.ndarray | None = None,
 ) -> Alignment:
     """Map prediction rows (``names``) onto a label set's images (``index``).
 
-    A name that is neither in the label set nor an ImageNet validation image is an error (a
-    typo or another data set); validation images outside the label set (the 30,000 images
-    Shankar et al. did not annotate, say) simply take no part in the multi-label figures.
+    A name that is neither in the label set nor an image whose label errata knows from the
+    image itself is an error (a typo or another data set); such images outside the label set
+    (the 30,000 validation images Shankar et al. did not annotate, say) simply take no part in
+    the multi-label figures. ``known_original`` gives that label per row for test sets other
+    than the validation set (their class folders, :mod:`errata.core.datasets`); by default it
+    is the validation label of a validation name.
     """
-    nums = val_numbers(names) if numbers is None else numbers
+    if known_original is None:
+        nums = val_numbers(names) if numbers is None else numbers
+        known_original = np.full(len(names), -1, dtype=np.int16)
+        is_val = nums >= 0
+        known_original[is_val] = resources.validation_labels()[nums[is_val]]
+        what = "not an ImageNet validation image"
+    else:
+        nums = np.full(len(names), -1, dtype=np.int64) if numbers is None else numbers
+        what = "not in a class folder"
     img = index.rows(names, nums)
     known = img >= 0
     if not known.any():
@@ -265,18 +320,26 @@ def align(
             f"({len(index)} images) share no file names (e.g. '{names[0]}' vs "
             f"'{index.names[0] if len(index) else ''}')"
         )
-    unknown = ~known & (nums < 0)
+    unknown = ~known & (known_original < 0)
     if unknown.any():
         row = int(np.flatnonzero(unknown)[0])
         raise ErrataInputError(
             f"{source}: {row_ref(source, row)}: unknown file name '{names[row]}' (not in label "
-            f"set '{label_name}' and not an ImageNet validation image; {int(unknown.sum())} "
-            "such rows)"
+            f"set '{label_name}' and {what}; {int(unknown.sum())} such rows)"
         )
-    original = np.full(len(names), -1, dtype=np.int16)
-    is_val = nums >= 0
-    original[is_val] = resources.validation_labels()[nums[is_val]]
     rows = np.flatnonzero(known)
+    if index.paths and len(rows) > 1:  # a folderless label entry may match two class paths
+        hit = img[rows]
+        twice = np.bincount(hit, minlength=len(index)) > 1
+        if twice.any():
+            first = rows[twice[hit]][:2]
+            raise ErrataInputError(
+                f"{source}: {row_ref(source, int(first[1]))}: '{names[first[1]]}' and "
+                f"'{names[first[0]]}' are both image '{index.names[hit[twice[hit]][0]]}' of "
+                f"label set '{label_name}', which names no class folder; give the class folder "
+                "in the label file"
+            )
+    original = known_original.astype(np.int16, copy=True)
     from_set = label_original[img[rows]]
     has = from_set >= 0
     original[rows[has]] = from_set[has]
@@ -295,6 +358,7 @@ class Aligner:
     index: NameIndex
     label_original: np.ndarray
     label_name: str
+    known: Callable[[np.ndarray], np.ndarray] | None = None  # names -> their own labels
     _seen: list[tuple[np.ndarray, Alignment]] = field(default_factory=list)
 
     def __call__(
@@ -317,6 +381,7 @@ class Aligner:
             source=source,
             label_name=self.label_name,
             numbers=numbers,
+            known_original=None if self.known is None else self.known(names),
         )
         self._seen.append((names, alignment))
         del self._seen[: -self.KEEP]

@@ -160,7 +160,8 @@ REGISTRY: dict[str, DataFile] = {
             _GCS + "human_accuracy_v3.0.0.json",
             None,
             "Apache-2.0 (TFDS imagenet2012_multilabel)",
-            "Shankar et al. 2020 multi-label annotations with ImageNet-M",
+            "Shankar et al. 2020 multi-label annotations with ImageNet-M; its keys that are not "
+            "validation images are the ImageNetV2 images they annotated (--dataset imagenet-v2)",
         ),
         DataFile(
             "vit3b-logits",

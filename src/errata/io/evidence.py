@@ -541,6 +541,32 @@ def load_taxonomy(name: str = "errata") -> Taxonomy:
     )
 
 
+def options_for(options: Options, dataset: Any) -> Options:
+    """``options`` as they apply to a test set (:mod:`errata.core.datasets`): outside the
+    validation set the co-occurrence counts come from ImageNet's own label sets (ReaL) unless
+    another source is named — a test set's single labels hold no pairs —, and the evidence that
+    exists for validation images only (the open-world bundle, ImageNet-X) is refused."""
+    import dataclasses
+
+    from errata.core import datasets as D
+
+    ds = D.get(dataset)
+    if ds.validation:
+        return options
+    if options.openworld is not None:
+        raise ErrataInputError(
+            f"--openworld: the open-world bundle holds embeddings of ImageNet validation images; "
+            f"it cannot judge {ds.title} images"
+        )
+    if options.imagenet_x:
+        raise ErrataInputError(
+            f"--imagenet-x: ImageNet-X annotates ImageNet validation images only, not {ds.title}"
+        )
+    if options.cooccurrence is None:
+        return dataclasses.replace(options, cooccurrence="real")
+    return options
+
+
 def context(
     labels: LabelSet,
     options: Options = Options(),

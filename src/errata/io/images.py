@@ -5,8 +5,9 @@ report thumbnails; the review app checks the files it serves against the same su
 of them see the same images in the same order. A folder is either ImageFolder-style
 (``root/<wnid>/<file>``, as ImageNet train and the re-sorted validation set are) or flat
 (``root/ILSVRC2012_val_00000001.JPEG`` ...). Rows are sorted by (class folder, file name), the
-order torchvision's ImageFolder uses. Image identity is the file name. Decoding lives with its
-users (:mod:`errata.openworld.images`).
+order torchvision's ImageFolder uses. Image identity is the file name on the validation set and
+the class path (``n01498041/x.jpg``) on other test sets (:mod:`errata.core.datasets`). Decoding
+lives with its users (:mod:`errata.openworld.images`).
 """
 
 from __future__ import annotations
@@ -43,16 +44,20 @@ class ImageFolder:
     paths : ndarray of object, shape (n,)
         Path of each image relative to ``root`` (``"n01440764/x.JPEG"`` or ``"x.JPEG"``).
     file_names : ndarray of object, shape (n,)
-        Base name of each image: its identity everywhere in errata.
+        Identity of each image everywhere in errata: its base name on the validation set, its
+        class path on other test sets.
     class_index : ndarray of int16, shape (n,)
         ImageNet class of each image from its wnid folder (or, for flat validation folders, from
         the original validation labels); ``-1`` when unknown.
+    dataset : str
+        The test set the images belong to.
     """
 
     root: Path
     paths: np.ndarray
     file_names: np.ndarray
     class_index: np.ndarray
+    dataset: str = "imagenet-val"
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -64,7 +69,8 @@ class ImageFolder:
         by base name."""
         from errata.core.names import NameIndex, as_names
 
-        return NameIndex.of(as_names(self.file_names)).rows(as_names(names))
+        paths = self.dataset != "imagenet-val"
+        return NameIndex.of(as_names(self.file_names), paths=paths).rows(as_names(names))
 
 
 def _sorted_entries(folder: str) -> list[os.DirEntry[str]]:
@@ -111,15 +117,19 @@ def _classes(names: list[str], runs: list[list]) -> np.ndarray:
     return cls
 
 
-def list_images(root: str | Path) -> ImageFolder:
-    """List the images under ``root`` (one level of class folders, or flat).
+def list_images(root: str | Path, *, dataset: str = "imagenet-val") -> ImageFolder:
+    """List the images under ``root`` (one level of class folders, or flat); ``dataset`` says
+    how they are known (:mod:`errata.core.datasets`).
 
     Raises
     ------
     ErrataInputError
-        When ``root`` is not a folder, holds no images, or two images share a file name.
+        When ``root`` is not a folder, holds no images, or two images share an identity.
     """
+    from errata.core import datasets as D
     from errata.core.names import first_duplicate
+
+    ds = D.get(dataset)
 
     root = Path(root)
     if not root.is_dir():
@@ -132,12 +142,39 @@ def list_images(root: str | Path) -> ImageFolder:
             f"{root}: no images found (expected <class folder>/<image> or <image> files ending in "
             f"{', '.join(sorted(IMAGE_SUFFIXES))})"
         )
+    if not ds.validation:
+        ids = ds.identities(np.array(paths, dtype=str))
+        dup = first_duplicate(ids)
+        if dup >= 0:
+            raise ErrataInputError(
+                f"{root}: image {paths[dup]!r} has the identity {str(ids[dup])!r} of another "
+                "image (class folder and file name)"
+            )
+        classes = D.folder_classes(ids)
+        off = ds.outside(classes)
+        if off.any():
+            from errata import resources
+
+            row = int(np.flatnonzero(off)[0])
+            raise ErrataInputError(
+                f"{root}: image {paths[row]!r} is in class folder "
+                f"{resources.classes().label(int(classes[row]))}, which is not one of "
+                f"{ds.class_list()}"
+            )
+        return ImageFolder(
+            root=root,
+            paths=np.array(paths, dtype=object),
+            file_names=ids.astype(object),
+            class_index=classes,
+            dataset=ds.name,
+        )
     file_names = np.array(names, dtype=object)
     dup = first_duplicate(file_names)
     if dup >= 0:
         raise ErrataInputError(
             f"{root}: file name {names[dup]!r} occurs in more than one class folder; "
-            "file names identify images and must be unique"
+            "file names identify images and must be unique (other test sets than the "
+            "validation set: give --dataset)"
         )
     return ImageFolder(
         root=root,

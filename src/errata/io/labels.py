@@ -12,6 +12,12 @@ shankar     the multi-label set of Shankar et al. 2020 (``human_accuracy_v3.0.0.
 
 A path loads a file: Shankar's JSON schema (has ``initial_annots``), or errata's own JSON or CSV
 schema (see :func:`load_labels`).
+
+Other test sets (``dataset=``, :mod:`errata.core.datasets`): ``original`` is the label of each
+image's class folder (from the predictions' class paths, or an image folder given as
+``labels``), ``shankar`` on ``imagenet-v2`` is the ImageNetV2 part of Shankar et al.'s file (its
+keys that are not validation images), and files are read the same way with class paths as image
+names (a ``file_name,label`` CSV is the simplest). ReaL covers the validation set only.
 """
 
 from __future__ import annotations
@@ -24,8 +30,9 @@ from typing import Any
 import numpy as np
 
 from errata import resources
+from errata.core import datasets as D
 from errata.core.labelset import LabelSet
-from errata.core.names import as_names, base_names, first_duplicate, val_numbers
+from errata.core.names import as_names, first_duplicate, val_numbers
 from errata.core.sparse import Csr
 from errata.exceptions import ErrataInputError, row_ref
 from errata.io.files import read_json
@@ -128,18 +135,26 @@ def real() -> LabelSet:
 _JSON_LABELS = "a label file in Shankar's or errata's JSON schema"  # for read_json's errors
 
 
-def from_shankar(path: str | Path, *, include_non_val: bool = False) -> LabelSet:
+def from_shankar(
+    path: str | Path, *, include_non_val: bool = False, dataset: str | D.Dataset = D.DEFAULT
+) -> LabelSet:
     """Load Shankar et al.'s multi-label JSON (``human_accuracy_v3.0.0.json`` schema).
 
     Schema: ``initial_annots`` {file name: {"correct": [wnid], "wrong": [wnid], "unclear": [wnid]}},
     ``problematic_images`` {file name: ...}, optional ``imagenet_m`` [file names]. By default only
-    ImageNet validation images (names starting ``ILSVRC2012_val_``) are kept.
+    ImageNet validation images (names starting ``ILSVRC2012_val_``) are kept; for
+    ``dataset="imagenet-v2"`` only the others, the ImageNetV2 images Shankar et al. annotated too
+    (their keys as class paths, or bare file names matched in any class folder).
     """
     path = Path(path)
-    return _from_shankar(path, read_json(path, what=_JSON_LABELS), include_non_val)
+    data = read_json(path, what=_JSON_LABELS)
+    return _from_shankar(path, data, include_non_val, D.get(dataset))
 
 
-def _from_shankar(path: Path, data: Any, include_non_val: bool = False) -> LabelSet:
+def _from_shankar(
+    path: Path, data: Any, include_non_val: bool = False, ds: D.Dataset | None = None
+) -> LabelSet:
+    ds = ds or D.get(None)
     if not isinstance(data, dict) or "initial_annots" not in data:
         raise ErrataInputError(
             f"{path}: missing field 'initial_annots' (expected the Shankar et al. "
@@ -151,11 +166,17 @@ def _from_shankar(path: Path, data: Any, include_non_val: bool = False) -> Label
             f"{path}: field 'initial_annots' must map file names to "
             "{correct, wrong, unclear} lists"
         )
-    names = [k for k in annots if include_non_val or k.startswith(VAL_PREFIX)]
+    if ds.validation:
+        names = [k for k in annots if include_non_val or k.startswith(VAL_PREFIX)]
+    else:
+        names = [k for k in annots if not k.startswith(VAL_PREFIX)]
     if not names:
         raise ErrataInputError(
             f"{path}: 'initial_annots' has no ImageNet validation images "
             f"(names starting '{VAL_PREFIX}')"
+            if ds.validation
+            else f"{path}: 'initial_annots' has no images other than ImageNet validation images "
+            f"(names not starting '{VAL_PREFIX}'), so none of {ds.title}"
         )
     correct_rows, unclear_rows = [], []
     for name in names:
@@ -177,37 +198,44 @@ def _from_shankar(path: Path, data: Any, include_non_val: bool = False) -> Label
                 for c in _class_list(entry, "unclear", f"{path}: initial_annots['{name}']")
             ]
         )
-    file_names = as_names(names)
+    file_names = as_names(names) if ds.validation else ds.identities(names)
     problem = data.get("problematic_images", {}) or {}
     if not isinstance(problem, (dict, list)):
         raise ErrataInputError(f"{path}: field 'problematic_images' must be an object or a list")
     mset = data.get("imagenet_m")
     if mset is not None and not isinstance(mset, list):
         raise ErrataInputError(f"{path}: field 'imagenet_m' must be a list of file names")
+    if not ds.validation:
+        _check_unique(file_names, str(path))
+    flagged = as_names([str(x) for x in problem])
     return LabelSet(
         name="shankar" if path.name.startswith("human_accuracy") else path.stem,
         file_names=file_names,
         correct=_matrix(correct_rows, len(names)),
         unclear=_matrix(unclear_rows, len(names)),
-        problematic=np.isin(file_names, as_names([str(x) for x in problem])),
-        original=original_labels_for(file_names),
+        problematic=np.isin(file_names, flagged if ds.validation else ds.identities(flagged)),
+        original=ds.original(file_names),
         imagenet_m=None if mset is None else np.isin(file_names, as_names([str(x) for x in mset])),
-        source=f"Shankar et al. multi-label schema: {path}",
+        source=f"Shankar et al. multi-label schema: {path}"
+        + ("" if ds.validation else f" ({ds.title} images)"),
+        dataset=ds.name,
     )
 
 
-def from_json(path: str | Path) -> LabelSet:
+def from_json(path: str | Path, *, dataset: str | D.Dataset = D.DEFAULT) -> LabelSet:
     """errata's own JSON schema (or Shankar's, detected by its ``initial_annots`` field).
 
     ``{"images": {FILE_NAME: {"correct": [CLASS...], "unclear": [CLASS...], "problematic": false,
     "original": CLASS}}, "imagenet_m": [FILE_NAME...]}``; a value may also be a bare list of
     correct classes. A CLASS is an index 0-999 or a WordNet id. ``original`` defaults to the
-    ImageNet validation label of the file name.
+    ImageNet validation label of the file name (outside the validation set: the label of its
+    class folder).
     """
     path = Path(path)
+    ds = D.get(dataset)
     data = read_json(path, what=_JSON_LABELS)
     if isinstance(data, dict) and {"initial_annots", "problematic_images"} & set(data):
-        return _from_shankar(path, data)
+        return _from_shankar(path, data, ds=ds)
     if not isinstance(data, dict) or not isinstance(data.get("images"), dict):
         raise ErrataInputError(
             f"{path}: missing field 'images' (expected errata's schema "
@@ -249,55 +277,67 @@ def from_json(path: str | Path) -> LabelSet:
         problematic.append(flag)
         o = entry.get("original")
         orig.append(-1 if o is None else _class_index_of(o, where=f"{where}.original"))
-    file_names = base_names(as_names(names))
+    file_names = ds.identities(as_names(names))
     _check_unique(file_names, str(path))
     original = np.array(orig, dtype=np.int16)
-    derived = original_labels_for(file_names)
+    derived = ds.original(file_names)
     original[original < 0] = derived[original < 0]
     mset = data.get("imagenet_m")
+    correct = _matrix(correct_rows, len(names))
+    unclear = _matrix(unclear_rows, len(names))
+    _check_subset(ds, path, file_names, correct, unclear, original)
     return LabelSet(
         name=path.stem,
         file_names=file_names,
-        correct=_matrix(correct_rows, len(names)),
-        unclear=_matrix(unclear_rows, len(names)),
+        correct=correct,
+        unclear=unclear,
         problematic=np.array(problematic, dtype=bool),
         original=original,
         imagenet_m=None if mset is None else np.isin(file_names, as_names([str(x) for x in mset])),
         source=f"errata JSON label schema: {path}",
+        dataset=ds.name,
     )
 
 
-def from_csv(path: str | Path) -> LabelSet:
+def from_csv(path: str | Path, *, dataset: str | D.Dataset = D.DEFAULT) -> LabelSet:
     """errata's CSV schema: columns ``file_name``, ``labels`` (classes separated by spaces or
     ``;``), and optionally ``unclear`` (same format), ``problematic`` (0/1/true/false) and
-    ``original`` (one class). A class is an index 0-999 or a WordNet id."""
+    ``original`` (one class). A class is an index 0-999 or a WordNet id. A ``file_name,label``
+    CSV (one class per image) is the single-label case: ``label`` is then also the original."""
     import pandas as pd
 
     path = Path(path)
+    ds = D.get(dataset)
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise ErrataInputError(f"{path}: cannot read as CSV ({exc})") from None
+    single = "label" in df.columns and "labels" not in df.columns
+    if single:
+        df = df.rename(columns={"label": "labels"})
+        if "original" not in df.columns:
+            df["original"] = df["labels"]
     for col in ("file_name", "labels"):
         if col not in df.columns:
             raise ErrataInputError(
                 f"{path}: missing column '{col}' (expected columns file_name, "
-                "labels[, unclear, problematic, original])"
+                "labels[, unclear, problematic, original], or file_name, label)"
             )
     if df.empty:
         raise ErrataInputError(f"{path}: no rows")
-    file_names = base_names(as_names(df["file_name"].to_numpy(dtype=object)))
+    file_names = ds.identities(as_names(df["file_name"].to_numpy(dtype=object)))
     _check_unique(file_names, str(path))
 
     def parse(col: str) -> list[list[int]]:
         if col not in df.columns:
             return [[] for _ in range(len(df))]
         out = []
+        shown = "label" if single and col == "labels" else col
         for row, cell in enumerate(df[col]):
             toks = [t for t in cell.replace(";", " ").replace(",", " ").split() if t]
             out.append(
                 [
-                    _class_index_of(t, where=f"{path}: {row_ref(path, row)}, column '{col}'")
+                    _class_index_of(t, where=f"{path}: {row_ref(path, row)}, column '{shown}'")
                     for t in toks
                 ]
             )
@@ -314,40 +354,129 @@ def from_csv(path: str | Path) -> LabelSet:
                 f"'{df['problematic'].iloc[row]}' is not 0/1/true/false"
             )
         problematic = vals.isin(["1", "true", "yes"]).to_numpy()
-    original = original_labels_for(file_names)
+    original = ds.original(file_names)
     if "original" in df.columns:
+        shown = "label" if single else "original"
         for row, cell in enumerate(df["original"]):
             if cell.strip():
                 original[row] = _class_index_of(
-                    cell, where=f"{path}: {row_ref(path, row)}, column 'original'"
+                    cell, where=f"{path}: {row_ref(path, row)}, column '{shown}'"
                 )
+    correct = _matrix(parse("labels"), len(df))
+    unclear = _matrix(parse("unclear"), len(df))
+    _check_subset(ds, path, file_names, correct, unclear, original)
     return LabelSet(
         name=path.stem,
         file_names=file_names,
-        correct=_matrix(parse("labels"), len(df)),
-        unclear=_matrix(parse("unclear"), len(df)),
+        correct=correct,
+        unclear=unclear,
         problematic=problematic,
         original=original,
         source=f"errata CSV label schema: {path}",
+        dataset=ds.name,
     )
 
 
-def _shankar_from_registry() -> LabelSet:
+def _check_subset(
+    ds: D.Dataset,
+    path: Path,
+    file_names: np.ndarray,
+    correct: Csr,
+    unclear: Csr,
+    original: np.ndarray,
+) -> None:
+    """On a 200-class test set every label must be one of its classes (a model restricted to
+    them could never predict another)."""
+    if ds.subset is None:
+        return
+    for what, sets in (("labels", correct), ("unclear", unclear)):
+        off = ds.outside(sets.indices)
+        if off.any():
+            row = int(sets.row_ids[np.flatnonzero(off)[0]])
+            c = int(sets.indices[np.flatnonzero(off)[0]])
+            raise ErrataInputError(
+                f"{path}: image '{file_names[row]}': {what}: class "
+                f"{resources.classes().label(c)} is not one of {ds.class_list()}"
+            )
+    off = ds.outside(original)
+    if off.any():
+        row = int(np.flatnonzero(off)[0])
+        raise ErrataInputError(
+            f"{path}: image '{file_names[row]}': original class "
+            f"{resources.classes().label(int(original[row]))} is not one of {ds.class_list()}"
+        )
+
+
+def folder_labels(file_names: np.ndarray, dataset: str | D.Dataset, *, source: str) -> LabelSet:
+    """The single label of each image of a test set from its class folder (``file_names`` are
+    class paths): the ``original`` label set of ImageNet-V2/-A/-R."""
+    ds = D.get(dataset)
+    ids = ds.identities(file_names)
+    classes = D.folder_classes(ids)
+    if (classes < 0).any():
+        row = int(np.flatnonzero(classes < 0)[0])
+        raise ErrataInputError(
+            f"{source}: image '{file_names[row]}' is in no class folder, so its label is "
+            f"unknown; {ds.title} images are '<class folder>/<file name>' (or give --labels "
+            "with a file_name,label CSV)"
+        )
+    off = ds.outside(classes)
+    if off.any():
+        row = int(np.flatnonzero(off)[0])
+        raise ErrataInputError(
+            f"{source}: image '{file_names[row]}' is in class folder "
+            f"{resources.classes().label(int(classes[row]))}, which is not one of "
+            f"{ds.class_list()}"
+        )
+    n = len(ids)
+    return LabelSet(
+        name="original",
+        file_names=ids,
+        correct=Csr.single(classes),
+        unclear=Csr.empty(n),
+        problematic=np.zeros(n, dtype=bool),
+        original=classes,
+        source=f"{ds.title}: the class folder of each image ({source})",
+        dataset=ds.name,
+    )
+
+
+def _shankar_from_registry(ds: D.Dataset) -> LabelSet:
     from errata.io import data
 
-    return from_shankar(data.path("shankar"))
+    return from_shankar(data.path("shankar"), dataset=ds)
 
 
 BUILTIN: dict[str, Callable[[], LabelSet]] = {
     "original": original,
     "real": real,
-    "shankar": _shankar_from_registry,
+    "shankar": lambda: _shankar_from_registry(D.get(None)),
 }
-FILE_LOADERS = {".json": from_json, ".csv": from_csv}
+FILE_LOADERS: dict[str, Callable[..., LabelSet]] = {".json": from_json, ".csv": from_csv}
 
 
-def load_labels(labels: str | Path | LabelSet = "real") -> LabelSet:
+def default_labels(dataset: str | D.Dataset = D.DEFAULT) -> str:
+    """The label set a command uses when none is given: ReaL on the validation set, the class
+    folders (``original``) elsewhere."""
+    return "real" if D.get(dataset).validation else "original"
+
+
+def load_labels(
+    labels: str | Path | LabelSet | None = "real",
+    *,
+    dataset: str | D.Dataset = D.DEFAULT,
+    images: np.ndarray | None = None,
+) -> LabelSet:
     """Load a label set by built-in name (``original``, ``real``, ``shankar``) or from a file.
+
+    Parameters
+    ----------
+    labels : str, path, LabelSet or None
+        ``None``: :func:`default_labels`. A folder (other test sets): its images' class folders.
+    dataset : str
+        The test set (:mod:`errata.core.datasets`).
+    images : array of str, optional
+        Other test sets: the images of ``original`` (the predictions' class paths).
 
     Examples
     --------
@@ -356,8 +485,35 @@ def load_labels(labels: str | Path | LabelSet = "real") -> LabelSet:
     >>> len(real), int(real.evaluated.sum())
     (50000, 46837)
     """
+    ds = D.get(dataset)
+    if labels is None:
+        labels = default_labels(ds)
     if isinstance(labels, LabelSet):
+        if labels.dataset != ds.name:
+            raise ErrataInputError(
+                f"labels: label set '{labels.name}' is for {labels.dataset}, not {ds.name}"
+            )
         return labels
+    if not ds.validation and isinstance(labels, str) and labels in BUILTIN:
+        if labels == "real":
+            raise ErrataInputError(
+                f"labels: ReaL labels cover the ImageNet validation images only, not {ds.title}; "
+                "use 'original' (the class folders), 'shankar' (ImageNet-V2) or a label file"
+            )
+        if labels == "shankar":
+            if ds.name != "imagenet-v2":
+                raise ErrataInputError(
+                    f"labels: Shankar et al. annotated ImageNet validation and ImageNet-V2 "
+                    f"images, not {ds.title}"
+                )
+            return _shankar_from_registry(ds)
+        if images is None:
+            raise ErrataInputError(
+                f"labels: 'original' on {ds.title} takes each image's class folder from the "
+                "predictions' file names; give the predictions, an image folder or a "
+                "file_name,label CSV as --labels"
+            )
+        return folder_labels(images, ds, source="the predictions' file names")
     if isinstance(labels, str) and labels in BUILTIN:
         return BUILTIN[labels]()
     path = Path(labels)
@@ -366,13 +522,20 @@ def load_labels(labels: str | Path | LabelSet = "real") -> LabelSet:
             f"labels: '{labels}' is neither a built-in label set "
             f"({', '.join(BUILTIN)}) nor an existing file"
         )
+    if path.is_dir() and not ds.validation:
+        from errata.io.images import list_images
+
+        folder = list_images(path, dataset=ds.name)
+        return folder_labels(folder.file_names.astype(str), ds, source=str(path))
     loader = FILE_LOADERS.get(path.suffix.lower())
     if loader is None:
         raise ErrataInputError(
             f"{path}: unsupported label file extension '{path.suffix}' "
-            f"(expected {', '.join(FILE_LOADERS)})"
+            f"(expected {', '.join(FILE_LOADERS)}"
+            + ("" if ds.validation else ", or a folder of class folders")
+            + ")"
         )
-    return loader(path)
+    return loader(path, dataset=ds)
 
 
 def shankar_wrong(path: str | Path) -> tuple[np.ndarray, Csr]:

@@ -33,7 +33,14 @@ from typing import Any, Literal
 import numpy as np
 
 from errata import resources
-from errata.core.names import as_names, base_names, first_duplicate_image, val_numbers
+from errata.core import datasets as D
+from errata.core.names import (
+    as_names,
+    base_names,
+    first_duplicate,
+    first_duplicate_image,
+    val_numbers,
+)
 from errata.exceptions import ErrataInputError, row_ref
 from errata.io.files import read_json
 from errata.resources import N_CLASSES, N_VAL
@@ -46,6 +53,8 @@ TOPK_SAVED = 5  # how many ranked classes are kept when scores are given
 SCORE_KEYS = ("logits", "probs", "probabilities", "scores")
 INDEX_KEYS = ("predictions", "topk", "top5", "top1", "prediction")
 NAME_KEYS = ("file_names", "file_name", "filenames", "files")
+# score widths a file may have: the 1000 classes (1001 gets its own message) or a subset's
+SUBSET_WIDTHS = frozenset(len(resources.subset_classes(k)) for k in resources.SUBSETS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +81,9 @@ class Predictions:
     source: str = ""
     order: str | None = None  # the row order used, for files without file names
     numbers: np.ndarray | None = None  # (n,) validation number of each row's image, -1 other
+    dataset: str = D.DEFAULT  # the test set (errata.core.datasets)
+    remapped: int = 0  # rows whose top-1 was outside the subset and was re-ranked into it
+    left_outside: int = 0  # rows that rank no class of the subset (their top-1 stays outside)
 
     @property
     def top1(self) -> np.ndarray:
@@ -170,10 +182,11 @@ def _check_header(
             raise ErrataInputError(
                 f"{where}: shape {shape}; expected (n,) top-1, (n, k) top-k or (n, 1000) scores"
             )
-        if len(shape) == 2 and shape[1] > MAX_TOPK and shape[1] not in (N_CLASSES, N_CLASSES + 1):
+        wide = (N_CLASSES, N_CLASSES + 1, *SUBSET_WIDTHS)
+        if len(shape) == 2 and shape[1] > MAX_TOPK and shape[1] not in wide:
             raise ErrataInputError(
-                f"{where}: shape {shape}; expected (n, k) ranked classes with k ≤ {MAX_TOPK} or "
-                "(n, 1000) scores"
+                f"{where}: shape {shape}; expected (n, k) ranked classes with k ≤ {MAX_TOPK}, "
+                "(n, 1000) scores, or (n, 200) scores of ImageNet-A/-R"
             )
     need = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
     budget = available_memory() // 2
@@ -329,7 +342,7 @@ def _read_table(
         cols = [f"top{i}" for i in range(1, len(columns) + 1) if f"top{i}" in columns]
     else:
         cols = columns
-        if len(cols) not in (N_CLASSES, N_CLASSES + 1):
+        if len(cols) not in (N_CLASSES, N_CLASSES + 1, *SUBSET_WIDTHS):
             raise ErrataInputError(
                 f"{path}: expected columns top1[..topk] (or 'prediction') or 1000 score columns; "
                 f"found {len(cols)} columns: {', '.join(cols[:6])}{'…' if len(cols) > 6 else ''}"
@@ -398,11 +411,21 @@ def _read_names_file(path: Path) -> np.ndarray:
 SCORE_BLOCK = 4096  # rows of a score matrix ranked at a time (bounds the float32 copy)
 
 
-def _rank_scores(arr: np.ndarray, where: str, keep: bool) -> tuple[np.ndarray, np.ndarray | None]:
+def _rank_scores(
+    arr: np.ndarray,
+    where: str,
+    keep: bool,
+    columns: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """The top-k classes of every row of a score matrix (best first, ties to the lower class),
     checking that every score is finite; block by block, by repeated arg-max (a few passes
-    over each block beat one full sort or partition of 1,000 columns)."""
-    k = min(TOPK_SAVED, N_CLASSES)
+    over each block beat one full sort or partition of 1,000 columns).
+
+    ``columns``: the 1000-class index of each column of a subset's ``(n, K)`` scores; ``mask``
+    ``(1000,)``: the classes a subset test set is scored over (the others are ``-inf`` before
+    the arg-max, so a subset model is never credited or blamed for a class it is not asked)."""
+    k = min(TOPK_SAVED, N_CLASSES if mask is None else int(mask.sum()))
     n = len(arr)
     topk = np.empty((n, k), dtype=np.int16)
     scores = np.empty((n, N_CLASSES), dtype=np.float32) if keep else None
@@ -415,6 +438,10 @@ def _rank_scores(arr: np.ndarray, where: str, keep: bool) -> tuple[np.ndarray, n
                 f"{where}: {row_ref(where, start + r)}, class {c}: score {block[r, c]} is not "
                 "finite (NaN or inf); expected finite logits or probabilities"
             )
+        if columns is not None:
+            block = D.expand_scores(block, columns)
+        elif mask is not None:
+            block[:, ~mask] = -np.inf
         if scores is not None:
             scores[start : start + len(block)] = block
         rows = np.arange(len(block))
@@ -426,9 +453,11 @@ def _rank_scores(arr: np.ndarray, where: str, keep: bool) -> tuple[np.ndarray, n
 
 
 def _to_topk(
-    arr: np.ndarray, where: str, keep_scores: bool = True
+    arr: np.ndarray, where: str, keep_scores: bool = True, dataset: D.Dataset | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Interpret a raw array as (topk int16, scores or None); raise on anything else."""
+    """Interpret a raw array as (topk int16, scores or None); raise on anything else. Scores of
+    a subset test set are restricted to its classes before the ranking."""
+    ds = D.get(dataset)
     if arr.ndim not in (1, 2) or arr.shape[0] == 0:
         raise ErrataInputError(
             f"{where}: expected shape (n,), (n, k) or (n, 1000); got {arr.shape}"
@@ -436,8 +465,23 @@ def _to_topk(
     if arr.dtype.kind not in "iuf":
         raise ErrataInputError(f"{where}: expected numbers; got dtype {arr.dtype}")
     if arr.ndim == 2 and arr.dtype.kind == "f" and arr.shape[1] > MAX_TOPK:
+        subset = ds.subset is not None
         if arr.shape[1] == N_CLASSES:
-            return _rank_scores(arr, where, keep_scores)
+            return _rank_scores(arr, where, keep_scores, mask=ds.mask if subset else None)
+        if subset and arr.shape[1] == ds.n_classes:
+            return _rank_scores(arr, where, keep_scores, columns=ds.classes)
+        if arr.shape[1] in SUBSET_WIDTHS:
+            raise ErrataInputError(
+                f"{where}: {arr.shape[1]} float columns; expected "
+                + (
+                    f"1000 scores or {ds.n_classes} (one per class of {ds.title}, in its class "
+                    f"order: errata datasets classes {ds.name})"
+                    if subset
+                    else f"1000 scores (logits or probabilities) for {ds.title}; "
+                    f"{arr.shape[1]} columns are the scores of a 200-class test set: give "
+                    "--dataset imagenet-a or --dataset imagenet-r"
+                )
+            )
         hint = (
             "; a 1001-column array usually has a background class at column 0 (TF-slim "
             "models): drop column 0"
@@ -496,6 +540,8 @@ def load_predictions(
     name: str | None = None,
     keep_scores: bool = True,
     content: bytes | None = None,
+    dataset: str | D.Dataset = D.DEFAULT,
+    outside: D.Outside = "error",
 ) -> Predictions:
     """Load and validate one model's predictions.
 
@@ -516,6 +562,15 @@ def load_predictions(
         needs the ranked classes.
     content : bytes, optional
         The file's bytes, already read (a study reads each file once to hash and parse it).
+    dataset : str
+        The test set (:mod:`errata.core.datasets`): ``imagenet-val`` (default),
+        ``imagenet-v2``, ``imagenet-a``, ``imagenet-r``. Outside the validation set the rows
+        need file names (class paths), and on a 200-class set scores are restricted to its
+        classes before the ranking.
+    outside : {"error", "map"}
+        On a subset test set, a top-1 class outside the subset is an error, or (``"map"``) the
+        row takes the first of its ranked classes inside the subset (see
+        :mod:`errata.core.datasets`).
 
     Raises
     ------
@@ -525,6 +580,9 @@ def load_predictions(
     """
     if isinstance(predictions, Predictions):
         return predictions
+    ds = D.get(dataset)
+    if outside not in D.OUTSIDE:
+        raise ErrataInputError(f"outside: '{outside}' is not one of {', '.join(D.OUTSIDE)}")
     if order not in ("auto", *ORDERS):
         raise ErrataInputError(f"order: '{order}' is not one of auto, {', '.join(ORDERS)}")
     registry_order = None
@@ -559,7 +617,7 @@ def load_predictions(
         except PermissionError:
             raise ErrataInputError(f"{path}: permission denied (cannot read the file)") from None
         label = name or (str(predictions) if str(predictions) in _registry_names() else path.stem)
-    topk, scores = _to_topk(np.asarray(arr), where, keep_scores)
+    topk, scores = _to_topk(np.asarray(arr), where, keep_scores, ds)
     n = topk.shape[0]
     if names is not None and len(names) != n:
         raise ErrataInputError(
@@ -580,7 +638,12 @@ def load_predictions(
             )
     used_order = None
     numbers = None
-    if names is None:
+    remapped = left = 0
+    if ds.subset is not None and scores is None:
+        topk, remapped, left = _into_subset(topk, ds, outside, where)
+    if not ds.validation:
+        names, numbers = _class_paths(names, ds, where)
+    elif names is None:
         if n != N_VAL:
             raise ErrataInputError(
                 f"{where}: {n} prediction rows; expected 50000 (one per validation image, in "
@@ -607,7 +670,86 @@ def load_predictions(
         source=where,
         order=used_order,
         numbers=numbers,
+        dataset=ds.name,
+        remapped=remapped,
+        left_outside=left,
     )
+
+
+def _into_subset(
+    topk: np.ndarray, ds: D.Dataset, outside: str, where: str
+) -> tuple[np.ndarray, int, int]:
+    """Ranked classes of a subset test set: each row re-ranked with the subset's classes first
+    (the restricted ranking, as far as the file ranks); a top-1 outside the subset is an error,
+    or with ``outside="map"`` counted: ``(topk, rows re-ranked, rows ranking no subset class)``."""
+    off = ds.outside(topk[:, 0])
+    if not off.any():
+        return D.first_in_subset(topk, ds.mask)[0], 0, 0
+    if outside == "error":
+        row = int(np.flatnonzero(off)[0])
+        c = int(topk[row, 0])
+        hint = ""
+        if int(topk.max()) < ds.n_classes:
+            hint = (
+                f"; all its indices are below {ds.n_classes}: if they number the "
+                f"{ds.n_classes} classes of {ds.title} (0-{ds.n_classes - 1}) rather than the "
+                f"1000, convert them with `errata datasets classes {ds.name}`"
+            )
+        raise ErrataInputError(
+            f"{where}: {row_ref(where, row)}: class {c} ({resources.classes().names[c]}) is not "
+            f"one of {ds.class_list()} ({int(off.sum())} such rows); give the scores (restricted "
+            "to the subset before the arg-max) or --outside map (each row takes its best-ranked "
+            f"class of the subset){hint}"
+        )
+    ranked, has = D.first_in_subset(topk, ds.mask)
+    return ranked, int((off & has).sum()), int((~has).sum())
+
+
+_SEEN_PATHS: list[tuple[str, np.ndarray, np.ndarray]] = []  # (dataset, names, class paths)
+KEEP_PATHS = 4  # name lists remembered: a zoo's files share one or two
+
+
+def _class_paths(
+    names: np.ndarray | None, ds: D.Dataset, where: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The identities (class paths) of the rows of a test set other than the validation set,
+    checked: present, distinct, and on a subset set in one of its class folders. A name list
+    seen in one of the last files (a zoo's files share one) is not parsed and checked again."""
+    if names is None:
+        raise ErrataInputError(
+            f"{where}: {ds.title} predictions need the file name of each row (a file_name "
+            "column/array or --file-names), as '<class folder>/<file name>': the images of "
+            f"{ds.title} are known by their class folder and file name"
+        )
+    for i, (d, seen, ids) in enumerate(_SEEN_PATHS):
+        if (
+            d == ds.name
+            and len(seen) == len(names)
+            and seen.dtype == names.dtype
+            and np.array_equal(seen, names)
+        ):
+            _SEEN_PATHS.append(_SEEN_PATHS.pop(i))
+            return ids, np.full(len(ids), -1, dtype=np.int64)
+    ids = ds.identities(names)
+    row = first_duplicate(ids)
+    if row >= 0:
+        raise ErrataInputError(
+            f"{where}: {row_ref(where, row)}: duplicate image '{ids[row]}'; each image may "
+            "appear once (outside the validation set an image is its class folder and file name)"
+        )
+    if ds.subset is not None:
+        off = ds.outside(D.folder_classes(ids))
+        if off.any():
+            row = int(np.flatnonzero(off)[0])
+            c = int(D.folder_classes(ids[row : row + 1])[0])
+            raise ErrataInputError(
+                f"{where}: {row_ref(where, row)}: '{names[row]}' is in class folder "
+                f"{resources.classes().label(c)}, which is not one of {ds.class_list()}"
+            )
+    ids.setflags(write=False)
+    _SEEN_PATHS.append((ds.name, np.array(names), ids))
+    del _SEEN_PATHS[:-KEEP_PATHS]
+    return ids, np.full(len(ids), -1, dtype=np.int64)
 
 
 @cache

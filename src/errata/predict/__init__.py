@@ -15,6 +15,19 @@ Output, one file per model, ``<out>/<model>.npz`` (what
 Work is cut into shards of images, each written atomically under ``<out>/.<model>.shards/`` and
 skipped when present, so an interrupted run resumes; the model file appears only when every shard
 is done. With Ray, (model, shard) pairs are tasks spread over the cluster.
+
+Other test sets (``dataset=``): images are named by their class path (``n01498041/x.jpg``), and
+on ImageNet-A/-R the ranking is restricted to the 200 classes (the logits stay as the model
+gave them).
+
+**Super-Sub** (:class:`SuperSubSpec`, ``errata predict --supersub spec.toml``): a superclass
+model (one output per superclass of a taxonomy) and one specialist per superclass (one output per
+class of that superclass, in class-index order), from local checkpoints, run as one composite
+model: the superclass model chooses the superclass, its specialist the class
+(:func:`errata.core.supersub.compose`). Its file holds ``topk`` (the specialist's ranking of the
+chosen superclass first) and, with ``logits=True``, ``probs`` (the composite probability
+``Σ_s p(s) p_s(c)``, float16) and ``superclass`` (the chosen one). The specialists see the
+superclass model's preprocessing.
 """
 
 from __future__ import annotations
@@ -44,16 +57,130 @@ _PREFIXES: dict[str, Library] = {
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model to run: its name, library and optional local checkpoint."""
+    """One model to run: its name, library, optional local checkpoint, and the number of
+    classes of its head when it is not ImageNet's 1000 (a Super-Sub superclass model or
+    specialist)."""
 
     name: str
     library: Library
     checkpoint: str | None = None
+    num_classes: int | None = None
 
     @property
     def file_id(self) -> str:
         """File-system-safe name of the model's output file."""
         return re.sub(r"[^A-Za-z0-9._-]+", "_", self.name)
+
+
+@dataclass(frozen=True)
+class SuperSubSpec:
+    """A Super-Sub composite (see the module docstring): ``superclass`` has one output per
+    superclass of ``taxonomy``, ``specialists[s]`` one per class of superclass ``s`` (in the
+    taxonomy's superclass order)."""
+
+    name: str
+    taxonomy: str
+    superclass: ModelSpec
+    specialists: tuple[ModelSpec, ...]
+
+    @property
+    def file_id(self) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", self.name)
+
+
+def load_supersub_spec(path: str | Path) -> SuperSubSpec:
+    """Read a Super-Sub composite from a TOML file::
+
+        name = "supersub-resnet50"        # the output file's model name
+        taxonomy = "supersub10"           # errata.taxonomy.TAXONOMIES
+        [superclass]
+        model = "resnet50"                # timm name (or tv:NAME)
+        checkpoint = "super.pth"          # its head: one output per superclass
+        [specialists.dog]                 # one table per superclass, by name
+        model = "resnet50"
+        checkpoint = "dog.pth"            # its head: one output per class of 'dog'
+
+    Checkpoints are local files (state dicts); the heads' sizes follow from the taxonomy.
+
+    Raises
+    ------
+    ErrataInputError
+        A field missing or of the wrong type, an unknown taxonomy, a superclass without a
+        specialist or a specialist for no superclass, a checkpoint that is not a file.
+    """
+    import sys
+
+    from errata import taxonomy as T
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ErrataInputError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ErrataInputError(f"{path}: not a valid TOML file ({exc})") from None
+    tax_name = data.get("taxonomy")
+    if tax_name not in T.TAXONOMIES:
+        raise ErrataInputError(
+            f"{path}: taxonomy = {tax_name!r}; expected one of {', '.join(T.TAXONOMIES)}"
+        )
+    from errata.io.evidence import load_taxonomy
+
+    tax = load_taxonomy(tax_name)
+    names = [str(n) for n in np.asarray(tax.superclass_names).tolist()]
+    sizes = np.asarray(tax.superclass_members).sum(axis=0).tolist()
+
+    def model(entry: object, where: str, n_out: int) -> ModelSpec:
+        if not isinstance(entry, dict) or not isinstance(entry.get("model"), str):
+            raise ErrataInputError(
+                f"{path}: [{where}]: expected model = 'name', checkpoint = 'file'"
+            )
+        ckpt = entry.get("checkpoint")
+        if not isinstance(ckpt, str):
+            raise ErrataInputError(
+                f"{path}: [{where}]: checkpoint = 'file' is required (a Super-Sub model is "
+                "trained for its superclasses; there are no library weights for it)"
+            )
+        ckpt_path = Path(ckpt) if Path(ckpt).is_absolute() else path.parent / ckpt
+        if not ckpt_path.is_file():
+            raise ErrataInputError(f"{path}: [{where}]: checkpoint {ckpt_path} not found")
+        lib: Library = (
+            "torchvision" if entry["model"].startswith(("tv:", "torchvision:")) else "timm"
+        )
+        bare = entry["model"].split(":", 1)[1] if ":" in entry["model"] else entry["model"]
+        return ModelSpec(name=bare, library=lib, checkpoint=str(ckpt_path), num_classes=n_out)
+
+    specialists = data.get("specialists")
+    if not isinstance(specialists, dict):
+        raise ErrataInputError(f"{path}: missing [specialists.<superclass>] tables")
+    unknown = sorted(set(specialists) - set(names))
+    if unknown:
+        raise ErrataInputError(
+            f"{path}: [specialists.{unknown[0]}]: '{unknown[0]}' is not a superclass of "
+            f"{tax_name} ({', '.join(names)})"
+        )
+    missing = [n for n in names if n not in specialists]
+    if missing:
+        raise ErrataInputError(
+            f"{path}: no specialist for superclass '{missing[0]}' of {tax_name} "
+            f"({len(missing)} missing); every superclass needs one"
+        )
+    name = data.get("name", path.stem)
+    if not isinstance(name, str) or not name.strip():
+        raise ErrataInputError(f"{path}: name = {name!r}; expected the model's name")
+    return SuperSubSpec(
+        name=name,
+        taxonomy=tax_name,
+        superclass=model(data.get("superclass"), "superclass", len(names)),
+        specialists=tuple(
+            model(specialists[n], f"specialists.{n}", k) for n, k in zip(names, sizes)
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -143,18 +270,21 @@ def load_model(
     try:
         if spec.library == "timm":
             timm = require("timm", EXTRA)
+            extra = {} if spec.num_classes is None else {"num_classes": spec.num_classes}
             model = timm.create_model(
                 spec.name,
                 pretrained=pretrained and spec.checkpoint is None,
                 checkpoint_path=spec.checkpoint or "",
+                **extra,
             )
             cfg = timm.data.resolve_model_data_config(model)
             transform = timm.data.create_transform(**cfg, is_training=False)
         else:
             tvm = require("torchvision.models", EXTRA)
             weights = tvm.get_model_weights(spec.name).DEFAULT
+            extra = {} if spec.num_classes is None else {"num_classes": spec.num_classes}
             model = tvm.get_model(
-                spec.name, weights=weights if pretrained and not spec.checkpoint else None
+                spec.name, weights=weights if pretrained and not spec.checkpoint else None, **extra
             )
             if spec.checkpoint:
                 import torch
@@ -162,7 +292,10 @@ def load_model(
                 model.load_state_dict(torch.load(spec.checkpoint, map_location="cpu"))
             transform = weights.transforms()
     except (RuntimeError, KeyError, OSError, ValueError) as exc:
-        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        # a state dict of another head says which tensor and shapes; that line, not the header
+        telling = [ln for ln in lines if ln.startswith(("size mismatch", "Missing key"))]
+        first = (telling or lines or [type(exc).__name__])[0]
         where = spec.checkpoint or f"{spec.library} weights"
         raise ErrataInputError(f"{where}: cannot load {spec.name!r} ({first[:200]})") from None
     weights_desc = (
@@ -178,7 +311,7 @@ def load_model(
 
 
 def run_shard(
-    spec: ModelSpec,
+    spec: ModelSpec | SuperSubSpec,
     root: str,
     paths: np.ndarray,
     file_names: np.ndarray,
@@ -188,13 +321,27 @@ def run_shard(
     device: str,
     logits: bool,
     workers: int,
+    dataset: str = "imagenet-val",
 ) -> dict[str, np.ndarray]:
     """Predict one shard of images with one model; the unit of work locally and on Ray."""
     import torch
 
+    from errata.core import datasets as D
     from errata.openworld.images import device_auto, iter_batches
 
     device = device_auto(device)
+    if isinstance(spec, SuperSubSpec):
+        return _run_supersub(
+            spec,
+            root,
+            paths,
+            file_names,
+            batch_size=batch_size,
+            device=device,
+            logits=logits,
+            workers=workers,
+        )
+    mask = D.get(dataset).mask if D.get(dataset).subset is not None else None
     model, transform, weights = load_model(spec, pretrained=pretrained, device=device)
     rows_l, top_l, log_l, bad = [], [], [], []
     with torch.inference_mode():
@@ -217,7 +364,10 @@ def run_shard(
                     "expected the 1000 ImageNet-1k classes"
                 )
             rows_l.append(rows)
-            top_l.append(out.topk(TOPK, dim=1).indices.cpu().numpy().astype(np.int16))
+            ranked = out
+            if mask is not None:  # a 200-class test set: the arg-max among its classes
+                ranked = out.masked_fill(torch.from_numpy(~mask).to(out.device), float("-inf"))
+            top_l.append(ranked.topk(TOPK, dim=1).indices.cpu().numpy().astype(np.int16))
             if logits:
                 log_l.append(out.cpu().numpy().astype(np.float16))
     rows_a = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
@@ -234,8 +384,77 @@ def run_shard(
     return res
 
 
+def _run_supersub(
+    spec: SuperSubSpec,
+    root: str,
+    paths: np.ndarray,
+    file_names: np.ndarray,
+    *,
+    batch_size: int,
+    device: str,
+    logits: bool,
+    workers: int,
+) -> dict[str, np.ndarray]:
+    """One shard through a Super-Sub composite: the superclass model, every specialist, then
+    :func:`errata.core.supersub.compose`."""
+    import torch
+
+    from errata.core.supersub import compose
+    from errata.io.evidence import load_taxonomy
+    from errata.openworld.images import iter_batches
+
+    members = np.asarray(load_taxonomy(spec.taxonomy).superclass_members, dtype=bool)
+    sup_model, transform, _ = load_model(spec.superclass, pretrained=False, device=device)
+    specialists = [load_model(m, pretrained=False, device=device)[0] for m in spec.specialists]
+    rows_l, top_l, prob_l, sup_l, bad = [], [], [], [], []
+
+    def run(model: Any, batch: Any, expected: int, what: str) -> np.ndarray:
+        out = model(batch).float()
+        if out.shape[1] != expected:
+            raise ErrataInputError(
+                f"{what}: the model outputs {out.shape[1]} classes; expected {expected}"
+            )
+        return out.cpu().numpy()
+
+    with torch.inference_mode():
+        for rows, batch, skip in iter_batches(
+            Path(root), paths, transform, batch_size=batch_size, workers=workers
+        ):
+            bad.extend(skip)
+            if batch is None:
+                continue
+            batch = batch.to(device, non_blocking=True)
+            sup = run(sup_model, batch, members.shape[1], f"{spec.name}: superclass model")
+            outs = [
+                run(m, batch, int(members[:, j].sum()), f"{spec.name}: specialist {j}")
+                for j, m in enumerate(specialists)
+            ]
+            topk, chosen, probs = compose(sup, outs, members, k=TOPK)
+            rows_l.append(rows)
+            top_l.append(topk)
+            sup_l.append(chosen.astype(np.int16))
+            if logits:
+                prob_l.append(probs.astype(np.float16))
+    rows_a = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
+    bad_rows = np.array([r for r, _ in bad], dtype=np.int64)
+    ckpts = ", ".join(m.checkpoint or "" for m in (spec.superclass, *spec.specialists))
+    res = {
+        "file_names": file_names[rows_a].astype(str),
+        "topk": np.concatenate(top_l) if top_l else np.zeros((0, TOPK), np.int16),
+        "skipped_file_name": file_names[bad_rows].astype(str),
+        "skipped_reason": np.array([e for _, e in bad], dtype=str),
+        "weights": np.array(
+            f"Super-Sub composite ({spec.taxonomy}) from local checkpoints {ckpts}"
+        ),
+    }
+    if logits:
+        res["probs"] = np.concatenate(prob_l) if prob_l else np.zeros((0, 1000), np.float16)
+        res["superclass"] = np.concatenate(sup_l) if sup_l else np.zeros(0, np.int16)
+    return res
+
+
 def predict(
-    models: list[str] | str | list[ModelSpec],
+    models: list[str] | str | list[ModelSpec] | list[SuperSubSpec],
     images: str | Path,
     out: str | Path,
     *,
@@ -248,12 +467,13 @@ def predict(
     ray: str | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     on_shard: Callable[[str, int], None] | None = None,
+    dataset: str = "imagenet-val",
 ) -> list[PredictReport]:
     """Predict every image of ``images`` with every model; write ``<out>/<model>.npz``.
 
     Parameters
     ----------
-    models : names, a file listing them, or ModelSpecs
+    models : names, a file listing them, ModelSpecs, or SuperSubSpecs (composites)
     images : ImageNet-layout folder (class folders or flat)
     out : output folder
     pretrained : bool
@@ -268,6 +488,9 @@ def predict(
     on_shard : callable(model, shard), optional
         Called after each shard is written (raising from it, or from ``progress``, stops the run
         cleanly).
+    dataset : str
+        The test set of the images (:mod:`errata.core.datasets`): how they are named, and on
+        ImageNet-A/-R the 200 classes the ranking is restricted to.
 
     Raises
     ------
@@ -276,18 +499,25 @@ def predict(
     """
     from errata.io.images import digest, list_images
 
-    specs = (
-        list(models)
-        if isinstance(models, list) and models and isinstance(models[0], ModelSpec)
-        else resolve_models(models)  # type: ignore[arg-type]
-    )  # type: ignore[arg-type]
-    folder = list_images(images)
+    specs: list[ModelSpec | SuperSubSpec] = (
+        list(models)  # type: ignore[arg-type]
+        if isinstance(models, list) and models and isinstance(models[0], (ModelSpec, SuperSubSpec))
+        else list(resolve_models(models))  # type: ignore[arg-type]
+    )
+    from errata.core import datasets as D
+
+    if D.get(dataset).subset is not None and any(isinstance(s, SuperSubSpec) for s in specs):
+        raise ErrataInputError(
+            f"--supersub: a Super-Sub composite predicts the classes of its taxonomy, not the "
+            f"200 of {D.get(dataset).title}"
+        )
+    folder = list_images(images, dataset=dataset)
     out = Path(out)
     n = len(folder)
     bounds = [(lo, min(n, lo + shard_size)) for lo in range(0, n, shard_size)]
     fingerprint = f"{digest(folder.paths)}-{shard_size}"
     t0 = time.perf_counter()
-    todo: list[tuple[ModelSpec, int]] = []
+    todo: list[tuple[ModelSpec | SuperSubSpec, int]] = []
     for spec in specs:
         if (out / f"{spec.file_id}.npz").exists():
             continue
@@ -310,6 +540,7 @@ def predict(
         "device": device,
         "logits": logits,
         "workers": workers,
+        "dataset": dataset,
     }
     if progress is not None:
         progress(0, len(todo), "")
@@ -326,7 +557,7 @@ def predict(
     return [_finish(spec, out, len(bounds), n, recomputed[spec.name], t0) for spec in specs]
 
 
-def _shard_dir(out: Path, spec: ModelSpec) -> Path:
+def _shard_dir(out: Path, spec: ModelSpec | SuperSubSpec) -> Path:
     return out / f".{spec.file_id}.shards"
 
 
@@ -379,7 +610,7 @@ def _run_ray(todo: list, folder: Any, bounds: list, opts: dict, address: str):  
 
 
 def _finish(
-    spec: ModelSpec, out: Path, n_shards: int, n: int, computed: int, t0: float
+    spec: ModelSpec | SuperSubSpec, out: Path, n_shards: int, n: int, computed: int, t0: float
 ) -> PredictReport:
     import shutil
 
@@ -405,6 +636,8 @@ def _finish(
 __all__ = [
     "EXTRA",
     "ModelSpec",
+    "SuperSubSpec",
+    "load_supersub_spec",
     "PredictReport",
     "load_model",
     "predict",

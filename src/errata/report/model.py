@@ -321,7 +321,11 @@ def model_report(
         from errata.report.thumbnails import thumbnails
 
         thumbs, stats = thumbnails(
-            images, file_names, max_bytes=max_image_bytes, size=thumbnail_size
+            images,
+            file_names,
+            max_bytes=max_image_bytes,
+            size=thumbnail_size,
+            dataset=analysis.dataset.name,
         )
         thumb_note = (
             f"{stats['embedded']:,} of {n_err:,} errors shown with a thumbnail "
@@ -464,6 +468,7 @@ def model_report(
         "model": analysis.predictions.name,
         "source": str(analysis.predictions.source),
         "labels": analysis.labels.name,
+        "dataset": analysis.dataset.title,
         "n_images": len(analysis.predictions),
         "metrics": metrics,
         "summary": summary,

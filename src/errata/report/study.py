@@ -245,6 +245,7 @@ def study_figures(models: Any, *, color_by: str | None = None) -> dict[str, Any]
         raise ErrataInputError(
             f"--color-by: '{color_by}' is not a column of the models table or the metadata CSV"
         )
+    color_by = color_by or _by_dataset(models)
     values = models[color_by] if color_by else None
     colors, legend, norm = _colors(values)
     if values is None:
@@ -285,6 +286,26 @@ def key_figures(models: Any) -> list[dict[str, Any]]:
             )
         out.append(row)
     return out
+
+
+def _by_dataset(models: Any) -> str | None:
+    """``"dataset"`` when the study holds several test sets (the points are coloured by it)."""
+    return "dataset" if "dataset" in models.columns and models["dataset"].nunique() > 1 else None
+
+
+def _label_sets(meta: dict[str, Any]) -> str:
+    """The label set of each test set of a study manifest, in words."""
+    from errata.core.datasets import DEFAULT
+
+    labels = meta.get("labels", {})
+    if not isinstance(labels, dict):
+        return ""
+    if "name" in labels:  # one test set (older manifests)
+        return str(labels["name"])
+    named = {d: v.get("name", "") for d, v in labels.items() if isinstance(v, dict)}
+    if len(named) == 1 and DEFAULT in named:  # validation only: as before test sets existed
+        return named[DEFAULT]
+    return "; ".join(f"{v} ({d})" for d, v in named.items())
 
 
 def study_report(
@@ -342,6 +363,8 @@ def study_report(
     ]
 
     columns: list[dict[str, Any]] = [{"key": "model", "title": "model", "type": "text"}]
+    if _by_dataset(models):
+        columns.append({"key": "dataset", "title": "dataset", "type": "text", "filter": True})
     for a in attrs:
         numeric = models[a].dtype.kind in "if"
         columns.append(
@@ -363,13 +386,14 @@ def study_report(
     frame = models[[c["key"] for c in columns]]
     rows = [[_cell(v) for v in r] for r in frame.itertuples(index=False, name=None)]
     acc = "real" if "real" in models.columns else "label_accuracy"
+    if acc not in models.columns:  # a study of other test sets only: no ReaL column
+        acc = "label_accuracy"
     best = models.sort_values(acc, ascending=False).head(1) if len(models) else None
-    labels_meta = meta.get("labels", {})
     context = {
         "version": errata.__version__,
         "title": title or f"errata study — {len(models):,} models",
         "n_models": len(models),
-        "labels": labels_meta.get("name", "") if isinstance(labels_meta, dict) else "",
+        "labels": _label_sets(meta),
         "failed": meta.get("failed", 0),
         "acc_key": acc,
         "best": None
@@ -382,7 +406,7 @@ def study_report(
         },
         "key_figures": key_figures(models) if len(models) else [],
         "panels": panels,
-        "color_by": color_by,
+        "color_by": color_by or _by_dataset(models),
         "sources": meta.get("sources", {}),
         "population": population,
         "tables": {"models-data": Markup(R.embed_json(R.table(columns, rows)))},
@@ -397,10 +421,15 @@ N_PLACED = 10  # models listed in the placement table (all are drawn)
 def population_section(models: Any, meta: dict[str, Any]) -> dict[str, Any]:
     """The section among the published models (:mod:`errata.report.population`): every model of
     the study drawn on the published plots, and whether the study is comparable."""
+    from errata.core.datasets import DEFAULT
     from errata.io.population import comparability
     from errata.resources import N_VAL
 
     settings = meta.get("settings") or {}
+    if isinstance(settings.get(DEFAULT), dict):  # format 3: settings per test set
+        settings = settings[DEFAULT]
+    if "dataset" in models.columns:  # only the validation models stand beside the published
+        models = models[models["dataset"] == DEFAULT]
     published = meta.get("published")
     if not isinstance(published, dict) or "figures" not in published:
         full_val = None

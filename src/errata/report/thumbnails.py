@@ -29,15 +29,21 @@ def thumbnail(path: Path, size: int) -> bytes:
 
 
 def thumbnails(
-    folder: str | Path, file_names: Sequence[str], *, max_bytes: int, size: int
+    folder: str | Path,
+    file_names: Sequence[str],
+    *,
+    max_bytes: int,
+    size: int,
+    dataset: str = "imagenet-val",
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """Data URIs of the images of ``file_names`` (in that order) until ``max_bytes`` of JPEG.
 
     Returns ``(uris by file name, stats)`` with stats ``embedded``, ``missing``, ``unreadable``,
     ``bytes`` and ``capped``. An image is found by its file name (a validation image by its
-    number, whatever its extension); an unreadable one is skipped and counted, never fatal.
+    number, whatever its extension; an image of another test set by its class path); an
+    unreadable one is skipped and counted, never fatal.
     """
-    images = list_images(folder)
+    images = list_images(folder, dataset=dataset)
     wanted = list(dict.fromkeys(file_names))
     uris: dict[str, str] = {}
     stats = {"embedded": 0, "missing": 0, "unreadable": 0, "bytes": 0, "capped": False}

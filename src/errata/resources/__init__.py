@@ -88,3 +88,20 @@ def val_file_names() -> np.ndarray:
     out = np.asarray(np.strings.add(np.strings.add(VAL_PREFIX, nums), ".JPEG"))
     out.setflags(write=False)
     return out
+
+
+SUBSETS = {  # the class lists of the 200-class test sets (tools/build_resources.py)
+    "imagenet-a": "imagenet_a_classes.tsv",
+    "imagenet-r": "imagenet_r_classes.tsv",
+}
+
+
+@cache
+def subset_classes(name: str) -> np.ndarray:
+    """``(K,)`` int16: the 1000-class index of each class of a subset test set
+    (``"imagenet-a"``, ``"imagenet-r"``), in the order of the set's own class list (position
+    ``j`` is column ``j`` of a model with a K-class head; read-only)."""
+    rows = read_bytes(SUBSETS[name]).decode("utf-8").splitlines()[1:]
+    out = np.array([int(r.split("\t")[2]) for r in rows], dtype=np.int16)
+    out.setflags(write=False)
+    return out

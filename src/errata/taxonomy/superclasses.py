@@ -23,7 +23,7 @@ from errata.taxonomy.wordnet import class_ancestry, wordnet
 
 RESOURCE = "superclasses.toml"  # the curated definitions
 _KEYS = {"name", "roots", "lemmas", "classes", "exclude", "why"}  # keys of one [[superclass]]
-_TOP_KEYS = {"superclass", "cover_every_class"}  # allowed top-level keys
+_TOP_KEYS = {"superclass", "cover_every_class", "disjoint"}  # allowed top-level keys
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,8 +83,9 @@ def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Super
     its ``lemmas`` predicates (:func:`lemma_members`) and its listed ``classes``, minus its
     ``exclude`` list. Raises :class:`ErrataInputError` naming the entry for an unknown key,
     WordNet id or lemma, a name that does not match its id, a duplicate or missing name, an
-    exclusion without a reason, an empty superclass, or (unless the file says
-    ``cover_every_class = false``) a class that ends up in no superclass.
+    exclusion without a reason, an empty superclass, (unless the file says
+    ``cover_every_class = false``) a class that ends up in no superclass, or (when it says
+    ``disjoint = true``) a class in two superclasses.
     """
     unknown_top = set(data) - _TOP_KEYS
     if unknown_top:
@@ -98,6 +99,9 @@ def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Super
     entries = data.get("superclass")
     if not isinstance(entries, list) or not entries:
         raise ErrataInputError(f"{source}: expected [[superclass]] entries")
+    disjoint = data.get("disjoint", False)
+    if not isinstance(disjoint, bool):
+        raise ErrataInputError(f"{source}: disjoint = {disjoint!r}; expected true or false")
     graph, ancestry = wordnet(), class_ancestry()
     names: list[str] = []
     columns: list[np.ndarray] = []
@@ -178,6 +182,13 @@ def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Super
         roots_all.append(tuple(roots))
         predicates_all.append(tuple(preds))
     members = np.stack(columns, axis=1)
+    if disjoint and (members.sum(axis=1) > 1).any():
+        c = int(np.flatnonzero(members.sum(axis=1) > 1)[0])
+        both = [names[j] for j in np.flatnonzero(members[c])[:2]]
+        raise ErrataInputError(
+            f"{source}: {resources.classes().label(c)} is in superclasses {both[0]!r} and "
+            f"{both[1]!r}, but the file says disjoint = true"
+        )
     orphans = np.flatnonzero(~members.any(axis=1))
     if len(orphans) and cover:
         cls = resources.classes()
@@ -254,6 +265,7 @@ def load_superclasses(text: str | None = None, *, source: str = RESOURCE) -> Sup
 FILES = {
     "errata": RESOURCE,  # errata's own, tuned for agreement with expert reviewers
     "peychev2023": "peychev2023.toml",  # the published pipeline's, reconstructed
+    "supersub10": "supersub10.toml",  # the 10 of "Superclassing ImageNet", from WordNet
 }  # taxonomy name -> its superclass file in the package resources
 
 

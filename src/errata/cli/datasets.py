@@ -1,0 +1,80 @@
+"""`errata datasets` — the test sets errata scores, and the class lists of the subsets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from errata.cli import app
+from errata.cli._common import console, json_opt, print_json
+
+datasets_app = typer.Typer(
+    help="The test sets --dataset accepts, and the class lists of ImageNet-A and -R.",
+    no_args_is_help=True,
+)
+app.add_typer(datasets_app, name="datasets")
+
+
+@datasets_app.command("list")
+def list_(json_: bool = json_opt()) -> None:
+    """Each test set: name, classes, how its images are known, where its labels come from."""
+    from rich.table import Table
+
+    from errata.core import datasets as D
+
+    rows: list[dict[str, Any]] = [
+        {
+            "name": d.name,
+            "title": d.title,
+            "classes": d.n_classes,
+            "images": "ILSVRC2012_val_XXXXXXXX (by number)"
+            if d.validation
+            else "<class folder>/<file name>",
+            "labels": "real (default), original, shankar, files"
+            if d.validation
+            else "original: class folders (default), "
+            + ("shankar, " if d.name == "imagenet-v2" else "")
+            + "files, image folders",
+        }
+        for d in D.DATASETS.values()
+    ]
+    if json_:
+        print_json(rows)
+        return
+    t = Table(title="test sets (--dataset)", title_justify="left")
+    for col in rows[0]:
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        t.add_row(*[str(v) for v in r.values()])
+    console().print(t)
+
+
+@datasets_app.command("classes")
+def classes(
+    name: str = typer.Argument(..., help="imagenet-a or imagenet-r (or any test set)."),
+    json_: bool = json_opt(),
+) -> None:
+    """The classes of a test set in its own order: position (the column of a model with a
+    head of that many classes), WordNet id, index in the 1000, name. A file that numbers the
+    200 classes 0-199 converts with this table (position → class_index)."""
+    from rich.table import Table
+
+    from errata import resources
+    from errata.core import datasets as D
+
+    ds = D.get(name)
+    cls = resources.classes()
+    rows = [
+        {"position": i, "wnid": cls.wnids[c], "class_index": int(c), "name": cls.names[c]}
+        for i, c in enumerate(ds.classes.tolist())
+    ]
+    if json_:
+        print_json(rows)
+        return
+    t = Table(title=f"{ds.class_list()} ({ds.name})", title_justify="left")
+    for col in rows[0]:
+        t.add_column(col, justify="right" if col in ("position", "class_index") else "left")
+    for r in rows:
+        t.add_row(*[str(v) for v in r.values()])
+    console().print(t)

@@ -1,0 +1,440 @@
+"""Superclass-level evaluation of one model or a study (a shell over :mod:`errata.core.supersub`),
+after "Superclassing ImageNet" (Wen et al. 2022).
+
+For each model: superclass accuracy (the prediction shares a superclass with the true class)
+and the share of its errors that stay **within** the true superclass or **cross** it, overall and
+per superclass, under any taxonomy (``errata``, ``supersub10``, …). For a model with scores
+(logits or probabilities), also **two-stage inference**: the superclass with the highest summed
+probability, then the best class inside it — and what that does to top-1, ReaL / label accuracy,
+MLA and every error category, by scoring the two-stage predictions with the same pipeline as
+the flat ones. A top-1 file has no scores, so only the flat figures exist for it.
+
+The true class of an image is its original label; on a taxonomy that covers part of ImageNet
+(``supersub10``: 338 classes) only images of covered classes are in scope, for the flat and the
+two-stage figures alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from errata.core import categories as K
+from errata.core import datasets as D
+from errata.core.evidence import Taxonomy
+from errata.core.names import Aligner
+from errata.core.pipeline import Classifier
+from errata.core.scoring import make_scores, score, topk_counts
+from errata.core.supersub import superclass_scores, two_stage
+from errata.exceptions import ErrataInputError
+from errata.io import files
+from errata.io.evidence import Options, load_taxonomy, options_for
+from errata.io.labels import LabelSet
+from errata.io.predictions import Order, Predictions, load_predictions
+
+Progress = Callable[[int, int, str], None]
+VARIANTS = ("flat", "two_stage")  # column prefixes: the model as given, and two-stage
+OUTPUTS = ("models.parquet", "superclasses.parquet", "supersub.json")
+PIPELINE = ("top1", "top5", "real", "label_accuracy", "mla", "errors")  # pipeline columns kept
+BATCH = 64  # top-1 files whose superclass figures are computed as one stack
+
+
+@dataclass
+class SuperSub:
+    """The result of :func:`supersub`.
+
+    Attributes
+    ----------
+    taxonomy : str
+    models : pandas.DataFrame
+        One row per model: ``model``, ``dataset``, ``path``, ``scores`` (whether two-stage
+        could run), then per variant (``flat_``, ``two_stage_``) the superclass figures
+        (``images``, ``top1``, ``superclass_accuracy``, ``errors``, ``within``, ``across``,
+        ``within_share``) and, with scores, the pipeline's (``pipeline_top1``, ``real`` or
+        ``label_accuracy``, ``mla``, ``n_<category>``) — the flat ones on the same images.
+    superclasses : pandas.DataFrame
+        One row per (model, variant, superclass): ``images``, ``top1``,
+        ``superclass_accuracy``, ``errors``, ``within``, ``across``, ``within_share``.
+    summary : dict
+        Settings, counts, the taxonomy's superclasses and sizes, failed files.
+    """
+
+    taxonomy: str
+    models: Any
+    superclasses: Any
+    summary: dict[str, Any] = field(default_factory=dict)
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the summary, each model's row and its superclass rows."""
+        rows = self.models.to_dict(orient="records")
+        per = {
+            key: g.drop(columns=["model", "dataset"]).to_dict(orient="records")
+            for key, g in self.superclasses.groupby(["model", "dataset"], sort=False)
+        }
+        for r in rows:
+            r["superclasses"] = per.get((r["model"], r["dataset"]), [])
+        return self.summary | {"models": rows, "failed": self.failed}
+
+    def save(self, out: str | Path) -> dict[str, Path]:
+        """Write ``models.parquet``, ``superclasses.parquet`` and ``supersub.json`` (the
+        summary and the models' rows; the superclass rows are in the Parquet file) into ``out``
+        as one unit (:func:`errata.io.files.atomic_folder`)."""
+        out = Path(out)
+        with files.atomic_folder(out, managed=OUTPUTS) as tmp:
+            files.write_parquet(tmp / "models.parquet", self.models)
+            files.write_parquet(tmp / "superclasses.parquet", self.superclasses)
+            records = self.models.to_dict(orient="records")
+            files.write_json(
+                tmp / "supersub.json",
+                self.summary | {"models": records, "failed": self.failed},
+            )
+        return {k.split(".")[0]: out / k for k in OUTPUTS}
+
+
+@dataclass
+class _Group:
+    """Files of one test set, with the settings they are read with."""
+
+    dataset: str
+    labels: Any
+    order: Order
+    outside: D.Outside
+    files: list[Any]
+    names: list[str | None]
+
+
+def _groups(
+    paths: Sequence[str | Path],
+    *,
+    labels: Any,
+    order: Order,
+    dataset: str,
+    outside: D.Outside,
+) -> list[_Group]:
+    """The files to evaluate, by test set: given files and folders (one group), or a study
+    folder (each of its test sets with that study's settings and model names)."""
+    from errata.study import prediction_files
+
+    if len(paths) == 1 and Path(paths[0]).is_dir() and (Path(paths[0]) / "study.json").exists():
+        folder = Path(paths[0])
+        meta = files.read_json(folder / "study.json", what="a study manifest (study.json)")
+        if not isinstance(meta, dict) or not isinstance(meta.get("settings"), dict):
+            raise ErrataInputError(f"{folder}: not a study folder of this errata (study.json)")
+        groups = []
+        for ds in meta.get("datasets") or [D.DEFAULT]:
+            s = meta["settings"].get(ds) or {}
+            members = [m for m in meta.get("models", []) if m.get("dataset") == ds]
+            if not members:
+                continue
+            group_labels = labels if labels is not None else s.get("labels")
+            from errata.io.labels import BUILTIN
+
+            if group_labels not in BUILTIN and not Path(str(group_labels)).exists():
+                raise ErrataInputError(
+                    f"{folder}: its {ds} models were scored against the label file "
+                    f"'{group_labels}'; give it with --labels"
+                )
+            groups.append(
+                _Group(
+                    dataset=ds,
+                    labels=group_labels,
+                    order="auto" if s.get("order") in (None, "file names") else s["order"],
+                    outside=s.get("outside", "error"),
+                    files=[Path(m["path"]) for m in members],
+                    names=[m["model"] for m in members],
+                )
+            )
+        if not groups:
+            raise ErrataInputError(f"{folder}: the study holds no models")
+        return groups
+    inputs = [Path(p) for p in paths]
+    registry = [p for p in inputs if not p.exists()]
+    found = (
+        prediction_files([p for p in inputs if p.exists()]) if len(registry) < len(inputs) else []
+    )
+    return [
+        _Group(
+            dataset=dataset,
+            labels=labels,
+            order=order,
+            outside=outside,
+            files=list(found) + registry,  # registry names (cleanlab-resnet50) load by name
+            names=[None] * (len(found) + len(registry)),
+        )
+    ]
+
+
+def supersub(
+    paths: Sequence[str | Path],
+    *,
+    taxonomy: str | Taxonomy = "errata",
+    labels: str | Path | LabelSet | None = None,
+    order: Order = "auto",
+    dataset: str = D.DEFAULT,
+    outside: D.Outside = "error",
+    options: Options | None = None,
+    progress: Progress | None = None,
+) -> SuperSub:
+    """Superclass figures and two-stage inference for one model, many, or a study.
+
+    Parameters
+    ----------
+    paths : files, folders, registry names, or one study folder
+        Prediction files (any format errata reads); a study folder (``errata compare --out``)
+        contributes its models with its own settings, test set by test set.
+    taxonomy : str or Taxonomy
+        The superclasses (``errata``: errata's 202 overlapping ones; ``supersub10``: the 10 of
+        Superclassing ImageNet; or arrays of your own).
+    labels, order, dataset, outside, options
+        As in :func:`errata.analyze` (the labels, evidence and categories of the pipeline that
+        scores the flat and the two-stage predictions).
+
+    Examples
+    --------
+    A model that is always right stays right, and two-stage inference needs scores:
+
+    >>> import numpy as np, errata
+    >>> from errata import resources
+    >>> r = supersub([resources.validation_labels()], taxonomy="supersub10")
+    >>> row = r.models.iloc[0]
+    >>> int(row["flat_images"]), float(row["flat_superclass_accuracy"]), bool(row["scores"])
+    (16900, 1.0, False)
+    """
+    import pandas as pd
+
+    from errata.analysis import complete_original, evidence
+    from errata.study import label_set_for
+
+    options = options or Options()
+    tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
+    members = np.asarray(tax.superclass_members, dtype=bool)
+    covered = np.asarray(members.any(axis=1), dtype=bool)
+    names_s = np.asarray(tax.superclass_names, dtype=object)
+    arrays = [p for p in paths if isinstance(p, np.ndarray)]
+    if arrays:
+        groups = [
+            _Group(
+                dataset=dataset,
+                labels=labels,
+                order=order,
+                outside=outside,
+                files=list(paths),
+                names=[f"model{i}" if len(paths) > 1 else "model" for i in range(len(paths))],
+            )
+        ]
+    else:
+        groups = _groups(paths, labels=labels, order=order, dataset=dataset, outside=outside)
+    total = sum(len(g.files) for g in groups)
+    rows: list[dict[str, Any]] = []
+    per: list[Any] = []
+    failed: list[dict[str, str]] = []
+    done = 0
+    settings: dict[str, Any] = {}
+    for g in groups:
+        ds = D.get(g.dataset)
+        opts = options_for(options, ds)
+        files_ = [f for f in g.files if not isinstance(f, np.ndarray)]
+        label_set = (
+            g.labels
+            if isinstance(g.labels, LabelSet)
+            else label_set_for(
+                g.labels,
+                ds,
+                [Path(f) for f in files_ if Path(str(f)).exists()],
+                order=g.order,
+                outside=g.outside,
+            )
+            if files_
+            else _labels_for_arrays(g, ds)
+        )
+        ctx = evidence(label_set, opts)
+        classifier = Classifier(ctx) if ctx is not None else None
+        aligner = Aligner(  # one alignment per distinct name list of the group's files
+            label_set.index,
+            label_set.original,
+            label_set.name,
+            known=None if ds.validation else ds.original,
+        )
+        settings[ds.name] = {
+            "labels": label_set.name,
+            "order": g.order,
+            "taxonomy": getattr(tax, "name", str(taxonomy)),
+            "pipeline_taxonomy": opts.record()["taxonomy"],
+            "cooccurrence": opts.record()["cooccurrence"],
+            **({"outside": g.outside} if ds.subset is not None else {}),
+        }
+        # files without scores: their flat figures, BATCH models with one alignment at a time
+        batch: list[tuple[int, Predictions, Any]] = []
+        for f, model_name in zip(g.files, g.names):
+            done += 1
+            where = "array" if isinstance(f, np.ndarray) else str(f)
+            if progress:
+                progress(done, total, Path(where).name)
+            try:
+                pred = load_predictions(
+                    f,
+                    order=g.order,
+                    dataset=ds,
+                    outside=g.outside,
+                    name=model_name,
+                )
+                al = aligner(pred.file_names, source=pred.source, numbers=pred.numbers)
+            except ErrataInputError as exc:
+                if len(g.files) == 1 and len(groups) == 1:
+                    raise
+                failed.append({"path": where, "error": str(exc)})
+                continue
+            rows.append({"model": pred.name, "dataset": ds.name, "path": where})
+            if pred.scores is None:
+                if batch and (batch[0][2] is not al or len(batch) >= BATCH):
+                    _flat_batch(batch, tax, names_s, ds.name, rows, per)
+                batch.append((len(rows) - 1, pred, al))
+                continue
+            row, sc_rows = _one(
+                pred,
+                al,
+                complete_original(label_set, al),
+                tax,
+                members,
+                covered,
+                names_s,
+                classifier,
+                ctx,
+                opts,
+            )
+            rows[-1] |= row
+            per.append(sc_rows.assign(model=pred.name, dataset=ds.name))
+        _flat_batch(batch, tax, names_s, ds.name, rows, per)
+    if not rows:
+        raise ErrataInputError(
+            "supersub: no model could be read: " + "; ".join(f["error"] for f in failed[:3])
+        )
+    models = pd.DataFrame(rows)
+    superclasses = pd.concat(per, ignore_index=True)
+    lead = ["model", "dataset", "variant", "superclass"]
+    superclasses = superclasses[lead + [c for c in superclasses.columns if c not in lead]]
+    sizes = members.sum(axis=0)
+    summary = {
+        "taxonomy": getattr(tax, "name", str(taxonomy)),
+        "superclasses": [
+            {"name": str(n), "classes": int(k)} for n, k in zip(names_s.tolist(), sizes.tolist())
+        ],
+        "covered_classes": int(covered.sum()),
+        "settings": settings,
+        "counts": {
+            "models": len(rows),
+            "with_scores": int(models["scores"].sum()),
+            "failed": len(failed),
+        },
+    }
+    return SuperSub(
+        taxonomy=str(summary["taxonomy"]),
+        models=models,
+        superclasses=superclasses,
+        summary=summary,
+        failed=failed,
+    )
+
+
+def _flat_batch(
+    batch: list[tuple[int, Predictions, Any]],
+    tax: Taxonomy,
+    names_s: np.ndarray,
+    dataset: str,
+    rows: list[dict[str, Any]],
+    per: list[Any],
+) -> None:
+    """The flat superclass figures of a batch of top-1 files sharing one alignment, as one
+    stack: each file's row (``rows[slot]``) and its superclass rows (appended to ``per``)."""
+    import pandas as pd
+
+    if not batch:
+        return
+    al = batch[0][2]
+    members = np.asarray(tax.superclass_members, dtype=bool)
+    top1 = np.stack([b[1].top1 for b in batch])
+    s = superclass_scores(top1, al.original, members, names_s, same=tax.same_superclass)
+    vals = s.values()
+    for j, (slot, _, _) in enumerate(batch):
+        rows[slot] |= {"scores": False} | {f"flat_{k}": a[j] for k, a in vals.items()}
+    per_model = [s.per_superclass(j) for j in range(len(batch))]
+    frame = pd.DataFrame({k: np.concatenate([m[k] for m in per_model]) for k in per_model[0]})
+    frame["variant"] = "flat"
+    frame["model"] = np.repeat([b[1].name for b in batch], len(names_s))
+    frame["dataset"] = dataset
+    per.append(frame)
+    batch.clear()
+
+
+def _labels_for_arrays(g: _Group, ds: D.Dataset) -> LabelSet:
+    from errata.io.labels import default_labels, load_labels
+
+    if not ds.validation:
+        raise ErrataInputError(
+            f"supersub: arrays carry no file names; give {ds.title} predictions as files"
+        )
+    return load_labels(g.labels or default_labels(ds), dataset=ds)
+
+
+def _one(
+    pred: Predictions,
+    al: Any,
+    label_set: LabelSet,
+    tax: Taxonomy,
+    members: np.ndarray,
+    covered: np.ndarray,
+    names_s: np.ndarray,
+    classifier: Classifier | None,
+    ctx: Any,
+    opts: Options,
+) -> tuple[dict[str, Any], Any]:
+    """One model's row and superclass rows: flat figures always, two-stage ones with scores."""
+    import pandas as pd
+
+    truth = al.original.astype(np.int64)  # (n_rows,) the true class of each prediction row
+    variants = {"flat": pred.topk}
+    if pred.scores is not None:
+        variants["two_stage"] = two_stage(pred.scores, members, k=pred.k)[0]
+    row: dict[str, Any] = {"scores": pred.scores is not None}
+    per = []
+    for v, topk in variants.items():
+        s = superclass_scores(topk[:, 0], truth, members, names_s, same=tax.same_superclass)
+        row |= {f"{v}_{k}": a[0] for k, a in s.values().items()}
+        per.append(pd.DataFrame(s.per_superclass(0)).assign(variant=v))
+    if len(variants) > 1:  # the pipeline on both, over the images in scope
+        in_scope = (truth >= 0) & covered[np.clip(truth, 0, None)]
+        rows, images = al.rows, al.images
+        keep = in_scope[rows]
+        stack, hits, ns = [], [], []
+        for topk in variants.values():
+            top1 = np.full(al.n_images, -1, dtype=np.int64)
+            top1[images[keep]] = topk[rows[keep], 0]
+            stack.append(top1)
+            h, n = topk_counts(topk[in_scope], al.original[in_scope], label_set.multi.n_classes)
+            hits.append(h)
+            ns.append(n)
+        tally_, _ = score(
+            label_set,
+            np.stack(stack),
+            topk_hits=np.stack(hits),
+            topk_n=np.stack(ns),
+            context=classifier,
+        )
+        sc = make_scores(label_set, list(variants), tally_, context=ctx, options=opts.scoring)
+        vals = sc.values
+        for j, v in enumerate(variants):
+            for key in PIPELINE:
+                if key in vals:
+                    row[f"{v}_pipeline_{key}"] = vals[key][j]
+            for c in K.ERRORS:
+                if f"n_{c.key}" in vals:
+                    row[f"{v}_n_{c.key}"] = vals[f"n_{c.key}"][j]
+    return row, pd.concat(per, ignore_index=True)
+
+
+__all__ = ["OUTPUTS", "SuperSub", "supersub"]
