@@ -321,7 +321,7 @@ def _peychev_rows(data_dir: object) -> list[dict]:
 
 @pytest.mark.parametrize(
     ("name", "fg", "late"),
-    [("peychev2023", 1.000, 0.988), ("errata", 0.840, 0.810)],
+    [("peychev2023", 0.804, 0.983), ("errata", 0.840, 0.810)],
 )
 def test_published_rows_agreement(data_dir: object, name: str, fg: float, late: float) -> None:
     """The figures of benchmarks/README.md on the published rows (dev half; for peychev2023
@@ -340,7 +340,49 @@ def test_published_rows_agreement(data_dir: object, name: str, fg: float, late: 
     assert np.mean(shares["fg"]) == pytest.approx(fg, abs=0.0006)
     assert np.mean(shares["late"]) == pytest.approx(late, abs=0.0006)
     if name == "peychev2023":
-        assert np.mean(shares["fg"]) >= 0.97 and np.mean(shares["late"]) >= 0.95  # issue 12
+        # issue 12: the later-stage target (95 %) is met in-sample; the fine-grained one (97 %)
+        # is not, by choice: meeting it took classes listed from the rows, which did not
+        # generalise (tools/derive_peychev2023.py)
+        assert np.mean(shares["late"]) >= 0.95 and np.mean(shares["fg"]) < 0.97
+
+
+def _derive_tool() -> object:
+    import importlib.util
+    import sys
+
+    from tests.conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "derive_peychev2023", ROOT / "tools" / "derive_peychev2023.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("derive_peychev2023", module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_peychev2023_is_wordnet_predicates_and_a_fresh_derivation(data_dir: object) -> None:
+    """Every peychev2023 superclass is lemma predicates (no listed class, so every class, seen
+    in the published rows or not, is placed by WordNet), and the file is what the tool derives
+    from the dev rows; the cross-validated figures of its docstring (mod-4 scheme) hold."""
+    from errata import resources as res
+    from errata.taxonomy._toml import load_toml
+
+    text = res.read_bytes("peychev2023.toml").decode()
+    assert all(set(e) == {"name", "lemmas"} for e in load_toml("peychev2023.toml")["superclass"])
+    sc = taxonomy.superclasses("peychev2023")
+    assert len(sc) == 167 and int(sc.members.any(axis=1).sum()) == 821
+    tool = _derive_tool()
+    rows, cands = tool.read_rows(), tool.candidates()  # type: ignore[attr-defined]
+    chosen = tool.derive(rows, cands)  # type: ignore[attr-defined]
+    assert tool.to_toml(chosen) == text  # type: ignore[attr-defined]
+    for train, test in tool.folds(rows, "mod4") + tool.folds(rows, "5x4"):  # type: ignore[attr-defined]
+        assert not {r[1] for r in train} & {r[1] for r in test}  # grouped by prediction
+    cv = tool.cross_validate(rows, cands, tool.CHOSEN, "mod4")  # type: ignore[attr-defined]
+    assert len(cv["fg"]) == 469 and len(cv["late"]) == 1220  # every dev row held out once
+    assert cv["fg"].mean() == pytest.approx(0.733, abs=0.0006)
+    assert cv["late"].mean() == pytest.approx(0.930, abs=0.0006)
 
 
 def test_cli_taxonomy_option(tmp_path: object) -> None:

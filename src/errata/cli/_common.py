@@ -162,8 +162,9 @@ def imagenet_x_opt() -> Any:
 
 TAXONOMY_HELP = (
     "Superclasses that decide what is fine-grained: 'errata' (default: errata's own, chosen "
-    "for agreement with expert reviewers) or 'peychev2023' (the published pipeline's 161 "
-    "superclasses, reconstructed, for figures comparable with Peychev et al. 2023)."
+    "for agreement with expert reviewers) or 'peychev2023' (the published pipeline's "
+    "superclasses, 161 in the paper, reconstructed from WordNet lemma predicates, for figures "
+    "comparable with Peychev et al. 2023)."
 )
 
 
