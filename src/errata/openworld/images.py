@@ -75,6 +75,26 @@ def iter_batches(
     yield from loader
 
 
+def device_batches(
+    root: Path,
+    paths: np.ndarray,
+    transform: Callable[[Any], Any],
+    *,
+    batch_size: int,
+    workers: int,
+    device: str,
+    skipped: list[tuple[int, str]],
+) -> Iterator[tuple[np.ndarray, Any]]:
+    """:func:`iter_batches` moved to ``device``: yields ``(rows, batch)`` for the batches that
+    decoded and appends the images that did not to ``skipped``."""
+    for rows, batch, skip in iter_batches(
+        root, paths, transform, batch_size=batch_size, workers=workers
+    ):
+        skipped.extend(skip)
+        if batch is not None:
+            yield rows, batch.to(device, non_blocking=True)
+
+
 def device_auto(device: str = "auto") -> str:
     """``"cuda"`` when a GPU is visible, else ``"mps"`` on Apple silicon, else ``"cpu"``."""
     import torch

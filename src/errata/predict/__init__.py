@@ -327,7 +327,7 @@ def run_shard(
     import torch
 
     from errata.core import datasets as D
-    from errata.openworld.images import device_auto, iter_batches
+    from errata.openworld.images import device_auto, device_batches
 
     device = device_auto(device)
     if isinstance(spec, SuperSubSpec):
@@ -343,15 +343,20 @@ def run_shard(
         )
     mask = D.get(dataset).mask if D.get(dataset).subset is not None else None
     model, transform, weights = load_model(spec, pretrained=pretrained, device=device)
-    rows_l, top_l, log_l, bad = [], [], [], []
+    rows_l: list = []
+    top_l: list = []
+    log_l: list = []
+    bad: list[tuple[int, str]] = []
     with torch.inference_mode():
-        for rows, batch, skip in iter_batches(
-            Path(root), paths, transform, batch_size=batch_size, workers=workers
+        for rows, batch in device_batches(
+            Path(root),
+            paths,
+            transform,
+            batch_size=batch_size,
+            workers=workers,
+            device=device,
+            skipped=bad,
         ):
-            bad.extend(skip)
-            if batch is None:
-                continue
-            batch = batch.to(device, non_blocking=True)
             if device == "cuda":  # mixed precision on GPU
                 with torch.autocast("cuda", dtype=torch.float16):
                     out = model(batch)
@@ -401,12 +406,16 @@ def _run_supersub(
 
     from errata.core.supersub import compose
     from errata.io.evidence import load_taxonomy
-    from errata.openworld.images import iter_batches
+    from errata.openworld.images import device_batches
 
     members = np.asarray(load_taxonomy(spec.taxonomy).superclass_members, dtype=bool)
     sup_model, transform, _ = load_model(spec.superclass, pretrained=False, device=device)
     specialists = [load_model(m, pretrained=False, device=device)[0] for m in spec.specialists]
-    rows_l, top_l, prob_l, sup_l, bad = [], [], [], [], []
+    rows_l: list = []
+    top_l: list = []
+    prob_l: list = []
+    sup_l: list = []
+    bad: list[tuple[int, str]] = []
 
     def run(model: Any, batch: Any, expected: int, what: str) -> np.ndarray:
         out = model(batch).float()
@@ -417,13 +426,15 @@ def _run_supersub(
         return out.cpu().numpy()
 
     with torch.inference_mode():
-        for rows, batch, skip in iter_batches(
-            Path(root), paths, transform, batch_size=batch_size, workers=workers
+        for rows, batch in device_batches(
+            Path(root),
+            paths,
+            transform,
+            batch_size=batch_size,
+            workers=workers,
+            device=device,
+            skipped=bad,
         ):
-            bad.extend(skip)
-            if batch is None:
-                continue
-            batch = batch.to(device, non_blocking=True)
             sup = run(sup_model, batch, members.shape[1], f"{spec.name}: superclass model")
             outs = [
                 run(m, batch, int(members[:, j].sum()), f"{spec.name}: specialist {j}")
