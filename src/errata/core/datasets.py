@@ -45,7 +45,7 @@ from typing import Literal
 import numpy as np
 
 from errata import resources
-from errata.core.names import as_names, base_names, val_numbers
+from errata.core.names import as_names, base_names, val_numbers, validation_labels_of
 from errata.exceptions import ErrataInputError
 from errata.resources import N_CLASSES
 
@@ -112,11 +112,7 @@ class Dataset:
         """``(n,)`` int16 label of each image known from itself (``-1`` unknown): the original
         validation label by number, or the class folder of a class path."""
         if self.validation:
-            nums = val_numbers(identities)
-            out = np.full(len(nums), -1, dtype=np.int16)
-            ok = nums >= 0
-            out[ok] = resources.validation_labels()[nums[ok]]
-            return out
+            return validation_labels_of(val_numbers(identities))
         return folder_classes(identities)
 
     def outside(self, classes: np.ndarray) -> np.ndarray:
@@ -168,14 +164,9 @@ def _mask(subset: str | None) -> np.ndarray:
     return out
 
 
-@cache
-def _wnid_index() -> dict[str, int]:
-    return {w: i for i, w in enumerate(resources.classes().wnids)}
-
-
 def _folder_wnid(folder: str, numeric: bool) -> str:
     """The WordNet id a class folder stands for, ``""`` when it is no class folder."""
-    if folder in _wnid_index():
+    if folder in resources.wnid_index():
         return folder
     if numeric and folder.isdigit() and 0 <= int(folder) < N_CLASSES:
         return str(resources.classes().wnids[int(folder)])
@@ -217,7 +208,7 @@ def folder_classes(identities: np.ndarray) -> np.ndarray:
         return out
     folder, sep, _ = np.strings.partition(identities, "/")
     folders, inverse = np.unique(folder, return_inverse=True)
-    index = _wnid_index()
+    index = resources.wnid_index()
     cls = np.array([index.get(f, -1) for f in folders.tolist()], dtype=np.int16)
     has = sep != ""
     out[has] = cls[inverse.reshape(-1)][has]

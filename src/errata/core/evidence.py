@@ -94,22 +94,14 @@ def first_shared_of(members: np.ndarray) -> np.ndarray:
 
 def cooccurrence_counts(sets: Csr) -> np.ndarray:
     """``(C, C)`` int32: the number of rows of ``sets`` that hold both classes (the diagonal:
-    rows holding the class). Built from the sum of ``k_i²`` ordered pairs of each row.
+    rows holding the class): :func:`cross_counts` of the sets with themselves, the sum of
+    ``k_i²`` ordered pairs of each row.
 
     >>> c = cooccurrence_counts(Csr.from_lists([[1, 2], [1, 2, 3]]))
     >>> int(c[1, 2]), int(c[2, 3]), int(c[1, 1])
     (2, 1, 2)
     """
-    k = sets.sizes
-    rows = sets.row_ids
-    cols = sets.indices.astype(np.int64)
-    reps = k[rows]
-    first = np.repeat(cols, reps)
-    offsets = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
-    second = cols[np.repeat(sets.indptr[:-1][rows], reps) + offsets]
-    c = sets.n_classes
-    flat = np.bincount(first * c + second, minlength=c * c)
-    return flat.reshape(c, c).astype(np.int32)
+    return cross_counts(sets, sets)
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)

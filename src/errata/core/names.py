@@ -113,6 +113,20 @@ def val_numbers(names: np.ndarray) -> np.ndarray:
     return _val_numbers_exact(base)[0]
 
 
+def validation_labels_of(numbers: np.ndarray) -> np.ndarray:
+    """``(n,)`` int16 original label of each validation number (:func:`val_numbers`), ``-1``
+    where the number is ``-1``.
+
+    >>> validation_labels_of(np.array([0, -1, 49999])).tolist()
+    [65, -1, 355]
+    """
+    numbers = np.asarray(numbers)
+    out = np.full(len(numbers), -1, dtype=np.int16)
+    ok = numbers >= 0
+    out[ok] = resources.validation_labels()[numbers[ok]]
+    return out
+
+
 def first_duplicate(names: np.ndarray) -> int:
     """Row of the first name that repeats an earlier one, ``-1`` when all are distinct.
 
@@ -305,9 +319,7 @@ def align(
     """
     if known_original is None:
         nums = val_numbers(names) if numbers is None else numbers
-        known_original = np.full(len(names), -1, dtype=np.int16)
-        is_val = nums >= 0
-        known_original[is_val] = resources.validation_labels()[nums[is_val]]
+        known_original = validation_labels_of(nums)
         what = "not an ImageNet validation image"
     else:
         nums = np.full(len(names), -1, dtype=np.int64) if numbers is None else numbers

@@ -256,32 +256,38 @@ def spurious(ctx: Context, p: Pending) -> StageResult:
 
 def spurious_reason(ctx: Context, e: Evidence) -> np.ndarray:
     names = ctx.taxonomy.class_names
+    rej = ctx.rejections
+    by_rej = e.source == REJECTED if rej is not None else np.zeros(len(e.source), dtype=bool)
+    c, r = ~by_rej, by_rej  # each text is built for its own rows only
     cooccurring = _words(
-        _q(names[e.pred]),
+        _q(names[e.pred[c]]),
         " co-occurs with the label ",
-        _q(names[e.label]),
+        _q(names[e.label[c]]),
         " in ",
-        e.count,
+        e.count[c],
         f" other images' label sets ({ctx.cooccurrence.name})",
     )
-    rej = ctx.rejections
-    if rej is None or not (e.source == REJECTED).any():
+    if not r.any():
         return cooccurring
-    expected = np.round(rej.expected[e.label, e.pred].astype(np.float64), 1)
+    assert rej is not None
+    lab, pred = e.label[r], e.pred[r]
+    expected = np.round(rej.expected[lab, pred].astype(np.float64), 1)
     rejected = _words(
         "models proposed ",
-        _q(names[e.pred]),
+        _q(names[pred]),
         " for ",
-        e.count,
+        e.count[r],
         " other images labelled ",
-        _q(names[e.label]),
+        _q(names[lab]),
         " and raters rejected it there (",
         rej.name,
         "; chance would give ",
         expected,
         ")",
     )
-    return np.asarray(np.where(e.source == REJECTED, rejected, cooccurring))
+    out = np.empty(len(by_rej), dtype=np.result_type(cooccurring, rejected))
+    out[c], out[r] = cooccurring, rejected
+    return out
 
 
 def _nonproto(ctx: Context, p: Pending, from_x: bool) -> StageResult:

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from errata.core.evidence import same_superclass_of
+from errata.core.metrics import ratio
 from errata.core.sparse import Csr
 
 PROB_TOLERANCE = 1e-3  # rows summing to 1 within this (and ≥ 0) are read as probabilities
@@ -42,27 +43,41 @@ class SuperclassScores:
     Attributes
     ----------
     names : ndarray of str, shape (S,)
-    images, correct, superclass_correct, errors, within : ndarray, shape (m,)
-        Images in scope (true class in some superclass, a prediction), top-1 correct,
-        prediction sharing a superclass with the true class (correct ones included), top-1
-        errors, and errors sharing a superclass with the true class.
-    per_images, per_correct, per_errors, per_within : ndarray, shape (m, S)
+    images, correct, within : ndarray, shape (m,)
+        Images in scope (true class in some superclass, a prediction), top-1 correct, and
+        errors sharing a superclass with the true class.
+    per_images, per_correct, per_within : ndarray, shape (m, S)
         The same per superclass of the true class.
+
+    ``errors``, ``superclass_correct`` (correct ones included), ``across`` and their
+    ``per_`` forms follow from these.
     """
 
     names: np.ndarray
     images: np.ndarray
     correct: np.ndarray
-    superclass_correct: np.ndarray
-    errors: np.ndarray
     within: np.ndarray
     per_images: np.ndarray
     per_correct: np.ndarray
-    per_errors: np.ndarray
     per_within: np.ndarray
 
     def __len__(self) -> int:
         return len(self.images)
+
+    @property
+    def errors(self) -> np.ndarray:
+        """``(m,)`` top-1 errors in scope."""
+        return self.images - self.correct
+
+    @property
+    def per_errors(self) -> np.ndarray:
+        return self.per_images - self.per_correct
+
+    @property
+    def superclass_correct(self) -> np.ndarray:
+        """``(m,)`` predictions sharing a superclass with the true class, correct ones
+        included."""
+        return self.correct + self.within
 
     @property
     def across(self) -> np.ndarray:
@@ -78,12 +93,12 @@ class SuperclassScores:
         ``errors``, ``within``, ``across``, ``within_share`` (of the errors)."""
         return {
             "images": self.images,
-            "top1": _ratio(self.correct, self.images),
-            "superclass_accuracy": _ratio(self.superclass_correct, self.images),
+            "top1": ratio(self.correct, self.images),
+            "superclass_accuracy": ratio(self.superclass_correct, self.images),
             "errors": self.errors,
             "within": self.within,
             "across": self.across,
-            "within_share": _ratio(self.within, self.errors),
+            "within_share": ratio(self.within, self.errors),
         }
 
     def per_superclass(self, j: int = 0) -> dict[str, np.ndarray]:
@@ -93,40 +108,15 @@ class SuperclassScores:
         return {
             "superclass": np.asarray(self.names),
             "images": self.per_images[j],
-            "top1": _ratio(self.per_correct[j], self.per_images[j]),
-            "superclass_accuracy": _ratio(
+            "top1": ratio(self.per_correct[j], self.per_images[j]),
+            "superclass_accuracy": ratio(
                 self.per_correct[j] + self.per_within[j], self.per_images[j]
             ),
             "errors": self.per_errors[j],
             "within": self.per_within[j],
             "across": self.per_across[j],
-            "within_share": _ratio(self.per_within[j], self.per_errors[j]),
+            "within_share": ratio(self.per_within[j], self.per_errors[j]),
         }
-
-    def to_dict(self, j: int = 0) -> dict[str, Any]:
-        """JSON-ready figures of model ``j``, overall and per superclass."""
-        v = {k: _json(a[j]) for k, a in self.values().items()}
-        per = self.per_superclass(j)
-        rows = [
-            {k: _json(per[k][i]) for k in per}
-            for i in range(len(self.names))
-            if per["images"][i] > 0
-        ]
-        return v | {"superclasses": rows}
-
-
-def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
-
-
-def _json(x: Any) -> Any:
-    if isinstance(x, (np.floating, float)):
-        return None if np.isnan(x) else float(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    return x.item() if isinstance(x, np.generic) else x
 
 
 def superclass_scores(
@@ -177,7 +167,7 @@ def superclass_scores(
     correct = scope & (top1 == truth[None, :])
     error = scope & ~correct
     sets = Csr.from_dense(members)  # per class, its superclasses
-    same = _same(members) if same is None else same
+    same = same_superclass_of(members) if same is None else same
     shares = error & same[t, p]
     # per true class, then to superclasses by the membership matrix: (m, C) @ (C, S)
     model = np.broadcast_to(np.arange(m)[:, None], top1.shape)
@@ -189,7 +179,6 @@ def superclass_scores(
     mf = members.astype(np.int64)
     per_images = per_class(scope) @ mf
     per_correct = per_class(correct) @ mf
-    per_errors = per_class(error) @ mf
     # within superclass s: the error's prediction is in s too (an error counts once per
     # superclass of its true class; the loop is over membership ranks, a few at most)
     em, et, ep = model[error], t[error], p[error]
@@ -206,19 +195,11 @@ def superclass_scores(
         names=np.asarray(names if names is not None else [str(i) for i in range(s)], dtype=object),
         images=scope.sum(axis=1),
         correct=correct.sum(axis=1),
-        superclass_correct=correct.sum(axis=1) + shares.sum(axis=1),
-        errors=error.sum(axis=1),
         within=shares.sum(axis=1),
         per_images=per_images,
         per_correct=per_correct,
-        per_errors=per_errors,
         per_within=per_within,
     )
-
-
-def _same(members: np.ndarray) -> np.ndarray:
-    mf = members.astype(np.float32)
-    return (mf @ mf.T) > 0
 
 
 def probabilities(scores: np.ndarray) -> np.ndarray:

@@ -105,15 +105,15 @@ def _classes(names: list[str], runs: list[list]) -> np.ndarray:
     """ImageNet class of each image: its wnid folder's (looked up once per folder), or for a flat
     validation image its original label; ``-1`` otherwise."""
     from errata import resources
-    from errata.core.names import val_numbers
+    from errata.core.names import val_numbers, validation_labels_of
 
-    wnid_index = {w: i for i, w in enumerate(resources.classes().wnids)}
+    wnid_index = resources.wnid_index()
     counts = [n for _, n in runs]
     cls = np.repeat(np.array([wnid_index.get(f, -1) for f, _ in runs], dtype=np.int16), counts)
     flat = np.repeat(np.array([f == "" for f, _ in runs], dtype=bool), counts)
     if flat.any():
         numbers = val_numbers(np.array(names, dtype=object)[flat])
-        cls[flat] = np.where(numbers >= 0, resources.validation_labels()[numbers.clip(0)], -1)
+        cls[flat] = validation_labels_of(numbers)
     return cls
 
 

@@ -32,22 +32,13 @@ import numpy as np
 from errata import resources
 from errata.core import datasets as D
 from errata.core.labelset import LabelSet
-from errata.core.names import as_names, first_duplicate, val_numbers
+from errata.core.names import as_names, first_duplicate
 from errata.core.sparse import Csr
 from errata.exceptions import ErrataInputError, row_ref
 from errata.io.files import read_json
 from errata.resources import N_CLASSES, VAL_PREFIX, val_file_names
 
-__all__ = ["LabelSet", "load_labels", "original_labels_for"]
-
-
-def original_labels_for(file_names: np.ndarray) -> np.ndarray:
-    """Original ImageNet label of each file name (``-1`` for non-validation names)."""
-    nums = val_numbers(file_names)
-    out = np.full(len(nums), -1, dtype=np.int16)
-    ok = nums >= 0
-    out[ok] = resources.validation_labels()[nums[ok]]
-    return out
+__all__ = ["LabelSet", "load_labels"]
 
 
 def _class_index_of(value: Any, *, where: str) -> int:

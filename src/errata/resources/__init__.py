@@ -39,7 +39,7 @@ class ClassTable:
     definitions: tuple[str, ...]
 
     def index_of(self, wnid: str) -> int:
-        return _wnid_index()[wnid]
+        return wnid_index()[wnid]
 
     def label(self, index: int) -> str:
         """``"name (wnid)"`` of one class, for messages and tables."""
@@ -55,7 +55,8 @@ def classes() -> ClassTable:
 
 
 @cache
-def _wnid_index() -> dict[str, int]:
+def wnid_index() -> dict[str, int]:
+    """WordNet id → class index."""
     return {w: i for i, w in enumerate(classes().wnids)}
 
 

@@ -55,13 +55,7 @@ def expert_agreement(mistakes: Mapping[str, Any], *, taxonomy: str = "errata") -
         )
     indptr, indices = resources.real_labels()
     original = resources.validation_labels()
-    from errata.taxonomy.superclasses import same_superclass_of, superclasses
-
-    same = (
-        same_superclass()
-        if taxonomy == "errata"
-        else same_superclass_of(superclasses(taxonomy).members)
-    )
+    same = same_superclass(taxonomy)
     cls = resources.classes()
     counts: dict[str, list[int]] = {}
     disagreements = []

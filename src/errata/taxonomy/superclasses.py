@@ -206,13 +206,25 @@ def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Super
 
 
 @cache
-def _lemma_matrix() -> tuple[np.ndarray, dict[str, int]]:
-    """``(1000, V)`` bool: lemma ``v`` names a hypernym of the class (the class itself
-    included), through any hypernym path; and the column of each lemma."""
+def lemma_matrix() -> tuple[np.ndarray, tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """What lemma predicates are evaluated on (cached; also read by
+    ``tools/derive_peychev2023.py``, which chooses the predicates of ``peychev2023.toml``).
+
+    Returns
+    -------
+    matrix : ndarray of bool, shape (1000, V)
+        ``matrix[c, v]``: lemma ``v`` names a hypernym of class ``c`` (the class itself
+        included), through any hypernym path. Read-only.
+    lemmas : tuple of str
+        The lemma of each column, sorted.
+    synsets : tuple of tuple of str
+        The lemmas of each synset that is a hypernym of some class (``class_ancestry()``
+        order), each in WordNet's order.
+    """
     graph, ancestry = wordnet(), class_ancestry()
     below = ancestry.distance >= 0
-    node_lemmas = [graph.lemmas(w) for w in ancestry.wnids.tolist()]
-    vocab = sorted({x for lem in node_lemmas for x in lem})
+    node_lemmas = tuple(tuple(graph.lemmas(w)) for w in ancestry.wnids.tolist())
+    vocab = tuple(sorted({x for lem in node_lemmas for x in lem}))
     col = {x: i for i, x in enumerate(vocab)}
     mat = np.zeros((below.shape[0], len(vocab)), dtype=bool)
     for j, lem in enumerate(node_lemmas):  # ~2,000 ancestor synsets, never a loop over images
@@ -220,7 +232,13 @@ def _lemma_matrix() -> tuple[np.ndarray, dict[str, int]]:
         for x in lem:
             mat[rows, col[x]] = True
     mat.setflags(write=False)
-    return mat, col
+    return mat, vocab, node_lemmas
+
+
+@cache
+def _lemma_column() -> dict[str, int]:
+    """The column of each lemma in :func:`lemma_matrix`."""
+    return {x: i for i, x in enumerate(lemma_matrix()[1])}
 
 
 def lemma_members(lemmas: tuple[str, ...], *, source: str = "", where: str = "") -> np.ndarray:
@@ -239,7 +257,7 @@ def lemma_members(lemmas: tuple[str, ...], *, source: str = "", where: str = "")
     >>> int(lemma_members(("crane",)).sum()), int(lemma_members(("crane", "bird")).sum())
     (2, 1)
     """
-    mat, col = _lemma_matrix()
+    mat, col = lemma_matrix()[0], _lemma_column()
     missing = [x for x in lemmas if x not in col]
     if missing:
         prefix = f"{source}: {where}: " if source else ""
@@ -285,12 +303,12 @@ def superclasses(taxonomy: str = "errata") -> Superclasses:
 
 
 @cache
-def same_superclass() -> np.ndarray:
-    """``(1000, 1000)`` bool: True where two classes share at least one superclass.
-
-    The diagonal is True (every class is in some superclass). Symmetric.
+def same_superclass(taxonomy: str = "errata") -> np.ndarray:
+    """``(1000, 1000)`` bool: True where two classes share at least one superclass of
+    ``taxonomy`` (cached per name). Symmetric; in errata's taxonomy every class is in some
+    superclass, so the diagonal is True.
     """
-    out = same_superclass_of(superclasses().members)
+    out = same_superclass_of(superclasses(taxonomy).members)
     out.setflags(write=False)
     return out
 
