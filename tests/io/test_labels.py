@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from errata import resources
+from errata.core.names import val_numbers
 from errata.exceptions import ErrataInputError
-from errata.io.labels import load_labels, val_numbers
+from errata.io.labels import load_labels
 
 VAL = "ILSVRC2012_val_{:08d}.JPEG"
 WNIDS = resources.classes().wnids
