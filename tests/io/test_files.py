@@ -108,6 +108,15 @@ def test_the_taxonomy_cache_equals_the_taxonomy_and_survives_a_bad_file(
     assert (load_taxonomy().overlap == direct.overlap).all()  # rebuilt, not a crash
 
 
+def test_a_cache_that_cannot_be_written_is_not_used(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    (tmp_path / "afile").write_text("a file, not a folder")
+    monkeypatch.setenv("ERRATA_CACHE_DIR", str(tmp_path / "afile" / "cache"))
+    built = files.cached_arrays("x", b"key", lambda: {"a": np.arange(3)})
+    assert built["a"].tolist() == [0, 1, 2]  # built and returned, not an error
+
+
 def test_a_killed_writers_temporary_file_is_cleaned_up(tmp_path: Path) -> None:
     dead = 2**22 + 4321
     stale = tmp_path / f".report.html.{dead}-abc123.tmp"

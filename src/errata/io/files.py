@@ -10,6 +10,7 @@ the new ones, never a mix.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -63,11 +64,8 @@ def _clean_stale_files(path: Path) -> None:
     """Remove temporary files of ``path`` that a run killed while writing it left behind (their
     name carries the writer's process id; a live writer's file is left alone)."""
     prefix = f".{path.name}."
-    for p in path.parent.iterdir():
-        name = p.name
-        if not (name.startswith(prefix) and name.endswith(".tmp")):
-            continue
-        pid = name[len(prefix) :].split("-", 1)[0]
+    for p in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):  # never the whole folder's names
+        pid = p.name[len(prefix) :].split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             with contextlib.suppress(OSError):
                 p.unlink()
@@ -167,7 +165,7 @@ def cached_arrays(name: str, key: bytes, build: Callable[[], dict[str, Any]]) ->
     try:
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
-    except OSError:
+    except (OSError, ErrataInputError):  # atomic_path says "cannot write here" as the latter
         pass
     return arrays
 
