@@ -107,3 +107,11 @@ def test_options_validate_proposals() -> None:
     assert errata.Options(proposals="real-raters").proposals == ("real-raters",)
     with pytest.raises(ErrataInputError, match="proposal_alpha"):
         errata.Options(proposal_alpha=1.5)
+
+
+def test_shankar_wrong_that_is_not_a_list_is_one_line(tmp_path: Path) -> None:
+    annots = {VAL.format(1): {"correct": [10], "wrong": "n01440764", "unclear": []}}
+    path = tmp_path / "human_accuracy_v3.0.0.json"
+    path.write_text(json.dumps({"initial_annots": annots, "problematic_images": {}}))
+    with pytest.raises(ErrataInputError, match=r"\.wrong: 'n01440764' is not a list"):
+        E.rejections((path,))

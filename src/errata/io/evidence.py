@@ -367,22 +367,6 @@ def load_rater_answers(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.nda
     return a["file_names"], a["label"], a["rejected"]
 
 
-def _real_sets_of(file_names: np.ndarray) -> tuple[np.ndarray, Csr]:
-    """ReaL ∪ original labels of validation images (by name); images with an empty ReaL set
-    (no fitting label) are dropped."""
-    from errata import resources
-    from errata.core.names import val_numbers
-    from errata.taxonomy.cooccurrence import real_sets
-
-    indptr, _ = resources.real_labels()
-    nonempty = np.diff(indptr) > 0
-    number = val_numbers(file_names)  # 0-based row in file-name order, -1 if not validation
-    ok = (number >= 0) & (number < len(nonempty))
-    ok[ok] = nonempty[number[ok]]
-    rows_in_sets = np.cumsum(nonempty) - 1  # row of each nonempty image in real_sets()
-    return file_names[ok], real_sets().take(rows_in_sets[number[ok]])
-
-
 def rejections(sources: tuple[str | Path, ...], *, alpha: float = REJECTION_ALPHA) -> Rejections:
     """Rejected proposals from ReaL rater files (``.npz``) and Shankar-schema files (``.json``,
     their ``wrong`` labels), merged per image by file name.
@@ -438,13 +422,12 @@ _CSR = ("indptr", "indices")  # the arrays of a Csr, for the disk cache
 
 def _rejections(sources: tuple[Path, ...], alpha: float) -> Rejections:
     from errata.core.names import NameIndex
-    from errata.io.labels import from_shankar, shankar_wrong
+    from errata.io.labels import real, shankar_wrong
 
     names_parts, set_parts, rej_parts, used = [], [], [], []
     for path in sources:
         if path.suffix == ".json":
-            names, wrong = shankar_wrong(path)
-            labels = from_shankar(path)
+            labels, names, wrong = shankar_wrong(path)
             rows = labels.positions(names)
             names_parts.append(names)
             set_parts.append(labels.evidence_sets.take(rows))
@@ -452,7 +435,12 @@ def _rejections(sources: tuple[Path, ...], alpha: float) -> Rejections:
             used.append(f"Shankar et al.'s wrong labels ({path.name})")
         else:
             q_names, q_label, q_rej = load_rater_answers(path)
-            names, sets = _real_sets_of(np.unique(q_names))
+            # ReaL ∪ original labels of the asked images; an empty ReaL set is no evidence
+            asked = np.unique(q_names)
+            rows = real().positions(asked)
+            known = rows >= 0
+            known[known] = real().evaluated[rows[known]]
+            names, sets = asked[known], real().evidence_sets.take(rows[known])
             row = NameIndex.of(names).rows(q_names)
             keep = q_rej & (row >= 0)
             rejected = Csr.from_pairs(row[keep], q_label[keep], len(names))
@@ -474,11 +462,8 @@ def _rejections(sources: tuple[Path, ...], alpha: float) -> Rejections:
     sets = merged(set_parts)
     rejected = merged(rej_parts)
     # a rejected proposal that is one of the image's labels is no evidence of another label
-    rejected = Csr.from_pairs(
-        rejected.row_ids[~sets.contains_at(rejected.row_ids, rejected.indices)],
-        rejected.indices[~sets.contains_at(rejected.row_ids, rejected.indices)],
-        len(names),
-    )
+    other = ~sets.contains_at(rejected.row_ids, rejected.indices)
+    rejected = Csr.from_pairs(rejected.row_ids[other], rejected.indices[other], len(names))
     name = " + ".join("Shankar" if u.startswith("Shankar") else "ReaL raters" for u in used)
     return Rejections.of(
         name,

@@ -64,15 +64,16 @@ def _class_index_of(value: Any, *, where: str) -> int:
     return idx
 
 
-def _class_list(entry: Mapping[str, Any], key: str, where: str) -> list[Any]:
-    """The list of classes under ``key`` of one image's entry (missing: none)."""
+def _classes_at(entry: Mapping[str, Any], key: str, where: str) -> list[int]:
+    """The class indices under ``key`` of one image's entry (missing: none); errors name
+    ``where.key``."""
     value = entry.get(key, [])
     if not isinstance(value, list):
         raise ErrataInputError(
             f"{where}.{key}: {value!r} is not a list; expected a list of classes (indices 0-999 "
             "or WordNet ids like n01440764)"
         )
-    return value
+    return [_class_index_of(c, where=f"{where}.{key}") for c in value]
 
 
 def _matrix(rows: list[list[int]], n: int) -> Csr:
@@ -177,18 +178,8 @@ def _from_shankar(
                 f"{path}: initial_annots['{name}'] must be an object with "
                 "'correct', 'wrong', 'unclear' lists"
             )
-        correct_rows.append(
-            [
-                _class_index_of(c, where=f"{path}: initial_annots['{name}'].correct")
-                for c in _class_list(entry, "correct", f"{path}: initial_annots['{name}']")
-            ]
-        )
-        unclear_rows.append(
-            [
-                _class_index_of(c, where=f"{path}: initial_annots['{name}'].unclear")
-                for c in _class_list(entry, "unclear", f"{path}: initial_annots['{name}']")
-            ]
-        )
+        correct_rows.append(_classes_at(entry, "correct", f"{path}: initial_annots['{name}']"))
+        unclear_rows.append(_classes_at(entry, "unclear", f"{path}: initial_annots['{name}']"))
     file_names = as_names(names) if ds.validation else ds.identities(names)
     problem = data.get("problematic_images", {}) or {}
     if not isinstance(problem, (dict, list)):
@@ -248,18 +239,8 @@ def from_json(path: str | Path, *, dataset: str | D.Dataset = D.DEFAULT) -> Labe
                 f"{where}: expected a list of classes or an object with "
                 "'correct'/'unclear'/'problematic'"
             )
-        correct_rows.append(
-            [
-                _class_index_of(c, where=f"{where}.correct")
-                for c in _class_list(entry, "correct", where)
-            ]
-        )
-        unclear_rows.append(
-            [
-                _class_index_of(c, where=f"{where}.unclear")
-                for c in _class_list(entry, "unclear", where)
-            ]
-        )
+        correct_rows.append(_classes_at(entry, "correct", where))
+        unclear_rows.append(_classes_at(entry, "unclear", where))
         flag = entry.get("problematic", False)
         if not isinstance(flag, bool):
             raise ErrataInputError(
@@ -529,11 +510,13 @@ def load_labels(
     return loader(path, dataset=ds)
 
 
-def shankar_wrong(path: str | Path) -> tuple[np.ndarray, Csr]:
-    """The labels Shankar et al.'s raters judged *wrong*, per validation image: the proposals
-    (from models and the original label) they rejected, as ``(file_names, wrong)``."""
+def shankar_wrong(path: str | Path) -> tuple[LabelSet, np.ndarray, Csr]:
+    """Shankar et al.'s label set (:func:`from_shankar`) and the labels its raters judged
+    *wrong*, per validation image: the proposals (from models and the original label) they
+    rejected, as ``(labels, file_names, wrong)``; the file is read once."""
     path = Path(path)
     data = read_json(path, what=_JSON_LABELS)
+    labels = _from_shankar(path, data)
     if not isinstance(data, dict) or not isinstance(data.get("initial_annots"), dict):
         raise ErrataInputError(
             f"{path}: missing field 'initial_annots' (expected the Shankar et al. schema)"
@@ -541,10 +524,6 @@ def shankar_wrong(path: str | Path) -> tuple[np.ndarray, Csr]:
     annots = data["initial_annots"]
     names = [k for k in annots if k.startswith(VAL_PREFIX) and isinstance(annots[k], dict)]
     rows = [
-        [
-            _class_index_of(c, where=f"{path}: initial_annots['{name}'].wrong")
-            for c in annots[name].get("wrong", [])
-        ]
-        for name in names
+        _classes_at(annots[name], "wrong", f"{path}: initial_annots['{name}']") for name in names
     ]
-    return as_names(names), _matrix(rows, len(names))
+    return labels, as_names(names), _matrix(rows, len(names))
