@@ -127,12 +127,12 @@ _NUMBERS = {"K": 1e3, "M": 1e6, "B": 1e9}
 DATA_GROUPS = ((5e6, "small (< 5M)"), (50e6, "medium (< 50M)"), (500e6, "large (< 500M)"))
 DATA_GROUP_LAST = "xlarge (> 500M)"
 
-# the published run's settings, and how a user's run matches each (used by comparability)
-PUBLISHED_SETTINGS = {
-    "labels": "shankar",
-    "taxonomy": "peychev2023",
-    "openworld": "CLIP (fine-grained OOV stage run)",
-    "experts": ("vit3b-mistakes", "greedysoups-mistakes"),
+# the published run's settings (comparability checks a run against them; the OOV stage: CLIP)
+PUBLISHED_LABELS = "shankar"
+PUBLISHED_TAXONOMY = "peychev2023"
+PUBLISHED_EXPERTS = {  # registry name: file name, both accepted
+    "vit3b-mistakes": "vit3b_mistakes.json",
+    "greedysoups-mistakes": "greedy_soups_mistakes.json",
 }
 
 
@@ -298,28 +298,24 @@ def population(*, datasets: Sequence[str] = DATASETS) -> Any:
     out: Any = None
     for dataset in datasets:
         prefix = "" if dataset == "imagenet" else "imagenet_a_"
-        path = data.path(stats_name(dataset, "all"))
-        raw = _read_csv(path, str(path), _REQUIRED)
-        if out is None:
-            out = _metadata(raw, summary, str(summary_path))
-        if list(raw["model_dir_id"].astype(str)) != list(out["model_dir_id"]):
-            raise ErrataInputError(
-                f"{path}: its models are not those of the other published files (in order)"
-            )
-        stats = _stats(raw, str(path), dataset).drop(columns="model_dir_id")
-        stats.insert(0, "top1", pd.to_numeric(raw["top1_val_acc"]).to_numpy() / 100.0)
-        if "top1_val_acc_subset_200" in raw.columns:
-            stats.insert(1, "top1_200", pd.to_numeric(raw["top1_val_acc_subset_200"]) / 100.0)
-        parts = [stats.add_prefix(prefix)]
-        for group in GROUPS:
-            gpath = data.path(stats_name(dataset, group))
-            graw = _read_csv(gpath, str(gpath), _REQUIRED)
-            if list(graw["model_dir_id"].astype(str)) != list(out["model_dir_id"]):
+        parts = []
+        for group in ("all", *GROUPS):  # the overall file, then one per WordNet group
+            path = data.path(stats_name(dataset, group))
+            raw = _read_csv(path, str(path), _REQUIRED)
+            if out is None:
+                out = _metadata(raw, summary, str(summary_path))
+            if list(raw["model_dir_id"].astype(str)) != list(out["model_dir_id"]):
                 raise ErrataInputError(
-                    f"{gpath}: its models are not those of the other published files (in order)"
+                    f"{path}: its models are not those of the other published files (in order)"
                 )
-            g = _stats(graw, str(gpath), dataset).drop(columns="model_dir_id")
-            parts.append(g.add_prefix(f"{prefix}group_{group}_"))
+            stats = _stats(raw, str(path), dataset).drop(columns="model_dir_id")
+            if group != "all":
+                parts.append(stats.add_prefix(f"{prefix}group_{group}_"))
+                continue
+            stats.insert(0, "top1", pd.to_numeric(raw["top1_val_acc"]).to_numpy() / 100.0)
+            if "top1_val_acc_subset_200" in raw.columns:
+                stats.insert(1, "top1_200", pd.to_numeric(raw["top1_val_acc_subset_200"]) / 100.0)
+            parts.append(stats.add_prefix(prefix))
         out = pd.concat([out, *parts], axis=1)
     return out
 
@@ -409,7 +405,7 @@ def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) 
     """
     diffs: list[dict[str, str]] = []
     labels = str(settings.get("labels", ""))
-    if labels != "shankar":
+    if labels != PUBLISHED_LABELS:
         diffs.append(
             {
                 "setting": "labels",
@@ -420,7 +416,7 @@ def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) 
             }
         )
     taxonomy = str(settings.get("taxonomy", ""))
-    if taxonomy != PUBLISHED_SETTINGS["taxonomy"]:
+    if taxonomy != PUBLISHED_TAXONOMY:
         diffs.append(
             {
                 "setting": "taxonomy",
@@ -439,11 +435,9 @@ def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) 
             }
         )
     experts = {str(e).rsplit("/", 1)[-1] for e in settings.get("experts") or ()}
-    known = {"vit3b-mistakes", "greedysoups-mistakes", "vit3b_mistakes.json"}
-    known |= {"greedy_soups_mistakes.json"}
-    has_vit = bool(experts & {"vit3b-mistakes", "vit3b_mistakes.json"})
-    has_gs = bool(experts & {"greedysoups-mistakes", "greedy_soups_mistakes.json"})
-    if not (has_vit and has_gs) or experts - known:
+    known = set(PUBLISHED_EXPERTS) | set(PUBLISHED_EXPERTS.values())
+    has_both = all(experts & {name, file} for name, file in PUBLISHED_EXPERTS.items())
+    if not has_both or experts - known:
         diffs.append(
             {
                 "setting": "experts",
@@ -463,7 +457,7 @@ def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) 
         )
     top1_ok = full_val is not False
     shares_ok = not diffs
-    mla_ok = labels == "shankar"
+    mla_ok = labels == PUBLISHED_LABELS
     figures = {"top1": top1_ok, "mla": mla_ok, "shares": shares_ok}
     if shares_ok and top1_ok:
         note = "comparable: the run's settings are those of the published figures"
@@ -499,19 +493,11 @@ def placement(
     """
     out: dict[str, Any] = {}
     for key, value in values.items():
-        if key == "top1":
-            ok = figures.get("top1", False)
-            col = "top1"
-        elif key == "mla_overlap":
-            ok = figures.get("mla", False)
-            col = "mla_overlap"
-        else:
-            ok = figures.get("shares", False)
-            col = key
+        ok = figures.get({"top1": "top1", "mla_overlap": "mla"}.get(key, "shares"), False)
         known = value is not None and bool(np.isfinite(value))
         row: dict[str, Any] = {"value": float(value) if known else None, "comparable": ok}
-        series = population_values(pop, col)
-        if ok and known and series is not None:
+        series = population_values(pop, key) if ok and known else None
+        if series is not None:
             row["below"] = float(np.mean(series < value))
             row["population_median"] = float(np.median(series))
         out[key] = row
