@@ -206,6 +206,15 @@ def fresh(folder: Path) -> Callable[[], None]:
     return lambda: shutil.rmtree(folder, ignore_errors=True)
 
 
+def timed_compare(
+    src: Path, dest: Path, repeat: int, *, before: Callable[[], None] | None, **counts: int
+) -> Run:
+    """:func:`timed` ``errata compare SRC --out DEST --json``, checking the study's ``counts``
+    (:func:`expect_counts`); ``before`` as for :func:`timed` (usually ``fresh(dest)``)."""
+    cmd = [*ERRATA, "compare", str(src), "--out", str(dest), "--json"]
+    return timed(cmd, repeat, before=before, check=expect_counts(**counts))
+
+
 # -- zoos ------------------------------------------------------------------------------------
 
 
@@ -489,11 +498,8 @@ def bench_zoos(
         kinds = zoo.plan(sizes.zoo, mix)
         rowwise = sum(per_model[k] for k in kinds)
         dest = out / f"zoo-{mix}"
-        r = timed(
-            [*ERRATA, "compare", str(z[mix]), "--out", str(dest), "--json"],
-            b.big_repeat,
-            before=fresh(dest),
-            check=expect_counts(scored=sizes.zoo, failed=0),
+        r = timed_compare(
+            z[mix], dest, b.big_repeat, before=fresh(dest), scored=sizes.zoo, failed=0
         )
         parts = [
             verdict(r.wall_s < 10, "< 10 s"),
@@ -526,23 +532,13 @@ def bench_kinds(b: Bench, kind_zoos: dict[str, Path], ref: dict[str, Any], out: 
     )
     first = sorted(kind_zoos["imagefolder_npy"].iterdir())[0]
     dest = out / "kind-one"
-    r = timed(
-        [*ERRATA, "compare", str(first), "--out", str(dest), "--json"],
-        b.repeat,
-        before=fresh(dest),
-        check=expect_counts(scored=1, failed=0),
-    )
+    r = timed_compare(first, dest, b.repeat, before=fresh(dest), scored=1, failed=0)
     fixed = r.wall_s
     b.add(s, "1 × imagefolder_npy (the fixed cost)", r, models=1)
     for kind, folder in kind_zoos.items():
         n = len(list(folder.iterdir()))
         dest = out / f"kind-{kind}"
-        r = timed(
-            [*ERRATA, "compare", str(folder), "--out", str(dest), "--json"],
-            b.repeat,
-            before=fresh(dest),
-            check=expect_counts(scored=n, failed=0),
-        )
+        r = timed_compare(folder, dest, b.repeat, before=fresh(dest), scored=n, failed=0)
         disagree = check_reference(ref, kind, dest)
         if disagree:
             print(f"  WARNING {kind}: {disagree}", flush=True)
@@ -575,11 +571,10 @@ def bench_grow(
     grow, study = work / "grow", work / "out" / "grow-study"
     shutil.rmtree(grow, ignore_errors=True)
     link_files(z["imagefolder"], grow)
-    cmd = [*ERRATA, "compare", str(grow), "--out", str(study), "--json"]
-    r = timed(cmd, 1, before=fresh(study), check=expect_counts(scored=sizes.zoo, failed=0))
+    r = timed_compare(grow, study, 1, before=fresh(study), scored=sizes.zoo, failed=0)
     rowwise = sizes.zoo * per_model["imagefolder_npy"]
     b.add(s, f"study of {sizes.zoo:,} models", r, models=sizes.zoo, rowwise_s=rowwise)
-    r = timed(cmd, b.repeat, check=expect_counts(scored=0, reused=sizes.zoo))
+    r = timed_compare(grow, study, b.repeat, before=None, scored=0, reused=sizes.zoo)
     b.add(s, "rerun, nothing changed", r)
 
     link_files(z["new"], grow)
@@ -589,17 +584,11 @@ def bench_grow(
         fresh(dest)()
         shutil.copytree(study, dest)
 
-    r_append = timed(
-        [*ERRATA, "compare", str(grow), "--out", str(dest), "--json"],
-        b.repeat,
-        before=copy_study,
-        check=expect_counts(scored=sizes.new, reused=sizes.zoo, failed=0),
+    r_append = timed_compare(
+        grow, dest, b.repeat, before=copy_study, scored=sizes.new, reused=sizes.zoo, failed=0
     )
-    r_own = timed(
-        [*ERRATA, "compare", str(z["new"]), "--out", str(alone), "--json"],
-        b.repeat,
-        before=fresh(alone),
-        check=expect_counts(scored=sizes.new, failed=0),
+    r_own = timed_compare(
+        z["new"], alone, b.repeat, before=fresh(alone), scored=sizes.new, failed=0
     )
     rowwise = sizes.new * per_model["imagefolder_npy"]
     limit = r_own.wall_s + APPEND_SLACK_S

@@ -22,10 +22,14 @@ looking at any expert row; this script prints the curve around it:
 
 from __future__ import annotations
 
-import json
 import sys
+from pathlib import Path
 
 import numpy as np
+
+# the published rows as tools/derive_peychev2023.py reads them
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import derive_peychev2023 as derive  # noqa: E402
 
 ALPHAS = (0.2, 0.1, 0.05, 0.01, 1e-3, 1e-4, 1e-6)
 
@@ -35,14 +39,9 @@ def main() -> int:
     from errata import taxonomy
     from errata.core.names import NameIndex
     from errata.experts import expert_agreement
-    from errata.io import data
     from errata.io.evidence import rejections
 
-    rows = [
-        json.loads(x)
-        for x in data.path("peychev-examples-dev").read_text().splitlines()
-        if x.strip()
-    ]
+    rows = derive.dev_records()
     same = taxonomy.load("peychev2023").same_superclass
     base = expert_agreement("vit3b-mistakes", labels="real", options=errata.Options(proposals=()))
     print(

@@ -22,21 +22,23 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import sys
 from importlib.util import find_spec
+from pathlib import Path
 
 import numpy as np
 
+# the published rows are read and scored as tools/derive_peychev2023.py reads and scores them
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import derive_peychev2023 as derive  # noqa: E402
+
 TAXONOMIES = ("errata", "peychev2023")
-LATE = ("fg-OOV", "spurious_correlation", "non-proto", "model_failure")
 
 
 def main(argv: list[str] | None = None) -> int:
     import errata
     from errata import resources, taxonomy
     from errata.experts import expert_agreement
-    from errata.io import data
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", action="store_true", help="list every departing row")
@@ -105,21 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(listing))
 
     print("\n3. Published example rows (dev half)")
-    pub = [
-        json.loads(x)
-        for x in data.path("peychev-examples-dev").read_text().splitlines()
-        if x.strip()
-    ]
+    pub = derive.read_rows()
     for name in TAXONOMIES:
-        same = taxonomy.load(name).same_superclass
-        fg, late = [], []
-        for r in pub:
-            labels = [x for x in r["multi_labels"] if x != r["pred"]]
-            hit = bool(labels) and bool(same[r["pred"], labels].any())
-            if r["kind"] == "fg":
-                fg.append(hit)
-            elif r["kind"] in LATE:
-                late.append(not hit)
+        fg, late = derive.row_hits(taxonomy.load(name).same_superclass, pub)
         print(
             f"  {name:12s} fine-grained rows sharing a superclass {np.mean(fg):6.1%} of {len(fg)}"
             f"; later-stage rows sharing none {np.mean(late):6.1%} of {len(late)}"

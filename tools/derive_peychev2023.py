@@ -150,49 +150,39 @@ VARIANTS: dict[str, Settings] = {
 }
 
 
-def read_rows() -> list[Row]:
+def dev_records() -> list[dict]:
+    """The published example rows, development half, as recorded (one dict per JSON line:
+    ``kind``, ``pred``, ``multi_labels``, ``target``, ``count``, ``file``)."""
     from errata.io import data
 
+    text = data.path("peychev-examples-dev").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def read_rows() -> list[Row]:
     rows = []
-    for line in data.path("peychev-examples-dev").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            r = json.loads(line)
-            p = int(r["pred"])
-            labels = sorted({int(x) for x in r["multi_labels"]} - {p})
-            rows.append((str(r["kind"]), p, labels, int(r["count"]), int(r["target"])))
+    for r in dev_records():
+        p = int(r["pred"])
+        labels = sorted({int(x) for x in r["multi_labels"]} - {p})
+        rows.append((str(r["kind"]), p, labels, int(r["count"]), int(r["target"])))
     return rows
-
-
-def lemma_matrix() -> tuple[np.ndarray, list[str], list[tuple[str, ...]]]:
-    """``(1000, V)`` bool: lemma ``v`` occurs among the hypernyms (self included) of each class;
-    the lemma strings; and the lemma set of each synset that is an ancestor of some class."""
-    from errata import taxonomy
-
-    g, anc = taxonomy.wordnet(), taxonomy.class_ancestry()
-    below = anc.distance >= 0
-    node_lemmas = [tuple(g.lemmas(w)) for w in anc.wnids.tolist()]
-    vocab = sorted({x for lem in node_lemmas for x in lem})
-    col = {x: i for i, x in enumerate(vocab)}
-    mat = np.zeros((below.shape[0], len(vocab)), dtype=bool)
-    for j, lem in enumerate(node_lemmas):
-        rows = np.flatnonzero(below[:, j])
-        for x in lem:
-            mat[rows, col[x]] = True
-    return mat, vocab, node_lemmas
 
 
 def candidates() -> list[tuple[tuple[str, ...], np.ndarray]]:
     """Every distinct member set of a one-lemma predicate or of a synset's lemma set (as the
-    shortest predicate that gives it), with 2 to 999 members."""
-    mat, vocab, node_lemmas = lemma_matrix()
-    col = {x: i for i, x in enumerate(vocab)}
+    shortest predicate that gives it), with 2 to 999 members. Predicates are evaluated as
+    errata reads them back (:func:`errata.taxonomy.lemma_members`)."""
+    from errata.taxonomy import lemma_members
+    from errata.taxonomy.superclasses import lemma_matrix
+
+    mat, vocab, synsets = lemma_matrix()
     out: dict[bytes, tuple[tuple[str, ...], np.ndarray]] = {}
     sizes = mat.sum(axis=0)
     for j in np.flatnonzero((sizes >= 2) & (sizes < mat.shape[0])):
         m = mat[:, j]
         out.setdefault(m.tobytes(), ((vocab[j],), m))
-    for lem in node_lemmas:
-        members = mat[:, [col[x] for x in lem]].all(axis=1)
+    for lem in synsets:
+        members = lemma_members(lem)
         if not 2 <= members.sum() < mat.shape[0] or members.tobytes() in out:
             continue
         # the shortest sub-predicate (one or two lemmas) with the same members
@@ -200,9 +190,7 @@ def candidates() -> list[tuple[tuple[str, ...], np.ndarray]]:
         for a in lem:
             for b in lem:
                 pred = (a,) if a == b else (a, b)
-                if (mat[:, [col[x] for x in pred]].all(axis=1) == members).all() and len(
-                    pred
-                ) < len(best):
+                if (lemma_members(pred) == members).all() and len(pred) < len(best):
                     best = pred
         out[members.tobytes()] = (best, members)
     return list(out.values())
@@ -414,16 +402,22 @@ def _clusters(fg: _Evidence, late: _Evidence, done: np.ndarray, names: np.ndarra
     return out
 
 
+def row_hits(same: np.ndarray, rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
+    """Per fine-grained row: its prediction shares a superclass with a label; per later-stage
+    row: it shares none. ``same``: ``(1000, 1000)`` bool, two classes share a superclass."""
+    fg = [bool(q) and bool(same[p, q].any()) for k, p, q, _, _ in rows if k == "fg"]
+    late = [not (q and bool(same[p, q].any())) for k, p, q, _, _ in rows if k in LATE]
+    return np.array(fg, dtype=bool), np.array(late, dtype=bool)
+
+
 def hits(chosen: list[dict], rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
-    """Per fine-grained row: it shares a superclass; per later-stage row: it shares none."""
+    """:func:`row_hits` under the superclasses ``chosen``."""
     if chosen:
         m = np.stack([c["members"] for c in chosen], axis=1).astype(np.float32)
         same = (m @ m.T) > 0
     else:
         same = np.zeros((N, N), dtype=bool)
-    fg = [bool(q) and bool(same[p, q].any()) for k, p, q, _, _ in rows if k == "fg"]
-    late = [not (q and bool(same[p, q].any())) for k, p, q, _, _ in rows if k in LATE]
-    return np.array(fg, dtype=bool), np.array(late, dtype=bool)
+    return row_hits(same, rows)
 
 
 def score(chosen: list[dict], rows: Sequence[Row]) -> tuple[float, float]:
@@ -560,7 +554,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--cv", action="store_true", help="also estimate generalisation")
     parser.add_argument(
-        "--variants", action="store_true", help="cross-validate every variant (a few minutes)"
+        "--variants",
+        action="store_true",
+        help="cross-validate every variant (about 25 minutes on 2 cores)",
     )
     args = parser.parse_args(argv)
     rows = read_rows()
