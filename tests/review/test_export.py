@@ -151,3 +151,39 @@ def test_human_vs_model_report(project):
     )  # retriever, goldfish, cliff dwelling
     assert (groups == 0).sum() == 118  # Shankar et al.'s 118 dog classes
     assert set(GROUPS) <= set(rows["humans"])
+
+
+def test_human_vs_model_mla_leaves_out_images_of_unknown_class(project, monkeypatch):
+    """An image whose original label is unknown (-1) counts in the accuracy but in no class of
+    the MLA: it used to count as class 999 (3 right images of 3 classes and a wrong one gave an
+    MLA of 0.75 instead of 1)."""
+    import dataclasses
+
+    from errata.review import export, storage
+    from errata.review.report import human_vs_model
+
+    proj, inputs = project
+    label_of = dict(zip(inputs["names"], inputs["label_of"]))
+    answered = []
+    for right in (True, True, True, False):
+        item_id = storage.next_item(proj, 2, "classify")
+        view = storage.item_view(proj, item_id, 2)
+        truth = label_of[view["file_name"]]
+        storage.save_review(proj, item_id, 2, {truth if right else (truth + 1) % 1000: 2})
+        answered.append(view["file_name"])
+    assert len(set(answered)) == 4 and len({label_of[f] for f in answered}) == 4
+    reviewed = export.reviewed_labels
+
+    def unknown_original(*args, **kwargs):  # type: ignore[no-untyped-def]
+        labels, wrong = reviewed(*args, **kwargs)
+        original = labels.original.copy()
+        original[labels.positions(np.array(answered[-1:]))] = -1  # the wrong answer's image
+        assert not (original == 999).any()
+        return dataclasses.replace(labels, original=original, _cache={}), wrong
+
+    monkeypatch.setattr(export, "reviewed_labels", unknown_original)
+    rows = {r["who"]: r for r in human_vs_model(proj, method="majority")["rows"]}
+    ann1 = rows["human: ann1"]
+    assert ann1["n"] == 4 and ann1["accuracy"] == 0.75  # the image counts in the accuracy
+    assert ann1["mla"] == 1.0  # not (1 + 1 + 1 + 0) / 4 with the image as class 999
+    assert ann1["mla_ci95"][0] <= 1.0 <= ann1["mla_ci95"][1]

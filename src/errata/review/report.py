@@ -41,12 +41,13 @@ def human_vs_model(project: storage.Project, *, method: Method = "dawid-skene") 
     dict
         ``images``: number of images scored; ``rows``: one dict per annotator ("human: NAME"),
         for all humans pooled ("humans") and per model, with ``n``, ``accuracy``, ``mla`` (averaged
-        per original class) and ``accuracy`` per group.
+        per original class; an image whose original class is unknown counts in ``accuracy``
+        only) and ``accuracy`` per group.
     """
     import pandas as pd
     from sqlalchemy import select
 
-    from errata.core.metrics import class_averaged_accuracy, stratified_interval, wilson_interval
+    from errata.core.metrics import class_average, stratified_interval, wilson_interval
     from errata.review.export import reviewed_labels
     from errata.review.models import Annotator, Answer, Image, Item, Model, Prediction
 
@@ -90,7 +91,7 @@ def human_vs_model(project: storage.Project, *, method: Method = "dawid-skene") 
         orig = labels.original[r].astype(np.int64)
         g = groups[np.maximum(orig, 0)]
         lo, hi = wilson_interval(int(hits.sum()), len(hits))
-        known = orig >= 0
+        known = orig >= 0  # an image of unknown class counts in the accuracy, not the MLA
         hits_c = np.bincount(orig[known], weights=hits[known], minlength=N_CLASSES)
         n_c = np.bincount(orig[known], minlength=N_CLASSES)
         mlo, mhi = stratified_interval(hits_c, n_c)
@@ -99,7 +100,7 @@ def human_vs_model(project: storage.Project, *, method: Method = "dawid-skene") 
             "n": int(len(df)),
             "accuracy": float(hits.mean()),
             "accuracy_ci95": [float(lo[0]), float(hi[0])],
-            "mla": float(class_averaged_accuracy(hits, orig)),
+            "mla": float(class_average(hits_c, n_c)),
             "mla_ci95": [float(mlo), float(mhi)],
         }
         for k, gname in enumerate(GROUPS):
