@@ -64,6 +64,40 @@ def test_ensemble_averages_votes_and_probabilities_over_the_models_that_predicte
     assert np.allclose(probabilities(probs), 1e-3)  # probabilities stay as they are
 
 
+def test_label_issues_sums_the_zoo_exactly_as_ensemble_does() -> None:
+    """label_issues adds each model to the ensemble as it reads it (no model's dense score
+    matrix is kept): the probabilities it ranks are exactly ensemble()'s over the dense
+    matrices, for models that cover only some images (rows in another order) and give logits,
+    probabilities or a top-1 only."""
+    given, _, models = planted(logits=True)
+    m = models[0]
+    part = np.arange(N)[::-1][: N - 300]
+    rng = np.random.default_rng(1)
+    probs = rng.dirichlet(np.full(1000, 0.1), N)
+    zoo = [
+        m,
+        Predictions(m.file_names[part], m.topk[part], scores=m.scores[part], name="part"),
+        Predictions(m.file_names, np.argsort(-probs, axis=1)[:, :5], scores=probs, name="p"),
+        Predictions(m.file_names[:1500], m.topk[:1500, :1], name="top1"),
+    ]
+    r = label_issues(zoo, labels=given)
+    top1 = np.full((len(zoo), N), -1, dtype=np.int64)
+    scores: list[np.ndarray | None] = []
+    for j, p in enumerate(zoo):
+        rows = given.positions(p.file_names)
+        top1[j, rows] = p.top1
+        s = None
+        if p.scores is not None:
+            s = np.zeros((N, 1000), dtype=np.float32)
+            s[rows] = p.scores
+        scores.append(s)
+    want, _ = ensemble(top1, scores)
+    img = given.positions(r.pairs["file_name"].to_numpy())
+    cls = r.pairs["class_index"].to_numpy()
+    assert len(img) > N
+    np.testing.assert_array_equal(r.pairs["probability"].to_numpy(), want[img, cls])
+
+
 def planted(seed: int = 0, n_models: int = 5, logits: bool = False):  # type: ignore[no-untyped-def]
     """A label set of ``N`` validation images (one label each), a truth set, and a zoo.
 

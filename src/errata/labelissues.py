@@ -102,18 +102,39 @@ def ensemble(
     """
     top1 = np.asarray(top1)
     m, n = top1.shape
-    out = np.zeros((n, N_CLASSES), dtype=np.float32)
-    has = top1 >= 0
+    total = _Sum(n)
     for j in range(m):  # one step per model, whole arrays inside
-        rows = np.flatnonzero(has[j])
         s = None if scores is None else scores[j]
-        if s is None:
-            np.add.at(out, (rows, top1[j, rows]), 1.0)
+        total.add(top1[j], None if s is None else s[np.flatnonzero(top1[j] >= 0)])
+    return total.mean()
+
+
+class _Sum:
+    """The running sum behind :func:`ensemble`, one model at a time (a zoo's score matrices
+    need not all be held at once): ``total`` (n, 1000) float32, the sum of the models'
+    probabilities (one-hot votes), and ``n_models`` (n,), the models that predicted each image."""
+
+    def __init__(self, n: int) -> None:
+        self.total = np.zeros((n, N_CLASSES), dtype=np.float32)
+        self.n_models = np.zeros(n, dtype=np.int64)
+
+    def add(self, top1: np.ndarray, scores: np.ndarray | None = None) -> None:
+        """Add one model: ``top1`` (n,), ``-1`` where it did not predict the image; ``scores``
+        its logits or probabilities for the images it predicted only (in image order), or None
+        for a one-hot vote at its top-1."""
+        has = top1 >= 0
+        rows = np.flatnonzero(has)
+        if scores is None:
+            np.add.at(self.total, (rows, top1[rows]), 1.0)
         else:
-            out[rows] += probabilities(s[rows]).astype(np.float32)
-    n_models = has.sum(axis=0)
-    np.divide(out, np.maximum(n_models, 1)[:, None], out=out)
-    return out, n_models
+            self.total[rows] += probabilities(scores).astype(np.float32)
+        self.n_models += has
+
+    def mean(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(pred_probs, n_models)`` as :func:`ensemble` returns them (``total`` is divided in
+        place)."""
+        np.divide(self.total, np.maximum(self.n_models, 1)[:, None], out=self.total)
+        return self.total, self.n_models
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,18 +178,24 @@ def candidates(topk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> candidates(np.array([[[3, 4], [5, -1]], [[3, 9], [-1, -1]]]))
     (array([0, 0, 0, 1]), array([3, 4, 9, 5]))
     """
+    key = np.unique(_keys(topk))
+    return key // N_CLASSES, key % N_CLASSES
+
+
+def _keys(topk: np.ndarray) -> np.ndarray:
+    """``image * 1000 + class`` of every ranked class of ``topk`` (m, n, k) (``-1``: none), not
+    deduplicated."""
     topk = np.asarray(topk, dtype=np.int64)
     img = np.broadcast_to(np.arange(topk.shape[1])[None, :, None], topk.shape)
     ok = topk >= 0
-    key = np.unique(img[ok] * N_CLASSES + topk[ok])
-    return key // N_CLASSES, key % N_CLASSES
+    return img[ok] * N_CLASSES + topk[ok]
 
 
 def rank_pairs(
     labels: Csr,
     pred_probs: np.ndarray,
     *,
-    pairs: tuple[np.ndarray, np.ndarray] | None = None,
+    pairs: tuple[np.ndarray, np.ndarray],
 ) -> dict[str, np.ndarray]:
     """(image, class) pairs the label set probably lacks, ranked by cleanlab's per-class label
     quality of the annotation "absent" (lowest first; ties by image, then class).
@@ -178,9 +205,9 @@ def rank_pairs(
     labels : Csr, n rows
         The label set's labels per image.
     pred_probs : ndarray of float, shape (n, 1000)
-    pairs : (image, class) arrays, optional
-        The candidates (:func:`candidates`: the classes the models rank); default every class
-        with a probability above 0. Pairs already in the label set are dropped.
+    pairs : (image, class) arrays
+        The candidates (:func:`candidates`: the classes the models rank). Pairs already in the
+        label set are dropped.
 
     Returns
     -------
@@ -193,7 +220,7 @@ def rank_pairs(
 
     n = len(labels)
     probs = np.asarray(pred_probs)
-    cand_img, cand_cls = np.nonzero(probs > 0) if pairs is None else pairs
+    cand_img, cand_cls = pairs
     absent = ~labels.contains_at(cand_img, cand_cls)
     cand_img, cand_cls = cand_img[absent], cand_cls[absent]
     quality = np.ones(len(cand_img))
@@ -265,15 +292,14 @@ def validate(
     pairs: dict[str, np.ndarray],
     images: dict[str, np.ndarray] | None,
     given: np.ndarray | None,
-    universe: np.ndarray,
     *,
     ks: Sequence[int] = K_DEFAULT,
 ) -> dict[str, Any]:
     """Precision and recall at k of both rankings against ``truth`` (rows aligned with
     ``labels``): a missing label is a class in the truth set but not in the label set; a wrong
-    label is a given label outside a non-empty truth set. Images whose truth set is empty (or
-    outside ``universe``, the ranked images) take no part."""
-    judged = universe & (truth.sizes > 0)
+    label is a given label outside a non-empty truth set. Images whose truth set is empty take
+    no part."""
+    judged = truth.sizes > 0
     t_row = truth.row_ids
     t_cls = truth.indices.astype(np.int64)
     n_missing = int((judged[t_row] & ~labels.contains_at(t_row, t_cls)).sum())
@@ -396,25 +422,27 @@ def label_issues(
     truth_set = None if truth is None else load_labels(truth)
     aligner = Aligner(label_set.index, label_set.original, label_set.name)
     n = len(label_set)
-    top1 = np.full((len(predictions), n), -1, dtype=np.int64)
-    ranked: list[tuple[np.ndarray, np.ndarray]] = []  # each model's (image, class) candidates
-    scores: list[np.ndarray | None] = []
+    total = _Sum(n)  # the ensemble, summed as each model is read (see ensemble())
+    keys: list[np.ndarray] = []  # each model's (image, class) candidates, as _keys
+    any_scores = False
     names: list[str] = []
     for j, p in enumerate(predictions):
         pred = load_predictions(p, order=order)
         al = aligner(pred.file_names, source=pred.source, numbers=pred.numbers)
-        top1[j] = al.scatter(pred.top1.astype(np.int64))
-        ranked.append(candidates(al.scatter(pred.topk.T.astype(np.int64)).T[None]))
+        top1 = al.scatter(pred.top1.astype(np.int64))
+        keys.append(_keys(al.scatter(pred.topk.T.astype(np.int64)).T[None]))
         if pred.scores is None:
-            scores.append(None)
+            total.add(top1)
         else:
-            s = np.zeros((n, N_CLASSES), dtype=np.float32)
-            s[al.images] = pred.scores[al.rows]
-            scores.append(s)
+            # the rows of the images it predicted, as float32 (what a dense (n, 1000) copy held)
+            row_of = np.zeros(n, dtype=np.int64)
+            row_of[al.images] = al.rows
+            total.add(top1, pred.scores[row_of[top1 >= 0]].astype(np.float32))
+            any_scores = True
         names.append(pred.name)
         if progress:
             progress(j + 1, len(predictions), pred.name)
-    pred_probs, n_models = ensemble(top1, scores)
+    pred_probs, n_models = total.mean()
     universe = label_set.evaluated & (n_models > 0)
     if not universe.any():
         raise ErrataInputError(
@@ -455,7 +483,7 @@ def label_issues(
             "pairs are ranked (images whose label is wrong need one label per image, e.g. "
             "--labels original)"
         )
-    if all(s is None for s in scores):
+    if not any_scores:
         if len(predictions) == 1:
             notes.append(
                 "one model with top-1 only: cleanlab's pred_probs are one-hot, so it flags the "
@@ -467,9 +495,8 @@ def label_issues(
             )
     local = np.full(n, -1, dtype=np.int64)
     local[rows] = np.arange(len(rows))
-    cand_img = np.concatenate([r[0] for r in ranked])
-    cand_cls = np.concatenate([r[1] for r in ranked])
-    key = np.unique(local[cand_img] * N_CLASSES + cand_cls)
+    cand = np.concatenate(keys)
+    key = np.unique(local[cand // N_CLASSES] * N_CLASSES + cand % N_CLASSES)
     key = key[key >= 0]
     pair_rank = rank_pairs(multi, probs, pairs=(key // N_CLASSES, key % N_CLASSES))
     img = pair_rank["image"]
@@ -507,9 +534,7 @@ def label_issues(
         known[known] &= truth_set.evaluated[t_rows[known]]  # problematic truth: not judged
         t = truth_set.multi.take(np.maximum(t_rows, 0)).keep_rows(known)
         summary["truth"] = truth_set.name
-        summary["validation"] = validate(
-            multi, t, pair_rank, image_rank, given, np.ones(len(rows), dtype=bool), ks=ks
-        )
+        summary["validation"] = validate(multi, t, pair_rank, image_rank, given, ks=ks)
     return LabelIssues(pairs=pairs, images=images, summary=summary)
 
 
