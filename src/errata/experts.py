@@ -166,16 +166,21 @@ def expert_agreement(
         margins_name="total",
     )
     kappa = cohen_kappa_score(auto_shared.astype(str), expert_shared.astype(str))
+
+    def count(automated: str, expert: str) -> int:
+        """A cell of ``error_confusion`` (its margins are the totals; 0 when absent)."""
+        present = automated in error_confusion.index and expert in error_confusion.columns
+        return int(error_confusion.at[automated, expert]) if present else 0
+
     per_category = {}
     for cat in dict.fromkeys([*expert_voc.values(), NO_EXPERT]):
-        said = auto_shared == cat
-        truth = expert_shared == cat
+        said, truth, both = count(cat, "total"), count("total", cat), count(cat, cat)
         per_category[cat] = {
-            "automated": int(said.sum()),
-            "expert": int(truth.sum()),
-            "both": int((said & truth).sum()),
-            "precision": float((said & truth).sum() / said.sum()) if said.any() else None,
-            "recall": float((said & truth).sum() / truth.sum()) if truth.any() else None,
+            "automated": said,
+            "expert": truth,
+            "both": both,
+            "precision": both / said if said else None,
+            "recall": both / truth if truth else None,
         }
     per_expert = {}
     for cat, agree_with in AGREES.items():

@@ -55,6 +55,11 @@ _PREFIXES: dict[str, Library] = {
 }
 
 
+def _file_id(name: str) -> str:
+    """File-system-safe name of a model's output file."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """One model to run: its name, library, optional local checkpoint, and the number of
@@ -69,7 +74,7 @@ class ModelSpec:
     @property
     def file_id(self) -> str:
         """File-system-safe name of the model's output file."""
-        return re.sub(r"[^A-Za-z0-9._-]+", "_", self.name)
+        return _file_id(self.name)
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,8 @@ class SuperSubSpec:
 
     @property
     def file_id(self) -> str:
-        return re.sub(r"[^A-Za-z0-9._-]+", "_", self.name)
+        """File-system-safe name of the model's output file."""
+        return _file_id(self.name)
 
 
 def load_supersub_spec(path: str | Path) -> SuperSubSpec:
@@ -149,8 +155,8 @@ def load_supersub_spec(path: str | Path) -> SuperSubSpec:
         ckpt_path = Path(ckpt) if Path(ckpt).is_absolute() else path.parent / ckpt
         if not ckpt_path.is_file():
             raise ErrataInputError(f"{path}: [{where}]: checkpoint {ckpt_path} not found")
-        lib: Library = (
-            "torchvision" if entry["model"].startswith(("tv:", "torchvision:")) else "timm"
+        lib: Library = next(
+            (v for k, v in _PREFIXES.items() if entry["model"].startswith(k)), "timm"
         )
         bare = entry["model"].split(":", 1)[1] if ":" in entry["model"] else entry["model"]
         return ModelSpec(name=bare, library=lib, checkpoint=str(ckpt_path), num_classes=n_out)
@@ -267,10 +273,10 @@ def load_model(
     key = (spec, pretrained, device)
     if key in _MODELS:
         return _MODELS[key]
+    extra = {} if spec.num_classes is None else {"num_classes": spec.num_classes}
     try:
         if spec.library == "timm":
             timm = require("timm", EXTRA)
-            extra = {} if spec.num_classes is None else {"num_classes": spec.num_classes}
             model = timm.create_model(
                 spec.name,
                 pretrained=pretrained and spec.checkpoint is None,
@@ -282,7 +288,6 @@ def load_model(
         else:
             tvm = require("torchvision.models", EXTRA)
             weights = tvm.get_model_weights(spec.name).DEFAULT
-            extra = {} if spec.num_classes is None else {"num_classes": spec.num_classes}
             model = tvm.get_model(
                 spec.name, weights=weights if pretrained and not spec.checkpoint else None, **extra
             )
@@ -375,18 +380,30 @@ def run_shard(
             top_l.append(ranked.topk(TOPK, dim=1).indices.cpu().numpy().astype(np.int16))
             if logits:
                 log_l.append(out.cpu().numpy().astype(np.float16))
+    res = _shard_result(file_names, rows_l, top_l, bad, weights)
+    if logits:
+        res["logits"] = np.concatenate(log_l) if log_l else np.zeros((0, 1000), np.float16)
+    return res
+
+
+def _shard_result(
+    file_names: np.ndarray,
+    rows_l: list,
+    top_l: list,
+    bad: list[tuple[int, str]],
+    weights: str,
+) -> dict[str, np.ndarray]:
+    """A shard's arrays (``file_names``, ``topk``, the skipped images, ``weights``) from its
+    batches' image rows and ranked classes and the images that could not be decoded."""
     rows_a = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
     bad_rows = np.array([r for r, _ in bad], dtype=np.int64)
-    res = {
+    return {
         "file_names": file_names[rows_a].astype(str),
         "topk": np.concatenate(top_l) if top_l else np.zeros((0, TOPK), np.int16),
         "skipped_file_name": file_names[bad_rows].astype(str),
         "skipped_reason": np.array([e for _, e in bad], dtype=str),
         "weights": np.array(weights),
     }
-    if logits:
-        res["logits"] = np.concatenate(log_l) if log_l else np.zeros((0, 1000), np.float16)
-    return res
 
 
 def _run_supersub(
@@ -446,18 +463,14 @@ def _run_supersub(
             sup_l.append(chosen.astype(np.int16))
             if logits:
                 prob_l.append(probs.astype(np.float16))
-    rows_a = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
-    bad_rows = np.array([r for r, _ in bad], dtype=np.int64)
     ckpts = ", ".join(m.checkpoint or "" for m in (spec.superclass, *spec.specialists))
-    res = {
-        "file_names": file_names[rows_a].astype(str),
-        "topk": np.concatenate(top_l) if top_l else np.zeros((0, TOPK), np.int16),
-        "skipped_file_name": file_names[bad_rows].astype(str),
-        "skipped_reason": np.array([e for _, e in bad], dtype=str),
-        "weights": np.array(
-            f"Super-Sub composite ({spec.taxonomy}) from local checkpoints {ckpts}"
-        ),
-    }
+    res = _shard_result(
+        file_names,
+        rows_l,
+        top_l,
+        bad,
+        f"Super-Sub composite ({spec.taxonomy}) from local checkpoints {ckpts}",
+    )
     if logits:
         res["probs"] = np.concatenate(prob_l) if prob_l else np.zeros((0, 1000), np.float16)
         res["superclass"] = np.concatenate(sup_l) if sup_l else np.zeros(0, np.int16)

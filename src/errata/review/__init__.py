@@ -48,14 +48,7 @@ def init_project(
     from errata.review import queues as q
     from errata.review import storage
 
-    if novel_ranking not in q.NOVEL_RANKINGS:
-        raise ErrataInputError(
-            f"--novel-ranking: '{novel_ranking}' is not one of {', '.join(q.NOVEL_RANKINGS)}"
-        )
-    if novel_ranking == "cleanlab" and "novel" in queues:
-        from errata.exceptions import require
-
-        require("cleanlab", "labelissues")  # before the project folder is made
+    q.check_novel_ranking(novel_ranking, queues)  # before the project folder is made
     label_set = load_labels(labels)
     preds = [load_predictions(p, order=order) for p in predictions]  # type: ignore[arg-type]
     names = [p.name for p in preds]

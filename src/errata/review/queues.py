@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from errata.exceptions import ErrataInputError
+from errata.exceptions import ErrataInputError, require
 from errata.resources import N_CLASSES
 
 GOLDEN_EVERY = 10  # one golden item after every this many regular items
@@ -148,6 +148,17 @@ def novel_cleanlab(
 NOVEL_RANKINGS = ("agreement", "cleanlab")  # sources of the novel-prediction queue
 
 
+def check_novel_ranking(novel_ranking: str, queues: Sequence[str]) -> None:
+    """Raise unless ``novel_ranking`` is one of :data:`NOVEL_RANKINGS` and, when it is
+    ``"cleanlab"`` and the novel queue is built, the ``labelissues`` extra is installed."""
+    if novel_ranking not in NOVEL_RANKINGS:
+        raise ErrataInputError(
+            f"--novel-ranking: '{novel_ranking}' is not one of {', '.join(NOVEL_RANKINGS)}"
+        )
+    if novel_ranking == "cleanlab" and "novel" in queues:
+        require("cleanlab", "labelissues")
+
+
 def label_audit(
     multi_labels: Any,
     original: np.ndarray,
@@ -234,10 +245,7 @@ def build(
 
     from errata.review.models import Image, Item, Model, Prediction
 
-    if novel_ranking not in NOVEL_RANKINGS:
-        raise ErrataInputError(
-            f"--novel-ranking: '{novel_ranking}' is not one of {', '.join(NOVEL_RANKINGS)}"
-        )
+    check_novel_ranking(novel_ranking, queues)
     if not predictions:
         raise ErrataInputError("--predictions: give at least one predictions file")
     names = labels.file_names
@@ -251,11 +259,12 @@ def build(
     lab_rows = labels.positions(names)
     multi = labels.multi.take(lab_rows)
     original = labels.original[lab_rows].astype(np.int64)
-    top1 = np.stack([p.top1[pd.Index(p.file_names).get_indexer(names)] for p in predictions])
+    rows_of = [pd.Index(p.file_names).get_indexer(names) for p in predictions]  # per model
+    top1 = np.stack([p.top1[r] for p, r in zip(predictions, rows_of)])
     conf = np.full(top1.shape, np.nan)
-    for m, p in enumerate(predictions):
+    for m, (p, r) in enumerate(zip(predictions, rows_of)):
         if p.scores is not None:
-            sc = p.scores[pd.Index(p.file_names).get_indexer(names)].astype(np.float64)
+            sc = p.scores[r].astype(np.float64)
             if sc.min() < 0 or not np.allclose(sc.sum(axis=1), 1, atol=1e-3):  # logits
                 sc = np.exp(sc - sc.max(axis=1, keepdims=True))
                 sc /= sc.sum(axis=1, keepdims=True)
@@ -263,7 +272,6 @@ def build(
 
     plans: dict[str, QueuePlan] = {}
     if "novel" in queues and novel_ranking == "cleanlab":
-        rows_of = [pd.Index(p.file_names).get_indexer(names) for p in predictions]
         k = max(p.topk.shape[1] for p in predictions)
         topk = np.full((len(predictions), len(names), k), -1, dtype=np.int64)
         for m, (p, r) in enumerate(zip(predictions, rows_of)):
