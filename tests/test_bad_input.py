@@ -689,6 +689,21 @@ def test_compare_lists_a_bad_file_and_goes_on(tmp_path: Path) -> None:
     assert "would need 3.6 TiB of memory" in summary["failed"][0]["error"]
 
 
+def test_supersub_lists_a_bad_file_and_exits_1(tmp_path: Path) -> None:
+    """supersub skips a bad file among several as compare does: exit 1, with --json too."""
+    good = npy(tmp_path, truth(), "good.npy")
+    bad = npz_bomb(tmp_path)
+    for json_ in (["--json"], []):
+        code, out, err = cli(["supersub", good, bad, *json_], tmp_path)
+        assert code == 1, err
+        if json_:
+            summary = json.loads(out)
+            assert summary["counts"]["models"] == 1 and summary["counts"]["failed"] == 1
+            assert "would need 3.6 TiB of memory" in summary["failed"][0]["error"]
+        else:
+            assert err.startswith("skipped: ") and "would need 3.6 TiB of memory" in err
+
+
 def test_usage_errors_through_the_console_script(tmp_path: Path) -> None:
     """The real entry point (a subprocess): one line, exit 2, no traceback; --version works."""
     import subprocess

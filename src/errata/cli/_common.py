@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, Literal, cast
 
 import typer
@@ -28,16 +29,6 @@ def console(stderr: bool = False):  # type: ignore[no-untyped-def]
     # markup off: tables and messages carry file, model and class names that may hold "[...]";
     # the few styled lines pass markup=True with their data escaped
     return Console(stderr=stderr, highlight=False, markup=False, width=width)
-
-
-def fail(message: str, code: int = 2) -> None:
-    """Print ``error: message`` on stderr and exit with ``code`` (no traceback)."""
-    from rich.markup import escape
-
-    console(stderr=True).print(
-        f"[bold red]error:[/] {escape(message)}", soft_wrap=True, markup=True
-    )
-    raise typer.Exit(code)
 
 
 @contextlib.contextmanager
@@ -80,6 +71,18 @@ def print_json(obj: Any) -> None:
     from errata.io.files import json_default
 
     sys.stdout.write(json.dumps(obj, indent=2, default=json_default) + "\n")
+
+
+def written_json(written: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """The ``"written"`` piece of a command's JSON output: each file written, as a string."""
+    return {"written": {k: str(v) for k, v in written.items()}}
+
+
+def print_written(written: Mapping[str, Any], width: int) -> None:
+    """Print each file written as ``key: path``, the keys right-aligned to ``width``."""
+    c = console()
+    for key, path in written.items():
+        c.print(f"{key:>{width}}: {path}", soft_wrap=True)
 
 
 LABELS_HELP = (
@@ -162,14 +165,39 @@ def imagenet_x_opt() -> Any:
 
 TAXONOMY_HELP = (
     "Superclasses that decide what is fine-grained: 'errata' (default: errata's own, chosen "
-    "for agreement with expert reviewers) or 'peychev2023' (the published pipeline's "
+    "for agreement with expert reviewers), 'peychev2023' (the published pipeline's "
     "superclasses, 161 in the paper, reconstructed from WordNet lemma predicates, for figures "
-    "comparable with Peychev et al. 2023)."
+    "comparable with Peychev et al. 2023) or 'supersub10' (the 10 superclasses of "
+    "Superclassing ImageNet, 338 classes)."
 )
 
 
 def taxonomy_opt(help: str = TAXONOMY_HELP) -> Any:  # noqa: A002
     return typer.Option("errata", "--taxonomy", "-t", help=help)
+
+
+def taxonomy_option(name: str) -> str:
+    """Validate --taxonomy (one-line error naming the option otherwise)."""
+    from errata import taxonomy as T
+    from errata.exceptions import ErrataInputError
+
+    if name not in T.TAXONOMIES:
+        raise ErrataInputError(f"--taxonomy: '{name}' is not one of {', '.join(T.TAXONOMIES)}")
+    return name
+
+
+INTERVAL_HELP = (
+    "95 % interval of accuracies over images: 'wilson' (Wilson score, right for any number of "
+    "images) or 'bootstrap' (percentile, --bootstrap resamples, --seed)."
+)
+
+
+def interval_opt(help: str = INTERVAL_HELP) -> Any:  # noqa: A002
+    return typer.Option("wilson", "--interval", help=help)
+
+
+def seed_opt() -> Any:
+    return typer.Option(0, "--seed", help="Seed of --interval bootstrap.")
 
 
 def proposals_opt() -> Any:
@@ -209,6 +237,15 @@ def order_option(
     if order not in ("auto", "filename", "imagefolder"):
         raise ErrataInputError(f"{flag}: '{order}' is not one of auto, filename, imagefolder")
     return cast(Literal["auto", "filename", "imagefolder"], order)
+
+
+def report_option(report: Path | None) -> Path | None:
+    """Validate --report: an HTML file name (one-line error otherwise)."""
+    from errata.exceptions import ErrataInputError
+
+    if report is not None and report.suffix.lower() not in (".html", ".htm"):
+        raise ErrataInputError(f"--report {report}: expected an .html file name")
+    return report
 
 
 def make_options(

@@ -14,6 +14,7 @@ from errata.cli._common import (
     dataset_option,
     experts_opt,
     imagenet_x_opt,
+    interval_opt,
     json_opt,
     labels_opt,
     make_options,
@@ -23,8 +24,12 @@ from errata.cli._common import (
     outside_opt,
     plots_opt,
     print_json,
+    print_written,
     proposals_opt,
+    report_option,
+    seed_opt,
     taxonomy_opt,
+    written_json,
 )
 
 
@@ -59,16 +64,11 @@ def analyze(
     taxonomy: str = taxonomy_opt(),
     proposals: list[str] = proposals_opt(),
     no_errors: bool = typer.Option(False, "--no-errors", help="Only compute the metrics."),
-    interval: str = typer.Option(
-        "wilson",
-        "--interval",
-        help="95 % interval of accuracies over images: 'wilson' (Wilson score, right for any "
-        "number of images) or 'bootstrap' (percentile, --bootstrap resamples, --seed).",
-    ),
+    interval: str = interval_opt(),
     bootstrap: int = typer.Option(
         1000, "--bootstrap", min=10, help="Resamples of --interval bootstrap."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of --interval bootstrap."),
+    seed: int = seed_opt(),
     report: Path = typer.Option(
         None,
         "--report",
@@ -94,8 +94,7 @@ def analyze(
 
     if (report is not None or plots is not None) and no_errors:
         raise ErrataInputError("--report/--plots: need the error pipeline (drop --no-errors)")
-    if report is not None and report.suffix.lower() not in (".html", ".htm"):
-        raise ErrataInputError(f"--report {report}: expected an .html file name")
+    report_option(report)
     if images is not None and report is None:
         raise ErrataInputError("--images: only used with --report")
     if images is not None and not images.is_dir():
@@ -133,17 +132,15 @@ def analyze(
 
         written |= _render.export(model_figures(result), plots)
     if json_:
-        print_json(result.to_dict() | {"written": {k: str(v) for k, v in written.items()}})
+        print_json(result.to_dict() | written_json(written))
         return
     from rich.markup import escape
 
     render(result)
     if written:
-        c = console()
-        for key, path in written.items():
-            c.print(f"{key:>10}: {path}", soft_wrap=True)
+        print_written(written, 10)
         if report is not None:
-            c.print(
+            console().print(
                 f"[bold]open the report in a browser:[/] {escape(Path(report).resolve().as_uri())}",
                 soft_wrap=True,
                 markup=True,

@@ -13,6 +13,7 @@ from errata.cli._common import (
     dataset_option,
     experts_opt,
     imagenet_x_opt,
+    interval_opt,
     json_opt,
     labels_opt,
     make_options,
@@ -24,7 +25,10 @@ from errata.cli._common import (
     print_json,
     progress_bar,
     proposals_opt,
+    report_option,
+    seed_opt,
     taxonomy_opt,
+    written_json,
 )
 
 
@@ -51,12 +55,10 @@ def compare(
     taxonomy: str = taxonomy_opt(),
     proposals: list[str] = proposals_opt(),
     batch: int = typer.Option(64, "--batch", min=1, help="Models classified together (memory)."),
-    interval: str = typer.Option(
-        "wilson",
-        "--interval",
-        help="95 % interval of accuracies over images: 'wilson' or 'bootstrap' (--seed).",
+    interval: str = interval_opt(
+        "95 % interval of accuracies over images: 'wilson' or 'bootstrap' (--seed)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed of --interval bootstrap."),
+    seed: int = seed_opt(),
     rebuild: bool = typer.Option(
         False, "--rebuild", help="Score every file again, even those the study already holds."
     ),
@@ -90,8 +92,7 @@ def compare(
     from errata.exceptions import ErrataInputError
     from errata.study import compare as run
 
-    if report is not None and report.suffix.lower() not in (".html", ".htm"):
-        raise ErrataInputError(f"--report {report}: expected an .html file name")
+    report_option(report)
     if (metadata is not None or color_by is not None) and report is None and plots is None:
         raise ErrataInputError("--metadata/--color-by: only used with --report or --plots")
     if metadata is not None:  # check the CSV before the long run, not after
@@ -142,13 +143,7 @@ def compare(
                 models, _ = load_metadata(metadata, models)
             study.written |= _render.export(study_figures(models, color_by=color_by), plots)
     if json_:
-        print_json(
-            study.summary
-            | {
-                "failed_files": study.failed,
-                "written": {k: str(v) for k, v in study.written.items()},
-            }
-        )
+        print_json(study.summary | {"failed_files": study.failed} | written_json(study.written))
     else:
         _print_study(study)
     if study.failed:

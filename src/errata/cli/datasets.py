@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import typer
 
@@ -16,11 +16,31 @@ datasets_app = typer.Typer(
 app.add_typer(datasets_app, name="datasets")
 
 
+def _show(
+    rows: list[dict[str, Any]],
+    *,
+    json_: bool,
+    title: str,
+    right: tuple[str, ...] = (),
+    overflow: Literal["fold", "ellipsis"] = "ellipsis",
+) -> None:
+    """Print the rows as JSON, or as a table of their keys (those in ``right`` right-aligned)."""
+    if json_:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    for col in rows[0]:
+        t.add_column(col, justify="right" if col in right else "left", overflow=overflow)
+    for r in rows:
+        t.add_row(*[str(v) for v in r.values()])
+    console().print(t)
+
+
 @datasets_app.command("list")
 def list_(json_: bool = json_opt()) -> None:
     """Each test set: name, classes, how its images are known, where its labels come from."""
-    from rich.table import Table
-
     from errata.core import datasets as D
 
     rows: list[dict[str, Any]] = [
@@ -39,15 +59,7 @@ def list_(json_: bool = json_opt()) -> None:
         }
         for d in D.DATASETS.values()
     ]
-    if json_:
-        print_json(rows)
-        return
-    t = Table(title="test sets (--dataset)", title_justify="left")
-    for col in rows[0]:
-        t.add_column(col, overflow="fold")
-    for r in rows:
-        t.add_row(*[str(v) for v in r.values()])
-    console().print(t)
+    _show(rows, json_=json_, title="test sets (--dataset)", overflow="fold")
 
 
 @datasets_app.command("classes")
@@ -58,8 +70,6 @@ def classes(
     """The classes of a test set in its own order: position (the column of a model with a
     head of that many classes), WordNet id, index in the 1000, name. A file that numbers the
     200 classes 0-199 converts with this table (position → class_index)."""
-    from rich.table import Table
-
     from errata import resources
     from errata.core import datasets as D
 
@@ -69,12 +79,9 @@ def classes(
         {"position": i, "wnid": cls.wnids[c], "class_index": int(c), "name": cls.names[c]}
         for i, c in enumerate(ds.classes.tolist())
     ]
-    if json_:
-        print_json(rows)
-        return
-    t = Table(title=f"{ds.class_list()} ({ds.name})", title_justify="left")
-    for col in rows[0]:
-        t.add_column(col, justify="right" if col in ("position", "class_index") else "left")
-    for r in rows:
-        t.add_row(*[str(v) for v in r.values()])
-    console().print(t)
+    _show(
+        rows,
+        json_=json_,
+        title=f"{ds.class_list()} ({ds.name})",
+        right=("position", "class_index"),
+    )

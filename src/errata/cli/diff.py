@@ -19,7 +19,9 @@ from errata.cli._common import (
     outside_opt,
     plots_opt,
     print_json,
+    report_option,
     taxonomy_opt,
+    written_json,
 )
 
 
@@ -46,20 +48,19 @@ def diff(
     Example: errata diff resnet50.npy vit.npy --report diff.html
     """
     from errata.analysis import analyze
-    from errata.exceptions import ErrataInputError
+    from errata.core import datasets as D
     from errata.report.diff import diff_report, model_diff
 
     order_a = order_option(order)
     order_b_ = order_a if order_b is None else order_option(order_b, flag="--order-b")
-    if report is not None and report.suffix.lower() not in (".html", ".htm"):
-        raise ErrataInputError(f"--report {report}: expected an .html file name")
+    report_option(report)
     from errata.io.labels import load_labels
 
     dataset, outside = dataset_option(dataset, outside=outside)
     ds_kw: dict = {"dataset": dataset, "outside": outside}
     model_a: object = a
     model_b: object = b
-    if dataset == "imagenet-val":
+    if D.get(dataset).validation:
         label_set = load_labels(labels)  # loaded once, shared by both models
     else:  # the images of both files make the label set (their class folders)
         import numpy as np
@@ -89,7 +90,7 @@ def diff(
                 "b": d.names[1],
                 **d.summary,
                 "transitions": d.transitions.to_dict(orient="index"),
-                "written": {k: str(v) for k, v in written.items()},
+                **written_json(written),
             }
         )
         return

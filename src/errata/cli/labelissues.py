@@ -13,7 +13,9 @@ from errata.cli._common import (
     order_opt,
     order_option,
     print_json,
+    print_written,
     progress_bar,
+    written_json,
 )
 
 
@@ -80,11 +82,10 @@ def label_issues(
         )
     written = result.save(out) if out is not None else {}
     if json_:
-        print_json(result.to_dict() | {"written": {n: str(p) for n, p in written.items()}})
+        print_json(result.to_dict() | written_json(written))
         return
     _print(result, top)
-    for name, path in written.items():
-        console().print(f"{name:>8}: {path}", soft_wrap=True)
+    print_written(written, 8)
 
 
 def _print(result, top: int) -> None:  # type: ignore[no-untyped-def]
@@ -154,22 +155,18 @@ def _print(result, top: int) -> None:  # type: ignore[no-untyped-def]
                     _pct(m["precision"], 1),
                     _pct(m["recall"], 2),
                 )
-            if kind == "pairs":
-                t.add_row(
-                    "",
-                    "",
-                    f"all {block['ranked']:,}",
-                    _pct(block["all_precision"], 1),
-                    _pct(block["all_recall"], 2),
-                )
-            else:
-                t.add_row(
-                    "",
-                    "",
-                    f"flagged {block['flagged']:,}",
-                    _pct(block["flag_precision"], 1),
-                    _pct(block["flag_recall"], 2),
-                )
+            # pairs: the whole ranking; images: those flagged (then the base rate)
+            word, n, key = (
+                ("all", "ranked", "all") if kind == "pairs" else ("flagged", "flagged", "flag")
+            )
+            t.add_row(
+                "",
+                "",
+                f"{word} {block[n]:,}",
+                _pct(block[f"{key}_precision"], 1),
+                _pct(block[f"{key}_recall"], 2),
+            )
+            if kind == "images":
                 t.add_row("", "", "base rate", _pct(block["base_rate"], 1), "")
         c.print(t)
 

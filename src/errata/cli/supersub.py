@@ -19,7 +19,12 @@ from errata.cli._common import (
     order_option,
     outside_opt,
     print_json,
+    print_written,
     progress_bar,
+    report_option,
+    taxonomy_opt,
+    taxonomy_option,
+    written_json,
 )
 
 
@@ -30,13 +35,10 @@ def supersub(
         help="Prediction files, folders of them, registry names, or one study folder "
         "(errata compare --out: its models with its settings, test set by test set).",
     ),
-    taxonomy: str = typer.Option(
-        "errata",
-        "--taxonomy",
-        "-t",
-        help="Superclasses: 'errata' (errata's 202, overlapping), 'supersub10' (the 10 of "
+    taxonomy: str = taxonomy_opt(
+        "Superclasses: 'errata' (errata's 202, overlapping), 'supersub10' (the 10 of "
         "Superclassing ImageNet, 338 classes; images of other classes are out of scope) or "
-        "'peychev2023' (the published pipeline's, reconstructed).",
+        "'peychev2023' (the published pipeline's, reconstructed)."
     ),
     labels: str = labels_opt(),
     dataset: str = dataset_opt(),
@@ -70,15 +72,10 @@ def supersub(
 
     Example: errata supersub preds.npz --taxonomy supersub10
     """
-    from errata.exceptions import ErrataInputError
     from errata.supersub import supersub as run
 
-    if report is not None and report.suffix.lower() not in (".html", ".htm"):
-        raise ErrataInputError(f"--report {report}: expected an .html file name")
-    from errata import taxonomy as T
-
-    if taxonomy not in T.TAXONOMIES:
-        raise ErrataInputError(f"--taxonomy: '{taxonomy}' is not one of {', '.join(T.TAXONOMIES)}")
+    report_option(report)
+    taxonomy = taxonomy_option(taxonomy)
     dataset, outside = dataset_option(dataset, outside=outside)
     with progress_bar("models", disable=json_) as progress:
         result = run(
@@ -96,22 +93,48 @@ def supersub(
 
         written |= supersub_report(result, report)
     if json_:
-        print_json(result.to_dict() | {"written": {k: str(v) for k, v in written.items()}})
-        return
-    render(
-        result, per_superclass=len(result.models) == 1 if per_superclass is None else per_superclass
-    )
-    c = console()
-    for f in result.failed:
-        console(stderr=True).print(f"skipped: {f['error']}", soft_wrap=True)
-    for key, path in written.items():
-        c.print(f"{key:>13}: {path}", soft_wrap=True)
+        print_json(result.to_dict() | written_json(written))
+    else:
+        render(
+            result,
+            per_superclass=len(result.models) == 1 if per_superclass is None else per_superclass,
+        )
+        for f in result.failed:
+            console(stderr=True).print(f"skipped: {f['error']}", soft_wrap=True)
+        print_written(written, 13)
     if result.failed:
         raise typer.Exit(1)
 
 
 def _pct(v: Any) -> str:
     return "—" if v is None or v != v else f"{100 * float(v):.2f}"
+
+
+FIGURES = ("images", "top-1 %", "superclass acc. %", "errors", "within %", "across")
+
+
+def _table(title: str, *lead: str) -> Any:
+    """A table of the lead columns (names), then the FIGURES."""
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    for col in lead:
+        t.add_column(col, justify="left", overflow="fold")
+    for col in FIGURES:
+        t.add_column(col, justify="right", overflow="fold")
+    return t
+
+
+def _figures(r: Any, prefix: str = "") -> list[str]:
+    """The cells of the FIGURES of row ``r``, from its columns ``prefix + images`` and so on."""
+    return [
+        f"{int(r[f'{prefix}images']):,}",
+        _pct(r[f"{prefix}top1"]),
+        _pct(r[f"{prefix}superclass_accuracy"]),
+        f"{int(r[f'{prefix}errors']):,}",
+        _pct(r[f"{prefix}within_share"]),
+        f"{int(r[f'{prefix}across']):,}",
+    ]
 
 
 def render(result: Any, *, per_superclass: bool) -> None:
@@ -121,22 +144,12 @@ def render(result: Any, *, per_superclass: bool) -> None:
     c = console()
     m = result.models
     n_sc = len(result.summary["superclasses"])
-    t = Table(
-        title=f"{len(m)} models — taxonomy {result.taxonomy} ({n_sc} superclasses, "
+    t = _table(
+        f"{len(m)} models — taxonomy {result.taxonomy} ({n_sc} superclasses, "
         f"{result.summary['covered_classes']} classes)",
-        title_justify="left",
+        "model",
+        "variant",
     )
-    for col, just in (
-        ("model", "left"),
-        ("variant", "left"),
-        ("images", "right"),
-        ("top-1 %", "right"),
-        ("superclass acc. %", "right"),
-        ("errors", "right"),
-        ("within %", "right"),
-        ("across", "right"),
-    ):
-        t.add_column(col, justify=just, overflow="fold")  # type: ignore[arg-type]
     has_pipeline = "two_stage_pipeline_top1" in m.columns
     if has_pipeline:
         acc = "real" if "flat_pipeline_real" in m.columns else "label_accuracy"
@@ -148,12 +161,7 @@ def render(result: Any, *, per_superclass: bool) -> None:
             cells = [
                 str(r["model"]) if v == "flat" else "",
                 v.replace("_", "-"),
-                f"{int(r[f'{v}_images']):,}",
-                _pct(r[f"{v}_top1"]),
-                _pct(r[f"{v}_superclass_accuracy"]),
-                f"{int(r[f'{v}_errors']):,}",
-                _pct(r[f"{v}_within_share"]),
-                f"{int(r[f'{v}_across']):,}",
+                *_figures(r, f"{v}_"),
             ]
             if has_pipeline:
                 cells += (
@@ -189,30 +197,10 @@ def render(result: Any, *, per_superclass: bool) -> None:
     if per_superclass:
         per = result.superclasses
         for (model, variant), g in per.groupby(["model", "variant"], sort=False):
-            st = Table(
-                title=f"{model} — {variant.replace('_', '-')}, per superclass of the true class",
-                title_justify="left",
-            )
-            for col in (
+            st = _table(
+                f"{model} — {variant.replace('_', '-')}, per superclass of the true class",
                 "superclass",
-                "images",
-                "top-1 %",
-                "superclass acc. %",
-                "errors",
-                "within %",
-                "across",
-            ):
-                st.add_column(
-                    col, justify="left" if col == "superclass" else "right", overflow="fold"
-                )
+            )
             for _, r in g[g["images"] > 0].iterrows():
-                st.add_row(
-                    str(r["superclass"]),
-                    f"{int(r['images']):,}",
-                    _pct(r["top1"]),
-                    _pct(r["superclass_accuracy"]),
-                    f"{int(r['errors']):,}",
-                    _pct(r["within_share"]),
-                    f"{int(r['across']):,}",
-                )
+                st.add_row(str(r["superclass"]), *_figures(r))
             c.print(st)
