@@ -204,3 +204,12 @@ def test_bad_inputs_of_the_shell(tmp_path: Path) -> None:
     )
     with pytest.raises(ErrataInputError, match="holds no models"):
         supersub([tmp_path / "s"])
+
+
+def test_a_study_of_an_older_errata_is_named_as_such(tmp_path: Path) -> None:
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "study.json").write_text(
+        json.dumps({"format": 2, "settings": {"labels": "real"}, "models": [{"model": "m"}]})
+    )
+    with pytest.raises(ErrataInputError, match="written by an older errata; rebuild it with"):
+        supersub([tmp_path / "s"])

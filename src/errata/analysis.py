@@ -195,16 +195,25 @@ class Analysis:
             )
         return out
 
+    @property
+    def settings(self) -> dict[str, Any]:
+        """What produced these figures (:func:`settings`): errata's version, the test set, the
+        row order, the label set and the options (``outside`` on a subset test set)."""
+        return settings(
+            self.options,
+            order=self.order,
+            labels=self.labels,
+            dataset=self.predictions.dataset,
+            outside=self.outside,
+        )
+
     def published(self) -> dict[str, Any]:
         """Whether these figures can stand beside the 962 published models of Peychev et al.
         (2023): :func:`errata.io.population.comparability` of this run's settings."""
         from errata.io.population import comparability
 
         top1 = self.metrics.get("top1", {})
-        return comparability(
-            settings(self.options, order=self.order, labels=self.labels),
-            full_val=top1.get("images") == N_VAL,
-        )
+        return comparability(self.settings, full_val=top1.get("images") == N_VAL)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: model, label set, settings, coverage, metrics, the error summary, and
@@ -215,13 +224,7 @@ class Analysis:
             "coverage": self.coverage,
             "notes": self.notes(),
             "labels": self.labels.summary() | {"source": self.labels.source},
-            "settings": settings(
-                self.options,
-                order=self.order,
-                labels=self.labels,
-                dataset=self.predictions.dataset,
-                outside=self.outside,
-            ),
+            "settings": self.settings,
             "metrics": self.metrics,
             **({"errors": self.summary} if self.summary else {}),
             "published": self.published(),

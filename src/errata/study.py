@@ -108,19 +108,33 @@ def _unique_name(path: Path, used: set[str]) -> str:
     return name
 
 
+class OlderStudy(ErrataInputError):
+    """A study folder in an older layout than :data:`FORMAT`."""
+
+
+def read_manifest(folder: str | Path, *, fix: str | None = None) -> dict[str, Any]:
+    """The manifest (``study.json``) of the study in ``folder``; a study in an older layout
+    (:data:`FORMAT`) is refused (:class:`OlderStudy`), its message ending in ``fix`` (by
+    default: rebuild it with ``errata compare``)."""
+    folder = Path(folder)
+    meta = files.read_json(folder / "study.json", what="a study manifest (study.json)")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        fix = fix or f"rebuild it with `errata compare ... --out {folder} --rebuild`"
+        raise OlderStudy(f"{folder}: the study was written by an older errata; {fix}")
+    return meta
+
+
 def _previous(out: Path | None, rebuild: bool) -> dict[str, Any] | None:
     """The manifest of an existing study in ``out`` that this run adds to, else None (an
     older layout is refused, or with ``rebuild`` replaced)."""
     if out is None or not (out / "study.json").exists():
         return None
-    old = files.read_json(out / "study.json", what="a study manifest (study.json)")
-    if not isinstance(old, dict) or old.get("format") != FORMAT:
+    try:
+        return read_manifest(out, fix="run again with --rebuild")
+    except OlderStudy:
         if rebuild:
             return None
-        raise ErrataInputError(
-            f"{out}: the study was written by an older errata; run again with --rebuild"
-        )
-    return old
+        raise
 
 
 def _check_settings(out: Path, old: dict[str, Any], dataset: str, settings: dict[str, Any]) -> None:
@@ -456,7 +470,7 @@ def compare(
                 "failed": len(failed),
             },
             "failed": failed,
-            "published": _published(models, val_settings),
+            "published": published_of(models, val_settings),
         }
         study = Study(models=models, failed=failed, summary=summary)
         if tmp is not None and out_path is not None:
@@ -472,7 +486,7 @@ def compare(
     return study
 
 
-def _published(models: Any, settings: dict[str, Any] | None) -> dict[str, Any] | None:
+def published_of(models: Any, settings: dict[str, Any] | None) -> dict[str, Any] | None:
     """Whether the study's ImageNet-validation models can stand beside the 962 published ones
     (:func:`errata.io.population.comparability`); None without validation models."""
     if settings is None or not len(models):
@@ -605,11 +619,9 @@ def query(folder: str | Path, sql: str) -> Any:
 
 def _parts(folder: Path) -> list[Path]:
     """The error parts the manifest lists (or the single errors.parquet of an old study)."""
-    manifest = folder / "study.json"
-    if manifest.exists():
-        meta = files.read_json(manifest, what="a study manifest (study.json)")
-        if isinstance(meta, dict) and meta.get("format") == FORMAT:
-            return [folder / "errors" / p for p in meta.get("parts", [])]
+    if (folder / "study.json").exists():
+        with contextlib.suppress(OlderStudy):
+            return [folder / "errors" / p for p in read_manifest(folder).get("parts", [])]
     legacy = folder / "errors.parquet"
     return [legacy] if legacy.exists() else []
 

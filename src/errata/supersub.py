@@ -118,12 +118,12 @@ def _groups(
 ) -> list[_Group]:
     """The files to evaluate, by test set: given files and folders (one group), or a study
     folder (each of its test sets with that study's settings and model names)."""
-    from errata.study import prediction_files
+    from errata.study import prediction_files, read_manifest
 
     if len(paths) == 1 and Path(paths[0]).is_dir() and (Path(paths[0]) / "study.json").exists():
         folder = Path(paths[0])
-        meta = files.read_json(folder / "study.json", what="a study manifest (study.json)")
-        if not isinstance(meta, dict) or not isinstance(meta.get("settings"), dict):
+        meta = read_manifest(folder)
+        if not isinstance(meta.get("settings"), dict):
             raise ErrataInputError(f"{folder}: not a study folder of this errata (study.json)")
         groups = []
         for ds in meta.get("datasets") or [D.DEFAULT]:
@@ -215,6 +215,7 @@ def supersub(
     members = np.asarray(tax.superclass_members, dtype=bool)
     covered = np.asarray(members.any(axis=1), dtype=bool)
     names_s = np.asarray(tax.superclass_names, dtype=object)
+    tax_name = getattr(tax, "name", str(taxonomy))
     arrays = [p for p in paths if isinstance(p, np.ndarray)]
     if arrays:
         groups = [
@@ -260,12 +261,13 @@ def supersub(
             label_set.name,
             known=None if ds.validation else ds.original,
         )
+        record = opts.record()
         settings[ds.name] = {
             "labels": label_set.name,
             "order": g.order,
-            "taxonomy": getattr(tax, "name", str(taxonomy)),
-            "pipeline_taxonomy": opts.record()["taxonomy"],
-            "cooccurrence": opts.record()["cooccurrence"],
+            "taxonomy": tax_name,
+            "pipeline_taxonomy": record["taxonomy"],
+            "cooccurrence": record["cooccurrence"],
             **({"outside": g.outside} if ds.subset is not None else {}),
         }
         # files without scores: their flat figures, BATCH models with one alignment at a time
@@ -292,7 +294,7 @@ def supersub(
             rows.append({"model": pred.name, "dataset": ds.name, "path": where})
             if pred.scores is None:
                 if batch and (batch[0][2] is not al or len(batch) >= BATCH):
-                    _flat_batch(batch, tax, names_s, ds.name, rows, per)
+                    _flat_batch(batch, tax, members, names_s, ds.name, rows, per)
                 batch.append((len(rows) - 1, pred, al))
                 continue
             row, sc_rows = _one(
@@ -309,7 +311,7 @@ def supersub(
             )
             rows[-1] |= row
             per.append(sc_rows.assign(model=pred.name, dataset=ds.name))
-        _flat_batch(batch, tax, names_s, ds.name, rows, per)
+        _flat_batch(batch, tax, members, names_s, ds.name, rows, per)
     if not rows:
         raise ErrataInputError(
             "supersub: no model could be read: " + "; ".join(f["error"] for f in failed[:3])
@@ -320,7 +322,7 @@ def supersub(
     superclasses = superclasses[lead + [c for c in superclasses.columns if c not in lead]]
     sizes = members.sum(axis=0)
     summary = {
-        "taxonomy": getattr(tax, "name", str(taxonomy)),
+        "taxonomy": tax_name,
         "superclasses": [
             {"name": str(n), "classes": int(k)} for n, k in zip(names_s.tolist(), sizes.tolist())
         ],
@@ -344,19 +346,20 @@ def supersub(
 def _flat_batch(
     batch: list[tuple[int, Predictions, Any]],
     tax: Taxonomy,
+    members: np.ndarray,
     names_s: np.ndarray,
     dataset: str,
     rows: list[dict[str, Any]],
     per: list[Any],
 ) -> None:
     """The flat superclass figures of a batch of top-1 files sharing one alignment, as one
-    stack: each file's row (``rows[slot]``) and its superclass rows (appended to ``per``)."""
+    stack: each file's row (``rows[slot]``) and its superclass rows (appended to ``per``);
+    ``members`` is the taxonomy's ``superclass_members`` as bool."""
     import pandas as pd
 
     if not batch:
         return
     al = batch[0][2]
-    members = np.asarray(tax.superclass_members, dtype=bool)
     top1 = np.stack([b[1].top1 for b in batch])
     s = superclass_scores(top1, al.original, members, names_s, same=tax.same_superclass)
     vals = s.values()

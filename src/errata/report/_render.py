@@ -21,6 +21,8 @@ from importlib import resources as _ir
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from errata.core import categories as K
 from errata.io.files import json_default
 
@@ -163,6 +165,36 @@ def export(figures: Mapping[str, Any], folder: str | Path) -> dict[str, Path]:
                 )
             written[f"{name}.{fmt}"] = path
     return written
+
+
+def pct_formatter() -> Any:
+    """Tick labels of a fraction axis as percentages (0.25 → 25%)."""
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0, decimals=None)
+
+
+def pct_panel(ax: Any, row: int, col: int, n_rows: int, *, ylabel: str, xlabel: str) -> None:
+    """One panel of a grid of share plots: percent ticks on both axes, ``ylabel`` on the first
+    column and ``xlabel`` on the last row."""
+    ax.yaxis.set_major_formatter(pct_formatter())
+    ax.xaxis.set_major_formatter(pct_formatter())
+    if col == 0:
+        ax.set_ylabel(ylabel, fontsize=8)
+    if row == n_rows - 1:
+        ax.set_xlabel(xlabel)
+
+
+def cell(v: Any) -> Any:
+    """A table cell for ``report.js`` (and :func:`embed_json`): numpy scalars as Python ones,
+    NaN and ±inf as None (empty), anything that is not a number or text as its ``str``."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    if v is None or isinstance(v, (int, float, str)):
+        return v
+    return str(v)
 
 
 def table(columns: list[Any], rows: list[list[Any]], **extra: Any) -> dict[str, Any]:

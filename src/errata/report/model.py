@@ -167,7 +167,7 @@ def breakdown_figure(breakdown: list[tuple[str, dict[str, int]]], title: str) ->
         y, [f"{R.short(t)} ({int(n):,})" for (t, _), n in zip(breakdown, totals, strict=True)]
     )
     ax.set_xlim(0, 1)
-    ax.xaxis.set_major_formatter(_pct_formatter())
+    ax.xaxis.set_major_formatter(R.pct_formatter())
     ax.set_xlabel(
         "share of top-1 errors (a top-1 error is correct multi-label or a multi-label error)"
     )
@@ -188,7 +188,7 @@ def mla_figure(variants: dict[str, dict[str, Any]]) -> Any:
     ax.set_yticks(y, [variants[k]["title"] for k in keys])
     lo = max(0.0, float(values.min()) - 0.1)
     ax.set_xlim(lo, 1.0)
-    ax.xaxis.set_major_formatter(_pct_formatter())
+    ax.xaxis.set_major_formatter(R.pct_formatter())
     ax.set_xlabel("class-averaged multi-label accuracy")
     return fig
 
@@ -204,7 +204,7 @@ def superclass_figure(sc: Any) -> Any:
     ]
     ax.set_yticks(y, ticks, fontsize=7)
     ax.set_xlim(0, 1)
-    ax.xaxis.set_major_formatter(_pct_formatter())
+    ax.xaxis.set_major_formatter(R.pct_formatter())
     ax.set_xlabel("accuracy (multi-label) of images whose original class is in the superclass")
     return fig
 
@@ -231,12 +231,6 @@ def pairs_figure(pairs: Any, class_names: Any) -> Any:
 
     ax.legend([Patch(color=R.category_color(c)) for c in cats], cats, loc="lower right")
     return fig
-
-
-def _pct_formatter() -> Any:
-    from matplotlib.ticker import PercentFormatter
-
-    return PercentFormatter(1.0, decimals=None)
 
 
 def model_figures(analysis: Any, f: ModelFacts | None = None) -> dict[str, Any]:
@@ -494,12 +488,10 @@ def model_report(
 def population_section(analysis: Any) -> dict[str, Any]:
     """The section among the published models: this model's figures, and whether they are
     comparable (:mod:`errata.report.population`)."""
-    from errata.analysis import settings
-
     values = {k: v[0] for k, v in analysis.scores.values.items()}
-    run = settings(analysis.options, order=analysis.order, labels=analysis.labels)
     return PR.section(
-        [(analysis.predictions.name, PR.run_values(values, run))], analysis.published()
+        [(analysis.predictions.name, PR.run_values(values, analysis.settings))],
+        analysis.published(),
     )
 
 

@@ -97,12 +97,14 @@ def figure(pop: Any, runs: list[tuple[str, dict[str, float]]], comparable: dict[
                             fontsize=6,
                             color=RUN_COLOR,
                         )
-            ax.yaxis.set_major_formatter(_pct())
-            ax.xaxis.set_major_formatter(_pct())
-            if j == 0:
-                ax.set_ylabel(f"{_category_name(col)}\n(share of MLE)", fontsize=8)
-            if i == len(cats) - 1:
-                ax.set_xlabel(X_AXES[xk])
+            R.pct_panel(
+                ax,
+                i,
+                j,
+                len(cats),
+                ylabel=f"{_category_name(col)}\n(share of MLE)",
+                xlabel=X_AXES[xk],
+            )
     title = f"The {len(pop):,} published models (Peychev et al. 2023)"
     title += " and this run" if ok else "; this run drawn hollow: NOT COMPARABLE (see the note)"
     fig.suptitle(title, fontsize=9, x=0.01, ha="left")
@@ -126,12 +128,6 @@ def figure(pop: Any, runs: list[tuple[str, dict[str, float]]], comparable: dict[
         fontsize=7,
     )
     return fig
-
-
-def _pct() -> Any:
-    from matplotlib.ticker import PercentFormatter
-
-    return PercentFormatter(1.0, decimals=None)
 
 
 def section(runs: list[tuple[str, dict[str, float]]], comparable: dict[str, Any]) -> dict[str, Any]:

@@ -204,12 +204,9 @@ def scatter_figure(
                     fontsize=7,
                     color="#444",
                 )
-            ax.yaxis.set_major_formatter(_pct())
-            ax.xaxis.set_major_formatter(_pct())
-            if j == 0:
-                ax.set_ylabel(f"{c}\n(share of errors)", fontsize=8)
-            if i == len(categories) - 1:
-                ax.set_xlabel(X_AXES[xk])
+            R.pct_panel(
+                ax, i, j, len(categories), ylabel=f"{c}\n(share of errors)", xlabel=X_AXES[xk]
+            )
     fig.suptitle(
         f"{title}: share of each error category, one point per model ({len(models):,})",
         fontsize=9,
@@ -231,12 +228,6 @@ def scatter_figure(
         sm = mpl.cm.ScalarMappable(norm=norm, cmap="viridis")
         fig.colorbar(sm, ax=axes, location="bottom", shrink=0.6, label=color_by, aspect=40)
     return fig
-
-
-def _pct() -> Any:
-    from matplotlib.ticker import PercentFormatter
-
-    return PercentFormatter(1.0, decimals=None)
 
 
 def study_figures(models: Any, *, color_by: str | None = None) -> dict[str, Any]:
@@ -384,10 +375,8 @@ def study_report(
         if col in models.columns and models[col].sum() > 0:
             columns.append({"key": col, "title": c, "type": "num"})
     frame = models[[c["key"] for c in columns]]
-    rows = [[_cell(v) for v in r] for r in frame.itertuples(index=False, name=None)]
+    rows = [[R.cell(v) for v in r] for r in frame.itertuples(index=False, name=None)]
     acc = "real" if "real" in models.columns else "label_accuracy"
-    if acc not in models.columns:  # a study of other test sets only: no ReaL column
-        acc = "label_accuracy"
     best = models.sort_values(acc, ascending=False).head(1) if len(models) else None
     context = {
         "version": errata.__version__,
@@ -423,7 +412,7 @@ def population_section(models: Any, meta: dict[str, Any]) -> dict[str, Any]:
     the study drawn on the published plots, and whether the study is comparable."""
     from errata.core.datasets import DEFAULT
     from errata.io.population import comparability
-    from errata.resources import N_VAL
+    from errata.study import published_of
 
     settings = meta.get("settings") or {}
     if isinstance(settings.get(DEFAULT), dict):  # format 3: settings per test set
@@ -432,22 +421,10 @@ def population_section(models: Any, meta: dict[str, Any]) -> dict[str, Any]:
         models = models[models["dataset"] == DEFAULT]
     published = meta.get("published")
     if not isinstance(published, dict) or "figures" not in published:
-        full_val = None
-        if len(models) and "images" in models.columns:
-            full_val = bool((models["images"] == N_VAL).all())
-        published = comparability(settings, full_val=full_val)
+        # no validation models: nothing says whether they cover the 50,000 images
+        published = published_of(models, settings) or comparability(settings, full_val=None)
     runs = [(str(r["model"]), PR.run_values(r, settings)) for r in models.to_dict(orient="records")]
     out = PR.section(runs, published)
     if "placement" in out:
         out["placement"] = out["placement"][:N_PLACED]
     return out
-
-
-def _cell(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not np.isfinite(v):
-        return None
-    if v is None or isinstance(v, (int, float, str)):
-        return v
-    return str(v)

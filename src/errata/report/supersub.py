@@ -104,11 +104,11 @@ def supersub_report(result: Any, path: str | Path) -> dict[str, Path]:
     for _, r in models.iterrows():
         for v in ("flat", "two_stage") if r["scores"] else ("flat",):
             row = [r["model"], r["dataset"], v.replace("_", "-")]
-            row += [_cell(r[f"{v}_{k}"]) for k, _, _ in COLUMNS]
+            row += [R.cell(r[f"{v}_{k}"]) for k, _, _ in COLUMNS]
             if pipeline:
-                row += [_cell(r.get(f"{v}_pipeline_{acc}")), _cell(r.get(f"{v}_pipeline_mla"))]
+                row += [R.cell(r.get(f"{v}_pipeline_{acc}")), R.cell(r.get(f"{v}_pipeline_mla"))]
                 row += [
-                    _cell(r.get(f"{v}_n_{c.key}"))
+                    R.cell(r.get(f"{v}_n_{c.key}"))
                     for c in K.ERRORS
                     if f"flat_n_{c.key}" in models.columns
                 ]
@@ -120,7 +120,7 @@ def supersub_report(result: Any, path: str | Path) -> dict[str, Path]:
     ] + [{"key": k, "title": t, "type": ty, "digits": 2} for k, t, ty in COLUMNS]
     per_rows = [
         [r["model"], r["variant"].replace("_", "-"), r["superclass"]]
-        + [_cell(r[k]) for k, _, _ in COLUMNS]
+        + [R.cell(r[k]) for k, _, _ in COLUMNS]
         for _, r in per[per["images"] > 0].iterrows()
     ]
     s = result.summary
@@ -137,13 +137,3 @@ def supersub_report(result: Any, path: str | Path) -> dict[str, Path]:
         },
     }
     return {"report": R.write_page(path, R.render("supersub.html", context))}
-
-
-def _cell(v: Any) -> Any:
-    if v is None:
-        return None
-    if isinstance(v, (float, np.floating)):
-        return None if np.isnan(v) else float(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    return v
