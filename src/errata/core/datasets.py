@@ -126,6 +126,16 @@ class Dataset:
         """``'the 200 ImageNet-A classes'`` (for messages)."""
         return f"the {self.n_classes} {self.title} classes"
 
+    def first_outside_folder(self, classes: np.ndarray) -> tuple[int, str]:
+        """The first row whose class folder (``classes``: :func:`folder_classes`) is not a class
+        of the set, and the end of the message that says so; ``(-1, "")`` when none is."""
+        off = self.outside(classes)
+        if not off.any():
+            return -1, ""
+        row = int(np.flatnonzero(off)[0])
+        label = resources.classes().label(int(classes[row]))
+        return row, f"is in class folder {label}, which is not one of {self.class_list()}"
+
 
 DATASETS: dict[str, Dataset] = {
     d.name: d

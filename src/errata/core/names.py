@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -358,12 +359,52 @@ def align(
     return Alignment(rows=rows, images=img[rows], original=original, n_images=len(index))
 
 
+T = TypeVar("T")
+
+
+@dataclass(eq=False)
+class RecentLists(Generic[T]):
+    """What was derived from each of the last ``keep`` distinct name lists (``key`` tells
+    lists of different contexts apart): a zoo's files usually share one or two lists, so each
+    is worked out once and afterwards compared with a memcmp; the least recently used list is
+    dropped first, so a zoo whose files each list their own order does not fill memory.
+
+    >>> r = RecentLists[int](keep=1); r.put(np.array(["a", "b"]), 7)
+    >>> r.get(np.array(["a", "b"])), r.get(np.array(["b", "a"]))
+    (7, None)
+    """
+
+    keep: int
+    _items: list[tuple[object, np.ndarray, T]] = field(default_factory=list)
+
+    def get(self, names: np.ndarray, key: object = None) -> T | None:
+        for i, (k, seen, value) in enumerate(self._items):
+            if k == key and (
+                seen is names
+                or (
+                    len(seen) == len(names)
+                    and seen.dtype == names.dtype
+                    and (not len(seen) or (seen[0] == names[0] and seen[-1] == names[-1]))
+                    and np.array_equal(seen, names)
+                )
+            ):
+                self._items.append(self._items.pop(i))  # most recently used last
+                return value
+        return None
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, names: np.ndarray, value: T, key: object = None) -> None:
+        self._items.append((key, names, value))
+        del self._items[: -self.keep]
+
+
 @dataclass(eq=False)
 class Aligner:
     """:func:`align` once per distinct name list: a zoo's files usually share one or two lists
-    (file-name order, ImageFolder order), so each is matched once and compared with a memcmp.
-    The last :data:`KEEP` distinct lists are remembered (a zoo of files that each list their
-    images in their own order must not hold all the lists in memory)."""
+    (file-name order, ImageFolder order), so each is matched once and compared with a memcmp
+    (:class:`RecentLists` of the last :data:`KEEP` distinct lists)."""
 
     KEEP = 8
 
@@ -371,21 +412,14 @@ class Aligner:
     label_original: np.ndarray
     label_name: str
     known: Callable[[np.ndarray], np.ndarray] | None = None  # names -> their own labels
-    _seen: list[tuple[np.ndarray, Alignment]] = field(default_factory=list)
+    _seen: RecentLists[Alignment] = field(default_factory=lambda: RecentLists(Aligner.KEEP))
 
     def __call__(
         self, names: np.ndarray, *, source: str, numbers: np.ndarray | None = None
     ) -> Alignment:
-        for i, (seen, alignment) in enumerate(self._seen):
-            if seen is names or (
-                len(seen) == len(names)
-                and seen.dtype == names.dtype
-                and seen[0] == names[0]
-                and seen[-1] == names[-1]
-                and np.array_equal(seen, names)
-            ):
-                self._seen.append(self._seen.pop(i))  # most recently used last
-                return alignment
+        seen = self._seen.get(names)
+        if seen is not None:
+            return seen
         alignment = align(
             names,
             self.index,
@@ -395,6 +429,5 @@ class Aligner:
             numbers=numbers,
             known_original=None if self.known is None else self.known(names),
         )
-        self._seen.append((names, alignment))
-        del self._seen[: -self.KEEP]
+        self._seen.put(names, alignment)
         return alignment

@@ -151,16 +151,9 @@ def list_images(root: str | Path, *, dataset: str = "imagenet-val") -> ImageFold
                 "image (class folder and file name)"
             )
         classes = D.folder_classes(ids)
-        off = ds.outside(classes)
-        if off.any():
-            from errata import resources
-
-            row = int(np.flatnonzero(off)[0])
-            raise ErrataInputError(
-                f"{root}: image {paths[row]!r} is in class folder "
-                f"{resources.classes().label(int(classes[row]))}, which is not one of "
-                f"{ds.class_list()}"
-            )
+        row, why = ds.first_outside_folder(classes)
+        if row >= 0:
+            raise ErrataInputError(f"{root}: image {paths[row]!r} {why}")
         return ImageFolder(
             root=root,
             paths=np.array(paths, dtype=object),

@@ -392,14 +392,9 @@ def folder_labels(file_names: np.ndarray, dataset: str | D.Dataset, *, source: s
             f"unknown; {ds.title} images are '<class folder>/<file name>' (or give --labels "
             "with a file_name,label CSV)"
         )
-    off = ds.outside(classes)
-    if off.any():
-        row = int(np.flatnonzero(off)[0])
-        raise ErrataInputError(
-            f"{source}: image '{file_names[row]}' is in class folder "
-            f"{resources.classes().label(int(classes[row]))}, which is not one of "
-            f"{ds.class_list()}"
-        )
+    row, why = ds.first_outside_folder(classes)
+    if row >= 0:
+        raise ErrataInputError(f"{source}: image '{file_names[row]}' {why}")
     n = len(ids)
     return LabelSet(
         name="original",

@@ -35,6 +35,7 @@ import numpy as np
 from errata import resources
 from errata.core import datasets as D
 from errata.core.names import (
+    RecentLists,
     as_names,
     base_names,
     first_duplicate,
@@ -522,7 +523,8 @@ def _to_topk(
             f"{where}: {row_ref(where, row)}: class index {int(idx[bad][0])} is outside 0-999{hint}"
         )
     if idx.shape[1] > 1:
-        dup = (np.sort(idx, axis=1)[:, 1:] == np.sort(idx, axis=1)[:, :-1]).any(axis=1)
+        ranked = np.sort(idx, axis=1)
+        dup = (ranked[:, 1:] == ranked[:, :-1]).any(axis=1)
         if dup.any():
             row = int(np.flatnonzero(dup)[0])
             raise ErrataInputError(
@@ -705,8 +707,8 @@ def _into_subset(
     return ranked, int((off & has).sum()), int((~has).sum())
 
 
-_SEEN_PATHS: list[tuple[str, np.ndarray, np.ndarray]] = []  # (dataset, names, class paths)
 KEEP_PATHS = 4  # name lists remembered: a zoo's files share one or two
+_SEEN_PATHS: RecentLists[np.ndarray] = RecentLists(KEEP_PATHS)  # per dataset: class paths
 
 
 def _class_paths(
@@ -721,15 +723,9 @@ def _class_paths(
             "column/array or --file-names), as '<class folder>/<file name>': the images of "
             f"{ds.title} are known by their class folder and file name"
         )
-    for i, (d, seen, ids) in enumerate(_SEEN_PATHS):
-        if (
-            d == ds.name
-            and len(seen) == len(names)
-            and seen.dtype == names.dtype
-            and np.array_equal(seen, names)
-        ):
-            _SEEN_PATHS.append(_SEEN_PATHS.pop(i))
-            return ids, np.full(len(ids), -1, dtype=np.int64)
+    seen = _SEEN_PATHS.get(names, ds.name)
+    if seen is not None:
+        return seen, np.full(len(seen), -1, dtype=np.int64)
     ids = ds.identities(names)
     row = first_duplicate(ids)
     if row >= 0:
@@ -738,17 +734,11 @@ def _class_paths(
             "appear once (outside the validation set an image is its class folder and file name)"
         )
     if ds.subset is not None:
-        off = ds.outside(D.folder_classes(ids))
-        if off.any():
-            row = int(np.flatnonzero(off)[0])
-            c = int(D.folder_classes(ids[row : row + 1])[0])
-            raise ErrataInputError(
-                f"{where}: {row_ref(where, row)}: '{names[row]}' is in class folder "
-                f"{resources.classes().label(c)}, which is not one of {ds.class_list()}"
-            )
+        row, why = ds.first_outside_folder(D.folder_classes(ids))
+        if row >= 0:
+            raise ErrataInputError(f"{where}: {row_ref(where, row)}: '{names[row]}' {why}")
     ids.setflags(write=False)
-    _SEEN_PATHS.append((ds.name, np.array(names), ids))
-    del _SEEN_PATHS[:-KEEP_PATHS]
+    _SEEN_PATHS.put(np.array(names), ids, ds.name)
     return ids, np.full(len(ids), -1, dtype=np.int64)
 
 
