@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from errata.core.datasets import DEFAULT
 from errata.core.names import NameIndex
 from errata.core.sparse import Csr
 
@@ -52,7 +53,7 @@ class LabelSet:
     original: np.ndarray
     imagenet_m: np.ndarray | None = None
     source: str = ""
-    dataset: str = "imagenet-val"
+    dataset: str = DEFAULT
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -95,7 +96,7 @@ class LabelSet:
     def index(self) -> NameIndex:
         """Look-up of file names (see :meth:`positions`)."""
         return self._cached(  # type: ignore[no-any-return]
-            "index", lambda: NameIndex.of(self.file_names, paths=self.dataset != "imagenet-val")
+            "index", lambda: NameIndex.of(self.file_names, paths=self.dataset != DEFAULT)
         )
 
     def positions(self, file_names: np.ndarray) -> np.ndarray:
@@ -150,7 +151,7 @@ class LabelSet:
             "imagenet_m": None if self.imagenet_m is None else int(self.imagenet_m.sum()),
             "non_validation": int((self.index.numbers < 0).sum()),
         }
-        if self.dataset != "imagenet-val":
+        if self.dataset != DEFAULT:
             out["dataset"] = self.dataset
             out["unknown_original"] = int((self.original < 0).sum())
         return out

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from errata.core.datasets import DEFAULT
 from errata.exceptions import ErrataInputError
 
 # what PIL decodes here, compared case-insensitively (".JPEG", ".jpg", ".Png" ...)
@@ -57,7 +58,7 @@ class ImageFolder:
     paths: np.ndarray
     file_names: np.ndarray
     class_index: np.ndarray
-    dataset: str = "imagenet-val"
+    dataset: str = DEFAULT
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -69,7 +70,7 @@ class ImageFolder:
         by base name."""
         from errata.core.names import NameIndex, as_names
 
-        paths = self.dataset != "imagenet-val"
+        paths = self.dataset != DEFAULT
         return NameIndex.of(as_names(self.file_names), paths=paths).rows(as_names(names))
 
 
@@ -117,7 +118,7 @@ def _classes(names: list[str], runs: list[list]) -> np.ndarray:
     return cls
 
 
-def list_images(root: str | Path, *, dataset: str = "imagenet-val") -> ImageFolder:
+def list_images(root: str | Path, *, dataset: str = DEFAULT) -> ImageFolder:
     """List the images under ``root`` (one level of class folders, or flat); ``dataset`` says
     how they are known (:mod:`errata.core.datasets`).
 
