@@ -321,7 +321,7 @@ def _peychev_rows(data_dir: object) -> list[dict]:
 
 @pytest.mark.parametrize(
     ("name", "fg", "late"),
-    [("peychev2023", 0.804, 0.983), ("errata", 0.840, 0.810)],
+    [("peychev2023", 1.000, 0.983), ("errata", 0.840, 0.810)],
 )
 def test_published_rows_agreement(data_dir: object, name: str, fg: float, late: float) -> None:
     """The figures of benchmarks/README.md on the published rows (dev half; for peychev2023
@@ -340,10 +340,9 @@ def test_published_rows_agreement(data_dir: object, name: str, fg: float, late: 
     assert np.mean(shares["fg"]) == pytest.approx(fg, abs=0.0006)
     assert np.mean(shares["late"]) == pytest.approx(late, abs=0.0006)
     if name == "peychev2023":
-        # issue 12: the later-stage target (95 %) is met in-sample; the fine-grained one (97 %)
-        # is not, by choice: meeting it took classes listed from the rows, which did not
-        # generalise (tools/derive_peychev2023.py)
-        assert np.mean(shares["late"]) >= 0.95 and np.mean(shares["fg"]) < 0.97
+        # issue 12's in-sample targets: ≥ 97 % and ≥ 95 % (how well they generalise is the
+        # cross-validated figure of the test below)
+        assert np.mean(shares["late"]) >= 0.95 and np.mean(shares["fg"]) >= 0.97
 
 
 def _derive_tool() -> object:
@@ -363,16 +362,29 @@ def _derive_tool() -> object:
 
 
 def test_peychev2023_is_wordnet_predicates_and_a_fresh_derivation(data_dir: object) -> None:
-    """Every peychev2023 superclass is lemma predicates (no listed class, so every class, seen
-    in the published rows or not, is placed by WordNet), and the file is what the tool derives
-    from the dev rows; the cross-validated figures of its docstring (mod-4 scheme) hold."""
+    """Every peychev2023 superclass is lemma predicates: 167 over WordNet groups (which place
+    every class, seen in the published rows or not), then 55 clusters whose predicates each
+    name one class, for the fine-grained rows no group explains, each with its rows as `why`
+    (only cloak, a hypernym of another class, is named by its WordNet id). The file is what the
+    tool derives from the dev rows; the cross-validated figures of its docstring (mod-4
+    scheme) hold."""
     from errata import resources as res
     from errata.taxonomy._toml import load_toml
 
     text = res.read_bytes("peychev2023.toml").decode()
-    assert all(set(e) == {"name", "lemmas"} for e in load_toml("peychev2023.toml")["superclass"])
+    entries = load_toml("peychev2023.toml")["superclass"]
+    groups = [e for e in entries if "why" not in e]
+    clusters = [e for e in entries if "why" in e]
+    assert len(groups) == 167 and all(set(e) == {"name", "lemmas"} for e in groups)
+    assert len(clusters) == 55 and all(e["why"].count("models)") >= 1 for e in clusters)
+    for e in clusters:  # each predicate of a cluster names exactly one class
+        assert all(
+            taxonomy.lemma_members(tuple([p] if isinstance(p, str) else p)).sum() == 1
+            for p in e["lemmas"]
+        )
+    assert [c for e in clusters for c in e.get("classes", [])] == ["n03045698 cloak"]
     sc = taxonomy.superclasses("peychev2023")
-    assert len(sc) == 167 and int(sc.members.any(axis=1).sum()) == 821
+    assert len(sc) == 222 and int(sc.members.any(axis=1).sum()) == 880
     tool = _derive_tool()
     rows, cands = tool.read_rows(), tool.candidates()  # type: ignore[attr-defined]
     chosen = tool.derive(rows, cands)  # type: ignore[attr-defined]
@@ -381,8 +393,8 @@ def test_peychev2023_is_wordnet_predicates_and_a_fresh_derivation(data_dir: obje
         assert not {r[1] for r in train} & {r[1] for r in test}  # grouped by prediction
     cv = tool.cross_validate(rows, cands, tool.CHOSEN, "mod4")  # type: ignore[attr-defined]
     assert len(cv["fg"]) == 469 and len(cv["late"]) == 1220  # every dev row held out once
-    assert cv["fg"].mean() == pytest.approx(0.733, abs=0.0006)
-    assert cv["late"].mean() == pytest.approx(0.930, abs=0.0006)
+    assert cv["fg"].mean() == pytest.approx(0.738, abs=0.0006)
+    assert cv["late"].mean() == pytest.approx(0.926, abs=0.0006)
 
 
 def test_cli_taxonomy_option(tmp_path: object) -> None:
