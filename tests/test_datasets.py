@@ -327,3 +327,51 @@ def test_imagenet_r_file_names_repeat_across_class_folders(tmp_path: Path) -> No
     assert len(a.labels) == 8 and a.metrics["top1"]["value"] == 1.0
     with pytest.raises(ErrataInputError, match="not one of the 200 ImageNet-A classes"):
         errata.analyze(tmp_path / "r.npz", dataset="imagenet-a")  # R's folders, A's classes
+
+
+def test_image_ids_reads_the_names_alone_in_every_format(tmp_path: Path) -> None:
+    """A study's label set on a non-validation test set reads each file's names only
+    (``image_ids``): the same images ``load_predictions`` finds, for .npz, CSV and Parquet,
+    without reading the prediction array (a truncated one does not matter); a file without
+    names, or with names outside the test set, is refused with the file named."""
+    import zipfile
+
+    import pandas as pd
+
+    from errata.io.predictions import image_ids
+
+    names, labels = a_images(per_class=1)
+    expected = load_predictions(
+        _write_npz(tmp_path / "m.npz", names, labels), dataset="imagenet-a"
+    ).file_names
+    pd.DataFrame({"file_name": names, "top1": labels}).to_csv(tmp_path / "m.csv", index=False)
+    pd.DataFrame({"top1": labels, "files": names}).to_parquet(tmp_path / "m.parquet")
+    for f in ("m.npz", "m.csv", "m.parquet"):
+        assert image_ids(tmp_path / f, dataset="imagenet-a").tolist() == expected.tolist(), f
+    # the predictions array is never read: a corrupt one still gives the names
+    with zipfile.ZipFile(tmp_path / "bad.npz", "w") as zf:
+        with zf.open("file_names.npy", "w") as fh:
+            np.save(fh, names)
+        zf.writestr("predictions.npy", b"\x93NUMPY garbage")
+    assert image_ids(tmp_path / "bad.npz", dataset="imagenet-a").tolist() == expected.tolist()
+    with pytest.raises(ErrataInputError, match="bad.npz"):
+        load_predictions(tmp_path / "bad.npz", dataset="imagenet-a")
+    np.save(tmp_path / "m.npy", labels)
+    with pytest.raises(ErrataInputError, match=r"m\.npy: .*need the file name of each row"):
+        image_ids(tmp_path / "m.npy", dataset="imagenet-a")
+    pd.DataFrame({"top1": labels}).to_csv(tmp_path / "nonames.csv", index=False)
+    with pytest.raises(ErrataInputError, match=r"nonames\.csv: .*need the file name"):
+        image_ids(tmp_path / "nonames.csv", dataset="imagenet-a")
+    outside = np.array([f"imagenet-a/{WNIDS[1]}/x.jpg"])  # class 1 is not one of A's 200
+    assert not A.mask[1]
+    _write_npz(tmp_path / "out.npz", outside, np.array([1]))
+    with pytest.raises(ErrataInputError, match=r"out\.npz: row 0: .*not one of the 200"):
+        image_ids(tmp_path / "out.npz", dataset="imagenet-a")
+    (tmp_path / "m.txt").write_text("x")
+    with pytest.raises(ErrataInputError, match="unsupported extension"):
+        image_ids(tmp_path / "m.txt", dataset="imagenet-a")
+
+
+def _write_npz(path: Path, names: np.ndarray, labels: np.ndarray) -> Path:
+    np.savez(path, file_names=names, top1=labels)
+    return path

@@ -57,7 +57,7 @@ from errata.io import files
 from errata.io.evidence import Options, options_for
 from errata.io.labels import default_labels, load_labels
 from errata.io.population import comparability
-from errata.io.predictions import READERS, Order, load_predictions
+from errata.io.predictions import READERS, Order, image_ids, load_predictions
 from errata.io.tables import StudyErrors, write_part
 from errata.resources import N_VAL
 
@@ -153,14 +153,12 @@ def label_set_for(
     labels: str | Path | LabelSet | None,
     ds: D.Dataset,
     inputs: list[Path],
-    *,
-    order: Order,
-    outside: D.Outside,
 ) -> LabelSet:
     """The run's label set. On a test set other than the validation set the ``original``
     labels are the class folders of the images the files predict, and a label file whose
     names carry no class folder learns each image's class from them: the files' class paths
-    are read first (a file that fails is left to the scoring pass, which reports it)."""
+    are read first, names alone (a file that fails is left to the scoring pass, which reports
+    it)."""
     name = default_labels(ds) if labels is None else labels
     if ds.validation:
         return load_labels(name, dataset=ds)
@@ -171,13 +169,11 @@ def label_set_for(
     seen: list[np.ndarray] = []  # the distinct image lists (a zoo's files share one or two)
     for path in inputs:
         try:
-            pred = load_predictions(
-                path, order=order, keep_scores=False, dataset=ds, outside=outside
-            )
+            ids = image_ids(path, dataset=ds)  # the names alone: the scoring pass reads the rest
         except (ErrataInputError, OSError):
             continue
-        if not any(s is pred.file_names or np.array_equal(s, pred.file_names) for s in seen):
-            seen.append(pred.file_names)
+        if not any(s is ids or np.array_equal(s, ids) for s in seen):
+            seen.append(ids)
     if not seen:
         if label_set is not None:
             return label_set
@@ -284,7 +280,7 @@ def compare(
     if outside not in D.OUTSIDE:
         raise ErrataInputError(f"outside: '{outside}' is not one of {', '.join(D.OUTSIDE)}")
     inputs = prediction_files(paths)
-    label_set = label_set_for(labels, ds, inputs, order=order, outside=outside)
+    label_set = label_set_for(labels, ds, inputs)
     out_path = None if out is None else Path(out)
     settings = settings_of(options, order=order, labels=label_set, dataset=ds.name, outside=outside)
     settings.pop("errata_version")

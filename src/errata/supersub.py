@@ -247,8 +247,6 @@ def supersub(
                 g.labels,
                 ds,
                 [Path(f) for f in files_ if Path(str(f)).exists()],
-                order=g.order,
-                outside=g.outside,
             )
             if files_
             else _labels_for_arrays(g, ds)

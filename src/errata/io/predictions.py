@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -241,10 +241,11 @@ def _open(src: Source) -> Iterator[Any]:
 
 
 def _read_npz(
-    path: Path, src: Source, names_field: str | None
+    path: Path, src: Source, names_field: str | None, *, names_only: bool = False
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """An ``.npz``: each array's header is checked before it is decompressed, so an archive
-    that unpacks to gigabytes is refused, not read."""
+    that unpacks to gigabytes is refused, not read. ``names_only``: the predictions array is
+    found but not read (an empty array stands for it)."""
     import zipfile
 
     from numpy.lib import format as npy
@@ -279,7 +280,7 @@ def _read_npz(
                 with zf.open(members[k]) as fh:  # from the start: read_array reads the header
                     return npy.read_array(fh, allow_pickle=False)
 
-            arr = read(key, False)
+            arr = np.empty(0) if names_only else read(key, False)
             names = None if name_key is None else _names_array(read(name_key, True), path, name_key)
             return arr, names
     except ErrataInputError:
@@ -363,6 +364,57 @@ def _read_table(
     return arr, names
 
 
+def _table_names(path: Path, names_field: str | None) -> np.ndarray | None:
+    """The file-name column of a CSV or Parquet file, read alone (None: it has none)."""
+    import pyarrow as pa
+
+    wanted = [names_field] if names_field else list(NAME_KEYS)
+    try:
+        if path.suffix.lower() == ".csv":
+            import pyarrow.csv as pcsv
+
+            options = pcsv.ConvertOptions(
+                include_columns=wanted, include_missing_columns=True, check_utf8=False
+            )
+            table = pcsv.read_csv(path, convert_options=options)
+            present = [c for c in wanted if not pa.types.is_null(table.column(c).type)]
+        else:
+            import pyarrow.parquet as pq
+
+            columns = set(pq.read_schema(path).names)
+            present = [c for c in wanted if c in columns]
+            table = pq.read_table(path, columns=present[:1])
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ErrataInputError(f"{path}: cannot read as {path.suffix[1:]} ({first})") from None
+    return _text_column(table.column(present[0]), path, present[0]) if present else None
+
+
+def image_ids(path: str | Path, *, dataset: str | D.Dataset) -> np.ndarray:
+    """The images a prediction file predicts on a test set other than the validation set
+    (their class paths, checked as :func:`load_predictions` checks them), reading only the
+    file's names: no score or class array is read or validated.
+
+    Raises
+    ------
+    ErrataInputError
+        When the file cannot be read, carries no file names (``.npy``), or its names are not
+        the test set's images.
+    """
+    ds, path = D.get(dataset), Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in READERS:
+        raise ErrataInputError(
+            f"{path}: unsupported extension '{path.suffix}' (expected {', '.join(READERS)})"
+        )
+    names = None
+    if suffix == ".npz":
+        names = _read_npz(path, path, None, names_only=True)[1]
+    elif suffix in (".csv", ".parquet"):
+        names = _table_names(path, None)
+    return _class_paths(names, ds, str(path))[0]
+
+
 def _text_column(column: Any, path: Path, name: str) -> np.ndarray:
     """A column of file names as a string array; a value that is not UTF-8 text is named."""
     import pyarrow as pa
@@ -390,7 +442,13 @@ def _is_number(value: object) -> bool:
         return False
 
 
-READERS = {".npy": _read_npy, ".npz": _read_npz, ".csv": _read_table, ".parquet": _read_table}
+Reader = Callable[[Path, Source, str | None], tuple[np.ndarray, np.ndarray | None]]
+READERS: dict[str, Reader] = {
+    ".npy": _read_npy,
+    ".npz": _read_npz,
+    ".csv": _read_table,
+    ".parquet": _read_table,
+}
 
 
 def _read_names_file(path: Path) -> np.ndarray:
