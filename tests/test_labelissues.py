@@ -14,6 +14,7 @@ pytest.importorskip("cleanlab", reason="needs the 'labelissues' extra")
 
 from errata import resources  # noqa: E402
 from errata.core.labelset import LabelSet  # noqa: E402
+from errata.core.probabilities import probabilities  # noqa: E402
 from errata.core.sparse import Csr  # noqa: E402
 from errata.exceptions import ErrataInputError  # noqa: E402
 from errata.io.predictions import Predictions  # noqa: E402
@@ -22,7 +23,6 @@ from errata.labelissues import (  # noqa: E402
     ensemble,
     label_issues,
     precision_recall_at_k,
-    probabilities,
     rank_pairs,
 )
 

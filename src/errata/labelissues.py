@@ -42,6 +42,7 @@ import numpy as np
 
 from errata.core.labelset import LabelSet
 from errata.core.names import Aligner
+from errata.core.probabilities import probabilities
 from errata.core.sparse import Csr
 from errata.exceptions import ErrataInputError, require
 from errata.io.labels import load_labels
@@ -59,20 +60,6 @@ def _cleanlab() -> Any:
 
 # ---------------------------------------------------------------------------------------------
 # the ensemble
-
-
-def probabilities(scores: np.ndarray) -> np.ndarray:
-    """Rows of probabilities from a score matrix: as given when they already are (non-negative,
-    summing to 1), else the softmax of the logits.
-
-    >>> probabilities(np.array([[0.0, np.log(3.0)]])).round(2).tolist()
-    [[0.25, 0.75]]
-    """
-    s = np.asarray(scores, dtype=np.float64)
-    if s.min() >= 0 and np.allclose(s.sum(axis=1), 1.0, atol=1e-3):
-        return s / s.sum(axis=1, keepdims=True)
-    e = np.exp(s - s.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def ensemble(
@@ -549,7 +536,6 @@ __all__ = [
     "ensemble",
     "label_issues",
     "precision_recall_at_k",
-    "probabilities",
     "rank_images",
     "rank_pairs",
     "validate",

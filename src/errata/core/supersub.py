@@ -30,9 +30,9 @@ import numpy as np
 
 from errata.core.evidence import same_superclass_of
 from errata.core.metrics import ratio
+from errata.core.probabilities import is_probabilities, probabilities
 from errata.core.sparse import Csr
 
-PROB_TOLERANCE = 1e-3  # rows summing to 1 within this (and ≥ 0) are read as probabilities
 BLOCK = 4096  # rows of a score matrix handled at a time (bounds the (n, C) temporaries)
 
 
@@ -202,19 +202,6 @@ def superclass_scores(
     )
 
 
-def probabilities(scores: np.ndarray) -> np.ndarray:
-    """``(n, C)`` float32 probabilities from scores: rows that are already a distribution
-    (non-negative, summing to 1 within :data:`PROB_TOLERANCE`) are kept, others (logits) go
-    through a softmax; ``-inf`` (a class a subset test set does not score) becomes 0."""
-    x = np.asarray(scores, dtype=np.float32)
-    finite = np.where(np.isfinite(x), x, 0.0)
-    is_prob = (x >= 0).all(axis=1) & (np.abs(finite.sum(axis=1) - 1) <= PROB_TOLERANCE)
-    z = x - np.max(x, axis=1, keepdims=True)
-    e = np.exp(z)
-    soft = e / e.sum(axis=1, keepdims=True)
-    return np.where(is_prob[:, None], finite, soft).astype(np.float32)
-
-
 def _ranking(
     probs: np.ndarray, chosen: np.ndarray, members: np.ndarray, inside: np.ndarray, k: int
 ) -> np.ndarray:
@@ -262,8 +249,10 @@ def two_stage(
     n = len(scores)
     topk = np.empty((n, min(k, members.shape[0])), dtype=np.int16)
     chosen = np.empty(n, dtype=np.int64)
-    for start in range(0, n, BLOCK):  # blocks of rows, never a loop over images
-        probs = probabilities(scores[start : start + BLOCK])
+    blocks = range(0, n, BLOCK)  # blocks of rows, never a loop over images
+    given = all(is_probabilities(scores[i : i + BLOCK]) for i in blocks)  # one model, one rule
+    for start in blocks:
+        probs = probabilities(scores[start : start + BLOCK], given=given)
         c = np.argmax(probs @ mf, axis=1)
         topk[start : start + len(probs)] = _ranking(probs, c, members, probs, k)
         chosen[start : start + len(probs)] = c
@@ -329,7 +318,6 @@ def compose(
 __all__ = [
     "SuperclassScores",
     "compose",
-    "probabilities",
     "superclass_scores",
     "two_stage",
 ]

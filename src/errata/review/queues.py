@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from errata.core.probabilities import probabilities
 from errata.exceptions import ErrataInputError, require
 from errata.resources import N_CLASSES
 
@@ -264,10 +265,7 @@ def build(
     conf = np.full(top1.shape, np.nan)
     for m, (p, r) in enumerate(zip(predictions, rows_of)):
         if p.scores is not None:
-            sc = p.scores[r].astype(np.float64)
-            if sc.min() < 0 or not np.allclose(sc.sum(axis=1), 1, atol=1e-3):  # logits
-                sc = np.exp(sc - sc.max(axis=1, keepdims=True))
-                sc /= sc.sum(axis=1, keepdims=True)
+            sc = probabilities(p.scores[r])
             conf[m] = sc[np.arange(len(names)), top1[m]]
 
     plans: dict[str, QueuePlan] = {}
