@@ -117,6 +117,37 @@ def test_a_cache_that_cannot_be_written_is_not_used(tmp_path: Path, monkeypatch)
     assert built["a"].tolist() == [0, 1, 2]  # built and returned, not an error
 
 
+def test_the_cache_key_covers_the_version_and_the_deriving_code(
+    tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Same key, other errata version or other code in the module that derives the arrays: a
+    new entry is built, never a stale one read."""
+    import types
+
+    import numpy as np
+
+    import errata
+
+    monkeypatch.setenv("ERRATA_CACHE_DIR", str(tmp_path))
+    calls: list[int] = []
+
+    def build() -> dict:
+        calls.append(1)
+        return {"a": np.arange(len(calls))}
+
+    assert files.cached_arrays("x", b"key", build)["a"].tolist() == [0]
+    assert files.cached_arrays("x", b"key", build)["a"].tolist() == [0] and len(calls) == 1
+    monkeypatch.setattr(errata, "__version__", errata.__version__ + ".dev-other")
+    assert files.cached_arrays("x", b"key", build)["a"].tolist() == [0, 1]  # rebuilt
+    monkeypatch.undo()
+    monkeypatch.setenv("ERRATA_CACHE_DIR", str(tmp_path))
+    other = types.ModuleType("other_deriver")  # a deriving module whose code differs
+    monkeypatch.setattr("inspect.getmodule", lambda obj: other)
+    monkeypatch.setattr("inspect.getsource", lambda obj: "def build(): return 'other code'")
+    assert files.cached_arrays("x", b"key", build)["a"].tolist() == [0, 1, 2]  # rebuilt
+    assert len(list(tmp_path.glob("x-*.npz"))) == 3
+
+
 def test_a_killed_writers_temporary_file_is_cleaned_up(tmp_path: Path) -> None:
     dead = 2**22 + 4321
     stale = tmp_path / f".report.html.{dead}-abc123.tmp"

@@ -29,7 +29,7 @@ from errata.core.names import as_names
 from errata.core.scoring import ScoreOptions
 from errata.core.sparse import Csr
 from errata.exceptions import ErrataInputError
-from errata.io.files import cached_arrays, read_json
+from errata.io.files import cached_arrays, read_json, sha256_file
 from errata.resources import N_CLASSES
 
 EXPERT_CATEGORIES = (
@@ -323,13 +323,11 @@ def load_rater_answers(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.nda
     and label). A question is rejected when most of the raters who answered it said no.
 
     The 85 × 184,962 × 3 tensor takes seconds to read; the three arrays derived from it are
-    kept in errata's disk cache, keyed by the file's bytes.
+    kept in errata's disk cache, keyed by the file's content.
     """
-    import hashlib
-
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        key = bytes.fromhex(sha256_file(path))
     except OSError as exc:
         raise ErrataInputError(f"{path}: cannot read rater answers ({exc})") from None
 
@@ -362,7 +360,6 @@ def load_rater_answers(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.nda
             "rejected": votes[:, 0] * 2 > votes.sum(axis=1),
         }
 
-    key = hashlib.sha256(raw).digest()
     a = cached_arrays("rater-answers", key, build)
     return a["file_names"], a["label"], a["rejected"]
 
@@ -372,21 +369,21 @@ def rejections(sources: tuple[str | Path, ...], *, alpha: float = REJECTION_ALPH
     their ``wrong`` labels), merged per image by file name.
 
     Deriving the counts and thresholds takes most of a second; they are kept in errata's disk
-    cache, keyed by the sources' bytes, ``alpha`` and errata's version and evidence code, so a
-    study pays a few milliseconds."""
+    cache, keyed by the sources' content, ``alpha`` and errata's evidence code (and, as every
+    cached derivation, its version and this module's code), so a study pays a few
+    milliseconds."""
     import hashlib
     import inspect
 
-    from errata import __version__
     from errata.core import evidence as core_evidence
 
     paths = [resolve_path(v) for v in sources]
     digest = hashlib.sha256()
-    for part in (__version__, repr(alpha), inspect.getsource(core_evidence)):
+    for part in (repr(alpha), inspect.getsource(core_evidence)):
         digest.update(part.encode())
     for path in paths:
         try:
-            digest.update(path.read_bytes())
+            digest.update(bytes.fromhex(sha256_file(path)))
         except OSError as exc:
             raise ErrataInputError(f"{path}: cannot read rater answers ({exc})") from None
         digest.update(path.suffix.encode())

@@ -150,12 +150,25 @@ def cache_dir() -> Path:
 
 
 def cached_arrays(name: str, key: bytes, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """Arrays that take long to derive but depend only on ``key`` (e.g. the bytes of the files
-    they come from): built once, kept as ``<cache>/<name>-<hash of key>.npz``, then loaded. A
-    cache that cannot be read or written is simply not used."""
+    """Arrays that take long to derive but depend only on ``key`` (e.g. the hashes of the files
+    they come from): built once, kept as ``<cache>/<name>-<hash>.npz``, then loaded. The hash
+    also covers errata's version and the code of the module that defines ``build``, so a
+    changed derivation never reads a stale cache. A cache that cannot be read or written is
+    simply not used."""
+    import inspect
+
     import numpy as np
 
-    path = cache_dir() / f"{name}-{hashlib.sha256(key).hexdigest()[:20]}.npz"
+    from errata import __version__
+
+    digest = hashlib.sha256(key)
+    digest.update(__version__.encode())
+    module = inspect.getmodule(build)
+    try:
+        digest.update(inspect.getsource(module).encode() if module else b"")
+    except (OSError, TypeError):  # no source (a frozen build): the version alone
+        pass
+    path = cache_dir() / f"{name}-{digest.hexdigest()[:20]}.npz"
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
