@@ -148,3 +148,41 @@ def test_stage_memoises_decisions_across_batches(bundle: Path) -> None:
     assert calls and len(calls) == 1  # the second batch computed nothing new
     assert (first.category[0] == second.category[0]).all()
     assert K.NAMES[second.category[0, 1]] == "fine-grained OOV"  # image 2, as planted
+
+
+def test_neighbour_search_is_cached_until_a_bundle_file_changes(
+    bundle: Path, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The exact neighbour search runs once per bundle: a second run reads errata's disk cache
+    (same neighbours, no search), and a rewritten index file searches again."""
+    import os
+    import shutil
+
+    from errata.io.labels import load_labels
+    from errata.openworld import index as index_module
+    from errata.openworld import pipeline
+
+    monkeypatch.setenv("ERRATA_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "bundle"
+    shutil.copytree(bundle, folder)
+    labels = load_labels("real")
+    searches: list[int] = []
+    real_search = index_module.neighbour_classes
+
+    def counting(*a, **k):  # type: ignore[no-untyped-def]
+        searches.append(1)
+        return real_search(*a, **k)
+
+    monkeypatch.setattr(index_module, "neighbour_classes", counting)
+    first = pipeline.cached_neighbours(pipeline.load_bundle(folder))
+    second = pipeline.cached_neighbours(pipeline.load_bundle(folder))
+    assert len(searches) == 1 and (first == second).all()
+    assert first.shape[0] == 2 and (first[0] == 249).all()  # the planted malamutes
+    stage = pipeline.make_stage(pipeline.load_bundle(folder), labels)
+    assert len(searches) == 1  # the stage reads the cache too
+    claimed, _ = stage(np.array([1]), np.array([248]))  # image 2 (row 1), as planted
+    assert claimed.tolist() == [True]
+    st = (folder / "index" / "index.faiss").stat()
+    os.utime(folder / "index" / "index.faiss", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    pipeline.cached_neighbours(pipeline.load_bundle(folder))
+    assert len(searches) == 2  # a changed file: searched again

@@ -65,6 +65,31 @@ def load_bundle(folder: str | Path) -> Bundle:
     )
 
 
+def _bundle_key(folder: Path) -> bytes:
+    """What the neighbour search depends on: the bundle's embedding and index files, by path,
+    size and modification time (an index can be gigabytes: too large to hash every run)."""
+    parts = [str(folder.resolve())]
+    for f in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "texts.npz"):
+        st = f.stat()
+        parts.append(f"{f.relative_to(folder)}\0{st.st_size}\0{st.st_mtime_ns}")
+    return "\n".join(parts).encode()
+
+
+def cached_neighbours(bundle: Bundle) -> np.ndarray:
+    """``(rows of the bundle's validation embeddings, K_NEIGHBOURS)`` int16: the classes of the
+    nearest training images of every validation image. The exact search takes seconds for the
+    50,000 images (minutes against a full training index), so its result is kept in errata's
+    disk cache (:func:`errata.io.files.cached_arrays`) until a file of the bundle changes."""
+    from errata.io.files import cached_arrays
+    from errata.openworld.index import K_NEIGHBOURS, neighbour_classes
+
+    def build() -> dict[str, np.ndarray]:
+        vectors = bundle.embeddings.vectors
+        return {"classes": neighbour_classes(bundle.index, vectors, k=K_NEIGHBOURS)}
+
+    return cached_arrays("openworld-neighbours", _bundle_key(Path(bundle.source)), build)["classes"]
+
+
 def make_stage(bundle: Bundle, labels: Any):  # type: ignore[no-untyped-def]
     """The open-world stage over ``labels``' images, as :class:`errata.core.evidence.OovStage`:
     ``stage(image rows, predictions) -> (claimed, reasons)``.
@@ -76,7 +101,9 @@ def make_stage(bundle: Bundle, labels: Any):  # type: ignore[no-untyped-def]
     from errata.openworld.stage import align_images, oov_stage
     from errata.resources import N_CLASSES
 
-    image_emb, neighbours = align_images(labels.file_names, bundle.embeddings, bundle.index)
+    image_emb, neighbours = align_images(
+        labels.file_names, bundle.embeddings, bundle.index, neighbours=cached_neighbours(bundle)
+    )
     multi = labels.multi
     memo = {
         "keys": np.zeros(0, np.int64),

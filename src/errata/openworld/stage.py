@@ -177,7 +177,12 @@ def _reasons(
 
 
 def align_images(
-    file_names: np.ndarray, embeddings: object, index: object, *, k: int | None = None
+    file_names: np.ndarray,
+    embeddings: object,
+    index: object,
+    *,
+    k: int | None = None,
+    neighbours: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-image inputs of :func:`oov_stage` in the row order of a label set.
 
@@ -189,6 +194,9 @@ def align_images(
         Validation-image embeddings (any order, any subset).
     index : NeighbourIndex
         The training-image index.
+    neighbours : ndarray of int16, shape (rows of embeddings, ≥ k), optional
+        The neighbour classes of every embedding row, when already known (errata's disk
+        cache, :func:`errata.openworld.pipeline.cached_neighbours`); else searched here.
 
     Returns
     -------
@@ -207,6 +215,8 @@ def align_images(
     vec = np.zeros((len(rows), embeddings.vectors.shape[1]), dtype=np.float32)
     vec[have] = embeddings.vectors[rows[have]]
     nn = np.full((len(rows), k), -1, dtype=np.int16)
-    if have.any():
+    if have.any() and neighbours is not None:
+        nn[have] = neighbours[rows[have], :k]
+    elif have.any():
         nn[have] = neighbour_classes(index, embeddings.vectors[rows[have]], k=k)
     return vec, nn
