@@ -212,3 +212,28 @@ def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, make, matc
 def test_cli_help_lists_commands() -> None:
     done = run("--help")
     assert done.returncode == 0 and "analyze" in done.stdout and "data" in done.stdout
+
+
+def test_every_commands_help_is_reflowed_paragraphs() -> None:
+    """Docstrings become help with one line per paragraph (Rich keeps line breaks, which the
+    terminal would wrap again mid-sentence), and the paragraphs stay apart."""
+    import inspect
+
+    from typer.testing import CliRunner
+
+    from errata.cli import app
+
+    def commands(a):  # type: ignore[no-untyped-def]
+        yield from a.registered_commands
+        for g in a.registered_groups:
+            yield from commands(g.typer_instance)
+
+    seen = 0
+    for c in commands(app):
+        doc = inspect.cleandoc(c.callback.__doc__ or "")
+        assert c.help is not None and all("\n" not in p for p in c.help.split("\n\n")), c.name
+        assert len(c.help.split("\n\n")) == len(doc.split("\n\n"))
+        seen += 1
+    assert seen >= 20
+    out = CliRunner().invoke(app, ["analyze", "--help"], env={"COLUMNS": "200"}).output
+    assert "then the errors by category (overall and per group)" in out

@@ -8,6 +8,8 @@ and :class:`~errata.exceptions.MissingExtraError` into a one-line ``error: ...``
 
 from __future__ import annotations
 
+import inspect
+
 import typer
 
 from errata.cli._common import run_guarded
@@ -56,6 +58,26 @@ from errata.cli import predict as _predict  # noqa: E402,F401
 from errata.cli import review as _review  # noqa: E402,F401
 from errata.cli import supersub as _supersub  # noqa: E402,F401
 from errata.cli import taxonomy as _taxonomy  # noqa: E402,F401
+
+
+def _reflow(doc: str) -> str:
+    """A docstring with each paragraph on one line: Rich prints a help text's line breaks as
+    they are, and the terminal would then wrap each line again mid-sentence."""
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(" ".join(x.strip() for x in p.splitlines()) for p in paragraphs)
+
+
+def _reflow_help(typer_app: typer.Typer) -> None:
+    """Every command's help (its docstring, unless it was given) reflowed by :func:`_reflow`."""
+    for command in typer_app.registered_commands:
+        if command.help is None and command.callback is not None and command.callback.__doc__:
+            command.help = _reflow(command.callback.__doc__)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _reflow_help(group.typer_instance)
+
+
+_reflow_help(app)
 
 
 def main() -> None:

@@ -42,8 +42,10 @@ def diff(
     show: int = typer.Option(10, "--show", min=0, help="Fixed and introduced errors listed."),
     taxonomy: str = taxonomy_opt(),
 ) -> None:
-    """Compare two models image by image: errors B fixes, errors it introduces, and how the
-    categories move (transition matrix).
+    """Compare two models image by image: errors fixed, errors introduced, categories moved.
+
+    Lists the errors B fixes and those it introduces, and how the errors' categories move from
+    A to B (the transition matrix).
 
     Example: errata diff resnet50.npy vit.npy --report diff.html
     """

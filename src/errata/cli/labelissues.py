@@ -53,8 +53,10 @@ def label_issues(
     top: int = typer.Option(15, "--top", min=0, help="Rows of each ranking printed."),
     json_: bool = json_opt(),
 ) -> None:
-    """Rank the (image, class) pairs the label set probably lacks and the images whose label is
-    probably wrong, from model consensus (cleanlab's confident learning; `labelissues` extra).
+    """Rank the labels the label set probably lacks and the images it probably mislabels.
+
+    From model consensus: the (image, class) pairs missing from the label set and the images
+    whose label is probably wrong (cleanlab's confident learning; `labelissues` extra).
 
     The models' probabilities (a top-1-only model counts as a one-hot vote) are averaged into
     one pred_probs matrix; cleanlab flags and ranks from it. With one top-1-only model it can
