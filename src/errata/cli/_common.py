@@ -67,6 +67,14 @@ def progress_bar(label: str, *, disable: bool = False) -> Iterator[Callable[[int
         yield progress
 
 
+def pct(value: Any, digits: int = 1, *, unit: str = " %", missing: str = "—") -> str:
+    """A share (0-1) as a percentage for the tables: ``pct(0.7273, 2) == "72.73 %"``;
+    ``missing`` for None or NaN. ``unit=""`` where the column header says %."""
+    if value is None or value != value:
+        return missing
+    return f"{100 * float(value):.{digits}f}{unit}"
+
+
 def print_json(obj: Any) -> None:
     from errata.io.files import json_default
 

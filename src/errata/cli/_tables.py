@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from errata.cli._common import pct
+
 
 def error_tables(summary: dict[str, Any]) -> list[Any]:
     """The category breakdown (overall and per group) and the MLA variants as Rich tables."""
@@ -27,7 +29,7 @@ def error_tables(summary: dict[str, Any]) -> list[Any]:
     t.add_column("evidence")
     for c in K.CATEGORIES:
         row = cats.get(c.name, {"count": 0})
-        share = "" if row.get("share") is None else f"{100 * row['share']:.1f}"
+        share = pct(row.get("share"), unit="", missing="")
         status = row.get("status", "")
         t.add_row(c.name, f"{row['count']:,}", "" if status else share, status)
     out.append(t)
@@ -55,7 +57,7 @@ def error_tables(summary: dict[str, Any]) -> list[Any]:
         v.add_column("variant")
         v.add_column("MLA", justify="right")
         for row in summary["mla_variants"].values():
-            v.add_row(row["title"], f"{100 * row['value']:.2f} %")
+            v.add_row(row["title"], pct(row["value"], 2))
         out.append(v)
     if summary.get("mean_severity") is not None:
         s = Table(title="mistake severity", title_justify="left")

@@ -21,6 +21,7 @@ from errata.cli._common import (
     order_opt,
     order_option,
     outside_opt,
+    pct,
     plots_opt,
     print_json,
     progress_bar,
@@ -176,7 +177,7 @@ def _print_study(study) -> None:  # type: ignore[no-untyped-def]
             t.add_row(
                 str(r["model"]),
                 *[
-                    f"{100 * r[col]:.2f}" if kind == "pct" else f"{int(r[col]):,}"
+                    pct(r[col], 2, unit="") if kind == "pct" else f"{int(r[col]):,}"
                     for col, _, kind in cols
                 ],
             )

@@ -17,6 +17,7 @@ from errata.cli._common import (
     order_opt,
     order_option,
     outside_opt,
+    pct,
     plots_opt,
     print_json,
     report_option,
@@ -119,10 +120,8 @@ def _print(d, show: int) -> None:  # type: ignore[no-untyped-def]
     t.add_column("B", justify="right")
     t.add_column("B − A", justify="right")
     for key, (va, vb) in {**s["metrics"], **s["mla_variants"]}.items():
-        fa = "—" if va is None else f"{100 * va:.2f} %"
-        fb = "—" if vb is None else f"{100 * vb:.2f} %"
         delta = "" if va is None or vb is None else f"{100 * (vb - va):+.2f} pt"
-        t.add_row(key, fa, fb, delta)
+        t.add_row(key, pct(va, 2), pct(vb, 2), delta)
     c.print(t)
     c.print(
         f"B fixes [bold]{s['fixed']:,}[/] errors of A and introduces [bold]{s['introduced']:,}"

@@ -15,6 +15,7 @@ from errata.cli._common import (
     make_options,
     order_opt,
     order_option,
+    pct,
     print_json,
     proposals_opt,
     taxonomy_opt,
@@ -110,7 +111,7 @@ def experts(
     for col in ("expert category", "rows", "errors", "agree", "agree %", "agreeing categories"):
         t.add_column(col)
     for cat, r in s["per_expert_category"].items():
-        share = "" if r["agree_share"] is None else f"{100 * r['agree_share']:.1f}"
+        share = pct(r["agree_share"], unit="", missing="")
         t.add_row(
             cat,
             str(r["rows"]),
@@ -129,8 +130,8 @@ def experts(
             str(r["automated"]),
             str(r["expert"]),
             str(r["both"]),
-            "" if r["precision"] is None else f"{100 * r['precision']:.1f}",
-            "" if r["recall"] is None else f"{100 * r['recall']:.1f}",
+            pct(r["precision"], unit="", missing=""),
+            pct(r["recall"], unit="", missing=""),
         )
     c.print(t)
     if show_rows:

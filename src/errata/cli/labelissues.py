@@ -12,6 +12,7 @@ from errata.cli._common import (
     json_opt,
     order_opt,
     order_option,
+    pct,
     print_json,
     print_written,
     progress_bar,
@@ -154,8 +155,8 @@ def _print(result, top: int) -> None:  # type: ignore[no-untyped-def]
                     title if i == 0 else "",
                     f"{block['positives']:,}" if i == 0 else "",
                     f"{kk}" + (f" ({m['k_used']:,})" if m["k_used"] != int(kk) else ""),
-                    _pct(m["precision"], 1),
-                    _pct(m["recall"], 2),
+                    pct(m["precision"], 1),
+                    pct(m["recall"], 2),
                 )
             # pairs: the whole ranking; images: those flagged (then the base rate)
             word, n, key = (
@@ -165,15 +166,9 @@ def _print(result, top: int) -> None:  # type: ignore[no-untyped-def]
                 "",
                 "",
                 f"{word} {block[n]:,}",
-                _pct(block[f"{key}_precision"], 1),
-                _pct(block[f"{key}_recall"], 2),
+                pct(block[f"{key}_precision"], 1),
+                pct(block[f"{key}_recall"], 2),
             )
             if kind == "images":
-                t.add_row("", "", "base rate", _pct(block["base_rate"], 1), "")
+                t.add_row("", "", "base rate", pct(block["base_rate"], 1), "")
         c.print(t)
-
-
-def _pct(v: float, digits: int) -> str:
-    import math
-
-    return "—" if v is None or math.isnan(v) else f"{100 * v:.{digits}f} %"

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from errata.cli import app
+from errata.cli._common import pct
 
 review_app = typer.Typer(
     help="Review web app: annotators improve the label set.", no_args_is_help=True
@@ -176,11 +177,8 @@ def report(
     for col in ("who", "n", "accuracy (95 % CI)", "MLA (95 % CI)", *GROUPS):
         table.add_column(col)
 
-    def pct(v: float | None) -> str:
-        return "—" if v is None else f"{100 * v:.1f} %"
-
     def with_ci(v: float, ci: list[float]) -> str:
-        return f"{pct(v)} ({100 * ci[0]:.1f} – {100 * ci[1]:.1f})"
+        return f"{pct(v)} ({pct(ci[0], unit='')} – {pct(ci[1], unit='')})"
 
     for row in res["rows"]:
         table.add_row(

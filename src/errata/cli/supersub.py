@@ -18,6 +18,7 @@ from errata.cli._common import (
     order_opt,
     order_option,
     outside_opt,
+    pct,
     print_json,
     print_written,
     progress_bar,
@@ -107,7 +108,7 @@ def supersub(
 
 
 def _pct(v: Any) -> str:
-    return "—" if v is None or v != v else f"{100 * float(v):.2f}"
+    return pct(v, 2, unit="")
 
 
 FIGURES = ("images", "top-1 %", "superclass acc. %", "errors", "within %", "across")
