@@ -22,6 +22,7 @@ from errata.cli._common import (
     order_opt,
     order_option,
     outside_opt,
+    pct,
     plots_opt,
     print_json,
     print_written,
@@ -171,8 +172,8 @@ def render(result: Any) -> None:
         lo, hi = m["ci95"]
         t.add_row(
             title,
-            f"{100 * m['value']:.3f} %",
-            f"{100 * lo:.2f} – {100 * hi:.2f}",
+            pct(m["value"], 3),
+            f"{pct(lo, 2, unit='')} – {pct(hi, 2, unit='')}",
             f"{m['images']:,}",
         )
     c.print(t)
