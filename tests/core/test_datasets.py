@@ -155,3 +155,21 @@ def test_align_on_class_paths() -> None:
             label_name="shankar",
             known_original=ds.original(two),
         )
+
+
+def test_each_test_sets_built_in_label_sets_default_first() -> None:
+    """One rule, on the Dataset records, for which --labels NAME a test set takes; load_labels
+    refuses the others with a line that says why."""
+    from errata.io.labels import default_labels, load_labels
+
+    assert {n: d.label_sets for n, d in D.DATASETS.items()} == {
+        "imagenet-val": ("real", "original", "shankar"),
+        "imagenet-v2": ("original", "shankar"),
+        "imagenet-a": ("original",),
+        "imagenet-r": ("original",),
+    }
+    assert [default_labels(n) for n in D.DATASETS] == ["real", "original", "original", "original"]
+    with pytest.raises(ErrataInputError, match="Shankar et al. annotated .* not ImageNet-R"):
+        load_labels("shankar", dataset="imagenet-r")
+    with pytest.raises(ErrataInputError, match="ReaL labels cover .* not ImageNet-V2"):
+        load_labels("real", dataset="imagenet-v2")

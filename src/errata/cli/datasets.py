@@ -51,11 +51,13 @@ def list_(json_: bool = json_opt()) -> None:
             "images": "ILSVRC2012_val_XXXXXXXX (by number)"
             if d.validation
             else "<class folder>/<file name>",
-            "labels": "real (default), original, shankar, files"
-            if d.validation
-            else "original: class folders (default), "
-            + ("shankar, " if d.name == "imagenet-v2" else "")
-            + "files, image folders",
+            "labels": ", ".join(
+                [
+                    f"{d.label_sets[0]}{'' if d.validation else ': class folders'} (default)",
+                    *d.label_sets[1:],
+                    "files" if d.validation else "files, image folders",
+                ]
+            ),
         }
         for d in D.DATASETS.values()
     ]

@@ -71,6 +71,9 @@ class Dataset:
         Class folders may be class indices 0-999 (ImageNet-V2's original layout).
     subset : str or None
         Key of its class list in :data:`errata.resources.SUBSETS`; None: all 1000 classes.
+    shankar : bool
+        Shankar et al. (2020) annotated its images (the validation set and ImageNet-V2), so
+        ``--labels shankar`` applies.
     """
 
     name: str
@@ -78,6 +81,14 @@ class Dataset:
     validation: bool = False
     numeric_folders: bool = False
     subset: str | None = None
+    shankar: bool = False
+
+    @property
+    def label_sets(self) -> tuple[str, ...]:
+        """The built-in label sets (``--labels NAME``) of this test set, its default first:
+        ReaL on the validation set, the class folders (``original``) elsewhere."""
+        first = ("real", "original") if self.validation else ("original",)
+        return first + (("shankar",) if self.shankar else ())
 
     @property
     def classes(self) -> np.ndarray:
@@ -140,8 +151,8 @@ class Dataset:
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
-        Dataset("imagenet-val", "ImageNet validation", validation=True),
-        Dataset("imagenet-v2", "ImageNet-V2", numeric_folders=True),
+        Dataset("imagenet-val", "ImageNet validation", validation=True, shankar=True),
+        Dataset("imagenet-v2", "ImageNet-V2", numeric_folders=True, shankar=True),
         Dataset("imagenet-a", "ImageNet-A", subset="imagenet-a"),
         Dataset("imagenet-r", "ImageNet-R", subset="imagenet-r"),
     )

@@ -425,7 +425,7 @@ FILE_LOADERS: dict[str, Callable[..., LabelSet]] = {".json": from_json, ".csv": 
 def default_labels(dataset: str | D.Dataset = D.DEFAULT) -> str:
     """The label set a command uses when none is given: ReaL on the validation set, the class
     folders (``original``) elsewhere."""
-    return "real" if D.get(dataset).validation else "original"
+    return D.get(dataset).label_sets[0]
 
 
 def load_labels(
@@ -468,7 +468,7 @@ def load_labels(
                 "use 'original' (the class folders), 'shankar' (ImageNet-V2) or a label file"
             )
         if labels == "shankar":
-            if ds.name != "imagenet-v2":
+            if "shankar" not in ds.label_sets:
                 raise ErrataInputError(
                     f"labels: Shankar et al. annotated ImageNet validation and ImageNet-V2 "
                     f"images, not {ds.title}"
