@@ -107,9 +107,10 @@ pairs no row shows. Expect the held-out half near the cross-validated figures (a
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -196,14 +197,17 @@ def candidates() -> list[tuple[tuple[str, ...], np.ndarray]]:
         if not 2 <= members.sum() < mat.shape[0] or members.tobytes() in out:
             continue
         # the shortest sub-predicate (one or two lemmas) with the same members
-        best = tuple(sorted(lem))
-        for a in lem:
-            for b in lem:
-                pred = (a,) if a == b else (a, b)
-                if (lemma_members(pred) == members).all() and len(pred) < len(best):
-                    best = pred
-        out[members.tobytes()] = (best, members)
+        shorter = (q for r in (1, 2) if r < len(lem) for q in itertools.combinations(lem, r))
+        out[members.tobytes()] = (first_naming(shorter, members) or tuple(sorted(lem)), members)
     return list(out.values())
+
+
+def first_naming(preds: Iterable[tuple[str, ...]], members: np.ndarray) -> tuple[str, ...] | None:
+    """The first of ``preds`` (lemma predicates, shortest first) whose classes are exactly
+    ``members``; None when none is."""
+    from errata.taxonomy import lemma_members
+
+    return next((q for q in preds if (lemma_members(q) == members).all()), None)
 
 
 @dataclass
@@ -361,25 +365,20 @@ def pin(c: int) -> tuple[str, ...] | None:
     its own lemmas, else one of its own and one of a hypernym's (``("crane", "bird")``); None
     for the two classes that are hypernyms of other classes (cloak, projectile), which no
     conjunction of lemmas can single out."""
-    import itertools
-
     from errata import resources
-    from errata.taxonomy import lemma_members
     from errata.taxonomy.superclasses import lemma_matrix
     from errata.taxonomy.wordnet import wordnet
 
     own = tuple(wordnet().lemmas(resources.classes().wnids[c]))
     mat, vocab, _ = lemma_matrix()
+    alone = np.zeros(N, dtype=bool)
+    alone[c] = True
     tries = itertools.chain(
         itertools.combinations(own, 1),
         itertools.combinations(own, 2),
         ((a, vocab[j]) for a in own for j in np.flatnonzero(mat[c]) if vocab[j] not in own),
     )
-    for pred in tries:
-        m = lemma_members(pred)
-        if m[c] and m.sum() == 1:
-            return pred
-    return None
+    return first_naming(tries, alone)
 
 
 def _clusters(fg: _Evidence, late: _Evidence, done: np.ndarray, names: np.ndarray) -> list[dict]:

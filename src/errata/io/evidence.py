@@ -485,19 +485,17 @@ def load_taxonomy(name: str = "errata") -> Taxonomy:
     """:func:`errata.taxonomy.load`, through a disk cache (:func:`errata.io.files.cached_arrays`)
     keyed by the package resources it is built from: parsing WordNet and the superclass file and
     computing the LCA table take a quarter of a second, loading the arrays a few milliseconds.
-    The key holds the resources and the taxonomy package's code, so a change to either builds
-    the arrays again."""
+    The key holds the resources and the taxonomy package's code (errata's version is added by
+    the cache itself), so a change to either builds the arrays again."""
     from importlib import resources as ir
 
-    from errata import __version__, resources, taxonomy
+    from errata import resources, taxonomy
 
     code = sorted(
         (f.name, f.read_bytes()) for f in ir.files(taxonomy).iterdir() if f.name.endswith(".py")
     )
     key = b"\0".join(
-        [name.encode(), __version__.encode()]
-        + [resources.read_bytes(r) for r in taxonomy.SOURCES]
-        + [b for _, b in code]
+        [name.encode()] + [resources.read_bytes(r) for r in taxonomy.SOURCES] + [b for _, b in code]
     )
 
     def build() -> dict[str, Any]:

@@ -364,11 +364,12 @@ def _read_table(
     return arr, names
 
 
-def _table_names(path: Path, names_field: str | None) -> np.ndarray | None:
-    """The file-name column of a CSV or Parquet file, read alone (None: it has none)."""
+def _table_names(path: Path) -> np.ndarray | None:
+    """The file-name column of a CSV or Parquet file (the first of :data:`NAME_KEYS` it has),
+    read alone (None: it has none)."""
     import pyarrow as pa
 
-    wanted = [names_field] if names_field else list(NAME_KEYS)
+    wanted = list(NAME_KEYS)
     try:
         if path.suffix.lower() == ".csv":
             import pyarrow.csv as pcsv
@@ -411,7 +412,7 @@ def image_ids(path: str | Path, *, dataset: str | D.Dataset) -> np.ndarray:
     if suffix == ".npz":
         names = _read_npz(path, path, None, names_only=True)[1]
     elif suffix in (".csv", ".parquet"):
-        names = _table_names(path, None)
+        names = _table_names(path)
     return _class_paths(names, ds, str(path))[0]
 
 
