@@ -12,6 +12,7 @@ import pytest
 
 import errata
 from errata import resources
+from errata.exceptions import ErrataInputError
 from errata.study import compare, query
 
 
@@ -171,7 +172,7 @@ def test_a_study_of_other_settings_is_not_extended(tmp_path: Path) -> None:
 
 
 def test_a_failed_run_leaves_the_previous_study_as_it_was(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from errata import study as study_module
+    from errata.study import scoring as study_module
     from tests.conftest import listing
 
     zoo, out = tmp_path / "zoo", tmp_path / "study"
@@ -184,7 +185,7 @@ def test_a_failed_run_leaves_the_previous_study_as_it_was(tmp_path: Path, monkey
         raise OSError("disk full")
 
     monkeypatch.setattr(study_module, "write_part", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ErrataInputError, match="cannot write \\(disk full\\)"):
         compare([zoo], out=out, batch=1)
     after = {p: (out / p).read_bytes() for p in listing(out) if (out / p).is_file()}
     assert after == before

@@ -20,7 +20,7 @@ from errata.core.labelset import LabelSet
 from errata.core.names import Alignment, align
 from errata.core.pipeline import Classified
 from errata.core.scoring import Scores, make_scores, score, topk_counts
-from errata.io.evidence import Options, context, options_for
+from errata.io.evidence import Options, context, default_gaps, options_for
 from errata.io.labels import load_labels
 from errata.io.predictions import Order, Predictions, load_predictions
 from errata.resources import N_VAL
@@ -170,6 +170,8 @@ class Analysis:
                 f"images outside label set '{self.labels.name}': they count for top-1/top-5 only"
             )
         p = self.predictions
+        out.extend(p.notes)
+        out.extend(default_gaps(self.options))
         if p.remapped:
             out.append(
                 f"{p.remapped:,} rows predicted a class outside {D.get(p.dataset).class_list()}"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 
 class ErrataInputError(ValueError):
     """Bad input: one line naming the file (or argument), the field or row, and what was expected.
@@ -10,10 +13,31 @@ class ErrataInputError(ValueError):
     """
 
 
+_LINES: dict[str, Callable[[], Any]] = {}  # CSV files with blank lines: data row -> file line
+KEEP_LINES = 8  # CSV files whose line look-up is remembered
+
+
+def register_lines(where: str, lines: Callable[[], Any] | None) -> None:
+    """Remember how to find the file line of each data row of CSV ``where`` (a callable giving
+    an array, evaluated only when a message needs it), for :func:`row_ref`; None: row + 2."""
+    _LINES.pop(where, None)
+    if lines is not None:
+        _LINES[where] = lines
+        while len(_LINES) > KEEP_LINES:
+            _LINES.pop(next(iter(_LINES)))
+
+
 def row_ref(where: object, row: int) -> str:
     """How a message names 0-based data row ``row`` of ``where``: the file line for a CSV
-    (header = line 1), else the array/table row index."""
-    return f"line {row + 2}" if str(where).lower().endswith(".csv") else f"row {row}"
+    (header = line 1, blank lines counted when the reader registered them), else the
+    array/table row index."""
+    if not str(where).lower().endswith(".csv"):
+        return f"row {row}"
+    lookup = _LINES.get(str(where))
+    lines = None if lookup is None else lookup()
+    if lines is not None and 0 <= row < len(lines):
+        return f"line {int(lines[row])}"
+    return f"line {row + 2}"
 
 
 class MissingExtraError(ImportError):

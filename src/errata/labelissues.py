@@ -421,10 +421,10 @@ def label_issues(
         if pred.scores is None:
             total.add(top1)
         else:
-            # the rows of the images it predicted, as float32 (what a dense (n, 1000) copy held)
+            # the rows of the images it predicted (made probabilities, then float32, in add)
             row_of = np.zeros(n, dtype=np.int64)
             row_of[al.images] = al.rows
-            total.add(top1, pred.scores[row_of[top1 >= 0]].astype(np.float32))
+            total.add(top1, pred.scores[row_of[top1 >= 0]])
             any_scores = True
         names.append(pred.name)
         if progress:

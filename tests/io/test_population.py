@@ -100,6 +100,7 @@ def write_population(root: Path, *, rows=PLANTED, edit=None) -> Path:  # type: i
 @pytest.fixture()
 def planted(tmp_path: Path, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv(data.ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(data.NO_VERIFY_ENV, "1")  # planted files, not the registry's
     return write_population(tmp_path)
 
 
@@ -177,6 +178,7 @@ def test_planted_files_load_in_errata_vocabulary(planted: Path) -> None:
 
 def _broken(tmp_path: Path, monkeypatch, edit) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv(data.ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(data.NO_VERIFY_ENV, "1")  # planted files, not the registry's
     write_population(tmp_path, edit=edit)
 
 
@@ -220,6 +222,7 @@ def test_bad_published_files_are_one_line_errors(tmp_path, monkeypatch, edit, me
 
 def test_missing_file_says_how_to_fetch_it(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv(data.ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(data.NO_VERIFY_ENV, "1")  # planted files, not the registry's
     with pytest.raises(ErrataInputError, match="errata data fetch peychev-models-summary"):
         P.population()
     with pytest.raises(ErrataInputError, match="expected some of imagenet, imagenet-a"):

@@ -24,6 +24,7 @@ def _section(html: str) -> str:
 
 def test_model_report_says_plainly_what_is_not_comparable(small_analysis, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv(data.ENV_VAR, str(write_population(tmp_path / "data")))
+    monkeypatch.setenv(data.NO_VERIFY_ENV, "1")  # planted files, not the registry's
     html = model_report(small_analysis, tmp_path / "r.html")["report"].read_text()
     sec = _section(html)
     assert "Not comparable." in sec and 'class="callout warn"' in sec
@@ -38,6 +39,7 @@ def test_model_report_says_plainly_what_is_not_comparable(small_analysis, tmp_pa
 
 def test_study_report_draws_every_model(small_study, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv(data.ENV_VAR, str(write_population(tmp_path / "data")))
+    monkeypatch.setenv(data.NO_VERIFY_ENV, "1")  # planted files, not the registry's
     html = study_report(small_study, tmp_path / "s.html")["report"].read_text()
     sec = _section(html)
     assert "Not comparable." in sec and "published_population" in sec
@@ -55,6 +57,7 @@ def test_missing_population_says_how_to_fetch_it(small_analysis, tmp_path, monke
 @pytest.mark.parametrize("comparable", [True, False])
 def test_run_is_hollow_unless_comparable(tmp_path: Path, monkeypatch, comparable: bool) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv(data.ENV_VAR, str(write_population(tmp_path)))
+    monkeypatch.setenv(data.NO_VERIFY_ENV, "1")  # planted files, not the registry's
     settings = MATCHED if comparable else MATCHED | {"labels": "real"}
     c = P.comparability(settings, full_val=True)
     counts = {

@@ -41,8 +41,21 @@ def _main(
         callback=_version,
         is_eager=True,
     ),
+    no_verify: bool = typer.Option(
+        False,
+        "--no-verify",
+        help="Use the data directory's registry files as they are, without checking their "
+        "sha256 (as ERRATA_NO_VERIFY=1); by default a changed, truncated or replaced file is "
+        "an error that says to fetch it again.",
+    ),
 ) -> None:
     """Tell an ImageNet classifier's real mistakes from the benchmark's noise."""
+    if no_verify:
+        import os
+
+        from errata.io.data import NO_VERIFY_ENV
+
+        os.environ[NO_VERIFY_ENV] = "1"
 
 
 # command modules register themselves on `app` (or add a sub-app) when imported

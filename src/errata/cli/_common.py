@@ -204,8 +204,11 @@ def interval_opt(help: str = INTERVAL_HELP) -> Any:  # noqa: A002
     return typer.Option("wilson", "--interval", help=help)
 
 
+MAX_RESAMPLES = 1_000_000  # errata.io.evidence.MAX_RESAMPLES, here so that --help loads no numpy
+
+
 def seed_opt() -> Any:
-    return typer.Option(0, "--seed", help="Seed of --interval bootstrap.")
+    return typer.Option(0, "--seed", min=0, help="Seed of --interval bootstrap (0 or more).")
 
 
 def proposals_opt() -> Any:
@@ -310,6 +313,26 @@ def run_guarded(app: typer.Typer) -> None:
         sys.exit(0)
 
 
+def printable(text: str) -> str:
+    """``text`` as a terminal can print it: bytes of a name that is not UTF-8 (held as
+    surrogates) as ``\\xe9`` escapes."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def not_utf8(args: list[str]) -> str | None:
+    """The one-line error for the first command-line argument that is not UTF-8 text (a file
+    name in another encoding), or None: errata writes names into JSON and Parquet as UTF-8."""
+    for i, arg in enumerate(args, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return (
+                f"argument {i} '{printable(arg)}': not UTF-8 text; errata needs file and folder "
+                "names in UTF-8 (rename it)"
+            )
+    return None
+
+
 def _run(app: typer.Typer) -> None:
     from typer._click import exceptions as click_exc
 
@@ -318,10 +341,15 @@ def _run(app: typer.Typer) -> None:
     def one_line(message: str) -> None:
         from rich.markup import escape  # messages carry file names and "[extra]" brackets
 
+        message = printable(message)
         console(stderr=True).print(
             f"[bold red]error:[/] {escape(message)}", soft_wrap=True, markup=True
         )
 
+    bad = not_utf8(sys.argv[1:])
+    if bad:
+        one_line(bad)
+        sys.exit(2)
     try:
         code = app(standalone_mode=False, prog_name="errata")  # returns typer.Exit codes
         if isinstance(code, int) and code:
@@ -339,4 +367,10 @@ def _run(app: typer.Typer) -> None:
         sys.exit(0)
     except click_exc.ClickException as exc:  # usage: missing argument, unknown option, …
         one_line(_usage_line(exc))
+        sys.exit(2)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # the file system refused a path: a name too long, a loop, …
+        where = exc.filename if exc.filename is not None else "a file"
+        one_line(f"{where}: {exc.strerror or exc}")
         sys.exit(2)

@@ -9,6 +9,7 @@ import typer
 
 from errata.cli import app
 from errata.cli._common import (
+    MAX_RESAMPLES,
     console,
     dataset_opt,
     dataset_option,
@@ -67,7 +68,11 @@ def analyze(
     no_errors: bool = typer.Option(False, "--no-errors", help="Only compute the metrics."),
     interval: str = interval_opt(),
     bootstrap: int = typer.Option(
-        1000, "--bootstrap", min=10, help="Resamples of --interval bootstrap."
+        1000,
+        "--bootstrap",
+        min=10,
+        max=MAX_RESAMPLES,
+        help=f"Resamples of --interval bootstrap (10 to {MAX_RESAMPLES:,}).",
     ),
     seed: int = seed_opt(),
     report: Path = typer.Option(

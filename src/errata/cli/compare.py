@@ -41,7 +41,11 @@ def compare(
         "--out",
         "-o",
         help="Study folder (models.parquet, errors/, failed.json, study.json). An existing "
-        "study of the same settings is extended: only new or changed files are scored.",
+        "study of the same settings is extended: only new or changed files are scored. A file "
+        "is unchanged when its size, modification time, status-change time (ctime) and inode "
+        "are the recorded ones, or else when its sha256 is; a rewritten file has another ctime "
+        "even when its size and modification time are put back. One run writes a study at a "
+        "time: a second waits (see --no-wait).",
     ),
     labels: str = labels_opt(),
     dataset: str = dataset_opt(
@@ -55,13 +59,24 @@ def compare(
     openworld: Path = openworld_opt(),
     taxonomy: str = taxonomy_opt(),
     proposals: list[str] = proposals_opt(),
-    batch: int = typer.Option(64, "--batch", min=1, help="Models classified together (memory)."),
+    batch: int = typer.Option(
+        64, "--batch", min=1, max=1024, help="Models classified together (1-1024; memory)."
+    ),
     interval: str = interval_opt(
         "95 % interval of accuracies over images: 'wilson' or 'bootstrap' (--seed)."
     ),
     seed: int = seed_opt(),
     rebuild: bool = typer.Option(
-        False, "--rebuild", help="Score every file again, even those the study already holds."
+        False,
+        "--rebuild",
+        help="Score every file again, even those the study already holds; also the way out of "
+        "a damaged study (its lost models of other test sets are dropped, and said).",
+    ),
+    no_wait: bool = typer.Option(
+        False,
+        "--no-wait",
+        help="When another errata run is writing --out, stop with an error instead of waiting "
+        "for it to finish.",
     ),
     json_: bool = json_opt("Print a JSON summary instead of a table."),
     report: Path = typer.Option(
@@ -117,6 +132,10 @@ def compare(
         taxonomy=taxonomy,
         proposals=proposals,
     )
+
+    def waiting(message: str) -> None:
+        console(stderr=True).print(message, soft_wrap=True)
+
     with progress_bar("models", disable=json_) as progress:
         study = run(
             paths,
@@ -129,6 +148,8 @@ def compare(
             rebuild=rebuild,
             dataset=dataset,
             outside=outside,  # type: ignore[arg-type]
+            wait=not no_wait,
+            on_wait=waiting,
         )
     if report is not None or plots is not None:
         from errata.report import _render
@@ -186,6 +207,8 @@ def _print_study(study) -> None:  # type: ignore[no-untyped-def]
         console(stderr=True).print(
             f"[yellow]skipped:[/] {escape(f['error'])}", soft_wrap=True, markup=True
         )
+    for note in study.summary.get("notes", []):
+        c.print(f"note: {note}", soft_wrap=True)
     n = study.summary.get("counts", {})
     c.print(
         f"{n.get('models', 0)} models: {n.get('scored', 0)} scored, {n.get('reused', 0)} kept "
@@ -207,7 +230,7 @@ def query(
     json_: bool = typer.Option(False, "--json", help="Print records as JSON."),
     csv: bool = typer.Option(False, "--csv", help="Print CSV."),
     limit: int = typer.Option(
-        50, "--limit", help="Rows shown in the table (not for --json/--csv)."
+        50, "--limit", min=0, help="Rows shown in the table (not for --json/--csv)."
     ),
 ) -> None:
     """Query a study with SQL (DuckDB).

@@ -26,10 +26,10 @@ def embed(
         "auto", "--pretrained", help="open_clip weight tag to download; 'random' for none."
     ),
     checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Local weights file."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1),
-    shard_size: int = typer.Option(4096, "--shard-size", min=1),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, max=4096),
+    shard_size: int = typer.Option(4096, "--shard-size", min=1, max=1_000_000),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:1, mps."),
-    workers: int = typer.Option(4, "--workers", min=0, help="Image-decoding processes."),
+    workers: int = typer.Option(4, "--workers", min=0, max=256, help="Image-decoding processes."),
 ) -> None:
     """Embed every image of a folder with CLIP; skips unreadable images and lists them."""
     from errata.io.images import list_images

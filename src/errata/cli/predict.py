@@ -39,10 +39,10 @@ def predict_cmd(
         "--pretrained/--random-weights",
         help="Library weights (download) or random (smoke test).",
     ),
-    batch_size: int = typer.Option(64, "--batch-size", min=1),
-    shard_size: int = typer.Option(2048, "--shard-size", min=1),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, max=4096),
+    shard_size: int = typer.Option(2048, "--shard-size", min=1, max=1_000_000),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, mps."),
-    workers: int = typer.Option(4, "--workers", min=0, help="Image-decoding processes."),
+    workers: int = typer.Option(4, "--workers", min=0, max=256, help="Image-decoding processes."),
     ray: str | None = typer.Option(
         None,
         "--ray",

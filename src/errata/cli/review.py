@@ -48,12 +48,16 @@ def init(
     golden: Annotated[
         str, typer.Option(help="Golden questions: real, none or a JSON file.")
     ] = "none",
-    audit_per_class: Annotated[int, typer.Option(help="Images per class in the label audit.")] = 1,
-    classify_images: Annotated[int, typer.Option(help="Images in the classify queue.")] = 200,
+    audit_per_class: Annotated[
+        int, typer.Option(min=0, max=50, help="Images per class in the label audit.")
+    ] = 1,
+    classify_images: Annotated[
+        int, typer.Option(min=0, max=50_000, help="Images in the classify queue.")
+    ] = 200,
     max_novel: Annotated[
-        int, typer.Option(help="At most this many novel-prediction items.")
+        int, typer.Option(min=0, max=1_000_000, help="At most this many novel-prediction items.")
     ] = 5000,
-    reviews_per_item: Annotated[int, typer.Option(help="Annotators per item.")] = 3,
+    reviews_per_item: Annotated[int, typer.Option(min=1, max=100, help="Annotators per item.")] = 3,
     novel_ranking: Annotated[
         str,
         typer.Option(
@@ -117,7 +121,7 @@ def add_annotator(
 def serve(
     project: Annotated[Path, typer.Argument(help="Project directory.")],
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
     db: Annotated[str | None, typer.Option(help="Override the project's database URL.")] = None,
 ) -> None:
     """Run the review web app."""

@@ -241,9 +241,11 @@ def folder_classes(identities: np.ndarray) -> np.ndarray:
 
 
 def expand_scores(scores: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """``(n, 1000)`` float32 scores from ``(n, K)`` scores over ``classes`` (their 1000-class
-    indices), ``-inf`` for the other classes: a subset model's output in ImageNet's columns."""
-    out = np.full((len(scores), N_CLASSES), -np.inf, dtype=np.float32)
+    """``(n, 1000)`` scores (float64 when given float64, else float32) from ``(n, K)`` scores
+    over ``classes`` (their 1000-class indices), ``-inf`` for the other classes: a subset
+    model's output in ImageNet's columns."""
+    dtype = np.float64 if scores.dtype == np.float64 else np.float32
+    out = np.full((len(scores), N_CLASSES), -np.inf, dtype=dtype)
     out[:, classes] = scores
     return out
 

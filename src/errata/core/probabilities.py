@@ -53,14 +53,17 @@ def probabilities(
     >>> probabilities(np.array([[0.5, -np.inf, 0.25]]), dtype=np.float64).round(3).tolist()
     [[0.667, 0.0, 0.333]]
     """
-    x: np.ndarray = np.asarray(scores, dtype=dtype)
+    x: np.ndarray = np.asarray(scores)
     if x.ndim != 2:
         raise ValueError(f"scores of shape {x.shape}; expected (n, classes)")
     if is_probabilities(x) if given is None else given:
         p: np.ndarray = np.where(np.isneginf(x), 0, x).astype(dtype, copy=False)
         sums = p.sum(axis=1, keepdims=True)
         return np.divide(p, sums, out=np.zeros_like(p), where=sums > 0)
-    e = np.exp(x - x.max(axis=1, keepdims=True))  # exp(-inf) = 0
+    # shifted in the scores' own precision, then narrowed: logits beyond float32's range
+    # (float64 scores of 1e300) lose nothing, where a cast first would make them inf
+    shifted = (x - x.max(axis=1, keepdims=True)).astype(dtype, copy=False)
+    e = np.exp(shifted)  # exp(-inf) = 0
     return e / e.sum(axis=1, keepdims=True)
 
 

@@ -5,6 +5,14 @@ The data directory is ``$ERRATA_DATA_DIR`` when set, else the user cache
 directory laid out like ``../shared/data`` (``cleanlab_resnet/…``, ``real_raters/…``) works as
 it is. Downloads go through pooch, are checked against the sha256 when one is known, and a file
 whose hash does not match is deleted, never kept.
+
+A file is verified again each time it is used (:func:`path`): a registry file whose content is
+not what the registry's sha256 says — edited, truncated, replaced — is an error naming the file
+and the fix (``errata data fetch NAME``), unless verification is turned off for the run
+(``errata --no-verify …`` or ``ERRATA_NO_VERIFY=1``). The hash is memoised on the file's
+identity (:mod:`errata.io.checksums`), so a rerun pays nothing for it. A data directory that
+is set but is not a folder is an error; one that does not exist holds no file, and what the
+defaults then lack is said in the run's notes (:func:`errata.io.evidence.default_gaps`).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from pathlib import Path
 from errata.exceptions import ErrataInputError
 
 ENV_VAR = "ERRATA_DATA_DIR"
+NO_VERIFY_ENV = "ERRATA_NO_VERIFY"  # "1": registry files are used without checking their sha256
 
 _CLEANLAB = "https://github.com/cleanlab/label-errors/raw/main/"
 _MISTAKES = "https://github.com/google-research/imagenet-mistakes/raw/main/"
@@ -210,13 +219,25 @@ REGISTRY: dict[str, DataFile] = {
 
 
 def data_dir() -> Path:
-    """The data directory: ``$ERRATA_DATA_DIR``, else the user cache."""
+    """The data directory: ``$ERRATA_DATA_DIR``, else the user cache. A path that exists but
+    is not a folder is an error (a missing one is a data directory that holds nothing yet)."""
     env = os.environ.get(ENV_VAR)
     if env:
-        return Path(env).expanduser()
+        folder = Path(env).expanduser()
+        if folder.exists() and not folder.is_dir():
+            raise ErrataInputError(
+                f"{ENV_VAR}={env}: is a file, not a folder; point it at the data directory "
+                "(a folder laid out as `errata data list` shows)"
+            )
+        return folder
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("errata"))
+
+
+def verifying() -> bool:
+    """Whether registry files are checked against their sha256 when used (the default)."""
+    return os.environ.get(NO_VERIFY_ENV, "") in ("", "0")
 
 
 def entry(name: str) -> DataFile:
@@ -233,19 +254,36 @@ def local_path(name: str) -> Path:
     return data_dir() / entry(name).path
 
 
-def path(name: str) -> Path:
-    """Path of ``name`` in the data directory; a one-line error says how to get it if missing."""
+def path(name: str, *, verify: bool = True) -> Path:
+    """Path of ``name`` in the data directory; a one-line error says how to get it if missing,
+    or, with ``verify`` (and unless verification is off, :func:`verifying`), if its content is
+    not the registry's (sha256, memoised: :func:`errata.io.checksums.sha256_of`)."""
     p = local_path(name)
-    if not p.exists():
+    if not p.is_file():
+        what = "is a folder, not the file," if p.is_dir() else "is not"
         raise ErrataInputError(
-            f"data file '{name}' is not in the data directory: run "
+            f"data file '{name}' {what} in the data directory: run "
             f"`errata data fetch {name}` or place {entry(name).url} at {p}"
         )
+    known = entry(name).sha256
+    if verify and known and verifying():
+        from errata.io.checksums import sha256_of
+
+        try:
+            got = sha256_of(p)
+        except OSError as exc:
+            raise ErrataInputError(f"{p}: cannot read ({exc.strerror or exc})") from None
+        if got != known:
+            raise ErrataInputError(
+                f"{p}: its sha256 is not the registry's for '{name}' (the file was changed, "
+                f"truncated or replaced); run `errata data fetch {name}` to download it again, "
+                "or `errata --no-verify ...` to use it as it is"
+            )
     return p
 
 
 def is_present(name: str) -> bool:
-    return local_path(name).exists()
+    return local_path(name).is_file()
 
 
 def fetch(name: str, *, progress: bool = False) -> Path:
@@ -282,13 +320,13 @@ def fetch(name: str, *, progress: bool = False) -> Path:
 
 def verify(name: str) -> bool | None:
     """True/False when the file is present and has a known hash; None when it cannot be checked."""
-    from errata.io.files import sha256_file
+    from errata.io.checksums import sha256_of
 
     f = entry(name)
     p = local_path(name)
     if not p.is_file() or not f.sha256:
         return None
     try:
-        return sha256_file(p) == f.sha256
+        return sha256_of(p) == f.sha256
     except OSError:
         return False

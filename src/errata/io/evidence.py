@@ -32,6 +32,7 @@ from errata.exceptions import ErrataInputError
 from errata.io.files import cached_arrays, read_json, sha256_file
 from errata.resources import N_CLASSES
 
+MAX_RESAMPLES = 1_000_000  # bootstrap draws: 8 MB per figure and model; more is no better
 EXPERT_CATEGORIES = (
     "Fine-grained error",
     "Fine-grained error with OOV",
@@ -130,14 +131,15 @@ class Options:
             raise ErrataInputError(
                 f"proposal_alpha: {self.proposal_alpha!r}; expected a probability between 0 and 1"
             )
-        if not isinstance(self.n_resamples, int) or self.n_resamples < 10:
+        if not isinstance(self.n_resamples, int) or not 10 <= self.n_resamples <= MAX_RESAMPLES:
             raise ErrataInputError(
-                f"n_resamples: {self.n_resamples!r}; expected a whole number of at least 10"
+                f"n_resamples: {self.n_resamples!r}; expected a whole number from 10 to "
+                f"{MAX_RESAMPLES:,}"
             )
         if self.interval not in ("wilson", "bootstrap"):
             raise ErrataInputError(f"interval: '{self.interval}' is not one of wilson, bootstrap")
-        if not isinstance(self.seed, int):
-            raise ErrataInputError(f"seed: {self.seed!r}; expected a whole number")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ErrataInputError(f"seed: {self.seed!r}; expected a whole number, 0 or more")
         from errata import taxonomy
 
         if not isinstance(self.taxonomy, Taxonomy) and self.taxonomy not in taxonomy.TAXONOMIES:
@@ -239,7 +241,7 @@ def load_imagenet_x(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
             continue
         try:
             row = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise ErrataInputError(f"{path}: line {i + 1} is not JSON") from None
         if not isinstance(row, dict) or "file_name" not in row:
             raise ErrataInputError(f"{path}: line {i + 1} has no 'file_name'")
@@ -315,6 +317,7 @@ def cooccurrence_source(value: str | Path | LabelSet | None, labels: LabelSet) -
 
 
 PROPOSAL_SOURCES = ("real-raters", "shankar")  # registry names "auto" uses when present
+DEFAULT_RATERS = "real-raters"  # of those, the one the default evidence is measured with
 
 
 def load_rater_answers(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -325,6 +328,9 @@ def load_rater_answers(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.nda
     The 85 × 184,962 × 3 tensor takes seconds to read; the three arrays derived from it are
     kept in errata's disk cache, keyed by the file's content.
     """
+    import zipfile
+    import zlib
+
     path = Path(path)
     try:
         key = bytes.fromhex(sha256_file(path))
@@ -340,8 +346,10 @@ def load_rater_answers(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.nda
                         f"(questions × 2: file name, label); found {', '.join(z.files)}"
                     )
                 tensor, info = z["tensor"], z["info"]
-        except (OSError, ValueError) as exc:
-            raise ErrataInputError(f"{path}: not a readable .npz file ({exc})") from None
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+            raise ErrataInputError(
+                f"{path}: not a readable .npz file, truncated or corrupt ({exc})"
+            ) from None
         if tensor.ndim != 3 or tensor.shape[2] != 3 or info.shape != (tensor.shape[1], 2):
             raise ErrataInputError(
                 f"{path}: 'tensor' has shape {tensor.shape} and 'info' {info.shape}; expected "
@@ -479,6 +487,23 @@ def proposal_sources(value: str | tuple[str | Path, ...] | None) -> tuple[str | 
     if value == "auto":
         return tuple(n for n in PROPOSAL_SOURCES if data.is_present(n))
     return tuple(value or ())
+
+
+def default_gaps(options: Options) -> list[str]:
+    """What errata's default evidence lacks in this data directory, in words for the run's
+    notes: the figures then differ from the defaults', and say so (never silently)."""
+    from errata.io import data
+
+    if not options.classify or options.proposals != "auto" or data.is_present(DEFAULT_RATERS):
+        return []
+    folder = data.data_dir()
+    where = f"{folder} does not exist" if not folder.exists() else f"it is not in {folder}"
+    return [
+        f"rejected-proposal evidence not used: {DEFAULT_RATERS} ({data.entry(DEFAULT_RATERS).path})"
+        f" is errata's default spurious-correlation evidence, and {where}; fewer errors are "
+        f"spurious correlations than with the default (`errata data fetch {DEFAULT_RATERS}`, "
+        "or --proposals none to make this the stated choice)"
+    ]
 
 
 def load_taxonomy(name: str = "errata") -> Taxonomy:

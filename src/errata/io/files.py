@@ -35,13 +35,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     :class:`ErrataInputError` line naming it, not a traceback.
     """
     path = Path(path)
+    _check_name(path, str(path))
     if path.is_dir():
         raise ErrataInputError(f"{path}: is a folder; give a file name to write")
+    if path.is_symlink():  # written through the link, as a shell's `>` would: the link stays
+        path = Path(os.path.realpath(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         _clean_stale_files(path)
         fd, tmp = tempfile.mkstemp(
-            prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=path.parent
+            prefix=f".{sibling_stem(path)}.{os.getpid()}-", suffix=".tmp", dir=path.parent
         )
     except OSError as exc:
         raise ErrataInputError(f"{path}: cannot write here ({exc.strerror or exc})") from None
@@ -60,10 +63,36 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+NAME_MAX = 255  # bytes in a file name on the usual file systems
+STEM_MAX = 160  # bytes of a name kept in the names of its work files (they add up to ~40)
+
+
+def sibling_stem(path: Path) -> str:
+    """``path``'s name as the names of its work files and lock carry it: as it is, or, when it
+    is long, its start and a hash of the whole (so the work names stay within
+    :data:`NAME_MAX`)."""
+    name = path.name
+    raw = os.fsencode(name)
+    if len(raw) <= STEM_MAX:
+        return name
+    digest = hashlib.sha1(raw).hexdigest()[:12]
+    head = os.fsdecode(raw[: STEM_MAX - 13])
+    return f"{head}~{digest}"
+
+
+def _check_name(path: Path, shown: str) -> None:
+    """A name longer than the file system allows is one line, before anything is written."""
+    if len(os.fsencode(path.name)) > NAME_MAX:
+        raise ErrataInputError(
+            f"{shown}: the name is {len(os.fsencode(path.name))} bytes long; file names may "
+            f"have at most {NAME_MAX}"
+        )
+
+
 def _clean_stale_files(path: Path) -> None:
     """Remove temporary files of ``path`` that a run killed while writing it left behind (their
     name carries the writer's process id; a live writer's file is left alone)."""
-    prefix = f".{path.name}."
+    prefix = f".{sibling_stem(path)}."
     for p in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):  # never the whole folder's names
         pid = p.name[len(prefix) :].split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
@@ -104,12 +133,35 @@ def json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.load``'s object hook: a key given twice in one object is an error (JSON parsers
+    keep the last silently)."""
+    out = dict(pairs)
+    if len(out) < len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise _DuplicateKey(key)
+    return out
+
+
 def read_json(path: str | Path, *, what: str = "a JSON file") -> Any:
-    """Parse a JSON file; any failure is one :class:`ErrataInputError` line naming the file."""
+    """Parse a JSON file; any failure is one :class:`ErrataInputError` line naming the file: a
+    key given twice in one object (the last would win silently), nesting too deep for the
+    parser, invalid UTF-8 or JSON."""
     path = Path(path)
     try:
         with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+            return json.load(fh, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise ErrataInputError(
+            f"{path}: key '{exc}' appears twice in one object (expected {what}; each key once)"
+        ) from None
+    except RecursionError:
+        raise ErrataInputError(f"{path}: nested too deeply to be {what}") from None
     except FileNotFoundError:
         raise ErrataInputError(f"{path}: file not found (expected {what})") from None
     except IsADirectoryError:
@@ -169,11 +221,14 @@ def cached_arrays(name: str, key: bytes, build: Callable[[], dict[str, Any]]) ->
     except (OSError, TypeError):  # no source (a frozen build): the version alone
         pass
     path = cache_dir() / f"{name}-{digest.hexdigest()[:20]}.npz"
+    import zipfile
+    import zlib
+
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError):
-        pass
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error):
+        pass  # missing, or damaged: derived again
     arrays = build()
     try:
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
@@ -188,7 +243,7 @@ def cached_arrays(name: str, key: bytes, build: Callable[[], dict[str, Any]]) ->
 
 
 def _work_name(path: Path, kind: str) -> Path:
-    return path.parent / f".{path.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    return path.parent / f".{sibling_stem(path)}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
 def _alive(pid: int) -> bool:
@@ -208,8 +263,9 @@ def recover_folder(path: str | Path) -> None:
     if not path.parent.is_dir():
         return
     stale: list[tuple[str, Path]] = []
-    for p in path.parent.glob(f".{path.name}.*-*-*"):
-        kind, _, rest = p.name[len(path.name) + 2 :].partition("-")
+    stem = sibling_stem(path)
+    for p in path.parent.glob(f".{glob.escape(stem)}.*-*-*"):
+        kind, _, rest = p.name[len(stem) + 2 :].partition("-")
         pid = rest.split("-", 1)[0]
         if kind in (_TMP, _OLD) and pid.isdigit() and not _alive(int(pid)):
             stale.append((kind, p))
@@ -220,9 +276,23 @@ def recover_folder(path: str | Path) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
-def _check_out(path: Path) -> None:
+def out_folder(path: str | Path) -> Path:
+    """The folder an ``--out`` names, checked (:func:`check_out`): a symbolic link to a folder
+    stands for the folder it points to (its contents are replaced, the link stays)."""
+    path = Path(path)
+    _check_name(path, f"--out {path}")
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    check_out(path)
+    return path
+
+
+def check_out(path: Path) -> None:
+    """An output folder errata may replace: not a file, not the current folder or one of its
+    parents, a name the file system takes, in a writable place (made if missing)."""
     if path.exists() and not path.is_dir():
         raise ErrataInputError(f"--out {path}: is a file; give a folder")
+    _check_name(path, f"--out {path}")
     here = Path.cwd().resolve()
     target = path.resolve()
     if target == here or target in here.parents:
@@ -247,6 +317,11 @@ def fault_point(name: str) -> None:
         import signal
 
         os.kill(os.getpid(), signal.SIGKILL)
+    point, _, seconds = os.environ.get("ERRATA_TEST_PAUSE_AT", "").partition(":")
+    if point == name:  # the concurrency tests hold a run here while another starts
+        import time
+
+        time.sleep(float(seconds or 1))
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -298,32 +373,57 @@ def atomic_folder(path: str | Path, *, managed: Collection[str]) -> Iterator[Pat
     folder (a user's own files) is carried over by hard link. A crash leaves the old folder as
     it was. On Linux the swap is one atomic exchange of the two folders; elsewhere it is two
     renames, and a run that dies between them leaves the old folder aside, which the next run
-    (or any errata reader of the folder) puts back.
+    (or any errata reader of the folder) puts back. The folder's lock
+    (:func:`errata.io.lock.folder_lock`) is held throughout, so two runs never swap at once;
+    a ``path`` that is a symbolic link to a folder is written through (the link stays).
     """
-    path = Path(path)
-    _check_out(path)
-    recover_folder(path)
-    tmp = _work_name(path, _TMP)
-    tmp.mkdir()
+    from errata.io.lock import folder_lock
+
+    path = out_folder(path)
+    with folder_lock(path):
+        recover_folder(path)
+        tmp = _work_name(path, _TMP)
+        try:
+            tmp.mkdir()
+        except OSError as exc:
+            raise ErrataInputError(f"--out {path}: cannot write ({exc.strerror or exc})") from None
+        with _removed_on_failure(tmp):
+            try:
+                yield tmp
+                _swap(tmp, path, managed)
+            except OSError as exc:  # a full disk, a folder made read-only meanwhile, …
+                raise ErrataInputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+@contextlib.contextmanager
+def _removed_on_failure(tmp: Path) -> Iterator[None]:
     try:
-        yield tmp
-        if path.exists():
-            for entry in path.iterdir():
-                if entry.name not in managed and not (tmp / entry.name).exists():
-                    _link_tree(entry, tmp / entry.name)
-            fault_point("folder-built")
-            if _exchange(tmp, path):  # tmp now holds the old folder
-                fault_point("folder-swapped")
-            else:
-                old = _work_name(path, _OLD)
-                os.rename(path, old)
-                fault_point("folder-moved-aside")
-                os.rename(tmp, path)
-                fault_point("folder-swapped")
-                shutil.rmtree(old, ignore_errors=True)
-        else:
-            fault_point("folder-built")
-            os.rename(tmp, path)
+        yield
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        if tmp.exists() or tmp.is_symlink():
+            if tmp.is_symlink() or not tmp.is_dir():
+                tmp.unlink()
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _swap(tmp: Path, path: Path, managed: Collection[str]) -> None:
+    """Put the finished work folder ``tmp`` in place of ``path`` (see :func:`atomic_folder`);
+    ``tmp`` then holds the old folder, or nothing."""
+    if not path.exists():
+        fault_point("folder-built")
+        os.rename(tmp, path)
+        return
+    for entry in path.iterdir():
+        if entry.name not in managed and not (tmp / entry.name).exists():
+            _link_tree(entry, tmp / entry.name)
+    fault_point("folder-built")
+    if _exchange(tmp, path):  # tmp now holds the old folder
+        fault_point("folder-swapped")
+        return
+    old = _work_name(path, _OLD)
+    os.rename(path, old)
+    fault_point("folder-moved-aside")
+    os.rename(tmp, path)
+    fault_point("folder-swapped")
+    shutil.rmtree(old, ignore_errors=True)

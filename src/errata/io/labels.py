@@ -32,9 +32,9 @@ import numpy as np
 from errata import resources
 from errata.core import datasets as D
 from errata.core.labelset import LabelSet
-from errata.core.names import as_names, first_duplicate
+from errata.core.names import as_names, first_duplicate, first_duplicate_image, val_numbers
 from errata.core.sparse import Csr
-from errata.exceptions import ErrataInputError, row_ref
+from errata.exceptions import ErrataInputError, register_lines, row_ref
 from errata.io.files import read_json
 from errata.resources import N_CLASSES, VAL_PREFIX, val_file_names
 
@@ -45,8 +45,8 @@ def _class_index_of(value: Any, *, where: str) -> int:
     """A class given as index (int or digit string) or WordNet id → index, else a clear error."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         idx = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        idx = int(value.strip())
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        idx = int(value.strip())  # ASCII digits only: '²' is a digit to str.isdigit, not to int
     elif isinstance(value, str) and value.strip().startswith("n") and len(value.strip()) == 9:
         try:
             return resources.classes().index_of(value.strip())
@@ -80,13 +80,27 @@ def _matrix(rows: list[list[int]], n: int) -> Csr:
     return Csr.from_lists(rows)
 
 
-def _check_unique(file_names: np.ndarray, where: str) -> None:
-    row = first_duplicate(file_names)
+def _check_unique(file_names: np.ndarray, where: str, ds: D.Dataset | None = None) -> None:
+    """Each image once: on the validation set two names of one image (``…00000001.JPEG`` and
+    ``…00000001.png``) are one image too."""
+    validation = ds is None or ds.validation
+    row = first_duplicate_image(file_names) if validation else first_duplicate(file_names)
     if row >= 0:
+        first = _first_name_of(file_names, row, validation)
+        same = "" if first == file_names[row] else f" (the image of '{first}')"
         raise ErrataInputError(
-            f"{where}: {row_ref(where, row)}: duplicate file name '{file_names[row]}'; "
+            f"{where}: {row_ref(where, row)}: duplicate file name '{file_names[row]}'{same}; "
             "each image may appear once"
         )
+
+
+def _first_name_of(file_names: np.ndarray, row: int, validation: bool) -> str:
+    """The earlier name of the image of ``file_names[row]`` (for the message)."""
+    if validation:
+        numbers = val_numbers(file_names[: row + 1])
+        if numbers[row] >= 0:
+            return str(file_names[int(np.flatnonzero(numbers == numbers[row])[0])])
+    return str(file_names[row])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,8 +201,7 @@ def _from_shankar(
     mset = data.get("imagenet_m")
     if mset is not None and not isinstance(mset, list):
         raise ErrataInputError(f"{path}: field 'imagenet_m' must be a list of file names")
-    if not ds.validation:
-        _check_unique(file_names, str(path))
+    _check_unique(file_names, str(path), ds)
     flagged = as_names([str(x) for x in problem])
     return LabelSet(
         name="shankar" if path.name.startswith("human_accuracy") else path.stem,
@@ -250,7 +263,7 @@ def from_json(path: str | Path, *, dataset: str | D.Dataset = D.DEFAULT) -> Labe
         o = entry.get("original")
         orig.append(-1 if o is None else _class_index_of(o, where=f"{where}.original"))
     file_names = ds.identities(as_names(names))
-    _check_unique(file_names, str(path))
+    _check_unique(file_names, str(path), ds)
     original = np.array(orig, dtype=np.int16)
     derived = ds.original(file_names)
     original[original < 0] = derived[original < 0]
@@ -280,10 +293,14 @@ def from_csv(path: str | Path, *, dataset: str | D.Dataset = D.DEFAULT) -> Label
 
     path = Path(path)
     ds = D.get(dataset)
+    _check_csv_header(path)
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise ErrataInputError(f"{path}: cannot read as CSV ({exc})") from None
+    from errata.io.table_files import csv_data_lines
+
+    register_lines(str(path), lambda: csv_data_lines(path.read_bytes(), whitespace=True))
     single = "label" in df.columns and "labels" not in df.columns
     if single:
         df = df.rename(columns={"label": "labels"})
@@ -298,7 +315,7 @@ def from_csv(path: str | Path, *, dataset: str | D.Dataset = D.DEFAULT) -> Label
     if df.empty:
         raise ErrataInputError(f"{path}: no rows")
     file_names = ds.identities(as_names(df["file_name"].to_numpy(dtype=object)))
-    _check_unique(file_names, str(path))
+    _check_unique(file_names, str(path), ds)
 
     def parse(col: str) -> list[list[int]]:
         if col not in df.columns:
@@ -347,6 +364,30 @@ def from_csv(path: str | Path, *, dataset: str | D.Dataset = D.DEFAULT) -> Label
         source=f"errata CSV label schema: {path}",
         dataset=ds.name,
     )
+
+
+def _check_csv_header(path: Path) -> None:
+    """A label CSV names each column once, and gives its labels as ``labels`` or ``label``,
+    not both (pandas would read a repeated column as ``labels.1`` and ignore it)."""
+    import csv
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(line for line in fh if line.strip()), [])
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ErrataInputError(f"{path}: cannot read as CSV ({exc})") from None
+    names = [h.strip() for h in header]
+    for name in names:
+        if names.count(name) > 1:
+            raise ErrataInputError(
+                f"{path}: column '{name}' appears {names.count(name)} times in the header; each "
+                "column needs a name of its own"
+            )
+    if "label" in names and "labels" in names:
+        raise ErrataInputError(
+            f"{path}: columns 'label' and 'labels' both give labels; keep one (labels: several "
+            "classes per image, label: one)"
+        )
 
 
 def _check_subset(

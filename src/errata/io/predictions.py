@@ -43,7 +43,9 @@ from errata.core.names import (
     val_numbers,
 )
 from errata.exceptions import ErrataInputError, row_ref
+from errata.io.columns import SUBSET_WIDTHS
 from errata.io.files import read_json
+from errata.io.table_files import NAME_KEYS, Read, Source, read_table, table_names
 from errata.resources import N_CLASSES, N_VAL
 
 Order = Literal["auto", "filename", "imagefolder"]
@@ -53,9 +55,6 @@ FIT_RATIO = 3.0  # ... and it must beat the other order's accuracy by this facto
 TOPK_SAVED = 5  # how many ranked classes are kept when scores are given
 SCORE_KEYS = ("logits", "probs", "probabilities", "scores")
 INDEX_KEYS = ("predictions", "topk", "top5", "top1", "prediction")
-NAME_KEYS = ("file_names", "file_name", "filenames", "files")
-# score widths a file may have: the 1000 classes (1001 gets its own message) or a subset's
-SUBSET_WIDTHS = frozenset(len(resources.subset_classes(k)) for k in resources.SUBSETS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,8 +68,8 @@ class Predictions:
         array per order, so a study matches each order once.
     topk : ndarray of int16, shape (n, k)
         Predicted class indices, best first (``k = 1`` for top-1 only).
-    scores : ndarray of float32, shape (n, 1000), or None
-        Logits or probabilities when given.
+    scores : ndarray of float32 or float64, shape (n, 1000), or None
+        Logits or probabilities when given (float64 when the file holds float64).
     name : str
         Model name (the file stem by default).
     """
@@ -85,6 +84,7 @@ class Predictions:
     dataset: str = D.DEFAULT  # the test set (errata.core.datasets)
     remapped: int = 0  # rows whose top-1 was outside the subset and was re-ranked into it
     left_outside: int = 0  # rows that rank no class of the subset (their top-1 stays outside)
+    notes: tuple[str, ...] = ()  # what was read how, when the file left a choice
 
     @property
     def top1(self) -> np.ndarray:
@@ -125,9 +125,7 @@ def file_names_for(order: Literal["filename", "imagefolder"]) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------
 # readers: each takes (path for messages, source to read: the path or its bytes in memory,
-# names field) and returns (array, file names or None)
-
-Source = Path | io.BytesIO
+# names field, test set, the rows the file must have if it names no images) and returns a Read
 
 
 def _head(src: Source, n: int) -> bytes:
@@ -213,16 +211,39 @@ def _npy_header(fh: Any, where: str) -> tuple[tuple[int, ...], np.dtype]:
     return tuple(int(d) for d in shape), np.dtype(dtype)
 
 
-def _read_npy(path: Path, src: Source, _: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _usable(shape: tuple[int, ...]) -> bool:
+    """A shape whose only possible fault is its row count (others get their own message)."""
+    return len(shape) == 1 or shape[1] <= MAX_TOPK or shape[1] in (N_CLASSES, *SUBSET_WIDTHS)
+
+
+def rows_error(where: str, n: int) -> ErrataInputError:
+    """A validation-set file without file names whose row count is not 50,000."""
+    return ErrataInputError(
+        f"{where}: {n} prediction rows; expected 50000 (one per validation image, in "
+        "file-name or ImageFolder order), or give file names (a file_name column/array "
+        "or --file-names) to predict on a subset"
+    )
+
+
+def _read_npy(
+    path: Path, src: Source, names_field: str | None, ds: D.Dataset, rows: int | None
+) -> Read:
     if _head(src, 6) != b"\x93NUMPY":
         raise ErrataInputError(
             f"{path}: not a valid .npy array (no NumPy header); save it with numpy.save"
         )
+    if names_field is not None:
+        raise ErrataInputError(
+            f"--file-names {names_field}: a .npy file holds one array, no column or array of "
+            "file names; give a file of names (a JSON list or one name per line)"
+        )
     with _open(src) as fh:
         shape, dtype = _npy_header(fh, str(path))
     _check_header(shape, dtype, str(path))
+    if rows is not None and _usable(shape) and shape[0] != rows:
+        raise rows_error(str(path), shape[0])  # from the header: the data is not read
     try:
-        return np.load(src, allow_pickle=False), None
+        return Read(np.load(src, allow_pickle=False), None)
     except (ValueError, EOFError, OSError) as exc:
         raise ErrataInputError(
             f"{path}: not a valid .npy array, truncated or corrupt ({exc})"
@@ -241,11 +262,19 @@ def _open(src: Source) -> Iterator[Any]:
 
 
 def _read_npz(
-    path: Path, src: Source, names_field: str | None, *, names_only: bool = False
-) -> tuple[np.ndarray, np.ndarray | None]:
+    path: Path,
+    src: Source,
+    names_field: str | None,
+    ds: D.Dataset | None = None,
+    rows: int | None = None,
+    *,
+    names_only: bool = False,
+) -> Read:
     """An ``.npz``: each array's header is checked before it is decompressed, so an archive
     that unpacks to gigabytes is refused, not read. ``names_only``: the predictions array is
-    found but not read (an empty array stands for it)."""
+    found but not read (an empty array stands for it). When several arrays could hold the
+    predictions, the first of :data:`INDEX_KEYS` then :data:`SCORE_KEYS` is read, and the
+    notes say which."""
     import zipfile
 
     from numpy.lib import format as npy
@@ -263,7 +292,8 @@ def _read_npz(
                     f"{path}: no array '{names_field}' (arrays: {', '.join(keys)})"
                 )
             data_keys = [k for k in keys if k != name_key]
-            key = next((k for k in (*INDEX_KEYS, *SCORE_KEYS) if k in data_keys), None)
+            known = [k for k in (*INDEX_KEYS, *SCORE_KEYS) if k in data_keys]
+            key = known[0] if known else None
             if key is None and len(data_keys) == 1:
                 key = data_keys[0]
             if key is None:
@@ -277,12 +307,19 @@ def _read_npz(
                 with zf.open(members[k]) as fh:
                     shape, dtype = _npy_header(fh, where)
                 _check_header(shape, dtype, where, names=names)
+                if not names and name_key is None and rows is not None and _usable(shape):
+                    if shape[0] != rows:
+                        raise rows_error(str(path), shape[0])  # from the header alone
                 with zf.open(members[k]) as fh:  # from the start: read_array reads the header
                     return npy.read_array(fh, allow_pickle=False)
 
             arr = np.empty(0) if names_only else read(key, False)
             names = None if name_key is None else _names_array(read(name_key, True), path, name_key)
-            return arr, names
+            notes = ()
+            if len(known) > 1 and not names_only:
+                others = ", ".join(f"'{k}'" for k in known[1:])
+                notes = (f"{path}: read array '{key}'; {others} not used",)
+            return Read(arr, names, notes)
     except ErrataInputError:
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
@@ -307,90 +344,6 @@ def _names_array(raw: np.ndarray, path: Path, key: str) -> np.ndarray:
     return raw
 
 
-def _read_table(
-    path: Path, src: Source, names_field: str | None
-) -> tuple[np.ndarray, np.ndarray | None]:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        if path.suffix.lower() == ".csv":
-            import pyarrow.csv as pcsv
-
-            # text columns are checked for UTF-8 below, where the bad row can be named
-            table = pcsv.read_csv(src, convert_options=pcsv.ConvertOptions(check_utf8=False))
-        else:
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(src)
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ErrataInputError(f"{path}: cannot read as {path.suffix[1:]} ({first})") from None
-    if table.num_rows == 0:
-        raise ErrataInputError(f"{path}: no rows")
-    columns = [str(c) for c in table.column_names]
-    name_col = names_field or next((c for c in NAME_KEYS if c in columns), None)
-    if names_field and names_field not in columns:
-        raise ErrataInputError(
-            f"{path}: no column '{names_field}' (columns: {', '.join(columns[:8])})"
-        )
-    names = None
-    if name_col is not None:
-        names = _text_column(table.column(name_col), path, name_col)
-        columns.remove(name_col)
-    if "prediction" in columns and "top1" not in columns:
-        cols = ["prediction"]
-    elif "top1" in columns:
-        cols = [f"top{i}" for i in range(1, len(columns) + 1) if f"top{i}" in columns]
-    else:
-        cols = columns
-        if len(cols) not in (N_CLASSES, N_CLASSES + 1, *SUBSET_WIDTHS):
-            raise ErrataInputError(
-                f"{path}: expected columns top1[..topk] (or 'prediction') or 1000 score columns; "
-                f"found {len(cols)} columns: {', '.join(cols[:6])}{'…' if len(cols) > 6 else ''}"
-            )
-    for col in cols:
-        column = table.column(col)
-        if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
-            values = column.to_pylist()
-            row = next((i for i, v in enumerate(values) if not _is_number(v)), 0)
-            raise ErrataInputError(
-                f"{path}: {row_ref(path, row)}, column '{col}': {values[row]!r} is not a number"
-            )
-        if column.null_count:
-            row = int(np.argmax(pc.is_null(column).to_numpy(zero_copy_only=False)))
-            raise ErrataInputError(f"{path}: {row_ref(path, row)}, column '{col}': missing value")
-    arr = np.column_stack([table.column(c).to_numpy() for c in cols])
-    return arr, names
-
-
-def _table_names(path: Path) -> np.ndarray | None:
-    """The file-name column of a CSV or Parquet file (the first of :data:`NAME_KEYS` it has),
-    read alone (None: it has none)."""
-    import pyarrow as pa
-
-    wanted = list(NAME_KEYS)
-    try:
-        if path.suffix.lower() == ".csv":
-            import pyarrow.csv as pcsv
-
-            options = pcsv.ConvertOptions(
-                include_columns=wanted, include_missing_columns=True, check_utf8=False
-            )
-            table = pcsv.read_csv(path, convert_options=options)
-            present = [c for c in wanted if not pa.types.is_null(table.column(c).type)]
-        else:
-            import pyarrow.parquet as pq
-
-            columns = set(pq.read_schema(path).names)
-            present = [c for c in wanted if c in columns]
-            table = pq.read_table(path, columns=present[:1])
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ErrataInputError(f"{path}: cannot read as {path.suffix[1:]} ({first})") from None
-    return _text_column(table.column(present[0]), path, present[0]) if present else None
-
-
 def image_ids(path: str | Path, *, dataset: str | D.Dataset) -> np.ndarray:
     """The images a prediction file predicts on a test set other than the validation set
     (their class paths, checked as :func:`load_predictions` checks them), reading only the
@@ -410,40 +363,19 @@ def image_ids(path: str | Path, *, dataset: str | D.Dataset) -> np.ndarray:
         )
     names = None
     if suffix == ".npz":
-        names = _read_npz(path, path, None, names_only=True)[1]
+        names = _read_npz(path, path, None, names_only=True).names
     elif suffix in (".csv", ".parquet"):
-        names = _table_names(path)
+        names = table_names(path)
     return _class_paths(names, ds, str(path))[0]
 
 
-def _text_column(column: Any, path: Path, name: str) -> np.ndarray:
-    """A column of file names as a string array; a value that is not UTF-8 text is named."""
-    import pyarrow as pa
-
-    try:
-        return as_names(column.cast(pa.string()).to_numpy(zero_copy_only=False))
-    except (pa.ArrowException, UnicodeDecodeError):
-        raw = column.cast(pa.binary()).to_pylist()
-        for row, value in enumerate(raw):  # the error path only: find the row to name
-            try:
-                if value is not None:
-                    value.decode("utf-8")
-            except UnicodeDecodeError:
-                raise ErrataInputError(
-                    f"{path}: {row_ref(path, row)}, column '{name}': {value!r} is not UTF-8 text"
-                ) from None
-        raise ErrataInputError(f"{path}: column '{name}': not UTF-8 text") from None
+def _read_table(
+    path: Path, src: Source, names_field: str | None, ds: D.Dataset, rows: int | None
+) -> Read:
+    return read_table(path, src, names_field, ds)
 
 
-def _is_number(value: object) -> bool:
-    try:
-        float(value)  # type: ignore[arg-type]
-        return value is not None
-    except (TypeError, ValueError):
-        return False
-
-
-Reader = Callable[[Path, Source, str | None], tuple[np.ndarray, np.ndarray | None]]
+Reader = Callable[[Path, Source, str | None, D.Dataset, int | None], Read]
 READERS: dict[str, Reader] = {
     ".npy": _read_npy,
     ".npz": _read_npz,
@@ -468,7 +400,7 @@ def _read_names_file(path: Path) -> np.ndarray:
 # validation
 
 
-SCORE_BLOCK = 4096  # rows of a score matrix ranked at a time (bounds the float32 copy)
+SCORE_BLOCK = 4096  # rows of a score matrix ranked at a time (bounds the working copy)
 
 
 def _rank_scores(
@@ -480,20 +412,31 @@ def _rank_scores(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The top-k classes of every row of a score matrix (best first, ties to the lower class),
     checking that every score is finite; block by block, by repeated arg-max (a few passes
-    over each block beat one full sort or partition of 1,000 columns).
+    over each block beat one full sort or partition of 1,000 columns). Scores are compared in
+    their own precision: float64 scores stay float64 (a cast to float32 would tie scores that
+    differ by 1e-12, or overflow), narrower floats are compared as float32.
 
     ``columns``: the 1000-class index of each column of a subset's ``(n, K)`` scores; ``mask``
     ``(1000,)``: the classes a subset test set is scored over (the others are ``-inf`` before
     the arg-max, so a subset model is never credited or blamed for a class it is not asked)."""
     k = min(TOPK_SAVED, N_CLASSES if mask is None else int(mask.sum()))
     n = len(arr)
+    dtype = np.float64 if arr.dtype.itemsize >= 8 else np.float32
     topk = np.empty((n, k), dtype=np.int16)
-    scores = np.empty((n, N_CLASSES), dtype=np.float32) if keep else None
+    scores = np.empty((n, N_CLASSES), dtype=dtype) if keep else None
     for start in range(0, n, SCORE_BLOCK):
-        block = np.array(arr[start : start + SCORE_BLOCK], dtype=np.float32)
+        with np.errstate(over="ignore"):
+            block = np.array(arr[start : start + SCORE_BLOCK], dtype=dtype)
         finite = np.isfinite(block)
         if not finite.all():
             r, c = (int(v[0]) for v in np.nonzero(~finite))
+            given = arr[start + r, c]
+            if np.isfinite(given):  # finite as given: the cast overflowed
+                raise ErrataInputError(
+                    f"{where}: {row_ref(where, start + r)}, class {c}: score {given} does not "
+                    f"fit {np.dtype(dtype).name} (at most {np.finfo(dtype).max:.3g}); rescale "
+                    "the scores (subtracting each row's maximum keeps the ranking)"
+                )
             raise ErrataInputError(
                 f"{where}: {row_ref(where, start + r)}, class {c}: score {block[r, c]} is not "
                 "finite (NaN or inf); expected finite logits or probabilities"
@@ -646,38 +589,23 @@ def load_predictions(
         raise ErrataInputError(f"outside: '{outside}' is not one of {', '.join(D.OUTSIDE)}")
     if order not in ("auto", *ORDERS):
         raise ErrataInputError(f"order: '{order}' is not one of auto, {', '.join(ORDERS)}")
-    registry_order = None
     names_field = (
-        file_names if isinstance(file_names, str) and not Path(file_names).suffix else None
+        file_names
+        if isinstance(file_names, str)
+        and not Path(file_names).suffix
+        and not Path(file_names).is_file()
+        else None
     )
+    registry_order = None
     if isinstance(predictions, np.ndarray):
-        where, arr, names = "predictions array", predictions, None
+        where, read = "predictions array", Read(predictions, None)
         label = name or "model"
     else:
-        path = Path(predictions)
-        if not path.exists():
-            from errata.io import data
-
-            if str(predictions) in data.REGISTRY:
-                path = data.path(str(predictions))
-                registry_order = data.REGISTRY[str(predictions)].order
-            else:
-                raise ErrataInputError(f"{path}: file not found")
-        if path.is_dir():
-            raise ErrataInputError(
-                f"{path}: is a folder; give one prediction file (errata compare takes folders)"
-            )
-        reader = READERS.get(path.suffix.lower())
-        if reader is None:
-            raise ErrataInputError(
-                f"{path}: unsupported extension '{path.suffix}' (expected {', '.join(READERS)})"
-            )
-        where = str(path)
-        try:
-            arr, names = reader(path, path if content is None else io.BytesIO(content), names_field)
-        except PermissionError:
-            raise ErrataInputError(f"{path}: permission denied (cannot read the file)") from None
+        rows = N_VAL if ds.validation and file_names is None else None
+        path, registry_order = _prediction_path(predictions)
+        where, read = str(path), _read_file(path, content, names_field, ds, rows)
         label = name or (str(predictions) if str(predictions) in _registry_names() else path.stem)
+    arr, names, notes = read
     topk, scores = _to_topk(np.asarray(arr), where, keep_scores, ds)
     n = topk.shape[0]
     if names is not None and len(names) != n:
@@ -686,6 +614,8 @@ def load_predictions(
         )
 
     if file_names is not None and names_field is None:
+        if names is not None:
+            notes += (f"{where}: its own file names were replaced by those of --file-names",)
         if isinstance(file_names, (str, Path)):
             names = _read_names_file(Path(file_names))
             names_where = str(file_names)
@@ -706,11 +636,7 @@ def load_predictions(
         names, numbers = _class_paths(names, ds, where)
     elif names is None:
         if n != N_VAL:
-            raise ErrataInputError(
-                f"{where}: {n} prediction rows; expected 50000 (one per validation image, in "
-                "file-name or ImageFolder order), or give file names (a file_name column/array "
-                "or --file-names) to predict on a subset"
-            )
+            raise rows_error(where, n)
         used_order = resolve_order(topk[:, 0], order, where, known=registry_order)
         names = file_names_for(used_order)  # type: ignore[arg-type]
         numbers = _numbers_in(used_order)
@@ -734,7 +660,45 @@ def load_predictions(
         dataset=ds.name,
         remapped=remapped,
         left_outside=left,
+        notes=tuple(notes),
     )
+
+
+def _prediction_path(predictions: str | Path) -> tuple[Path, str | None]:
+    """The file a prediction argument names (a path, or a registry name: its verified file and
+    row order); a folder or a missing file is an error."""
+    path = Path(predictions)
+    registry_order = None
+    if not path.exists():
+        from errata.io import data
+
+        if str(predictions) not in data.REGISTRY:
+            raise ErrataInputError(f"{path}: file not found")
+        path = data.path(str(predictions))
+        registry_order = data.REGISTRY[str(predictions)].order
+    if path.is_dir():
+        raise ErrataInputError(
+            f"{path}: is a folder; give one prediction file (errata compare takes folders)"
+        )
+    return path, registry_order
+
+
+def _read_file(
+    path: Path, content: bytes | None, names_field: str | None, ds: D.Dataset, rows: int | None
+) -> Read:
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise ErrataInputError(
+            f"{path}: unsupported extension '{path.suffix}' (expected {', '.join(READERS)})"
+        )
+    try:
+        return reader(path, path if content is None else io.BytesIO(content), names_field, ds, rows)
+    except PermissionError:
+        raise ErrataInputError(f"{path}: permission denied (cannot read the file)") from None
+    except IsADirectoryError:
+        raise ErrataInputError(f"{path}: is a folder, not a prediction file") from None
+    except OSError as exc:
+        raise ErrataInputError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def _into_subset(

@@ -151,20 +151,24 @@ def svg(fig: Any, prefix: str) -> str:
 
 
 def export(figures: Mapping[str, Any], folder: str | Path) -> dict[str, Path]:
-    """Write each figure as ``<name>.svg`` (text as paths, for papers) and ``<name>.png``."""
+    """Write each figure as ``<name>.svg`` (text as paths, for papers) and ``<name>.png``, as
+    one unit (:func:`errata.io.files.atomic_folder`): a full disk leaves the folder as it was,
+    not some of the plots; other files in it stay."""
     from errata.io import files as _io
 
     folder = Path(folder)
-    written: dict[str, Path] = {}
-    for name, fig in figures.items():
-        for fmt in ("svg", "png"):
-            path = folder / f"{name}.{fmt}"
-            with _io.atomic_path(path) as tmp, _style("path"):
-                fig.savefig(
-                    tmp, format=fmt, dpi=PNG_DPI, metadata={"Date": None} if fmt == "svg" else None
-                )
-            written[f"{name}.{fmt}"] = path
-    return written
+    names = [f"{name}.{fmt}" for name in figures for fmt in ("svg", "png")]
+    with _io.atomic_folder(folder, managed=names) as tmp:
+        for name, fig in figures.items():
+            for fmt in ("svg", "png"):
+                with _style("path"):
+                    fig.savefig(
+                        tmp / f"{name}.{fmt}",
+                        format=fmt,
+                        dpi=PNG_DPI,
+                        metadata={"Date": None} if fmt == "svg" else None,
+                    )
+    return {n: folder / n for n in names}
 
 
 def pct_formatter() -> Any:

@@ -470,6 +470,7 @@ def model_report(
         "svgs": svgs,
         "sources": summary.get("sources", {}),
         "thumb_note": thumb_note,
+        "notes": analysis.notes(),
         "n_errors": n_err,
         "population": population,
         "tables": {

@@ -397,6 +397,7 @@ def study_report(
         "panels": panels,
         "color_by": color_by or _by_dataset(models),
         "sources": meta.get("sources", {}),
+        "notes": meta.get("notes", []),
         "population": population,
         "tables": {"models-data": Markup(R.embed_json(R.table(columns, rows)))},
     }

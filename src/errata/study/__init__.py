@@ -1,0 +1,373 @@
+"""Many models (a shell over the core): score a zoo of prediction files as stacked arrays, and
+keep the results as a study folder that grows with the zoo.
+
+Each batch of models is aligned (once per distinct file-name list), scored by
+:func:`errata.core.scoring.score` — the same function :func:`errata.analyze` uses for one model
+— and its error rows are written as one Parquet part. A study folder holds:
+
+* ``models.parquet`` — one row per model: metrics with 95 % intervals, MLA variants, mean
+  severity, counts per category overall (``n_fine_grained`` …) and per group
+  (``wordnet_organism_fine_grained`` …), and the file it came from.
+* ``errors/part-*.parquet`` — one row per (model, multi-label error): model, file_name,
+  original, top1, category, evidence_label, evidence_count, severity. DuckDB reads them as one
+  table (``read_parquet('study/errors/*.parquet')``; ``errata query`` does it for you).
+* ``failed.json`` — files that failed validation, with the one-line reason.
+* ``study.json`` — the manifest: the settings of each test set in the study (label set, order,
+  taxonomy, evidence, seed, resamples), each model's test set, file, size, modification and
+  status-change times, inode and sha256, and the part holding its errors; the run's ``notes``.
+
+Run ``compare`` again on a grown zoo and only new or changed files are scored; the others keep
+their rows and parts (``rebuild=True`` redoes all). A file is unchanged when its size,
+modification time, status-change time (``ctime``) and inode are those the manifest recorded —
+a rewrite moves the ``ctime`` even when size and modification time are put back — or, when one
+of them differs, when its sha256 is the recorded one. The folder is replaced as a unit
+(:func:`errata.io.files.atomic_folder`): a reader sees the old study or the new one, never a
+mix, and one run at a time writes it (:func:`errata.io.lock.folder_lock`, held from reading the
+manifest to the swap; a second run waits, or with ``wait=False`` stops). A study whose parts or
+``models.parquet`` were lost is repaired (:mod:`errata.io.studyfolder`): the damaged models of
+the run's test set are scored again; those of other test sets are refused (``rebuild=True``
+drops them, and the notes say so).
+
+**Several test sets side by side**: each run scores the files of one test set (``dataset=``,
+:mod:`errata.core.datasets`) into the study; the models of the other test sets keep their rows
+and parts, and every row of ``models.parquet`` and ``errors/`` carries its ``dataset``. The
+settings are checked per test set: a run for ImageNet-A with other settings than the study's
+ImageNet-A models is refused (``rebuild=True`` redoes that test set only), while ImageNet-A and
+the validation set may well use other label sets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import errata
+from errata.core import categories as K
+from errata.core import datasets as D
+from errata.core.labelset import LabelSet
+from errata.exceptions import ErrataInputError
+from errata.io import discover, files
+from errata.io.evidence import Options, default_gaps, options_for
+from errata.io.labels import default_labels, load_labels
+from errata.io.lock import folder_lock
+from errata.io.population import comparability
+from errata.io.predictions import Order, image_ids
+from errata.io.studyfolder import FORMAT as FORMAT
+from errata.io.studyfolder import DamagedManifest, OlderStudy
+from errata.io.studyfolder import read_manifest as read_manifest
+from errata.resources import N_VAL
+from errata.study import folder
+from errata.study.scoring import Entry, Scorer, Spec, plan
+
+Progress = Callable[[int, int, str], None]
+MODEL_BATCH = 64  # models scored together; bounds peak memory of a 1,000-model study
+MANAGED = ("models.parquet", "errors", "errors.parquet", "failed.json", "study.json")
+
+
+@dataclass
+class Study:
+    """The result of :func:`compare`: the models table, the files that were skipped, what was
+    written, and the manifest (``summary``)."""
+
+    models: Any  # pandas DataFrame
+    failed: list[dict[str, str]] = field(default_factory=list)
+    written: dict[str, Path] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def prediction_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand folders into their prediction files (sorted); keep files as given
+    (:func:`errata.io.discover.find`, whose failures and notes ``compare`` reports)."""
+    return discover.find(paths).files
+
+
+def label_set_for(
+    labels: str | Path | LabelSet | None,
+    ds: D.Dataset,
+    inputs: list[Path],
+) -> LabelSet:
+    """The run's label set. On a test set other than the validation set the ``original``
+    labels are the class folders of the images the files predict, and a label file whose
+    names carry no class folder learns each image's class from them: the files' class paths
+    are read first, names alone (a file that fails is left to the scoring pass, which reports
+    it)."""
+    name = default_labels(ds) if labels is None else labels
+    if ds.validation:
+        return load_labels(name, dataset=ds)
+    original = isinstance(name, str) and name == "original"
+    label_set = None if original else load_labels(name, dataset=ds)
+    if label_set is not None and not (label_set.original < 0).any():
+        return label_set
+    seen: list[np.ndarray] = []  # the distinct image lists (a zoo's files share one or two)
+    for path in inputs:
+        try:
+            ids = image_ids(path, dataset=ds)  # the names alone: the scoring pass reads the rest
+        except (ErrataInputError, OSError):
+            continue
+        if not any(s is ids or np.array_equal(s, ids) for s in seen):
+            seen.append(ids)
+    if not seen:
+        if label_set is not None:
+            return label_set
+        raise ErrataInputError(
+            f"no readable {ds.title} prediction file in {', '.join(map(str, inputs[:3]))} to "
+            "take the images' class folders from"
+        )
+    images = np.unique(np.concatenate(seen))
+    if label_set is None:
+        return load_labels("original", dataset=ds, images=images)
+    rows = label_set.index.rows(images)
+    hit = rows >= 0
+    return label_set.with_original(rows[hit], ds.original(images[hit]))
+
+
+def compare(
+    paths: Sequence[str | Path],
+    *,
+    labels: str | Path | LabelSet | None = None,
+    order: Order = "auto",
+    out: str | Path | None = None,
+    options: Options | None = None,
+    batch: int = MODEL_BATCH,
+    progress: Progress | None = None,
+    rebuild: bool = False,
+    dataset: str = D.DEFAULT,
+    outside: D.Outside = "error",
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
+) -> Study:
+    """Score many models' predictions as one stacked array, in batches.
+
+    Parameters
+    ----------
+    paths : files or folders
+        Prediction files (any format :func:`errata.io.predictions.load_predictions` reads); a
+        folder contributes all its prediction files (:func:`errata.io.discover.find`).
+    labels, order, options, dataset, outside
+        As in :func:`errata.analyze`; all the files of a run are of one test set.
+    out : folder, optional
+        The study folder (see the module docstring). An existing study made with the same
+        settings is extended: only new or changed files are scored; the models of other test
+        sets in it are kept as they are.
+    batch : int
+        Models scored together (bounds memory).
+    progress : callable(done, total, name), optional
+    rebuild : bool
+        Score every file again even when ``out`` holds a study of them (the models of this
+        test set; those of other test sets stay).
+    wait, on_wait
+        When another run is writing ``out``: wait for it (``on_wait`` is told so, in one line),
+        or with ``wait=False`` stop with an :class:`~errata.exceptions.ErrataInputError`.
+
+    Files are read and hashed in a background thread while the previous batch is scored, and
+    each batch's error part is written in another, so the two cores stay busy. A file that fails
+    validation is recorded in ``Study.failed`` and skipped; the others go on.
+    """
+    from errata.analysis import settings as settings_of
+
+    ds = D.get(dataset)
+    options = options_for(options or Options(), ds)
+    if batch < 1:
+        raise ErrataInputError(f"batch: {batch}; expected at least 1")
+    if outside not in D.OUTSIDE:
+        raise ErrataInputError(f"outside: '{outside}' is not one of {', '.join(D.OUTSIDE)}")
+    found = discover.find(paths)
+    label_set = label_set_for(labels, ds, found.files)
+    out_path = None if out is None else files.out_folder(out)
+    settings = settings_of(options, order=order, labels=label_set, dataset=ds.name, outside=outside)
+    settings.pop("errata_version")
+    settings["labels_source"] = label_set.source
+    spec = Spec(ds, label_set, options, order, outside)
+    run = _Run(spec, settings, found, rebuild)
+    with contextlib.ExitStack() as stack:
+        if out_path is not None:  # held from reading the manifest to the swap
+            stack.enter_context(folder_lock(out_path, wait=wait, on_wait=on_wait))
+        return run.into(out_path, batch=batch, progress=progress)
+
+
+@dataclass
+class _Run:
+    """One ``compare`` run: what it scores, and how (the arguments, checked)."""
+
+    spec: Spec
+    settings: dict[str, Any]
+    found: discover.Found
+    rebuild: bool
+    notes: list[str] = field(default_factory=list)
+
+    def into(self, out: Path | None, *, batch: int, progress: Progress | None) -> Study:
+        """Read the study in ``out`` (if any), score what is new or changed, write the study."""
+        ds, rebuild = self.spec.ds, self.rebuild
+        self.notes.extend(self.found.notes)
+        old, lost = folder.previous(out, rebuild, ds.name, self.notes)
+        if old is not None and not rebuild:
+            folder.check_settings(out, old, ds.name, self.settings)  # type: ignore[arg-type]
+        old_all = [
+            m for m in (old or {}).get("models", []) if (m["dataset"], m["path"]) not in lost.models
+        ]
+        others = [m for m in old_all if m.get("dataset") != ds.name]  # other test sets: kept
+        mine = [m for m in old_all if m.get("dataset") == ds.name]
+        old_models = {} if rebuild else {m["path"]: m for m in mine}
+        entries, failed = plan(self.found.files, old_models, ds.name)
+        failed = self.found.failed + failed
+        # a file keeps its model name from one run to the next; new files get unique names
+        used = {old_models[e.path]["model"] for e in entries if e.path in old_models}
+        names = {
+            e.path: old_models[e.path]["model"]
+            if e.path in old_models
+            else folder.unique_name(Path(e.path), used)
+            for e in entries
+        }
+        with contextlib.ExitStack() as stack:
+            tmp = None
+            if out is not None:
+                tmp = stack.enter_context(files.atomic_folder(out, managed=MANAGED))
+                (tmp / "errors").mkdir()
+            scorer = Scorer(self.spec, tmp, names, old_models)
+            frames = scorer.run(entries, failed, batch=batch, progress=progress)
+            files.fault_point("parts-written")
+            kept = [e for e in entries if e.reuse]
+            for e in kept:
+                prev = old_models[e.path]
+                e.model, e.k, e.part = prev["model"], prev.get("k"), prev.get("part")
+            models = folder.models_table(frames, kept, out, entries, others, ds.name)
+            study = Study(models=models, failed=failed)
+            study.summary = self.summary(old, others, entries, old_models, study, scorer)
+            if tmp is not None and out is not None:
+                kept_ids = {(ds.name, e.path) for e in kept}
+                every = list((old or {}).get("models", []))  # parts are judged by all members
+                folder.finish(tmp, out, study, every, kept_ids, scorer.layout, others)
+        if out is not None:
+            study.written = {
+                "models": out / "models.parquet",
+                "errors": out / "errors",
+                "failed": out / "failed.json",
+                "study": out / "study.json",
+            }
+        return study
+
+    def summary(
+        self,
+        old: dict[str, Any] | None,
+        others: list[dict[str, Any]],
+        entries: list[Entry],
+        old_models: dict[str, dict[str, Any]],
+        study: Study,
+        scorer: Scorer,
+    ) -> dict[str, Any]:
+        """The manifest (``study.json``) and ``Study.summary``."""
+        ds, label_set = self.spec.ds, self.spec.label_set
+        kept = [e for e in entries if e.reuse]
+        scored = [e for e in entries if not e.reuse and e.model]
+        run_models = [e.record() for e in entries if e.reuse or e.model]
+        datasets = list(dict.fromkeys([m["dataset"] for m in others] + [ds.name]))
+
+        def per_dataset(key: str, value: Any) -> dict[str, Any]:
+            before = dict((old or {}).get(key) or {})
+            return {d: value if d == ds.name else before.get(d) for d in datasets}
+
+        ctx = scorer.ctx
+        val_settings = per_dataset("settings", self.settings).get(D.DEFAULT)
+        labels = label_set.summary() | {"source": label_set.source}
+        return {
+            "format": FORMAT,
+            "errata_version": errata.__version__,
+            "datasets": datasets,
+            "settings": per_dataset("settings", self.settings),
+            "labels": per_dataset("labels", labels),
+            "sources": per_dataset("sources", dict(ctx.sources) if ctx is not None else {}),
+            "categories": list(K.NAMES),
+            "models": [
+                m
+                for d in datasets
+                for m in (run_models if d == ds.name else others)
+                if m["dataset"] == d
+            ],
+            "dataset": ds.name,  # the test set of this run
+            "counts": {  # this run's test set (the other test sets' models are kept)
+                "models": len(kept) + len(scored),
+                "scored": len(scored),
+                "reused": len(kept),
+                "removed": len(set(old_models) - {e.path for e in entries}),
+                "failed": len(study.failed),
+            },
+            "failed": study.failed,
+            "notes": self.notes + scorer.notes + default_gaps(self.spec.options),
+            "published": published_of(study.models, val_settings),
+        }
+
+
+def published_of(models: Any, settings: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Whether the study's ImageNet-validation models can stand beside the 962 published ones
+    (:func:`errata.io.population.comparability`); None without validation models."""
+    if settings is None or not len(models):
+        return None
+    val = models[models["dataset"] == D.DEFAULT] if "dataset" in models.columns else models
+    if not len(val):
+        return None
+    full_val = bool((val["images"] == N_VAL).all()) if "images" in val.columns else None
+    return comparability(settings, full_val=full_val)
+
+
+def query(folder: str | Path, sql: str) -> Any:
+    """Run SQL with DuckDB over a study folder: views ``models`` and ``errors``, and
+    ``published`` — the 962 models of Peychev et al. 2023 (:func:`errata.io.population.population`,
+    one row per model, errata's column names), read from the data directory when the SQL names it.
+
+    A study joins the population by model name (``models.model = published.model``, when the
+    prediction files are named as timm / torchvision name the models) or by a figure: top-1 is
+    comparable whenever the predictions cover the 50,000 images; MLA and the category counts only
+    for a comparable run (``study.json`` → ``published``).
+
+    The query runs read-only and confined to the study's files (:mod:`errata.io.query`):
+    ``COPY … TO``, ``ATTACH``, ``INSTALL``/``LOAD`` and reading any other file are errors,
+    and the study is byte-identical afterwards.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from errata import resources
+    >>> zoo = tempfile.mkdtemp()
+    >>> np.save(f"{zoo}/perfect.npy", resources.validation_labels())
+    >>> study = compare([zoo], out=f"{zoo}/study")
+    >>> query(f"{zoo}/study", "SELECT model, round(real, 4) AS real, errors FROM models")
+         model    real  errors
+    0  perfect  0.9002    4673
+    """
+    from errata.io.query import run_confined
+
+    folder = Path(folder)
+    models = folder / "models.parquet"
+    if not models.is_file():
+        raise ErrataInputError(
+            f"{folder}: no models.parquet (run `errata compare ... --out {folder}` first)"
+        )
+    parts = _parts(folder)
+    missing = [p for p in parts if not p.is_file()]
+    if missing:
+        raise ErrataInputError(
+            f"{folder}: errors/{missing[0].name} is missing ({len(missing)} of {len(parts)} "
+            f"parts); run `errata compare ... --out {folder}` again to repair the study"
+        )
+    views = {"models": [models], **({"errors": parts} if parts else {})}
+    return run_confined(sql, views, {"published": _published})
+
+
+def _published() -> Any:
+    from errata.io.population import population
+
+    return population()
+
+
+def _parts(folder: Path) -> list[Path]:
+    """The error parts the manifest lists (or the single errors.parquet of an old study)."""
+    if (folder / "study.json").exists():
+        with contextlib.suppress(OlderStudy, DamagedManifest):
+            return [folder / "errors" / p for p in read_manifest(folder).get("parts", [])]
+    legacy = folder / "errors.parquet"
+    return [legacy] if legacy.exists() else []
