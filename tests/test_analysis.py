@@ -13,6 +13,7 @@ import pytest
 
 import errata
 from errata.exceptions import ErrataInputError
+from errata.io.data import REGISTRY
 from tests.conftest import listing
 
 VAL = "ILSVRC2012_val_{:08d}.JPEG"
@@ -237,3 +238,41 @@ def test_every_commands_help_is_reflowed_paragraphs() -> None:
     assert seen >= 20
     out = CliRunner().invoke(app, ["analyze", "--help"], env={"COLUMNS": "200"}).output
     assert "then the errors by category (overall and per group)" in out
+
+
+@pytest.mark.parametrize("where", ["missing", "without-raters"])
+def test_a_data_directory_without_the_default_evidence_says_so(  # type: ignore[no-untyped-def]
+    data_dir: Path, tmp_path: Path, where: str
+) -> None:
+    """The rejected-proposal evidence of the defaults is in the data directory or the run says
+    that it is not: in the table, in --json notes and in the report; never a different share of
+    spurious correlations without a word."""
+    folder = tmp_path / "data"
+    if where == "without-raters":
+        entry = REGISTRY["cleanlab-resnet50"]
+        (folder / entry.path).parent.mkdir(parents=True)
+        (folder / entry.path).write_bytes((data_dir / entry.path).read_bytes())
+    pred = tmp_path / "p.npy"
+    np.save(pred, np.load(data_dir / REGISTRY["cleanlab-resnet50"].path))
+    where_said = f"{folder} does not exist" if where == "missing" else f"it is not in {folder}"
+    note = (
+        "rejected-proposal evidence not used: real-raters (real_raters/raters.npz) is errata's "
+        f"default spurious-correlation evidence, and {where_said}; fewer errors are spurious "
+        "correlations than with the default (`errata data fetch real-raters`, or --proposals "
+        "none to make this the stated choice)"
+    )
+    table = run("analyze", str(pred), env_data=folder)
+    assert table.returncode == 0, table.stderr
+    assert note in " ".join(table.stdout.split())
+    done = run(
+        "analyze", str(pred), "--json", "--report", str(tmp_path / "r.html"), env_data=folder
+    )
+    out = json.loads(done.stdout)
+    assert note in out["notes"]
+    from markupsafe import escape
+
+    assert str(escape(note)) in (tmp_path / "r.html").read_text()
+    stated = json.loads(run("analyze", str(pred), "--json", "--proposals", "none").stdout)
+    assert not [n for n in stated["notes"] if "rejected-proposal" in n]  # chosen, not lacking
+    spurious = out["errors"]["categories"]["spurious correlation"]["count"]
+    assert spurious == stated["errors"]["categories"]["spurious correlation"]["count"]

@@ -58,6 +58,7 @@ class Case:
     id: str
     build: Callable[[Path], list[str]]  # writes the inputs, returns the command's arguments
     message: str  # the expected line after "error: "
+    env: dict[str, str] | None = None  # environment of the run ({tmp} replaced)
 
 
 def npy(tmp: Path, arr: np.ndarray, name: str = "p.npy") -> str:
@@ -224,7 +225,293 @@ def a_labels(text: str) -> Callable[[Path], list[str]]:
     return build
 
 
+# --- hostile input (issue 20) ------------------------------------------------------------------
+
+N_SCORED = 20  # rows of the score tables below
+
+
+def score_table(columns: list[str], name: str = "p.parquet") -> Callable[[Path], str]:
+    """A table of N_SCORED validation images' scores with the given column names."""
+
+    def make(tmp: Path) -> str:
+        import pandas as pd
+
+        rng = np.random.default_rng(0)
+        df = pd.DataFrame(rng.normal(size=(N_SCORED, len(columns))), columns=columns)
+        df.insert(0, "file_name", resources.val_file_names()[:N_SCORED])
+        path = tmp / name
+        df.to_csv(path, index=False) if name.endswith(".csv") else df.to_parquet(path)
+        return str(path)
+
+    return make
+
+
+def bool_parquet(tmp: Path) -> str:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(
+        pa.table({"file_name": [VAL.format(1), VAL.format(2)], "top1": [True, False]}),
+        tmp / "p.parquet",
+    )
+    return str(tmp / "p.parquet")
+
+
+def sparse_npy(tmp: Path) -> str:
+    """An int64 .npy whose header claims 10 million rows, its data a hole: refused unread."""
+    path = tmp / "p.npy"
+    with open(path, "wb") as fh:
+        np.lib.format.write_array_header_1_0(
+            fh, {"descr": "<i8", "fortran_order": False, "shape": (10_000_000,)}
+        )
+        fh.truncate(fh.tell() + 8 * 10_000_000)
+    return str(path)
+
+
+def truncated_zip(tmp: Path) -> str:
+    np.savez(tmp / "p.npz", tensor=np.zeros((2, 3, 3)), info=np.zeros((3, 2)))
+    data = (tmp / "p.npz").read_bytes()
+    (tmp / "p.npz").write_bytes(data[: len(data) // 2])
+    return str(tmp / "p.npz")
+
+
+def not_utf8_name(tmp: Path) -> str:
+    path = os.fsdecode(os.fsencode(str(tmp)) + b"/m\xe9.npy")
+    np.save(path, truth())
+    return path
+
+
+def changed_registry_file(tmp: Path) -> list[str]:
+    """A data directory whose cleanlab-resnet50 file has 5,000 predictions changed."""
+    entry = REGISTRY["cleanlab-resnet50"]
+    target = tmp / "data" / entry.path
+    target.parent.mkdir(parents=True)
+    pred = np.load(Path(os.environ["ERRATA_DATA_DIR"]) / entry.path)
+    pred[:5000] = (pred[:5000] + 1) % 1000
+    np.save(target, pred)
+    return ["analyze", "cleanlab-resnet50", "--out", str(tmp / "out")]
+
+
+def manifest(text: str) -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        (tmp / "s").mkdir()
+        write(tmp, "s/study.json", text)
+        return ["compare", npy(tmp, truth()), "--out", str(tmp / "s")]
+
+    return build
+
+
+LONG = "x" * 260  # a file name longer than file systems allow (255 bytes)
+CHANGED = (
+    "{tmp}/data/cleanlab_resnet/imagenet_val_set_pyx_argmax_predicted_labels.npy: its sha256 is "
+    "not the registry's for 'cleanlab-resnet50' (the file was changed, truncated or replaced); "
+    "run `errata data fetch cleanlab-resnet50` to download it again, or `errata --no-verify "
+    "...` to use it as it is"
+)
+CLASSES = [str(i) for i in range(1000)]
+WNID_COLUMNS = list(resources.classes().wnids)
+NAMES_ONCE = list(dict.fromkeys(reversed(resources.classes().names)))  # 'crane' once of two
+
+
 CASES = [
+    # --- score columns by name -----------------------------------------------------------------
+    Case(
+        "score-columns-missing-a-class",
+        with_file(score_table([c for c in CLASSES if c != "5"])),
+        "{tmp}/p.parquet: score columns named by class index: missing 5; expected one column per "
+        "class of the 1000 classes, 0-999",
+    ),
+    Case(
+        "score-columns-numbered-from-1",
+        with_file(score_table([str(i) for i in range(1, 1001)], "p.csv")),
+        "{tmp}/p.csv: score columns named by class index: missing 0; extra '1000'; expected one "
+        "column per class of the 1000 classes, 0-999",
+    ),
+    Case(
+        "score-columns-and-a-column-of-no-class",
+        with_file(score_table([*reversed(WNID_COLUMNS), "split"])),
+        "{tmp}/p.parquet: score columns named by WordNet id: extra 'split'; expected one column "
+        "per class of the 1000 classes, 0-999",
+    ),
+    Case(
+        "score-columns-naming-a-class-twice",
+        with_file(score_table([f"logit_{c}" for c in CLASSES] + ["logit_007"])),
+        "{tmp}/p.parquet: score columns 'logit_7' and 'logit_007' both name class 7; each class "
+        "needs one column",
+    ),
+    Case(
+        "score-columns-by-an-ambiguous-class-name",
+        with_file(score_table(NAMES_ONCE)),
+        "{tmp}/p.parquet: score column 'maillot' names two ImageNet classes; name the score "
+        "columns by class index (0-999) or WordNet id",
+    ),
+    Case(
+        "ranked-columns-with-a-gap",
+        with_file(csv(f"file_name,top1,top3\n{VAL.format(1)},3,4\n")),
+        "{tmp}/p.csv: ranked columns top1, top3: 'top2' is missing; expected top1, top2, … topk "
+        "without a gap",
+    ),
+    Case(
+        "prediction-and-top1",
+        with_file(csv(f"file_name,prediction,top1\n{VAL.format(1)},3,4\n")),
+        "{tmp}/p.csv: columns 'prediction' and 'top1' both give a top-1 class; keep one",
+    ),
+    Case(
+        "csv-header-names-a-column-twice",
+        with_file(csv(f"file_name,top1,top1\n{VAL.format(1)},3,4\n")),
+        "{tmp}/p.csv: column 'top1' appears 2 times in the header; each column needs a name of "
+        "its own",
+    ),
+    Case(
+        "parquet-true-false-column",
+        with_file(bool_parquet),
+        "{tmp}/p.parquet: column 'top1' holds bool values (e.g. True); expected numbers",
+    ),
+    Case(
+        "csv-line-after-blank-lines",
+        with_file(csv(f"file_name,top1\n\n{VAL.format(1)},3\n\n{VAL.format(2)},cat\n")),
+        "{tmp}/p.csv: line 5, column 'top1': 'cat' is not a number",
+    ),
+    Case(
+        "file-names-field-of-an-npy",
+        with_file(lambda t: npy(t, truth()), "--file-names", "file_name"),
+        "--file-names file_name: a .npy file holds one array, no column or array of file names; "
+        "give a file of names (a JSON list or one name per line)",
+    ),
+    Case(
+        "npy-header-rows-refused-unread",
+        with_file(sparse_npy),
+        "{tmp}/p.npy: 10000000 prediction rows; expected 50000 (one per validation image, in "
+        "file-name or ImageFolder order), or give file names (a file_name column/array or "
+        "--file-names) to predict on a subset",
+    ),
+    # --- label files, evidence files -----------------------------------------------------------
+    Case(
+        "labels-superscript-digit",
+        labels(f"file_name,labels\n{VAL.format(1)},²\n", "l.csv"),
+        "{tmp}/l.csv: line 2, column 'labels': '²' is not a class (expected an index 0-999 or a "
+        "WordNet id like n01440764)",
+    ),
+    Case(
+        "labels-json-nested-100000-deep",
+        labels("[" * 100_000 + "]" * 100_000),
+        "{tmp}/l.json: nested too deeply to be a label file in Shankar's or errata's JSON schema",
+    ),
+    Case(
+        "labels-json-key-twice",
+        labels(f'{{"images": {{"{VAL.format(1)}": [1], "{VAL.format(1)}": [2]}}}}'),
+        "{tmp}/l.json: key 'ILSVRC2012_val_00000001.JPEG' appears twice in one object (expected "
+        "a label file in Shankar's or errata's JSON schema; each key once)",
+    ),
+    Case(
+        "labels-one-image-by-two-names",
+        labels(f"file_name,labels\n{VAL.format(1)},1\nILSVRC2012_val_00000001.png,2\n", "l.csv"),
+        "{tmp}/l.csv: line 3: duplicate file name 'ILSVRC2012_val_00000001.png' (the image of "
+        "'ILSVRC2012_val_00000001.JPEG'); each image may appear once",
+    ),
+    Case(
+        "labels-csv-second-labels-column",
+        labels(f"file_name,labels,labels\n{VAL.format(1)},1,2\n", "l.csv"),
+        "{tmp}/l.csv: column 'labels' appears 2 times in the header; each column needs a name of "
+        "its own",
+    ),
+    Case(
+        "labels-csv-label-and-labels",
+        labels(f"file_name,label,labels\n{VAL.format(1)},1,2\n", "l.csv"),
+        "{tmp}/l.csv: columns 'label' and 'labels' both give labels; keep one (labels: several "
+        "classes per image, label: one)",
+    ),
+    Case(
+        "labels-csv-line-after-blank-lines",
+        labels(f"file_name,labels\n\n{VAL.format(1)},1\n   \n{VAL.format(2)},x\n", "l.csv"),
+        "{tmp}/l.csv: line 5, column 'labels': 'x' is not a class (expected an index 0-999 or a "
+        "WordNet id like n01440764)",
+    ),
+    Case(
+        "rater-file-truncated",
+        lambda t: ["analyze", npy(t, truth()), "--proposals", truncated_zip(t)],
+        "{tmp}/p.npz: not a readable .npz file, truncated or corrupt (File is not a zip file)",
+    ),
+    Case(
+        "data-dir-is-a-file",
+        lambda t: ["analyze", npy(t, truth()), "--out", str(t / "out")],
+        "ERRATA_DATA_DIR={tmp}/f: is a file, not a folder; point it at the data directory (a "
+        "folder laid out as `errata data list` shows)",
+        env={"ERRATA_DATA_DIR": "{tmp}/f"},
+    ),
+    Case(
+        "registry-file-changed",
+        changed_registry_file,
+        CHANGED,
+        env={"ERRATA_DATA_DIR": "{tmp}/data"},
+    ),
+    # --- names, places, numbers ----------------------------------------------------------------
+    Case(
+        "argument-not-utf8",
+        lambda t: ["analyze", not_utf8_name(t), "--out", str(t / "out")],
+        "argument 2 '{tmp}/m\\xe9.npy': not UTF-8 text; errata needs file and folder names in "
+        "UTF-8 (rename it)",
+    ),
+    Case(
+        "out-name-too-long",
+        lambda t: ["analyze", npy(t, truth()), "--out", str(t / LONG)],
+        f"--out {{tmp}}/{LONG}: the name is 260 bytes long; file names may have at most 255",
+    ),
+    Case(
+        "seed-negative",
+        usage("analyze", "x.npy", "--seed", "-1"),
+        "errata analyze: Invalid value for '--seed': Input should be greater than or equal to 0 "
+        "(see 'errata analyze --help')",
+    ),
+    Case(
+        "bootstrap-too-many",
+        usage("analyze", "x.npy", "--bootstrap", "100000000000"),
+        "errata analyze: Invalid value for '--bootstrap': Input should be less than or equal to "
+        "1000000 (see 'errata analyze --help')",
+    ),
+    Case(
+        "compare-batch-too-big",
+        usage("compare", "x.npy", "--out", "s", "--batch", "5000"),
+        "errata compare: Invalid value for '--batch': Input should be less than or equal to 1024 "
+        "(see 'errata compare --help')",
+    ),
+    Case(
+        "query-limit-negative",
+        usage("query", "s", "SELECT 1", "--limit", "-1"),
+        "errata query: Invalid value for '--limit': Input should be greater than or equal to 0 "
+        "(see 'errata query --help')",
+    ),
+    Case(
+        "review-port-0",
+        usage("review", "serve", "p", "--port", "0"),
+        "errata review serve: Invalid value for '--port': Input should be greater than or equal "
+        "to 1 (see 'errata review serve --help')",
+    ),
+    # --- studies and queries -------------------------------------------------------------------
+    Case(
+        "query-empty-sql",
+        lambda t: ["query", str(t), ""],
+        "query: empty SQL; give a SELECT statement",
+    ),
+    Case(
+        "query-copy-to",
+        lambda t: ["query", str(t), "COPY (SELECT 'x') TO 's/models.parquet'"],
+        "query: only SELECT statements run on a study (it is read-only); got COPY: 'COPY (SELECT "
+        "'x') TO 's/models.parquet''",
+    ),
+    Case(
+        "study-manifest-edited",
+        manifest(json.dumps({"format": 3, "settings": {}, "models": [{"model": "a"}]})),
+        "{tmp}/s/study.json: models[0]: no 'dataset'; the manifest was edited or damaged: run "
+        "again with --rebuild",
+    ),
+    Case(
+        "study-manifest-not-json",
+        manifest('{"format": 3, '),
+        "{tmp}/s/study.json: not valid JSON (Expecting property name enclosed in double quotes: "
+        "line 1 column 15 (char 14)); expected a study manifest (study.json); run again with "
+        "--rebuild",
+    ),
     # --- prediction files ----------------------------------------------------------------------
     Case(
         "short",
@@ -645,13 +932,19 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input_is_one_line_exit_2_and_writes_nothing(case: Case, tmp_path: Path) -> None:
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(  # type: ignore[no-untyped-def]
+    case: Case, tmp_path: Path, monkeypatch
+) -> None:
     tmp = tmp_path.resolve()
     out = tmp / "out"
     out.mkdir()
     (out / "metrics.json").write_text('{"model": "the previous run"}')  # an earlier result
+    (tmp / "f").write_text("x")  # a file where a folder is expected
     before = sorted(p.name for p in tmp.iterdir())
-    code, _, err = cli(case.build(tmp), tmp)
+    args = case.build(tmp)
+    for key, value in (case.env or {}).items():
+        monkeypatch.setenv(key, value.replace("{tmp}", str(tmp)))
+    code, _, err = cli(args, tmp)
     lines = err.strip().splitlines()
     assert code == 2, err
     assert len(lines) == 1 and lines[0].startswith("error: "), err
@@ -672,6 +965,9 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(case: Case, tmp_path: P
         "f",
         "l.json",
         "l.csv",
+        "m\udce9.npy",
+        "s",
+        "data",
     }
     assert not [p for p in tmp.rglob("*") if p.name.endswith(".tmp")]
 

@@ -116,3 +116,108 @@ def test_killed_compare_leaves_the_old_study_or_the_new_one(tmp_path: Path) -> N
     assert seen == {old, new}
     assert run("compare", str(zoo), "--out", str(out), "--batch", "1") == 0
     assert study_state(out) == new and not siblings(out)
+
+
+# --- two writers at once (issue 20) -------------------------------------------------------------
+
+A_WNID = resources.classes().wnids[6]  # stingray, an ImageNet-A class
+
+
+def a_model(folder: Path, name: str) -> Path:
+    names = np.array([f"imagenet-a/{A_WNID}/img_{i}.jpg" for i in range(20)])
+    folder.mkdir(parents=True, exist_ok=True)
+    other = int(resources.subset_classes("imagenet-a")[1])  # wrong on every other image
+    np.savez(folder / f"{name}.npz", top1=np.tile([6, other], 10), file_names=names)
+    return folder / f"{name}.npz"
+
+
+def start(*args: str, pause: str | None = None) -> subprocess.Popen:
+    env = dict(os.environ)
+    if pause:
+        env["ERRATA_TEST_PAUSE_AT"] = pause
+    return subprocess.Popen(
+        [sys.executable, "-m", "errata", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def holding(out: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Wait until ``proc`` holds the lock of study ``out`` (its pid is in the lock file)."""
+    lock = out.parent / f".{out.name}.lock"
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if lock.exists() and lock.read_text().split()[:1] == [str(proc.pid)]:
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError("the first writer never took the lock")
+
+
+def test_two_compare_writers_at_once_lose_nothing(tmp_path: Path) -> None:
+    """An ImageNet-val --rebuild and an ImageNet-A run started together: the second waits for
+    the first (and says so), and the study ends with both test sets' models."""
+    zoo, out = tmp_path / "zoo", tmp_path / "study"
+    zoo.mkdir()
+    for i in range(2):
+        model(zoo, f"m{i}", i)
+    assert run("compare", str(zoo), "--out", str(out)) == 0
+    a = [str(a_model(tmp_path / "a", f"a{i}")) for i in range(3)]
+    first = start("compare", str(zoo), "--out", str(out), "--rebuild", pause="parts-written:3")
+    holding(out, first)
+    second = start("compare", *a, "--out", str(out), "--dataset", "imagenet-a", "--json")
+    (_, err1), (out2, err2) = first.communicate(timeout=120), second.communicate(timeout=120)
+    assert first.returncode == 0, err1
+    assert second.returncode == 0, err2
+    assert err2.strip().splitlines()[0].startswith("waiting: another errata run (process ")
+    assert f"is writing {out}; this run goes on when it ends" in err2
+    assert json.loads(out2)["counts"]["scored"] == 3
+    manifest = json.loads((out / "study.json").read_text())
+    assert sorted((m["dataset"], m["model"]) for m in manifest["models"]) == [
+        ("imagenet-a", "a0"),
+        ("imagenet-a", "a1"),
+        ("imagenet-a", "a2"),
+        ("imagenet-val", "m0"),
+        ("imagenet-val", "m1"),
+    ]
+    from errata.study import query
+
+    assert len(query(out, "SELECT * FROM models")) == 5
+    assert sorted(query(out, "SELECT DISTINCT dataset FROM errors")["dataset"]) == [
+        "imagenet-a",
+        "imagenet-val",
+    ]
+    assert not siblings(out)  # no lock file, no work folder left
+
+
+def test_the_settings_guard_holds_under_concurrency(tmp_path: Path) -> None:
+    """Two fresh runs with other --labels at once: the second sees the first one's study and is
+    refused with one line; with --no-wait it stops at once with one line."""
+    zoo, out = tmp_path / "zoo", tmp_path / "study"
+    zoo.mkdir()
+    model(zoo, "m0", 0)
+    first = start(
+        "compare", str(zoo), "--out", str(out), "--labels", "real", pause="parts-written:4"
+    )
+    holding(out, first)
+    hasty = start("compare", str(zoo), "--out", str(out), "--labels", "original", "--no-wait")
+    _, err = hasty.communicate(timeout=120)
+    assert hasty.returncode == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {out}: another errata run (process ")
+    assert lines[0].endswith(
+        "is writing it; run again when it has finished (or without --no-wait, to wait for it)"
+    )
+    second = start("compare", str(zoo), "--out", str(out), "--labels", "original")
+    (_, err1), (_, err2) = first.communicate(timeout=120), second.communicate(timeout=120)
+    assert first.returncode == 0, err1
+    assert second.returncode == 2
+    assert err2.strip().splitlines()[-1] == (
+        f"error: {out}: the study's imagenet-val models were made with other settings (labels, "
+        "labels_source); use --rebuild to redo them, or another --out"
+    )
+    manifest = json.loads((out / "study.json").read_text())
+    assert manifest["settings"]["imagenet-val"]["labels"] == "real"
+    assert not siblings(out)

@@ -106,6 +106,7 @@ class _Group:
     outside: D.Outside
     files: list[Any]
     names: list[str | None]
+    failed: list[dict[str, str]] = field(default_factory=list)  # paths no reader can take
 
 
 def _groups(
@@ -118,7 +119,8 @@ def _groups(
 ) -> list[_Group]:
     """The files to evaluate, by test set: given files and folders (one group), or a study
     folder (each of its test sets with that study's settings and model names)."""
-    from errata.study import prediction_files, read_manifest
+    from errata.io.discover import find
+    from errata.study import read_manifest
 
     if len(paths) == 1 and Path(paths[0]).is_dir() and (Path(paths[0]) / "study.json").exists():
         folder = Path(paths[0])
@@ -154,17 +156,17 @@ def _groups(
         return groups
     inputs = [Path(p) for p in paths]
     registry = [p for p in inputs if not p.exists()]
-    found = (
-        prediction_files([p for p in inputs if p.exists()]) if len(registry) < len(inputs) else []
-    )
+    found = find([p for p in inputs if p.exists()]) if len(registry) < len(inputs) else None
+    files = [] if found is None else found.files
     return [
         _Group(
             dataset=dataset,
             labels=labels,
             order=order,
             outside=outside,
-            files=list(found) + registry,  # registry names (cleanlab-resnet50) load by name
-            names=[None] * (len(found) + len(registry)),
+            files=files + registry,  # registry names (cleanlab-resnet50) load by name
+            names=[None] * (len(files) + len(registry)),
+            failed=[] if found is None else found.failed,
         )
     ]
 
@@ -233,7 +235,7 @@ def supersub(
     total = sum(len(g.files) for g in groups)
     rows: list[dict[str, Any]] = []
     per: list[Any] = []
-    failed: list[dict[str, str]] = []
+    failed: list[dict[str, str]] = [f for g in groups for f in g.failed]
     done = 0
     settings: dict[str, Any] = {}
     for g in groups:

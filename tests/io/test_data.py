@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import threading
 from pathlib import Path
 
@@ -113,3 +114,72 @@ def test_missing_extra_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "pip install 'imagenet-errata[review]'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# --- verification when used, memoised (issue 20) ------------------------------------------------
+
+
+def _copy_registry_file(src_dir: Path, dst_dir: Path, name: str) -> Path:
+    entry = data.REGISTRY[name]
+    target = dst_dir / entry.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes((src_dir / entry.path).read_bytes())
+    return target
+
+
+def test_a_changed_registry_file_is_refused_when_used(  # type: ignore[no-untyped-def]
+    data_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import numpy as np
+
+    monkeypatch.setenv(data.ENV_VAR, str(tmp_path))
+    target = _copy_registry_file(data_dir, tmp_path, "cleanlab-resnet50")
+    assert data.path("cleanlab-resnet50") == target  # the same bytes: verified
+    pred = np.load(target)
+    pred[:5000] = (pred[:5000] + 1) % 1000
+    np.save(target, pred)
+    with pytest.raises(ErrataInputError) as info:
+        data.path("cleanlab-resnet50")
+    assert str(info.value) == (
+        f"{target}: its sha256 is not the registry's for 'cleanlab-resnet50' (the file was "
+        "changed, truncated or replaced); run `errata data fetch cleanlab-resnet50` to download "
+        "it again, or `errata --no-verify ...` to use it as it is"
+    )
+    monkeypatch.setenv(data.NO_VERIFY_ENV, "1")  # the explicit opt-out
+    assert data.path("cleanlab-resnet50") == target
+    import errata
+
+    assert errata.analyze("cleanlab-resnet50").metrics["top1"]["value"] < 0.70
+
+
+def test_the_hash_is_memoised_on_the_file_identity(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from errata.io import checksums, files
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"a" * 1000)
+    calls: list[Path] = []
+    real = files.sha256_file
+
+    def counted(p):  # type: ignore[no-untyped-def]
+        calls.append(Path(p))
+        return real(p)
+
+    monkeypatch.setattr(files, "sha256_file", counted)
+    first = checksums.sha256_of(path)
+    assert checksums.sha256_of(path) == first and len(calls) == 1  # warm: no read
+    st = os.stat(path)
+    path.write_bytes(b"b" * 1000)  # same size; the modification time put back
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert checksums.sha256_of(path) == hashlib.sha256(b"b" * 1000).hexdigest()
+    assert len(calls) == 2  # the ctime moved: hashed again
+    memo = json.loads((files.cache_dir() / checksums.MEMO_NAME).read_text())
+    assert memo[str(path.resolve())][:5] == checksums.identity(os.stat(path))
+
+
+def test_a_data_directory_that_is_a_file_is_an_error(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "f").write_text("x")
+    monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "f"))
+    with pytest.raises(ErrataInputError, match="is a file, not a folder"):
+        data.data_dir()

@@ -106,3 +106,36 @@ def test_bad_input_writes_nothing(small_analysis, tmp_path: Path) -> None:
     with pytest.raises(ErrataInputError, match="not a folder"):
         model_report(small_analysis, tmp_path / "r.html", images=tmp_path / "missing")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_plots_on_a_full_disk_leave_the_folder_as_it_was(  # type: ignore[no-untyped-def]
+    small_analysis, tmp_path: Path, monkeypatch
+) -> None:
+    """The plots are written as one unit: a write that fails half-way (a full disk) leaves the
+    folder as it was, not some of the plots, and is one line."""
+    import matplotlib.figure
+
+    from errata.report import _render
+    from errata.report.model import model_figures
+
+    plots = tmp_path / "plots"
+    plots.mkdir()
+    (plots / "mine.txt").write_text("a user's file")
+    real = matplotlib.figure.Figure.savefig
+    calls: list[object] = []
+
+    def full(self, fname, *a, **k):  # type: ignore[no-untyped-def]
+        calls.append(fname)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device")
+        return real(self, fname, *a, **k)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", full)
+    with pytest.raises(ErrataInputError) as info:
+        _render.export(model_figures(small_analysis), plots)
+    assert str(info.value) == f"{plots}: cannot write (No space left on device)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plots"]
+    assert sorted(p.name for p in plots.iterdir()) == ["mine.txt"]
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", real)
+    written = _render.export(model_figures(small_analysis), plots)
+    assert sorted(p.name for p in plots.iterdir()) == sorted([*written, "mine.txt"])

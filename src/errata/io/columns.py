@@ -36,6 +36,8 @@ SHOWN = 5  # names listed in a message before "…"
 # score widths a file may have: the 1000 classes (1001 gets its own message) or a subset's
 SUBSET_WIDTHS = frozenset(len(resources.subset_classes(k)) for k in resources.SUBSETS)
 SCORE_WIDTHS = frozenset({N_CLASSES, N_CLASSES + 1, *SUBSET_WIDTHS})
+_NAMES = resources.classes().names
+SHARED_NAMES = frozenset(n for n in _NAMES if _NAMES.count(n) > 1)  # 'crane', 'maillot'
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ from errata.core.names import as_names
 from errata.core.scoring import ScoreOptions
 from errata.core.sparse import Csr
 from errata.exceptions import ErrataInputError
-from errata.io.files import cached_arrays, read_json, sha256_file
+from errata.io.checksums import sha256_of
+from errata.io.files import cached_arrays, read_json
 from errata.resources import N_CLASSES
 
 MAX_RESAMPLES = 1_000_000  # bootstrap draws: 8 MB per figure and model; more is no better
@@ -333,7 +334,7 @@ def load_rater_answers(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.nda
 
     path = Path(path)
     try:
-        key = bytes.fromhex(sha256_file(path))
+        key = bytes.fromhex(sha256_of(path))
     except OSError as exc:
         raise ErrataInputError(f"{path}: cannot read rater answers ({exc})") from None
 
@@ -391,7 +392,7 @@ def rejections(sources: tuple[str | Path, ...], *, alpha: float = REJECTION_ALPH
         digest.update(part.encode())
     for path in paths:
         try:
-            digest.update(bytes.fromhex(sha256_file(path)))
+            digest.update(bytes.fromhex(sha256_of(path)))
         except OSError as exc:
             raise ErrataInputError(f"{path}: cannot read rater answers ({exc})") from None
         digest.update(path.suffix.encode())

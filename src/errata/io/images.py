@@ -118,6 +118,20 @@ def _classes(names: list[str], runs: list[list]) -> np.ndarray:
     return cls
 
 
+def _check_utf8(root: Path, paths: list[str]) -> None:
+    """Image names go into Parquet and JSON as UTF-8: a name in another encoding is refused."""
+    try:
+        "\0".join(paths).encode("utf-8")
+    except UnicodeEncodeError:
+        from errata.io.discover import shown, utf8_problem
+
+        bad = next(p for p in paths if utf8_problem(p))
+        raise ErrataInputError(
+            f"{shown(root / bad)}: the image name is not UTF-8 text; errata writes image names "
+            "as UTF-8: rename it"
+        ) from None
+
+
 def list_images(root: str | Path, *, dataset: str = DEFAULT) -> ImageFolder:
     """List the images under ``root`` (one level of class folders, or flat); ``dataset`` says
     how they are known (:mod:`errata.core.datasets`).
@@ -138,6 +152,7 @@ def list_images(root: str | Path, *, dataset: str = DEFAULT) -> ImageFolder:
             f"{root}: not a folder (expected an image folder in ImageNet layout)"
         )
     paths, names, runs = _scan(root)
+    _check_utf8(root, paths)
     if not paths:
         raise ErrataInputError(
             f"{root}: no images found (expected <class folder>/<image> or <image> files ending in "

@@ -315,7 +315,7 @@ def _read_npz(
 
             arr = np.empty(0) if names_only else read(key, False)
             names = None if name_key is None else _names_array(read(name_key, True), path, name_key)
-            notes = ()
+            notes: tuple[str, ...] = ()
             if len(known) > 1 and not names_only:
                 others = ", ".join(f"'{k}'" for k in known[1:])
                 notes = (f"{path}: read array '{key}'; {others} not used",)
@@ -432,8 +432,9 @@ def _rank_scores(
             r, c = (int(v[0]) for v in np.nonzero(~finite))
             given = arr[start + r, c]
             if np.isfinite(given):  # finite as given: the cast overflowed
+                shown = np.format_float_scientific(given, precision=4, trim="-")
                 raise ErrataInputError(
-                    f"{where}: {row_ref(where, start + r)}, class {c}: score {given} does not "
+                    f"{where}: {row_ref(where, start + r)}, class {c}: score {shown} does not "
                     f"fit {np.dtype(dtype).name} (at most {np.finfo(dtype).max:.3g}); rescale "
                     "the scores (subtracting each row's maximum keeps the ranking)"
                 )

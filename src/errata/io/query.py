@@ -49,7 +49,8 @@ def statements(sql: str) -> list[Any]:
     for st in found:
         kind = st.type.name
         if kind not in READ_STATEMENTS:
-            shown = " ".join(st.query.split())[:60]
+            text = " ".join(st.query.split()).rstrip(";")
+            shown = text if len(text) <= 60 else text[:59] + "…"
             raise ErrataInputError(
                 f"query: only SELECT statements run on a study (it is read-only); got {kind}: "
                 f"'{shown}'"

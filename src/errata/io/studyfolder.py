@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from errata.core import datasets as D
 from errata.exceptions import ErrataInputError
 from errata.io import files
 
@@ -33,6 +34,15 @@ MODEL_FIELDS: dict[str, tuple[type, ...]] = {
 
 
 KEY_COLUMNS = ("dataset", "path", "errors")  # what the check reads of models.parquet
+KINDS = {
+    "settings": dict,
+    "labels": dict,
+    "sources": dict,
+    "models": list,
+    "parts": list,
+    "datasets": list,
+}  # the manifest's fields that compare reads, and their JSON types
+PER_DATASET = ("settings", "labels", "sources")  # fields holding one object per test set
 
 
 def _first(exc: BaseException) -> str:
@@ -73,15 +83,25 @@ def check(meta: Any) -> str | None:
         return f"a {type(meta).__name__}, not an object"
     if meta.get("format") != FORMAT:
         return f"format {meta.get('format')!r}, expected {FORMAT}"
-    for key, kind in (("settings", dict), ("models", list), ("parts", list)):
+    for key, kind in KINDS.items():
         if key in meta and not isinstance(meta[key], kind):
             return f"'{key}' is a {type(meta[key]).__name__}, expected a {kind.__name__}"
     if not isinstance(meta.get("models"), list):
         return "no 'models' list"
+    for key in PER_DATASET:
+        for ds, value in meta.get(key, {}).items():
+            if ds not in D.DATASETS:
+                return f"'{key}' names the test set {ds!r}, not one of {', '.join(D.DATASETS)}"
+            if value is not None and not isinstance(value, dict):
+                return f"'{key}'[{ds!r}] is a {type(value).__name__}, expected an object"
+    seen: set[tuple[str, str]] = set()
     for i, m in enumerate(meta["models"]):
         problem = _check_model(m)
         if problem:
             return f"models[{i}]: {problem}"
+        if (m["dataset"], m["path"]) in seen:
+            return f"models[{i}]: {m['path']} ({m['dataset']}) is listed twice"
+        seen.add((m["dataset"], m["path"]))
     for i, p in enumerate(meta.get("parts", [])):
         if not isinstance(p, str) or not PART_NAME.fullmatch(p):
             return f"parts[{i}]: {p!r} is not the name of an error part (part-….parquet)"
@@ -94,6 +114,8 @@ def _check_model(m: Any) -> str | None:
     for key, kinds in MODEL_FIELDS.items():
         if key not in m:
             return f"no '{key}'"
+        if key == "dataset" and m[key] not in D.DATASETS:
+            return f"'dataset' is {m[key]!r}, not one of {', '.join(D.DATASETS)}"
         value = m[key]
         if key == "sha256" and value is None:
             continue
@@ -111,6 +133,7 @@ class Damage:
 
     models: set[tuple[str, str]] = field(default_factory=set)
     reasons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what is wrong but costs no model
 
     def add(self, models: list[dict[str, Any]], reason: str) -> None:
         self.models |= {(m["dataset"], m["path"]) for m in models}
@@ -137,20 +160,43 @@ def damage(folder: Path, meta: dict[str, Any]) -> Damage:
         why = "is missing" if not path.exists() else f"cannot be read ({_first(exc)})"
         out.add(models, f"models.parquet {why}")
         return out
-    errors = table["errors"] if "errors" in names else [None] * table.num_rows
-    rows = dict(zip(zip(table["dataset"].to_pylist(), table["path"].to_pylist()), errors))
-    lost = [m for m in models if (m["dataset"], m["path"]) not in rows]
-    if lost:
-        out.add(lost, f"models.parquet has no row for {len(lost)} of the manifest's models")
+    errors = table["errors"].to_pylist() if "errors" in names else [None] * table.num_rows
+    keys = list(zip(table["dataset"].to_pylist(), table["path"].to_pylist()))
+    rows = dict(zip(keys, errors))
+    _check_rows(out, models, keys, rows)
     by_part: dict[str, list[dict[str, Any]]] = {}
     for m in models:
         if m.get("part"):
             by_part.setdefault(m["part"], []).append(m)
+    listed = set(meta.get("parts", []))
     for part, members in by_part.items():
-        why = _part_problem(folder / "errors" / part, members, rows)
-        if why:
-            out.add(members, f"errors/{part} {why}")
+        if part not in listed:
+            out.add(members, f"errors/{part} is not among the manifest's parts")
+            continue
+        problem = _part_problem(folder / "errors" / part, members, rows)
+        if problem:
+            out.add(members, f"errors/{part} {problem}")
     return out
+
+
+def _check_rows(
+    out: Damage, models: list[dict[str, Any]], keys: list[tuple[Any, Any]], rows: dict[Any, Any]
+) -> None:
+    """Models without their one row in ``models.parquet`` are damaged; rows of no listed model
+    are said (the run drops them)."""
+    lost = [m for m in models if (m["dataset"], m["path"]) not in rows]
+    if lost:
+        out.add(lost, f"models.parquet has no row for {len(lost)} of the manifest's models")
+    twice = {k for k in keys if keys.count(k) > 1} if len(rows) < len(keys) else set()
+    if twice:
+        out.add(
+            [m for m in models if (m["dataset"], m["path"]) in twice],
+            (f"models.parquet has {len(keys) - len(rows)} repeated rows"),
+        )
+    listed = {(m["dataset"], m["path"]) for m in models}
+    strays = len(set(rows) - listed)
+    if strays:
+        out.notes.append(f"models.parquet has rows of {strays} models the manifest does not list")
 
 
 def _part_problem(path: Path, members: list[dict[str, Any]], rows: dict[Any, Any]) -> str | None:
@@ -165,8 +211,7 @@ def _part_problem(path: Path, members: list[dict[str, Any]], rows: dict[Any, Any
         return f"cannot be read ({_first(exc)})"
     want = 0
     for m in members:
-        value = rows.get((m["dataset"], m["path"]))
-        errors = value.as_py() if hasattr(value, "as_py") else value
+        errors = rows.get((m["dataset"], m["path"]))
         if errors is None:
             return None  # a model without its row is damaged already; its part is not judged
         want += int(errors)

@@ -19,11 +19,12 @@ import numpy as np
 from errata.core import datasets as D
 from errata.core.names import as_names
 from errata.exceptions import ErrataInputError, register_lines, row_ref
-from errata.io.columns import SCORE_WIDTHS, SUBSET_WIDTHS, score_columns
+from errata.io.columns import SCORE_WIDTHS, SHARED_NAMES, SUBSET_WIDTHS, score_columns
 
 NAME_KEYS = ("file_names", "file_name", "filenames", "files")
 Source = Path | io.BytesIO
 _RANKED = re.compile(r"top(\d+)")
+_PANDAS_INDEX = re.compile(r"__index_level_\d+__")  # what DataFrame.to_parquet calls an index
 
 
 class Read(NamedTuple):
@@ -39,8 +40,9 @@ def read_table(path: Path, src: Source, names_field: str | None, ds: D.Dataset) 
     table = _load(path, src)
     if table.num_rows == 0:
         raise ErrataInputError(f"{path}: no rows")
-    columns = [str(c) for c in table.column_names]
-    _check_header(columns, path)
+    header = [str(c) for c in table.column_names]
+    _check_header(header, path)
+    columns = list(header)
     name_col = names_field or next((c for c in NAME_KEYS if c in columns), None)
     if names_field and names_field not in columns:
         raise ErrataInputError(
@@ -50,8 +52,16 @@ def read_table(path: Path, src: Source, names_field: str | None, ds: D.Dataset) 
     if name_col is not None:
         names = text_column(table.column(name_col), path, name_col)
         columns.remove(name_col)
+    index = [c for c in columns if _PANDAS_INDEX.fullmatch(c)]  # a DataFrame's row index
+    columns = [c for c in columns if c not in index]
     cols, notes = _prediction_columns(columns, path, ds)
-    arr = np.column_stack([_numbers(table.column(c), path, c) for c in cols])
+    if index:
+        notes.append(f"{path}: pandas index column(s) {', '.join(index)} not used")
+    if cols == columns:  # in the file's order (names may repeat: the class names in order)
+        where = [i for i, c in enumerate(header) if c in set(columns)]
+    else:
+        where = [header.index(c) for c in cols]
+    arr = np.column_stack([_numbers(table.column(i), path, header[i]) for i in where])
     return Read(arr, names, tuple(notes))
 
 
@@ -67,7 +77,7 @@ def _load(path: Path, src: Source) -> Any:
             return pcsv.read_csv(src, convert_options=pcsv.ConvertOptions(check_utf8=False))
         import pyarrow.parquet as pq
 
-        return pq.read_table(src)
+        return pq.ParquetFile(src).read()  # (read_table refuses a name that repeats)
     except (pa.ArrowException, OSError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ErrataInputError(f"{path}: cannot read as {path.suffix[1:]} ({first})") from None
@@ -105,9 +115,11 @@ def csv_data_lines(data: bytes, *, whitespace: bool = False) -> np.ndarray | Non
 
 
 def _check_header(columns: list[str], path: Path) -> None:
+    """Each column once; the two class names that two classes share may repeat (the class names
+    in class order: read in that order, :func:`errata.io.columns.score_columns`)."""
     seen: set[str] = set()
     for c in columns:
-        if c in seen:
+        if c in seen and c not in SHARED_NAMES:
             raise ErrataInputError(
                 f"{path}: column '{c}' appears {columns.count(c)} times in the header; each "
                 "column needs a name of its own"

@@ -339,8 +339,9 @@ def query(folder: str | Path, sql: str) -> Any:
          model    real  errors
     0  perfect  0.9002    4673
     """
-    from errata.io.query import run_confined
+    from errata.io.query import run_confined, statements
 
+    statements(sql)  # the SQL first: a statement that may not run is refused before anything
     folder = Path(folder)
     models = folder / "models.parquet"
     if not models.is_file():

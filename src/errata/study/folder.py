@@ -44,6 +44,7 @@ def previous(
             notes.append(f"{out}: its manifest could not be read; the study is made anew")
         return None, Damage()
     lost = damage(out, old)
+    notes.extend(f"{out}: {n}; they are dropped" for n in lost.notes)
     why = "; ".join(lost.reasons[:3]) + ("; …" if len(lost.reasons) > 3 else "")
     others = sorted({d for d, _ in lost.models if d != dataset})
     if others:
