@@ -1017,3 +1017,29 @@ def test_usage_errors_through_the_console_script(tmp_path: Path) -> None:
     from errata import __version__
 
     assert version.returncode == 0 and version.stdout.strip() == f"errata {__version__}"
+
+
+def test_a_current_folder_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    """Relative paths in a folder whose name is not UTF-8 would reach Arrow and DuckDB as such:
+    every command but --help/--version says so first, in one line."""
+    import subprocess
+
+    folder = os.fsencode(str(tmp_path)) + b"/caf\xe9"
+    os.mkdir(folder)
+    np.save(os.fsdecode(folder + b"/p.npy"), truth())
+    done = subprocess.run(
+        [sys.executable, "-m", "errata", "analyze", "p.npy", "--out", "o"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: the current folder '{tmp_path}/caf\\xe9': not UTF-8 text; errata needs file and "
+        "folder names in UTF-8 (rename it)"
+    ]
+    assert os.listdir(folder) == [b"p.npy"]
+    helped = subprocess.run(
+        [sys.executable, "-m", "errata", "--version"], cwd=folder, capture_output=True
+    )
+    assert helped.returncode == 0

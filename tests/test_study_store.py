@@ -159,7 +159,10 @@ def test_lost_models_of_another_test_set_are_refused_then_dropped_with_rebuild(
     ("edit", "message"),
     [
         (lambda m: m["models"][0].pop("path"), "models[0]: no 'path'"),
-        (lambda m: m["models"][1].update(size="big"), "models[1]: 'size' is 'big', expected int"),
+        (
+            lambda m: m["models"][1].update(size="big"),
+            "models[1]: 'size' is 'big', expected a whole number",
+        ),
         (
             lambda m: m["models"].append(m["models"][0]),
             "models[3]: {zoo}/m0.npy (imagenet-val) is listed twice",
@@ -168,7 +171,7 @@ def test_lost_models_of_another_test_set_are_refused_then_dropped_with_rebuild(
             lambda m: m["models"][0].update(part="../../x.parquet"),
             "models[0]: 'part' is '../../x.parquet', not the name of an error part",
         ),
-        (lambda m: m.update(models={}), "'models' is a dict, expected a list"),
+        (lambda m: m.update(models={}), "'models' is an object, expected a list"),
     ],
 )
 def test_a_hand_edited_manifest_is_one_line_pointing_to_rebuild(  # type: ignore[no-untyped-def]
@@ -330,3 +333,14 @@ def test_queries_read_the_study_and_load_published_only_when_named(  # type: ign
     got = query(out, "WITH x AS (SELECT * FROM Published) SELECT count(*) AS n FROM x")
     assert int(got["n"][0]) == 1
     assert snapshot(out) == before
+
+
+def test_a_query_on_a_damaged_manifest_points_to_rebuild(study: tuple[Path, Path]) -> None:
+    _, out = study
+    (out / "study.json").write_text('{"format": 3, "models": 7}')
+    with pytest.raises(ErrataInputError) as info:
+        query(out, "SELECT count(*) FROM errors")
+    assert str(info.value) == (
+        f"{out}/study.json: 'models' is a whole number, expected a list; the manifest was "
+        f"edited or damaged: rebuild it with `errata compare ... --out {out} --rebuild`"
+    )

@@ -319,16 +319,30 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+PATH_ENV = ("ERRATA_DATA_DIR", "ERRATA_CACHE_DIR", "XDG_CACHE_HOME", "HOME")  # folders errata uses
+
+
 def not_utf8(args: list[str]) -> str | None:
-    """The one-line error for the first command-line argument that is not UTF-8 text (a file
-    name in another encoding), or None: errata writes names into JSON and Parquet as UTF-8."""
-    for i, arg in enumerate(args, 1):
+    """The one-line error for the first command-line argument, the current folder or the folder
+    of :data:`PATH_ENV` that is not UTF-8 text (a name in another encoding), or None: errata
+    writes names into JSON and Parquet, and hands paths to DuckDB and Arrow, as UTF-8."""
+    import os
+
+    try:
+        here = os.getcwd()
+    except OSError:
+        here = ""
+    named = [(f"argument {i}", a) for i, a in enumerate(args, 1)]
+    if args and not {"--help", "--version"} & set(args):  # help reads and writes no file
+        named.append(("the current folder", here))
+        named += [(f"${k}", os.environ[k]) for k in PATH_ENV if k in os.environ]
+    for what, text in named:
         try:
-            arg.encode("utf-8")
+            text.encode("utf-8")
         except UnicodeEncodeError:
             return (
-                f"argument {i} '{printable(arg)}': not UTF-8 text; errata needs file and folder "
-                "names in UTF-8 (rename it)"
+                f"{what} '{printable(text)}': not UTF-8 text; errata needs file and folder names "
+                "in UTF-8 (rename it)"
             )
     return None
 

@@ -105,23 +105,10 @@ def compare(
     Example: errata compare runs/ --out study/
     then:    errata query study/ "SELECT model, real FROM models"
     """
-    from errata.exceptions import ErrataInputError
     from errata.study import compare as run
 
     report_option(report)
-    if (metadata is not None or color_by is not None) and report is None and plots is None:
-        raise ErrataInputError("--metadata/--color-by: only used with --report or --plots")
-    if metadata is not None:  # check the CSV before the long run, not after
-        import pandas as pd
-
-        from errata.report.study import load_metadata
-
-        _, attrs = load_metadata(metadata, pd.DataFrame({"model": pd.Series([], dtype=str)}))
-        if color_by is not None and color_by not in attrs:
-            raise ErrataInputError(
-                f"--color-by: '{color_by}' is not a column of {metadata} "
-                f"({', '.join(attrs) or 'no attributes'})"
-            )
+    _check_metadata(metadata, color_by, report, plots)
     dataset, outside = dataset_option(dataset, outside=outside)
     options = make_options(
         expert_files=expert_files,
@@ -132,10 +119,6 @@ def compare(
         taxonomy=taxonomy,
         proposals=proposals,
     )
-
-    def waiting(message: str) -> None:
-        console(stderr=True).print(message, soft_wrap=True)
-
     with progress_bar("models", disable=json_) as progress:
         study = run(
             paths,
@@ -149,7 +132,7 @@ def compare(
             dataset=dataset,
             outside=outside,  # type: ignore[arg-type]
             wait=not no_wait,
-            on_wait=waiting,
+            on_wait=_waiting,
         )
     if report is not None or plots is not None:
         from errata.report import _render
@@ -170,6 +153,32 @@ def compare(
         _print_study(study)
     if study.failed:
         raise typer.Exit(1)
+
+
+def _check_metadata(
+    metadata: Path | None, color_by: str | None, report: Path | None, plots: Path | None
+) -> None:
+    """--metadata and --color-by, checked before the long run, not after."""
+    from errata.exceptions import ErrataInputError
+
+    if (metadata is not None or color_by is not None) and report is None and plots is None:
+        raise ErrataInputError("--metadata/--color-by: only used with --report or --plots")
+    if metadata is not None:
+        import pandas as pd
+
+        from errata.report.study import load_metadata
+
+        _, attrs = load_metadata(metadata, pd.DataFrame({"model": pd.Series([], dtype=str)}))
+        if color_by is not None and color_by not in attrs:
+            raise ErrataInputError(
+                f"--color-by: '{color_by}' is not a column of {metadata} "
+                f"({', '.join(attrs) or 'no attributes'})"
+            )
+
+
+def _waiting(message: str) -> None:
+    """Say on stderr that this run waits for another one writing the study."""
+    console(stderr=True).print(message, soft_wrap=True)
 
 
 def _print_study(study) -> None:  # type: ignore[no-untyped-def]

@@ -116,8 +116,8 @@ def write_parquet(path: str | Path, table: Any) -> None:
 
     if not isinstance(table, pa.Table):
         table = pa.Table.from_pandas(table, preserve_index=False)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a file object: any path's bytes
+        pq.write_table(table, fh, compression="zstd")
 
 
 def json_default(obj: Any) -> Any:

@@ -604,6 +604,8 @@ def load_predictions(
     else:
         rows = N_VAL if ds.validation and file_names is None else None
         path, registry_order = _prediction_path(predictions)
+        if path.suffix.lower() == ".npy" and not ds.validation and file_names is None:
+            _class_paths(None, ds, str(path))  # names are needed, and a .npy has none: unread
         where, read = str(path), _read_file(path, content, names_field, ds, rows)
         label = name or (str(predictions) if str(predictions) in _registry_names() else path.stem)
     arr, names, notes = read

@@ -50,6 +50,18 @@ def _first(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+_JSON_KINDS = {dict: "an object", list: "a list", str: "a string", int: "a whole number"}
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, in JSON's words."""
+    if isinstance(value, bool):
+        return "true/false"
+    if value is None:
+        return "null"
+    return next((w for k, w in _JSON_KINDS.items() if isinstance(value, k)), "a number")
+
+
 class OlderStudy(ErrataInputError):
     """A study folder in an older layout than :data:`FORMAT`."""
 
@@ -80,12 +92,12 @@ def read_manifest(folder: str | Path, *, fix: str | None = None) -> dict[str, An
 def check(meta: Any) -> str | None:
     """What is wrong with a manifest's fields (None: nothing)."""
     if not isinstance(meta, dict):
-        return f"a {type(meta).__name__}, not an object"
+        return f"{_json_kind(meta)}, not an object"
     if meta.get("format") != FORMAT:
         return f"format {meta.get('format')!r}, expected {FORMAT}"
     for key, kind in KINDS.items():
         if key in meta and not isinstance(meta[key], kind):
-            return f"'{key}' is a {type(meta[key]).__name__}, expected a {kind.__name__}"
+            return f"'{key}' is {_json_kind(meta[key])}, expected {_JSON_KINDS[kind]}"
     if not isinstance(meta.get("models"), list):
         return "no 'models' list"
     for key in PER_DATASET:
@@ -93,7 +105,7 @@ def check(meta: Any) -> str | None:
             if ds not in D.DATASETS:
                 return f"'{key}' names the test set {ds!r}, not one of {', '.join(D.DATASETS)}"
             if value is not None and not isinstance(value, dict):
-                return f"'{key}'[{ds!r}] is a {type(value).__name__}, expected an object"
+                return f"'{key}'[{ds!r}] is {_json_kind(value)}, expected an object"
     seen: set[tuple[str, str]] = set()
     for i, m in enumerate(meta["models"]):
         problem = _check_model(m)
@@ -110,7 +122,7 @@ def check(meta: Any) -> str | None:
 
 def _check_model(m: Any) -> str | None:
     if not isinstance(m, dict):
-        return f"a {type(m).__name__}, not an object"
+        return f"{_json_kind(m)}, not an object"
     for key, kinds in MODEL_FIELDS.items():
         if key not in m:
             return f"no '{key}'"
@@ -120,7 +132,7 @@ def _check_model(m: Any) -> str | None:
         if key == "sha256" and value is None:
             continue
         if not isinstance(value, kinds) or isinstance(value, bool):
-            return f"'{key}' is {value!r}, expected {' or '.join(k.__name__ for k in kinds)}"
+            return f"'{key}' is {value!r}, expected {' or '.join(_JSON_KINDS[k] for k in kinds)}"
     part = m.get("part")
     if part is not None and (not isinstance(part, str) or not PART_NAME.fullmatch(part)):
         return f"'part' is {part!r}, not the name of an error part"

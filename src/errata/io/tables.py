@@ -166,10 +166,10 @@ def write_part(path: Path, table: Any) -> None:
 
     from errata.io.files import atomic_path
 
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         pq.write_table(
             table,
-            tmp,
+            fh,
             compression="zstd",
             compression_level=1,  # level 1 writes a third faster than 3 for 0.1 % more bytes
             use_dictionary=["model", "dataset", "file_name", "category"],

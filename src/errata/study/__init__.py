@@ -58,7 +58,7 @@ from errata.io.lock import folder_lock
 from errata.io.population import comparability
 from errata.io.predictions import Order, image_ids
 from errata.io.studyfolder import FORMAT as FORMAT
-from errata.io.studyfolder import DamagedManifest, OlderStudy
+from errata.io.studyfolder import OlderStudy
 from errata.io.studyfolder import read_manifest as read_manifest
 from errata.resources import N_VAL
 from errata.study import folder
@@ -367,8 +367,8 @@ def _published() -> Any:
 
 def _parts(folder: Path) -> list[Path]:
     """The error parts the manifest lists (or the single errors.parquet of an old study)."""
-    if (folder / "study.json").exists():
-        with contextlib.suppress(OlderStudy, DamagedManifest):
+    if (folder / "study.json").exists():  # a damaged manifest is refused, pointing to --rebuild
+        with contextlib.suppress(OlderStudy):
             return [folder / "errors" / p for p in read_manifest(folder).get("parts", [])]
     legacy = folder / "errors.parquet"
     return [legacy] if legacy.exists() else []
