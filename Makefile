@@ -24,7 +24,7 @@ EXTRAS ?= --extra review --extra openworld --extra predict --extra imagenetx --e
 RUN := $(UV) run --frozen $(EXTRAS)
 CORE_RUN := $(UV) run --frozen
 
-.PHONY: help uv env env-core apt sources demo test bench lint resources clean
+.PHONY: help uv env env-core apt sources demo test docs bench lint resources clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -54,6 +54,9 @@ demo: env-core  ## analyse the reference ResNet-50 predictions and write a repor
 test: env apt sources  ## run the whole test suite
 	@$(RUN) python -m pytest -q
 
+docs: env  ## serve the documentation at http://127.0.0.1:8000 (make test builds it strictly)
+	@NO_MKDOCS_2_WARNING=1 $(RUN) mkdocs serve -a 127.0.0.1:8000
+
 bench: env-core  ## run the benchmarks and update benchmarks/RESULTS.md
 	@$(CORE_RUN) python benchmarks/run.py
 
@@ -66,4 +69,4 @@ resources: env apt sources  ## regenerate the package resources from their sourc
 	@$(RUN) python tools/build_resources.py
 
 clean:
-	rm -rf .venv demo-output .pytest_cache
+	rm -rf .venv demo-output .pytest_cache site

@@ -31,7 +31,7 @@ def test_reference_resnet50_figures(data_dir: Path) -> None:
 
 
 def test_reference_resnet50_error_shares(data_dir: Path) -> None:
-    """The README's ResNet-50 error breakdown, with and without the rater evidence."""
+    """The docs' ResNet-50 error breakdown, with and without the rater evidence."""
     for proposals, spurious, failure in (("auto", "22.1", "37.7"), ((), "9.6", "50.1")):
         opts = errata.Options(proposals=proposals, n_resamples=10)
         s = errata.analyze("cleanlab-resnet50", labels="real", options=opts).summary

@@ -123,7 +123,7 @@ def test_cli_unknown_taxonomy_is_one_line(vit3b: Path) -> None:
 
 
 def test_published_figures_with_rater_evidence(vit3b: Path) -> None:
-    """The README's ViT-3B figures (ReaL; rejected proposals from ReaL's raters, the default
+    """The docs' ViT-3B figures (ReaL; rejected proposals from ReaL's raters, the default
     when the file is in the data directory; in-sample for errata's taxonomy)."""
 
     def run(**kw: object) -> dict:

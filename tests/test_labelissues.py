@@ -233,7 +233,7 @@ def test_zoo_of_perturbed_copies_ranks_consensus_first(data_dir: Path) -> None:
 
 
 def test_reference_resnet_against_real(data_dir: Path) -> None:
-    """The README's figures: one top-1 model, original labels audited, ReaL as the truth."""
+    """The docs' figures: one top-1 model, original labels audited, ReaL as the truth."""
     r = label_issues(["cleanlab-resnet50"], labels="original", truth="real")
     v = r.summary["validation"]
     assert r.summary["label_issues_flagged"] == 13634  # every disagreement (top-1 72.732 %)

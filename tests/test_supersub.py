@@ -64,7 +64,7 @@ def test_reference_resnet50_superclass_figures(data_dir: Path) -> None:
         assert r["flat_within"] == within and not r["scores"]
     full = supersub(["cleanlab-resnet50"], taxonomy="errata").models.iloc[0]
     ten = supersub(["cleanlab-resnet50"], taxonomy="supersub10").models.iloc[0]
-    # the figures README states (in-sample facts of the reference file)
+    # the figures the docs state (in-sample facts of the reference file)
     assert (full["flat_images"], full["flat_errors"]) == (50000, 13634)
     assert round(100 * full["flat_superclass_accuracy"], 2) == 83.16
     assert (full["flat_within"], round(100 * full["flat_within_share"], 2)) == (5212, 38.23)

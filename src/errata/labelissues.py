@@ -392,6 +392,8 @@ def label_issues(
         The k of precision and recall at k.
     progress : callable(done, total, name), optional
 
+    Notes
+    -----
     The tests (``tests/test_labelissues.py``) plant wrong labels and missing pairs in a
     synthetic zoo and check that they rank first; ``benchmarks/label_issues.py`` measures the
     rankings on the reference ResNet-50 against ReaL.

@@ -73,7 +73,7 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 
 
 def test_calibrated_factors_on_the_expert_rows(data_dir: Path) -> None:
-    """The figures of README/benchmarks (in-sample: the factors were chosen on these rows)."""
+    """The figures of the docs/benchmarks (in-sample: the factors were chosen on these rows)."""
     pytest.importorskip("imagenet_x")
     from errata.experts import expert_agreement
 

@@ -271,7 +271,7 @@ def test_placement_ranks_only_comparable_figures(planted: Path) -> None:
 
 
 def test_query_joins_a_study_with_the_published_view(data_dir: Path, tmp_path: Path) -> None:
-    """The README's example: where the reference ResNet-50 falls by top-1 among the 962."""
+    """The docs' example: where the reference ResNet-50 falls by top-1 among the 962."""
     from errata.study import compare, query
 
     path = data.path("cleanlab-resnet50")

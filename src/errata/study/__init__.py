@@ -164,6 +164,8 @@ def compare(
         When another run is writing ``out``: wait for it (``on_wait`` is told so, in one line),
         or with ``wait=False`` stop with an :class:`~errata.exceptions.ErrataInputError`.
 
+    Notes
+    -----
     Files are read and hashed in a background thread while the previous batch is scored, and
     each batch's error part is written in another, so the two cores stay busy. A file that fails
     validation is recorded in ``Study.failed`` and skipped; the others go on.
