@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -41,14 +42,51 @@ def row_ref(where: object, row: int) -> str:
 
 
 class MissingExtraError(ImportError):
-    """An optional extra is not installed; the message says which ``pip install`` to run."""
+    """An optional extra is not installed; the message names the command that installs it in
+    the environment errata runs in (see :func:`install_hint`)."""
 
     def __init__(self, extra: str, module: str) -> None:
         super().__init__(
             f"this needs the optional '{extra}' extra ({module} is not installed): "
-            f"pip install 'imagenet-errata[{extra}]'"
+            f"{install_hint(extra)}"
         )
         self.extra = extra
+
+
+def _project_root(prefix: Path) -> Path | None:
+    """The errata project whose ``.venv`` is ``prefix`` (a clone: pyproject.toml + uv.lock)."""
+    root = prefix.parent
+    if prefix.name != ".venv" or not (root / "uv.lock").is_file():
+        return None
+    try:
+        text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    return root if 'name = "imagenet-errata"' in text else None
+
+
+def install_hint(extra: str, *, prefix: str | None = None, has_pip: bool | None = None) -> str:
+    """The command that installs ``extra`` where errata runs.
+
+    Inside a clone of the project (its ``.venv``, made by ``make env`` / ``uv sync``, which has
+    no pip): ``make env`` (every extra) or ``uv sync --frozen --inexact --extra NAME``. In an
+    environment with pip: ``pip install 'imagenet-errata[NAME]'``. Elsewhere (a uv-made
+    environment without pip): ``uv pip install 'imagenet-errata[NAME]'``.
+    """
+    import importlib.util
+    import sys
+
+    root = _project_root(Path(prefix or sys.prefix))
+    if root is not None:
+        return (
+            f"run 'make env' in {root} (every extra) or "
+            f"'uv sync --frozen --inexact --extra {extra}'"
+        )
+    if has_pip is None:
+        has_pip = importlib.util.find_spec("pip") is not None
+    if has_pip:
+        return f"pip install 'imagenet-errata[{extra}]'"
+    return f"uv pip install 'imagenet-errata[{extra}]'"
 
 
 def require(module: str, extra: str):  # type: ignore[no-untyped-def]

@@ -99,7 +99,8 @@ def test_unknown_name_lists_known() -> None:
 
 
 def test_missing_extra_is_one_line(tmp_path: Path) -> None:
-    """Without the review extra, a review command says which pip install to run."""
+    """Without the review extra, a review command says what installs it: in the project's own
+    environment (this one, made by make env, which has no pip) make env / uv sync."""
     import subprocess
     import sys
 
@@ -112,8 +113,32 @@ def test_missing_extra_is_one_line(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 2, done.stderr
-    assert "pip install 'imagenet-errata[review]'" in done.stderr
+    assert "'make env'" in done.stderr
+    assert "uv sync --frozen --inexact --extra review" in done.stderr
+    assert "pip install" not in done.stderr  # the project's environment has no pip
     assert "Traceback" not in done.stderr
+
+
+def test_install_hint_fits_the_environment(tmp_path: Path) -> None:
+    from errata.exceptions import install_hint
+
+    project = tmp_path / "errata"
+    (project / ".venv").mkdir(parents=True)
+    (project / "uv.lock").write_text("")
+    (project / "pyproject.toml").write_text('[project]\nname = "imagenet-errata"\n')
+    assert "uv sync --frozen --inexact --extra predict" in install_hint(
+        "predict", prefix=str(project / ".venv")
+    )
+    other = tmp_path / "venv"
+    assert install_hint("predict", prefix=str(other), has_pip=True) == (
+        "pip install 'imagenet-errata[predict]'"
+    )
+    assert install_hint("predict", prefix=str(other), has_pip=False) == (
+        "uv pip install 'imagenet-errata[predict]'"
+    )
+    # another project's .venv is not errata's
+    (project / "pyproject.toml").write_text('[project]\nname = "something-else"\n')
+    assert "pip install" in install_hint("predict", prefix=str(project / ".venv"), has_pip=True)
 
 
 # --- verification when used, memoised (issue 20) ------------------------------------------------

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from errata.exceptions import require
 
-require("sqlalchemy", "review")  # a one-line "pip install 'imagenet-errata[review]'" if missing
+require("sqlalchemy", "review")  # a one-line error naming what installs the extra if missing
 
 from sqlalchemy import (  # noqa: E402
     Boolean,
