@@ -301,7 +301,8 @@ def test_missing_extra_names_it(monkeypatch) -> None:  # type: ignore[no-untyped
 
     monkeypatch.setitem(sys.modules, "cleanlab", None)
     given, _, models = planted(n_models=1)
-    with pytest.raises(MissingExtraError, match=r"--extra labelissues|imagenet-errata\[labelissues\]"):
+    hint = r"--extra labelissues|imagenet-errata\[labelissues\]"
+    with pytest.raises(MissingExtraError, match=hint):
         label_issues(models, labels=given)
 
 

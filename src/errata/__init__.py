@@ -77,3 +77,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["__version__", *_LAZY]
+
+
+def __dir__() -> list[str]:
+    """The public names (what ``__all__`` lists), for ``dir(errata)`` and tab completion."""
+    return sorted(__all__)

@@ -61,6 +61,16 @@ class Analysis:
     order: str = "auto"
     outside: str = "error"
 
+    def __repr__(self) -> str:
+        from errata.io import display
+
+        return display.text(self.predictions.name, self.metrics, self.summary)
+
+    def _repr_html_(self) -> str:
+        from errata.io import display
+
+        return display.html(self.predictions.name, self.metrics, self.summary, self.notes())
+
     @property
     def dataset(self) -> D.Dataset:
         """The test set (:mod:`errata.core.datasets`)."""
@@ -93,9 +103,26 @@ class Analysis:
 
     @property
     def errors(self) -> Any:
-        """:attr:`errors_table` as a pandas DataFrame."""
+        """:attr:`errors_table` as a pandas DataFrame, with the class names beside the class
+        indices (``original_name``, ``top1_name``, ``evidence_label_name``: categoricals over
+        the 1000 names, the two names two classes share told apart by WordNet id) and a
+        proper null (``<NA>``) for an error without an evidence label or count (``-1`` in the
+        Parquet file)."""
         t = self.errors_table
-        return None if t is None else t.to_pandas(types_mapper=_arrow_types)
+        if t is None:
+            return None
+        import pandas as pd
+
+        df = t.to_pandas(types_mapper=_arrow_types)
+        names = _class_categories()
+        for col in ("original", "top1", "evidence_label"):
+            codes = df[col].to_numpy(dtype=np.int64)
+            at = df.columns.get_loc(col) + 1
+            df.insert(at, f"{col}_name", pd.Categorical.from_codes(codes, categories=names))
+        for col, dtype in (("evidence_label", "Int16"), ("evidence_count", "Int32")):
+            values = df[col].to_numpy()
+            df[col] = pd.Series(values, dtype=dtype).mask(values < 0)
+        return df
 
     @cached_property
     def per_image_table(self) -> Any:
@@ -122,7 +149,10 @@ class Analysis:
     def per_class(self) -> Any:
         """pandas DataFrame, one row per class (by original label): class_index, wnid, name,
         images, top1 (accuracy against the original label), evaluated (images in the
-        multi-label evaluation) and multi_label (accuracy against correct ∪ unclear)."""
+        multi-label evaluation), multi_label (accuracy against correct ∪ unclear: the class's
+        ReaL accuracy under ReaL, its term of MLA), the 95 % Wilson interval of both
+        (``top1_lo``, ``top1_hi``, ``multi_label_lo``, ``multi_label_hi``) and, with the error
+        pipeline, the images of every category (``n_fine_grained``, …)."""
         import pandas as pd
 
         from errata import resources
@@ -134,10 +164,7 @@ class Analysis:
                 "class_index": np.arange(len(c.wnids)),
                 "wnid": c.wnids,
                 "name": c.names,
-                "images": pc["images"],
-                "top1": pc["top1"],
-                "evaluated": pc["evaluated"],
-                "multi_label": pc["multi_label"],
+                **pc,
             }
         )
 
@@ -257,6 +284,20 @@ class Analysis:
                 files.write_parquet(tmp / names["errors"], self.errors_table)
                 files.write_json(tmp / names["summary"], self.summary)
         return {k: out / v for k, v in names.items()}
+
+
+def _class_categories() -> Any:
+    """The 1000 class names as unique categories: a name two classes share ("crane",
+    "maillot") carries its WordNet id."""
+    import collections
+
+    import pandas as pd
+
+    from errata import resources
+
+    c = resources.classes()
+    twice = {n for n, k in collections.Counter(c.names).items() if k > 1}
+    return pd.Index([f"{n} ({w})" if n in twice else n for n, w in zip(c.names, c.wnids)])
 
 
 def settings(

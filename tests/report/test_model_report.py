@@ -94,12 +94,42 @@ def test_thumbnails_are_embedded_up_to_the_cap(small_analysis, tmp_path: Path) -
     assert "size cap reached" in page.read_text(encoding="utf-8")
 
 
-def test_plots_are_exported_as_svg_and_png(written) -> None:
+def test_plots_are_exported_as_svg_pdf_and_png(written) -> None:
     plots = written["report"].parent / "plots"
     for name in ("category_breakdown", "mla_variants", "superclass_accuracy"):
         assert (plots / f"{name}.svg").read_text().lstrip().startswith("<?xml")
         assert (plots / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
-        assert f"{name}.png" in written
+        pdf = (plots / f"{name}.pdf").read_bytes()
+        assert pdf[:5] == b"%PDF-" and b"/Subtype /Image" not in pdf  # vector, no raster
+        assert f"{name}.png" in written and f"{name}.pdf" in written
+
+
+def test_report_text_follows_the_run_settings(small_analysis, written, tmp_path: Path) -> None:
+    """The intervals line says what the run did (Wilson by default, the bootstrap with its
+    resamples and seed when asked), and without images one line says how to get them."""
+    import dataclasses
+
+    html = written["report"].read_text(encoding="utf-8")
+    assert "Wilson score interval" in html and "bootstrap" not in html.split("Intervals")[1][:80]
+    assert "No example images: give the validation images" in html
+    boot = dataclasses.replace(
+        small_analysis,
+        options=dataclasses.replace(
+            small_analysis.options, interval="bootstrap", n_resamples=500, seed=3
+        ),
+    )
+    other = model_report(boot, tmp_path / "b.html")["report"].read_text(encoding="utf-8")
+    assert "percentile bootstrap over images, 500 resamples, seed 3" in other
+
+
+def test_real_report_has_an_mla_card(tmp_path: Path, data_dir: Path) -> None:
+    import errata
+
+    a = errata.analyze("cleanlab-resnet50", labels="real", order="imagefolder")
+    html = model_report(a, tmp_path / "r.html")["report"].read_text(encoding="utf-8")
+    mla = a.summary["mla_variants"]["mla"]["value"]
+    card = html.split('data-metric="mla"')[1][:200]
+    assert f"{100 * mla:.2f} %" in card
 
 
 def test_bad_input_writes_nothing(small_analysis, tmp_path: Path) -> None:

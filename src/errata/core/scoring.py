@@ -277,17 +277,30 @@ class Scores:
 
     def per_class(self, j: int = 0) -> dict[str, np.ndarray]:
         """Per original class of model ``j``: images, top-1 accuracy, images evaluated against
-        the label set, and multi-label accuracy (NaN where a class has no image)."""
-        t = self.tally
+        the label set, multi-label accuracy (the class's ReaL accuracy under ReaL, and its term
+        of MLA), each accuracy's Wilson interval (``_lo``/``_hi``), and the images of each
+        category (``n_<category key>``). NaN where a class has no image."""
+        t, o = self.tally, self.options
         c = t.topk_n.shape[2]
         counts = t.counts[j, :c]
         evaluated = _evaluated(counts)
-        return {
+        hits = counts[:, list(K.CORRECT_CODES)].sum(axis=-1)
+        out = {
             "images": t.topk_n[j, 0],
             "top1": M.ratio(t.topk_hits[j, 0], t.topk_n[j, 0]),
             "evaluated": evaluated,
-            "multi_label": M.ratio(counts[:, list(K.CORRECT_CODES)].sum(axis=-1), evaluated),
+            "multi_label": M.ratio(hits, evaluated),
         }
+        out["top1_lo"], out["top1_hi"] = M.wilson_interval(
+            t.topk_hits[j, 0], t.topk_n[j, 0], level=o.level
+        )
+        out["multi_label_lo"], out["multi_label_hi"] = M.wilson_interval(
+            hits, evaluated, level=o.level
+        )
+        if self.classified:
+            for i, cat in enumerate(K.CATEGORIES):
+                out[f"n_{cat.key}"] = counts[:, i]
+        return out
 
     # --- all models -------------------------------------------------------------------------
 

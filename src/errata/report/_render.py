@@ -119,7 +119,7 @@ def _style(text_as: str = "none") -> Iterator[None]:
             "axes.spines.right": False,
             "axes.titlesize": 9,
             "axes.labelsize": 9,
-            "legend.fontsize": 8,
+            "legend.fontsize": 9,
             "legend.frameon": False,
         }
     ):
@@ -143,30 +143,44 @@ def svg(fig: Any, prefix: str) -> str:
     page never share an id."""
     buf = io.StringIO()
     with _style("none"):
-        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, dpi=RASTER_DPI)
+        fig.savefig(
+            buf,
+            format="svg",
+            metadata={"Date": None, "Creator": None},
+            dpi=RASTER_DPI,
+            bbox_inches="tight",
+            pad_inches=0.05,
+        )
     text = buf.getvalue()
     text = text[text.index("<svg") :]
     text = _ID.sub(lambda m: m.group(1) + prefix + "-", text)
     return text.replace("<svg", f'<svg class="plot" role="img" aria-label="{prefix}"', 1)
 
 
+EXPORT_FORMATS = ("svg", "pdf", "png")
+_METADATA = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}, "png": None}
+
+
 def export(figures: Mapping[str, Any], folder: str | Path) -> dict[str, Path]:
-    """Write each figure as ``<name>.svg`` (text as paths, for papers) and ``<name>.png``, as
+    """Write each figure as ``<name>.svg`` and ``<name>.pdf`` (vector, text as paths, for
+    papers) and ``<name>.png``, cropped to a tight bounding box so that no label is clipped, as
     one unit (:func:`errata.io.files.atomic_folder`): a full disk leaves the folder as it was,
     not some of the plots; other files in it stay."""
     from errata.io import files as _io
 
     folder = Path(folder)
-    names = [f"{name}.{fmt}" for name in figures for fmt in ("svg", "png")]
+    names = [f"{name}.{fmt}" for name in figures for fmt in EXPORT_FORMATS]
     with _io.atomic_folder(folder, managed=names) as tmp:
         for name, fig in figures.items():
-            for fmt in ("svg", "png"):
+            for fmt in EXPORT_FORMATS:
                 with _style("path"):
                     fig.savefig(
                         tmp / f"{name}.{fmt}",
                         format=fmt,
                         dpi=PNG_DPI,
-                        metadata={"Date": None} if fmt == "svg" else None,
+                        metadata=_METADATA[fmt],
+                        bbox_inches="tight",
+                        pad_inches=0.05,
                     )
     return {n: folder / n for n in names}
 
@@ -184,7 +198,7 @@ def pct_panel(ax: Any, row: int, col: int, n_rows: int, *, ylabel: str, xlabel: 
     ax.yaxis.set_major_formatter(pct_formatter())
     ax.xaxis.set_major_formatter(pct_formatter())
     if col == 0:
-        ax.set_ylabel(ylabel, fontsize=8)
+        ax.set_ylabel(ylabel, fontsize=9)
     if row == n_rows - 1:
         ax.set_xlabel(xlabel)
 

@@ -159,7 +159,7 @@ def transition_figure(d: ModelDiff) -> Any:
                 f"{m[i, j]:,}",
                 ha="center",
                 va="center",
-                fontsize=7,
+                fontsize=9,
                 color="white" if np.log1p(m[i, j]) > 0.6 * hi else "black",
             )
     ax.set_xticks(range(len(keep)), keep, rotation=35, ha="right")

@@ -161,16 +161,14 @@ def breakdown_figure(breakdown: list[tuple[str, dict[str, int]]], title: str) ->
         )
         for yi, li, si in zip(y, left, share, strict=False):
             if si >= 0.06:
-                ax.text(li + si / 2, yi, f"{100 * si:.0f}", ha="center", va="center", fontsize=7)
+                ax.text(li + si / 2, yi, f"{100 * si:.0f}", ha="center", va="center", fontsize=9)
         left += share
     ax.set_yticks(
         y, [f"{R.short(t)} ({int(n):,})" for (t, _), n in zip(breakdown, totals, strict=True)]
     )
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(R.pct_formatter())
-    ax.set_xlabel(
-        "share of top-1 errors (a top-1 error is correct multi-label or a multi-label error)"
-    )
+    ax.set_xlabel("share of top-1 errors")
     ax.set_title(title, loc="left")
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=4)
     return fig
@@ -184,7 +182,7 @@ def mla_figure(variants: dict[str, dict[str, Any]]) -> Any:
     y = np.arange(len(keys))[::-1]
     ax.barh(y, values, color="#0072B2", height=0.6)
     for yi, v in zip(y, values, strict=False):
-        ax.text(v, yi, f" {100 * v:.2f} %", va="center", fontsize=8)
+        ax.text(v, yi, f" {100 * v:.2f} %", va="center", fontsize=9)
     ax.set_yticks(y, [variants[k]["title"] for k in keys])
     lo = max(0.0, float(values.min()) - 0.1)
     ax.set_xlim(lo, 1.0)
@@ -202,7 +200,7 @@ def superclass_figure(sc: Any) -> Any:
     ticks = [
         f"{R.short(s)} ({n:,})" for s, n in zip(worst["superclass"], worst["images"], strict=True)
     ]
-    ax.set_yticks(y, ticks, fontsize=7)
+    ax.set_yticks(y, ticks, fontsize=9)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(R.pct_formatter())
     ax.set_xlabel("accuracy (multi-label) of images whose original class is in the superclass")
@@ -223,7 +221,7 @@ def pairs_figure(pairs: Any, class_names: Any) -> Any:
             f"{R.short(class_names[o]) if o >= 0 else '—'} → {R.short(class_names[p])}"
             for o, p in zip(top["original"], top["top1"], strict=False)
         ],
-        fontsize=7,
+        fontsize=9,
     )
     ax.set_xlabel("errors")
     cats = list(dict.fromkeys(top["category"]))
@@ -310,7 +308,10 @@ def model_report(
     n_err = err.num_rows
     file_names = err.column("file_name").to_pylist()
     thumbs: dict[str, str] = {}
-    thumb_note = ""
+    thumb_note = (
+        "No example images: give the validation images (errata analyze … --report FILE "
+        "--images FOLDER, or model_report(…, images=FOLDER)) to see each error's thumbnail."
+    )
     if images is not None:
         from errata.report.thumbnails import thumbnails
 
@@ -444,6 +445,17 @@ def model_report(
                     "images": m["images"],
                 }
             )
+    mla = summary.get("mla_variants", {}).get("mla")
+    if "mla" not in analysis.metrics and mla is not None:  # ReaL: MLA from the variants
+        metrics.append(
+            {
+                "key": "mla",
+                "title": mla["title"],
+                "value": f"{100 * mla['value']:.2f} %",
+                "ci": "class-averaged",
+                "images": analysis.metrics.get(analysis.scores.accuracy_key, {}).get("images"),
+            }
+        )
     top1_errors = summary["top1_errors"]
     categories = [
         {
@@ -470,6 +482,7 @@ def model_report(
         "svgs": svgs,
         "sources": summary.get("sources", {}),
         "thumb_note": thumb_note,
+        "interval_note": interval_note(analysis.options),
         "notes": analysis.notes(),
         "n_errors": n_err,
         "population": population,
@@ -484,6 +497,20 @@ def model_report(
     }
     written["report"] = R.write_page(path, R.render("model.html", context))
     return written
+
+
+def interval_note(options: Any) -> str:
+    """How the report's intervals were computed, from the run's own settings."""
+    if getattr(options, "interval", "wilson") == "bootstrap":
+        return (
+            f"Intervals (95 %): percentile bootstrap over images, {options.n_resamples:,} "
+            f"resamples, seed {options.seed}; class-averaged metrics (MLA): the variance of a "
+            "mean of per-class proportions."
+        )
+    return (
+        "Intervals (95 %): Wilson score interval over images; class-averaged metrics (MLA): "
+        "the variance of a mean of per-class proportions."
+    )
 
 
 def population_section(analysis: Any) -> dict[str, Any]:

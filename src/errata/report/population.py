@@ -94,7 +94,7 @@ def figure(pop: Any, runs: list[tuple[str, dict[str, float]]], comparable: dict[
                             (xv, yv),
                             xytext=(4, 3),
                             textcoords="offset points",
-                            fontsize=6,
+                            fontsize=9,
                             color=RUN_COLOR,
                         )
             R.pct_panel(
@@ -125,7 +125,7 @@ def figure(pop: Any, runs: list[tuple[str, dict[str, float]]], comparable: dict[
         [handle],
         ["this run" if ok else "this run (not comparable)"],
         loc="outside lower left",
-        fontsize=7,
+        fontsize=9,
     )
     return fig
 

@@ -201,7 +201,7 @@ def scatter_figure(
                     f"r = {r:+.2f}",
                     transform=ax.transAxes,
                     va="top",
-                    fontsize=7,
+                    fontsize=9,
                     color="#444",
                 )
             R.pct_panel(
@@ -426,6 +426,10 @@ def population_section(models: Any, meta: dict[str, Any]) -> dict[str, Any]:
         published = published_of(models, settings) or comparability(settings, full_val=None)
     runs = [(str(r["model"]), PR.run_values(r, settings)) for r in models.to_dict(orient="records")]
     out = PR.section(runs, published)
-    if "placement" in out:
+    if "placement" in out and len(runs) > N_PLACED:
         out["placement"] = out["placement"][:N_PLACED]
+        out["placement_note"] = (
+            f"showing {N_PLACED} of {len(runs):,} models (in study order); every model is drawn "
+            'above, and all are in models.parquet (errata query STUDY "SELECT * FROM models")'
+        )
     return out

@@ -79,6 +79,20 @@ class Study:
     written: dict[str, Path] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        from errata.io import display
+
+        return display.study_text(self.models, len(self.failed), self._folder())
+
+    def _repr_html_(self) -> str:
+        from errata.io import display
+
+        return display.study_html(self.models, len(self.failed), self._folder())
+
+    def _folder(self) -> Path | None:
+        """The study folder (None for a study that was not written)."""
+        return next((p.parent for p in self.written.values()), None)
+
 
 def prediction_files(paths: Iterable[str | Path]) -> list[Path]:
     """Expand folders into their prediction files (sorted); keep files as given

@@ -1,0 +1,124 @@
+"""Short text and HTML views of results, for ``repr`` and notebooks (``_repr_html_``).
+
+The views read the JSON-ready dicts the results already give (``metrics``, ``summary``, the
+models table), so what a notebook shows is what ``--json`` says. Every string is escaped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+HEADLINE = ("top1", "top5", "real", "label_accuracy", "mla", "imagenet_m")
+TITLES = {
+    "top1": "top-1",
+    "top5": "top-5",
+    "real": "ReaL",
+    "label_accuracy": "label accuracy",
+    "mla": "MLA",
+    "imagenet_m": "ImageNet-M",
+}
+
+
+def _pct(x: Any, digits: int = 2) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{100 * float(x):.{digits}f} %"
+
+
+def headline(metrics: Mapping[str, Any], summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``[(title, value)]`` of the headline figures present: top-1, top-5, ReaL or label
+    accuracy, MLA (from the summary's MLA variants under ReaL), ImageNet-M."""
+    out = []
+    mla = (summary.get("mla_variants") or {}).get("mla")
+    for key in HEADLINE:
+        m = metrics.get(key)
+        if m is not None:
+            out.append((TITLES[key], _pct(m.get("value"))))
+        elif key == "mla" and mla is not None:
+            out.append((TITLES[key], _pct(mla.get("value"))))
+    return out
+
+
+def text(name: str, metrics: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
+    """One line: ``Analysis('model': top-1 72.73 %, ReaL 77.61 %, MLA 77.17 %; 10,485 errors)``."""
+    figures = ", ".join(f"{t} {v}" for t, v in headline(metrics, summary))
+    errors = summary.get("errors")
+    tail = f"; {errors:,} multi-label errors" if isinstance(errors, int) else ""
+    return f"Analysis({name!r}: {figures}{tail})"
+
+
+def categories(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    """``[(category, count, share, status)]`` of the error categories (not correct/excluded)."""
+    rows = []
+    for cat, v in (summary.get("categories") or {}).items():
+        if v.get("share") is None:
+            continue
+        rows.append((cat, f"{v['count']:,}", _pct(v["share"], 1), v.get("status", "")))
+    return rows
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    th = "".join(f"<th>{escape(h)}</th>" for h in head)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in r) + "</tr>" for r in rows
+    )
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def html(
+    name: str, metrics: Mapping[str, Any], summary: Mapping[str, Any], notes: Sequence[str]
+) -> str:
+    """A notebook view: the headline figures, the category table and the notes."""
+    parts = [f"<div><strong>errata analysis: {escape(name)}</strong>"]
+    figures = headline(metrics, summary)
+    parts.append(_table([t for t, _ in figures], [[v for _, v in figures]]))
+    cats = categories(summary)
+    if cats:
+        parts.append(_table(["category", "errors", "share of multi-label errors", "status"], cats))
+    if notes:
+        parts.append("<ul>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+STUDY_COLUMNS = ("model", "dataset", "top1", "real", "label_accuracy", "mla", "errors")
+SHOWN = 20
+
+
+def _cell(column: str, value: Any) -> str:
+    if column in ("model", "dataset"):
+        return str(value)
+    if column == "errors":
+        return "–" if value is None or value != value else f"{int(value):,}"
+    return _pct(value)
+
+
+def study_text(models: Any, failed: int, out: Any) -> str:
+    """One line: how many models, the best top-1, failures, the folder."""
+    n = 0 if models is None else len(models)
+    best = ""
+    if n and "top1" in models:
+        i = models["top1"].astype(float).idxmax()
+        best = f", best top-1 {models.loc[i, 'model']!r} {_pct(models.loc[i, 'top1'])}"
+    where = f" in {str(out)!r}" if out else ""
+    fail = f", {failed} failed" if failed else ""
+    return f"Study({n} model{'s' if n != 1 else ''}{best}{fail}{where})"
+
+
+def study_html(models: Any, failed: int, out: Any) -> str:
+    """A notebook view of a study: its first models by top-1 (with how many are not shown)."""
+    title = escape(study_text(models, failed, out))
+    if models is None or not len(models):
+        return f"<div><strong>{title}</strong></div>"
+    cols = [c for c in STUDY_COLUMNS if c in models]
+    top = models.sort_values("top1", ascending=False) if "top1" in models else models
+    rows = []
+    for _, r in top.head(SHOWN).iterrows():
+        rows.append([_cell(c, r[c]) for c in cols])
+    tail = ""
+    if len(models) > SHOWN:
+        tail = f"<p>showing {SHOWN} of {len(models):,} models, all in models.parquet</p>"
+    return f"<div><strong>{title}</strong>{_table(cols, rows)}{tail}</div>"
