@@ -737,6 +737,10 @@ class RunBands:
             "high_with_not_run": num(self.upper) if self.upper[j, c] != self.high[j, c] else None,
             "n_models": int(self.n_models[j]),
             "outside": None if np.isnan(pos) else bool(pos != 0),
+            # inside only because the stages that did not run may have sent their errors here
+            "inside_with_not_run": None
+            if np.isnan(pos)
+            else bool(pos == 0 and self.share[j, c] > self.high[j, c]),
             "direction": None if np.isnan(pos) or pos == 0 else ("above" if pos > 0 else "below"),
         }
 
@@ -861,13 +865,65 @@ def run_bands(
     )
 
 
+def bands_of(
+    top1: np.ndarray | float | None,
+    counts: Mapping[str, np.ndarray | float],
+    errors: np.ndarray | float,
+    settings: Mapping[str, Any],
+    *,
+    full_val: bool | None = True,
+) -> RunBands | str:
+    """:func:`run_bands`, or one sentence saying why there is no band: a test set other than
+    the validation set (the published shares are of Shankar et al.'s validation images), a run
+    without the error pipeline or without top-1, or the published file not in the data
+    directory (how to fetch it)."""
+    from errata.core.datasets import DEFAULT
+    from errata.io import data
+
+    if settings.get("dataset", DEFAULT) != DEFAULT:
+        return (
+            "no published band: the published shares are of ImageNet validation images, not "
+            f"{settings['dataset']}"
+        )
+    if settings.get("classify") is False:
+        return "no published band: the errors were not classified (--no-errors)"
+    if top1 is None:
+        return "no published band: no top-1 accuracy to place the run by"
+    if not data.is_present(BAND_FILE):
+        return (
+            "no published band: the published statistics are not in the data directory "
+            f"(errata data fetch {BAND_FILE})"
+        )
+    return run_bands(top1, counts, errors, settings, full_val=full_val)
+
+
+def band_json(bands: RunBands | str, j: int = 0, *, reasons: bool = True) -> dict[str, Any]:
+    """JSON of one run's band (:meth:`RunBands.model`), or ``{"available": false, "note"}``."""
+    if isinstance(bands, str):
+        return {"available": False, "note": bands}
+    return {"available": bool(np.isfinite(bands.low[j]).any())} | bands.model(j, reasons=reasons)
+
+
+def with_band(summary: Mapping[str, Any], band: Mapping[str, Any]) -> dict[str, Any]:
+    """An error summary (``{"categories": {name: {count, share, …}}, …}``) with each band
+    category's ``published_band`` (its ``band_json`` entry; None without a band)."""
+    cats = dict(summary.get("categories", {}))
+    per = band.get("categories", {})
+    for name, key in zip(BAND_CATEGORIES, BAND_KEYS, strict=True):
+        if name in cats:
+            cats[name] = dict(cats[name]) | {"published_band": per.get(key)}
+    return dict(summary) | {"categories": cats}
+
+
 __all__ = [
     "BAND_CATEGORIES",
     "BAND_KEYS",
     "COLUMN_MAP",
     "MLE_CATEGORIES",
     "RunBands",
+    "band_json",
     "band_population",
+    "bands_of",
     "run_bands",
     "NOT_ONE_TO_ONE",
     "comparability",
@@ -876,4 +932,5 @@ __all__ = [
     "population",
     "population_values",
     "run_shares",
+    "with_band",
 ]
