@@ -217,7 +217,7 @@ class Analysis:
         top1 = self.metrics.get("top1", {})
         return comparability(self.settings, full_val=top1.get("images") == N_VAL)
 
-    @cached_property
+    @property
     def band(self) -> Any:
         """Where each category's share stands among the published models of similar top-1
         (:func:`errata.io.population.bands_of`): a ``RunBands``, or why there is none."""

@@ -112,34 +112,10 @@ def outside_cell(bands: Any, j: int) -> str:
 
 
 def study_bands(models: Any, settings: dict[str, Any] | None) -> Any:
-    """The bands of a study's validation models (all at once), or why there are none."""
-    import numpy as np
-
-    from errata.core.datasets import DEFAULT
+    """The bands of a study's validation models (:func:`errata.io.population.models_bands`)."""
     from errata.io import population as P
-    from errata.resources import N_VAL
 
-    if settings is None or "top1" not in models.columns or "errors" not in models.columns:
-        return "no published band: the study has no classified validation models"
-    counts = {
-        f"n_{k}": models[f"n_{k}"].to_numpy(np.float64)
-        for k in P.BAND_KEYS
-        if f"n_{k}" in models.columns
-    }
-    val = (
-        models["dataset"].to_numpy() == DEFAULT
-        if "dataset" in models.columns
-        else np.ones(len(models), bool)
-    )
-    full = bool((models["images"][val] == N_VAL).all()) if "images" in models.columns else None
-    top1 = np.where(val, models["top1"].to_numpy(np.float64), np.nan)
-    return P.bands_of(
-        top1,
-        counts,
-        models["errors"].to_numpy(np.float64),
-        settings | {"dataset": DEFAULT},
-        full_val=full,
-    )
+    return P.models_bands(models, settings)
 
 
 def study_band_json(models: Any, bands: Any) -> dict[str, Any]:

@@ -897,6 +897,30 @@ def bands_of(
     return run_bands(top1, counts, errors, settings, full_val=full_val)
 
 
+def models_bands(models: Any, settings: Mapping[str, Any] | None) -> RunBands | str:
+    """The bands of every model of a study's models table (one vectorised call; a model of
+    another test set has no band), or why there are none."""
+    from errata.core.datasets import DEFAULT
+    from errata.resources import N_VAL
+
+    if settings is None or not len(models) or not {"top1", "errors"} <= set(models.columns):
+        return "no published band: the study has no classified validation models"
+    counts = {
+        f"n_{k}": models[f"n_{k}"].to_numpy(np.float64)
+        for k in BAND_KEYS
+        if f"n_{k}" in models.columns
+    }
+    val = (
+        models["dataset"].to_numpy() == DEFAULT
+        if "dataset" in models.columns
+        else np.ones(len(models), dtype=bool)
+    )
+    full = bool((models["images"][val] == N_VAL).all()) if "images" in models.columns else None
+    top1 = np.where(val, models["top1"].to_numpy(np.float64), np.nan)
+    errors = models["errors"].to_numpy(np.float64)
+    return bands_of(top1, counts, errors, dict(settings) | {"dataset": DEFAULT}, full_val=full)
+
+
 def band_json(bands: RunBands | str, j: int = 0, *, reasons: bool = True) -> dict[str, Any]:
     """JSON of one run's band (:meth:`RunBands.model`), or ``{"available": false, "note"}``."""
     if isinstance(bands, str):
@@ -924,6 +948,7 @@ __all__ = [
     "band_json",
     "band_population",
     "bands_of",
+    "models_bands",
     "run_bands",
     "NOT_ONE_TO_ONE",
     "comparability",
