@@ -127,9 +127,10 @@ def study_band_json(models: Any, bands: Any) -> dict[str, Any]:
     if isinstance(bands, str):
         return {"available": False, "note": bands}
     names = models["model"].astype(str).tolist()
+    position = bands.position  # once for every model
     rows = []
     for j, name in enumerate(names):
-        one = P.band_json(bands, j, reasons=False)
+        one = P.band_json(bands, j, reasons=False, position=position)
         rows.append({"model": name} | {k: v for k, v in one.items() if k not in _SHARED})
     return {
         "available": True,

@@ -126,7 +126,7 @@ def _band(
     ranks = [np.clip(np.ceil(np.round(q * n_ok, 9)), 1, n_ok).astype(np.int64) for q in quantiles]
     for c in range(k):
         order = np.argsort(pop_shares[:, c], kind="stable")
-        seen = np.cumsum(inside[:, order], axis=1)  # (m', n): models in the window so far
+        seen = np.cumsum(inside[:, order], axis=1, dtype=np.int32)  # (m', n): in the window so far
         for end, rank in zip(ends, ranks, strict=True):
             at = (seen >= rank[:, None]).argmax(axis=1)
             end[enough, c] = pop_shares[order[at], c]

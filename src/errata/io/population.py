@@ -722,9 +722,10 @@ class RunBands:
         """``(m, 6)`` bool: the share is outside its band."""
         return np.abs(np.nan_to_num(self.position)) > 0
 
-    def category(self, j: int, c: int) -> dict[str, Any]:
-        """JSON of model ``j``, category ``c`` (snake_case keys)."""
-        pos = self.position[j, c]
+    def category(self, j: int, c: int, *, position: np.ndarray | None = None) -> dict[str, Any]:
+        """JSON of model ``j``, category ``c`` (snake_case keys); ``position`` is
+        :attr:`position` when the caller has it (a study's thousand models)."""
+        pos = (self.position if position is None else position)[j, c]
 
         def num(a: np.ndarray) -> float | None:
             v = float(a[j, c])
@@ -744,13 +745,18 @@ class RunBands:
             "direction": None if np.isnan(pos) or pos == 0 else ("above" if pos > 0 else "below"),
         }
 
-    def model(self, j: int = 0, *, reasons: bool = True) -> dict[str, Any]:
+    def model(
+        self, j: int = 0, *, reasons: bool = True, position: np.ndarray | None = None
+    ) -> dict[str, Any]:
         """JSON of model ``j``: its top-1, the window, the models in it and per category
         (snake_case key) :meth:`category` (with ``reasons`` unless told otherwise)."""
+        pos = self.position if position is None else position
         cats = {}
         for c, k in enumerate(BAND_KEYS):
-            cats[k] = self.category(j, c) | ({"reasons": self.reasons[k]} if reasons else {})
-        outside = [BAND_CATEGORIES[c] for c in np.flatnonzero(self.outside()[j]).tolist()]
+            one = self.category(j, c, position=pos)
+            cats[k] = one | ({"reasons": self.reasons[k]} if reasons else {})
+        off = np.abs(np.nan_to_num(pos[j])) > 0
+        outside = [BAND_CATEGORIES[c] for c in np.flatnonzero(off).tolist()]
         return {
             "top1": float(self.top1[j]),
             "window": WINDOW,
@@ -759,10 +765,10 @@ class RunBands:
             "source": BAND_SOURCE,
             "categories": cats,
             "outside": outside,
-            "note": self.note(j),
+            "note": self.note(j, position=pos),
         }
 
-    def note(self, j: int = 0) -> str:
+    def note(self, j: int = 0, *, position: np.ndarray | None = None) -> str:
         """One sentence: how many published models are in the window, and what is outside."""
         n = int(self.n_models[j])
         if not np.isfinite(self.low[j]).any():
@@ -771,7 +777,7 @@ class RunBands:
                 f"±{100 * WINDOW:.0f} points of top-1 {100 * self.top1[j]:.2f} % (fewer than "
                 f"{MIN_MODELS})"
             )
-        pos = self.position[j]
+        pos = (self.position if position is None else position)[j]
         off = [
             f"{BAND_CATEGORIES[c]} {100 * self.share[j, c]:.1f} % "
             f"{'above' if pos[c] > 0 else 'below'} {_band_text(self, j, c)}"
@@ -921,11 +927,14 @@ def models_bands(models: Any, settings: Mapping[str, Any] | None) -> RunBands | 
     return bands_of(top1, counts, errors, dict(settings) | {"dataset": DEFAULT}, full_val=full)
 
 
-def band_json(bands: RunBands | str, j: int = 0, *, reasons: bool = True) -> dict[str, Any]:
+def band_json(
+    bands: RunBands | str, j: int = 0, *, reasons: bool = True, position: np.ndarray | None = None
+) -> dict[str, Any]:
     """JSON of one run's band (:meth:`RunBands.model`), or ``{"available": false, "note"}``."""
     if isinstance(bands, str):
         return {"available": False, "note": bands}
-    return {"available": bool(np.isfinite(bands.low[j]).any())} | bands.model(j, reasons=reasons)
+    one = bands.model(j, reasons=reasons, position=position)
+    return {"available": bool(np.isfinite(bands.low[j]).any())} | one
 
 
 def with_band(summary: Mapping[str, Any], band: Mapping[str, Any]) -> dict[str, Any]:
