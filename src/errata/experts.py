@@ -54,6 +54,54 @@ def shared_vocabulary() -> tuple[dict[str, str], dict[str, str]]:
     return auto, expert
 
 
+def explained_categories() -> tuple[str, ...]:
+    """The expert categories of the shared vocabulary (:func:`shared_vocabulary`): every
+    category the experts use, each naming an explanation of the mistake (they have no "model
+    failure").
+
+    >>> explained_categories()  # doctest: +NORMALIZE_WHITESPACE
+    ('Fine-grained error', 'Fine-grained error with OOV', 'Spurious Correlation',
+     'Non-prototypical')
+    """
+    _, expert = shared_vocabulary()
+    return tuple(dict.fromkeys(expert.values()))
+
+
+def f1_scores(
+    automated: np.ndarray, expert: np.ndarray, categories: tuple[str, ...]
+) -> dict[str, float]:
+    """Per category, the F1 of the automated labels against the expert ones (shape ``(n,)``
+    each, one vocabulary): ``2·both / (automated + expert)``, the harmonic mean of precision
+    and recall, 0 when neither rater uses the category. Higher is better.
+
+    >>> f1_scores(np.array(["a", "a", "b"]), np.array(["a", "b", "b"]), ("a", "b", "c"))
+    {'a': 0.6666666666666666, 'b': 0.6666666666666666, 'c': 0.0}
+    """
+    a, e = np.asarray(automated), np.asarray(expert)
+    out = {}
+    for cat in categories:
+        said, truth = int((a == cat).sum()), int((e == cat).sum())
+        both = int(((a == cat) & (e == cat)).sum())
+        out[cat] = 2 * both / (said + truth) if said + truth else 0.0
+    return out
+
+
+def macro_f1_score(
+    automated: np.ndarray, expert: np.ndarray, categories: tuple[str, ...] | None = None
+) -> float:
+    """The F1 of each explained category (:func:`f1_scores`), averaged with equal weights.
+
+    Unlike agreement, it is not raised by calling every error explained: a category called too
+    often loses precision, so its F1 falls. Default categories: :func:`explained_categories`.
+
+    >>> macro_f1_score(np.array(["a", "a", "b"]), np.array(["a", "b", "b"]), ("a", "b"))
+    0.6666666666666666
+    """
+    cats = explained_categories() if categories is None else categories
+    f1 = f1_scores(automated, expert, cats)
+    return float(np.mean(list(f1.values()))) if f1 else float("nan")
+
+
 @dataclass
 class Agreement:
     """Result of :func:`expert_agreement`.
@@ -61,8 +109,9 @@ class Agreement:
     ``rows`` is one row per expert image (file_name, top1, expert category and severity,
     automated category, reason, agrees); ``confusion`` counts automated × expert category;
     ``error_confusion`` the errors alone in one vocabulary (:func:`shared_vocabulary`), whose
-    diagonal is the agreement; ``summary`` holds the agreement, Cohen's κ and per category
-    precision and recall.
+    diagonal is the agreement; ``summary`` holds the headline figures — the macro-averaged F1
+    over the explained categories (``macro_f1``), the agreement on errors and Cohen's κ — and
+    per category precision, recall and F1.
     """
 
     rows: Any  # pandas DataFrame
@@ -166,6 +215,8 @@ def expert_agreement(
         margins_name="total",
     )
     kappa = cohen_kappa_score(auto_shared.astype(str), expert_shared.astype(str))
+    explained = explained_categories()
+    f1 = f1_scores(auto_shared.astype(str), expert_shared.astype(str), explained)
 
     def count(automated: str, expert: str) -> int:
         """A cell of ``error_confusion`` (its margins are the totals; 0 when absent)."""
@@ -181,6 +232,7 @@ def expert_agreement(
             "both": both,
             "precision": both / said if said else None,
             "recall": both / truth if truth else None,
+            "f1": f1.get(cat),
         }
     per_expert = {}
     for cat, agree_with in AGREES.items():
@@ -203,6 +255,9 @@ def expert_agreement(
         "errors": int(is_err.sum()),
         "agreement": float(agrees[is_err].mean()) if is_err.any() else None,
         "cohen_kappa": kappa if is_err.any() else None,
+        # the headline: over-assignment to one explained category lowers it, unlike agreement
+        "macro_f1": float(np.mean(list(f1.values()))) if is_err.any() else None,
+        "macro_f1_categories": list(explained),
         "taxonomy": ctx.taxonomy.name,
         "per_expert_category": per_expert,
         "per_category": per_category,
