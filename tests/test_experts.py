@@ -211,3 +211,37 @@ def test_cli_headline_is_macro_f1(vit3b: Path) -> None:
     assert "agreement on errors" in head and "Cohen's κ" in head
     a = expert_agreement(vit3b, labels="real").summary
     assert f"{100 * a['macro_f1']:.1f} %" in head
+
+
+def test_limits_count_the_open_world_errors_from_the_rows(vit3b: Path) -> None:
+    """The open-world limits: the expert fine-grained-OOV errors and how errata files them,
+    counted again from the agreement's rows (not pinned: the stages before it may change)."""
+    from errata.experts import shared_vocabulary
+
+    a = expert_agreement(vit3b, labels="real")
+    lim = a.summary["limits"]["open_world"]
+    auto_voc, expert_voc = shared_vocabulary()
+    errors = a.rows[~a.rows["category"].isin(["correct", "correct multi-label", "excluded"])]
+    auto = errors["category"].map(auto_voc)
+    expert = errors["expert_category"].map(expert_voc)
+    oov = expert == "Fine-grained error with OOV"
+    assert lim["stage_ran"] is False and lim["errors"] == len(errors) == 229
+    assert lim["expert_oov"] == int(oov.sum()) == 34  # the issue's count
+    assert lim["filed_as"] == auto[oov].value_counts().to_dict()
+    assert (
+        sum(lim["filed_as"].values()) == 34 and "Fine-grained error with OOV" not in lim["filed_as"]
+    )
+    assert lim["disagreements"] == int((auto != expert).sum())
+    assert lim["spurious_rejected_oov"] == lim["filed_as"].get("Spurious Correlation", 0)
+    assert f"{lim['expert_oov']} of the 229 errors" in lim["note"]
+    assert ("largest part" in lim["note"]) is (
+        max(lim["disagreements_by_expert_category"].items(), key=lambda kv: kv[1])[0]
+        == "Fine-grained error with OOV"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "errata", "experts", str(vit3b)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "limits: 34 of the 229 errors are fine-grained OOV" in " ".join(done.stdout.split())

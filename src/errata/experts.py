@@ -102,6 +102,80 @@ def macro_f1_score(
     return float(np.mean(list(f1.values()))) if f1 else float("nan")
 
 
+OOV_EXPERT = "Fine-grained error with OOV"  # the category only the open-world stage can call
+SPURIOUS_EXPERT = "Spurious Correlation"
+
+
+def open_world_limits(automated: np.ndarray, expert: np.ndarray, *, ran: bool) -> dict[str, Any]:
+    """What the open-world stage leaves to the other stages, counted on the errors (shape
+    ``(n,)`` each, one vocabulary): the experts' fine-grained-OOV errors, how the pipeline filed
+    them, their part of all disagreements and of the pipeline's spurious calls the experts
+    reject, and one sentence that says so (``note``).
+
+    >>> lim = open_world_limits(np.array(["S", "S", "model failure"]),
+    ...     np.array(["Fine-grained error with OOV", "S", "Fine-grained error with OOV"]),
+    ...     ran=False)
+    >>> lim["expert_oov"], lim["filed_as"], lim["disagreements"]
+    (2, {'S': 1, 'model failure': 1}, 2)
+    """
+    a, e = np.asarray(automated).astype(str), np.asarray(expert).astype(str)
+    oov = e == OOV_EXPERT
+    kinds, counts = np.unique(a[oov], return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    filed = {str(kinds[i]): int(counts[i]) for i in order}
+    disagree = int((a != e).sum())
+    called = a == SPURIOUS_EXPERT
+    wrong_spurious = int((called & (e != SPURIOUS_EXPERT)).sum())
+    spurious_oov = int((called & oov).sum())
+    by_expert = {
+        str(cat): int(((e == cat) & (a != e)).sum()) for cat in np.unique(e[a != e]).tolist()
+    }
+    out = {
+        "stage_ran": ran,
+        "errors": len(a),
+        "expert_oov": int(oov.sum()),
+        "filed_as": filed,
+        "disagreements": disagree,
+        "oov_disagreements": int((oov & (a != e)).sum()),
+        "spurious_called": int(called.sum()),
+        "spurious_rejected": wrong_spurious,
+        "spurious_rejected_oov": spurious_oov,
+        "disagreements_by_expert_category": dict(sorted(by_expert.items(), key=lambda kv: -kv[1])),
+    }
+    out["note"] = _limits_note(out)
+    return out
+
+
+def _limits_note(x: dict[str, Any]) -> str:
+    """The limits in one sentence, from the counts."""
+    if not x["expert_oov"]:
+        return "no expert fine-grained-OOV error among these rows"
+    filed = ", ".join(f"{n} {cat}" for cat, n in x["filed_as"].items())
+    where = (
+        "the open-world stage ran"
+        if x["stage_ran"]
+        else "the open-world stage did not run (needs --openworld: CLIP embeddings of the images)"
+    )
+    text = (
+        f"{x['expert_oov']} of the {x['errors']} errors are fine-grained OOV for the experts and "
+        f"{where}: errata files them as {filed}. They are {x['oov_disagreements']} of the "
+        f"{x['disagreements']} disagreements"
+    )
+    if x["spurious_rejected"]:
+        text += (
+            f", and {x['spurious_rejected_oov']} of the {x['spurious_rejected']} spurious "
+            f"calls the experts reject (of {x['spurious_called']} spurious calls)"
+        )
+    ranked = list(x["disagreements_by_expert_category"].items())
+    if ranked and ranked[0][0] == OOV_EXPERT and x["oov_disagreements"]:
+        after = f" (next: {ranked[1][0]}, {ranked[1][1]})" if len(ranked) > 1 else ""
+        text += (
+            ": the open-world stage is where the largest part of the remaining disagreement "
+            f"sits{after}"
+        )
+    return text
+
+
 @dataclass
 class Agreement:
     """Result of :func:`expert_agreement`.
@@ -245,6 +319,9 @@ def expert_agreement(
             "agree_share": float((agrees & err).sum() / err.sum()) if err.any() else None,
             "agreeing_categories": list(agree_with),
         }
+    limits = open_world_limits(
+        auto_shared.astype(str), expert_shared.astype(str), ran=ctx.oov is not None
+    )
     summary = {
         "expert_file": str(expert_file),
         "predictions": pred_name,
@@ -261,6 +338,7 @@ def expert_agreement(
         "taxonomy": ctx.taxonomy.name,
         "per_expert_category": per_expert,
         "per_category": per_category,
+        "limits": {"open_world": limits},
         "sources": dict(ctx.sources),
     }
     return Agreement(

@@ -135,6 +135,9 @@ def experts(
             pct(r.get("f1") if cat in s["macro_f1_categories"] else None, unit="", missing=""),
         )
     c.print(t)
+    limits = s.get("limits", {}).get("open_world")
+    if limits and limits["expert_oov"]:
+        c.print(f"limits: {limits['note']}", soft_wrap=True)
     if show_rows:
         rows = a.rows[
             ~a.rows["agrees"]
