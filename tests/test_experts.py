@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import errata
@@ -53,6 +55,7 @@ def test_cli_json(vit3b: Path) -> None:
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["rows"] == 378 and 0 < out["agreement"] < 1
+    assert 0 < out["macro_f1"] < 1 and "f1" in out["per_category"]["Spurious Correlation"]
 
 
 def test_registry_names_work_for_expert_files(data_dir: Path) -> None:
@@ -148,3 +151,97 @@ def test_published_figures_with_rater_evidence(vit3b: Path) -> None:
     pey = run(taxonomy="peychev2023")
     assert round(pey["agreement"] * 229) == 127
     assert pey["per_expert_category"]["Fine-grained error"]["agree"] == 106
+
+
+def test_macro_f1_equals_a_naive_computation(vit3b: Path) -> None:
+    """The headline macro-F1 against a row-by-row count over the agreement's own rows (and
+    scikit-learn's macro F1 over the same categories)."""
+    from errata.experts import explained_categories, shared_vocabulary
+
+    a = expert_agreement(vit3b, labels="real")
+    s = a.summary
+    auto_voc, expert_voc = shared_vocabulary()
+    errors = a.rows[~a.rows["category"].isin(["correct", "correct multi-label", "excluded"])]
+    pairs = [
+        (auto_voc[c], expert_voc[e]) for c, e in zip(errors["category"], errors["expert_category"])
+    ]
+    assert len(pairs) == s["errors"] == 229
+    f1s = {}
+    for cat in explained_categories():
+        tp = sum(1 for x, y in pairs if x == cat and y == cat)
+        fp = sum(1 for x, y in pairs if x == cat and y != cat)
+        fn = sum(1 for x, y in pairs if x != cat and y == cat)
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        f1s[cat] = 2 * p * r / (p + r) if p + r else 0.0
+        assert s["per_category"][cat]["f1"] == pytest.approx(f1s[cat])
+    assert s["macro_f1"] == pytest.approx(sum(f1s.values()) / len(f1s))
+    assert s["macro_f1_categories"] == list(explained_categories())
+    assert 0 < s["macro_f1"] < s["agreement"]  # the stages that did not run score 0
+    sklearn = pytest.importorskip("sklearn.metrics")
+    x, y = zip(*pairs)
+    want = sklearn.f1_score(y, x, labels=list(explained_categories()), average="macro")
+    assert s["macro_f1"] == pytest.approx(want)
+
+
+def test_macro_f1_falls_when_every_error_is_called_explained() -> None:
+    """Agreement rewards calling every error spurious when the experts have no model failure;
+    macro-F1 does not."""
+    from errata.experts import macro_f1_score
+
+    expert = np.array(["F", "F", "S", "O", "O", "N"])
+    careful = np.array(["F", "F", "S", "model failure", "model failure", "model failure"])
+    eager = np.array(["F", "F", "S", "S", "S", "S"])
+    cats = ("F", "S", "O", "N")
+    assert (eager == expert).mean() == (careful == expert).mean()  # same agreement
+    assert macro_f1_score(careful, expert, cats) == pytest.approx(0.5)
+    assert macro_f1_score(eager, expert, cats) == pytest.approx((1 + 2 / 5) / 4)
+
+
+def test_cli_headline_is_macro_f1(vit3b: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "errata", "experts", str(vit3b)],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"COLUMNS": "200"},
+    )
+    assert done.returncode == 0, done.stderr
+    head = done.stdout.splitlines()[1]
+    assert head.startswith("macro-F1 over the explained categories:")
+    assert "agreement on errors" in head and "Cohen's κ" in head
+    a = expert_agreement(vit3b, labels="real").summary
+    assert f"{100 * a['macro_f1']:.1f} %" in head
+
+
+def test_limits_count_the_open_world_errors_from_the_rows(vit3b: Path) -> None:
+    """The open-world limits: the expert fine-grained-OOV errors and how errata files them,
+    counted again from the agreement's rows (not pinned: the stages before it may change)."""
+    from errata.experts import shared_vocabulary
+
+    a = expert_agreement(vit3b, labels="real")
+    lim = a.summary["limits"]["open_world"]
+    auto_voc, expert_voc = shared_vocabulary()
+    errors = a.rows[~a.rows["category"].isin(["correct", "correct multi-label", "excluded"])]
+    auto = errors["category"].map(auto_voc)
+    expert = errors["expert_category"].map(expert_voc)
+    oov = expert == "Fine-grained error with OOV"
+    assert lim["stage_ran"] is False and lim["errors"] == len(errors) == 229
+    assert lim["expert_oov"] == int(oov.sum()) == 34  # the issue's count
+    assert lim["filed_as"] == auto[oov].value_counts().to_dict()
+    assert (
+        sum(lim["filed_as"].values()) == 34 and "Fine-grained error with OOV" not in lim["filed_as"]
+    )
+    assert lim["disagreements"] == int((auto != expert).sum())
+    assert lim["spurious_rejected_oov"] == lim["filed_as"].get("Spurious Correlation", 0)
+    assert f"{lim['expert_oov']} of the 229 errors" in lim["note"]
+    assert ("largest part" in lim["note"]) is (
+        max(lim["disagreements_by_expert_category"].items(), key=lambda kv: kv[1])[0]
+        == "Fine-grained error with OOV"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "errata", "experts", str(vit3b)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "limits: 34 of the 229 errors are fine-grained OOV" in " ".join(done.stdout.split())

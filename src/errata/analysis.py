@@ -244,9 +244,26 @@ class Analysis:
         top1 = self.metrics.get("top1", {})
         return comparability(self.settings, full_val=top1.get("images") == N_VAL)
 
+    @property
+    def band(self) -> Any:
+        """Where each category's share stands among the published models of similar top-1
+        (:func:`errata.io.population.bands_of`): a ``RunBands``, or why there is none."""
+        from errata.io.population import bands_of
+
+        top1 = self.metrics.get("top1", {})
+        v = self.scores.values
+        counts = {k: a[0] for k, a in v.items() if k.startswith("n_")}
+        errors = v["errors"][0] if "errors" in v else 0
+        full = top1.get("images") == N_VAL
+        return bands_of(top1.get("value"), counts, errors, self.settings, full_val=full)
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: model, label set, settings, coverage, metrics, the error summary, and
-        whether the run is comparable with the published population (``published``)."""
+        """JSON-ready: model, label set, settings, coverage, metrics, the error summary (each
+        category with its ``published_band``), whether the run is comparable with the
+        published population (``published``) and where its shares stand (``published_band``)."""
+        from errata.io.population import band_json, with_band
+
+        band = band_json(self.band) if self.summary else None
         return {
             "model": self.predictions.name,
             "predictions": self.predictions.source,
@@ -255,8 +272,13 @@ class Analysis:
             "labels": self.labels.summary() | {"source": self.labels.source},
             "settings": self.settings,
             "metrics": self.metrics,
-            **({"errors": self.summary} if self.summary else {}),
+            **({"errors": with_band(self.summary, band or {})} if self.summary else {}),
             "published": self.published(),
+            **(
+                {"published_band": {k: v for k, v in band.items() if k != "categories"}}
+                if band is not None
+                else {}
+            ),
         }
 
     def save(self, out: str | Path) -> dict[str, Path]:

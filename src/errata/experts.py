@@ -54,6 +54,128 @@ def shared_vocabulary() -> tuple[dict[str, str], dict[str, str]]:
     return auto, expert
 
 
+def explained_categories() -> tuple[str, ...]:
+    """The expert categories of the shared vocabulary (:func:`shared_vocabulary`): every
+    category the experts use, each naming an explanation of the mistake (they have no "model
+    failure").
+
+    >>> explained_categories()  # doctest: +NORMALIZE_WHITESPACE
+    ('Fine-grained error', 'Fine-grained error with OOV', 'Spurious Correlation',
+     'Non-prototypical')
+    """
+    _, expert = shared_vocabulary()
+    return tuple(dict.fromkeys(expert.values()))
+
+
+def f1_scores(
+    automated: np.ndarray, expert: np.ndarray, categories: tuple[str, ...]
+) -> dict[str, float]:
+    """Per category, the F1 of the automated labels against the expert ones (shape ``(n,)``
+    each, one vocabulary): ``2·both / (automated + expert)``, the harmonic mean of precision
+    and recall, 0 when neither rater uses the category. Higher is better.
+
+    >>> f1_scores(np.array(["a", "a", "b"]), np.array(["a", "b", "b"]), ("a", "b", "c"))
+    {'a': 0.6666666666666666, 'b': 0.6666666666666666, 'c': 0.0}
+    """
+    a, e = np.asarray(automated), np.asarray(expert)
+    out = {}
+    for cat in categories:
+        said, truth = int((a == cat).sum()), int((e == cat).sum())
+        both = int(((a == cat) & (e == cat)).sum())
+        out[cat] = 2 * both / (said + truth) if said + truth else 0.0
+    return out
+
+
+def macro_f1_score(
+    automated: np.ndarray, expert: np.ndarray, categories: tuple[str, ...] | None = None
+) -> float:
+    """The F1 of each explained category (:func:`f1_scores`), averaged with equal weights.
+
+    Unlike agreement, it is not raised by calling every error explained: a category called too
+    often loses precision, so its F1 falls. Default categories: :func:`explained_categories`.
+
+    >>> macro_f1_score(np.array(["a", "a", "b"]), np.array(["a", "b", "b"]), ("a", "b"))
+    0.6666666666666666
+    """
+    cats = explained_categories() if categories is None else categories
+    f1 = f1_scores(automated, expert, cats)
+    return float(np.mean(list(f1.values()))) if f1 else float("nan")
+
+
+OOV_EXPERT = "Fine-grained error with OOV"  # the category only the open-world stage can call
+SPURIOUS_EXPERT = "Spurious Correlation"
+
+
+def open_world_limits(automated: np.ndarray, expert: np.ndarray, *, ran: bool) -> dict[str, Any]:
+    """What the open-world stage leaves to the other stages, counted on the errors (shape
+    ``(n,)`` each, one vocabulary): the experts' fine-grained-OOV errors, how the pipeline filed
+    them, their part of all disagreements and of the pipeline's spurious calls the experts
+    reject, and one sentence that says so (``note``).
+
+    >>> lim = open_world_limits(np.array(["S", "S", "model failure"]),
+    ...     np.array(["Fine-grained error with OOV", "S", "Fine-grained error with OOV"]),
+    ...     ran=False)
+    >>> lim["expert_oov"], lim["filed_as"], lim["disagreements"]
+    (2, {'S': 1, 'model failure': 1}, 2)
+    """
+    a, e = np.asarray(automated).astype(str), np.asarray(expert).astype(str)
+    oov = e == OOV_EXPERT
+    kinds, counts = np.unique(a[oov], return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    filed = {str(kinds[i]): int(counts[i]) for i in order}
+    disagree = int((a != e).sum())
+    called = a == SPURIOUS_EXPERT
+    wrong_spurious = int((called & (e != SPURIOUS_EXPERT)).sum())
+    spurious_oov = int((called & oov).sum())
+    by_expert = {
+        str(cat): int(((e == cat) & (a != e)).sum()) for cat in np.unique(e[a != e]).tolist()
+    }
+    out = {
+        "stage_ran": ran,
+        "errors": len(a),
+        "expert_oov": int(oov.sum()),
+        "filed_as": filed,
+        "disagreements": disagree,
+        "oov_disagreements": int((oov & (a != e)).sum()),
+        "spurious_called": int(called.sum()),
+        "spurious_rejected": wrong_spurious,
+        "spurious_rejected_oov": spurious_oov,
+        "disagreements_by_expert_category": dict(sorted(by_expert.items(), key=lambda kv: -kv[1])),
+    }
+    out["note"] = _limits_note(out)
+    return out
+
+
+def _limits_note(x: dict[str, Any]) -> str:
+    """The limits in one sentence, from the counts."""
+    if not x["expert_oov"]:
+        return "no expert fine-grained-OOV error among these rows"
+    filed = ", ".join(f"{n} {cat}" for cat, n in x["filed_as"].items())
+    where = (
+        "the open-world stage ran"
+        if x["stage_ran"]
+        else "the open-world stage did not run (needs --openworld: CLIP embeddings of the images)"
+    )
+    text = (
+        f"{x['expert_oov']} of the {x['errors']} errors are fine-grained OOV for the experts and "
+        f"{where}: errata files them as {filed}. They are {x['oov_disagreements']} of the "
+        f"{x['disagreements']} disagreements"
+    )
+    if x["spurious_rejected"]:
+        text += (
+            f", and {x['spurious_rejected_oov']} of the {x['spurious_rejected']} spurious "
+            f"calls the experts reject (of {x['spurious_called']} spurious calls)"
+        )
+    ranked = list(x["disagreements_by_expert_category"].items())
+    if ranked and ranked[0][0] == OOV_EXPERT and x["oov_disagreements"]:
+        after = f" (next: {ranked[1][0]}, {ranked[1][1]})" if len(ranked) > 1 else ""
+        text += (
+            ": the open-world stage is where the largest part of the remaining disagreement "
+            f"sits{after}"
+        )
+    return text
+
+
 @dataclass
 class Agreement:
     """Result of :func:`expert_agreement`.
@@ -61,8 +183,9 @@ class Agreement:
     ``rows`` is one row per expert image (file_name, top1, expert category and severity,
     automated category, reason, agrees); ``confusion`` counts automated × expert category;
     ``error_confusion`` the errors alone in one vocabulary (:func:`shared_vocabulary`), whose
-    diagonal is the agreement; ``summary`` holds the agreement, Cohen's κ and per category
-    precision and recall.
+    diagonal is the agreement; ``summary`` holds the headline figures — the macro-averaged F1
+    over the explained categories (``macro_f1``), the agreement on errors and Cohen's κ — and
+    per category precision, recall and F1.
     """
 
     rows: Any  # pandas DataFrame
@@ -166,6 +289,8 @@ def expert_agreement(
         margins_name="total",
     )
     kappa = cohen_kappa_score(auto_shared.astype(str), expert_shared.astype(str))
+    explained = explained_categories()
+    f1 = f1_scores(auto_shared.astype(str), expert_shared.astype(str), explained)
 
     def count(automated: str, expert: str) -> int:
         """A cell of ``error_confusion`` (its margins are the totals; 0 when absent)."""
@@ -181,6 +306,7 @@ def expert_agreement(
             "both": both,
             "precision": both / said if said else None,
             "recall": both / truth if truth else None,
+            "f1": f1.get(cat),
         }
     per_expert = {}
     for cat, agree_with in AGREES.items():
@@ -193,6 +319,9 @@ def expert_agreement(
             "agree_share": float((agrees & err).sum() / err.sum()) if err.any() else None,
             "agreeing_categories": list(agree_with),
         }
+    limits = open_world_limits(
+        auto_shared.astype(str), expert_shared.astype(str), ran=ctx.oov is not None
+    )
     summary = {
         "expert_file": str(expert_file),
         "predictions": pred_name,
@@ -203,9 +332,13 @@ def expert_agreement(
         "errors": int(is_err.sum()),
         "agreement": float(agrees[is_err].mean()) if is_err.any() else None,
         "cohen_kappa": kappa if is_err.any() else None,
+        # the headline: over-assignment to one explained category lowers it, unlike agreement
+        "macro_f1": float(np.mean(list(f1.values()))) if is_err.any() else None,
+        "macro_f1_categories": list(explained),
         "taxonomy": ctx.taxonomy.name,
         "per_expert_category": per_expert,
         "per_category": per_category,
+        "limits": {"open_world": limits},
         "sources": dict(ctx.sources),
     }
     return Agreement(

@@ -286,3 +286,109 @@ def test_query_joins_a_study_with_the_published_view(data_dir: Path, tmp_path: P
     assert int(got["below"].iloc[0]) == int((pop["top1"] < 0.72732).sum())
     # a query that does not name the view does not read the population
     assert list(query(tmp_path / "study", "SELECT count(*) AS n FROM models")["n"]) == [1]
+
+
+# ---------------------------------------------------------------------------------------------
+# the published band
+
+RESNET_TOP1 = 0.72732  # the reference ResNet-50 (cleanlab_resnet), all 50,000 images
+# its default run (errata analyze cleanlab-resnet50 --order imagefolder --labels real)
+RESNET_COUNTS = {
+    "n_overlapping_classes": 151,
+    "n_fine_grained": 4073,
+    "n_spurious_correlation": 2313,
+    "n_model_failure": 3948,
+}
+DEFAULT_SETTINGS = {
+    "labels": "real",
+    "taxonomy": "errata",
+    "openworld": None,
+    "experts": [],
+    "proposals": ["real-raters"],
+}
+
+
+def test_band_equals_a_hand_computation_on_the_published_file(data_dir: Path) -> None:
+    """pandas by hand: the models within ±2 points, share = count / (top-1 errors − ambiguous),
+    the nearest-rank p10 and p90 (the 5th and 41st of 45 sorted shares)."""
+    raw = pd.read_csv(data_dir / "peychev_stats" / "imagenet_non_problematic_stats_all.csv")
+    near = raw[(raw["top1_val_acc"] - 100 * RESNET_TOP1).abs() <= 2.0]
+    assert len(near) == 45
+    errors = near["num_all_top1_errors"] - near["num_ambiguous"]
+    published = (
+        "num_collapsed_mappings",
+        "num_same_superclass",
+        "num_OOV_clip",
+        "num_common_co_occ",
+        "num_non_prototypical",
+        "num_not_classified",
+    )
+    b = P.run_bands(RESNET_TOP1, RESNET_COUNTS, 10485, DEFAULT_SETTINGS)
+    assert b.n_models.tolist() == [45] and b.population == 962
+    for c, col in enumerate(published):
+        ranked = sorted((near[col] / errors).tolist())
+        assert (b.low[0, c], b.high[0, c]) == (ranked[4], ranked[40]), col
+    # with the OOV stage not run, its errors may fall to spurious correlation: the band's top
+    # is the p90 of (spurious + OOV); model failure's also takes non-prototypical's
+    sp = sorted(((near["num_common_co_occ"] + near["num_OOV_clip"]) / errors).tolist())
+    mf = near["num_not_classified"] + near["num_OOV_clip"] + near["num_non_prototypical"]
+    assert b.upper[0, 3] == sp[40] and b.upper[0, 5] == sorted((mf / errors).tolist())[40]
+    assert b.upper[0, :3].tolist() == b.high[0, :3].tolist()
+
+
+def test_reference_resnet50_band_in_percent(data_dir: Path) -> None:
+    """The figures README.md states (issue 19's table, whose OOV, spurious and model-failure
+    rows were over MLE — without overlapping classes — and read 6.0–7.1, 4.8–5.8, 48.8–53.9)."""
+    b = P.run_bands(RESNET_TOP1, RESNET_COUNTS, 10485, DEFAULT_SETTINGS)
+    got = [(round(100 * lo, 1), round(100 * hi, 1)) for lo, hi in zip(b.low[0], b.high[0])]
+    assert got == [(2.5, 3.3), (33.5, 37.6), (5.8, 6.9), (4.7, 5.7), (0.3, 0.4), (47.2, 52.5)]
+    assert round(100 * b.upper[0, 3], 1) == 12.3
+    out = b.model(0)
+    flags = {k: (v["outside"], v["direction"]) for k, v in out["categories"].items()}
+    assert flags == {
+        "overlapping_classes": (True, "below"),
+        "fine_grained": (True, "above"),
+        "fine_grained_oov": (None, None),  # not run: no share to place
+        "spurious_correlation": (True, "above"),
+        "non_prototypical": (None, None),
+        "model_failure": (True, "below"),
+    }
+    assert out["categories"]["fine_grained_oov"]["share"] is None
+    assert "12.3" in out["note"] and "45 published models" in out["note"]
+    why = out["categories"]["spurious_correlation"]["reasons"]
+    assert any("rejected-proposal" in r for r in why) and any("OOV did not run" in r for r in why)
+    assert any("Shankar" in r for r in why)
+
+
+def test_band_on_planted_files_and_its_reasons(planted: Path) -> None:
+    """Two planted models at 80.5 % give no band (fewer than 10 in the window); ten do, and a
+    run with the published settings has no reason but the order of overlapping classes."""
+    b = P.run_bands(0.805, {"n_fine_grained": 10}, 20, {"labels": "shankar"})
+    assert b.n_models.tolist() == [2] and np.isnan(b.low).all()
+    assert "no published band" in b.model(0)["note"]
+    # ten models; model i: i + 1 overlapping, 10 ambiguous, 30 fine-grained, 4 co-occurring, 1
+    # non-prototypical, 5 OOV, 30 not classified: 71 + i multi-label errors
+    counts_i = [(i + 1, 10, 30, 4, 1, 5, 30) for i in range(10)]
+    rows = [(f"timm--m{i}", 10, "ImageNet-1k (1.2M)", c, 900) for i, c in enumerate(counts_i)]
+    P._band_population_at.cache_clear()
+    write_population(planted, rows=rows)
+    published = {
+        "labels": "shankar",
+        "taxonomy": "peychev2023",
+        "openworld": "bundle",
+        "experts": ["vit3b-mistakes", "greedysoups-mistakes"],
+        "proposals": [],
+    }
+    counts = {"n_overlapping_classes": 0, "n_fine_grained": 30, "n_spurious_correlation": 4}
+    counts |= {"n_fine_grained_oov": 5, "n_non_prototypical": 1, "n_model_failure": 35}
+    b = P.run_bands(np.array([0.805, 0.805]), counts, np.array([75, 0]), published)
+    assert b.n_models.tolist() == [10, 10]
+    # nearest rank of 10: p10 the 1st, p90 the 9th smallest share
+    assert b.low[0, 1] == pytest.approx(30 / 80) and b.high[0, 1] == pytest.approx(30 / 72)
+    assert b.low[0, 0] == pytest.approx(1 / 71) and b.high[0, 0] == pytest.approx(9 / 79)
+    assert (b.upper == b.high).all()  # every stage ran
+    assert b.position[0].tolist() == [-1, 0, 0, 0, 0, 1]
+    assert b.model(0)["outside"] == ["overlapping classes", "model failure"]
+    assert np.isnan(b.position[1]).all()  # no errors: no shares
+    assert all(not v for k, v in b.reasons.items() if k != "overlapping_classes")
+    P._band_population_at.cache_clear()

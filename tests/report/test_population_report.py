@@ -89,3 +89,61 @@ def test_not_run_stages_are_not_drawn_as_zero() -> None:
     run = PR.run_values({"n_fine_grained": 3, "n_model_failure": 1}, {"openworld": None})
     assert np.isnan(run["share_n_fine_grained_oov"]) and np.isnan(run["share_n_non_prototypical"])
     assert run["share_n_fine_grained"] == pytest.approx(0.75)
+
+
+def _band_population(root: Path, top1s: list[float]) -> Path:
+    """Planted published files: one model at each top-1 (percent), model i with i + 1
+    overlapping classes (the other counts as in the io tests)."""
+    rows = [
+        (f"timm--m{i}", 10, "ImageNet-1k (1.2M)", (i + 1, 10, 30, 4, 1, 5, 30), 900)
+        for i in range(len(top1s))
+    ]
+
+    def edit(name: str, frame):  # type: ignore[no-untyped-def]
+        frame["top1_val_acc"] = top1s
+        return frame
+
+    return write_population(root, rows=rows, edit=edit)
+
+
+def test_model_report_places_each_share_in_its_band(small_analysis, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    top1 = 100 * small_analysis.metrics["top1"]["value"]
+    monkeypatch.setenv(data.ENV_VAR, str(_band_population(tmp_path / "data", [top1] * 12)))
+    monkeypatch.setenv(data.NO_VERIFY_ENV, "1")
+    html = model_report(small_analysis, tmp_path / "r.html")["report"].read_text()
+    sec = _section(html)
+    table = sec[
+        sec.index('id="population-band-table"') : sec.index("</table>", sec.index("band-table"))
+    ]
+    assert table.count("<tr") == 7  # the header and the six categories with a published count
+    assert "12 published models" in sec
+    bands = small_analysis.band
+    assert bands.n_models.tolist() == [12]
+    for c, name in enumerate(P.BAND_CATEGORIES):
+        row = table[table.index(f"<td>{name}</td>") :].split("</tr>")[0]
+        if np.isnan(bands.share[0, c]):
+            assert "not run" in row
+        else:
+            assert f"{100 * bands.share[0, c]:.1f} %" in row
+            assert ("<strong>" in row) is bool(bands.outside()[0, c])
+
+
+def test_study_report_counts_the_models_outside(small_study, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    top1 = sorted(100 * small_study.models["top1"])
+    monkeypatch.setenv(data.ENV_VAR, str(_band_population(tmp_path / "data", top1 * 2)))
+    monkeypatch.setenv(data.NO_VERIFY_ENV, "1")
+    html = study_report(small_study, tmp_path / "s.html")["report"].read_text()
+    sec = _section(html)
+    assert 'id="population-band-table"' in sec
+    settings = small_study.summary["settings"]["imagenet-val"]
+    bands = P.models_bands(small_study.models, settings)
+    pos = bands.position
+    fine = PR.band_study(bands)["rows"][1]
+    assert fine["category"] == "fine-grained"
+    assert (
+        fine["placed"]
+        == np.isfinite(pos[:, 1]).sum()
+        == fine["below"] + fine["inside"] + fine["above"]
+    )
+    row = sec[sec.index("<td>fine-grained</td>") :].split("</tr>")[0]
+    assert f'<td class="n">{fine["above"]}</td>' in row

@@ -189,3 +189,6 @@ def render(result: Any) -> None:
 
         for table in error_tables(result.summary):
             c.print(table)
+        from errata.cli._band import print_band
+
+        print_band(result.band)

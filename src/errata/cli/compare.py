@@ -147,10 +147,18 @@ def compare(
             if metadata is not None:
                 models, _ = load_metadata(metadata, models)
             study.written |= _render.export(study_figures(models, color_by=color_by), plots)
+    from errata.cli._band import study_band_json, study_bands
+
+    bands = study_bands(study.models, _val_settings(study.summary))
     if json_:
-        print_json(study.summary | {"failed_files": study.failed} | written_json(study.written))
+        print_json(
+            study.summary
+            | {"failed_files": study.failed}
+            | {"published_band": study_band_json(study.models, bands)}
+            | written_json(study.written)
+        )
     else:
-        _print_study(study)
+        _print_study(study, bands)
     if study.failed:
         raise typer.Exit(1)
 
@@ -181,12 +189,23 @@ def _waiting(message: str) -> None:
     console(stderr=True).print(message, soft_wrap=True)
 
 
-def _print_study(study) -> None:  # type: ignore[no-untyped-def]
-    """The best 15 models (by ReaL / label accuracy) with their error categories, then what
-    was scored, kept, removed and skipped."""
+def _val_settings(summary: dict) -> dict | None:  # type: ignore[type-arg]
+    """The settings of the study's validation-set models (None without them)."""
+    from errata.core.datasets import DEFAULT
+
+    settings = summary.get("settings") or {}
+    got = settings.get(DEFAULT) if isinstance(settings.get(DEFAULT), dict) else None
+    return dict(got) if got is not None else None
+
+
+def _print_study(study, bands) -> None:  # type: ignore[no-untyped-def]
+    """The best 15 models (by ReaL / label accuracy) with their error categories and the
+    categories outside their published band, then what was scored, kept, removed and
+    skipped."""
     from rich.markup import escape
     from rich.table import Table
 
+    from errata.cli._band import outside_cell
     from errata.core import categories as K
 
     c = console()
@@ -203,15 +222,27 @@ def _print_study(study) -> None:  # type: ignore[no-untyped-def]
         t.add_column("model", overflow="fold")
         for _, header, _ in cols:
             t.add_column(header, justify="right", no_wrap=True)
-        for _, r in df.sort_values(acc, ascending=False).head(15).iterrows():
+        t.add_column("outside band")
+        for j, r in df.reset_index(drop=True).sort_values(acc, ascending=False).head(15).iterrows():
             t.add_row(
                 str(r["model"]),
                 *[
                     pct(r[col], 2, unit="") if kind == "pct" else f"{int(r[col]):,}"
                     for col, _, kind in cols
                 ],
+                outside_cell(bands, int(j)),
             )
         c.print(t)
+        if not isinstance(bands, str):
+            c.print(
+                "outside band: the categories whose share of the multi-label errors is outside "
+                "p10–p90 of the published models within ±2 points of the model's top-1 (▲ "
+                "above, ▼ below; compare --json gives every figure and the reasons)",
+                soft_wrap=True,
+            )
+            _print_reasons(bands)
+        else:
+            c.print(f"note: {bands}", soft_wrap=True)
     for f in study.failed:
         console(stderr=True).print(
             f"[yellow]skipped:[/] {escape(f['error'])}", soft_wrap=True, markup=True
@@ -225,6 +256,21 @@ def _print_study(study) -> None:  # type: ignore[no-untyped-def]
     )
     if study.written:
         c.print("written: " + ", ".join(str(p) for p in study.written.values()), soft_wrap=True)
+
+
+def _print_reasons(bands) -> None:  # type: ignore[no-untyped-def]
+    """Why the study's shares may differ from the published ones, per category outside its
+    band for some model (the reasons come from the settings, which every model shares)."""
+    from errata.io import population as P
+
+    off = bands.outside().sum(axis=0)
+    for i, key in enumerate(P.BAND_KEYS):
+        if off[i] and bands.reasons[key]:
+            console().print(
+                f"why {P.BAND_CATEGORIES[i]} may differ ({int(off[i])} "
+                f"model{'s' if off[i] != 1 else ''} outside): " + "; ".join(bands.reasons[key]),
+                soft_wrap=True,
+            )
 
 
 @app.command()

@@ -90,11 +90,11 @@ def experts(
     s = a.summary
     c.print(
         f"{s['rows']} expert rows; label set '{s['labels']}' counts {s['counted_correct']} "
-        f"correct and excludes {s['excluded']}; {s['errors']} are errors. Agreement on errors: "
-        f"[bold]{100 * (s['agreement'] or 0):.1f} %[/], Cohen's κ {s['cohen_kappa'] or 0:.3f} "
-        f"(taxonomy '{s['taxonomy']}')",
+        f"correct and excludes {s['excluded']}; {s['errors']} are errors (taxonomy "
+        f"'{s['taxonomy']}').",
         markup=True,
     )
+    c.print(_headline(s), markup=True, soft_wrap=True)
     for title, df in (
         ("automated (rows) × expert category (columns)", a.confusion),
         ("errors: automated (rows) × expert (columns), one vocabulary", a.error_confusion),
@@ -122,7 +122,7 @@ def experts(
         )
     c.print(t)
     t = Table(title="per category on errors (one vocabulary)", title_justify="left")
-    for col in ("category", "automated", "expert", "both", "precision %", "recall %"):
+    for col in ("category", "automated", "expert", "both", "precision %", "recall %", "F1 %"):
         t.add_column(col)
     for cat, r in s["per_category"].items():
         t.add_row(
@@ -132,8 +132,12 @@ def experts(
             str(r["both"]),
             pct(r["precision"], unit="", missing=""),
             pct(r["recall"], unit="", missing=""),
+            pct(r.get("f1") if cat in s["macro_f1_categories"] else None, unit="", missing=""),
         )
     c.print(t)
+    limits = s.get("limits", {}).get("open_world")
+    if limits and limits["expert_oov"]:
+        c.print(f"limits: {limits['note']}", soft_wrap=True)
     if show_rows:
         rows = a.rows[
             ~a.rows["agrees"]
@@ -153,3 +157,18 @@ def experts(
                 r["file_name"], str(r["top1"]), r["expert_category"], r["category"], r["reason"]
             )
         c.print(t)
+
+
+def _headline(s: dict) -> str:  # type: ignore[type-arg]
+    """The three headline figures: macro-F1 over the explained categories (each category's F1
+    in brackets), agreement on errors and Cohen's κ."""
+    if s.get("macro_f1") is None:
+        return "no errors under this label set: no agreement to measure"
+    per = ", ".join(
+        f"{cat} {pct(s['per_category'][cat]['f1'], unit='')}" for cat in s["macro_f1_categories"]
+    )
+    return (
+        f"macro-F1 over the explained categories: [bold]{pct(s['macro_f1'])}[/] ({per}); "
+        f"agreement on errors: [bold]{pct(s['agreement'])}[/]; Cohen's κ "
+        f"[bold]{s['cohen_kappa']:.3f}[/]"
+    )

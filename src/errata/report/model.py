@@ -520,6 +520,7 @@ def population_section(analysis: Any) -> dict[str, Any]:
     return PR.section(
         [(analysis.predictions.name, PR.run_values(values, analysis.settings))],
         analysis.published(),
+        band=PR.band_rows(analysis.band),
     )
 
 

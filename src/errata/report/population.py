@@ -130,11 +130,75 @@ def figure(pop: Any, runs: list[tuple[str, dict[str, float]]], comparable: dict[
     return fig
 
 
-def section(runs: list[tuple[str, dict[str, float]]], comparable: dict[str, Any]) -> dict[str, Any]:
+def band_rows(bands: Any, j: int = 0) -> dict[str, Any]:
+    """The band table of one run for the template: ``note`` and per category its share, the
+    band, its top with the stages that did not run, where the share falls, and the reasons it
+    may differ (for a share outside its band)."""
+    if isinstance(bands, str):
+        return {"note": bands, "rows": []}
+    rows = []
+    for c, (name, key) in enumerate(zip(P.BAND_CATEGORIES, P.BAND_KEYS, strict=True)):
+        one = bands.category(j, c)
+        pos = "" if one["outside"] is None else one["direction"] or "inside"
+        if pos == "inside" and one["inside_with_not_run"]:
+            pos = "inside (with the stages not run)"
+        rows.append(
+            one
+            | {
+                "category": name,
+                "position": pos,
+                "reasons": bands.reasons[key] if one["outside"] else [],
+            }
+        )
+    return {"note": bands.note(j), "rows": rows}
+
+
+def band_study(bands: Any) -> dict[str, Any]:
+    """The band summary of a study for the template: per category, how many models have a
+    band and a share, and how many fall below, inside and above it, with the reasons."""
+    if isinstance(bands, str):
+        return {"note": bands, "rows": []}
+    pos = bands.position
+    rows = []
+    for c, (name, key) in enumerate(zip(P.BAND_CATEGORIES, P.BAND_KEYS, strict=True)):
+        known = np.isfinite(pos[:, c])
+        rows.append(
+            {
+                "category": name,
+                "placed": int(known.sum()),
+                "below": int((pos[:, c] < 0).sum()),
+                "inside": int((pos[:, c] == 0).sum()),
+                "above": int((pos[:, c] > 0).sum()),
+                "reasons": bands.reasons[key] if (np.abs(pos[known, c]) > 0).any() else [],
+            }
+        )
+    no_band = int((~np.isfinite(bands.low).any(axis=1)).sum())
+    note = (
+        f"each model's shares against p10–p90 of the published models within "
+        f"±{100 * P.WINDOW:.0f} points of its top-1"
+        + (
+            f"; {no_band:,} models have no band (fewer than {P.MIN_MODELS} published models "
+            "near their top-1, or another test set)"
+            if no_band
+            else ""
+        )
+    )
+    return {"note": note, "rows": rows}
+
+
+def section(
+    runs: list[tuple[str, dict[str, float]]],
+    comparable: dict[str, Any],
+    *,
+    band: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The template context of the section: ``present`` (the published files are here),
-    ``comparable``, the figure, and per run a placement table; without the files, how to get
-    them. The figure is under ``figure`` (a matplotlib Figure, for ``--plots``)."""
+    ``comparable``, the band table (``band``: :func:`band_rows` or :func:`band_study`), the
+    figure, and per run a placement table; without the files, how to get them. The figure is
+    under ``figure`` (a matplotlib Figure, for ``--plots``)."""
     out: dict[str, Any] = {"comparability": comparable, "present": P.is_present()}
+    if band is not None:
+        out["band"] = band
     if not out["present"]:
         missing = [n for n in P.registry_names() if not _present(n)]
         out["fetch"] = " && ".join(f"errata data fetch {n}" for n in missing)

@@ -425,7 +425,9 @@ def population_section(models: Any, meta: dict[str, Any]) -> dict[str, Any]:
         # no validation models: nothing says whether they cover the 50,000 images
         published = published_of(models, settings) or comparability(settings, full_val=None)
     runs = [(str(r["model"]), PR.run_values(r, settings)) for r in models.to_dict(orient="records")]
-    out = PR.section(runs, published)
+    from errata.io.population import models_bands
+
+    out = PR.section(runs, published, band=PR.band_study(models_bands(models, settings)))
     if "placement" in out and len(runs) > N_PLACED:
         out["placement"] = out["placement"][:N_PLACED]
         out["placement_note"] = (
