@@ -405,8 +405,8 @@ def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) 
     (False, {'top1': True, 'mla': False, 'shares': False})
     >>> [d["setting"] for d in c["differences"]]
     ['labels', 'preset', 'openworld']
-    >>> c["note"].split(":")[0]
-    'not comparable with the published figures (to match, run with --labels shankar --preset peychev2023 --openworld BUNDLE)'
+    >>> c["note"].split("(")[1].split(")")[0]
+    'to match, run with --labels shankar --preset peychev2023 --openworld BUNDLE'
     """
     diffs: list[dict[str, str]] = []
     labels = str(settings.get("labels", ""))
