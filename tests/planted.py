@@ -102,8 +102,10 @@ def context(
     imagenet_x: dict[int, str] | None = None,
     oov=None,  # type: ignore[no-untyped-def]
     cooccurrence: Cooccurrence | None = None,
+    preset: str | None = None,
 ) -> Context:
-    """A context over ``labels``; ``nonproto``/``imagenet_x`` map image rows to source names."""
+    """A context over ``labels``; ``nonproto``/``imagenet_x`` map image rows to source names;
+    ``preset="peychev2023"``: the published decision order."""
     n = len(labels)
     source = np.full(n, -1, dtype=np.int16)
     from_x = np.zeros(n, dtype=bool)
@@ -120,4 +122,5 @@ def context(
         cooccurrence=cooccurrence,
         nonprototypical=NonPrototypical(source=source, sources=tuple(sources), imagenet_x=from_x),
         oov=oov,
+        preset=preset,
     )

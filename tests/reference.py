@@ -165,6 +165,52 @@ def classify_image(w: World, i: int, pred: int) -> tuple[str, int, int, float]:
     return FAILURE, -1, -1, severity
 
 
+def classify_published(
+    w: World,
+    i: int,
+    pred: int,
+    sources: dict[str, set[int]],
+    oov: frozenset[tuple[int, int]] = frozenset(),
+) -> tuple[str, int, int]:
+    """(category, evidence label, evidence count) of one prediction under the published
+    procedure, written from the paper's description (Peychev et al. 2023, Sec. 3), not from
+    errata's code: problematic images and images without a label are left out; a prediction
+    that is the original label (and accepted) is correct; then, in this order, a collapsed
+    mapping of one of the image's labels (overlapping classes), one of the image's labels
+    (correct multi-label), a shared superclass (fine-grained), an out-of-vocabulary object
+    (``oov``: the (image, prediction) pairs an open-world model would claim), a pair that
+    shares no superclass and co-occurs in at least two label sets of ``sources`` (file name →
+    labels) other than the image's own (spurious correlation), the expert non-prototypical
+    lists, else model failure."""
+    s = w.multi[i]
+    if w.problematic[i] or not s:
+        return EXCLUDED, -1, -1
+    if pred == w.original[i] and pred in s:
+        return CORRECT, -1, -1
+    own = s | ({w.original[i]} if w.original[i] >= 0 else set())
+    labels = sorted(own - {pred})
+    for lab in labels:
+        if (lab, pred) in w.overlap:
+            return OVERLAP, lab, -1
+    if pred in s:
+        return CORRECT_MULTI, -1, -1
+    for lab in labels:
+        if w.supers[lab] & w.supers[pred]:
+            return FINE, lab, -1
+    if (i, pred) in oov:
+        return "fine-grained OOV", -1, -1
+    name = w.names[i]
+    for lab in labels:
+        if w.supers[lab] & w.supers[pred]:
+            continue
+        count = sum(lab in t and pred in t for n, t in sources.items() if n != name)
+        if count >= MIN_COUNT:
+            return SPURIOUS, lab, count
+    if i in w.nonproto and not w.nonproto[i][1]:
+        return NONPROTO, -1, -1
+    return FAILURE, -1, -1
+
+
 def score_model(
     w: World, rows: dict[str, list[int]], original_of: dict[str, int]
 ) -> dict[str, Any]:

@@ -136,6 +136,7 @@ class Settings:
     row_weight: str = "row"  # "row" (each row 1) or "count" (models making the mistake)
     overlapping_as_fg: bool = False  # read `overlapping_classes` rows as fine-grained pairs
     leave_one_out: bool = False  # a predicate's gain without its best-supporting prediction
+    max_size: int = N  # no predicate of step 1 may name more classes than this
 
 
 H = Settings()  # unions of predicates + small groups
@@ -304,6 +305,7 @@ def derive(
     # step 1: greedy; each step opens a superclass with one predicate or adds a predicate to one
     while True:
         gain = _new_gain(fg, ~done) - s.weight * _new_gain(late, ~broken)
+        gain[size > s.max_size] = -np.inf
         if s.leave_one_out:  # what is left when the prediction that supports k most is held out
             by_pred = _by_pred(fg, ~done) - s.weight * _by_pred(late, ~broken)
             gain = gain - np.clip(by_pred.max(axis=0), 0, None)
@@ -315,6 +317,7 @@ def derive(
             fsl = (fg.labels.astype(np.float32) @ vec.astype(np.float32)) > 0
             lsl = (late.labels.astype(np.float32) @ vec.astype(np.float32)) > 0
             join = _join_gain(fg, ~done, fsp, fsl) - s.weight * _join_gain(late, ~broken, lsp, lsl)
+            join[:, size > s.max_size] = -np.inf
             j, kk = np.unravel_index(int(np.argmax(join)), join.shape)
             if join[j, kk] > best + 1e-6:
                 best, where, k = float(join[j, kk]), int(j), int(kk)

@@ -10,6 +10,7 @@ would make agreement on those rows circular); other expert files may be passed a
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -219,6 +220,8 @@ def expert_agreement(
     import pandas as pd
 
     options = options or Options()
+    if options.preset is not None:  # the preset's expert lists, never the file under evaluation
+        options = dataclasses.replace(options, exclude_experts=(expert_file,))
     experts = load_expert_file(expert_file)
     expert_path = resolve_path(expert_file).resolve()
     if expert_path in {resolve_path(p).resolve() for p in options.experts}:

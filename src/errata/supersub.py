@@ -268,6 +268,7 @@ def supersub(
             "taxonomy": tax_name,
             "pipeline_taxonomy": record["taxonomy"],
             "cooccurrence": record["cooccurrence"],
+            **({"preset": record["preset"]} if "preset" in record else {}),
             **({"outside": g.outside} if ds.subset is not None else {}),
         }
         # files without scores: their flat figures, BATCH models with one alignment at a time

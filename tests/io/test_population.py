@@ -231,6 +231,7 @@ def test_missing_file_says_how_to_fetch_it(tmp_path: Path, monkeypatch) -> None:
 
 MATCHED = {
     "labels": "shankar",
+    "preset": "peychev2023",
     "taxonomy": "peychev2023",
     "openworld": "/ow",
     "experts": ["vit3b-mistakes", "greedysoups-mistakes"],
@@ -244,7 +245,7 @@ def test_comparability_names_each_setting_that_differs() -> None:
     assert ok["figures"] == {"top1": True, "mla": True, "shares": True}
     for key, value in [
         ("labels", "real"),
-        ("taxonomy", "errata"),
+        ("preset", None),  # taxonomy peychev2023 alone is not the published pipeline
         ("openworld", None),
         ("experts", ["vit3b-mistakes"]),
         ("classify", False),
@@ -254,6 +255,7 @@ def test_comparability_names_each_setting_that_differs() -> None:
         assert c["figures"]["shares"] is False and c["figures"]["top1"] is True
         assert c["figures"]["mla"] is (key != "labels")
         assert "not comparable" in c["note"] and c["differences"][0]["to_match"]
+        assert c["differences"][0]["flag"] in c["note"]  # the note names the flag to add
     subset = P.comparability(MATCHED, full_val=False)
     assert not subset["comparable"] and subset["figures"]["top1"] is False
     assert "subset" in subset["note"]

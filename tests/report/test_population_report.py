@@ -28,7 +28,7 @@ def test_model_report_says_plainly_what_is_not_comparable(small_analysis, tmp_pa
     html = model_report(small_analysis, tmp_path / "r.html")["report"].read_text()
     sec = _section(html)
     assert "Not comparable." in sec and 'class="callout warn"' in sec
-    for setting in ("labels", "taxonomy", "openworld", "experts"):
+    for setting in ("labels", "preset", "openworld"):
         assert f"<td>{setting}</td>" in sec
     assert "--labels shankar" in sec and "peychev2023" in sec
     # the figure is there, and no figure of this run is ranked among the published ones

@@ -231,6 +231,31 @@ def openworld_opt() -> Any:
     )
 
 
+PRESET_HELP = (
+    "Run a published pipeline step for step: 'peychev2023' (Peychev et al. 2023: collapsed "
+    "mappings before the multi-labels, the peychev2023 superclasses, co-occurrence in ReaL's "
+    "label sets outside Shankar et al.'s images, no rejected-proposal evidence, the expert "
+    "non-prototypical lists in the data directory, per-group counts by any label), for figures "
+    "that stand beside the 962 published models. Flags the preset fixes (--taxonomy, "
+    "--proposals, --experts, --imagenet-x) are refused with it; add --labels shankar and "
+    "--openworld where you have them."
+)
+
+
+def preset_opt(help: str = PRESET_HELP) -> Any:  # noqa: A002
+    return typer.Option(None, "--preset", help=help, show_default=False)
+
+
+PRESET_FLAGS = {
+    "preset": "--preset",
+    "taxonomy": "--taxonomy",
+    "proposals": "--proposals",
+    "experts": "--experts",
+    "imagenet_x": "--imagenet-x",
+    "cooccurrence": "--cooccurrence",
+}
+
+
 def plots_opt(help: str = "Write every plot as SVG and PNG into this folder.") -> Any:  # noqa: A002
     return typer.Option(None, "--plots", help=help)
 
@@ -270,13 +295,27 @@ def make_options(
     seed: int = 0,
     taxonomy: str = "errata",
     proposals: list[str] | None = None,
+    preset: str | None = None,
+    experts_flag: str = "--experts",
 ) -> Any:
-    """The :class:`errata.Options` of the flags shared by analyze, compare, diff and experts."""
-    from errata.io.evidence import Options
+    """The :class:`errata.Options` of the flags shared by analyze, compare, diff and experts;
+    with ``preset``, a flag it fixes is a one-line error naming the flag."""
+    from errata.exceptions import ErrataInputError
+    from errata.io.evidence import Options, preset_clash
 
     chosen: Any = "auto"
     if proposals and proposals != ["auto"]:
         chosen = () if proposals == ["none"] else tuple(proposals)
+    bad = preset_clash(
+        preset,
+        flags=PRESET_FLAGS | {"experts": experts_flag},
+        taxonomy=taxonomy,
+        proposals=chosen,
+        experts=tuple(expert_files or ()),
+        imagenet_x=bool(imagenet_x),
+    )
+    if bad:
+        raise ErrataInputError(bad)
 
     return Options(
         classify=classify,
@@ -288,6 +327,7 @@ def make_options(
         seed=seed,
         taxonomy=taxonomy,
         proposals=chosen,
+        preset=preset,
     )
 
 

@@ -25,6 +25,7 @@ from errata.cli._common import (
     outside_opt,
     pct,
     plots_opt,
+    preset_opt,
     print_json,
     print_written,
     proposals_opt,
@@ -65,6 +66,7 @@ def analyze(
     openworld: Path = openworld_opt(),
     taxonomy: str = taxonomy_opt(),
     proposals: list[str] = proposals_opt(),
+    preset: str = preset_opt(),
     no_errors: bool = typer.Option(False, "--no-errors", help="Only compute the metrics."),
     interval: str = interval_opt(),
     bootstrap: int = typer.Option(
@@ -116,6 +118,7 @@ def analyze(
         seed=seed,
         taxonomy=taxonomy,
         proposals=proposals,
+        preset=preset,
     )
     result = run(
         predictions,

@@ -23,6 +23,7 @@ from errata.cli._common import (
     outside_opt,
     pct,
     plots_opt,
+    preset_opt,
     print_json,
     progress_bar,
     proposals_opt,
@@ -59,6 +60,7 @@ def compare(
     openworld: Path = openworld_opt(),
     taxonomy: str = taxonomy_opt(),
     proposals: list[str] = proposals_opt(),
+    preset: str = preset_opt(),
     batch: int = typer.Option(
         64, "--batch", min=1, max=1024, help="Models classified together (1-1024; memory)."
     ),
@@ -118,6 +120,7 @@ def compare(
         seed=seed,
         taxonomy=taxonomy,
         proposals=proposals,
+        preset=preset,
     )
     with progress_bar("models", disable=json_) as progress:
         study = run(

@@ -19,6 +19,7 @@ from errata.cli._common import (
     outside_opt,
     pct,
     plots_opt,
+    preset_opt,
     print_json,
     report_option,
     taxonomy_opt,
@@ -42,6 +43,7 @@ def diff(
     json_: bool = json_opt("Print the summary and transition matrix as JSON."),
     show: int = typer.Option(10, "--show", min=0, help="Fixed and introduced errors listed."),
     taxonomy: str = taxonomy_opt(),
+    preset: str = preset_opt(),
 ) -> None:
     """Compare two models image by image: errors fixed, errors introduced, categories moved.
 
@@ -74,7 +76,7 @@ def diff(
         model_b = load_predictions(b, order=order_b_, **ds_kw)
         both = np.union1d(model_a.file_names, model_b.file_names)  # type: ignore[attr-defined]
         label_set = load_labels(labels, dataset=dataset, images=both)
-    options = make_options(n_resamples=200, taxonomy=taxonomy)
+    options = make_options(n_resamples=200, taxonomy=taxonomy, preset=preset)
     res_a = analyze(model_a, labels=label_set, order=order_a, options=options, **ds_kw)  # type: ignore[arg-type]
     res_b = analyze(model_b, labels=label_set, order=order_b_, options=options, **ds_kw)  # type: ignore[arg-type]
     d = model_diff(res_a, res_b)

@@ -16,6 +16,7 @@ from errata.cli._common import (
     order_opt,
     order_option,
     pct,
+    preset_opt,
     print_json,
     proposals_opt,
     taxonomy_opt,
@@ -50,6 +51,7 @@ def experts(
     ),
     taxonomy: str = taxonomy_opt(),
     proposals: list[str] = proposals_opt(),
+    preset: str = preset_opt(),
     show_rows: bool = typer.Option(False, "--rows", help="Also list every disagreeing row."),
     json_: bool = json_opt(),
 ) -> None:
@@ -66,7 +68,12 @@ def experts(
     from errata.io import files as _io
 
     options = make_options(
-        expert_files=evidence, imagenet_x=imagenet_x, taxonomy=taxonomy, proposals=proposals
+        expert_files=evidence,
+        imagenet_x=imagenet_x,
+        taxonomy=taxonomy,
+        proposals=proposals,
+        preset=preset,
+        experts_flag="--evidence",
     )
     a = expert_agreement(
         expert_file,

@@ -15,10 +15,12 @@ from errata.cli._common import (
     dataset_option,
     json_opt,
     labels_opt,
+    make_options,
     order_opt,
     order_option,
     outside_opt,
     pct,
+    preset_opt,
     print_json,
     print_written,
     progress_bar,
@@ -55,6 +57,11 @@ def supersub(
     report: Path = typer.Option(
         None, "--report", help="Write a self-contained HTML page of the figures."
     ),
+    preset: str = preset_opt(
+        "The pipeline that scores the flat and two-stage predictions: 'peychev2023' runs the "
+        "published one step for step (see errata analyze --help); --taxonomy still names the "
+        "superclasses of the two-stage inference."
+    ),
     per_superclass: bool = typer.Option(
         None,
         "--per-superclass/--no-per-superclass",
@@ -77,6 +84,7 @@ def supersub(
 
     report_option(report)
     taxonomy = taxonomy_option(taxonomy)
+    options = make_options(preset=preset) if preset is not None else None
     dataset, outside = dataset_option(dataset, outside=outside)
     with progress_bar("models", disable=json_) as progress:
         result = run(
@@ -86,6 +94,7 @@ def supersub(
             order=order_option(order),
             dataset=dataset,
             outside=outside,  # type: ignore[arg-type]
+            options=options,
             progress=progress,
         )
     written = result.save(out) if out is not None else {}

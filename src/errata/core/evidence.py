@@ -285,6 +285,8 @@ class Context:
     rejections: Rejections | None = None
     rejection_rows: np.ndarray | None = None  # (n,) row of each image in rejections, -1 none
     sources: Mapping[str, Any] = field(default_factory=dict)
+    # "peychev2023": the published decision order and per-group counting (errata.core.pipeline)
+    preset: str | None = None
 
     @property
     def n_images(self) -> int:
@@ -300,8 +302,10 @@ def make_context(
     oov: OovStage | None = None,
     oov_name: str = "open-world model",
     rejections: Rejections | None = None,
+    preset: str | None = None,
 ) -> Context:
-    """Gather the evidence for ``labels``; co-occurrence defaults to the label set itself."""
+    """Gather the evidence for ``labels``; co-occurrence defaults to the label set itself.
+    ``preset="peychev2023"`` runs the published decision order (:mod:`errata.core.pipeline`)."""
     cooc = cooccurrence or Cooccurrence.of(labels)
     if cooc.file_names is labels.file_names:
         cooc_rows = np.arange(len(labels))
@@ -317,6 +321,8 @@ def make_context(
         if oov is not None
         else "not run (needs the openworld extra and --openworld)",
     }
+    if preset is not None:
+        sources["preset"] = preset
     return Context(
         labels=labels,
         taxonomy=taxonomy,
@@ -329,6 +335,7 @@ def make_context(
         rejection_rows=None
         if rejections is None
         else NameIndex.of(rejections.file_names).rows(labels.file_names),
+        preset=preset,
     )
 
 

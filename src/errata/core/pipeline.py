@@ -8,6 +8,15 @@ non-prototypical (experts, then ImageNet-X), model failure. The labels the stage
 prediction with are ``S_i`` = correct ∪ unclear ∪ {original label}, minus the prediction.
 Problematic images and images without an acceptable label are ``excluded``.
 
+A context with ``preset="peychev2023"`` runs the published decision order (Peychev et al.
+2023) instead: correct (the original label, accepted by the label set), then **overlapping
+classes** (a collapsed mapping: the prediction duplicates the class of one of the image's other
+labels), then correct multi-label, then the stages in :data:`PUBLISHED_ORDER` (fine-grained OOV
+before spurious correlation; the expert non-prototypical lists, no ImageNet-X). Where errata
+counts a prediction that is both a multi-label and a collapsed mapping as correct multi-label,
+the preset counts it as overlapping classes, as the published counts do; the accuracies
+(ReaL, MLA) still count it correct (:class:`errata.core.scoring.Tally`).
+
 The work is proportional to the number of errors, all of it on whole arrays.
 """
 
@@ -24,6 +33,24 @@ from errata.core.stages import Evidence, Pending
 
 NOT_PREDICTED = -1  # category code of an image the model has no prediction for
 UNCLASSIFIED = -2  # category code of an error when the stages were not run
+PRESETS = ("peychev2023",)  # the published pipelines a context can follow
+# the published pipeline's error stages, in its order (after correct, collapsed mappings and
+# correct multi-label); ImageNet-X has no published counterpart
+PUBLISHED_ORDER = (
+    "overlapping classes",
+    "fine-grained",
+    "fine-grained OOV",
+    "spurious correlation",
+    "non-prototypical",
+    "model failure",
+)
+
+
+def stage_order(ctx: Context) -> tuple[K.Category, ...]:
+    """The error categories whose stages run on ``ctx``, in its decision order."""
+    if ctx.preset is None:
+        return K.ERRORS
+    return tuple(K.BY_NAME[name] for name in PUBLISHED_ORDER)
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,9 +139,16 @@ def reasons(ctx: Context, result: Classified, rows: np.ndarray | None = None) ->
     return out
 
 
-def outcomes(labels: LabelSet, top1: np.ndarray) -> np.ndarray:
+def outcomes(
+    labels: LabelSet, top1: np.ndarray, *, overlap_first: np.ndarray | None = None
+) -> np.ndarray:
     """Correct / correct multi-label / excluded for each prediction of ``top1`` ((n,) or (m, n),
-    aligned with ``labels``; ``-1``: no prediction); errors are :data:`UNCLASSIFIED`."""
+    aligned with ``labels``; ``-1``: no prediction); errors are :data:`UNCLASSIFIED`.
+
+    ``overlap_first`` (the ``(C, C)`` overlap table) checks collapsed mappings before the
+    multi-labels, as the published pipeline does: a prediction that is another of the image's
+    labels but duplicates the class of one of its labels is left to the stages
+    (:data:`UNCLASSIFIED`), whose first, overlapping classes, claims it."""
     top1 = np.atleast_2d(np.asarray(top1))
     present = top1 >= 0
     hits = labels.hits(top1)
@@ -126,6 +160,15 @@ def outcomes(labels: LabelSet, top1: np.ndarray) -> np.ndarray:
     category[ok & is_orig] = K.CORRECT
     category[ok & ~is_orig] = K.CORRECT_MULTI
     category[present & evaluated & ~hits] = UNCLASSIFIED
+    if overlap_first is not None:
+        model, image = np.nonzero(category == K.CORRECT_MULTI)
+        if len(image):
+            pred = top1[model, image].astype(np.int64)
+            p = Pending.of(labels.evidence_sets, model, image, pred)
+            dup = np.zeros(len(image), dtype=bool)
+            for rows, lab in p.ranks():
+                dup[rows] |= overlap_first[lab, pred[rows]]
+            category[model[dup], image[dup]] = UNCLASSIFIED
     return category
 
 
@@ -165,7 +208,7 @@ def judge(ctx: Context, image: np.ndarray, pred: np.ndarray, notes: list[str]) -
         severity[rows] = np.minimum(severity[rows], lca[lab, pred[rows]])
     severity[np.isinf(severity)] = np.nan
 
-    for cat in K.ERRORS:
+    for cat in stage_order(ctx):
         if not pending.alive.any():
             break
         assert cat.stage is not None
@@ -236,7 +279,8 @@ class Classifier:
         with the context's label set; ``-1`` means no prediction for that image), and to each
         error its evidence."""
         top1 = np.atleast_2d(np.asarray(top1))
-        category = outcomes(self.ctx.labels, top1)
+        first = self.ctx.taxonomy.overlap if self.ctx.preset is not None else None
+        category = outcomes(self.ctx.labels, top1, overlap_first=first)
         # image-major: the errors of one image sit together, and so do their memo slots
         image, model = np.nonzero(np.ascontiguousarray((category == UNCLASSIFIED).T))
         pred = top1[model, image].astype(np.int64)

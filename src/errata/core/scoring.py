@@ -71,6 +71,12 @@ class Tally:
         Sum and number of the errors' severities.
     imagenet_m : ndarray of int64, shape (m,), or None
         ImageNet-M images predicted correctly.
+    overlap_hits : ndarray of int64, shape (m, C + 1), or None
+        Overlapping-class errors whose prediction is one of the image's labels (the published
+        order checks collapsed mappings first): the accuracies still count them correct.
+    group_counts : mapping of str to ndarray of int64, shape (m, G, B), or None
+        Per split, images per (model, group, bucket) where an image is in every group that one
+        of its labels is in (the published per-group counts); ``None``: by the original class.
     """
 
     counts: np.ndarray
@@ -79,6 +85,8 @@ class Tally:
     severity_sum: np.ndarray
     severity_n: np.ndarray
     imagenet_m: np.ndarray | None = None
+    overlap_hits: np.ndarray | None = None
+    group_counts: Mapping[str, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.counts)
@@ -89,6 +97,14 @@ class Tally:
         if not parts:
             raise ValueError("no tallies to concatenate")
         m_parts = [p.imagenet_m for p in parts]
+        hits = [
+            np.zeros(p.counts.shape[:2], dtype=np.int64)
+            if p.overlap_hits is None
+            else p.overlap_hits
+            for p in parts
+        ]
+        any_hits = any(p.overlap_hits is not None for p in parts)
+        groups = [p.group_counts for p in parts]
         return cls(
             counts=np.concatenate([p.counts for p in parts]),
             topk_hits=np.concatenate([p.topk_hits for p in parts]),
@@ -96,6 +112,8 @@ class Tally:
             severity_sum=np.concatenate([p.severity_sum for p in parts]),
             severity_n=np.concatenate([p.severity_n for p in parts]),
             imagenet_m=None if m_parts[0] is None else np.concatenate(m_parts),  # type: ignore[arg-type]
+            overlap_hits=np.concatenate(hits) if any_hits else None,
+            group_counts=_concat_groups(groups),
         )
 
     def take(self, rows: np.ndarray) -> Tally:
@@ -106,7 +124,22 @@ class Tally:
             severity_sum=self.severity_sum[rows],
             severity_n=self.severity_n[rows],
             imagenet_m=None if self.imagenet_m is None else self.imagenet_m[rows],
+            overlap_hits=None if self.overlap_hits is None else self.overlap_hits[rows],
+            group_counts=None
+            if self.group_counts is None
+            else {k: v[rows] for k, v in self.group_counts.items()},
         )
+
+
+def _concat_groups(
+    groups: Sequence[Mapping[str, np.ndarray] | None],
+) -> dict[str, np.ndarray] | None:
+    """The per-image group counts of several batches (None unless every batch has them)."""
+    if not groups or any(g is None for g in groups):
+        return None
+    first = groups[0]
+    assert first is not None
+    return {k: np.concatenate([g[k] for g in groups if g is not None]) for k in first}
 
 
 def topk_counts(
@@ -138,8 +171,11 @@ def tally(
     *,
     topk_hits: np.ndarray,
     topk_n: np.ndarray,
+    image_groups: Mapping[str, np.ndarray] | None = None,
 ) -> Tally:
-    """Reduce a classified stack (and its top-k counts, shape (m, 2, C)) to a :class:`Tally`."""
+    """Reduce a classified stack (and its top-k counts, shape (m, 2, C)) to a :class:`Tally`;
+    with ``image_groups`` (per split, ``(n, G)`` bool: the groups each image is in), the
+    per-group counts are by image (:func:`any_label_groups`)."""
     m, n = result.category.shape
     c = labels.multi.n_classes
     orig = labels.original.astype(np.int32)
@@ -158,6 +194,25 @@ def tally(
     if labels.imagenet_m is not None:
         sel = labels.imagenet_m
         imagenet_m = np.isin(result.category[:, sel], K.CORRECT_CODES).sum(axis=1)
+    ov = np.flatnonzero(e.code == K.CODE["overlapping classes"])
+    hit = labels.multi.contains_at(e.image[ov], e.pred[ov].astype(np.int64))
+    ov = ov[hit]
+    overlap_hits = None
+    if len(ov):  # only in the published order: errata's files a multi-label as correct first
+        cls = np.where(orig[e.image[ov]] >= 0, orig[e.image[ov]], c)
+        overlap_hits = np.bincount(
+            e.model[ov].astype(np.int64) * (c + 1) + cls, minlength=m * (c + 1)
+        ).reshape(m, c + 1)
+    group_counts = None
+    if image_groups is not None:
+        group_counts = {}
+        bucket = result.category.astype(np.int64) % N_BUCKETS  # (m, n)
+        for split, member in image_groups.items():
+            g = np.zeros((m, member.shape[1], N_BUCKETS), dtype=np.int64)
+            for gi in range(member.shape[1]):
+                sel = bucket[:, member[:, gi]]
+                g[:, gi] = _bincount_rows(sel, N_BUCKETS)
+            group_counts[split] = g
     return Tally(
         counts=counts,
         topk_hits=np.asarray(topk_hits, dtype=np.int64).reshape(m, 2, c),
@@ -165,7 +220,34 @@ def tally(
         severity_sum=sev_sum,
         severity_n=sev_n,
         imagenet_m=imagenet_m,
+        overlap_hits=overlap_hits,
+        group_counts=group_counts,
     )
+
+
+def _bincount_rows(values: np.ndarray, n: int) -> np.ndarray:
+    """``(m, n)`` counts of each value ``0..n-1`` per row of ``values`` ``(m, k)``."""
+    m = values.shape[0]
+    offset = np.arange(m, dtype=np.int64)[:, None] * n
+    return np.bincount((values + offset).ravel(), minlength=m * n).reshape(m, n)
+
+
+def any_label_groups(ctx: Context) -> dict[str, np.ndarray]:
+    """Per split of the taxonomy, ``(n, G)`` bool: image ``i`` is in group ``g`` when one of its
+    labels (multi-labels and original label) is — the published per-group counts, where an
+    image with an organism and an artefact among its labels counts in both. Groups are in the
+    order of :meth:`Scores.group_codes`."""
+    sets = ctx.labels.evidence_sets
+    out = {}
+    for split, names in ctx.taxonomy.groups.items():
+        names = np.asarray(names)
+        groups = sorted(set(names.tolist()), key=_group_order)
+        lookup = {g: i for i, g in enumerate(groups)}
+        code = np.array([lookup[g] for g in names.tolist()], dtype=np.int64)
+        member = np.zeros((len(sets), len(groups)), dtype=bool)
+        member[sets.row_ids, code[sets.indices.astype(np.int64)]] = True
+        out[split] = member
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,7 +284,8 @@ class Scores:
         """Per split: the groups in display order and the group of each class (``C + 1``
         entries; unknown classes get an ``unknown`` group when there are such images)."""
         out = {}
-        unknown = bool(self.tally.counts[:, -1, :N_CATS].any())
+        # by image (the published counts), an image with no known label is in no group
+        unknown = self.tally.group_counts is None and bool(self.tally.counts[:, -1, :N_CATS].any())
         for split, names in self.groups.items():
             groups = sorted(set(np.asarray(names).tolist()), key=_group_order)
             code = {g: i for i, g in enumerate(groups)}
@@ -341,6 +424,8 @@ def values(scores: Scores) -> dict[str, np.ndarray]:
     known = counts[:, :c]
     evaluated_c = _evaluated(known)  # (m, C)
     correct = counts[..., list(K.CORRECT_CODES)].sum(axis=-1)  # (m, C + 1)
+    if t.overlap_hits is not None:  # published order: a multi-label filed as overlapping
+        correct = correct + t.overlap_hits
     evaluated = _evaluated(counts)  # (m, C + 1)
     out: dict[str, np.ndarray] = {}
 
@@ -371,7 +456,10 @@ def values(scores: Scores) -> dict[str, np.ndarray]:
     for key, (_, codes) in K.mla_variants().items():
         if key == "mla" and "mla" in out:
             continue
-        out[key] = M.class_average(known[..., list(codes)].sum(axis=-1), evaluated_c)
+        accepted = known[..., list(codes)].sum(axis=-1)
+        if key == "mla" and t.overlap_hits is not None:
+            accepted = accepted + t.overlap_hits[:, :c]
+        out[key] = M.class_average(accepted, evaluated_c)
     per_cat = counts.sum(axis=1)  # (m, B)
     out["errors"] = per_cat[:, list(K.ERROR_CODES)].sum(axis=1)
     out["top1_errors"] = out["errors"] + per_cat[:, K.CORRECT_MULTI]
@@ -379,10 +467,14 @@ def values(scores: Scores) -> dict[str, np.ndarray]:
     out["mean_severity"] = M.ratio(t.severity_sum, t.severity_n)
     for i, cat in enumerate(K.CATEGORIES):
         out[f"n_{cat.key}"] = per_cat[:, i]
+    by_image = t.group_counts or {}
     for split, (groups, per_class) in scores.group_codes().items():
-        onehot = np.zeros((c + 1, len(groups)), dtype=np.int64)
-        onehot[np.arange(c + 1), np.minimum(per_class, len(groups) - 1)] = 1
-        g_counts = np.einsum("mcb,cg->mgb", counts, onehot)  # (m, G, B)
+        if split in by_image:  # every group one of the image's labels is in (published)
+            g_counts = by_image[split]
+        else:  # the group of the image's original class
+            onehot = np.zeros((c + 1, len(groups)), dtype=np.int64)
+            onehot[np.arange(c + 1), np.minimum(per_class, len(groups) - 1)] = 1
+            g_counts = np.einsum("mcb,cg->mgb", counts, onehot)  # (m, G, B)
         for gi, g in enumerate(groups):
             prefix = f"{split}_{K.slug(g)}"
             gc = g_counts[:, gi]
@@ -404,13 +496,18 @@ def score(
     """Classify a stack of predictions ``top1`` (m, n) and reduce it to its tally; without a
     context the errors are counted but not classified (metrics only). A :class:`Classifier`
     shares its verdicts across the batches of a study."""
+    ctx = context.ctx if isinstance(context, Classifier) else context
     if context is None:
         result = unclassified(labels, top1)
     elif isinstance(context, Classifier):
         result = context(top1)
     else:
         result = classify(context, top1)
-    return tally(labels, result, topk_hits=topk_hits, topk_n=topk_n), result
+    groups = None
+    if ctx is not None and ctx.preset is not None:
+        groups = any_label_groups(ctx)  # a few milliseconds: the labels' group memberships
+    t = tally(labels, result, topk_hits=topk_hits, topk_n=topk_n, image_groups=groups)
+    return t, result
 
 
 def make_scores(

@@ -219,7 +219,9 @@ def spurious(ctx: Context, p: Pending) -> StageResult:
     co-occur in at least ``min_count`` *other* images' label sets, or (with rater evidence)
     models proposed the prediction for significantly many other images of the label and raters
     rejected it there (:class:`~errata.core.evidence.Rejections`). The image's own labels and
-    answers are left out."""
+    answers are left out. Under a preset, the published rule alone (:func:`spurious_published`)."""
+    if ctx.preset is not None:
+        return spurious_published(ctx, p)
     cooc = ctx.cooccurrence
     rej = ctx.rejections
     same = ctx.taxonomy.same_superclass
@@ -250,6 +252,24 @@ def spurious(ctx: Context, p: Pending) -> StageResult:
             source[won] = REJECTED
             hit[won] = True
         return hit, counts, source
+
+    return first_hit(p, test)
+
+
+def spurious_published(ctx: Context, p: Pending) -> StageResult:
+    """The published rule (Peychev et al. 2023): prediction and a label share no superclass and
+    co-occur in at least ``min_count`` other images' label sets of the context's co-occurrence
+    source (the image's own set left out); no other evidence."""
+    cooc = ctx.cooccurrence
+    same = ctx.taxonomy.same_superclass
+
+    def test(rows: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pred = p.pred[rows]
+        counts = cooc.counts[lab, pred].astype(np.int32)
+        src = ctx.cooc_rows[p.image[rows]]  # -1: the image is not among the sources
+        counts -= cooc.sets.contains_at(src, lab) & cooc.sets.contains_at(src, pred)
+        hit = (counts >= cooc.min_count) & ~same[lab, pred]
+        return hit, counts, np.full(len(rows), COOCCURRING, dtype=np.int16)
 
     return first_hit(p, test)
 

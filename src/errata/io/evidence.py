@@ -22,6 +22,7 @@ from errata.core.evidence import (
     OovStage,
     Rejections,
     Taxonomy,
+    cooccurrence_counts,
     make_context,
 )
 from errata.core.labelset import LabelSet
@@ -69,6 +70,61 @@ IMAGENET_X_ALL_FACTORS = (
 )  # the 16 factors of the annotation files
 
 
+# the published pipelines Options(preset=...) runs, and what each fixes
+PRESETS: dict[str, dict[str, str]] = {"peychev2023": {"taxonomy": "peychev2023"}}
+PRESET_EXPERTS = ("vit3b-mistakes", "greedysoups-mistakes")  # Vasudevan et al.'s two files
+PUBLISHED_COOCCURRENCE = "published"  # Options.record()'s name of published_cooccurrence()
+PUBLISHED_MIN_COUNT = 2  # a pair co-occurs in at least 2 other images (Peychev et al. 2023)
+PRESET_FIXES = {
+    "taxonomy": "the published superclasses, peychev2023",
+    "proposals": "no rejected-proposal evidence",
+    "experts": "the non-prototypical rows of vit3b-mistakes and greedysoups-mistakes when they "
+    "are in the data directory",
+    "imagenet_x": "no ImageNet-X: the published pipeline has no such stage",
+    "cooccurrence": "ReaL's label sets outside Shankar et al.'s images",
+}
+
+
+def preset_clash(preset: str | None, *, flags: dict[str, str] | None = None, **given: Any) -> str:
+    """The one-line error for the first setting of ``given`` (name: value) that contradicts
+    ``preset`` ("" when none does, or no preset): a setting the preset fixes may only keep its
+    default (or the preset's own value). ``flags`` names the settings as the command line does
+    (``{"taxonomy": "--taxonomy"}``)."""
+    if preset is None:
+        return ""
+    if preset not in PRESETS:
+        name = (flags or {}).get("preset", "preset")
+        return f"{name}: '{preset}' is not one of {', '.join(PRESETS)}"
+    fixed = PRESETS[preset]
+    defaults: dict[str, tuple[Any, ...]] = {
+        "taxonomy": ("errata", fixed["taxonomy"]),
+        "proposals": ("auto", (), None, ("none",), ["auto"], ["none"]),
+        "experts": ((), None, []),
+        "imagenet_x": (False, None),
+        "cooccurrence": (None,),
+    }
+    for name, value in given.items():
+        if any(value is d or (type(value) is type(d) and value == d) for d in defaults[name]):
+            continue
+        shown = getattr(value, "name", value)
+        if isinstance(shown, (tuple, list)):
+            shown = ", ".join(str(v) for v in shown)
+        flag = (flags or {}).get(name, name)
+        if shown is True:  # a switch: its name says it
+            return (
+                f"{flag}: cannot be combined with {'--preset ' if flags else 'preset '}{preset}, "
+                f"which fixes it ({PRESET_FIXES[name]}); drop one of the two"
+            )
+        return (
+            f"{flag} {shown}: cannot be combined with --preset {preset}, which fixes it "
+            f"({PRESET_FIXES[name]}); drop one of the two"
+            if flags
+            else f"{flag}: '{shown}' cannot be combined with preset '{preset}', which fixes it "
+            f"({PRESET_FIXES[name]}); drop one of the two"
+        )
+    return ""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Options:
     """What errata reads as evidence and how it does the statistics.
@@ -101,6 +157,16 @@ class Options:
         accuracies always use the closed form of :func:`errata.core.metrics.stratified_interval`.
     n_resamples, seed : int
         Bootstrap settings.
+    preset : "peychev2023" or None
+        Run the published pipeline step for step (Peychev et al. 2023; :data:`PRESETS`): its
+        decision order (collapsed mappings before the multi-labels), its superclasses
+        (``taxonomy="peychev2023"``), its co-occurrence evidence (:func:`published_cooccurrence`),
+        no rejected proposals, the expert non-prototypical lists of both of Vasudevan et al.'s
+        files that are in the data directory (:data:`PRESET_EXPERTS`), and per-group counts by
+        any of an image's labels. A setting the preset fixes, given with another value than its
+        default, is refused (one line naming it): the preset is the whole recipe or nothing.
+    exclude_experts : tuple of paths or registry names
+        Expert files never taken as evidence (``errata experts``: the file under evaluation).
     """
 
     classify: bool = True
@@ -114,6 +180,8 @@ class Options:
     interval: str = "wilson"
     n_resamples: int = 1000
     seed: int = 0
+    preset: str | None = None
+    exclude_experts: tuple[str | Path, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.experts, (str, Path)):
@@ -147,6 +215,34 @@ class Options:
             raise ErrataInputError(
                 f"taxonomy: '{self.taxonomy}' is not one of {', '.join(taxonomy.TAXONOMIES)}"
             )
+        object.__setattr__(self, "exclude_experts", tuple(self.exclude_experts))
+        if self.preset is not None:
+            self._apply_preset()
+
+    def _apply_preset(self) -> None:
+        """Check that no setting contradicts the preset, then set what it fixes."""
+        bad = preset_clash(
+            self.preset,
+            taxonomy=self.taxonomy,
+            proposals=self.proposals,
+            experts=self.experts,
+            imagenet_x=self.imagenet_x,
+            cooccurrence=self.cooccurrence,
+        )
+        if bad:
+            raise ErrataInputError(bad)
+        object.__setattr__(self, "taxonomy", PRESETS[str(self.preset)]["taxonomy"])
+        object.__setattr__(self, "proposals", ())
+
+    @property
+    def expert_evidence(self) -> tuple[str | Path, ...]:
+        """The expert files whose non-prototypical rows are evidence: those given, or under a
+        preset the published ones in the data directory, never one of ``exclude_experts``."""
+        files = self.experts if self.preset is None else preset_experts()
+        if not self.exclude_experts:
+            return files
+        skip = {resolve_path(p).resolve() for p in self.exclude_experts}
+        return tuple(f for f in files if resolve_path(f).resolve() not in skip)
 
     @property
     def scoring(self) -> ScoreOptions:
@@ -159,11 +255,14 @@ class Options:
     def record(self) -> dict[str, Any]:
         """JSON-ready settings, for ``metrics.json`` / ``study.json``."""
         return {
+            **({"preset": self.preset} if self.preset is not None else {}),
             "classify": self.classify,
-            "experts": [str(p) for p in self.experts],
+            "experts": [str(p) for p in self.expert_evidence],
             "imagenet_x": str(self.imagenet_x) if self.imagenet_x else False,
             "openworld": None if self.openworld is None else str(self.openworld),
-            "cooccurrence": None
+            "cooccurrence": PUBLISHED_COOCCURRENCE
+            if self.preset is not None
+            else None
             if self.cooccurrence is None
             else getattr(self.cooccurrence, "name", str(self.cooccurrence)),
             # resolved: "auto" records the files it found, so a study notices when they change
@@ -591,12 +690,54 @@ def context(
         else load_taxonomy(options.taxonomy)
     )
     sources = proposal_sources(options.proposals)
+    cooc = (
+        published_cooccurrence(labels)
+        if options.preset is not None
+        else cooccurrence_source(options.cooccurrence, labels)
+    )
     return make_context(
         labels,
         tax,
-        cooccurrence=cooccurrence_source(options.cooccurrence, labels),
-        nonprototypical=nonprototypical(labels, options.experts, options.imagenet_x),
+        cooccurrence=cooc,
+        nonprototypical=nonprototypical(labels, options.expert_evidence, options.imagenet_x),
         oov=oov,
         oov_name=oov_name,
         rejections=rejections(sources, alpha=options.proposal_alpha) if sources else None,
+        preset=options.preset,
+    )
+
+
+def preset_experts() -> tuple[str, ...]:
+    """The registry names of :data:`PRESET_EXPERTS` that are in the data directory."""
+    from errata.io import data
+
+    return tuple(n for n in PRESET_EXPERTS if data.is_present(n))
+
+
+def published_cooccurrence(labels: LabelSet) -> Cooccurrence:
+    """Co-occurrence evidence as the published pipeline counts it: pairs of labels in ReaL's
+    label sets (as ReaL gives them: no original label added; empty sets carry none) of the
+    validation images *outside* Shankar et al.'s set when that file is in the data directory,
+    so that no evaluated image counts for itself; without it, ReaL's sets of all images, the
+    image's own set left out (leave-one-out, by file name). Pairs count from 2 images, and the
+    spurious stage only takes pairs that share no superclass."""
+    from errata.io import data
+    from errata.io.labels import load_labels, real
+
+    r = real()
+    keep = r.evaluated.copy()
+    where = "all validation images, leave-one-out"
+    if data.is_present("shankar"):
+        shankar = load_labels("shankar")
+        inside = r.positions(shankar.file_names)
+        keep[inside[inside >= 0]] = False
+        where = f"the {int(keep.sum()):,} validation images outside Shankar et al.'s set"
+    sets = r.correct.keep_rows(keep)
+    return Cooccurrence(
+        name="ReaL (published)",
+        counts=cooccurrence_counts(sets),
+        sets=sets,
+        file_names=r.file_names,
+        min_count=PUBLISHED_MIN_COUNT,
+        description=f"ReaL label sets of {where} (as published: Peychev et al. 2023)",
     )

@@ -134,6 +134,7 @@ DATA_GROUP_LAST = "xlarge (> 500M)"
 # the published run's settings (comparability checks a run against them; the OOV stage: CLIP)
 PUBLISHED_LABELS = "shankar"
 PUBLISHED_TAXONOMY = "peychev2023"
+PUBLISHED_PRESET = "peychev2023"  # --preset: the published pipeline step for step
 PUBLISHED_EXPERTS = {  # registry name: file name, both accepted
     "vit3b-mistakes": "vit3b_mistakes.json",
     "greedysoups-mistakes": "greedy_soups_mistakes.json",
@@ -386,8 +387,10 @@ def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) 
     Parameters
     ----------
     settings : mapping
-        The run's settings as in ``metrics.json`` / ``study.json`` (``labels``, ``taxonomy``,
-        ``openworld``, ``experts``, ``classify``).
+        The run's settings as in ``metrics.json`` / ``study.json`` (``labels``, ``preset``,
+        ``taxonomy``, ``openworld``, ``experts``, ``classify``). Without ``--preset
+        peychev2023`` a run's shares are never comparable: errata's decision order, evidence
+        and per-group counts differ from the published ones whatever its taxonomy.
     full_val : bool, optional
         Whether the predictions cover all 50,000 validation images (the published top-1 does).
 
@@ -395,8 +398,8 @@ def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) 
     -------
     dict
         ``comparable`` (every figure), ``figures`` ({``top1``, ``mla``, ``shares``: bool}),
-        ``differences`` (one ``{setting, this_run, published, to_match}`` per setting that
-        differs) and ``note`` (one sentence).
+        ``differences`` (one ``{setting, this_run, published, to_match, flag}`` per setting
+        that differs) and ``note`` (one sentence naming the flags that would match).
 
     Examples
     --------
@@ -405,7 +408,9 @@ def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) 
     >>> c["comparable"], c["figures"]
     (False, {'top1': True, 'mla': False, 'shares': False})
     >>> [d["setting"] for d in c["differences"]]
-    ['labels', 'taxonomy', 'openworld', 'experts']
+    ['labels', 'preset', 'openworld']
+    >>> c["note"].split("(")[1].split(")")[0]
+    'to match, run with --labels shankar --preset peychev2023 --openworld BUNDLE'
     """
     diffs: list[dict[str, str]] = []
     labels = str(settings.get("labels", ""))
@@ -417,16 +422,21 @@ def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) 
                 "published": "Shankar et al.'s multi-label set (18,692 non-problematic images)",
                 "to_match": "--labels shankar (place human_accuracy_v3.0.0.json where "
                 "`errata data path shankar` says)",
+                "flag": "--labels shankar",
             }
         )
-    taxonomy = str(settings.get("taxonomy", ""))
-    if taxonomy != PUBLISHED_TAXONOMY:
+    preset = settings.get("preset")
+    if preset != PUBLISHED_PRESET:
+        taxonomy = str(settings.get("taxonomy", "")) or "unknown"
         diffs.append(
             {
-                "setting": "taxonomy",
-                "this_run": taxonomy or "unknown",
-                "published": "the published superclasses (errata's taxonomy 'peychev2023')",
-                "to_match": "the taxonomy 'peychev2023' (Options(taxonomy='peychev2023'))",
+                "setting": "preset",
+                "this_run": f"errata's pipeline (taxonomy {taxonomy}; its decision order, "
+                "evidence and per-group counts)",
+                "published": "the published pipeline step for step (decision order, "
+                "superclasses, co-occurrence evidence, expert lists, per-group counts)",
+                "to_match": f"--preset {PUBLISHED_PRESET} (Options(preset='{PUBLISHED_PRESET}'))",
+                "flag": f"--preset {PUBLISHED_PRESET}",
             }
         )
     if not settings.get("openworld"):
@@ -436,20 +446,22 @@ def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) 
                 "this_run": "fine-grained OOV stage not run",
                 "published": "CLIP fine-grained OOV stage",
                 "to_match": "--openworld BUNDLE (the openworld extra and CLIP embeddings)",
+                "flag": "--openworld BUNDLE",
             }
         )
-    experts = {str(e).rsplit("/", 1)[-1] for e in settings.get("experts") or ()}
-    known = set(PUBLISHED_EXPERTS) | set(PUBLISHED_EXPERTS.values())
-    has_both = all(experts & {name, file} for name, file in PUBLISHED_EXPERTS.items())
-    if not has_both or experts - known:
-        diffs.append(
-            {
-                "setting": "experts",
-                "this_run": ", ".join(sorted(experts)) or "no expert files",
-                "published": "non-prototypical images of both expert files of Vasudevan et al.",
-                "to_match": "--experts vit3b-mistakes --experts greedysoups-mistakes",
-            }
-        )
+    if preset == PUBLISHED_PRESET:  # the preset takes the expert files in the data directory
+        experts = {str(e).rsplit("/", 1)[-1] for e in settings.get("experts") or ()}
+        missing = [n for n, f in PUBLISHED_EXPERTS.items() if not experts & {n, f}]
+        if missing:
+            diffs.append(
+                {
+                    "setting": "experts",
+                    "this_run": ", ".join(sorted(experts)) or "no expert files",
+                    "published": "non-prototypical images of both expert files of Vasudevan et al.",
+                    "to_match": " and ".join(f"errata data fetch {n}" for n in missing),
+                    "flag": " and ".join(f"errata data fetch {n}" for n in missing),
+                }
+            )
     if settings.get("classify") is False:
         diffs.append(
             {
@@ -457,6 +469,7 @@ def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) 
                 "this_run": "metrics only (--no-errors)",
                 "published": "every error classified",
                 "to_match": "run the error pipeline (drop --no-errors)",
+                "flag": "no --no-errors",
             }
         )
     top1_ok = full_val is not False
@@ -466,7 +479,8 @@ def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) 
     if shares_ok and top1_ok:
         note = "comparable: the run's settings are those of the published figures"
     else:
-        why = "; ".join(f"{d['setting']}: {d['this_run']}" for d in diffs)
+        flags = " ".join(d["flag"] for d in diffs)
+        why = f"to match, run with {flags}" if flags else ""
         if not top1_ok:
             why = "; ".join(filter(None, [why, "predictions cover a subset of the 50,000 images"]))
         note = (
