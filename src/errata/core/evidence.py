@@ -20,7 +20,8 @@ from errata.core.names import NameIndex
 from errata.core.sparse import Csr
 from errata.resources import N_CLASSES
 
-SPURIOUS_MIN_COUNT = 2  # co-occurrence in at least this many other images (Peychev et al. 2023)
+PUBLISHED_MIN_COUNT = 2  # co-occurrence in at least this many other images (Peychev et al. 2023)
+SPURIOUS_MIN_COUNT = 2  # errata's default (DEFAULT_SPURIOUS.min_cooccurrence)
 # a rejected-proposal count is evidence when chance (Poisson, the pair independent) would reach
 # it with probability below this; chosen as the conventional 1 % level, not tuned (its curve:
 # benchmarks/spurious_threshold.py)
@@ -189,19 +190,32 @@ class Rejections:
     ``alpha``, and at least 2 (two *other* images, as for co-occurrence).
 
     ``sets`` and ``rejected`` (rows aligned with ``file_names``) let the pipeline leave out
-    the image being classified.
+    the image being classified; ``unrejected`` holds, per image, the proposals raters were
+    asked about and did *not* reject (a majority said maybe or yes) that are not among its
+    labels: the image's own answers, which :func:`answered_here` reads.
     """
 
     name: str
     file_names: np.ndarray
     sets: Csr
     rejected: Csr
+    unrejected: Csr
     counts: np.ndarray  # (C, C) int32
     expected: np.ndarray  # (C, C) float32: the count chance would give
     threshold: np.ndarray  # (C, C) int16
     alpha: float = REJECTION_ALPHA
     description: str = ""
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def holding(self) -> np.ndarray:
+        """``(C,)`` int32: the number of rated images whose labels ``sets`` hold the class."""
+        if "holding" not in self._cache:
+            idx = self.sets.indices.astype(np.int64)
+            self._cache["holding"] = np.bincount(idx, minlength=self.sets.n_classes).astype(
+                np.int32
+            )
+        return self._cache["holding"]  # type: ignore[no-any-return]
 
     @property
     def margin(self) -> np.ndarray:
@@ -219,11 +233,13 @@ class Rejections:
         sets: Csr,
         rejected: Csr,
         *,
+        unrejected: Csr | None = None,
         alpha: float = REJECTION_ALPHA,
         description: str = "",
     ) -> Rejections:
         """Counts, chance expectations and thresholds of the rejected proposals ``rejected``
-        (per image, the proposals raters rejected; not among its labels ``sets``)."""
+        (per image, the proposals raters rejected; not among its labels ``sets``);
+        ``unrejected``: the proposals asked about and not rejected (default: none)."""
         counts = cross_counts(sets, rejected)
         n = max(len(sets), 1)
         holding = np.bincount(sets.indices.astype(np.int64), minlength=sets.n_classes)
@@ -234,12 +250,178 @@ class Rejections:
             file_names=file_names,
             sets=sets,
             rejected=rejected,
+            unrejected=Csr.empty(len(sets), n_classes=sets.n_classes)
+            if unrejected is None
+            else unrejected,
             counts=counts,
             expected=expected,
             threshold=poisson_thresholds(expected, alpha),
             alpha=alpha,
             description=description or f"rejected proposals of {name}",
         )
+
+
+REJECTION_TESTS = ("none", "poisson", "share")  # how SpuriousRule reads rejected proposals
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpuriousRule:
+    """When an error is a spurious correlation (stage 5): its prediction shares no superclass
+    with one of its labels ``l``, and other images tie the two together —
+
+    - *co-occurrence*: they are both in at least ``min_cooccurrence`` other images' label sets
+      (:func:`cooccurring`);
+    - *rejected proposals* (with rater evidence, :class:`Rejections`): ``rejection="poisson"``,
+      raters rejected the prediction on more of the other images holding ``l`` than chance
+      would give (:func:`rejected_above_chance`, at the Rejections' ``alpha``);
+      ``"share"``, on at least ``min_share`` of the other rated images holding ``l`` and on at
+      least ``min_rejected`` of them (:func:`rejected_share`); ``"none"``, not used —
+
+    unless, with ``own_answer``, ReaL's raters were asked about the prediction on this very
+    image and did not reject it (:func:`answered_here`): the object may well be in the image,
+    which is a fine-grained (often out-of-vocabulary) mistake or a missing label rather than a
+    prediction made from context.
+    """
+
+    name: str = ""
+    min_cooccurrence: int = SPURIOUS_MIN_COUNT
+    rejection: str = "poisson"
+    min_share: float = 0.1
+    min_rejected: int = 2
+    own_answer: bool = False
+
+    def __post_init__(self) -> None:
+        if self.rejection not in REJECTION_TESTS:
+            raise ValueError(f"rejection '{self.rejection}' is not one of {REJECTION_TESTS}")
+        if self.min_cooccurrence < 1 or self.min_rejected < 1 or not 0 <= self.min_share <= 1:
+            raise ValueError(f"invalid spurious rule {self!r}")
+
+    def describe(self) -> str:
+        """The rule in words (recorded in every output's sources)."""
+        parts = [f"co-occur in ≥ {self.min_cooccurrence} other images' label sets"]
+        if self.rejection == "poisson":
+            parts.append(
+                "raters rejected the prediction on other images of the label more often "
+                "than chance (one-sided Poisson test)"
+            )
+        elif self.rejection == "share":
+            parts.append(
+                f"raters rejected the prediction on ≥ {self.min_share:.0%} of the other "
+                f"rated images of the label (≥ {self.min_rejected} images)"
+            )
+        text = "no shared superclass, and " + " or ".join(parts)
+        if self.own_answer:
+            text += (
+                "; not where raters were asked about the prediction on the image itself "
+                "and did not reject it"
+            )
+        return text
+
+
+PUBLISHED_SPURIOUS = SpuriousRule(
+    name="published", min_cooccurrence=PUBLISHED_MIN_COUNT, rejection="none"
+)  # Peychev et al. 2023: co-occurrence in label sets alone, counts ≥ 2
+DEFAULT_SPURIOUS = SpuriousRule(name="errata")  # errata's default (benchmarks/spurious_rules.py)
+SPURIOUS_RULES = {r.name: r for r in (DEFAULT_SPURIOUS, PUBLISHED_SPURIOUS)}
+
+
+def cooccurring(ctx: Context, image: np.ndarray, lab: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """``(k,)`` int32: the number of *other* images of the co-occurrence source whose label
+    sets hold both ``lab`` and ``pred`` (for errors on ``image`` of the context's label set)."""
+    cooc = ctx.cooccurrence
+    counts = cooc.counts[lab, pred].astype(np.int32)
+    own_set = cooc.sets is ctx.labels.evidence_sets and cooc.file_names is ctx.labels.file_names
+    if own_set:  # S_i holds the label; it holds the prediction only as the original label
+        counts -= pred == ctx.labels.original[image]
+    else:
+        src = ctx.cooc_rows[image]
+        counts -= cooc.sets.contains_at(src, lab) & cooc.sets.contains_at(src, pred)
+    return counts
+
+
+def rejected_elsewhere(
+    rej: Rejections, rows: np.ndarray, lab: np.ndarray, pred: np.ndarray
+) -> np.ndarray:
+    """``(k,)`` int32: the number of *other* rated images holding ``lab`` where raters rejected
+    ``pred`` (``rows``: the image's row in ``rej``, ``-1`` when it was not rated)."""
+    own = rej.sets.contains_at(rows, lab) & rej.rejected.contains_at(rows, pred)
+    return rej.counts[lab, pred].astype(np.int32) - own
+
+
+def rejected_above_chance(
+    rej: Rejections, rows: np.ndarray, lab: np.ndarray, pred: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(hit, count)``, shape (k,): the leave-one-out count of :func:`rejected_elsewhere`
+    reaches the Poisson threshold of the pair (:attr:`Rejections.threshold`, at least 2)."""
+    count = rejected_elsewhere(rej, rows, lab, pred)
+    return count >= rej.threshold[lab, pred], count
+
+
+def rejected_share(
+    rej: Rejections,
+    rows: np.ndarray,
+    lab: np.ndarray,
+    pred: np.ndarray,
+    *,
+    min_share: float,
+    min_rejected: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(hit, count)``, shape (k,): raters rejected ``pred`` on at least ``min_share`` of the
+    *other* rated images holding ``lab``, and on at least ``min_rejected`` of them."""
+    count = rejected_elsewhere(rej, rows, lab, pred)
+    others = rej.holding[lab] - rej.sets.contains_at(rows, lab)
+    hit = (count >= min_rejected) & (count >= min_share * others)
+    return hit, count
+
+
+def answered_here(rej: Rejections, rows: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """``(k,)`` bool: raters were asked about ``pred`` on the image itself (row ``rows`` of
+    ``rej``, ``-1``: not rated) and did not reject it."""
+    return rej.unrejected.contains_at(rows, pred)
+
+
+COOCCURRING, REJECTED = 0, 1  # the two kinds of spurious-correlation evidence (source)
+
+
+def spurious_evidence(
+    ctx: Context, image: np.ndarray, lab: np.ndarray, pred: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(hit, count, source)``, shape (k,), of the context's :class:`SpuriousRule` for errors
+    predicting ``pred`` on ``image`` with label ``lab`` (no superclass test: the stage adds it).
+    ``count`` is the co-occurrence or rejection count, ``source`` :data:`COOCCURRING` or
+    :data:`REJECTED`. Membership tests run only on the rows that need them."""
+    rule = ctx.spurious
+    counts = cooccurring(ctx, image, lab, pred)
+    hit = counts >= rule.min_cooccurrence
+    source = np.full(len(image), COOCCURRING, dtype=np.int16)
+    rej = ctx.rejections
+    if rej is None or ctx.rejection_rows is None:
+        return hit, counts, source
+    if rule.rejection != "none":
+        todo = np.flatnonzero(~hit)
+        if rule.rejection == "poisson":  # the pair must reach its threshold before leave-one-out
+            todo = todo[rej.margin[lab[todo], pred[todo]] >= 0]
+        else:
+            todo = todo[rej.counts[lab[todo], pred[todo]] >= rule.min_rejected]
+        r = ctx.rejection_rows[image[todo]]
+        if rule.rejection == "poisson":
+            won, n = rejected_above_chance(rej, r, lab[todo], pred[todo])
+        else:
+            won, n = rejected_share(
+                rej,
+                r,
+                lab[todo],
+                pred[todo],
+                min_share=rule.min_share,
+                min_rejected=rule.min_rejected,
+            )
+        counts[todo[won]] = n[won]
+        source[todo[won]] = REJECTED
+        hit[todo[won]] = True
+    if rule.own_answer:
+        todo = np.flatnonzero(hit)
+        hit[todo[answered_here(rej, ctx.rejection_rows[image[todo]], pred[todo])]] = False
+    return hit, counts, source
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -284,6 +466,7 @@ class Context:
     oov: OovStage | None = None
     rejections: Rejections | None = None
     rejection_rows: np.ndarray | None = None  # (n,) row of each image in rejections, -1 none
+    spurious: SpuriousRule = DEFAULT_SPURIOUS
     sources: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -300,9 +483,15 @@ def make_context(
     oov: OovStage | None = None,
     oov_name: str = "open-world model",
     rejections: Rejections | None = None,
+    spurious: SpuriousRule = DEFAULT_SPURIOUS,
 ) -> Context:
-    """Gather the evidence for ``labels``; co-occurrence defaults to the label set itself."""
+    """Gather the evidence for ``labels``; co-occurrence defaults to the label set itself. The
+    co-occurrence count a spurious call needs is the rule's (``spurious.min_cooccurrence``)."""
+    import dataclasses
+
     cooc = cooccurrence or Cooccurrence.of(labels)
+    if cooc.min_count != spurious.min_cooccurrence:
+        cooc = dataclasses.replace(cooc, min_count=spurious.min_cooccurrence)
     if cooc.file_names is labels.file_names:
         cooc_rows = np.arange(len(labels))
     else:
@@ -312,6 +501,12 @@ def make_context(
         "taxonomy": taxonomy.name,
         "cooccurrence": cooc.description or f"label set '{cooc.name}'",
         "rejected_proposals": rejections.description if rejections is not None else "none",
+        "spurious_rule": f"{spurious.name}: {spurious.describe()}"
+        + (
+            ""
+            if rejections is not None or spurious.rejection == "none" and not spurious.own_answer
+            else " (without rater evidence: co-occurrence only)"
+        ),
         "non_prototypical": list(nonproto.sources) or ["none"],
         "fine_grained_oov": oov_name
         if oov is not None
@@ -326,6 +521,7 @@ def make_context(
         oov=oov,
         sources=sources,
         rejections=rejections,
+        spurious=spurious,
         rejection_rows=None
         if rejections is None
         else NameIndex.of(rejections.file_names).rows(labels.file_names),
@@ -333,8 +529,22 @@ def make_context(
 
 
 __all__ = [
+    "COOCCURRING",
+    "DEFAULT_SPURIOUS",
     "N_CLASSES",
+    "PUBLISHED_MIN_COUNT",
+    "PUBLISHED_SPURIOUS",
+    "REJECTED",
+    "REJECTION_TESTS",
     "SPURIOUS_MIN_COUNT",
+    "SPURIOUS_RULES",
+    "SpuriousRule",
+    "answered_here",
+    "cooccurring",
+    "rejected_above_chance",
+    "rejected_elsewhere",
+    "rejected_share",
+    "spurious_evidence",
     "Context",
     "Cooccurrence",
     "NonPrototypical",
