@@ -260,9 +260,10 @@ def spurious_reason(ctx: Context, e: Evidence) -> np.ndarray:
             _q(names[lab]),
             " and raters rejected it there (",
             rej.name,
-            f"; ≥ {rule.min_share:.0%} of the ",
-            rej.holding[lab],
-            " rated images holding the label)",
+            "; ",
+            rej.holding[lab] if rule.share_of == "rated" else ctx.cooccurrence.counts[lab, lab],
+            " rated" if rule.share_of == "rated" else "",
+            f" images hold the label, the rule asks for ≥ {rule.min_share:.0%} of the others)",
         )
         out = np.empty(len(by_rej), dtype=np.result_type(cooccurring, rejected))
         out[c], out[r] = cooccurring, rejected
