@@ -288,10 +288,38 @@ def main(argv: list[str] | None = None) -> int:
         "decision": decision,
         "default": table[default]["rule"],
     }
-    (HERE / "spurious_rules.json").write_text(json.dumps(payload, indent=1) + "\n")
+    (HERE / "spurious_rules.json").write_text(compact(payload))
     if args.write:
         write_section(lines)
     return 0
+
+
+def compact(payload: dict[str, Any]) -> str:
+    """JSON with one line per rule and per family (floats to 4 decimals)."""
+    lines = []
+    for key, value in payload.items():
+        if isinstance(value, list):
+            inner = ",\n".join(f"  {json.dumps(_rounded(v))}" for v in value)
+            lines.append(f" {json.dumps(key)}: [\n{inner}\n ]")
+        elif isinstance(value, dict) and key == "families":
+            inner = ",\n".join(
+                f"  {json.dumps(k)}: {json.dumps(_rounded(v))}" for k, v in value.items()
+            )
+            lines.append(f" {json.dumps(key)}: {{\n{inner}\n }}")
+        else:
+            lines.append(f" {json.dumps(key)}: {json.dumps(_rounded(value))}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def _rounded(x: Any) -> Any:
+    """``x`` with its floats to 4 decimals (a smaller file, no spurious precision)."""
+    if isinstance(x, float):
+        return round(x, 4)
+    if isinstance(x, dict):
+        return {k: _rounded(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_rounded(v) for v in x]
+    return x
 
 
 def decide(families: dict[str, dict[str, Any]], table: list[dict[str, Any]]) -> dict[str, Any]:
