@@ -71,3 +71,26 @@ def test_the_default_meets_the_floors_and_is_the_benchmarks_choice(bench) -> Non
     assert family[pick].min_cooccurrence == DEFAULT_SPURIOUS.min_cooccurrence
     s = B.scores(autos[pick], rows.expert)
     assert s["precision"] >= B.FLOOR_PRECISION and s["agreement"] >= B.FLOOR_AGREEMENT
+
+
+def test_experts_state_where_the_rule_departs(data_dir: Path) -> None:
+    """`errata experts` says where the default's spurious rule departs from the published one,
+    with both rules' figures measured on the rows, and the ResNet-50 price as pinned above."""
+    import errata
+    from errata import experts as X
+
+    vit3b = data_dir / "dough_bagel" / "vit3b_mistakes.json"
+    a = X.expert_agreement(vit3b, labels="real")
+    d = X.spurious_departure(vit3b, a, labels="real")
+    assert d is not None and d["rule"] == "errata"
+    assert (d["this"]["right"], d["this"]["called"]) == (24, 43)
+    assert (d["published"]["right"], d["published"]["called"]) == (13, 29)
+    assert "precision 55.8 %" in d["text"] and "precision 44.8 %" in d["text"]
+    price = X.RESNET50_SPURIOUS
+    assert (f"{price['errata']:.1f}", f"{price['published']:.1f}") == (
+        FIGURES["errata"][1][3],
+        FIGURES["published"][1][3],
+    )
+    published = errata.Options(spurious="published", proposals=())
+    a = X.expert_agreement(vit3b, labels="real", options=published)
+    assert X.spurious_departure(vit3b, a, labels="real", options=published) is None

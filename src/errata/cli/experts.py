@@ -75,7 +75,18 @@ def experts(
         order=order_option(order),
         options=options,
     )
+    from errata.experts import spurious_departure
+
+    departure = spurious_departure(
+        expert_file,
+        a,
+        predictions=predictions,
+        labels=labels,
+        order=order_option(order),
+        options=options,
+    )
     doc = a.summary | {
+        "spurious_departure": departure,
         "confusion": a.confusion.to_dict(),
         "error_confusion": a.error_confusion.to_dict(),
         "severity": a.severity.to_dict(),
@@ -134,6 +145,8 @@ def experts(
             pct(r["recall"], unit="", missing=""),
         )
     c.print(t)
+    if departure is not None:
+        c.print(departure["text"], markup=False)
     if show_rows:
         rows = a.rows[
             ~a.rows["agrees"]
