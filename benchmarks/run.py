@@ -686,6 +686,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def other_sections(text: str) -> list[str]:
+    """The sections of RESULTS.md that other benchmark scripts write (their heading ends with
+    ``(benchmarks/<script>.py)``, e.g. ``spurious_rules.py --write``): kept when the speed
+    tables are rewritten."""
+    import re
+
+    parts = re.split(r"(?m)^(?=## )", text)
+    return [p.rstrip("\n") + "\n" for p in parts if re.match(r"## .*\(benchmarks/\w+\.py\)\n", p)]
+
+
 def write_results(
     sections: list[Section], meta: dict[str, Any], dest: Path | None, quick: bool
 ) -> None:
@@ -734,7 +744,9 @@ def write_results(
     folder = dest or HERE
     payload = {"meta": meta, "sections": {s.key: s.rows for s in sections}}
     (folder / "results.json").write_text(json.dumps(payload, indent=2) + "\n")
-    (folder / "RESULTS.md").write_text(text)
+    results = folder / "RESULTS.md"
+    kept = other_sections(results.read_text()) if results.exists() else []
+    (folder / "RESULTS.md").write_text("\n".join([text, *kept]))
     print(f"written: {folder / 'RESULTS.md'}, {folder / 'results.json'}")
 
 

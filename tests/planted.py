@@ -3,14 +3,17 @@ category, count and reason is known by construction."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
 
 from errata.core.evidence import (
+    DEFAULT_SPURIOUS,
     Context,
     Cooccurrence,
     NonPrototypical,
+    SpuriousRule,
     Taxonomy,
     make_context,
 )
@@ -19,6 +22,8 @@ from errata.core.sparse import Csr
 
 VAL = "ILSVRC2012_val_{:08d}.JPEG"
 CLASS_NAMES = np.array([f"class{c}" for c in range(1000)])
+# the default spurious rule, with co-occurrence in ≥ 2 other images: two planted images a pair
+PLANTED_RULE = dataclasses.replace(DEFAULT_SPURIOUS, name="planted", min_cooccurrence=2)
 
 
 def taxonomy(
@@ -103,9 +108,11 @@ def context(
     oov=None,  # type: ignore[no-untyped-def]
     cooccurrence: Cooccurrence | None = None,
     preset: str | None = None,
+    spurious: SpuriousRule = PLANTED_RULE,
 ) -> Context:
     """A context over ``labels``; ``nonproto``/``imagenet_x`` map image rows to source names;
-    ``preset="peychev2023"``: the published decision order."""
+    ``preset="peychev2023"``: the published decision order. Its spurious rule is the default's
+    with co-occurrence in ≥ 2 other images (so that two planted images make a pair)."""
     n = len(labels)
     source = np.full(n, -1, dtype=np.int16)
     from_x = np.zeros(n, dtype=bool)
@@ -123,4 +130,5 @@ def context(
         nonprototypical=NonPrototypical(source=source, sources=tuple(sources), imagenet_x=from_x),
         oov=oov,
         preset=preset,
+        spurious=spurious,
     )

@@ -17,8 +17,10 @@ CORRECT, CORRECT_MULTI, EXCLUDED = "correct", "correct multi-label", "excluded"
 OVERLAP, FINE, SPURIOUS = "overlapping classes", "fine-grained", "spurious correlation"
 NONPROTO, NONPROTO_X, FAILURE = "non-prototypical", "non-prototypical (ImageNet-X)", "model failure"
 ERRORS = (OVERLAP, FINE, "fine-grained OOV", SPURIOUS, NONPROTO, NONPROTO_X, FAILURE)
-MIN_COUNT = 2
+MIN_COUNT = 3  # errata's default spurious rule (errata.core.evidence.DEFAULT_SPURIOUS)
+PUBLISHED_MIN_COUNT = 2  # the published pipeline's (Peychev et al. 2023)
 ALPHA = 0.01  # rejected proposals: chance reaches the count with probability below this
+MIN_REJECTED = 2  # ... and at least this many other images
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Rejected:
 
     sets: dict[str, set[int]]
     rejected: dict[str, set[int]]
+    answered: dict[str, set[int]]  # asked about and not rejected (not among its labels)
     counts: Counter  # (label, proposal) -> images
     holding: Counter  # label -> images holding it
     rate: dict[int, float]  # proposal -> share of images where it was rejected
@@ -41,13 +44,14 @@ class Rejected:
         original labels in file-name order (images with an empty ReaL set are left out)."""
         sets: dict[str, set[int]] = {}
         rej: dict[str, set[int]] = defaultdict(set)
+        kept: dict[str, set[int]] = defaultdict(set)
         for n, lab, r in zip(names.tolist(), label.tolist(), rejected.tolist()):
             number = int(n[len("ILSVRC2012_val_") :][:8]) - 1
             if not real[number]:
                 continue
             sets[n] = set(real[number]) | {int(original[number])}
-            if r:
-                rej[n].add(int(lab))
+            (rej if r else kept)[n].add(int(lab))
+        answered = {n: kept[n] - sets[n] - rej[n] for n in kept}
         counts: Counter = Counter()
         holding: Counter = Counter()
         seen: Counter = Counter()
@@ -61,7 +65,14 @@ class Rejected:
             for b in r_n:
                 seen[b] += 1
         rate = {b: c / len(sets) for b, c in seen.items()}
-        return cls(sets=sets, rejected=dict(rej), counts=counts, holding=holding, rate=rate)
+        return cls(
+            sets=sets,
+            rejected=dict(rej),
+            answered=answered,
+            counts=counts,
+            holding=holding,
+            rate=rate,
+        )
 
     def threshold(self, a: int, b: int) -> int:
         if (a, b) not in self._threshold:
@@ -69,13 +80,13 @@ class Rejected:
             lam = float(lam)
             k, below = 0, 0.0  # below = P(X < k)
             while True:
-                if 1.0 - below < ALPHA - 1e-15 and k >= MIN_COUNT:
+                if 1.0 - below < ALPHA - 1e-15 and k >= MIN_REJECTED:
                     break
                 below += math.exp(-lam) * lam**k / math.factorial(k) if lam > 0 else float(k == 0)
                 k += 1
                 if k > 10_000:
                     break
-            self._threshold[(a, b)] = max(k, MIN_COUNT)
+            self._threshold[(a, b)] = max(k, MIN_REJECTED)
         return self._threshold[(a, b)]
 
 
@@ -147,13 +158,15 @@ def classify_image(w: World, i: int, pred: int) -> tuple[str, int, int, float]:
     for lab in labels:
         if w.supers[lab] & w.supers[pred]:
             return FINE, lab, -1, severity
+    r = w.rejected
+    # the per-image check: raters asked about the prediction here and did not reject it
+    answered = r is not None and pred in r.answered.get(w.names[i], set())
     for lab in labels:
-        if w.supers[lab] & w.supers[pred]:
+        if answered or w.supers[lab] & w.supers[pred]:
             continue
         count = w.cooc[(lab, pred)] - (lab in own and pred in own)
         if count >= MIN_COUNT:
             return SPURIOUS, lab, count, severity
-        r = w.rejected
         if r is not None:
             name = w.names[i]
             mine = lab in r.sets.get(name, set()) and pred in r.rejected.get(name, set())
@@ -204,7 +217,7 @@ def classify_published(
         if w.supers[lab] & w.supers[pred]:
             continue
         count = sum(lab in t and pred in t for n, t in sources.items() if n != name)
-        if count >= MIN_COUNT:
+        if count >= PUBLISHED_MIN_COUNT:
             return SPURIOUS, lab, count
     if i in w.nonproto and not w.nonproto[i][1]:
         return NONPROTO, -1, -1

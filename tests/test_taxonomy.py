@@ -182,7 +182,9 @@ def test_spurious_pairs_on_real_labels() -> None:
     counts = taxonomy.real_cooccurrence()
     assert counts[457, 834] >= 10 and (counts == counts.T).all()
     spurious = taxonomy.spurious_pairs(counts)
-    assert spurious[457, 834] and spurious[796, 970]  # bow tie/suit, ski mask/alp
+    assert spurious[457, 834]  # bow tie/suit (18 images)
+    # ski mask/alp: 2 images, a pair at the published count (errata's default asks for 3)
+    assert not spurious[796, 970] and taxonomy.spurious_pairs(counts, min_count=2)[796, 970]
     assert not (spurious & taxonomy.same_superclass()).any()
     assert taxonomy.spurious_pairs(counts, min_count=50).sum() < spurious.sum()
 

@@ -351,3 +351,83 @@ def expert_agreement(
         severity=severity,
         summary=summary,
     )
+
+
+# where the spurious rule departs from the published pipeline (issue 19, item 3)
+# the reference ResNet-50's spurious share under the default and the published rule, and the
+# published band of the 45 models within 2 points of its top-1 (benchmarks/spurious_rules.py;
+# pinned by tests/test_spurious_rules_real.py)
+RESNET50_SPURIOUS: dict[str, Any] = {
+    "errata": 21.4,
+    "published": 9.6,
+    "band": (4.8, 5.8),
+    "with_oov": 12.3,
+}
+
+
+def spurious_departure(
+    expert_file: str | Path,
+    agreement: Agreement,
+    *,
+    predictions: str | Path | None = None,
+    labels: str | Path | LabelSet = "real",
+    order: Order = "auto",
+    options: Options | None = None,
+) -> dict[str, Any] | None:
+    """Where the run's spurious-correlation rule departs from the published one (co-occurrence
+    in ≥ 2 other label sets alone), measured on the same rows: the spurious calls, precision
+    and recall and the agreement on errors under both rules, and a sentence saying so.
+    ``None`` when the run uses the published rule without rater evidence (no departure)."""
+    import dataclasses
+
+    from errata.core.evidence import PUBLISHED_SPURIOUS
+
+    options = options or Options()
+    rule = options.spurious_rule
+    if rule == PUBLISHED_SPURIOUS and not agreement.summary["sources"].get(
+        "rejected_proposals", "none"
+    ).startswith(("ReaL", "Shankar")):
+        return None
+    published = expert_agreement(
+        expert_file,
+        predictions=predictions,
+        labels=labels,
+        order=order,
+        options=dataclasses.replace(options, spurious=PUBLISHED_SPURIOUS.name, proposals=()),
+    ).summary
+
+    def figures(s: dict[str, Any]) -> dict[str, Any]:
+        sp = s["per_category"]["Spurious Correlation"]
+        return {
+            "called": sp["automated"],
+            "right": sp["both"],
+            "precision": sp["precision"],
+            "recall": sp["recall"],
+            "agreement": s["agreement"],
+        }
+
+    this, pub = figures(agreement.summary), figures(published)
+
+    def words(f: dict[str, Any]) -> str:
+        p = "–" if f["precision"] is None else f"{100 * f['precision']:.1f} %"
+        r = "–" if f["recall"] is None else f"{100 * f['recall']:.1f} %"
+        a = "–" if f["agreement"] is None else f"{100 * f['agreement']:.1f} %"
+        return (
+            f"{f['called']} errors spurious, {f['right']} of them as the experts do (precision "
+            f"{p}, recall {r}; agreement on errors {a})"
+        )
+
+    band = RESNET50_SPURIOUS
+    text = (
+        f"spurious-correlation rule '{rule.name or 'custom'}' departs from the published one "
+        f"(co-occurrence in ≥ 2 other label sets, no rater evidence): on these rows it calls "
+        f"{words(this)}; the published rule calls {words(pub)}. The price, measured on the "
+        f"reference ResNet-50 (benchmarks/spurious_rules.py): errata's default calls "
+        f"{band['errata']:.1f} % of its multi-label errors spurious, the published rule "
+        f"{band['published']:.1f} %, published models of its accuracy "
+        f"{band['band'][0]:.1f}–{band['band'][1]:.1f} % (≤ {band['with_oov']:.1f} % with the "
+        "OOV share): expert reviews have no model-failure category, so precision here cannot "
+        "show how many of those are model failures (published rule: errata.Options("
+        "spurious='published', proposals=()))"
+    )
+    return {"rule": rule.name or "custom", "this": this, "published": pub, "text": text}

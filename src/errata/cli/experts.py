@@ -82,7 +82,18 @@ def experts(
         order=order_option(order),
         options=options,
     )
+    from errata.experts import spurious_departure
+
+    departure = spurious_departure(
+        expert_file,
+        a,
+        predictions=predictions,
+        labels=labels,
+        order=order_option(order),
+        options=options,
+    )
     doc = a.summary | {
+        "spurious_departure": departure,
         "confusion": a.confusion.to_dict(),
         "error_confusion": a.error_confusion.to_dict(),
         "severity": a.severity.to_dict(),
@@ -145,6 +156,8 @@ def experts(
     limits = s.get("limits", {}).get("open_world")
     if limits and limits["expert_oov"]:
         c.print(f"limits: {limits['note']}", soft_wrap=True)
+    if departure is not None:
+        c.print(departure["text"], markup=False)
     if show_rows:
         rows = a.rows[
             ~a.rows["agrees"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from errata.core.evidence import Context
+from errata.core.evidence import COOCCURRING, REJECTED, Context, spurious_evidence
 from errata.core.sparse import Csr
 
 # ---------------------------------------------------------------------------------------------
@@ -211,46 +211,25 @@ def fine_grained_oov_reason(ctx: Context, e: Evidence) -> np.ndarray:
     return np.asarray(text.astype(str))
 
 
-COOCCURRING, REJECTED = 0, 1  # the two kinds of spurious-correlation evidence (source)
-
-
 def spurious(ctx: Context, p: Pending) -> StageResult:
-    """Prediction and a label share no superclass, and other images tie them together: they
-    co-occur in at least ``min_count`` *other* images' label sets, or (with rater evidence)
-    models proposed the prediction for significantly many other images of the label and raters
-    rejected it there (:class:`~errata.core.evidence.Rejections`). The image's own labels and
-    answers are left out. Under a preset, the published rule alone (:func:`spurious_published`)."""
+    """Prediction and a label share no superclass, and other images tie them together, as the
+    context's :class:`~errata.core.evidence.SpuriousRule` says (co-occurrence in other images'
+    label sets; with rater evidence, rejected proposals on other images, and the image's own
+    answers as a veto): :func:`~errata.core.evidence.spurious_evidence`. Under a preset, the
+    published rule alone (:func:`spurious_published`)."""
     if ctx.preset is not None:
         return spurious_published(ctx, p)
-    cooc = ctx.cooccurrence
-    rej = ctx.rejections
     same = ctx.taxonomy.same_superclass
-    own_set = cooc.sets is ctx.labels.evidence_sets and cooc.file_names is ctx.labels.file_names
-    original = ctx.labels.original
 
     def test(rows: np.ndarray, lab: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pred = p.pred[rows]
-        counts = cooc.counts[lab, pred].astype(np.int32)
-        if own_set:  # S_i holds the label; it holds the prediction only as the original label
-            counts -= pred == original[p.image[rows]]
-        else:
-            src = ctx.cooc_rows[p.image[rows]]
-            counts -= cooc.sets.contains_at(src, lab) & cooc.sets.contains_at(src, pred)
-        apart = ~same[lab, pred]
-        hit = (counts >= cooc.min_count) & apart
+        apart = np.flatnonzero(~same[lab, pred])
+        hit = np.zeros(len(rows), dtype=bool)
+        counts = np.full(len(rows), -1, dtype=np.int32)
         source = np.full(len(rows), COOCCURRING, dtype=np.int16)
-        if rej is not None and ctx.rejection_rows is not None:
-            # margin = count - threshold; only pairs at or above it need the image's own
-            # answers (leave-one-out), so the membership tests run on a few rows
-            todo = np.flatnonzero(~hit & apart)
-            todo = todo[rej.margin[lab[todo], pred[todo]] >= 0]
-            r = ctx.rejection_rows[p.image[rows[todo]]]
-            own = rej.sets.contains_at(r, lab[todo]) & rej.rejected.contains_at(r, pred[todo])
-            margin = rej.margin[lab[todo], pred[todo]] - own
-            won = todo[margin >= 0]
-            counts[won] = (margin + rej.threshold[lab[todo], pred[todo]])[margin >= 0]
-            source[won] = REJECTED
-            hit[won] = True
+        hit[apart], counts[apart], source[apart] = spurious_evidence(
+            ctx, p.image[rows[apart]], lab[apart], pred[apart]
+        )
         return hit, counts, source
 
     return first_hit(p, test)
@@ -291,6 +270,25 @@ def spurious_reason(ctx: Context, e: Evidence) -> np.ndarray:
         return cooccurring
     assert rej is not None
     lab, pred = e.label[r], e.pred[r]
+    rule = ctx.spurious
+    if rule.rejection == "share":
+        rejected = _words(
+            "models proposed ",
+            _q(names[pred]),
+            " for ",
+            e.count[r],
+            " other images labelled ",
+            _q(names[lab]),
+            " and raters rejected it there (",
+            rej.name,
+            "; ",
+            rej.holding[lab] if rule.share_of == "rated" else ctx.cooccurrence.counts[lab, lab],
+            " rated" if rule.share_of == "rated" else "",
+            f" images hold the label, the rule asks for ≥ {rule.min_share:.0%} of the others)",
+        )
+        out = np.empty(len(by_rej), dtype=np.result_type(cooccurring, rejected))
+        out[c], out[r] = cooccurring, rejected
+        return out
     expected = np.round(rej.expected[lab, pred].astype(np.float64), 1)
     rejected = _words(
         "models proposed ",

@@ -15,12 +15,15 @@ from typing import Any
 import numpy as np
 
 from errata.core.evidence import (
+    DEFAULT_SPURIOUS,
     REJECTION_ALPHA,
+    SPURIOUS_RULES,
     Context,
     Cooccurrence,
     NonPrototypical,
     OovStage,
     Rejections,
+    SpuriousRule,
     Taxonomy,
     cooccurrence_counts,
     make_context,
@@ -82,6 +85,7 @@ PRESET_FIXES = {
     "are in the data directory",
     "imagenet_x": "no ImageNet-X: the published pipeline has no such stage",
     "cooccurrence": "ReaL's label sets outside Shankar et al.'s images",
+    "spurious": "the published rule: co-occurrence in >= 2 other label sets, nothing else",
 }
 
 
@@ -102,6 +106,7 @@ def preset_clash(preset: str | None, *, flags: dict[str, str] | None = None, **g
         "experts": ((), None, []),
         "imagenet_x": (False, None),
         "cooccurrence": (None,),
+        "spurious": (DEFAULT_SPURIOUS.name, "published"),
     }
     for name, value in given.items():
         if any(value is d or (type(value) is type(d) and value == d) for d in defaults[name]):
@@ -148,6 +153,11 @@ class Options:
         data (``real-raters``, ``raters.npz``) and/or a Shankar-schema file's ``wrong``
         labels (``shankar``, ``*.json``). ``"auto"`` (default): those of the two that are in
         the data directory; ``None`` or ``()``: none.
+    spurious : str or SpuriousRule
+        When an error is a spurious correlation (:class:`~errata.core.evidence.SpuriousRule`):
+        ``"errata"`` (default, chosen on the expert review: ``benchmarks/spurious_rules.py``),
+        ``"published"`` (Peychev et al.: co-occurrence in ≥ 2 other label sets, nothing
+        else), or a rule of one's own.
     taxonomy : str or Taxonomy
         Which taxonomy names the superclasses (``errata``), or the arrays of one (tests and
         experiments plant their own).
@@ -176,6 +186,7 @@ class Options:
     cooccurrence: str | Path | LabelSet | None = None
     proposals: str | tuple[str | Path, ...] | None = "auto"
     proposal_alpha: float = REJECTION_ALPHA
+    spurious: str | SpuriousRule = DEFAULT_SPURIOUS.name
     taxonomy: str | Taxonomy = "errata"
     interval: str = "wilson"
     n_resamples: int = 1000
@@ -199,6 +210,10 @@ class Options:
         if not isinstance(self.proposal_alpha, float) or not 0 < self.proposal_alpha < 1:
             raise ErrataInputError(
                 f"proposal_alpha: {self.proposal_alpha!r}; expected a probability between 0 and 1"
+            )
+        if not isinstance(self.spurious, SpuriousRule) and self.spurious not in SPURIOUS_RULES:
+            raise ErrataInputError(
+                f"spurious: '{self.spurious}' is not one of {', '.join(SPURIOUS_RULES)}"
             )
         if not isinstance(self.n_resamples, int) or not 10 <= self.n_resamples <= MAX_RESAMPLES:
             raise ErrataInputError(
@@ -228,11 +243,13 @@ class Options:
             experts=self.experts,
             imagenet_x=self.imagenet_x,
             cooccurrence=self.cooccurrence,
+            spurious=self.spurious,
         )
         if bad:
             raise ErrataInputError(bad)
         object.__setattr__(self, "taxonomy", PRESETS[str(self.preset)]["taxonomy"])
         object.__setattr__(self, "proposals", ())
+        object.__setattr__(self, "spurious", "published")  # co-occurrence alone, counts >= 2
 
     @property
     def expert_evidence(self) -> tuple[str | Path, ...]:
@@ -243,6 +260,13 @@ class Options:
             return files
         skip = {resolve_path(p).resolve() for p in self.exclude_experts}
         return tuple(f for f in files if resolve_path(f).resolve() not in skip)
+
+    @property
+    def spurious_rule(self) -> SpuriousRule:
+        """The :class:`~errata.core.evidence.SpuriousRule` that ``spurious`` names."""
+        if isinstance(self.spurious, SpuriousRule):
+            return self.spurious
+        return SPURIOUS_RULES[self.spurious]
 
     @property
     def scoring(self) -> ScoreOptions:
@@ -268,6 +292,7 @@ class Options:
             # resolved: "auto" records the files it found, so a study notices when they change
             "proposals": [str(p) for p in proposal_sources(self.proposals)],
             "proposal_alpha": self.proposal_alpha,
+            "spurious": self.spurious_rule.name or "custom",
             "taxonomy": getattr(self.taxonomy, "name", self.taxonomy),
             "interval": self.interval,
             "n_resamples": self.n_resamples,
@@ -505,7 +530,7 @@ def rejections(sources: tuple[str | Path, ...], *, alpha: float = REJECTION_ALPH
             "counts": r.counts,
             "expected": r.expected,
             "threshold": r.threshold,
-            **{f"{k}_{f}": getattr(getattr(r, k), f) for k in ("sets", "rejected") for f in _CSR},
+            **{f"{k}_{f}": getattr(getattr(r, k), f) for k in _REJECTION_CSRS for f in _CSR},
         }
 
     a = cached_arrays("rejections", digest.digest(), build)
@@ -514,6 +539,7 @@ def rejections(sources: tuple[str | Path, ...], *, alpha: float = REJECTION_ALPH
         file_names=a["file_names"],
         sets=Csr(a["sets_indptr"], a["sets_indices"]),
         rejected=Csr(a["rejected_indptr"], a["rejected_indices"]),
+        unrejected=Csr(a["unrejected_indptr"], a["unrejected_indices"]),
         counts=a["counts"],
         expected=a["expected"],
         threshold=a["threshold"],
@@ -523,13 +549,14 @@ def rejections(sources: tuple[str | Path, ...], *, alpha: float = REJECTION_ALPH
 
 
 _CSR = ("indptr", "indices")  # the arrays of a Csr, for the disk cache
+_REJECTION_CSRS = ("sets", "rejected", "unrejected")  # the Csr fields of Rejections
 
 
 def _rejections(sources: tuple[Path, ...], alpha: float) -> Rejections:
     from errata.core.names import NameIndex
     from errata.io.labels import real, shankar_wrong
 
-    names_parts, set_parts, rej_parts, used = [], [], [], []
+    names_parts, set_parts, rej_parts, kept_parts, used = [], [], [], [], []
     for path in sources:
         if path.suffix == ".json":
             labels, names, wrong = shankar_wrong(path)
@@ -537,6 +564,7 @@ def _rejections(sources: tuple[Path, ...], alpha: float) -> Rejections:
             names_parts.append(names)
             set_parts.append(labels.evidence_sets.take(rows))
             rej_parts.append(wrong)
+            kept_parts.append(Csr.empty(len(names)))  # its other answers are labels
             used.append(f"Shankar et al.'s wrong labels ({path.name})")
         else:
             q_names, q_label, q_rej = load_rater_answers(path)
@@ -549,9 +577,11 @@ def _rejections(sources: tuple[Path, ...], alpha: float) -> Rejections:
             row = NameIndex.of(names).rows(q_names)
             keep = q_rej & (row >= 0)
             rejected = Csr.from_pairs(row[keep], q_label[keep], len(names))
+            kept = ~q_rej & (row >= 0)
             names_parts.append(names)
             set_parts.append(sets)
             rej_parts.append(rejected)
+            kept_parts.append(Csr.from_pairs(row[kept], q_label[kept], len(names)))
             used.append(f"ReaL raters' rejected proposals ({path.name})")
     all_names = np.concatenate(names_parts) if names_parts else np.array([], dtype=str)
     names = np.unique(all_names)
@@ -569,12 +599,18 @@ def _rejections(sources: tuple[Path, ...], alpha: float) -> Rejections:
     # a rejected proposal that is one of the image's labels is no evidence of another label
     other = ~sets.contains_at(rejected.row_ids, rejected.indices)
     rejected = Csr.from_pairs(rejected.row_ids[other], rejected.indices[other], len(names))
+    # asked about and not rejected, and not a label: the image's own answer (SpuriousRule)
+    unrejected = merged(kept_parts)
+    other = ~sets.contains_at(unrejected.row_ids, unrejected.indices)
+    other &= ~rejected.contains_at(unrejected.row_ids, unrejected.indices)
+    unrejected = Csr.from_pairs(unrejected.row_ids[other], unrejected.indices[other], len(names))
     name = " + ".join("Shankar" if u.startswith("Shankar") else "ReaL raters" for u in used)
     return Rejections.of(
         name,
         names,
         sets,
         rejected,
+        unrejected=unrejected,
         alpha=alpha,
         description=f"{'; '.join(used)}: pairs above chance at alpha {alpha}, leave-one-out",
     )
@@ -704,6 +740,7 @@ def context(
         oov_name=oov_name,
         rejections=rejections(sources, alpha=options.proposal_alpha) if sources else None,
         preset=options.preset,
+        spurious=options.spurious_rule,
     )
 
 
