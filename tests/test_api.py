@@ -91,3 +91,23 @@ def test_study_repr(tmp_path: Path) -> None:
 def test_study_repr_singular(tmp_path: Path) -> None:
     paths = write_zoo(tmp_path / "zoo", 1)
     assert repr(errata.compare(paths, out=tmp_path / "s")).startswith("Study(1 model,")
+
+
+def test_headline_titles_and_imagenet_m() -> None:
+    """The headline uses the metric registry's titles, and ImageNet-M (a count of its images)
+    reads as "correct / of", never as a percentage."""
+    from errata.core.metrics import METRICS
+    from errata.io import display
+
+    metrics = {
+        "top1": {"value": 0.5},
+        "real": {"value": 0.6},
+        "imagenet_m": {"value": 45, "of": 68},
+    }
+    summary = {"mla_variants": {"mla": {"title": "MLA", "value": 0.7}}}
+    assert display.headline(metrics, summary) == [
+        (METRICS["top1"].title, "50.00 %"),
+        (METRICS["real"].title, "60.00 %"),
+        (METRICS["mla"].title, "70.00 %"),
+        (METRICS["imagenet_m"].title, "45 / 68"),
+    ]

@@ -79,5 +79,6 @@ def test_calibrated_factors_on_the_expert_rows(data_dir: Path) -> None:
 
     a = expert_agreement("vit3b-mistakes", labels="real", options=errata.Options(imagenet_x=True))
     npc = a.summary["per_category"]["Non-prototypical"]
-    assert (npc["automated"], npc["both"], npc["expert"]) == (18, 3, 17)  # the default rule's veto frees one error
+    # 18 calls since the default spurious rule (its per-image veto leaves one more error to it)
+    assert (npc["automated"], npc["both"], npc["expert"]) == (18, 3, 17)
     assert a.summary["agreement"] == pytest.approx(157 / 229)

@@ -11,16 +11,6 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-HEADLINE = ("top1", "top5", "real", "label_accuracy", "mla", "imagenet_m")
-TITLES = {
-    "top1": "top-1",
-    "top5": "top-5",
-    "real": "ReaL",
-    "label_accuracy": "label accuracy",
-    "mla": "MLA",
-    "imagenet_m": "ImageNet-M",
-}
-
 
 def _pct(x: Any, digits: int = 2) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -29,16 +19,21 @@ def _pct(x: Any, digits: int = 2) -> str:
 
 
 def headline(metrics: Mapping[str, Any], summary: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``[(title, value)]`` of the headline figures present: top-1, top-5, ReaL or label
-    accuracy, MLA (from the summary's MLA variants under ReaL), ImageNet-M."""
+    """``[(title, value)]`` of the headline figures present, in the order and with the titles
+    of :data:`errata.core.metrics.METRICS`: top-1, top-5, ReaL or label accuracy, MLA (from
+    the summary's MLA variants under ReaL), ImageNet-M (correct of its images)."""
+    from errata.core.metrics import METRICS
+
     out = []
     mla = (summary.get("mla_variants") or {}).get("mla")
-    for key in HEADLINE:
+    for key, info in METRICS.items():
         m = metrics.get(key)
-        if m is not None:
-            out.append((TITLES[key], _pct(m.get("value"))))
-        elif key == "mla" and mla is not None:
-            out.append((TITLES[key], _pct(mla.get("value"))))
+        if m is None and key == "mla" and mla is not None:
+            m = mla
+        if m is None:
+            continue
+        value = f"{m['value']} / {m['of']}" if key == "imagenet_m" else _pct(m.get("value"))
+        out.append((info.title, value))
     return out
 
 
