@@ -271,26 +271,7 @@ def spurious_reason(ctx: Context, e: Evidence) -> np.ndarray:
     assert rej is not None
     lab, pred = e.label[r], e.pred[r]
     rule = ctx.spurious
-    if rule.rejection == "share":
-        rejected = _words(
-            "models proposed ",
-            _q(names[pred]),
-            " for ",
-            e.count[r],
-            " other images labelled ",
-            _q(names[lab]),
-            " and raters rejected it there (",
-            rej.name,
-            "; ",
-            rej.holding[lab] if rule.share_of == "rated" else ctx.cooccurrence.counts[lab, lab],
-            " rated" if rule.share_of == "rated" else "",
-            f" images hold the label, the rule asks for ≥ {rule.min_share:.0%} of the others)",
-        )
-        out = np.empty(len(by_rej), dtype=np.result_type(cooccurring, rejected))
-        out[c], out[r] = cooccurring, rejected
-        return out
-    expected = np.round(rej.expected[lab, pred].astype(np.float64), 1)
-    rejected = _words(
+    proposed = (  # what both kinds of rejection evidence say, then how the rule weighed it
         "models proposed ",
         _q(names[pred]),
         " for ",
@@ -299,10 +280,18 @@ def spurious_reason(ctx: Context, e: Evidence) -> np.ndarray:
         _q(names[lab]),
         " and raters rejected it there (",
         rej.name,
-        "; chance would give ",
-        expected,
-        ")",
     )
+    if rule.rejection == "share":
+        rejected = _words(
+            *proposed,
+            "; ",
+            rej.holding[lab] if rule.share_of == "rated" else ctx.cooccurrence.counts[lab, lab],
+            " rated" if rule.share_of == "rated" else "",
+            f" images hold the label, the rule asks for ≥ {rule.min_share:.0%} of the others)",
+        )
+    else:
+        expected = np.round(rej.expected[lab, pred].astype(np.float64), 1)
+        rejected = _words(*proposed, "; chance would give ", expected, ")")
     out = np.empty(len(by_rej), dtype=np.result_type(cooccurring, rejected))
     out[c], out[r] = cooccurring, rejected
     return out

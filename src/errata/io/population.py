@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from errata.core.band import MIN_MODELS, QUANTILES, WINDOW
+from errata.core.pipeline import PUBLISHED_ORDER
 from errata.exceptions import ErrataInputError
 
 N_MODELS = 962  # models in the published files
@@ -580,14 +581,7 @@ def not_run(settings: Mapping[str, Any]) -> list[str]:
 
 BAND_FILE = stats_name("imagenet", "all")  # registry name of the file the band is read from
 # the categories with a published counterpart, in the published decision order (errata names)
-BAND_CATEGORIES = (
-    "overlapping classes",
-    "fine-grained",
-    "fine-grained OOV",
-    "spurious correlation",
-    "non-prototypical",
-    "model failure",
-)
+BAND_CATEGORIES = PUBLISHED_ORDER
 _BAND_NOT_RUN = {  # a stage that did not run: its key, and the reason the status gives
     "fine_grained_oov": "fine-grained OOV",
     "non_prototypical": "non-prototypical",
