@@ -9,6 +9,7 @@ and :class:`~errata.exceptions.MissingExtraError` into a one-line ``error: ...``
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import typer
 
@@ -91,6 +92,24 @@ def _reflow_help(typer_app: typer.Typer) -> None:
 
 
 _reflow_help(app)
+
+
+def _flags_without_type() -> None:
+    """--help lists an on/off flag (--json, --rebuild, --help …) without a ``<bool>`` type: it
+    takes no value, and the type column would say it does."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        if self.is_flag and self.metavar is None:
+            return None
+        return shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_without_type()
 
 
 def main() -> None:

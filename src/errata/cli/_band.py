@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from errata.cli._common import console, pct
+from errata.cli._common import console, pct, plural
+from errata.cli._tables import print_table
 
 ARROWS = {1.0: "▲ above", -1.0: "▼ below", 0.0: "inside"}
 SHORT = {  # narrow names for the study table's column
@@ -45,7 +46,7 @@ def print_band(bands: Any, j: int = 0) -> None:
         return
     n = int(bands.n_models[j])
     t = Table(
-        title=f"published band: p10–p90 of the {n} published models within ±2 points of "
+        title=f"published band: p10–p90 of the {plural(n, 'published model')} within ±2 points of "
         f"top-1 {pct(bands.top1[j], 2)} (Peychev et al. 2023; % of multi-label errors)",
         title_justify="left",
     )
@@ -64,7 +65,7 @@ def print_band(bands: Any, j: int = 0) -> None:
             upper_text(bands, j, i),
             _position(bands, j, i),
         )
-    c.print(t)
+    print_table(t, c)
     if (bands.upper[j] != bands.high[j]).any():
         c.print(
             "with not run: the band's top once the published share of the stages that did not "

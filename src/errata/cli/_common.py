@@ -67,6 +67,11 @@ def progress_bar(label: str, *, disable: bool = False) -> Iterator[Callable[[int
         yield progress
 
 
+def plural(n: int, word: str) -> str:
+    """``plural(1, "model") == "1 model"``, ``plural(1200, "model") == "1,200 models"``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def pct(value: Any, digits: int = 1, *, unit: str = " %", missing: str = "—") -> str:
     """A share (0-1) as a percentage for the tables: ``pct(0.7273, 2) == "72.73 %"``;
     ``missing`` for None or NaN. ``unit=""`` where the column header says %."""

@@ -34,6 +34,7 @@ from errata.cli._common import (
     taxonomy_opt,
     written_json,
 )
+from errata.cli._tables import print_table
 
 
 @app.command()
@@ -184,14 +185,14 @@ def render(result: Any) -> None:
             f"{pct(lo, 2, unit='')} – {pct(hi, 2, unit='')}",
             f"{m['images']:,}",
         )
-    c.print(t)
+    print_table(t, c)
     for note in result.notes():
         c.print(f"note: {note}", soft_wrap=True)
     if result.summary:
         from errata.cli._tables import error_tables
 
         for table in error_tables(result.summary):
-            c.print(table)
+            print_table(table, c)
         from errata.cli._band import print_band
 
         print_band(result.band)

@@ -23,6 +23,7 @@ from errata.cli._common import (
     outside_opt,
     pct,
     plots_opt,
+    plural,
     preset_opt,
     print_json,
     progress_bar,
@@ -32,6 +33,7 @@ from errata.cli._common import (
     taxonomy_opt,
     written_json,
 )
+from errata.cli._tables import print_table
 
 
 @app.command()
@@ -221,7 +223,7 @@ def _print_study(study, bands) -> None:  # type: ignore[no-untyped-def]
             ("mla", "MLA %", "pct"),
             ("errors", "errors", "num"),
         ] + [(f"n_{cat.key}", cat.short, "num") for cat in K.ERRORS if f"n_{cat.key}" in df]
-        t = Table(title=f"{len(df)} models (best 15 by {acc})", title_justify="left")
+        t = Table(title=f"{plural(len(df), 'model')} (best 15 by {acc})", title_justify="left")
         t.add_column("model", overflow="fold")
         for _, header, _ in cols:
             t.add_column(header, justify="right", no_wrap=True)
@@ -235,7 +237,7 @@ def _print_study(study, bands) -> None:  # type: ignore[no-untyped-def]
                 ],
                 outside_cell(bands, int(j)),
             )
-        c.print(t)
+        print_table(t, c)
         if not isinstance(bands, str):
             c.print(
                 "outside band: the categories whose share of the multi-label errors is outside "
@@ -254,8 +256,9 @@ def _print_study(study, bands) -> None:  # type: ignore[no-untyped-def]
         c.print(f"note: {note}", soft_wrap=True)
     n = study.summary.get("counts", {})
     c.print(
-        f"{n.get('models', 0)} models: {n.get('scored', 0)} scored, {n.get('reused', 0)} kept "
-        f"from the study, {n.get('removed', 0)} removed, {n.get('failed', 0)} failed"
+        f"{plural(n.get('models', 0), 'model')}: {n.get('scored', 0)} scored, "
+        f"{n.get('reused', 0)} kept from the study, {n.get('removed', 0)} removed, "
+        f"{n.get('failed', 0)} failed"
     )
     if study.written:
         c.print("written: " + ", ".join(str(p) for p in study.written.values()), soft_wrap=True)
@@ -319,18 +322,18 @@ def query(
             t.add_column("value", overflow="fold")
             for col, v in zip(df.columns, row):
                 t.add_row(str(col), _cell(v))
-            c.print(t)
+            print_table(t, c)
         c.print(
-            f"{len(df)} rows × {len(df.columns)} columns, shown one row at a time "
+            f"{plural(len(df), 'row')} × {len(df.columns)} columns, shown one row at a time "
             f"({min(limit, len(df))} shown); --csv or --json give them all as a table"
         )
         return
-    t = Table(title=f"{len(df)} rows", title_justify="left")
+    t = Table(title=plural(len(df), "row"), title_justify="left")
     for col in df.columns:
         t.add_column(str(col), overflow="fold")
     for row in df.head(limit).itertuples(index=False):
         t.add_row(*[_cell(v) for v in row])
-    console().print(t)
+    print_table(t)
 
 
 WIDE = 12  # a query result with more columns is shown one row at a time

@@ -25,6 +25,7 @@ from errata.cli._common import (
     taxonomy_opt,
     written_json,
 )
+from errata.cli._tables import print_table
 
 
 @app.command()
@@ -124,7 +125,7 @@ def _print(d, show: int) -> None:  # type: ignore[no-untyped-def]
     for key, (va, vb) in {**s["metrics"], **s["mla_variants"]}.items():
         delta = "" if va is None or vb is None else f"{100 * (vb - va):+.2f} pt"
         t.add_row(key, pct(va, 2), pct(vb, 2), delta)
-    c.print(t)
+    print_table(t, c)
     c.print(
         f"B fixes [bold]{s['fixed']:,}[/] errors of A and introduces [bold]{s['introduced']:,}"
         f"[/]; {s['recategorised']:,} errors of both change category "
@@ -139,7 +140,7 @@ def _print(d, show: int) -> None:  # type: ignore[no-untyped-def]
         m.add_column(x, justify="right")
     for x in keep:
         m.add_row(x, *[f"{int(v):,}" for v in tr.loc[x, keep]])
-    c.print(m)
+    print_table(m, c)
     for kind in ("fixed", "introduced"):
         rows = d.changes[d.changes["change"] == kind].head(show)
         if not len(rows):
@@ -157,4 +158,4 @@ def _print(d, show: int) -> None:  # type: ignore[no-untyped-def]
                 names[r.top1_b],
                 r.category_b,
             )
-        c.print(e)
+        print_table(e, c)

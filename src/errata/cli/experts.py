@@ -21,6 +21,7 @@ from errata.cli._common import (
     proposals_opt,
     taxonomy_opt,
 )
+from errata.cli._tables import print_table
 
 
 @app.command()
@@ -124,10 +125,10 @@ def experts(
             t.add_column(str(col), justify="right")
         for idx, row in df.iterrows():
             t.add_row(str(idx), *[str(v) for v in row])
-        c.print(t)
+        print_table(t, c)
     t = Table(title="per expert category (errors under the label set)", title_justify="left")
     for col in ("expert category", "rows", "errors", "agree", "agree %", "agreeing categories"):
-        t.add_column(col)
+        t.add_column(col, justify="left" if "categor" in col else "right")
     for cat, r in s["per_expert_category"].items():
         share = pct(r["agree_share"], unit="", missing="")
         t.add_row(
@@ -138,10 +139,10 @@ def experts(
             share,
             ", ".join(r["agreeing_categories"]),
         )
-    c.print(t)
+    print_table(t, c)
     t = Table(title="per category on errors (one vocabulary)", title_justify="left")
     for col in ("category", "automated", "expert", "both", "precision %", "recall %", "F1 %"):
-        t.add_column(col)
+        t.add_column(col, justify="left" if col == "category" else "right")
     for cat, r in s["per_category"].items():
         t.add_row(
             cat,
@@ -152,7 +153,7 @@ def experts(
             pct(r["recall"], unit="", missing=""),
             pct(r.get("f1") if cat in s["macro_f1_categories"] else None, unit="", missing=""),
         )
-    c.print(t)
+    print_table(t, c)
     limits = s.get("limits", {}).get("open_world")
     if limits and limits["expert_oov"]:
         c.print(f"limits: {limits['note']}", soft_wrap=True)
@@ -176,7 +177,7 @@ def experts(
             t.add_row(
                 r["file_name"], str(r["top1"]), r["expert_category"], r["category"], r["reason"]
             )
-        c.print(t)
+        print_table(t, c)
 
 
 def _headline(s: dict) -> str:  # type: ignore[type-arg]

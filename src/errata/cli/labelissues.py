@@ -18,6 +18,7 @@ from errata.cli._common import (
     progress_bar,
     written_json,
 )
+from errata.cli._tables import print_table
 
 
 @app.command("label-issues")
@@ -122,11 +123,11 @@ def _print(result, top: int) -> None:  # type: ignore[no-untyped-def]
                 f"{r.quality:.3f}",
                 f"{r.probability:.3f}",
             )
-        c.print(t)
+        print_table(t, c)
         if result.images is not None:
             t = Table(title="images whose label is probably wrong", title_justify="left")
             for col in ("rank", "file", "label", "suggested", "quality", "flagged"):
-                t.add_column(col)
+                t.add_column(col, justify="right" if col in ("rank", "quality") else "left")
             for r in result.images.head(top).itertuples(index=False):
                 t.add_row(
                     str(r.rank),
@@ -136,7 +137,7 @@ def _print(result, top: int) -> None:  # type: ignore[no-untyped-def]
                     f"{r.quality:.3f}",
                     "yes" if r.is_label_issue else "no",
                 )
-            c.print(t)
+            print_table(t, c)
     v = s.get("validation")
     if v:
         t = Table(
@@ -171,4 +172,4 @@ def _print(result, top: int) -> None:  # type: ignore[no-untyped-def]
             )
             if kind == "images":
                 t.add_row("", "", "base rate", pct(block["base_rate"], 1), "")
-        c.print(t)
+        print_table(t, c)

@@ -20,6 +20,7 @@ from errata.cli._common import (
     order_option,
     outside_opt,
     pct,
+    plural,
     preset_opt,
     print_json,
     print_written,
@@ -29,6 +30,7 @@ from errata.cli._common import (
     taxonomy_option,
     written_json,
 )
+from errata.cli._tables import print_table
 
 
 @app.command()
@@ -155,7 +157,7 @@ def render(result: Any, *, per_superclass: bool) -> None:
     m = result.models
     n_sc = len(result.summary["superclasses"])
     t = _table(
-        f"{len(m)} models — taxonomy {result.taxonomy} ({n_sc} superclasses, "
+        f"{plural(len(m), 'model')} — taxonomy {result.taxonomy} ({n_sc} superclasses, "
         f"{result.summary['covered_classes']} classes)",
         "model",
         "variant",
@@ -180,7 +182,7 @@ def render(result: Any, *, per_superclass: bool) -> None:
                     else ["", ""]
                 )
             t.add_row(*cells)
-    c.print(t)
+    print_table(t, c)
     if not m["scores"].all():
         c.print(
             "note: two-stage inference needs scores (logits or probabilities); "
@@ -203,7 +205,7 @@ def render(result: Any, *, per_superclass: bool) -> None:
                     for cat in cats
                 ],
             )
-        c.print(ct)
+        print_table(ct, c)
     if per_superclass:
         per = result.superclasses
         for (model, variant), g in per.groupby(["model", "variant"], sort=False):
@@ -213,4 +215,4 @@ def render(result: Any, *, per_superclass: bool) -> None:
             )
             for _, r in g[g["images"] > 0].iterrows():
                 st.add_row(str(r["superclass"]), *_figures(r))
-            c.print(st)
+            print_table(st, c)
