@@ -22,6 +22,7 @@ from errata.review.security import (
 )
 
 SESSION_MAX_AGE = 12 * 3600  # seconds a log-in lasts
+LEASE_MINUTES = storage.LEASE_SECONDS // 60  # shown on the item page
 WORKER_THREADS = 8  # threads running the (synchronous) request handlers
 QUEUE_TITLES = {"novel": "Novel predictions", "audit": "Label audit", "classify": "Classify"}
 ANSWER_KEYS = {"correct": "c", "wrong": "w", "unclear": "u", "dont_know": "d"}  # shortcuts
@@ -103,6 +104,15 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
         if request.method == "GET":
             return RedirectResponse("/login", status_code=303)
         return HTMLResponse("log-in required", status_code=401)
+
+    @app.exception_handler(storage.Refused)
+    async def _refused(request, exc):  # type: ignore[no-untyped-def]
+        return HTMLResponse(
+            env.get_template("message.html").render(
+                title="Not saved", message=str(exc), user=None, csrf=""
+            ),
+            status_code=409,
+        )
 
     @app.exception_handler(ErrataInputError)
     async def _bad_input(request, exc):  # type: ignore[no-untyped-def]
@@ -191,32 +201,104 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
             raise fastapi.HTTPException(status_code=404, detail="no such queue")
         item_id = storage.next_item(project, user.id, queue)
         if item_id is None:
+            skipped = storage.skipped_count(project, user.id, queue)
+            busy = storage.leased_to_others(project, user.id, queue)
+            message = "Nothing left for you in this queue. Thank you!"
+            if busy:
+                message = (
+                    f"The {busy} item{'s' if busy != 1 else ''} still open to you "
+                    f"{'are' if busy != 1 else 'is'} being reviewed by others right now; "
+                    "try again in a few minutes (an item comes back when its reviewer skips "
+                    "it or leaves it)."
+                )
+            elif skipped:
+                message = (
+                    f"Nothing left for you in this queue apart from the {skipped} "
+                    f"item{'s' if skipped != 1 else ''} you skipped."
+                )
             return render(
                 request,
                 "message.html",
                 user=user,
                 title=QUEUE_TITLES[queue],
-                message="Nothing left for you in this queue. Thank you!",
+                message=message,
+                unskip=queue if skipped else None,
             )
         return RedirectResponse(f"/item/{item_id}", status_code=303)
+
+    @app.post("/queue/{queue}/unskip")
+    def queue_unskip(
+        request: Request,
+        queue: str,  # type: ignore[no-untyped-def]
+        form: dict = form_dep,
+    ):
+        user = current_user(request)
+        if queue not in QUEUES:
+            raise fastapi.HTTPException(status_code=404, detail="no such queue")
+        storage.unskip(project, user.id, queue)
+        return RedirectResponse(f"/queue/{queue}", status_code=303)
+
+    def _own_item(user, item_id: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+        """The item as this annotator sees it; 404 when there is none or not in their queues."""
+        view = storage.item_view(project, item_id, user.id)
+        if view is None or view["queue"] not in _assigned(user.id):
+            raise fastapi.HTTPException(status_code=404, detail="no such item")
+        return view
 
     @app.get("/item/{item_id}", response_class=HTMLResponse)
     def item_page(request: Request, item_id: int):  # type: ignore[no-untyped-def]
         user = current_user(request)
-        view = storage.item_view(project, item_id, user.id)
-        if view is None or view["queue"] not in _assigned(user.id):
-            raise fastapi.HTTPException(status_code=404, detail="no such item")
+        view = _own_item(user, item_id)
+        # an item not yet answered is shown only while it is leased to this annotator (taken
+        # here when it is free); otherwise the queue gives them another
+        if not view["done"] and not storage.renew_lease(project, item_id, user.id):
+            return RedirectResponse(f"/queue/{view['queue']}", status_code=303)
+        return render_item(request, user, view)
+
+    def render_item(  # type: ignore[no-untyped-def]
+        request: Request, user, view: dict[str, Any], status: int = 200, **extra: Any
+    ) -> HTMLResponse:
         orig = view["original"]
         wnid = classes.wnids[orig] if orig >= 0 else None
         has_image = resolve_image(project.images, view["file_name"], wnid=wnid) is not None
         return render(
             request,
             "item.html",
+            status=status,
             user=user,
             item=view,
             has_image=has_image,
+            position=storage.queue_position(project, view["id"], user.id),
+            lease_minutes=LEASE_MINUTES,
             class_options=class_options if view["queue"] == "classify" else [],
+            **extra,
         )
+
+    @app.post("/item/{item_id}/lease")
+    def item_lease(
+        request: Request,
+        item_id: int,  # type: ignore[no-untyped-def]
+        form: dict = form_dep,
+    ):
+        """Heartbeat of an open item page: renews the lease (204), or 409 when it was lost."""
+        user = current_user(request)
+        _own_item(user, item_id)
+        ok = storage.renew_lease(project, item_id, user.id)
+        return Response(status_code=204 if ok else 409)
+
+    @app.post("/item/{item_id}/skip")
+    def item_skip(
+        request: Request,
+        item_id: int,  # type: ignore[no-untyped-def]
+        form: dict = form_dep,
+    ):
+        """Give the item back (others may take it) and move on; it is not offered again to
+        this annotator until they ask for their skipped items."""
+        user = current_user(request)
+        view = _own_item(user, item_id)
+        if not view["done"]:
+            storage.release_lease(project, item_id, user.id, skip=True)
+        return RedirectResponse(f"/queue/{view['queue']}", status_code=303)
 
     @app.post("/item/{item_id}")
     def item_submit(
@@ -225,9 +307,7 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
         form: dict = form_dep,
     ):
         user = current_user(request)
-        view = storage.item_view(project, item_id, user.id)
-        if view is None or view["queue"] not in _assigned(user.id):
-            raise fastapi.HTTPException(status_code=404, detail="no such item")
+        view = _own_item(user, item_id)
         answers: dict[int, int] = {}
         if view["queue"] == "classify":
             choice = form.get("class_index", "").strip()
@@ -254,6 +334,10 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
             return render(
                 request, "feedback.html", user=user, item=view, answers=answers, score=score
             )
+        if view["done"]:  # an edit (reached with Back): on to the item answered after it
+            after = storage.queue_position(project, item_id, user.id)["next"]
+            if after is not None:
+                return RedirectResponse(f"/item/{after}", status_code=303)
         return RedirectResponse(f"/queue/{view['queue']}", status_code=303)
 
     def _assigned(annotator_id: int) -> list[str]:

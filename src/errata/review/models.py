@@ -107,7 +107,21 @@ class Item(Base):
     candidates: Mapped[str] = mapped_column(Text, default="")  # space-separated class indices
     golden: Mapped[str | None] = mapped_column(Text, nullable=True)  # "class:code ..." expected
     n_reviews: Mapped[int] = mapped_column(Integer, default=0)
+    # the lease: one annotator at a time works on a regular item, until the lease expires (on
+    # the item's own row, so that PostgreSQL's SKIP LOCKED re-check sees a lease just taken)
+    lease_annotator: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    lease_expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     __table_args__ = (Index("ix_items_queue_position", "queue", "position"),)
+
+
+class Skip(Base):
+    """An annotator skipped an item: it is not offered to them again until they ask for their
+    skipped items back."""
+
+    __tablename__ = "skips"
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True)
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id"), primary_key=True)
+    skipped_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 class Review(Base):

@@ -32,12 +32,14 @@ from errata.review.models import (
     Item,
     Meta,
     Review,
+    Skip,
 )
 
 PROJECT_FILE = "project.json"  # per-project settings, beside the SQLite database
 SQLITE_FILE = "review.sqlite"  # default database file name
 BUSY_TIMEOUT_MS = 10_000  # how long a SQLite writer waits for the lock before failing
 DEFAULT_REVIEWS_PER_ITEM = 3  # annotators per non-golden item before it leaves the queue
+LEASE_SECONDS = 600  # how long an item stays reserved for the annotator it was given to
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,54 @@ class Project:
 
         return Session(self.engine, expire_on_commit=False)
 
+    @property
+    def sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
     def writing(self):  # type: ignore[no-untyped-def]
         """Context for a write transaction: the process-wide lock on SQLite, nothing elsewhere."""
-        return self.write_lock if self.db_url.startswith("sqlite") else nullcontext()
+        return self.write_lock if self.sqlite else nullcontext()
+
+
+class Refused(ErrataInputError):
+    """A review that is not stored, for a reason the annotator should read (HTTP 409)."""
+
+
+def _begin_write(project: Project, s: Any) -> None:
+    """Start a write transaction: on SQLite ``BEGIN IMMEDIATE`` (the one writer, also against
+    other processes); on PostgreSQL rows are locked by the statements themselves."""
+    if project.sqlite:
+        s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def migrate(engine: Any) -> list[str]:
+    """Bring an existing database up to the current tables: create missing tables and add
+    missing nullable columns (``ALTER TABLE ... ADD COLUMN``); returns what was added.
+
+    Raises
+    ------
+    ErrataInputError
+        When a missing column cannot be added in place (not nullable and without a default).
+    """
+    sa = require("sqlalchemy", "review")
+    Base.metadata.create_all(engine)  # missing tables; a no-op on existing ones
+    inspector = sa.inspect(engine)
+    added: list[str] = []
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            for col in table.columns:
+                if col.name in have:
+                    continue
+                if not col.nullable:
+                    raise ErrataInputError(
+                        f"database: table {table.name} lacks column {col.name}, which cannot "
+                        "be added in place; create a new project with `errata review init`"
+                    )
+                kind = col.type.compile(dialect=engine.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {col.name} {kind}")
+                added.append(f"{table.name}.{col.name}")
+    return added
 
 
 def _engine(url: str):  # type: ignore[no-untyped-def]
@@ -147,7 +194,7 @@ def open_project(path: str | Path, *, db_url: str | None = None) -> Project:
     if not isinstance(url, str):
         raise ErrataInputError(f"{path / PROJECT_FILE}: field 'db' must be a database URL")
     engine = _engine(url)
-    Base.metadata.create_all(engine)  # no-op on an existing schema
+    migrate(engine)  # a project made by an older version gets the new tables and columns
     images = conf.get("images")
     return Project(path, url, None if not images else Path(images), engine)
 
@@ -267,32 +314,241 @@ def annotator_by_id(project: Project, annotator_id: int) -> Annotator | None:
 # queues and items
 
 
-def next_item(project: Project, annotator_id: int, queue: str) -> int | None:
-    """The first item of ``queue`` (by position) that this annotator has not reviewed and that
-    still needs reviews (golden items are shown to everyone); None when the queue is done."""
-    from sqlalchemy import exists, or_, select
+def _target(s: Any) -> int:
+    meta = s.get(Meta, "reviews_per_item")
+    return int(meta.value) if meta is not None else DEFAULT_REVIEWS_PER_ITEM
 
-    with project.session() as s:
-        meta = s.get(Meta, "reviews_per_item")
-        target = int(meta.value) if meta is not None else DEFAULT_REVIEWS_PER_ITEM
-        assigned = s.scalar(
-            select(Assignment.queue).where(
-                Assignment.annotator_id == annotator_id, Assignment.queue == queue
+
+def _lease_seconds(s: Any) -> int:
+    meta = s.get(Meta, "lease_seconds")
+    return int(meta.value) if meta is not None else LEASE_SECONDS
+
+
+def _open_to(annotator_id: int, target: int, now: datetime) -> Any:
+    """SQL condition: an item this annotator may be given now (golden items go to everyone;
+    a regular item still needs reviews and nobody else holds a live lease on it)."""
+    from sqlalchemy import and_, exists, or_
+
+    mine = exists().where(Review.item_id == Item.id, Review.annotator_id == annotator_id)
+    free = or_(
+        Item.lease_annotator.is_(None),
+        Item.lease_annotator == annotator_id,
+        Item.lease_expires <= now,
+    )
+    return and_(~mine, or_(Item.golden.is_not(None), and_(Item.n_reviews < target, free)))
+
+
+def next_item(project: Project, annotator_id: int, queue: str) -> int | None:
+    """The item this annotator works on next in ``queue``, leased to them; None when nothing
+    is left for them.
+
+    The item they already hold (a live lease) comes first, its lease renewed; otherwise the
+    first item by position that they have neither reviewed nor skipped, that still needs
+    reviews and that nobody else holds. The lease is taken in the same transaction as the
+    choice (``BEGIN IMMEDIATE`` on SQLite, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so two
+    annotators asking at once never get the same regular item and no item is given out more
+    often than it needs reviews. Golden items are shown to everyone and take no lease.
+    """
+    from datetime import timedelta
+
+    from sqlalchemy import exists, select
+
+    with project.writing(), project.session() as s:
+        _begin_write(project, s)
+        if (
+            s.scalar(
+                select(Assignment.queue).where(
+                    Assignment.annotator_id == annotator_id, Assignment.queue == queue
+                )
             )
-        )
-        if assigned is None:
+            is None
+        ):
             return None
-        mine = exists().where(Review.item_id == Item.id, Review.annotator_id == annotator_id)
-        return s.scalar(
-            select(Item.id)
+        target, now = _target(s), datetime.now(timezone.utc)
+        until = now + timedelta(seconds=_lease_seconds(s))
+        skipped = exists().where(Skip.item_id == Item.id, Skip.annotator_id == annotator_id)
+        held = s.scalar(
+            select(Item)
             .where(
                 Item.queue == queue,
-                ~mine,
-                or_(Item.golden.is_not(None), Item.n_reviews < target),
+                Item.lease_annotator == annotator_id,
+                Item.lease_expires > now,
+                _open_to(annotator_id, target, now),
             )
             .order_by(Item.position)
             .limit(1)
+            .with_for_update(skip_locked=True)
         )
+        item = held
+        for _ in range(5):  # a row another transaction changed under us is re-checked, not given
+            if item is not None:
+                break
+            item = s.scalar(
+                select(Item)
+                .where(Item.queue == queue, ~skipped, _open_to(annotator_id, target, now))
+                .order_by(Item.position)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if item is None and project.sqlite:
+                break
+        if item is None:
+            return None
+        if item.golden is None:
+            item.lease_annotator, item.lease_expires = annotator_id, until
+        item_id = int(item.id)
+        s.commit()
+        return item_id
+
+
+def renew_lease(project: Project, item_id: int, annotator_id: int) -> bool:
+    """Renew (or take back, when nobody else took it meanwhile) this annotator's lease on a
+    regular item; True while the item is theirs to answer. Golden items and items they already
+    reviewed need no lease (True)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    with project.writing(), project.session() as s:
+        _begin_write(project, s)
+        item = s.get(Item, item_id)
+        if item is None:
+            return False
+        mine = s.scalar(
+            select(Review.id).where(Review.item_id == item_id, Review.annotator_id == annotator_id)
+        )
+        if item.golden is not None or mine is not None:
+            return True
+        target, now = _target(s), datetime.now(timezone.utc)
+        res = s.execute(
+            update(Item)
+            .where(Item.id == item_id, _open_to(annotator_id, target, now))
+            .values(
+                lease_annotator=annotator_id,
+                lease_expires=now + timedelta(seconds=_lease_seconds(s)),
+            )
+        )
+        s.commit()
+        return bool(res.rowcount)
+
+
+def release_lease(project: Project, item_id: int, annotator_id: int, *, skip: bool = False) -> None:
+    """Give an item back (its lease, if this annotator holds it); with ``skip`` it is also not
+    offered to them again until :func:`unskip`."""
+    from sqlalchemy import select, update
+
+    with project.writing(), project.session() as s:
+        _begin_write(project, s)
+        s.execute(
+            update(Item)
+            .where(Item.id == item_id, Item.lease_annotator == annotator_id)
+            .values(lease_annotator=None, lease_expires=None)
+        )
+        if skip and s.get(Item, item_id) is not None:
+            have = s.scalar(
+                select(Skip.item_id).where(
+                    Skip.item_id == item_id, Skip.annotator_id == annotator_id
+                )
+            )
+            if have is None:
+                s.add(Skip(item_id=item_id, annotator_id=annotator_id))
+        s.commit()
+
+
+def leased_to_others(project: Project, annotator_id: int, queue: str) -> int:
+    """Items of ``queue`` this annotator could still review that others hold right now (they
+    come back when those annotators finish, skip, or let the lease lapse)."""
+    from sqlalchemy import exists, func, select
+
+    with project.session() as s:
+        target, now = _target(s), datetime.now(timezone.utc)
+        mine = exists().where(Review.item_id == Item.id, Review.annotator_id == annotator_id)
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(Item)
+                .where(
+                    Item.queue == queue,
+                    Item.golden.is_(None),
+                    ~mine,
+                    Item.n_reviews < target,
+                    Item.lease_annotator != annotator_id,
+                    Item.lease_expires > now,
+                )
+            )
+            or 0
+        )
+
+
+def skipped_count(project: Project, annotator_id: int, queue: str) -> int:
+    from sqlalchemy import func, select
+
+    with project.session() as s:
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(Skip)
+                .join(Item, Item.id == Skip.item_id)
+                .where(Skip.annotator_id == annotator_id, Item.queue == queue)
+            )
+            or 0
+        )
+
+
+def unskip(project: Project, annotator_id: int, queue: str) -> int:
+    """Offer this annotator's skipped items of ``queue`` again; returns how many."""
+    from sqlalchemy import delete, select
+
+    with project.writing(), project.session() as s:
+        _begin_write(project, s)
+        ids = select(Item.id).where(Item.queue == queue)
+        res = s.execute(
+            delete(Skip).where(Skip.annotator_id == annotator_id, Skip.item_id.in_(ids))
+        )
+        s.commit()
+        return int(res.rowcount or 0)
+
+
+def queue_position(project: Project, item_id: int, annotator_id: int) -> dict[str, Any]:
+    """Where an item stands in this annotator's work on its queue: ``k`` of ``n`` (``n`` = the
+    items they reviewed plus those still open to them, which shrinks as others finish items),
+    and the items they reviewed just before and after it (for going back and forth)."""
+    from sqlalchemy import func, select
+
+    with project.session() as s:
+        item = s.get(Item, item_id)
+        if item is None:
+            return {"k": 0, "n": 0, "previous": None, "next": None}
+        target, now = _target(s), datetime.now(timezone.utc)
+        done = s.execute(
+            select(Review.id, Review.item_id)
+            .join(Item, Item.id == Review.item_id)
+            .where(Review.annotator_id == annotator_id, Item.queue == item.queue)
+            .order_by(Review.id)
+        ).all()
+        open_now = int(
+            s.scalar(
+                select(func.count())
+                .select_from(Item)
+                .where(Item.queue == item.queue, _open_to(annotator_id, target, now))
+            )
+            or 0
+        )
+    order = [int(i) for _, i in done]
+    if item_id in order:
+        at = order.index(item_id)
+        return {
+            "k": at + 1,
+            "n": len(order) + open_now,
+            "previous": order[at - 1] if at > 0 else None,
+            "next": order[at + 1] if at + 1 < len(order) else None,
+        }
+    return {
+        "k": len(order) + 1,
+        "n": len(order) + max(open_now, 1),
+        "previous": order[-1] if order else None,
+        "next": None,
+    }
 
 
 def item_view(project: Project, item_id: int, annotator_id: int) -> dict[str, Any] | None:
@@ -353,18 +609,29 @@ def save_review(
     """Store one annotator's answers for one item and mark it reviewed, in one transaction.
 
     ``answers`` maps class index → answer code. For *novel* and *audit* items only candidate
-    classes are accepted; for *classify* items any class. Returns the golden score
+    classes are accepted; for *classify* items any class. A first review of a regular item is
+    counted only while the item still needs reviews and no one else holds a live lease on its
+    last one (so no item gets more than its target); a second save of the same item replaces the
+    first (editing), except on golden items, whose answers are final. Saves of one item are
+    serialised (the item's row is locked), and a duplicate that still reaches the unique
+    constraint is answered as the review already stored. Returns the golden score
     ``{"right": r, "total": t}`` (zero for non-golden items).
 
     Raises
     ------
     ErrataInputError
-        Unknown item, a class that is not a candidate, or an unknown answer code.
+        Unknown item, no answer, a class that is not a candidate, or an unknown answer code.
+    Refused
+        A golden item answered before, or a regular item that already has its reviews.
     """
-    from sqlalchemy import delete, select, update
+    from sqlalchemy import delete, select
+    from sqlalchemy.exc import IntegrityError
 
+    if not answers:
+        raise ErrataInputError(f"item {item_id}: no answer given; nothing was saved")
     with project.writing(), project.session() as s:
-        item = s.get(Item, item_id)
+        _begin_write(project, s)
+        item = s.scalar(select(Item).where(Item.id == item_id).with_for_update())
         if item is None:
             raise ErrataInputError(f"item {item_id}: no such item")
         allowed = set(_ints(item.candidates)) if item.queue != "classify" else set(range(1000))
@@ -377,6 +644,26 @@ def save_review(
         right = sum(1 for c, exp in golden.items() if answers.get(c) == exp)
         total = len(golden)
         now = datetime.now(timezone.utc)
+        review = s.scalar(
+            select(Review).where(Review.item_id == item_id, Review.annotator_id == annotator_id)
+        )
+        if review is not None and item.golden is not None:
+            raise Refused(
+                f"item {item_id}: your answer to this golden question was already saved "
+                "(golden answers are final once given)"
+            )
+        if review is None and item.golden is None:
+            target = _target(s)
+            other_lease = (
+                item.lease_annotator is not None
+                and item.lease_annotator != annotator_id
+                and _aware(item.lease_expires) > now
+            )
+            if item.n_reviews >= target or (other_lease and item.n_reviews + 1 >= target):
+                raise Refused(
+                    f"item {item_id}: this image already has its {target} reviews (your lease "
+                    "on it had expired and others answered it); your answer was not saved"
+                )
         s.execute(
             delete(Answer).where(Answer.item_id == item_id, Answer.annotator_id == annotator_id)
         )
@@ -392,9 +679,6 @@ def save_review(
                 for c, a in answers.items()
             ]
         )
-        review = s.scalar(
-            select(Review).where(Review.item_id == item_id, Review.annotator_id == annotator_id)
-        )
         if review is None:
             s.add(
                 Review(
@@ -407,12 +691,30 @@ def save_review(
                     updated_at=now,
                 )
             )
-            s.execute(update(Item).where(Item.id == item_id).values(n_reviews=Item.n_reviews + 1))
+            item.n_reviews = item.n_reviews + 1
+            if item.lease_annotator == annotator_id:
+                item.lease_annotator, item.lease_expires = None, None
         else:
             review.problematic, review.note, review.updated_at = problematic, note[:2000], now
             review.golden_right, review.golden_total = right, total
-        s.commit()
+        try:
+            s.commit()
+        except IntegrityError:  # the same review saved at the same moment by a second request
+            s.rollback()
+            stored = s.scalar(
+                select(Review).where(Review.item_id == item_id, Review.annotator_id == annotator_id)
+            )
+            if stored is None:
+                raise
+            return {"right": int(stored.golden_right), "total": int(stored.golden_total)}
     return {"right": right, "total": total}
+
+
+def _aware(t: datetime | None) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite gives them back naive)."""
+    if t is None:
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)
 
 
 def progress(project: Project) -> dict[str, Any]:

@@ -22,7 +22,28 @@
     const form = document.getElementById("answer-form");
     if (form) form.requestSubmit();
   }
-  document.addEventListener("DOMContentLoaded", () => focusRow(0));
+  // the lease heartbeat: while the item page is open and visible, renew the reservation
+  const HEARTBEAT_MS = 60 * 1000;
+  function heartbeat() {
+    const form = document.getElementById("answer-form");
+    if (!form || !form.dataset.lease || document.visibilityState !== "visible") return;
+    const body = new URLSearchParams();
+    body.set("csrf_token", form.querySelector('input[name="csrf_token"]').value);
+    fetch(form.dataset.lease, { method: "POST", body: body, credentials: "same-origin" })
+      .then((r) => {
+        const note = document.getElementById("lease-note");
+        if (r.status === 409 && note) {
+          note.textContent = "Your reservation of this image has lapsed and it may have been "
+            + "given to someone else; saving may be refused.";
+          note.classList.add("error");
+        }
+      })
+      .catch(() => {});
+  }
+  document.addEventListener("DOMContentLoaded", () => {
+    focusRow(0);
+    if (document.getElementById("answer-form")) setInterval(heartbeat, HEARTBEAT_MS);
+  });
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const t = e.target;
@@ -50,6 +71,8 @@
     else if (k === "p") { e.preventDefault(); const p = document.getElementById("problematic"); p.checked = !p.checked; }
     else if (k === "n") { e.preventDefault(); document.getElementById("note").focus(); }
     else if (k === "/") { const s = document.getElementById("class-search"); if (s) { e.preventDefault(); s.focus(); } }
+    else if (k === "s") { const b = document.getElementById("skip"); if (b) { e.preventDefault(); b.click(); } }
+    else if (k === "b") { const b = document.getElementById("previous"); if (b) { e.preventDefault(); b.click(); } }
     else if (k === "Enter") { e.preventDefault(); submit(); }
   });
 })();
