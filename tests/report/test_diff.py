@@ -38,3 +38,33 @@ def test_diff_counts_match_a_naive_comparison(small_analysis, tmp_path: Path) ->
     data = table_data(html, "changes-data")
     assert column(data, "change").count("fixed") == d.summary["fixed"]
     assert (tmp_path / "p" / "transitions.svg").exists()
+
+
+def test_diff_mcnemar_counts_and_p_values(small_analysis) -> None:
+    """The discordant images of both paired tests, counted image by image, and their p-values
+    from a naive exact binomial sum."""
+    from tests.core.test_paired import naive_p
+
+    b = synthetic_analysis(name="better", seed=3, accuracy=0.85)
+    d = model_diff(small_analysis, b)
+    a_ok = (small_analysis.top1 == small_analysis.labels.original).tolist()
+    b_ok = (b.top1 == b.labels.original).tolist()
+    t1 = d.summary["mcnemar"]["top1"]
+    assert t1["images"] == len(a_ok)
+    assert t1["a_only"] == sum(x and not y for x, y in zip(a_ok, b_ok, strict=True))
+    assert t1["b_only"] == sum(y and not x for x, y in zip(a_ok, b_ok, strict=True))
+    assert t1["b_only"] - t1["a_only"] == round(
+        len(a_ok) * (b.metrics["top1"]["value"] - small_analysis.metrics["top1"]["value"])
+    )
+    ca = small_analysis.classified.category[0].tolist()
+    cb = b.classified.category[0].tolist()
+    ok, ex = set(K.CORRECT_CODES), K.EXCLUDED
+    pairs = [(x in ok, y in ok) for x, y in zip(ca, cb, strict=True) if ex not in (x, y)]
+    ml = d.summary["mcnemar"]["multi_label"]
+    assert ml["images"] == len(pairs) == d.summary["images"]
+    assert (ml["a_only"], ml["b_only"]) == (d.summary["introduced"], d.summary["fixed"])
+    assert ml["a_only"] == sum(x and not y for x, y in pairs)
+    for test in (t1, ml):
+        assert abs(test["p_value"] - naive_p(test["a_only"], test["b_only"])) <= 1e-9 * max(
+            test["p_value"], 1e-300
+        )

@@ -95,7 +95,7 @@ def diff(
                 "a": d.names[0],
                 "b": d.names[1],
                 **d.summary,
-                "transitions": d.transitions.to_dict(orient="index"),
+                "transitions": _snake_transitions(d.transitions),
                 **written_json(written),
             }
         )
@@ -103,6 +103,25 @@ def diff(
     _print(d, show)
     if written:
         console().print("written: " + ", ".join(str(p) for p in written.values()))
+
+
+def _snake_transitions(tr) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """The transition matrix for --json, keyed by the categories' snake_case keys
+    (``{"fine_grained": {"correct": 659, …}, …}``: A's category, then B's)."""
+    from errata.core import categories as K
+
+    key = {c.name: c.key for c in K.CATEGORIES}
+    return {
+        key[a]: {key[b]: int(n) for b, n in row.items()}
+        for a, row in tr.to_dict(orient="index").items()
+    }
+
+
+def mcnemar_text(test: dict) -> str:  # type: ignore[type-arg]
+    """``A only 1,234, B only 5,678, p = 3.1e-12`` (``p < 1e-300`` below floating point)."""
+    p = test["p_value"]
+    shown = "p < 1e-300" if p < 1e-300 else f"p = {p:.3g}"
+    return f"right for A only {test['a_only']:,}, for B only {test['b_only']:,}, {shown}"
 
 
 def _print(d, show: int) -> None:  # type: ignore[no-untyped-def]
@@ -131,6 +150,13 @@ def _print(d, show: int) -> None:  # type: ignore[no-untyped-def]
         f"[/]; {s['recategorised']:,} errors of both change category "
         f"(multi-label errors {s['errors_a']:,} → {s['errors_b']:,}).",
         markup=True,
+    )
+    t1, ml = s["mcnemar"]["top1"], s["mcnemar"]["multi_label"]
+    c.print(
+        f"McNemar's exact test (two-sided): top-1 on {t1['images']:,} images — "
+        f"{mcnemar_text(t1)}; multi-label correctness on {ml['images']:,} images — "
+        f"{mcnemar_text(ml)}.",
+        soft_wrap=True,
     )
     tr = d.transitions
     keep = [x for x in tr.index if tr.loc[x].sum() or tr[x].sum()]

@@ -36,7 +36,10 @@ class ModelDiff:
         One row per image whose outcome differs: file_name, original, labels (list), top1_a,
         category_a, top1_b, category_b, change (one of :data:`CHANGES`).
     summary : dict
-        Images compared, errors of A and B, counts per kind of change, and both models' metrics.
+        Images compared, errors of A and B, counts per kind of change (snake_case keys), both
+        models' metrics, and ``mcnemar``: McNemar's exact test on top-1 (every shared image)
+        and on multi-label correctness (correct or correct multi-label, on the images both
+        evaluate) — ``a_only``, ``b_only`` (the discordant images) and ``p_value``.
     """
 
     names: tuple[str, str]
@@ -70,6 +73,11 @@ def model_diff(a: Any, b: Any) -> ModelDiff:
         raise ErrataInputError(
             f"diff: {a.predictions.name} and {b.predictions.name} share no images"
         )
+    from errata.core.paired import mcnemar
+
+    top1_test = mcnemar(  # top-1 on every shared image, as the top-1 metric counts them
+        a.top1[rows_a] == a.labels.original[rows_a], b.top1[rows_b] == b.labels.original[rows_b]
+    )
     cat_a = a.classified.category[0][rows_a].astype(np.int64)
     cat_b = b.classified.category[0][rows_b].astype(np.int64)
     both = (cat_a >= 0) & (cat_b >= 0) & (cat_a != K.EXCLUDED) & (cat_b != K.EXCLUDED)
@@ -111,7 +119,7 @@ def model_diff(a: Any, b: Any) -> ModelDiff:
         "images": int(len(cat_a)),
         "errors_a": int(err_a.sum()),
         "errors_b": int(err_b.sum()),
-        **{c: int(n) for c, n in zip(CHANGES, counts, strict=False)},
+        **{c.replace(" ", "_"): int(n) for c, n in zip(CHANGES, counts, strict=False)},
         "metrics": {
             key: [_value(a.metrics.get(key)), _value(b.metrics.get(key))]
             for key in ("top1", "top5", acc_key, "mla")
@@ -123,6 +131,10 @@ def model_diff(a: Any, b: Any) -> ModelDiff:
             if k in b.summary.get("mla_variants", {})
         },
         "labels": a.labels.name,
+        "mcnemar": {  # paired exact tests: discordant images and the two-sided p-value
+            "top1": top1_test,
+            "multi_label": mcnemar(ok_a, ok_b),  # correct or correct multi-label, evaluated
+        },
     }
     return ModelDiff(
         names=(a.predictions.name, b.predictions.name),
