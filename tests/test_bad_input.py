@@ -733,7 +733,7 @@ CASES = [
     Case(
         "labels-missing",
         lambda t: ["analyze", npy(t, truth()), "--labels", str(t / "no.json")],
-        "labels: '{tmp}/no.json' is neither a built-in label set (original, real, shankar) nor "
+        "--labels: '{tmp}/no.json' is neither a built-in label set (original, real, shankar) nor "
         "an existing file",
     ),
     # --- label issues (errata label-issues) ------------------------------------------------------
@@ -818,6 +818,49 @@ CASES = [
         "{tmp}: no models.parquet (run `errata compare ... --out {tmp}` first)",
     ),
     Case(
+        "query-arguments-swapped",
+        lambda t: ["query", "SELECT model FROM models", str(t)],
+        "'SELECT model FROM models': the SQL was given where the study folder goes; the folder "
+        'comes first (errata query STUDY "SELECT …")',
+    ),
+    # --- did you mean (issue 23 item 5) --------------------------------------------------------
+    Case(
+        "labels-misspelt",
+        with_file(lambda t: npy(t, truth()), "--labels", "reall"),
+        "--labels: 'reall' is neither a built-in label set (original, real, shankar) nor an "
+        "existing file; did you mean 'real'?",
+    ),
+    Case(
+        "registry-name-misspelt",
+        lambda t: ["analyze", "cleanlab-resnet5"],
+        "cleanlab-resnet5: file not found, nor a registry name (errata data list); did you mean "
+        "'cleanlab-resnet50'?",
+    ),
+    Case(
+        "dataset-misspelt",
+        usage("analyze", "x.npy", "--dataset", "imagenet-vv2"),
+        "--dataset: 'imagenet-vv2' is not one of imagenet-val, imagenet-v2, imagenet-a, "
+        "imagenet-r; did you mean 'imagenet-v2'?",
+    ),
+    Case(
+        "taxonomy-misspelt",
+        with_file(lambda t: npy(t, truth()), "--taxonomy", "peychev"),
+        "--taxonomy: 'peychev' is not one of errata, peychev2023, supersub10; did you mean "
+        "'peychev2023'?",
+    ),
+    Case(
+        "expert-registry-name-misspelt",
+        with_file(lambda t: npy(t, truth()), "--experts", "vit3b-mistake"),
+        "vit3b-mistake: file not found, nor a registry name (errata data list); did you mean "
+        "'vit3b-mistakes'?",
+    ),
+    Case(
+        "data-name-misspelt",
+        usage("data", "path", "real-rater"),
+        "unknown data file 'real-rater' (known: " + ", ".join(REGISTRY) + "); did you mean "
+        "'real-raters'?",
+    ),
+    Case(
         "compare-empty-folder",
         lambda t: ["compare", str(t), "--out", str(t / "out")],
         "no prediction files (.npy, .npz, .csv, .parquet) in {tmp}",
@@ -886,7 +929,7 @@ CASES = [
     Case(
         "real-labels-on-imagenet-a",
         on("imagenet-a", a_npz(np.full(20, 6)), "--labels", "real"),
-        "labels: ReaL labels cover the ImageNet validation images only, not ImageNet-A; use "
+        "--labels: ReaL labels cover the ImageNet validation images only, not ImageNet-A; use "
         "'original' (the class folders), 'shankar' (ImageNet-V2) or a label file",
     ),
     Case(
@@ -903,12 +946,14 @@ CASES = [
     Case(
         "unknown-dataset",
         usage("analyze", "x.npy", "--dataset", "imagenet-z"),
-        "dataset: 'imagenet-z' is not one of imagenet-val, imagenet-v2, imagenet-a, imagenet-r",
+        "--dataset: 'imagenet-z' is not one of imagenet-val, imagenet-v2, imagenet-a, imagenet-r; "
+        "did you mean 'imagenet-r' or 'imagenet-a' or 'imagenet-v2'?",
     ),
     Case(
         "datasets-classes-of-an-unknown-set",
         usage("datasets", "classes", "imagenet-o"),
-        "dataset: 'imagenet-o' is not one of imagenet-val, imagenet-v2, imagenet-a, imagenet-r",
+        "test set: 'imagenet-o' is not one of imagenet-val, imagenet-v2, imagenet-a, imagenet-r; "
+        "did you mean 'imagenet-r' or 'imagenet-a' or 'imagenet-v2'?",
     ),
     # --- Super-Sub -----------------------------------------------------------------------------
     Case(

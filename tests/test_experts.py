@@ -121,7 +121,7 @@ def test_cli_unknown_taxonomy_is_one_line(vit3b: Path) -> None:
     )
     assert res.returncode == 2
     assert res.stderr.strip() == (
-        "error: taxonomy: 'nope' is not one of errata, peychev2023, supersub10"
+        "error: --taxonomy: 'nope' is not one of errata, peychev2023, supersub10"
     )
 
 

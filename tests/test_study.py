@@ -165,7 +165,7 @@ def test_a_study_of_other_settings_is_not_extended(tmp_path: Path) -> None:
     with pytest.raises(
         ErrataInputError,
         match=r"other settings \(labels, labels_source\); use "
-        "--rebuild",
+        r"rebuild=True to redo them, or another out folder$",  # Python names keywords
     ):
         compare([zoo], out=out, labels="original")
     assert compare([zoo], out=out, labels="original", rebuild=True).summary["counts"]["scored"] == 1

@@ -144,7 +144,7 @@ def test_lost_models_of_another_test_set_are_refused_then_dropped_with_rebuild(
         compare([zoo], out=out)
     assert str(info.value) == (
         f"{out}: the study has lost the results of 1 imagenet-a model(s) (errors/{a_part} is "
-        "missing); run compare on their files with their --dataset, or again with --rebuild "
+        "missing); run compare on their files with their dataset=, or again with rebuild=True "
         "(which drops them)"
     )
     again = compare([zoo], out=out, rebuild=True)
@@ -186,7 +186,7 @@ def test_a_hand_edited_manifest_is_one_line_pointing_to_rebuild(  # type: ignore
     expected = message.replace("{zoo}", str(zoo))
     assert str(info.value) == (
         f"{out}/study.json: {expected}; the manifest was edited or damaged: run again with "
-        "--rebuild"
+        "rebuild=True"
     )
     assert _counts(compare([zoo], out=out, rebuild=True)) == (3, 0)
 
@@ -342,5 +342,26 @@ def test_a_query_on_a_damaged_manifest_points_to_rebuild(study: tuple[Path, Path
         query(out, "SELECT count(*) FROM errors")
     assert str(info.value) == (
         f"{out}/study.json: 'models' is a whole number, expected a list; the manifest was "
-        f"edited or damaged: rebuild it with `errata compare ... --out {out} --rebuild`"
+        f"edited or damaged: rebuild it with errata.compare(..., out='{out}', rebuild=True)"
     )
+
+
+def test_the_command_line_names_the_flag_where_python_names_the_keyword(
+    study: tuple[Path, Path],
+) -> None:
+    """Issue 23 item 3: the same damaged study, queried on the command line and in Python."""
+    import subprocess
+    import sys
+
+    _, out = study
+    (out / "study.json").write_text('{"format": 3, "models": 7}')
+    res = subprocess.run(
+        [sys.executable, "-m", "errata", "query", str(out), "SELECT 1"],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2
+    fix = f"rebuild it with `errata compare ... --out {out} --rebuild`"
+    assert res.stderr.strip().endswith(fix)
+    with pytest.raises(ErrataInputError, match=r"rebuild=True\)$"):
+        query(out, "SELECT 1")

@@ -181,6 +181,14 @@ class Analysis:
             "subset": matched < n_images,
         }
 
+    @cached_property
+    def predicts_original(self) -> bool:
+        """Whether the top-1 prediction is the original label on every row that has one (a
+        prediction file made of the labels themselves, given by mistake or as a reference)."""
+        known = self.alignment.original >= 0
+        top1 = np.asarray(self.predictions.top1)
+        return bool(known.any()) and bool((top1[known] == self.alignment.original[known]).all())
+
     def notes(self) -> list[str]:
         """What a reader should know about these figures, in words (printed under the table)."""
         out = []
@@ -197,6 +205,13 @@ class Analysis:
                 f"images outside label set '{self.labels.name}': they count for top-1/top-5 only"
             )
         p = self.predictions
+        if self.predicts_original:
+            out.append(
+                "these predictions are the original labels themselves (top-1 equals the "
+                f"original label on all {int((self.alignment.original >= 0).sum()):,} rows that "
+                "have one): the figures score the label set against the original labels, not "
+                "a model"
+            )
         out.extend(p.notes)
         out.extend(default_gaps(self.options))
         if p.remapped:

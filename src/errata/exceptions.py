@@ -97,3 +97,87 @@ def require(module: str, extra: str):  # type: ignore[no-untyped-def]
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingExtraError(extra, module) from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# how messages name arguments: flags on the command line, keywords in Python
+
+_ON_COMMAND_LINE = [False]  # set by the CLI for the command it runs (errata.cli._common)
+FLAGS = {
+    "n_resamples": "--bootstrap",
+    "classify": "--no-errors",
+    "file_names": "--file-names",
+    "imagenet_x": "--imagenet-x",
+    "predictions": "PREDICTIONS",
+}  # keywords whose flag is not ``--`` + the keyword with dashes
+_UNSET = object()
+
+
+def command_line(on: bool = True) -> bool:
+    """Have messages name command-line flags (``on``) or Python keywords; returns the previous
+    setting (the CLI sets it for the command it runs and puts it back)."""
+    before = _ON_COMMAND_LINE[0]
+    _ON_COMMAND_LINE[0] = on
+    return before
+
+
+def on_command_line() -> bool:
+    """Whether messages are for the command line (:func:`command_line`)."""
+    return _ON_COMMAND_LINE[0]
+
+
+def arg(keyword: str, value: Any = _UNSET) -> str:
+    """How a message names an argument, with ``value`` when given: the flag on the command line
+    (``--rebuild``, ``--labels real``), the keyword in Python (``rebuild``, ``rebuild=True``,
+    ``labels='real'``). A keyword with a space or in capitals names a positional argument and
+    stays as it is.
+
+    >>> arg("rebuild", True), arg("labels")
+    ('rebuild=True', 'labels')
+    """
+    if " " in keyword or keyword.isupper():  # a positional argument ("test set", "FOLDER")
+        return keyword if value is _UNSET else f"{keyword} {value}"
+    if _ON_COMMAND_LINE[0]:
+        flag = FLAGS.get(keyword, "--" + keyword.replace("_", "-"))
+        return flag if value is _UNSET or value is True else f"{flag} {value}"
+    return keyword if value is _UNSET else f"{keyword}={value!r}"
+
+
+def did_you_mean(value: str, choices: Any) -> str:
+    """``"; did you mean 'real'?"`` for the choices closest to ``value`` (difflib, ignoring
+    case), ``""`` when none is close.
+
+    >>> did_you_mean("reall", ["original", "real", "shankar"])
+    "; did you mean 'real'?"
+    """
+    import difflib
+
+    choices = [str(c) for c in choices]
+    lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(str(value).lower(), list(lower), n=3, cutoff=0.7)
+    if not close:
+        return ""
+    ratio = [difflib.SequenceMatcher(None, str(value).lower(), c).ratio() for c in close]
+    close = [c for c, r in zip(close, ratio) if r >= ratio[0] - 0.05]  # the best, and its ties
+    return "; did you mean " + " or ".join(f"'{lower[c]}'" for c in close) + "?"
+
+
+def choose(value: Any, choices: Any, *, keyword: str) -> str:
+    """``value`` as one of ``choices``, matched without regard to case (``Real`` is ``real``);
+    otherwise an :class:`ErrataInputError` naming the argument (:func:`arg`), the choices and
+    the closest ones (:func:`did_you_mean`).
+
+    >>> choose("Peychev2023", ["errata", "peychev2023"], keyword="taxonomy")
+    'peychev2023'
+    """
+    choices = [str(c) for c in choices]
+    if isinstance(value, str):
+        if value in choices:
+            return value
+        lower = {c.lower(): c for c in choices}
+        if value.lower() in lower:
+            return lower[value.lower()]
+    raise ErrataInputError(
+        f"{arg(keyword)}: '{value}' is not one of {', '.join(choices)}"
+        + (did_you_mean(value, choices) if isinstance(value, str) else "")
+    )

@@ -30,7 +30,7 @@ from errata.core.names import Aligner
 from errata.core.pipeline import Classifier
 from errata.core.scoring import make_scores, score, topk_counts
 from errata.core.supersub import superclass_scores, two_stage
-from errata.exceptions import ErrataInputError
+from errata.exceptions import ErrataInputError, arg
 from errata.io import files
 from errata.io.evidence import Options, load_taxonomy, options_for
 from errata.io.labels import LabelSet
@@ -139,7 +139,7 @@ def _groups(
             if group_labels not in BUILTIN and not Path(str(group_labels)).exists():
                 raise ErrataInputError(
                     f"{folder}: its {ds} models were scored against the label file "
-                    f"'{group_labels}'; give it with --labels"
+                    f"'{group_labels}'; give it with {arg('labels')}"
                 )
             groups.append(
                 _Group(

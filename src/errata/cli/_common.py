@@ -192,11 +192,9 @@ def taxonomy_opt(help: str = TAXONOMY_HELP) -> Any:  # noqa: A002
 def taxonomy_option(name: str) -> str:
     """Validate --taxonomy (one-line error naming the option otherwise)."""
     from errata import taxonomy as T
-    from errata.exceptions import ErrataInputError
+    from errata.exceptions import choose
 
-    if name not in T.TAXONOMIES:
-        raise ErrataInputError(f"--taxonomy: '{name}' is not one of {', '.join(T.TAXONOMIES)}")
-    return name
+    return choose(name, T.TAXONOMIES, keyword="taxonomy")
 
 
 INTERVAL_HELP = (
@@ -273,11 +271,14 @@ def order_option(
     order: str, *, flag: str = "--order"
 ) -> Literal["auto", "filename", "imagefolder"]:
     """Validate an order option (one-line error otherwise)."""
-    from errata.exceptions import ErrataInputError
+    from errata.exceptions import ErrataInputError, did_you_mean
 
-    if order not in ("auto", "filename", "imagefolder"):
-        raise ErrataInputError(f"{flag}: '{order}' is not one of auto, filename, imagefolder")
-    return cast(Literal["auto", "filename", "imagefolder"], order)
+    orders = ("auto", "filename", "imagefolder")
+    if order.lower() in orders:
+        return cast(Literal["auto", "filename", "imagefolder"], order.lower())
+    raise ErrataInputError(
+        f"{flag}: '{order}' is not one of {', '.join(orders)}" + did_you_mean(order, orders)
+    )
 
 
 def report_option(report: Path | None) -> Path | None:
@@ -305,9 +306,15 @@ def make_options(
 ) -> Any:
     """The :class:`errata.Options` of the flags shared by analyze, compare, diff and experts;
     with ``preset``, a flag it fixes is a one-line error naming the flag."""
-    from errata.exceptions import ErrataInputError
+    from errata import taxonomy as T
+    from errata.exceptions import ErrataInputError, choose
     from errata.io.evidence import Options, preset_clash
 
+    taxonomy = choose(taxonomy, T.TAXONOMIES, keyword="taxonomy")
+    if preset is not None:
+        from errata.io.evidence import PRESETS
+
+        preset = choose(preset, PRESETS, keyword="preset")
     chosen: Any = "auto"
     if proposals and proposals != ["auto"]:
         chosen = () if proposals == ["none"] else tuple(proposals)
@@ -409,6 +416,9 @@ def _run(app: typer.Typer) -> None:
     if bad:
         one_line(bad)
         sys.exit(2)
+    from errata.exceptions import command_line
+
+    before = command_line(True)  # messages name flags (--rebuild), not keywords (rebuild=True)
     try:
         code = app(standalone_mode=False, prog_name="errata")  # returns typer.Exit codes
         if isinstance(code, int) and code:
@@ -433,3 +443,5 @@ def _run(app: typer.Typer) -> None:
         where = exc.filename if exc.filename is not None else "a file"
         one_line(f"{where}: {exc.strerror or exc}")
         sys.exit(2)
+    finally:
+        command_line(before)

@@ -74,8 +74,9 @@ def classes(
     200 classes 0-199 converts with this table (position → class_index)."""
     from errata import resources
     from errata.core import datasets as D
+    from errata.exceptions import choose
 
-    ds = D.get(name)
+    ds = D.get(choose(name, D.DATASETS, keyword="test set"))
     cls = resources.classes()
     rows = [
         {"position": i, "wnid": cls.wnids[c], "class_index": int(c), "name": cls.names[c]}

@@ -46,7 +46,7 @@ import numpy as np
 
 from errata import resources
 from errata.core.names import as_names, base_names, val_numbers, validation_labels_of
-from errata.exceptions import ErrataInputError
+from errata.exceptions import choose
 from errata.resources import N_CLASSES
 
 DEFAULT = "imagenet-val"  # the test set of every command unless --dataset says otherwise
@@ -160,14 +160,13 @@ DATASETS: dict[str, Dataset] = {
 
 
 def get(name: str | Dataset | None) -> Dataset:
-    """The dataset called ``name`` (``None``: :data:`DEFAULT`); an unknown name is a one-line
-    error that lists the known ones."""
+    """The dataset called ``name`` (``None``: :data:`DEFAULT`), matched without regard to case;
+    an unknown name is a one-line error that lists the known ones and the closest."""
     if isinstance(name, Dataset):
         return name
-    try:
-        return DATASETS[name or DEFAULT]
-    except (KeyError, TypeError):
-        raise ErrataInputError(f"dataset: '{name}' is not one of {', '.join(DATASETS)}") from None
+    if name is None or name == "":
+        return DATASETS[DEFAULT]
+    return DATASETS[choose(name, DATASETS, keyword="dataset")]
 
 
 @cache

@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from errata.exceptions import ErrataInputError
+from errata.exceptions import ErrataInputError, did_you_mean
 
 ENV_VAR = "ERRATA_DATA_DIR"
 NO_VERIFY_ENV = "ERRATA_NO_VERIFY"  # "1": registry files are used without checking their sha256
@@ -240,13 +240,21 @@ def verifying() -> bool:
     return os.environ.get(NO_VERIFY_ENV, "") in ("", "0")
 
 
+def registry_name(name: str) -> str | None:
+    """``name`` as a registry name, matched without regard to case; None when it is none."""
+    if name in REGISTRY:
+        return name
+    return next((k for k in REGISTRY if k.lower() == name.lower()), None)
+
+
 def entry(name: str) -> DataFile:
-    try:
-        return REGISTRY[name]
-    except KeyError:
+    known = registry_name(name)
+    if known is None:
         raise ErrataInputError(
             f"unknown data file '{name}' (known: {', '.join(REGISTRY)})"
-        ) from None
+            + did_you_mean(name, REGISTRY)
+        )
+    return REGISTRY[known]
 
 
 def local_path(name: str) -> Path:

@@ -32,7 +32,7 @@ from errata.core.labelset import LabelSet
 from errata.core.names import as_names
 from errata.core.scoring import ScoreOptions
 from errata.core.sparse import Csr
-from errata.exceptions import ErrataInputError
+from errata.exceptions import ErrataInputError, choose, did_you_mean
 from errata.io.checksums import sha256_of
 from errata.io.files import cached_arrays, read_json
 from errata.resources import N_CLASSES
@@ -98,7 +98,9 @@ def preset_clash(preset: str | None, *, flags: dict[str, str] | None = None, **g
         return ""
     if preset not in PRESETS:
         name = (flags or {}).get("preset", "preset")
-        return f"{name}: '{preset}' is not one of {', '.join(PRESETS)}"
+        return f"{name}: '{preset}' is not one of {', '.join(PRESETS)}" + did_you_mean(
+            preset, PRESETS
+        )
     fixed = PRESETS[preset]
     defaults: dict[str, tuple[Any, ...]] = {
         "taxonomy": ("errata", fixed["taxonomy"]),
@@ -211,27 +213,29 @@ class Options:
             raise ErrataInputError(
                 f"proposal_alpha: {self.proposal_alpha!r}; expected a probability between 0 and 1"
             )
-        if not isinstance(self.spurious, SpuriousRule) and self.spurious not in SPURIOUS_RULES:
-            raise ErrataInputError(
-                f"spurious: '{self.spurious}' is not one of {', '.join(SPURIOUS_RULES)}"
+        if not isinstance(self.spurious, SpuriousRule):
+            object.__setattr__(
+                self, "spurious", choose(self.spurious, SPURIOUS_RULES, keyword="spurious")
             )
         if not isinstance(self.n_resamples, int) or not 10 <= self.n_resamples <= MAX_RESAMPLES:
             raise ErrataInputError(
                 f"n_resamples: {self.n_resamples!r}; expected a whole number from 10 to "
                 f"{MAX_RESAMPLES:,}"
             )
-        if self.interval not in ("wilson", "bootstrap"):
-            raise ErrataInputError(f"interval: '{self.interval}' is not one of wilson, bootstrap")
+        object.__setattr__(
+            self, "interval", choose(self.interval, ("wilson", "bootstrap"), keyword="interval")
+        )
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ErrataInputError(f"seed: {self.seed!r}; expected a whole number, 0 or more")
         from errata import taxonomy
 
-        if not isinstance(self.taxonomy, Taxonomy) and self.taxonomy not in taxonomy.TAXONOMIES:
-            raise ErrataInputError(
-                f"taxonomy: '{self.taxonomy}' is not one of {', '.join(taxonomy.TAXONOMIES)}"
+        if not isinstance(self.taxonomy, Taxonomy):
+            object.__setattr__(
+                self, "taxonomy", choose(self.taxonomy, taxonomy.TAXONOMIES, keyword="taxonomy")
             )
         object.__setattr__(self, "exclude_experts", tuple(self.exclude_experts))
         if self.preset is not None:
+            object.__setattr__(self, "preset", choose(self.preset, PRESETS, keyword="preset"))
             self._apply_preset()
 
     def _apply_preset(self) -> None:
@@ -308,8 +312,15 @@ def resolve_path(value: str | Path) -> Path:
     """A path, or the data-directory path of a registry name (``vit3b-mistakes``)."""
     from errata.io import data
 
-    if isinstance(value, str) and value in data.REGISTRY and not Path(value).exists():
-        return data.path(value)
+    if isinstance(value, str) and not Path(value).exists():
+        name = data.registry_name(value)
+        if name is not None:
+            return data.path(name)
+        close = did_you_mean(value, data.REGISTRY)
+        if close:
+            raise ErrataInputError(
+                f"{value}: file not found, nor a registry name (errata data list){close}"
+            )
     return Path(value)
 
 

@@ -34,7 +34,7 @@ from errata.core import datasets as D
 from errata.core.labelset import LabelSet
 from errata.core.names import as_names, first_duplicate, first_duplicate_image, val_numbers
 from errata.core.sparse import Csr
-from errata.exceptions import ErrataInputError, register_lines, row_ref
+from errata.exceptions import ErrataInputError, arg, did_you_mean, register_lines, row_ref
 from errata.io.files import read_json
 from errata.resources import N_CLASSES, VAL_PREFIX, val_file_names
 
@@ -475,7 +475,8 @@ def load_labels(
     dataset: str | D.Dataset = D.DEFAULT,
     images: np.ndarray | None = None,
 ) -> LabelSet:
-    """Load a label set by built-in name (``original``, ``real``, ``shankar``) or from a file.
+    """Load a label set by built-in name (``original``, ``real``, ``shankar``; any case) or from
+    a file. A name that is neither says which built-in name is closest (``reall``: ``real``).
 
     Parameters
     ----------
@@ -496,30 +497,35 @@ def load_labels(
     ds = D.get(dataset)
     if labels is None:
         labels = default_labels(ds)
+    if isinstance(labels, str) and labels not in BUILTIN and labels.lower() in BUILTIN:
+        if not Path(labels).exists():  # 'Real' is 'real' (a file of that name comes first)
+            labels = labels.lower()
     if isinstance(labels, LabelSet):
         if labels.dataset != ds.name:
             raise ErrataInputError(
-                f"labels: label set '{labels.name}' is for {labels.dataset}, not {ds.name}"
+                f"{arg('labels')}: label set '{labels.name}' is for {labels.dataset}, not {ds.name}"
             )
         return labels
     if not ds.validation and isinstance(labels, str) and labels in BUILTIN:
         if labels == "real":
             raise ErrataInputError(
-                f"labels: ReaL labels cover the ImageNet validation images only, not {ds.title}; "
+                f"{arg('labels')}: ReaL labels cover the ImageNet validation images only, not "
+                f"{ds.title}; "
                 "use 'original' (the class folders), 'shankar' (ImageNet-V2) or a label file"
             )
         if labels == "shankar":
             if "shankar" not in ds.label_sets:
                 raise ErrataInputError(
-                    f"labels: Shankar et al. annotated ImageNet validation and ImageNet-V2 "
+                    f"{arg('labels')}: Shankar et al. annotated ImageNet validation and "
+                    "ImageNet-V2 "
                     f"images, not {ds.title}"
                 )
             return _shankar_from_registry(ds)
         if images is None:
             raise ErrataInputError(
-                f"labels: 'original' on {ds.title} takes each image's class folder from the "
-                "predictions' file names; give the predictions, an image folder or a "
-                "file_name,label CSV as --labels"
+                f"{arg('labels')}: 'original' on {ds.title} takes each image's class folder from "
+                "the predictions' file names; give the predictions, an image folder or a "
+                f"file_name,label CSV as {arg('labels')}"
             )
         return folder_labels(images, ds, source="the predictions' file names")
     if isinstance(labels, str) and labels in BUILTIN:
@@ -527,8 +533,8 @@ def load_labels(
     path = Path(labels)
     if not path.exists():
         raise ErrataInputError(
-            f"labels: '{labels}' is neither a built-in label set "
-            f"({', '.join(BUILTIN)}) nor an existing file"
+            f"{arg('labels')}: '{labels}' is neither a built-in label set "
+            f"({', '.join(BUILTIN)}) nor an existing file" + did_you_mean(str(labels), BUILTIN)
         )
     if path.is_dir() and not ds.validation:
         from errata.io.images import list_images

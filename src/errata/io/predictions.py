@@ -42,7 +42,7 @@ from errata.core.names import (
     first_duplicate_image,
     val_numbers,
 )
-from errata.exceptions import ErrataInputError, row_ref
+from errata.exceptions import ErrataInputError, did_you_mean, row_ref
 from errata.io.columns import SUBSET_WIDTHS
 from errata.io.files import read_json
 from errata.io.table_files import NAME_KEYS, Read, Source, read_table, table_names
@@ -675,10 +675,15 @@ def _prediction_path(predictions: str | Path) -> tuple[Path, str | None]:
     if not path.exists():
         from errata.io import data
 
-        if str(predictions) not in data.REGISTRY:
-            raise ErrataInputError(f"{path}: file not found")
-        path = data.path(str(predictions))
-        registry_order = data.REGISTRY[str(predictions)].order
+        name = data.registry_name(str(predictions))
+        if name is None:
+            close = did_you_mean(str(predictions), data.REGISTRY)
+            raise ErrataInputError(
+                f"{path}: file not found"
+                + (f", nor a registry name (errata data list){close}" if close else "")
+            )
+        path = data.path(name)
+        registry_order = data.REGISTRY[name].order
     if path.is_dir():
         raise ErrataInputError(
             f"{path}: is a folder; give one prediction file (errata compare takes folders)"

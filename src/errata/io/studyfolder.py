@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from errata.core import datasets as D
-from errata.exceptions import ErrataInputError
+from errata.exceptions import ErrataInputError, on_command_line
 from errata.io import files
 
 FORMAT = 3  # study folder layout (1: a single errors.parquet; 2: one test set per study)
@@ -75,7 +75,11 @@ def read_manifest(folder: str | Path, *, fix: str | None = None) -> dict[str, An
     in an older layout is refused (:class:`OlderStudy`), a damaged manifest too
     (:class:`DamagedManifest`), their messages ending in ``fix`` (by default: rebuild it)."""
     folder = Path(folder)
-    fix = fix or f"rebuild it with `errata compare ... --out {folder} --rebuild`"
+    fix = fix or (
+        f"rebuild it with `errata compare ... --out {folder} --rebuild`"
+        if on_command_line()
+        else f"rebuild it with errata.compare(..., out={str(folder)!r}, rebuild=True)"
+    )
     where = folder / "study.json"
     try:
         meta = files.read_json(where, what="a study manifest (study.json)")

@@ -50,7 +50,7 @@ import errata
 from errata.core import categories as K
 from errata.core import datasets as D
 from errata.core.labelset import LabelSet
-from errata.exceptions import ErrataInputError
+from errata.exceptions import ErrataInputError, on_command_line
 from errata.io import discover, files
 from errata.io.evidence import Options, default_gaps, options_for
 from errata.io.labels import default_labels, load_labels
@@ -357,28 +357,62 @@ def query(folder: str | Path, sql: str) -> Any:
     """
     from errata.io.query import run_confined, statements
 
+    swapped = _swapped(folder, sql)
+    if swapped:
+        raise ErrataInputError(swapped)
     statements(sql)  # the SQL first: a statement that may not run is refused before anything
     folder = Path(folder)
     models = folder / "models.parquet"
     if not models.is_file():
-        raise ErrataInputError(
-            f"{folder}: no models.parquet (run `errata compare ... --out {folder}` first)"
-        )
+        raise ErrataInputError(f"{folder}: no models.parquet ({_make_study(folder)} first)")
     parts = _parts(folder)
     missing = [p for p in parts if not p.is_file()]
     if missing:
         raise ErrataInputError(
             f"{folder}: errors/{missing[0].name} is missing ({len(missing)} of {len(parts)} "
-            f"parts); run `errata compare ... --out {folder}` again to repair the study"
+            f"parts); {_make_study(folder)} again to repair the study"
         )
     views = {"models": [models], **({"errors": parts} if parts else {})}
     return run_confined(sql, views, {"published": _published})
+
+
+SQL_WORDS = ("select", "with", "from", "describe", "show", "summarize", "pivot", "table")
+
+
+def _swapped(folder: str | Path, sql: str) -> str:
+    """The one-line error for a query whose study folder and SQL were given the other way round
+    (SQL where the folder goes, a study folder where the SQL goes); "" when they were not."""
+    text = str(folder).strip()
+    words = text.split(maxsplit=1)
+    if not words or words[0].lower() not in SQL_WORDS or Path(text).exists():
+        return ""
+    if not isinstance(sql, (str, Path)) or not (Path(str(sql)) / "models.parquet").is_file():
+        if len(words) < 2:
+            return ""
+        where = "the SQL was given where the study folder goes"
+    else:
+        where = "the study folder and the SQL are the other way round"
+    order = (
+        'errata query STUDY "SELECT …"'
+        if on_command_line()
+        else 'query(folder, sql): query("study/", "SELECT …")'
+    )
+    shown = text[:40] + ("…" if len(text) > 40 else "")
+    return f"'{shown}': {where}; the folder comes first ({order})"
 
 
 def _published() -> Any:
     from errata.io.population import population
 
     return population()
+
+
+def _make_study(folder: str | Path, *extra: str) -> str:
+    """How to (re)make the study in ``folder``, as the command line or Python says it."""
+    if on_command_line():
+        return f"run `errata compare ... --out {folder}{''.join(' ' + e for e in extra)}`"
+    more = "".join(f", {e.lstrip('-').replace('-', '_')}=True" for e in extra)
+    return f"run errata.compare(..., out={str(folder)!r}{more})"
 
 
 def _parts(folder: Path) -> list[Path]:

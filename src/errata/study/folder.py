@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from errata.exceptions import ErrataInputError
+from errata.exceptions import ErrataInputError, arg, on_command_line
 from errata.io import files
 from errata.io.studyfolder import Damage, DamagedManifest, OlderStudy, damage, read_manifest
 from errata.io.tables import StudyErrors, write_part
@@ -36,7 +36,7 @@ def previous(
     if out is None or not (out / "study.json").exists():
         return None, Damage()
     try:
-        old = read_manifest(out, fix="run again with --rebuild")
+        old = read_manifest(out, fix=f"run again with {arg('rebuild', True)}")
     except (OlderStudy, DamagedManifest) as exc:
         if not rebuild:
             raise
@@ -53,7 +53,8 @@ def previous(
         if not rebuild:
             raise ErrataInputError(
                 f"{out}: the study has lost the results of {what}; run compare on their files "
-                "with their --dataset, or again with --rebuild (which drops them)"
+                f"with their {arg('dataset')}{'' if on_command_line() else '='}, or again with "
+                f"{arg('rebuild', True)} (which drops them)"
             )
         notes.append(f"{out}: dropped {what}")
     mine = sum(1 for d, _ in lost.models if d == dataset)
@@ -70,7 +71,8 @@ def check_settings(out: Path, old: dict[str, Any], dataset: str, settings: dict[
     changed = sorted(k for k in set(settings) | set(before) if settings.get(k) != before.get(k))
     raise ErrataInputError(
         f"{out}: the study's {dataset} models were made with other settings "
-        f"({', '.join(changed)}); use --rebuild to redo them, or another --out"
+        f"({', '.join(changed)}); use {arg('rebuild', True)} to redo them, or another "
+        f"{arg('out')}{'' if on_command_line() else ' folder'}"
     )
 
 

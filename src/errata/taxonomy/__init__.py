@@ -95,11 +95,9 @@ def load(name: str = "errata") -> Taxonomy:
     >>> t.name, t.superclass_members.shape[0], bool(t.same_superclass[207, 208])
     ('errata', 1000, True)
     """
-    from errata.exceptions import ErrataInputError
+    from errata.exceptions import choose
 
-    if name not in TAXONOMIES:
-        raise ErrataInputError(f"taxonomy: '{name}' is not one of {', '.join(TAXONOMIES)}")
-    return TAXONOMIES[name]()
+    return TAXONOMIES[choose(name, TAXONOMIES, keyword="taxonomy")]()
 
 
 __all__ = [
