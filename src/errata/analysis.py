@@ -17,12 +17,12 @@ import errata
 from errata.core import datasets as D
 from errata.core.evidence import Context
 from errata.core.labelset import LabelSet
-from errata.core.names import Alignment, align
+from errata.core.names import Alignment
 from errata.core.pipeline import Classified
-from errata.core.scoring import Scores, make_scores, score, topk_counts
+from errata.core.scoring import Scores, make_scores, score
 from errata.io.evidence import Options, context, default_gaps, options_for
-from errata.io.labels import load_labels
-from errata.io.predictions import Order, Predictions, load_predictions
+from errata.io.predictions import Order, Predictions
+from errata.io.zoo import read_zoo
 from errata.resources import N_VAL
 
 OUTPUTS = ("metrics.json", "per_image.parquet", "per_class.csv", "errors.parquet", "summary.json")
@@ -446,32 +446,29 @@ def analyze(
     """
     ds = D.get(dataset)
     options = options_for(options or Options(), ds)
-    preds = load_predictions(
-        predictions,
-        order=order,
-        file_names=file_names,
-        name=name,
-        dataset=ds,
-        outside=outside,
+    got = next(
+        read_zoo(
+            [predictions],
+            dataset=ds,
+            order=order,
+            outside=outside,
+            labels=labels,
+            names=[name],
+            file_names=file_names,
+        )
     )
-    label_set = load_labels(labels, dataset=ds, images=preds.file_names)
-    alignment = align(
-        preds.file_names,
-        label_set.index,
-        label_set.original,
-        source=preds.source,
-        label_name=label_set.name,
-        numbers=preds.numbers,
-        known_original=None if ds.validation else ds.original(preds.file_names),
-    )
-    label_set = complete_original(label_set, alignment)
-    hits, n = topk_counts(preds.topk, alignment.original, label_set.multi.n_classes)
+    if got.error is not None:
+        raise got.error
+    preds, alignment = got.predictions, got.alignment
+    assert preds is not None and alignment is not None and got.labels is not None
+    assert got.top1 is not None and got.hits is not None and got.n is not None
+    label_set = complete_original(got.labels, alignment)
     ctx = evidence(label_set, options)
     tally_, result = score(
         label_set,
-        alignment.scatter(preds.top1)[None],
-        topk_hits=hits[None],
-        topk_n=n[None],
+        got.top1[None],
+        topk_hits=got.hits[None],
+        topk_n=got.n[None],
         context=ctx,
     )
     scores = make_scores(label_set, [preds.name], tally_, context=ctx, options=options.scoring)

@@ -40,13 +40,14 @@ from typing import Any
 
 import numpy as np
 
+from errata.core import datasets as D
 from errata.core.labelset import LabelSet
-from errata.core.names import Aligner
 from errata.core.probabilities import probabilities
 from errata.core.sparse import Csr
 from errata.exceptions import ErrataInputError, require
 from errata.io.labels import load_labels
-from errata.io.predictions import Order, Predictions, load_predictions
+from errata.io.predictions import Order, Predictions
+from errata.io.zoo import read_zoo
 from errata.resources import N_CLASSES
 
 K_DEFAULT = (100, 1000, 5000)  # k of precision/recall at k
@@ -372,6 +373,8 @@ def label_issues(
     order: Order = "auto",
     ks: Sequence[int] = K_DEFAULT,
     progress: Any = None,
+    dataset: str = D.DEFAULT,
+    outside: D.Outside = "error",
 ) -> LabelIssues:
     """Rank the label set's probable label issues from a zoo's predictions (see the module
     docstring for the method).
@@ -391,6 +394,10 @@ def label_issues(
     ks : sequence of int
         The k of precision and recall at k.
     progress : callable(done, total, name), optional
+    dataset, outside
+        The test set and what a top-1 outside a subset test set does, as in
+        :func:`errata.analyze` (outside the validation set the ``original`` labels are the
+        class folders of the images the files predict).
 
     Notes
     -----
@@ -407,17 +414,25 @@ def label_issues(
     if any(int(k) < 1 for k in ks):
         raise ErrataInputError(f"--k: {', '.join(map(str, ks))}; expected whole numbers ≥ 1")
     _cleanlab()
-    label_set = load_labels(labels)
-    truth_set = None if truth is None else load_labels(truth)
-    aligner = Aligner(label_set.index, label_set.original, label_set.name)
+    from errata.study import label_set_for
+
+    ds = D.get(dataset)
+    paths = [Path(p) for p in predictions if not isinstance(p, Predictions) and Path(p).exists()]
+    label_set = label_set_for(labels, ds, paths)
+    truth_set = None if truth is None else load_labels(truth, dataset=ds)
     n = len(label_set)
     total = _Sum(n)  # the ensemble, summed as each model is read (see ensemble())
     keys: list[np.ndarray] = []  # each model's (image, class) candidates, as _keys
     any_scores = False
     names: list[str] = []
-    for j, p in enumerate(predictions):
-        pred = load_predictions(p, order=order)
-        al = aligner(pred.file_names, source=pred.source, numbers=pred.numbers)
+    zoo = read_zoo(
+        predictions, dataset=ds, order=order, outside=outside, labels=label_set, counts=False
+    )
+    for j, got in enumerate(zoo):
+        if got.error is not None:
+            raise got.error
+        pred, al = got.predictions, got.alignment
+        assert pred is not None and al is not None
         top1 = al.scatter(pred.top1.astype(np.int64))
         keys.append(_keys(al.scatter(pred.topk.T.astype(np.int64)).T[None]))
         if pred.scores is None:

@@ -26,7 +26,6 @@ import numpy as np
 from errata.core import categories as K
 from errata.core import datasets as D
 from errata.core.evidence import Taxonomy
-from errata.core.names import Aligner
 from errata.core.pipeline import Classifier
 from errata.core.scoring import make_scores, score, topk_counts
 from errata.core.supersub import superclass_scores, two_stage
@@ -34,7 +33,8 @@ from errata.exceptions import ErrataInputError, arg
 from errata.io import files
 from errata.io.evidence import Options, load_taxonomy, options_for
 from errata.io.labels import LabelSet
-from errata.io.predictions import Order, Predictions, load_predictions
+from errata.io.predictions import Order, Predictions
+from errata.io.zoo import read_zoo
 
 Progress = Callable[[int, int, str], None]
 VARIANTS = ("flat", "two_stage")  # column prefixes: the model as given, and two-stage
@@ -255,12 +255,6 @@ def supersub(
         )
         ctx = evidence(label_set, opts)
         classifier = Classifier(ctx) if ctx is not None else None
-        aligner = Aligner(  # one alignment per distinct name list of the group's files
-            label_set.index,
-            label_set.original,
-            label_set.name,
-            known=None if ds.validation else ds.original,
-        )
         record = opts.record()
         settings[ds.name] = {
             "labels": label_set.name,
@@ -271,27 +265,30 @@ def supersub(
             **({"preset": record["preset"]} if "preset" in record else {}),
             **({"outside": g.outside} if ds.subset is not None else {}),
         }
+        reading = read_zoo(  # one alignment per distinct name list of the group's files
+            g.files,
+            dataset=ds,
+            order=g.order,
+            outside=g.outside,
+            labels=label_set,
+            names=g.names,
+            counts=False,
+        )
         # files without scores: their flat figures, BATCH models with one alignment at a time
         batch: list[tuple[int, Predictions, Any]] = []
-        for f, model_name in zip(g.files, g.names):
+        for f in g.files:
             done += 1
             where = "array" if isinstance(f, np.ndarray) else str(f)
             if progress:
                 progress(done, total, Path(where).name)
-            try:
-                pred = load_predictions(
-                    f,
-                    order=g.order,
-                    dataset=ds,
-                    outside=g.outside,
-                    name=model_name,
-                )
-                al = aligner(pred.file_names, source=pred.source, numbers=pred.numbers)
-            except ErrataInputError as exc:
+            got = next(reading)
+            if got.error is not None:
                 if len(g.files) == 1 and len(groups) == 1:
-                    raise
-                failed.append({"path": where, "error": str(exc)})
+                    raise got.error
+                failed.append({"path": where, "error": str(got.error)})
                 continue
+            pred, al = got.predictions, got.alignment
+            assert pred is not None and al is not None
             rows.append({"model": pred.name, "dataset": ds.name, "path": where})
             if pred.scores is None:
                 if batch and (batch[0][2] is not al or len(batch) >= BATCH):
