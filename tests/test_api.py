@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 import errata
-from tests.report.conftest import synthetic_analysis, write_zoo
+from tests.report.conftest import synthetic_analysis, synthetic_labels, synthetic_top1, write_zoo
 
 PAYLOAD = "<script>alert(1)</script>"
 
@@ -111,3 +111,100 @@ def test_headline_titles_and_imagenet_m() -> None:
         (METRICS["mla"].title, "70.00 %"),
         (METRICS["imagenet_m"].title, "45 / 68"),
     ]
+
+
+# --- keywords that mirror the command line's flags (issue 23 item 3) ---------------------------
+
+
+def test_all_and_dir_agree_and_every_name_resolves() -> None:
+    assert sorted(errata.__all__) == dir(errata)
+    assert len(set(errata.__all__)) == len(errata.__all__)
+    for name in errata.__all__:
+        assert getattr(errata, name) is not None, name
+
+
+def test_analyze_takes_the_flags_as_keywords() -> None:
+    import inspect
+
+    from errata.io.evidence import OPTION_KEYWORDS
+
+    for fn in (errata.analyze, errata.compare):
+        params = inspect.signature(fn).parameters
+        for key in OPTION_KEYWORDS:
+            assert key in params and params[key].kind is inspect.Parameter.KEYWORD_ONLY, key
+    labels = synthetic_labels()
+    top1 = synthetic_top1(labels, 0, 0.7)
+    by_keyword = errata.analyze(
+        top1,
+        labels=labels,
+        file_names=labels.file_names,
+        taxonomy="peychev2023",
+        proposals="none",
+        spurious="published",
+        interval="bootstrap",
+        n_resamples=20,
+        seed=3,
+    )
+    by_options = errata.analyze(
+        top1,
+        labels=labels,
+        file_names=labels.file_names,
+        options=errata.Options(
+            taxonomy="peychev2023",
+            proposals=(),
+            spurious="published",
+            interval="bootstrap",
+            n_resamples=20,
+            seed=3,
+        ),
+    )
+    assert by_keyword.options == by_options.options
+    assert by_keyword.settings == by_options.settings
+    assert by_keyword.summary == by_options.summary
+    assert by_keyword.metrics == by_options.metrics
+    assert (
+        errata.analyze(top1, labels=labels, file_names=labels.file_names, classify=False).summary
+        == {}
+    )
+
+
+def test_a_keyword_on_top_of_options_and_a_conflict_naming_both() -> None:
+    import pytest
+
+    from errata.exceptions import ErrataInputError
+    from errata.io.evidence import options_from
+
+    base = errata.Options(n_resamples=50, seed=2)
+    both = options_from(base, {"taxonomy": "peychev2023", "seed": 2})
+    assert (both.taxonomy, both.n_resamples, both.seed) == ("peychev2023", 50, 2)
+    assert options_from(None, {"proposals": "none"}).proposals == ()
+    assert options_from(base, {}) is base
+    with pytest.raises(ErrataInputError) as info:
+        options_from(base, {"seed": 5})
+    assert str(info.value) == "seed=5 and options=Options(seed=2) disagree; give seed one way"
+    preset = options_from(errata.Options(preset="peychev2023"), {"n_resamples": 20})
+    assert (preset.preset, preset.taxonomy, preset.n_resamples) == (
+        "peychev2023",
+        "peychev2023",
+        20,
+    )
+    with pytest.raises(ErrataInputError, match=r"^taxonomy: 'supersub10' cannot be combined"):
+        options_from(errata.Options(preset="peychev2023"), {"taxonomy": "supersub10"})
+    labels = synthetic_labels()
+    with pytest.raises(ErrataInputError, match=r"^taxonomy='errata' and options=Options"):
+        errata.analyze(
+            synthetic_top1(labels, 0, 0.7),
+            labels=labels,
+            file_names=labels.file_names,
+            options=errata.Options(taxonomy="supersub10"),
+            taxonomy="errata",
+        )
+
+
+def test_compare_takes_the_flags_as_keywords(tmp_path: Path) -> None:
+    write_zoo(tmp_path / "zoo", 2)
+    study = errata.compare(
+        [tmp_path / "zoo"], labels=synthetic_labels(), taxonomy="peychev2023", n_resamples=20
+    )
+    assert study.summary["settings"]["imagenet-val"]["taxonomy"] == "peychev2023"
+    assert len(study.models) == 2

@@ -6,6 +6,7 @@ point that the CLI, reports and web app call.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -15,12 +16,12 @@ import numpy as np
 
 import errata
 from errata.core import datasets as D
-from errata.core.evidence import Context
+from errata.core.evidence import Context, SpuriousRule, Taxonomy
 from errata.core.labelset import LabelSet
 from errata.core.names import Alignment
 from errata.core.pipeline import Classified
 from errata.core.scoring import Scores, make_scores, score
-from errata.io.evidence import Options, context, default_gaps, options_for
+from errata.io.evidence import Options, context, default_gaps, options_for, options_from
 from errata.io.predictions import Order, Predictions
 from errata.io.zoo import read_zoo
 from errata.resources import N_VAL
@@ -408,6 +409,18 @@ def analyze(
     options: Options | None = None,
     dataset: str = D.DEFAULT,
     outside: D.Outside = "error",
+    classify: bool | None = None,
+    taxonomy: str | Taxonomy | None = None,
+    experts: str | Path | Sequence[str | Path] | None = None,
+    proposals: str | Sequence[str | Path] | None = None,
+    preset: str | None = None,
+    spurious: str | SpuriousRule | None = None,
+    imagenet_x: bool | str | Path | None = None,
+    openworld: str | Path | None = None,
+    cooccurrence: str | Path | LabelSet | None = None,
+    interval: str | None = None,
+    n_resamples: int | None = None,
+    seed: int | None = None,
 ) -> Analysis:
     """Score one model's predictions and classify its errors.
 
@@ -423,6 +436,12 @@ def analyze(
     options : Options, optional
         Evidence and statistics (:class:`errata.Options`): ``classify=False`` for metrics only,
         expert files, ImageNet-X, the open-world bundle, bootstrap resamples and seed.
+    classify, taxonomy, experts, proposals, preset, spurious, imagenet_x, openworld, cooccurrence
+        With ``interval``, ``n_resamples`` and ``seed``, the settings of :class:`errata.Options`
+        as keywords, the command line's flags (``--no-errors`` is ``classify=False``,
+        ``--bootstrap N`` is ``n_resamples=N``, ``--proposals none`` is ``proposals="none"``);
+        None: as ``options`` says, else the default. A keyword that contradicts a setting that
+        ``options`` changed is an error naming both.
     dataset : {"imagenet-val", "imagenet-v2", "imagenet-a", "imagenet-r"}
         The test set (:mod:`errata.core.datasets`); the error pipeline runs with the same
         stages on every one, its co-occurrence evidence from ImageNet's label sets (ReaL).
@@ -438,14 +457,31 @@ def analyze(
     >>> import numpy as np, errata
     >>> from errata import resources
     >>> top1 = resources.validation_labels().astype(np.int64)  # file-name order
-    >>> a = errata.analyze(top1, options=errata.Options(n_resamples=10))
+    >>> a = errata.analyze(top1, n_resamples=10)
     >>> a.order, a.metrics["top1"]["value"], round(a.metrics["real"]["value"], 4)
     ('filename', 1.0, 0.9002)
     >>> a.summary["errors"], a.summary["categories"]["fine-grained"]["count"] > 0
     (4673, True)
     """
     ds = D.get(dataset)
-    options = options_for(options or Options(), ds)
+    options = options_from(
+        options,
+        {
+            "classify": classify,
+            "taxonomy": taxonomy,
+            "experts": experts,
+            "proposals": proposals,
+            "preset": preset,
+            "spurious": spurious,
+            "imagenet_x": imagenet_x,
+            "openworld": openworld,
+            "cooccurrence": cooccurrence,
+            "interval": interval,
+            "n_resamples": n_resamples,
+            "seed": seed,
+        },
+    )
+    options = options_for(options, ds)
     got = next(
         read_zoo(
             [predictions],

@@ -32,7 +32,7 @@ from errata.core.labelset import LabelSet
 from errata.core.names import as_names
 from errata.core.scoring import ScoreOptions
 from errata.core.sparse import Csr
-from errata.exceptions import ErrataInputError, choose, did_you_mean
+from errata.exceptions import ErrataInputError, arg, choose, did_you_mean
 from errata.io.checksums import sha256_of
 from errata.io.files import cached_arrays, read_json
 from errata.resources import N_CLASSES
@@ -693,6 +693,53 @@ def load_taxonomy(name: str = "errata") -> Taxonomy:
     )
 
 
+OPTION_KEYWORDS = (
+    "classify",
+    "experts",
+    "imagenet_x",
+    "openworld",
+    "cooccurrence",
+    "proposals",
+    "spurious",
+    "taxonomy",
+    "interval",
+    "n_resamples",
+    "seed",
+    "preset",
+)  # the Options fields errata.analyze and errata.compare take as keywords (the CLI's flags)
+
+
+def options_from(options: Options | None, given: dict[str, Any]) -> Options:
+    """The :class:`Options` of a call that may give ``options`` and keywords of
+    :data:`OPTION_KEYWORDS` (``given``: those not None): the keywords on top of ``options``
+    (or of the defaults). ``proposals="none"`` is no proposals. A keyword that contradicts a
+    setting ``options`` changed from its default is an error naming both."""
+    import dataclasses
+
+    given = {k: v for k, v in given.items() if v is not None}
+    if given.get("proposals") in ("none", ["none"], ("none",)):
+        given["proposals"] = ()
+    if not given:
+        return options or Options()
+    if options is None:
+        return Options(**given)
+    default = Options()
+    for key, value in given.items():
+        mine = getattr(Options(**{key: value}), key)
+        theirs = getattr(options, key)
+        if key == "taxonomy" and options.preset is not None:
+            theirs = "errata"  # the preset set it; the preset's own check judges the keyword
+        if theirs != getattr(default, key) and theirs != mine:
+            raise ErrataInputError(
+                f"{key}={value!r} and options={type(options).__name__}({key}={theirs!r}) "
+                f"disagree; give {key} one way"
+            )
+    fields = {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
+    if options.preset is not None and "taxonomy" not in given:
+        fields["taxonomy"] = default.taxonomy  # the preset sets it again
+    return Options(**(fields | given))
+
+
 def options_for(options: Options, dataset: Any) -> Options:
     """``options`` as they apply to a test set (:mod:`errata.core.datasets`): outside the
     validation set the co-occurrence counts come from ImageNet's own label sets (ReaL) unless
@@ -707,12 +754,13 @@ def options_for(options: Options, dataset: Any) -> Options:
         return options
     if options.openworld is not None:
         raise ErrataInputError(
-            f"--openworld: the open-world bundle holds embeddings of ImageNet validation images; "
-            f"it cannot judge {ds.title} images"
+            f"{arg('openworld')}: the open-world bundle holds embeddings of ImageNet validation "
+            f"images; it cannot judge {ds.title} images"
         )
     if options.imagenet_x:
         raise ErrataInputError(
-            f"--imagenet-x: ImageNet-X annotates ImageNet validation images only, not {ds.title}"
+            f"{arg('imagenet_x')}: ImageNet-X annotates ImageNet validation images only, not "
+            f"{ds.title}"
         )
     if options.cooccurrence is None:
         return dataclasses.replace(options, cooccurrence="real")

@@ -49,10 +49,11 @@ import numpy as np
 import errata
 from errata.core import categories as K
 from errata.core import datasets as D
+from errata.core.evidence import SpuriousRule, Taxonomy
 from errata.core.labelset import LabelSet
 from errata.exceptions import ErrataInputError, on_command_line
 from errata.io import discover, files
-from errata.io.evidence import Options, default_gaps, options_for
+from errata.io.evidence import Options, default_gaps, options_for, options_from
 from errata.io.labels import default_labels, load_labels
 from errata.io.lock import folder_lock
 from errata.io.population import comparability
@@ -154,6 +155,18 @@ def compare(
     outside: D.Outside = "error",
     wait: bool = True,
     on_wait: Callable[[str], None] | None = None,
+    classify: bool | None = None,
+    taxonomy: str | Taxonomy | None = None,
+    experts: str | Path | Sequence[str | Path] | None = None,
+    proposals: str | Sequence[str | Path] | None = None,
+    preset: str | None = None,
+    spurious: str | SpuriousRule | None = None,
+    imagenet_x: bool | str | Path | None = None,
+    openworld: str | Path | None = None,
+    cooccurrence: str | Path | LabelSet | None = None,
+    interval: str | None = None,
+    n_resamples: int | None = None,
+    seed: int | None = None,
 ) -> Study:
     """Score many models' predictions as one stacked array, in batches.
 
@@ -164,6 +177,12 @@ def compare(
         folder contributes all its prediction files (:func:`errata.io.discover.find`).
     labels, order, options, dataset, outside
         As in :func:`errata.analyze`; all the files of a run are of one test set.
+    classify, taxonomy, experts, proposals, preset, spurious, imagenet_x, openworld, cooccurrence
+        With ``interval``, ``n_resamples`` and ``seed``, the settings of :class:`errata.Options`
+        as keywords, the command line's flags (``--no-errors`` is ``classify=False``,
+        ``--bootstrap N`` is ``n_resamples=N``, ``--proposals none`` is ``proposals="none"``);
+        None: as ``options`` says, else the default. A keyword that contradicts a setting that
+        ``options`` changed is an error naming both.
     out : folder, optional
         The study folder (see the module docstring). An existing study made with the same
         settings is extended: only new or changed files are scored; the models of other test
@@ -187,7 +206,24 @@ def compare(
     from errata.analysis import settings as settings_of
 
     ds = D.get(dataset)
-    options = options_for(options or Options(), ds)
+    options = options_from(
+        options,
+        {
+            "classify": classify,
+            "taxonomy": taxonomy,
+            "experts": experts,
+            "proposals": proposals,
+            "preset": preset,
+            "spurious": spurious,
+            "imagenet_x": imagenet_x,
+            "openworld": openworld,
+            "cooccurrence": cooccurrence,
+            "interval": interval,
+            "n_resamples": n_resamples,
+            "seed": seed,
+        },
+    )
+    options = options_for(options, ds)
     if batch < 1:
         raise ErrataInputError(f"batch: {batch}; expected at least 1")
     if outside not in D.OUTSIDE:
