@@ -19,6 +19,10 @@ app.add_typer(review_app, name="review")
 PASSWORD_ENV = "ERRATA_REVIEW_PASSWORD"  # lets scripts set the admin password without a prompt
 
 
+def _db_password() -> str:
+    return typer.prompt("database password", hide_input=True)
+
+
 def _password(prompt: str) -> str:
     return os.environ.get(PASSWORD_ENV) or typer.prompt(
         prompt, hide_input=True, confirmation_prompt=True
@@ -67,18 +71,30 @@ def init(
         ),
     ] = "agreement",
     admin: Annotated[str, typer.Option(help="Name of the first admin account.")] = "admin",
+    ask_db_password: Annotated[
+        bool,
+        typer.Option(
+            help="Prompt for the database password (else from --db, which is never stored, or "
+            "$ERRATA_REVIEW_DB_PASSWORD)."
+        ),
+    ] = False,
 ) -> None:
     """Create a review project with its three queues and a first admin account."""
     from errata.cli._common import print_json
     from errata.review import init_project, storage
+    from errata.review.security import split_db_password
 
     password = _password(f"password for admin '{admin}'")
+    db_password = _db_password() if ask_db_password else None
+    if db and db_password is None:
+        db_password = split_db_password(db)[1]
     counts = init_project(
         project,
         labels=labels,
         predictions=predictions,
         images=images,
         db_url=db,
+        db_password=db_password,
         golden=golden,
         order=order,
         audit_per_class=audit_per_class,
@@ -87,7 +103,7 @@ def init(
         reviews_per_item=reviews_per_item,
         novel_ranking=novel_ranking,
     )
-    proj = storage.open_project(project)
+    proj = storage.open_project(project, db_password=db_password)
     storage.add_annotator(proj, admin, password, admin=True)
     print_json({"project": str(project), "items": counts, "admin": admin})
 
@@ -123,14 +139,73 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
     db: Annotated[str | None, typer.Option(help="Override the project's database URL.")] = None,
+    ask_db_password: Annotated[
+        bool,
+        typer.Option(help="Prompt for the database password (else $ERRATA_REVIEW_DB_PASSWORD)."),
+    ] = False,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A name the Host header may carry (repeat; default: 127.0.0.1, localhost, ::1 "
+            "and the bound address)."
+        ),
+    ] = None,
+    trusted_proxy: Annotated[
+        str | None,
+        typer.Option(
+            help="Address(es) of the reverse proxy in front (comma-separated, CIDR allowed): "
+            "its X-Forwarded-Proto/-For are believed, cookies are Secure over HTTPS."
+        ),
+    ] = None,
 ) -> None:
     """Run the review web app."""
     from errata.review import storage
     from errata.review.app import serve as run
 
-    storage.open_project(project, db_url=db)  # fail early with a clear message
+    if trusted_proxy and "*" in trusted_proxy.split(","):
+        from errata.exceptions import ErrataInputError
+
+        raise ErrataInputError("--trusted-proxy: name the proxy's address; '*' would trust anyone")
+    password = _db_password() if ask_db_password else None
+    storage.open_project(project, db_url=db, db_password=password)  # fail early, clearly
     typer.echo(f"errata review: http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    run(project, host=host, port=port, db_url=db)
+    run(
+        project,
+        host=host,
+        port=port,
+        db_url=db,
+        db_password=password,
+        allowed_hosts=allowed_host or None,
+        trusted_proxy=trusted_proxy,
+    )
+
+
+@review_app.command("account")
+def account(
+    project: Annotated[Path, typer.Argument(help="Project directory.")],
+    name: Annotated[str, typer.Argument(help="Log-in name.")],
+    action: Annotated[
+        str,
+        typer.Argument(help="password (prompted or $ERRATA_REVIEW_PASSWORD), disable or enable."),
+    ],
+) -> None:
+    """Reset an annotator's password, or disable / re-enable the account (its sessions end)."""
+    from errata.exceptions import ErrataInputError
+    from errata.review import auth, storage
+
+    proj = storage.open_project(project)
+    user = storage.annotator_by_name(proj, name)
+    if user is None:
+        raise ErrataInputError(f"annotator '{name}': no such annotator in {project}")
+    if action == "password":
+        auth.set_password(proj, user.id, _password(f"new password for '{user.name}'"))
+        auth.Throttle(proj).clear([auth.account_key(user.name)])
+    elif action in ("disable", "enable"):
+        auth.set_disabled(proj, user.id, action == "disable")
+    else:
+        raise ErrataInputError(f"action '{action}': expected password, disable or enable")
+    ended = "; its sessions have ended" if action != "enable" else ""
+    typer.echo(f"{user.name}: {action} done{ended}")
 
 
 @review_app.command("export")

@@ -24,6 +24,7 @@ def init_project(
     predictions: list[Any],
     images: str | Path | None = None,
     db_url: str | None = None,
+    db_password: str | None = None,
     golden: str | Path | None = None,
     order: str = "auto",
     queues: tuple[str, ...] = ("novel", "audit", "classify"),
@@ -65,7 +66,9 @@ def init_project(
     settings = {"labels": source}
     if reviews_per_item:
         settings["reviews_per_item"] = str(reviews_per_item)
-    project = storage.create_project(path, db_url=db_url, images=images, settings=settings)
+    project = storage.create_project(
+        path, db_url=db_url, images=images, settings=settings, db_password=db_password
+    )
     kwargs = {
         k: v
         for k, v in dict(

@@ -1,16 +1,22 @@
 """The review web app: FastAPI, server-rendered Jinja2 pages, one small script for shortcuts.
 
-Every page except ``/login`` needs a session (a signed cookie holding the annotator id and a CSRF
-token). Every POST carries the CSRF token. An annotator only ever sees and writes their own
-answers: the annotator id comes from the session, never from the form. Handlers are plain
-``def`` functions, so FastAPI runs them in its thread pool while the database serialises writes.
+Every page except ``/login`` needs a session: a server-side one (:mod:`errata.review.auth`) whose
+random token rides in a cookie signed with the project's key (``secret.key``, outside the
+database), beside the CSRF token. Every POST carries the CSRF token. Requests must name one of
+the allowed hosts (``Host``); behind a trusted reverse proxy its ``X-Forwarded-Proto`` and
+``X-Forwarded-For`` are believed (from that proxy only) and cookies get ``Secure`` over HTTPS.
+An annotator only ever sees and writes their own answers: the annotator id comes from the
+session, never from the form. Handlers are plain ``def`` functions, so FastAPI runs them in its
+thread pool while the database serialises writes; log-in, whose argon2 check is slow by design,
+runs on a small pool of its own.
 """
 
+import time
 from pathlib import Path
 from typing import Any
 
 from errata.exceptions import ErrataInputError, require
-from errata.review import storage
+from errata.review import auth, storage
 from errata.review.models import ANSWER_CODES, ANSWER_NAMES, DONT_KNOW, QUEUES
 from errata.review.security import (
     CSRF_FIELD,
@@ -18,11 +24,12 @@ from errata.review.security import (
     new_csrf_token,
     resolve_image,
     safe_image_name,
-    verify_password,
+    signing_key,
 )
 
-SESSION_MAX_AGE = 12 * 3600  # seconds a log-in lasts
 LEASE_MINUTES = storage.LEASE_SECONDS // 60  # shown on the item page
+DEFAULT_HOSTS = ("127.0.0.1", "localhost", "::1")  # Host names accepted unless told otherwise
+COOKIE = "errata_review"
 WORKER_THREADS = 8  # threads running the (synchronous) request handlers
 QUEUE_TITLES = {"novel": "Novel predictions", "audit": "Label audit", "classify": "Classify"}
 ANSWER_KEYS = {"correct": "c", "wrong": "w", "unclear": "u", "dont_know": "d"}  # shortcuts
@@ -46,14 +53,28 @@ class _LoginRequired(Exception):
     pass
 
 
-def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
-    """The ASGI app for one opened project."""
+def create_app(  # type: ignore[no-untyped-def]
+    project: storage.Project,
+    *,
+    allowed_hosts: tuple[str, ...] | list[str] = DEFAULT_HOSTS,
+    trusted_proxy: str | None = None,
+    idle_seconds: float = auth.IDLE_SECONDS,
+    absolute_seconds: float = auth.ABSOLUTE_SECONDS,
+    hash_threads: int = auth.HASH_THREADS,
+    hash_queue: int = auth.HASH_QUEUE,
+):
+    """The ASGI app for one opened project.
+
+    ``allowed_hosts``: the names the ``Host`` header may carry (anything else: 400).
+    ``trusted_proxy``: the address(es) of a reverse proxy (comma-separated, CIDR allowed) whose
+    forwarded headers are believed; from anyone else they are ignored."""
     fastapi = require("fastapi", "review")
     from fastapi import Depends, Request
     from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
     from fastapi.staticfiles import StaticFiles
     from jinja2 import Environment, PackageLoader, select_autoescape
     from starlette.middleware.sessions import SessionMiddleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     from errata import resources
 
@@ -71,8 +92,9 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
         CSRF_FIELD=CSRF_FIELD,
     )
     class_options = [f"{i}: {classes.names[i]} ({classes.wnids[i]})" for i in range(1000)]
-    secret = storage.get_meta(project, "secret_key")
-    assert secret, "project has no secret key"
+    secret = signing_key(project.path)
+    throttle = auth.Throttle(project)
+    pool = auth.HashPool(hash_threads, hash_queue)
 
     import contextlib
 
@@ -84,17 +106,10 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
         # so 40 threads (the default) only add switching and stretch the latency tail
         anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         yield
+        pool.shutdown()
 
     app = fastapi.FastAPI(
         title="errata review", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
-    )
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=secret,
-        session_cookie="errata_review",
-        max_age=SESSION_MAX_AGE,
-        same_site="strict",
-        https_only=False,
     )
     static_dir = Path(__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
@@ -134,11 +149,16 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
         return str(token)
 
     def current_user(request: Request):  # type: ignore[no-untyped-def]
-        uid = request.session.get("uid")
-        user = storage.annotator_by_id(project, int(uid)) if uid is not None else None
+        user = auth.session_user(
+            project, request.session.get("sid"), idle=idle_seconds, absolute=absolute_seconds
+        )
         if user is None:
+            request.session.pop("sid", None)
             raise _LoginRequired()
         return user
+
+    def client_address(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
 
     async def checked_form(request: Request) -> dict[str, str]:
         """Dependency: the posted form, after checking its CSRF token against the session's."""
@@ -154,24 +174,53 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
     def login_page(request: Request):  # type: ignore[no-untyped-def]
         return render(request, "login.html", user=None, error=None)
 
+    def login_refused(request: Request, status: int, error: str, retry: int | None = None):  # type: ignore[no-untyped-def]
+        resp = render(request, "login.html", status=status, user=None, error=error)
+        if retry is not None:
+            resp.headers["Retry-After"] = str(retry)
+        return resp
+
+    def attempt(name: str, password: str, keys: list[str], address: str):  # type: ignore[no-untyped-def]
+        """On the hashing pool: check the password, count a failure, or open a session."""
+        user = auth.check_password(project, name, password)
+        if user is None:
+            throttle.failed(keys)
+            return None, None
+        if user.disabled:
+            return user, None
+        throttle.clear(keys[:1])  # the account's failures; the address keeps its count
+        return user, auth.create_session(project, user.id, address)
+
     @app.post("/login")
-    def login(
+    async def login(
         request: Request,  # type: ignore[no-untyped-def]
         form: dict = form_dep,
     ):
-        user = storage.annotator_by_name(project, form.get("name", ""))
-        # verify even for unknown names so timing does not reveal which names exist
-        ok = verify_password(user.password_hash if user else _DUMMY_HASH, form.get("password", ""))
-        if user is None or not ok:
-            return render(
+        import math
+
+        name, password = form.get("name", ""), form.get("password", "")
+        address = client_address(request)
+        keys = [auth.account_key(name), auth.address_key(address)]
+        wait = throttle.retry_after(keys)
+        if wait > 0:
+            return login_refused(
                 request,
-                "login.html",
-                status=401,
-                user=None,
-                error="Unknown name or wrong password.",
+                429,
+                f"Too many failed log-ins. Try again in {math.ceil(wait)} s.",
+                retry=math.ceil(wait),
             )
+        try:
+            user, token = await pool.run(attempt, name, password, keys, address)
+        except auth.PoolFull:
+            return login_refused(
+                request, 503, "The server is busy with other log-ins; try again shortly.", retry=2
+            )
+        if user is None:
+            return login_refused(request, 401, "Unknown name or wrong password.")
+        if token is None:
+            return login_refused(request, 403, "This account is disabled; ask your admin.")
         request.session.clear()
-        request.session.update(uid=user.id, csrf=new_csrf_token())
+        request.session.update(sid=token, csrf=new_csrf_token())
         return RedirectResponse("/", status_code=303)
 
     @app.post("/logout")
@@ -180,8 +229,42 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
         form: dict = form_dep,
     ):
         current_user(request)
+        auth.revoke(project, str(request.session.get("sid")))
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
+
+    @app.get("/account", response_class=HTMLResponse)
+    def account_page(request: Request):  # type: ignore[no-untyped-def]
+        return render(request, "account.html", user=current_user(request), error=None)
+
+    @app.post("/account/password")
+    def account_password(
+        request: Request,  # type: ignore[no-untyped-def]
+        form: dict = form_dep,
+    ):
+        """The annotator's own password: every session of the account ends; this browser gets a
+        new one."""
+        user = current_user(request)
+        new = form.get("new_password", "")
+        error = None
+        if new != form.get("confirm_password", ""):
+            error = "The two new passwords differ."
+        else:
+            try:
+                if pool.call(auth.check_password, project, user.name, form.get("password", "")):
+                    pool.call(auth.set_password, project, user.id, new)
+                else:
+                    error = "The current password is wrong."
+            except auth.PoolFull:
+                error = "The server is busy with log-ins; try again shortly."
+            except ErrataInputError as exc:
+                error = str(exc)
+        if error:
+            return render(request, "account.html", status=400, user=user, error=error)
+        token = auth.create_session(project, user.id, client_address(request))
+        request.session.clear()
+        request.session.update(sid=token, csrf=new_csrf_token())
+        return RedirectResponse("/", status_code=303)
 
     # --- annotating ------------------------------------------------------------------------
     @app.get("/", response_class=HTMLResponse)
@@ -377,18 +460,24 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
             raise fastapi.HTTPException(status_code=403, detail="admins only")
         return user
 
-    @app.get("/admin", response_class=HTMLResponse)
-    def admin(request: Request):  # type: ignore[no-untyped-def]
-        user = admin_user(request)
+    def admin_page(request: Request, user, status: int = 200, error: str | None = None):  # type: ignore[no-untyped-def]
         return render(
             request,
             "admin.html",
+            status=status,
             user=user,
             people=storage.annotators(project),
             progress=storage.progress(project),
+            active=auth.active_sessions(project, idle=idle_seconds, absolute=absolute_seconds),
+            throttled=throttle.report(),
+            now=time.time(),
             queues=QUEUES,
-            error=None,
+            error=error,
         )
+
+    @app.get("/admin", response_class=HTMLResponse)
+    def admin(request: Request):  # type: ignore[no-untyped-def]
+        return admin_page(request, admin_user(request))
 
     @app.post("/admin/annotators")
     def admin_add(
@@ -406,16 +495,60 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
                 training=form.get("training") == "on",
             )
         except ErrataInputError as exc:
-            return render(
-                request,
-                "admin.html",
-                status=400,
-                user=user,
-                people=storage.annotators(project),
-                progress=storage.progress(project),
-                queues=QUEUES,
-                error=str(exc),
+            return admin_page(request, user, status=400, error=str(exc))
+        return RedirectResponse("/admin", status_code=303)
+
+    def _annotator(annotator_id: int):  # type: ignore[no-untyped-def]
+        other = storage.annotator_by_id(project, annotator_id)
+        if other is None:
+            raise fastapi.HTTPException(status_code=404, detail="no such annotator")
+        return other
+
+    @app.post("/admin/account/{annotator_id}/{action}")
+    def admin_account(
+        request: Request,
+        annotator_id: int,
+        action: str,  # type: ignore[no-untyped-def]
+        form: dict = form_dep,
+    ):
+        """Disable or re-enable an account, set a new password for it (every session of the
+        account ends), or end its sessions."""
+        user = admin_user(request)
+        other = _annotator(annotator_id)
+        if action not in ("disable", "enable", "password", "logout"):
+            raise fastapi.HTTPException(status_code=404, detail="no such action")
+        if other.id == user.id and action in ("disable", "logout"):
+            return admin_page(
+                request, user, status=400, error="You cannot disable or log out your own account."
             )
+        try:
+            if action in ("disable", "enable"):
+                auth.set_disabled(project, other.id, action == "disable")
+                if action == "enable":
+                    throttle.clear([auth.account_key(other.name)])
+            elif action == "logout":
+                auth.revoke_all(project, other.id)
+            else:
+                pool.call(auth.set_password, project, other.id, form.get("password", ""))
+                throttle.clear([auth.account_key(other.name)])
+        except auth.PoolFull:
+            return admin_page(
+                request, user, status=503, error="The server is busy with log-ins; try again."
+            )
+        except ErrataInputError as exc:
+            return admin_page(request, user, status=400, error=f"{other.name}: {exc}")
+        return RedirectResponse("/admin", status_code=303)
+
+    @app.post("/admin/unlock")
+    def admin_unlock(
+        request: Request,  # type: ignore[no-untyped-def]
+        form: dict = form_dep,
+    ):
+        """Forget the failed log-ins of one account or address (its lock ends)."""
+        admin_user(request)
+        key = form.get("key", "")
+        if key.startswith(("account:", "address:")):
+            throttle.clear([key])
         return RedirectResponse("/admin", status_code=303)
 
     @app.post("/admin/assign/{annotator_id}")
@@ -425,6 +558,7 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
         form: dict = form_dep,
     ):
         admin_user(request)
+        _annotator(annotator_id)
         storage.set_assignments(
             project,
             annotator_id,
@@ -437,7 +571,31 @@ def create_app(project: storage.Project):  # type: ignore[no-untyped-def]
     async def _http_error(request, exc):  # type: ignore[no-untyped-def]
         return Response(str(exc.detail), status_code=exc.status_code, media_type="text/plain")
 
-    return _with_headers(app)
+    def sessions(secure: bool):  # type: ignore[no-untyped-def]
+        return SessionMiddleware(
+            app,
+            secret_key=secret,
+            session_cookie=COOKIE,
+            max_age=int(absolute_seconds),
+            same_site="strict",
+            https_only=secure,
+        )
+
+    plain, secure = sessions(False), sessions(True)
+
+    async def by_scheme(scope, receive, send):  # type: ignore[no-untyped-def]
+        """``Secure`` cookies over HTTPS (as a trusted proxy reports it), plain ones over HTTP."""
+        mw = secure if scope.get("scheme") in ("https", "wss") else plain
+        await mw(scope, receive, send)
+
+    stack: Any = TrustedHostMiddleware(by_scheme, allowed_hosts=list(allowed_hosts))
+    if trusted_proxy:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        stack = ProxyHeadersMiddleware(stack, trusted_hosts=trusted_proxy)
+    wrapped = _with_headers(stack)
+    wrapped.app = app  # type: ignore[attr-defined]
+    return wrapped
 
 
 def _with_headers(app):  # type: ignore[no-untyped-def]
@@ -463,23 +621,40 @@ def _with_headers(app):  # type: ignore[no-untyped-def]
     return wrapped
 
 
-_DUMMY_HASH = (
-    "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$"
-    "RdescudvJCsgt3ub+b+dWRWJTmaaJObG"
-)  # compared against when a name is unknown
-
-
 def serve(
     project_path: str | Path,
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
     db_url: str | None = None,
+    db_password: str | None = None,
+    allowed_hosts: list[str] | None = None,
+    trusted_proxy: str | None = None,
 ) -> None:
-    """Run the app with uvicorn (blocking)."""
+    """Run the app with uvicorn (blocking). Uvicorn's own forwarded-header handling is off:
+    only ``trusted_proxy``'s headers are believed."""
     uvicorn = require("uvicorn", "review")
-    project = storage.open_project(project_path, db_url=db_url)
-    uvicorn.run(create_app(project), host=host, port=port, log_level="warning", access_log=False)
+    project = storage.open_project(project_path, db_url=db_url, db_password=db_password)
+    app = create_app(
+        project, allowed_hosts=allowed_hosts or served_hosts(host), trusted_proxy=trusted_proxy
+    )
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+def served_hosts(host: str) -> list[str]:
+    """The default allowed ``Host`` names: loopback, and the bound address unless a wildcard."""
+    names = list(DEFAULT_HOSTS)
+    if host not in ("0.0.0.0", "::", "") and host not in names:
+        names.append(host)
+    return names
 
 
 __all__ = ["create_app", "serve", "DONT_KNOW"]

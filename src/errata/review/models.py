@@ -58,6 +58,32 @@ class Annotator(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     training: Mapped[bool] = mapped_column(Boolean, default=False)  # show golden answers after each
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    # an admin disabled the account: no log-in, every session revoked (None: never disabled,
+    # as in a database made before the column existed)
+    disabled: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=False)
+
+
+class AuthSession(Base):
+    """A logged-in browser: the SHA-256 of the random token its cookie carries (the token itself
+    is never stored), times in seconds since the epoch for the idle and absolute timeouts."""
+
+    __tablename__ = "sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    annotator_id: Mapped[int] = mapped_column(ForeignKey("annotators.id"), index=True)
+    created: Mapped[float] = mapped_column(Float)
+    last_seen: Mapped[float] = mapped_column(Float)
+    address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class LoginThrottle(Base):
+    """Failed log-ins per account (``account:<name>``) and per address (``address:<ip>``), and
+    until when further attempts are refused (seconds since the epoch)."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure: Mapped[float] = mapped_column(Float)
+    locked_until: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class Assignment(Base):

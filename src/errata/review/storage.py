@@ -9,7 +9,7 @@ so that an answer acknowledged to the browser survives a killed server.
 from __future__ import annotations
 
 import json
-import secrets
+import logging
 import threading
 from collections.abc import Iterable
 from contextlib import nullcontext
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from errata.exceptions import ErrataInputError, require
-from errata.io.files import atomic_path, read_json
+from errata.io.files import read_json
 from errata.review.models import (
     CORRECT,
     DONT_KNOW,
@@ -34,6 +34,24 @@ from errata.review.models import (
     Review,
     Skip,
 )
+from errata.review.security import (
+    DB_PASSWORD_ENV,
+    DB_PASSWORD_FILE_ENV,
+    KEY_FILE,
+    db_password_from_env,
+    make_private,
+    make_private_dir,
+    new_secret_key,
+    normalise_name,
+    read_private_text,
+    signing_key,
+    split_db_password,
+    touch_private,
+    with_db_password,
+    write_private_text,
+)
+
+log = logging.getLogger("errata.review")
 
 PROJECT_FILE = "project.json"  # per-project settings, beside the SQLite database
 SQLITE_FILE = "review.sqlite"  # default database file name
@@ -109,7 +127,7 @@ def migrate(engine: Any) -> list[str]:
     return added
 
 
-def _engine(url: str):  # type: ignore[no-untyped-def]
+def _engine(url: str, password: str | None = None):  # type: ignore[no-untyped-def]
     sa = require("sqlalchemy", "review")
     if url.startswith("sqlite"):
         engine = sa.create_engine(
@@ -126,15 +144,36 @@ def _engine(url: str):  # type: ignore[no-untyped-def]
             cur.close()
 
         return engine
-    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return sa.create_engine(
+        with_db_password(url, password), pool_size=10, max_overflow=20, pool_pre_ping=True
+    )
 
 
 def _write_private_json(path: Path, obj: Any) -> None:
-    """Write ``obj`` atomically, readable by its owner only (a database URL may hold a
-    password)."""
-    with atomic_path(path) as tmp:
-        tmp.chmod(0o600)
-        tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")
+    """Write ``obj`` atomically, readable by its owner only."""
+    write_private_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    db = make_url(url).database
+    return Path(db) if db and db != ":memory:" else None
+
+
+def _private_files(path: Path, url: str) -> None:
+    """Make the project's folder 0700 and its files 0600 (projects made before they were)."""
+    make_private(path)
+    names = [PROJECT_FILE, KEY_FILE]
+    db = _sqlite_file(url)
+    files = [path / n for n in names]
+    if db is not None:
+        files += [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+    for f in files:
+        make_private(f)
 
 
 def create_project(
@@ -143,8 +182,11 @@ def create_project(
     db_url: str | None = None,
     images: str | Path | None = None,
     settings: dict[str, str] | None = None,
+    db_password: str | None = None,
 ) -> Project:
-    """Create the project directory, its settings file and an empty database.
+    """Create the project directory (0700), its settings file, its signing key (0600 files) and
+    an empty database. A password in ``db_url`` is used but never written: ``project.json`` keeps
+    the URL without it (see :func:`open_project` for where it comes from next time).
 
     Raises
     ------
@@ -158,16 +200,17 @@ def create_project(
         )
     if images is not None and not Path(images).is_dir():
         raise ErrataInputError(f"--images {images}: not a directory")
-    path.mkdir(parents=True, exist_ok=True)
-    url = db_url or f"sqlite:///{path / SQLITE_FILE}"
-    engine = _engine(url)
+    stored_url, in_url = split_db_password(db_url) if db_url else (None, None)
+    make_private_dir(path)
+    url = stored_url or f"sqlite:///{path / SQLITE_FILE}"
+    db_file = _sqlite_file(url)
+    if db_file is not None and not db_file.exists():
+        touch_private(db_file)  # SQLite gives its -wal and -shm files the same mode
+    engine = _engine(url, in_url or db_password or db_password_from_env())
     Base.metadata.create_all(engine)
     project = Project(path, url, None if images is None else Path(images).resolve(), engine)
-    meta = {
-        "secret_key": secrets.token_urlsafe(32),
-        "reviews_per_item": str(DEFAULT_REVIEWS_PER_ITEM),
-        **(settings or {}),
-    }
+    signing_key(path)  # secret.key, 0600 (or $ERRATA_REVIEW_SECRET_KEY, never written)
+    meta = {"reviews_per_item": str(DEFAULT_REVIEWS_PER_ITEM), **(settings or {})}
     with project.session() as s:
         for k, v in meta.items():
             s.merge(Meta(key=k, value=v))
@@ -175,13 +218,24 @@ def create_project(
     # the default database is found relative to the project, so the directory can be moved
     _write_private_json(
         path / PROJECT_FILE,
-        {"db": db_url, "images": None if project.images is None else str(project.images)},
+        {"db": stored_url, "images": None if project.images is None else str(project.images)},
     )
     return project
 
 
-def open_project(path: str | Path, *, db_url: str | None = None) -> Project:
-    """Open an existing project directory (``db_url`` overrides the stored URL)."""
+def open_project(
+    path: str | Path, *, db_url: str | None = None, db_password: str | None = None
+) -> Project:
+    """Open an existing project directory (``db_url`` overrides the stored URL).
+
+    The database password is taken from ``db_url`` itself, else ``db_password``, else
+    ``$ERRATA_REVIEW_DB_PASSWORD`` or the 0600 file named by ``$ERRATA_REVIEW_DB_PASSWORD_FILE``,
+    else libpq's own ``PGPASSWORD`` / ``~/.pgpass``. A project made before these rules is brought
+    up to them here: its files made private, a password found in ``project.json`` removed from
+    it (used for this run; a warning says where to put it), and a signing key found in the
+    database moved out of it *and replaced* by a new one in ``secret.key``, so that cookies
+    signed with the old key (which anyone who could read the database had) no longer open.
+    """
     path = Path(path).absolute()
     if not (path / PROJECT_FILE).exists():
         raise ErrataInputError(
@@ -190,13 +244,60 @@ def open_project(path: str | Path, *, db_url: str | None = None) -> Project:
     conf = read_json(path / PROJECT_FILE, what="the settings of a review project")
     if not isinstance(conf, dict):
         raise ErrataInputError(f"{path / PROJECT_FILE}: expected a JSON object of settings")
-    url = db_url or conf.get("db") or f"sqlite:///{path / SQLITE_FILE}"
-    if not isinstance(url, str):
+    stored = conf.get("db")
+    if stored is not None and not isinstance(stored, str):
         raise ErrataInputError(f"{path / PROJECT_FILE}: field 'db' must be a database URL")
-    engine = _engine(url)
+    in_file = None
+    if stored:
+        conf["db"], in_file = split_db_password(stored)
+        if in_file is not None:
+            _write_private_json(path / PROJECT_FILE, conf)
+            log.warning(
+                "%s: the database password was stored in clear; it is removed from the file "
+                "(give it next time in $%s, a 0600 file named by $%s, ~/.pgpass or the prompt)",
+                path / PROJECT_FILE,
+                DB_PASSWORD_ENV,
+                DB_PASSWORD_FILE_ENV,
+            )
+    given_url, in_url = split_db_password(db_url) if db_url else (None, None)
+    url = given_url or conf.get("db") or f"sqlite:///{path / SQLITE_FILE}"
+    _private_files(path, url)
+    engine = _engine(url, in_url or db_password or in_file or db_password_from_env())
     migrate(engine)  # a project made by an older version gets the new tables and columns
     images = conf.get("images")
-    return Project(path, url, None if not images else Path(images), engine)
+    project = Project(path, url, None if not images else Path(images), engine)
+    _migrate_secrets(project)
+    return project
+
+
+def _migrate_secrets(project: Project) -> None:
+    """Move a signing key out of the database (rotating it) and normalise annotator names."""
+    from sqlalchemy import delete, select
+
+    with project.writing(), project.session() as s:
+        old = s.get(Meta, "secret_key")
+        if old is not None:
+            key_file = project.path / KEY_FILE
+            if not key_file.exists() or read_private_text(key_file, "the key") == old.value:
+                write_private_text(key_file, new_secret_key() + "\n")
+            s.execute(delete(Meta).where(Meta.key == "secret_key"))
+            log.warning(
+                "%s: the session signing key was in the database; a new one is in %s (every "
+                "earlier log-in has ended)",
+                project.path,
+                KEY_FILE,
+            )
+        taken: set[str] = set()
+        for a in s.scalars(select(Annotator).order_by(Annotator.id)).all():
+            norm = normalise_name(a.name)
+            if norm in taken:
+                # a look-alike of an earlier account: kept, disabled, renamed for the admin
+                a.name, a.disabled = f"{norm}#{a.id}"[:64], True
+                log.warning("annotator %d: a look-alike of '%s', disabled and renamed", a.id, norm)
+            elif norm != a.name:
+                a.name = norm
+            taken.add(normalise_name(a.name))
+        s.commit()
 
 
 def get_meta(project: Project, key: str, default: str | None = None) -> str | None:
@@ -227,9 +328,9 @@ def add_annotator(
     """Create an annotator with an argon2-hashed password and assign ``queues``; returns the id."""
     from errata.review.security import hash_password
 
-    name = name.strip()
+    name = normalise_name(name)
     if not name or len(name) > 64:
-        raise ErrataInputError(f"annotator name: expected 1-64 characters, got {len(name)}")
+        raise ErrataInputError(f"annotator name: expected 1-64 visible characters, got {len(name)}")
     if len(password) < 8:
         raise ErrataInputError("password: expected at least 8 characters")
     queues = list(queues)
@@ -240,7 +341,10 @@ def add_annotator(
 
     with project.session() as s:
         if s.scalar(select(Annotator.id).where(Annotator.name == name)) is not None:
-            raise ErrataInputError(f"annotator '{name}' already exists")
+            raise ErrataInputError(
+                f"annotator '{name}' already exists (names are compared case-folded, NFKC, "
+                "without invisible characters)"
+            )
         a = Annotator(
             name=name, password_hash=hash_password(password), is_admin=admin, training=training
         )
@@ -282,6 +386,7 @@ def annotators(project: Project) -> list[dict[str, Any]]:
             "name": a.name,
             "is_admin": a.is_admin,
             "training": a.training,
+            "disabled": bool(a.disabled),
             "queues": sorted(queues.get(a.id, []), key=QUEUES.index),
         }
         for a in rows
@@ -302,7 +407,7 @@ def annotator_by_name(project: Project, name: str) -> Annotator | None:
     from sqlalchemy import select
 
     with project.session() as s:
-        return s.scalar(select(Annotator).where(Annotator.name == name))
+        return s.scalar(select(Annotator).where(Annotator.name == normalise_name(name)))
 
 
 def annotator_by_id(project: Project, annotator_id: int) -> Annotator | None:
