@@ -213,3 +213,39 @@ def test_a_study_of_an_older_errata_is_named_as_such(tmp_path: Path) -> None:
     )
     with pytest.raises(ErrataInputError, match="written by an older errata; rebuild it with"):
         supersub([tmp_path / "s"])
+
+
+def test_a_study_gives_its_top1_files_real_and_mla(logits_file: Path, tmp_path: Path) -> None:
+    """Files without scores have no two-stage pipeline; from a study their ReaL and MLA are the
+    study's own (same label set, every image) — only when the taxonomy covers every class and
+    no other label set is given. A scored file keeps the figures of its own pipeline."""
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    (zoo / "synthetic.npz").write_bytes(logits_file.read_bytes())
+    top1 = resources.validation_labels().astype(np.int64)
+    top1[::7] = (top1[::7] + 1) % 1000
+    np.save(zoo / "top1.npy", top1)
+    study = errata.compare([zoo], out=tmp_path / "study").models.set_index("model")
+    r = supersub([tmp_path / "study"], taxonomy="errata")
+    got = r.models.set_index("model")
+    assert got.loc["top1", "flat_pipeline_real"] == pytest.approx(study.loc["top1", "real"])
+    assert got.loc["top1", "flat_pipeline_mla"] == pytest.approx(study.loc["top1", "mla"])
+    assert not np.isnan(study.loc["top1", "real"]) and "from_study" in r.summary
+    alone = supersub([logits_file], taxonomy="errata").models.iloc[0]
+    assert got.loc["synthetic", "flat_pipeline_real"] == pytest.approx(alone["flat_pipeline_real"])
+    for other in (
+        supersub([tmp_path / "study"], taxonomy="supersub10"),  # 338 classes: other images
+        supersub([tmp_path / "study"], taxonomy="errata", labels="original"),
+    ):
+        row = other.models.set_index("model").loc["top1"]
+        assert np.isnan(row.get("flat_pipeline_real", np.nan)) and "from_study" not in other.summary
+    table = subprocess.run(
+        [sys.executable, "-m", "errata", "supersub", str(tmp_path / "study")],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "COLUMNS": "200"},
+    )
+    assert table.returncode == 0, table.stderr
+    line = next(x for x in table.stdout.splitlines() if "│ top1 " in x)
+    assert f"{100 * study.loc['top1', 'real']:.2f}" in line
+    assert f"{100 * study.loc['top1', 'mla']:.2f}" in line

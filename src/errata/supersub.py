@@ -315,6 +315,10 @@ def supersub(
             "supersub: no model could be read: " + "; ".join(f["error"] for f in failed[:3])
         )
     models = pd.DataFrame(rows)
+    study = _study_folder(paths) if not arrays else None
+    from_study = study is not None and labels is None and bool(covered.all())
+    if from_study:
+        models = _from_study(models, study)  # type: ignore[arg-type]
     superclasses = pd.concat(per, ignore_index=True)
     lead = ["model", "dataset", "variant", "superclass"]
     superclasses = superclasses[lead + [c for c in superclasses.columns if c not in lead]]
@@ -326,6 +330,14 @@ def supersub(
         ],
         "covered_classes": int(covered.sum()),
         "settings": settings,
+        **(
+            {
+                "from_study": "ReaL / label accuracy and MLA of the files without scores: the "
+                "study's own (models.parquet), the same label set over every image"
+            }
+            if from_study
+            else {}
+        ),
         "counts": {
             "models": len(rows),
             "with_scores": int(models["scores"].sum()),
@@ -339,6 +351,44 @@ def supersub(
         summary=summary,
         failed=failed,
     )
+
+
+STUDY_FIGURES = ("real", "label_accuracy", "mla")  # taken from a study for top-1/top-k files
+
+
+def _study_folder(paths: Sequence[Any]) -> Path | None:
+    """The study folder when ``paths`` is one (errata compare --out), else None."""
+    if len(paths) == 1 and Path(str(paths[0])).is_dir():
+        folder = Path(str(paths[0]))
+        return folder if (folder / "study.json").exists() else None
+    return None
+
+
+def _from_study(models: Any, folder: Path) -> Any:
+    """The rows without scores (no two-stage pipeline) with the study's ReaL / label accuracy
+    and MLA as ``flat_pipeline_*``: the same label set over the same images (the caller checks
+    that the taxonomy covers every class and that no other label set was given)."""
+    from errata.study import query
+
+    study = query(folder, "SELECT * FROM models")
+    keys = [k for k in STUDY_FIGURES if k in study.columns]
+    if not keys:
+        return models
+    merged = models[["model", "dataset"]].merge(
+        study[["model", "dataset", *keys]].drop_duplicates(["model", "dataset"]),
+        on=["model", "dataset"],
+        how="left",
+    )
+    flat = ~models["scores"].astype(bool).to_numpy()
+    models = models.copy()
+    for k in keys:
+        col = f"flat_pipeline_{k}"
+        values = np.full(len(models), np.nan)
+        if col in models:
+            values[:] = models[col].to_numpy(dtype=float)
+        values[flat] = merged[k].to_numpy(dtype=float)[flat]
+        models[col] = values
+    return models
 
 
 def _flat_batch(

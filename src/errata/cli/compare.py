@@ -158,6 +158,7 @@ def compare(
     if json_:
         print_json(
             study.summary
+            | {"models": models_json(study.summary.get("models", []), study.models)}
             | {"failed_files": study.failed}
             | {"published_band": study_band_json(study.models, bands)}
             | written_json(study.written)
@@ -166,6 +167,50 @@ def compare(
         _print_study(study, bands)
     if study.failed:
         raise typer.Exit(1)
+
+
+def models_json(entries: list[dict], models) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
+    """compare --json's ``models``: each manifest entry (file, size, times, sha256, part) with
+    the model's figures from models.parquet — ``metrics`` (each as analyze --json gives it:
+    value, ci95, images), ``mla_variants`` and ``errors`` (multi-label errors, top-1 errors,
+    excluded, mean severity and each category's count by category key). NaN is null."""
+    import math
+
+    from errata.core import categories as K
+    from errata.core.metrics import METRICS
+
+    def num(v):  # type: ignore[no-untyped-def]
+        if v is None or isinstance(v, str):
+            return None
+        f = float(v)
+        if math.isnan(f):
+            return None
+        return int(f) if float(f).is_integer() and not isinstance(v, float) else f
+
+    rows = {(str(r["model"]), str(r["dataset"])): r for r in models.to_dict(orient="records")}
+    out = []
+    for entry in entries:
+        r = rows.get((str(entry.get("model")), str(entry.get("dataset"))))
+        if r is None:
+            out.append(entry)
+            continue
+        metrics = {}
+        for key in METRICS:
+            if key not in r or num(r[key]) is None:
+                continue
+            m: dict = {"value": num(r[key])}  # type: ignore[type-arg]
+            if f"{key}_lo" in r:
+                m["ci95"] = [num(r[f"{key}_lo"]), num(r[f"{key}_hi"])]
+            if f"{key}_images" in r:
+                m["images"] = num(r[f"{key}_images"])
+            metrics[key] = m
+        variants = {k: num(r[k]) for k in K.mla_variants() if k in r}
+        errors = {k: num(r[k]) for k in ("errors", "top1_errors", "excluded", "mean_severity")}
+        errors["categories"] = {
+            c.key: num(r[f"n_{c.key}"]) for c in K.CATEGORIES if f"n_{c.key}" in r
+        }
+        out.append(entry | {"metrics": metrics, "mla_variants": variants, "errors": errors})
+    return out
 
 
 def _check_metadata(

@@ -163,8 +163,9 @@ def render(result: Any, *, per_superclass: bool) -> None:
         "variant",
     )
     has_pipeline = "two_stage_pipeline_top1" in m.columns
-    if has_pipeline:
-        acc = "real" if "flat_pipeline_real" in m.columns else "label_accuracy"
+    acc = "real" if "flat_pipeline_real" in m.columns else "label_accuracy"
+    has_acc = f"flat_pipeline_{acc}" in m.columns  # scored files, or a study's top-1 files
+    if has_acc:
         t.add_column("ReaL %" if acc == "real" else "labels %", justify="right")
         t.add_column("MLA %", justify="right")
     for _, r in m.iterrows():
@@ -175,14 +176,15 @@ def render(result: Any, *, per_superclass: bool) -> None:
                 v.replace("_", "-"),
                 *_figures(r, f"{v}_"),
             ]
-            if has_pipeline:
-                cells += (
-                    [_pct(r.get(f"{v}_pipeline_{acc}")), _pct(r.get(f"{v}_pipeline_mla"))]
-                    if r["scores"]
-                    else ["", ""]
-                )
+            if has_acc:
+                cells += [
+                    _pct(r.get(f"{v}_pipeline_{acc}")).replace("—", ""),
+                    _pct(r.get(f"{v}_pipeline_mla")).replace("—", ""),
+                ]
             t.add_row(*cells)
     print_table(t, c)
+    if result.summary.get("from_study"):
+        c.print(f"note: {result.summary['from_study']}", soft_wrap=True)
     if not m["scores"].all():
         c.print(
             "note: two-stage inference needs scores (logits or probabilities); "

@@ -24,6 +24,17 @@ def read_bytes(name: str) -> bytes:
     return (_ir.files(__name__) / name).read_bytes()
 
 
+SCHEMAS = ("analyze", "compare", "experts")  # the JSON Schemas of the commands' --json output
+
+
+def schema(command: str) -> dict:
+    """The JSON Schema (draft 2020-12) of ``errata COMMAND --json``'s output: ``analyze``,
+    ``compare`` or ``experts`` (files ``schemas/COMMAND.schema.json`` in this package)."""
+    if command not in SCHEMAS:
+        raise ValueError(f"no JSON Schema for '{command}' (one of {', '.join(SCHEMAS)})")
+    return json.loads((_ir.files(__name__) / "schemas" / f"{command}.schema.json").read_bytes())
+
+
 def source_of(name: str) -> dict:
     """The sidecar record (source, version, license) of one resource file."""
     return json.loads(read_bytes(name + ".source.json"))
