@@ -19,8 +19,12 @@ NONPROTO, NONPROTO_X, FAILURE = "non-prototypical", "non-prototypical (ImageNet-
 ERRORS = (OVERLAP, FINE, "fine-grained OOV", SPURIOUS, NONPROTO, NONPROTO_X, FAILURE)
 MIN_COUNT = 3  # errata's default spurious rule (errata.core.evidence.DEFAULT_SPURIOUS)
 PUBLISHED_MIN_COUNT = 2  # the published pipeline's (Peychev et al. 2023)
-ALPHA = 0.01  # rejected proposals: chance reaches the count with probability below this
-MIN_REJECTED = 2  # ... and at least this many other images
+# rejected proposals (errata's default): raters rejected the prediction on at least SHARE of the
+# other images holding the label (of the evaluated images, original labels added) ...
+SHARE = 0.10
+MIN_REJECTED = 2  # ... and on at least this many other images
+REJECTION = "share"  # or "poisson": above chance (the rule 'above-chance'), at ALPHA
+ALPHA = 0.01  # rejected above chance: chance reaches the count with probability below this
 
 
 @dataclass
@@ -171,7 +175,12 @@ def classify_image(w: World, i: int, pred: int) -> tuple[str, int, int, float]:
             name = w.names[i]
             mine = lab in r.sets.get(name, set()) and pred in r.rejected.get(name, set())
             count = r.counts[(lab, pred)] - mine
-            if count >= r.threshold(lab, pred):
+            if REJECTION == "poisson":
+                won = count >= r.threshold(lab, pred)
+            else:  # the other images holding the label: its co-occurrence count, less this one
+                others = w.cooc[(lab, lab)] - 1
+                won = count >= MIN_REJECTED and count >= SHARE * others
+            if won:
                 return SPURIOUS, lab, count, severity
     if i in w.nonproto:
         return (NONPROTO_X if w.nonproto[i][1] else NONPROTO), -1, -1, severity

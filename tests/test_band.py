@@ -47,7 +47,7 @@ def test_api_band_of_the_reference_resnet50(resnet) -> None:  # type: ignore[no-
     share = dict(zip(sorted(BAND_KEYS), [None] * 6)) | {
         k: round(100 * float(v), 1) for k, v in zip(errata.io.population.BAND_KEYS, b.share[0])
     }
-    assert share["spurious_correlation"] == 21.4 and share["model_failure"] == 38.3
+    assert share["spurious_correlation"] == 12.4 and share["model_failure"] == 47.3
     assert np.isnan(b.share[0, 2])  # OOV not run: no share, not 0
     d = resnet.to_dict()
     cats = d["errors"]["categories"]
@@ -59,12 +59,11 @@ def test_api_band_of_the_reference_resnet50(resnet) -> None:  # type: ignore[no-
     assert "published_band" not in cats["non-prototypical (ImageNet-X)"]
     top = d["published_band"]
     assert top["available"] and top["n_models"] == 45 and "categories" not in top
-    assert top["outside"] == [
-        "overlapping classes",
-        "fine-grained",
-        "spurious correlation",
-        "model failure",
-    ]
+    # spurious 12.4 % is above 12.3 % by 0.07 point (1,302 of 10,485 against 12.35 %): the
+    # default rule was chosen within 0.5 point of it (benchmarks/spurious_rules.py), the band
+    # check itself has no tolerance
+    assert top["outside"] == ["overlapping classes", "fine-grained", "spurious correlation"]
+    assert cats["model failure"]["published_band"]["outside"] is False
 
 
 def test_cli_analyze_table_and_json(data_dir: Path) -> None:

@@ -140,16 +140,24 @@ def test_published_figures_with_rater_evidence(vit3b: Path) -> None:
     assert round(before["agreement"] * 229) == 140 and before["cohen_kappa"] == pytest.approx(
         0.340, abs=5e-4
     )
-    assert round(after["agreement"] * 229) == 154 and after["cohen_kappa"] == pytest.approx(
+    assert round(after["agreement"] * 229) == 150 and after["cohen_kappa"] == pytest.approx(
+        0.4042, abs=5e-4
+    )
+    assert after["macro_f1"] == pytest.approx(0.361, abs=5e-4)
+    spurious = after["per_expert_category"]["Spurious Correlation"]
+    assert (spurious["agree"], spurious["errors_under_labels"]) == (20, 39)
+    # issue 19: the default's spurious precision meets the 55 % floor (20 of 35; 13 of 29
+    # for the published rule), agreement the 65 % floor, and the ResNet-50's spurious share the
+    # band floor (benchmarks/spurious_rules.py); the default before ('above-chance'): 24 of 43,
+    # 154 agreeing errors, κ 0.4285, at 21.4 % of the ResNet-50's errors
+    calls = after["per_category"]["Spurious Correlation"]
+    assert (calls["both"], calls["automated"]) == (20, 35) and calls["precision"] >= 0.55
+    assert after["agreement"] >= 0.65
+    chance = run(spurious="above-chance")
+    assert round(chance["agreement"] * 229) == 154 and chance["cohen_kappa"] == pytest.approx(
         0.4285, abs=5e-4
     )
-    spurious = after["per_expert_category"]["Spurious Correlation"]
-    assert (spurious["agree"], spurious["errors_under_labels"]) == (24, 39)  # ≥ 60 %: issue 12
-    # issue 19: the default's spurious precision meets the 55 % floor (24 of 43; 13 of 29
-    # for the published rule), agreement the 65 % floor (benchmarks/spurious_rules.py)
-    calls = after["per_category"]["Spurious Correlation"]
-    assert (calls["both"], calls["automated"]) == (24, 43) and calls["precision"] >= 0.55
-    assert after["agreement"] >= 0.65
+    assert chance["per_category"]["Spurious Correlation"]["both"] == 24
     pub = published["per_category"]["Spurious Correlation"]
     assert (pub["both"], pub["automated"]) == (13, 29)
     assert after["sources"]["spurious_rule"].startswith("errata: ")
@@ -160,7 +168,7 @@ def test_published_figures_with_rater_evidence(vit3b: Path) -> None:
     assert fine[0]["both"] == fine[1]["both"] == 130  # no expert fine-grained row lost
     assert "ReaL raters" in after["sources"]["rejected_proposals"]
     pey = run(taxonomy="peychev2023")
-    assert round(pey["agreement"] * 229) == 127
+    assert round(pey["agreement"] * 229) == 124
     assert pey["per_expert_category"]["Fine-grained error"]["agree"] == 106
 
 

@@ -354,13 +354,14 @@ def expert_agreement(
 
 
 # where the spurious rule departs from the published pipeline (issue 19, item 3)
-# the reference ResNet-50's spurious share under the default and the published rule, and the
-# published band of the 45 models within 2 points of its top-1 (benchmarks/spurious_rules.py;
-# pinned by tests/test_spurious_rules_real.py)
+# the reference ResNet-50's spurious share under the default, the rule before the band floor
+# ('above-chance') and the published rule, and the published band of the 45 models within 2
+# points of its top-1 (benchmarks/spurious_rules.py; pinned by tests/test_spurious_rules_real.py)
 RESNET50_SPURIOUS: dict[str, Any] = {
-    "errata": 21.4,
+    "errata": 12.4,
+    "above-chance": 21.4,
     "published": 9.6,
-    "band": (4.8, 5.8),
+    "band": (4.7, 5.7),
     "with_oov": 12.3,
 }
 
@@ -426,8 +427,12 @@ def spurious_departure(
         f"{band['errata']:.1f} % of its multi-label errors spurious, the published rule "
         f"{band['published']:.1f} %, published models of its accuracy "
         f"{band['band'][0]:.1f}–{band['band'][1]:.1f} % (≤ {band['with_oov']:.1f} % with the "
-        "OOV share): expert reviews have no model-failure category, so precision here cannot "
-        "show how many of those are model failures (published rule: errata.Options("
-        "spurious='published', proposals=()))"
+        "OOV share, which falls here while the open-world stage does not run); 'above-chance', "
+        "the default before, with more recall on the ViT-3B review (24 of 43 against 20 of 35 "
+        f"right), calls {band['above-chance']:.1f} %: the default is the rule of highest "
+        "macro-F1 on that review that stays within the band (+ 0.5 point), as expert reviews "
+        "have no model-failure category, so precision here cannot show how many of the calls "
+        "are model failures (published rule: errata.Options(spurious='published', "
+        "proposals=()))"
     )
     return {"rule": rule.name or "custom", "this": this, "published": pub, "text": text}

@@ -276,7 +276,8 @@ def _rejections(n_images: int, planted_pairs: dict[int, list[int]], label_of: li
 def test_rejected_proposals_recover_a_planted_spurious_pair() -> None:
     """Models proposed 700 for 3 images labelled 600 (and for nothing else among 200) and raters
     rejected it: predicting 700 on another image of 600 is a spurious correlation; one
-    rejected proposal is chance, and the image's own rejection never counts."""
+    rejected proposal is chance, and the image's own rejection never counts (the rule that
+    tests rejections against chance, 'above-chance')."""
     from errata.core.pipeline import classify, reasons
     from errata.core.stages import REJECTED
 
@@ -291,9 +292,9 @@ def test_rejected_proposals_recover_a_planted_spurious_pair() -> None:
         [600, 650, 600],
         names=[P.VAL.format(1), P.VAL.format(2), P.VAL.format(101)],
     )
-    from errata.core.evidence import make_context
+    from errata.core.evidence import ABOVE_CHANCE_SPURIOUS, make_context
 
-    ctx = make_context(labels, TAX, rejections=rej)
+    ctx = make_context(labels, TAX, rejections=rej, spurious=ABOVE_CHANCE_SPURIOUS)
     res = classify(ctx, np.array([700, 710, 700]))
     assert names(res.category[0]) == [
         "spurious correlation",

@@ -10,6 +10,7 @@ import pytest
 
 from errata.core import categories as K
 from errata.core.evidence import (
+    ABOVE_CHANCE_SPURIOUS,
     DEFAULT_SPURIOUS,
     PUBLISHED_SPURIOUS,
     REJECTED,
@@ -213,6 +214,11 @@ def test_rule_validation_and_words() -> None:
     )
     assert DEFAULT_SPURIOUS.describe() == (
         "no shared superclass, and co-occur in ≥ 3 other images' label sets or raters rejected "
+        "the prediction on ≥ 10% of the other images holding the label (≥ 2 images); not where "
+        "raters were asked about the prediction on the image itself and did not reject it"
+    )
+    assert ABOVE_CHANCE_SPURIOUS.describe() == (
+        "no shared superclass, and co-occur in ≥ 3 other images' label sets or raters rejected "
         "the prediction on other images of the label more often than chance (one-sided "
         "Poisson test); not where raters were asked about the prediction on the image itself "
         "and did not reject it"
@@ -225,6 +231,9 @@ def test_options_name_a_rule() -> None:
 
     assert errata.Options().spurious_rule is DEFAULT_SPURIOUS
     assert errata.Options(spurious="published").spurious_rule is PUBLISHED_SPURIOUS
+    assert errata.Options(spurious="above-chance").spurious_rule is ABOVE_CHANCE_SPURIOUS
     assert errata.Options(spurious="published").record()["spurious"] == "published"
-    with pytest.raises(ErrataInputError, match="spurious: 'nope' is not one of errata, published"):
+    with pytest.raises(
+        ErrataInputError, match="spurious: 'nope' is not one of errata, above-chance, published"
+    ):
         errata.Options(spurious="nope")

@@ -79,6 +79,7 @@ def test_calibrated_factors_on_the_expert_rows(data_dir: Path) -> None:
 
     a = expert_agreement("vit3b-mistakes", labels="real", options=errata.Options(imagenet_x=True))
     npc = a.summary["per_category"]["Non-prototypical"]
-    # 18 calls since the default spurious rule (its per-image veto leaves one more error to it)
-    assert (npc["automated"], npc["both"], npc["expert"]) == (18, 3, 17)
-    assert a.summary["agreement"] == pytest.approx(157 / 229)
+    # 21 calls since the default spurious rule keeps within the published band (its rejected
+    # share leaves more errors to this stage; 18 with the rule before, 'above-chance')
+    assert (npc["automated"], npc["both"], npc["expert"]) == (21, 4, 17)
+    assert a.summary["agreement"] == pytest.approx(154 / 229)  # 157 with 'above-chance'

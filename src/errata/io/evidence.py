@@ -157,9 +157,10 @@ class Options:
         the data directory; ``None`` or ``()``: none.
     spurious : str or SpuriousRule
         When an error is a spurious correlation (:class:`~errata.core.evidence.SpuriousRule`):
-        ``"errata"`` (default, chosen on the expert review: ``benchmarks/spurious_rules.py``),
-        ``"published"`` (Peychev et al.: co-occurrence in ≥ 2 other label sets, nothing
-        else), or a rule of one's own.
+        ``"errata"`` (default, chosen on the expert review within the published band:
+        ``benchmarks/spurious_rules.py``), ``"above-chance"`` (the default before the band
+        floor: rejected above chance; more spurious calls), ``"published"`` (Peychev et al.:
+        co-occurrence in ≥ 2 other label sets, nothing else), or a rule of one's own.
     taxonomy : str or Taxonomy
         Which taxonomy names the superclasses (``errata``), or the arrays of one (tests and
         experiments plant their own).
