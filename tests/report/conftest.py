@@ -107,6 +107,17 @@ def small_analysis():  # type: ignore[no-untyped-def]
     return synthetic_analysis()
 
 
+def write_images(folder: Path, file_names: list[str], size: tuple[int, int] = (96, 128)) -> None:
+    """A tiny image folder made here (PIL): one plain JPEG per file name, each its own colour."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, name in enumerate(file_names):
+        pixel = np.zeros((*size, 3), dtype=np.uint8)
+        pixel[..., i % 3] = 40 + (37 * i) % 200
+        Image.fromarray(pixel).save(folder / name, format="JPEG")
+
+
 def write_zoo(folder: Path, n_models: int, *, odd_stem: str | None = None) -> list[Path]:
     """``n_models`` prediction files (.npz with file names) of increasing accuracy."""
     labels = synthetic_labels()

@@ -10,7 +10,7 @@ import pytest
 from errata.report.diff import diff_report, model_diff
 from errata.report.model import model_report
 from errata.report.study import study_report
-from tests.report.conftest import synthetic_analysis
+from tests.report.conftest import synthetic_analysis, write_images
 
 pytestmark = pytest.mark.browser
 
@@ -85,7 +85,46 @@ def test_model_report_in_chromium(
     assert page.locator("#error-table tbody tr").count() <= 1
     page.locator("#error-table select.filter").select_option("")
     assert first_column(page, "error-table", 0) == [name]
+    check_no_overflow(page)
     page.screenshot(path=str(screenshot_dir / "model-report.png"), full_page=True)
+    check_no_requests(requests, errors)
+    page.close()
+
+
+def check_no_overflow(page) -> None:  # type: ignore[no-untyped-def]
+    """Nothing is wider than the page: no horizontal scrolling, no element past the right edge
+    (the sortable tables scroll inside their own box)."""
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    wide = page.evaluate(
+        "Array.from(document.querySelectorAll('body *')).filter(e => "
+        "!e.closest('.etable, dialog') && e.getBoundingClientRect().right > "
+        "window.innerWidth + 1).map(e => e.tagName + '.' + e.className).slice(0, 5)"
+    )
+    assert wide == []
+
+
+def test_model_report_grids_enlarge_on_a_click(
+    browser, small_analysis, tmp_path: Path, screenshot_dir: Path
+) -> None:
+    names = small_analysis.errors["file_name"].tolist()
+    write_images(tmp_path / "val", names, size=(240, 320))  # shown at 112 px, enlarged to 320
+    path = model_report(small_analysis, tmp_path / "model.html", images=tmp_path / "val")["report"]
+    page, requests, errors = open_page(browser, path)
+    check_no_overflow(page)
+    grid = page.locator("figure.grid").first
+    grid.scroll_into_view_if_needed()
+    thumb = grid.locator("img").first
+    small = thumb.bounding_box()
+    assert small is not None and small["width"] <= 120
+    thumb.click()
+    box = page.locator("dialog#lightbox")
+    assert box.evaluate("d => d.open")
+    big = box.locator("img").bounding_box()
+    assert big is not None and big["width"] > 2 * small["width"]
+    assert box.locator(".caption").text_content() == thumb.get_attribute("alt")
+    page.screenshot(path=str(screenshot_dir / "model-report-lightbox.png"))
+    box.click()
+    assert not box.evaluate("d => d.open")
     check_no_requests(requests, errors)
     page.close()
 
@@ -105,6 +144,7 @@ def test_study_report_in_chromium(
     page.locator("#model-table input.search").fill("model_0")
     shown = first_column(page, "model-table", 0)
     assert shown and all("model_0" in s for s in shown)
+    check_no_overflow(page)
     page.screenshot(path=str(screenshot_dir / "study-report.png"), full_page=True)
     check_no_requests(requests, errors)
     page.close()

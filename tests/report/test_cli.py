@@ -65,3 +65,41 @@ def test_bad_report_options_fail_in_one_line(
     assert res.exit_code != 0
     assert message in str(res.exception) or message in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.csv"]
+
+
+def _report_stderr(zoo: list[Path], tmp_path: Path, *extra: str, tty: bool) -> str:
+    """stderr of `errata analyze --report` on a pseudo-terminal (tty) or a pipe."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "errata", "analyze", str(zoo[0]), "--labels", "original"]
+    args += ["--report", str(tmp_path / "r.html"), *extra]
+    if not tty:
+        res = subprocess.run(args, capture_output=True, text=True, check=True)
+        return res.stderr
+    leader, follower = pty.openpty()
+    env = os.environ | {"COLUMNS": "100", "TERM": "xterm"}
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=follower, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert proc.wait() == 0
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_a_report_shows_progress_on_a_terminal_only(zoo: list[Path], tmp_path: Path) -> None:
+    shown = _report_stderr(zoo, tmp_path, tty=True)
+    assert "report figures" in shown or "report population" in shown, shown[:500]
+    assert _report_stderr(zoo, tmp_path, "--quiet", tty=True).strip() == ""
+    assert _report_stderr(zoo, tmp_path, tty=False) == ""
+    assert (tmp_path / "r.html").stat().st_size > 10_000

@@ -13,7 +13,7 @@ from errata import resources
 from errata.report.diff import diff_report, model_diff
 from errata.report.model import model_report
 from errata.report.study import study_report
-from tests.report.conftest import PAYLOAD, PAYLOAD_ATTR, synthetic_analysis
+from tests.report.conftest import PAYLOAD, PAYLOAD_ATTR, synthetic_analysis, write_images
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +50,13 @@ def hostile_pages(tmp_path: Path, small_study) -> dict[str, Path]:  # type: igno
             "family": [PAYLOAD_ATTR if i % 2 else PAYLOAD for i in range(len(models))],
         }
     ).to_csv(meta, index=False)
+    images = tmp_path / "val"
+    write_images(images, a.errors["file_name"].tolist())
     return {
         "model": model_report(a, tmp_path / "model.html")["report"],
+        "model-with-images": model_report(a, tmp_path / "model-images.html", images=images)[
+            "report"
+        ],
         "study": study_report(
             small_study, tmp_path / "study.html", metadata=meta, color_by="family"
         )["report"],

@@ -12,6 +12,7 @@ from errata.core import categories as K
 from errata.exceptions import ErrataInputError
 from errata.report.model import facts, model_report
 from tests.report._page import column, table_data
+from tests.report.conftest import write_images
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +170,91 @@ def test_plots_on_a_full_disk_leave_the_folder_as_it_was(  # type: ignore[no-unt
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", real)
     written = _render.export(model_figures(small_analysis), plots)
     assert sorted(p.name for p in plots.iterdir()) == sorted([*written, "mine.txt"])
+
+
+# --- example grids, progress, the split into sections (issue 23 item 2) ------------------------
+
+
+def grids_of(html: str) -> dict[str, list[str]]:
+    """Each example grid's id and the file names (alt text) of its images, in page order."""
+    import re
+    from html import unescape
+
+    out = {}
+    for m in re.finditer(r'<figure class="grid" id="([^"]+)".*?</figure>', html, re.S):
+        out[m.group(1)] = [
+            unescape(a)
+            for a in re.findall(
+                r'<img src="data:image/jpeg;base64,[^"]+" alt="([^"]*)"', m.group(0)
+            )
+        ]
+    return out
+
+
+def test_example_grids_per_category_and_per_pair(small_analysis, tmp_path: Path) -> None:
+    from errata.report.model import N_GRID, N_GRID_PAIRS, confused_label
+
+    errors = small_analysis.errors
+    names = errors["file_name"].tolist()
+    write_images(tmp_path / "val", names[:-5])  # the last five images are missing
+    steps: list[tuple[int, int, str]] = []
+    page = model_report(
+        small_analysis,
+        tmp_path / "r.html",
+        images=tmp_path / "val",
+        progress=lambda d, t, w: steps.append((d, t, w)),
+    )["report"]
+    html = page.read_text(encoding="utf-8")
+    grids = grids_of(html)
+    have = set(names[:-5])
+    for c in K.ERRORS:  # every category with errors: its first images, in table order
+        rows = [n for n, k in zip(names, errors["category"]) if k == c.name]
+        if rows:
+            assert grids[f"grid-{c.key}"] == [n for n in rows if n in have][:N_GRID], c.name
+        else:
+            assert f"grid-{c.key}" not in grids
+    f = facts(small_analysis)
+    label = confused_label(small_analysis.errors_table)
+    for i in range(min(N_GRID_PAIRS, len(f.pairs))):  # the pairs, most frequent first
+        o, p = f.pairs["original"].iloc[i], f.pairs["top1"].iloc[i]
+        rows = [n for n, lab, t in zip(names, label, errors["top1"]) if lab == o and t == p]
+        assert grids[f"grid-pair-{i + 1}"] == [n for n in rows if n in have][:N_GRID]
+    assert 'id="lightbox"' in html and "click one to enlarge it" in html
+    assert [w for _, _, w in steps] == ["figures", "population", "images", "tables", "page", "done"]
+    assert steps[-1] == (5, 5, "done")
+
+
+def test_grids_read_only_images_inside_the_folder(small_analysis, tmp_path: Path) -> None:
+    names = small_analysis.errors["file_name"].tolist()
+    write_images(tmp_path / "val", names[1:])
+    write_images(tmp_path / "elsewhere", names[:1])
+    (tmp_path / "val" / names[0]).symlink_to(tmp_path / "elsewhere" / names[0])
+    page = model_report(small_analysis, tmp_path / "r.html", images=tmp_path / "val")["report"]
+    html = page.read_text(encoding="utf-8")
+    shown = {n for files in grids_of(html).values() for n in files}
+    assert names[0] not in shown and names[1] in shown
+    assert names[0] not in table_data(html, "errors-data")["images"]
+
+
+def test_without_images_one_line_says_how_to_get_them(written) -> None:
+    html = written["report"].read_text(encoding="utf-8")
+    assert grids_of(html) == {} and 'id="lightbox"' not in html
+    assert "No example images: give the validation images" in html
+    assert "--images FOLDER" in html
+
+
+def test_model_report_is_one_function_per_section() -> None:
+    import inspect
+
+    from errata.report import model
+
+    for fn in (
+        model.model_report,
+        model.example_images,
+        model.error_table,
+        model.pair_table,
+        model.superclass_table,
+        model.headline_cards,
+        model.category_rows,
+    ):
+        assert len(inspect.getsource(fn).splitlines()) <= 90, fn.__name__

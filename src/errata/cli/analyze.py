@@ -28,6 +28,7 @@ from errata.cli._common import (
     preset_opt,
     print_json,
     print_written,
+    progress_bar,
     proposals_opt,
     report_option,
     seed_opt,
@@ -90,6 +91,9 @@ def analyze(
         "folder per class): embed thumbnails of the errors in --report.",
     ),
     plots: Path = plots_opt(),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No progress display while --report is built."
+    ),
 ) -> None:
     """Score one model and sort its errors into the expert categories.
 
@@ -135,7 +139,8 @@ def analyze(
     if report is not None:
         from errata.report.model import model_report
 
-        written |= model_report(result, report, images=images, plots=plots)
+        with progress_bar("report", disable=quiet or json_) as progress:
+            written |= model_report(result, report, images=images, plots=plots, progress=progress)
     elif plots is not None:
         from errata.report import _render
         from errata.report.model import model_figures

@@ -8,6 +8,7 @@ Entry points: :func:`model_report` (``errata analyze --report``) and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ class ModelFacts:
     pairs: Any
     superclasses: Any
     category: np.ndarray
+    n_pairs: int = 0  # distinct confused pairs (``pairs`` holds the N_PAIRS most frequent)
 
 
 def _require_errors(analysis: Any) -> None:
@@ -85,6 +87,7 @@ def facts(analysis: Any) -> ModelFacts:
     pairs["categories"] = detail.groupby(["original", "top1"], sort=False)["text"].agg(", ".join)
     pairs = pairs.reset_index()
     pairs["category"] = names[pairs["category"].to_numpy()]
+    n_pairs = len(pairs)
     pairs = (
         pairs.sort_values(["count", "original", "top1"], ascending=[False, True, True])
         .head(N_PAIRS)
@@ -113,7 +116,9 @@ def facts(analysis: Any) -> ModelFacts:
             }
         )
     sc = sc[sc["images"] > 0].reset_index(drop=True)
-    return ModelFacts(breakdown=breakdown, pairs=pairs, superclasses=sc, category=cat)
+    return ModelFacts(
+        breakdown=breakdown, pairs=pairs, superclasses=sc, category=cat, n_pairs=n_pairs
+    )
 
 
 def confused_label(err: Any) -> np.ndarray:
@@ -254,6 +259,10 @@ def model_figures(analysis: Any, f: ModelFacts | None = None) -> dict[str, Any]:
 # the page
 
 
+Progress = Callable[[int, int, str], None]
+STEPS = ("figures", "population", "images", "tables", "page")  # what progress() is told
+
+
 def model_report(
     analysis: Any,
     path: str | Path,
@@ -262,6 +271,7 @@ def model_report(
     plots: str | Path | None = None,
     max_image_bytes: int = 8_000_000,
     thumbnail_size: int = 112,
+    progress: Progress | None = None,
 ) -> dict[str, Path]:
     """Write one model's report as a single self-contained HTML file.
 
@@ -272,65 +282,213 @@ def model_report(
     path : path
         The HTML file (written atomically).
     images : folder, optional
-        ImageNet validation images (flat or one folder per class); thumbnails of the errors are
-        embedded, in table order, until ``max_image_bytes`` of JPEG data.
+        ImageNet validation images (flat or one folder per class): a grid of examples per
+        category and per confused pair (click one to enlarge it), and thumbnails of the errors
+        in the table, in table order, until ``max_image_bytes`` of JPEG data. Only images inside
+        the folder are read.
     plots : folder, optional
-        Also write every plot as SVG and PNG here.
+        Also write every plot as SVG, PDF and PNG here.
     max_image_bytes, thumbnail_size : int
         Cap on the embedded thumbnails' total size, and their longer side in pixels.
+    progress : callable(done, total, what), optional
+        Told as each step of :data:`STEPS` starts (the CLI draws a bar from it).
 
     Returns
     -------
     dict
         ``{"report": path, "<plot>.svg": …}`` of the files written.
     """
-    from markupsafe import Markup
-
     import errata
-    from errata import resources
-    from errata.core.metrics import METRICS
 
+    step = _stepper(progress)
+    step("figures")
     f = facts(analysis)
     figs = model_figures(analysis, f)
+    step("population")
     population = population_section(analysis)
     if "figure" in population:
         figs[PR.FIGURE] = population.pop("figure")
     written: dict[str, Path] = {}
     if plots is not None:
         written |= R.export(figs, plots)
+    svgs = _svgs(figs, population)
+    step("images")
+    pictures = example_images(analysis, f, images, max_image_bytes, thumbnail_size)
+    step("tables")
+    pairs_note = (
+        f"showing the {len(f.pairs):,} most frequent of {f.n_pairs:,} confused pairs; every "
+        "error is in the table below and in errors.parquet (errata analyze … --out)"
+        if f.n_pairs > len(f.pairs)
+        else ""
+    )
+    context = {
+        "version": errata.__version__,
+        "title": f"errata report — {analysis.predictions.name}",
+        "model": analysis.predictions.name,
+        "source": str(analysis.predictions.source),
+        "labels": analysis.labels.name,
+        "dataset": analysis.dataset.title,
+        "n_images": len(analysis.predictions),
+        "metrics": headline_cards(analysis),
+        "summary": analysis.summary,
+        "categories": category_rows(analysis.summary),
+        "svgs": svgs,
+        "sources": analysis.summary.get("sources", {}),
+        "thumb_note": pictures["note"],
+        "grids": pictures["grids"],
+        "interval_note": interval_note(analysis.options),
+        "notes": analysis.notes(),
+        "n_errors": analysis.errors_table.num_rows,
+        "pairs_note": pairs_note,
+        "population": population,
+        "tables": _tables(analysis, f, pictures["thumbs"]),
+    }
+    step("page")
+    written["report"] = R.write_page(path, R.render("model.html", context))
+    if progress is not None:
+        progress(len(STEPS), len(STEPS), "done")
+    return written
+
+
+def _stepper(progress: Progress | None) -> Callable[[str], None]:
+    """``step(what)``: tell ``progress`` that step ``what`` of :data:`STEPS` starts."""
+
+    def step(what: str) -> None:
+        if progress is not None:
+            progress(STEPS.index(what), len(STEPS), what)
+
+    return step
+
+
+def _svgs(figs: dict[str, Any], population: dict[str, Any]) -> dict[str, Any]:
+    """The figures as inline SVG (the population figure also into its section)."""
+    from markupsafe import Markup
+
     svgs = {k: Markup(R.svg(fig, k)) for k, fig in figs.items()}
     if PR.FIGURE in svgs:
         population["svg"] = svgs[PR.FIGURE]
+    return svgs
+
+
+def _tables(analysis: Any, f: ModelFacts, thumbs: dict[str, str]) -> dict[str, Any]:
+    """The JSON blocks of the page's sortable tables."""
+    from markupsafe import Markup
+
+    from errata import resources
 
     names = list(resources.classes().names)
-    summary = analysis.summary
+    blocks = {
+        "errors-data": error_table(analysis.errors_table, names, thumbs),
+        "pairs-data": pair_table(f.pairs, names),
+        "superclass-data": superclass_table(f.superclasses),
+    }
+    return {k: Markup(R.embed_json(v)) for k, v in blocks.items()}
+
+
+N_GRID = 12  # example images per category and per confused pair
+N_GRID_PAIRS = 10  # confused pairs with an example grid (the most frequent)
+GRID_SIZE = 320  # longer side of a grid image in pixels (shown small, full size on a click)
+GRID_SHARE = 0.6  # of max_image_bytes for the grids; the table's thumbnails get the rest
+
+
+def example_images(
+    analysis: Any, f: ModelFacts, images: str | Path | None, max_bytes: int, size: int
+) -> dict[str, Any]:
+    """The example grids (per category, per confused pair), the table's thumbnails and the
+    line that says what was shown (or how to get images)."""
     err = analysis.errors_table
     n_err = err.num_rows
+    if images is None:
+        return {
+            "grids": [],
+            "thumbs": {},
+            "note": "No example images: give the validation images (errata analyze … --report "
+            "FILE --images FOLDER, or model_report(…, images=FOLDER)) to see a grid of examples "
+            "per category and per confused pair, and each error's thumbnail.",
+        }
+    from errata.io.images import list_images
+    from errata.report.thumbnails import thumbnails
+
+    listing = list_images(images, dataset=analysis.dataset.name)
     file_names = err.column("file_name").to_pylist()
-    thumbs: dict[str, str] = {}
-    thumb_note = (
-        "No example images: give the validation images (errata analyze … --report FILE "
-        "--images FOLDER, or model_report(…, images=FOLDER)) to see each error's thumbnail."
+    grids = grid_members(err, f)
+    wanted = list(dict.fromkeys(n for g in grids for n in g["files"]))
+    big, shown = thumbnails(
+        images,
+        wanted,
+        max_bytes=int(GRID_SHARE * max_bytes),
+        size=GRID_SIZE,
+        dataset=analysis.dataset.name,
+        listing=listing,
     )
-    if images is not None:
-        from errata.report.thumbnails import thumbnails
+    for g in grids:
+        g["images"] = [{"file": n, "src": big[n]} for n in g.pop("files") if n in big]
+    thumbs, stats = thumbnails(
+        images,
+        file_names,
+        max_bytes=max_bytes - shown["bytes"],
+        size=size,
+        dataset=analysis.dataset.name,
+        listing=listing,
+    )
+    note = (
+        f"{sum(len(g['images']) for g in grids):,} example images in {len(grids)} grids "
+        f"(click one to enlarge it); "
+        f"{stats['embedded']:,} of {n_err:,} errors shown with a thumbnail "
+        f"({(stats['bytes'] + shown['bytes']) / 1e6:.1f} MB in all; {stats['missing']:,} "
+        "images not found"
+        f"{'; size cap reached' if stats['capped'] else ''})."
+    )
+    return {"grids": [g for g in grids if g["images"]], "thumbs": thumbs, "note": note}
 
-        thumbs, stats = thumbnails(
-            images,
-            file_names,
-            max_bytes=max_image_bytes,
-            size=thumbnail_size,
-            dataset=analysis.dataset.name,
-        )
-        thumb_note = (
-            f"{stats['embedded']:,} of {n_err:,} errors shown with a thumbnail "
-            f"({stats['bytes'] / 1e6:.1f} MB; {stats['missing']:,} images not found"
-            f"{'; size cap reached' if stats['capped'] else ''})."
-        )
 
+def grid_members(err: Any, f: ModelFacts) -> list[dict[str, Any]]:
+    """Which errors each example grid shows: per error category (in the registry's order) and
+    per confused pair (the :data:`N_GRID_PAIRS` most frequent), the first :data:`N_GRID` error
+    images of it in table order (``files``), with ``kind``, ``title``, ``count`` and ``id``."""
+    from errata import resources
+
+    names = resources.classes().names
+    files = np.asarray(err.column("file_name").to_pylist(), dtype=object)
+    cats = np.asarray(err.column("category").to_pylist(), dtype=object)
+    label = confused_label(err)
+    top1 = err.column("top1").to_numpy().astype(np.int64)
+    out: list[dict[str, Any]] = []
+    for c in K.ERRORS:
+        hit = cats == c.name
+        if hit.any():
+            out.append(
+                {
+                    "kind": "category",
+                    "id": f"grid-{c.key}",
+                    "title": c.name,
+                    "color": R.category_color(c.name),
+                    "count": int(hit.sum()),
+                    "files": list(files[hit][:N_GRID]),
+                }
+            )
+    for i, (o, p) in enumerate(zip(f.pairs["original"], f.pairs["top1"], strict=True)):
+        if i >= N_GRID_PAIRS:
+            break
+        hit = (label == o) & (top1 == p)
+        out.append(
+            {
+                "kind": "pair",
+                "id": f"grid-pair-{i + 1}",
+                "title": f"{names[o] if o >= 0 else '—'} → {names[p]}",
+                "color": R.category_color(f.pairs["category"].iloc[i]),
+                "count": int(hit.sum()),
+                "files": list(files[hit][:N_GRID]),
+            }
+        )
+    return out
+
+
+def error_table(err: Any, names: list[str], thumbs: dict[str, str]) -> dict[str, Any]:
+    """The table of every error (with a thumbnail column when there are thumbnails)."""
+    file_names = err.column("file_name").to_pylist()
     reason_codes, reason_table = _codes(err.column("reason"))
     cat_codes, cat_table = _codes(err.column("category"))
-    labels_lists = err.column("labels").to_pylist()
     columns = ([{"key": "image", "title": "image", "type": "image"}] if thumbs else []) + [
         {"key": "file_name", "title": "file", "type": "text", "css": "mono"},
         {"key": "original", "title": "original label", "type": "class"},
@@ -354,20 +512,19 @@ def model_report(
         },
     ]
     sev = np.round(err.column("severity").to_numpy(zero_copy_only=False).astype(np.float64), 2)
-    sev_list: list[Any] = [None if np.isnan(s) else float(s) for s in sev.tolist()]
     cols = [
         file_names,
         err.column("original").to_numpy().tolist(),
-        [lst or [] for lst in labels_lists],
+        [lst or [] for lst in err.column("labels").to_pylist()],
         err.column("top1").to_numpy().tolist(),
         cat_codes,
         reason_codes,
-        sev_list,
+        [None if np.isnan(v) else float(v) for v in sev.tolist()],
     ]
     if thumbs:
         cols.insert(0, file_names)
-    rows = [list(r) for r in zip(*cols, strict=False)] if n_err else []
-    error_data = R.table(
+    rows = [list(r) for r in zip(*cols, strict=False)] if err.num_rows else []
+    return R.table(
         columns,
         rows,
         classes=names,
@@ -377,8 +534,10 @@ def model_report(
         images=thumbs,
     )
 
-    pairs = f.pairs
-    pair_rows = [
+
+def pair_table(pairs: Any, names: list[str]) -> dict[str, Any]:
+    """The table of the most frequent confused pairs."""
+    rows = [
         [int(o), int(p), int(n), c, d]
         for o, p, n, c, d in zip(
             pairs["original"],
@@ -389,7 +548,7 @@ def model_report(
             strict=True,
         )
     ]
-    pair_data = R.table(
+    return R.table(
         [
             {
                 "key": "original",
@@ -402,11 +561,14 @@ def model_report(
             {"key": "category", "title": "main category", "type": "text", "filter": True},
             {"key": "categories", "title": "all categories", "type": "text"},
         ],
-        pair_rows,
+        rows,
         classes=names,
     )
-    sc = f.superclasses
-    sc_data = R.table(
+
+
+def superclass_table(sc: Any) -> dict[str, Any]:
+    """The table of every superclass's accuracy and errors."""
+    return R.table(
         [
             {"key": "superclass", "title": "superclass", "type": "text"},
             {"key": "classes", "title": "classes", "type": "num"},
@@ -421,33 +583,24 @@ def model_report(
         ],
     )
 
-    metrics = []
+
+def headline_cards(analysis: Any) -> list[dict[str, Any]]:
+    """The headline cards: each metric with its interval, and MLA (under ReaL, from the
+    variants)."""
+    from errata.core.metrics import METRICS
+
+    cards = []
     for key, m in analysis.metrics.items():
         title = METRICS[key].title if key in METRICS else key
         if key == "imagenet_m":
-            metrics.append(
-                {
-                    "key": key,
-                    "title": title,
-                    "value": f"{m['value']} / {m['of']}",
-                    "ci": "",
-                    "images": m["images"],
-                }
-            )
+            value, ci = f"{m['value']} / {m['of']}", ""
         else:
             lo, hi = m["ci95"]
-            metrics.append(
-                {
-                    "key": key,
-                    "title": title,
-                    "value": f"{100 * m['value']:.2f} %",
-                    "ci": f"95 % CI {100 * lo:.2f} – {100 * hi:.2f}",
-                    "images": m["images"],
-                }
-            )
-    mla = summary.get("mla_variants", {}).get("mla")
+            value, ci = f"{100 * m['value']:.2f} %", f"95 % CI {100 * lo:.2f} – {100 * hi:.2f}"
+        cards.append({"key": key, "title": title, "value": value, "ci": ci, "images": m["images"]})
+    mla = analysis.summary.get("mla_variants", {}).get("mla")
     if "mla" not in analysis.metrics and mla is not None:  # ReaL: MLA from the variants
-        metrics.append(
+        cards.append(
             {
                 "key": "mla",
                 "title": mla["title"],
@@ -456,8 +609,14 @@ def model_report(
                 "images": analysis.metrics.get(analysis.scores.accuracy_key, {}).get("images"),
             }
         )
+    return cards
+
+
+def category_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The category table: each category's images, share of the top-1 errors (the bars) and
+    of the multi-label errors."""
     top1_errors = summary["top1_errors"]
-    categories = [
+    return [
         {
             "name": c,
             "count": row["count"],
@@ -468,35 +627,6 @@ def model_report(
         }
         for c, row in summary["categories"].items()
     ]
-    context = {
-        "version": errata.__version__,
-        "title": f"errata report — {analysis.predictions.name}",
-        "model": analysis.predictions.name,
-        "source": str(analysis.predictions.source),
-        "labels": analysis.labels.name,
-        "dataset": analysis.dataset.title,
-        "n_images": len(analysis.predictions),
-        "metrics": metrics,
-        "summary": summary,
-        "categories": categories,
-        "svgs": svgs,
-        "sources": summary.get("sources", {}),
-        "thumb_note": thumb_note,
-        "interval_note": interval_note(analysis.options),
-        "notes": analysis.notes(),
-        "n_errors": n_err,
-        "population": population,
-        "tables": {
-            k: Markup(R.embed_json(v))
-            for k, v in {
-                "errors-data": error_data,
-                "pairs-data": pair_data,
-                "superclass-data": sc_data,
-            }.items()
-        },
-    }
-    written["report"] = R.write_page(path, R.render("model.html", context))
-    return written
 
 
 def interval_note(options: Any) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from errata.io.images import list_images
+from errata.io.images import ImageFolder, list_images
 
 JPEG_QUALITY = 70  # thumbnails only need to show what is in the picture
 
@@ -35,15 +35,19 @@ def thumbnails(
     max_bytes: int,
     size: int,
     dataset: str = "imagenet-val",
+    listing: ImageFolder | None = None,
 ) -> tuple[dict[str, str], dict[str, Any]]:
     """Data URIs of the images of ``file_names`` (in that order) until ``max_bytes`` of JPEG.
 
     Returns ``(uris by file name, stats)`` with stats ``embedded``, ``missing``, ``unreadable``,
     ``bytes`` and ``capped``. An image is found by its file name (a validation image by its
     number, whatever its extension; an image of another test set by its class path); an
-    unreadable one is skipped and counted, never fatal.
+    unreadable one is skipped and counted, never fatal; so is one whose path leads out of
+    ``folder`` (a symbolic link elsewhere): only images inside the folder are read. ``listing``:
+    the folder already listed (:func:`errata.io.images.list_images`).
     """
-    images = list_images(folder, dataset=dataset)
+    images = listing if listing is not None else list_images(folder, dataset=dataset)
+    root = Path(images.root).resolve()
     wanted = list(dict.fromkeys(file_names))
     uris: dict[str, str] = {}
     stats = {"embedded": 0, "missing": 0, "unreadable": 0, "bytes": 0, "capped": False}
@@ -51,8 +55,12 @@ def thumbnails(
         if row < 0:
             stats["missing"] += 1
             continue
+        path = (images.root / images.paths[row]).resolve()
+        if not path.is_relative_to(root):
+            stats["unreadable"] += 1
+            continue
         try:
-            data = thumbnail(images.root / images.paths[row], size)
+            data = thumbnail(path, size)
         except (OSError, ValueError):
             stats["unreadable"] += 1
             continue

@@ -175,6 +175,22 @@
     });
   }
 
+  // example grids: a click shows the image at full size in a dialog (its src is the same
+  // data: URI; the caption is the file name, written as text)
+  var box = document.getElementById("lightbox");
+  if (box) {
+    document.querySelectorAll(".grid-image img").forEach(function (img) {
+      img.parentNode.addEventListener("click", function () {
+        if (img.src.indexOf("data:image/") !== 0) return;
+        box.querySelector("img").src = img.src;
+        box.querySelector("img").alt = img.alt;
+        box.querySelector(".caption").textContent = img.alt;
+        box.showModal();
+      });
+    });
+    box.addEventListener("click", function () { box.close(); });
+  }
+
   document.querySelectorAll(".etable").forEach(build);
   document.querySelectorAll(".tabs").forEach(tabs);
   document.documentElement.dataset.ready = "1";
