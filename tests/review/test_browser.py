@@ -90,3 +90,54 @@ def test_keyboard_only_annotation_and_export(project, chromium_page, tmp_path):
             # "d" (don't know) leaves the label as it was
         assert (file_name in doc["problematic_images"]) == (n == PROBLEMATIC_IMAGE)
     assert doc["problematic_images"][seen[PROBLEMATIC_IMAGE][0]] == "two <objects> & a watermark"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_blind_classify_skip_back_and_zoom(project, chromium_page):
+    """The classify queue from the keyboard: no label shown, a class typed by its name, skip to
+    another image, back to the first to see (and keep) the saved answer; the picture zooms."""
+    from errata.review import storage
+
+    proj, _ = project
+    proj.engine.dispose()
+    proc, url = start_server(proj.path)
+    page = chromium_page
+    try:
+        page.goto(url + "/login")
+        page.keyboard.type("ann1")
+        page.keyboard.press("Tab")
+        page.keyboard.type(PASSWORD)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        with page.expect_navigation():
+            page.keyboard.press("3")  # the third queue: classify
+        first = page.url
+        assert "/item/" in first and page.locator("#position").inner_text() == "Item 1 of 10"
+        assert page.locator("#original").count() == 0 and page.locator("#blind-note").count()
+        page.keyboard.press("/")
+        page.keyboard.type("tabby")
+        page.keyboard.press("Escape")  # leave the field (and its list), then Enter saves
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        second = page.url
+        assert second != first and page.locator("#position").inner_text() == "Item 2 of 10"
+        with page.expect_navigation():
+            page.keyboard.press("s")  # skip: a third image
+        assert page.url not in (first, second)
+        with page.expect_navigation():
+            page.keyboard.press("b")  # back to the one answered
+        assert page.url == first
+        assert page.locator("#class-search").input_value() == "281: tabby (n02123045)"
+        assert page.locator("#original").count() == 1  # saved: no longer blind
+        page.goto(url + "/item/1")  # the first novel item's image has a file
+        page.locator("#picture").click()
+        assert "zoomed" in (page.locator("#picture").get_attribute("class") or "")
+        page.keyboard.press("z")
+        assert "zoomed" not in (page.locator("#picture").get_attribute("class") or "")
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    again = storage.open_project(proj.path)
+    assert storage.item_view(again, int(first.rsplit("/", 1)[1]), 2)["answers"] == {281: 2}
+    again.engine.dispose()

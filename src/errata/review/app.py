@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from errata.exceptions import ErrataInputError, require
-from errata.review import auth, storage
+from errata.review import auth, forms, storage
 from errata.review.models import ANSWER_CODES, ANSWER_NAMES, DONT_KNOW, QUEUES
 from errata.review.security import (
     CSRF_FIELD,
@@ -91,7 +91,7 @@ def create_app(  # type: ignore[no-untyped-def]
         classes=classes,
         CSRF_FIELD=CSRF_FIELD,
     )
-    class_options = [f"{i}: {classes.names[i]} ({classes.wnids[i]})" for i in range(1000)]
+    class_options = forms.class_options()
     secret = signing_key(project.path)
     throttle = auth.Throttle(project)
     pool = auth.HashPool(hash_threads, hash_queue)
@@ -354,7 +354,8 @@ def create_app(  # type: ignore[no-untyped-def]
             position=storage.queue_position(project, view["id"], user.id),
             lease_minutes=LEASE_MINUTES,
             class_options=class_options if view["queue"] == "classify" else [],
-            **extra,
+            class_option=forms.class_option,
+            **{"error": None, "missing": [], **extra},
         )
 
     @app.post("/item/{item_id}/lease")
@@ -391,27 +392,38 @@ def create_app(  # type: ignore[no-untyped-def]
     ):
         user = current_user(request)
         view = _own_item(user, item_id)
-        answers: dict[int, int] = {}
-        if view["queue"] == "classify":
-            choice = form.get("class_index", "").strip()
-            if choice:
-                answers[_parse_class(choice)] = ANSWER_CODES["correct"]
-        else:
-            for c in view["candidates"]:
-                value = form.get(f"a_{c}")
-                if value:
-                    if value not in ANSWER_CODES:
-                        raise ErrataInputError(
-                            f"field a_{c}: '{value}' is not one of {', '.join(ANSWER_CODES)}"
-                        )
-                    answers[c] = ANSWER_CODES[value]
+        problematic = form.get("problematic") in ("on", "1", "true")
+        note = form.get("note", "")[:2000]
+        # what was typed, shown again when the form comes back with a message
+        typed = dict(view, note=note, problematic=problematic)
+        typed["class_text"] = form.get("class_index", "").strip()
+        try:
+            if view["queue"] == "classify":
+                answers = {forms.parse_class(typed["class_text"]): ANSWER_CODES["correct"]}
+            else:
+                answers = typed["answers"] = forms.parse_answers(form, view["candidates"])
+                if not answers:
+                    raise ErrataInputError(
+                        "Nothing was saved: no candidate label has an answer. Answer each one "
+                        "(Don't know is an answer too)."
+                    )
+                missing = [c for c in view["candidates"] if c not in answers]
+                if missing and form.get("partial_ok") != "1":
+                    n = len(view["candidates"])
+                    return render_item(
+                        request,
+                        user,
+                        typed,
+                        status=400,
+                        missing=missing,
+                        error=f"Not saved yet: {len(missing)} of {n} candidate labels have no "
+                        "answer (marked below). Answer them, or press Save again to save "
+                        "without them.",
+                    )
+        except ErrataInputError as exc:
+            return render_item(request, user, typed, status=400, error=str(exc))
         score = storage.save_review(
-            project,
-            item_id,
-            user.id,
-            answers,
-            problematic=form.get("problematic") in ("on", "1", "true"),
-            note=form.get("note", ""),
+            project, item_id, user.id, answers, problematic=problematic, note=note
         )
         if view["golden"] is not None and user.training:
             return render(
@@ -425,18 +437,6 @@ def create_app(  # type: ignore[no-untyped-def]
 
     def _assigned(annotator_id: int) -> list[str]:
         return storage.assigned_queues(project, annotator_id)
-
-    def _parse_class(text: str) -> int:
-        head = text.split(":", 1)[0].strip()
-        if head.isdigit() and 0 <= int(head) < 1000:
-            return int(head)
-        try:
-            return classes.index_of(text.strip())
-        except KeyError:
-            raise ErrataInputError(
-                f"field class_index: '{text}' is not a class (pick one of the "
-                "1000 classes from the list)"
-            ) from None
 
     @app.get("/image/{file_name:path}")
     def image(request: Request, file_name: str):  # type: ignore[no-untyped-def]
@@ -460,7 +460,13 @@ def create_app(  # type: ignore[no-untyped-def]
             raise fastapi.HTTPException(status_code=403, detail="admins only")
         return user
 
-    def admin_page(request: Request, user, status: int = 200, error: str | None = None):  # type: ignore[no-untyped-def]
+    def admin_page(  # type: ignore[no-untyped-def]
+        request: Request,
+        user,
+        status: int = 200,
+        error: str | None = None,
+        typed: dict[str, str] | None = None,
+    ):
         return render(
             request,
             "admin.html",
@@ -473,6 +479,7 @@ def create_app(  # type: ignore[no-untyped-def]
             now=time.time(),
             queues=QUEUES,
             error=error,
+            typed=typed,
         )
 
     @app.get("/admin", response_class=HTMLResponse)
@@ -495,7 +502,13 @@ def create_app(  # type: ignore[no-untyped-def]
                 training=form.get("training") == "on",
             )
         except ErrataInputError as exc:
-            return admin_page(request, user, status=400, error=str(exc))
+            return admin_page(
+                request,
+                user,
+                status=400,
+                error=str(exc),
+                typed={k: v for k, v in form.items() if k != "password"},  # kept for the retry
+            )
         return RedirectResponse("/admin", status_code=303)
 
     def _annotator(annotator_id: int):  # type: ignore[no-untyped-def]
@@ -558,13 +571,13 @@ def create_app(  # type: ignore[no-untyped-def]
         form: dict = form_dep,
     ):
         admin_user(request)
-        _annotator(annotator_id)
-        storage.set_assignments(
+        if not storage.set_assignments(
             project,
             annotator_id,
             [q for q in QUEUES if form.get(f"q_{q}") == "on"],
             training=form.get("training") == "on",
-        )
+        ):
+            raise fastapi.HTTPException(status_code=404, detail="no such annotator")
         return RedirectResponse("/admin", status_code=303)
 
     @app.exception_handler(fastapi.HTTPException)

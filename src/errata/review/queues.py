@@ -1,7 +1,8 @@
 """Building the three review queues from a label set and one or more models' predictions.
 
 * **novel** — (image, predicted class) pairs where a model's top-1 is not in the image's label set;
-  one item per image with all its novel classes plus its current labels as candidates, ranked by
+  one item per image with all its novel classes plus its current labels (and its original label,
+  when the label set lacks it) as candidates, ranked by
   how many models agree on a novel class, then by their mean confidence (Vasudevan et al. reviewed
   exactly these "novel predictions"); or, with ``novel_ranking="cleanlab"``, the pairs the models
   rank ordered by cleanlab's label quality (:mod:`errata.labelissues`).
@@ -51,6 +52,7 @@ def novel_predictions(
     confidence: np.ndarray | None = None,
     *,
     limit: int = MAX_NOVEL,
+    original: np.ndarray | None = None,
 ) -> QueuePlan:
     """Rank (image, class) pairs that models predict outside the label set.
 
@@ -62,12 +64,16 @@ def novel_predictions(
         Each model's top-1 class.
     confidence : ndarray of float, shape (n_models, n), optional
         Each model's probability for its top-1 (NaN when unknown).
+    original : ndarray of int, shape (n,), optional
+        The original ImageNet label (-1 unknown), added to the candidates when the label set
+        lacks it, so that the annotator is always asked about it too.
 
     Returns
     -------
     QueuePlan
         One row per image with at least one novel prediction; candidates are the novel classes
-        (most agreed first) followed by the image's current labels; score = models agreeing on
+        (most agreed first) followed by the image's current labels, then its original label when
+        neither lists it; score = models agreeing on
         the best novel class + mean confidence / 10 (agreement dominates, confidence breaks ties).
     """
     multi_labels = _as_csr(multi_labels)
@@ -94,8 +100,17 @@ def novel_predictions(
         novel_cls = pair_class[bounds[r] : bounds[r + 1]].tolist()
         i = images[r]
         current = multi_labels.indices[multi_labels.indptr[i] : multi_labels.indptr[i + 1]]
-        candidates.append(novel_cls + current.astype(np.int64).tolist())
+        candidates.append(
+            _with_original(novel_cls + current.astype(np.int64).tolist(), original, i)
+        )
     return QueuePlan(images[rank], candidates, image_score[rank])
+
+
+def _with_original(candidates: list[int], original: np.ndarray | None, row: int) -> list[int]:
+    """``candidates`` with the image's original label appended when known and missing."""
+    if original is None or original[row] < 0 or int(original[row]) in candidates:
+        return candidates
+    return candidates + [int(original[row])]
 
 
 def novel_cleanlab(
@@ -104,6 +119,7 @@ def novel_cleanlab(
     scores: Sequence[np.ndarray | None] | None = None,
     *,
     limit: int = MAX_NOVEL,
+    original: np.ndarray | None = None,
 ) -> QueuePlan:
     """Rank the novel predictions by cleanlab (:mod:`errata.labelissues`, the ``labelissues``
     extra) instead of by agreement: the (image, class) pairs the models rank and the label set
@@ -116,6 +132,9 @@ def novel_cleanlab(
         Each model's ranked classes (``-1`` where none).
     scores : sequence of n_models arrays (n, 1000) or None, optional
         Logits or probabilities, when a model has them.
+    original : ndarray of int, shape (n,), optional
+        The original label, appended to the candidates when missing (see
+        :func:`novel_predictions`).
 
     Returns
     -------
@@ -142,7 +161,8 @@ def novel_cleanlab(
     candidates_out = []
     for i, a, b in zip(images, bounds, ends):  # one step per queued image (≤ limit)
         current = multi_labels.indices[multi_labels.indptr[i] : multi_labels.indptr[i + 1]]
-        candidates_out.append(cls[by_image[a:b]].tolist() + current.astype(np.int64).tolist())
+        cands = cls[by_image[a:b]].tolist() + current.astype(np.int64).tolist()
+        candidates_out.append(_with_original(cands, original, i))
     return QueuePlan(images, candidates_out, 1.0 - ranked["quality"][first])
 
 
@@ -275,9 +295,9 @@ def build(
         for m, (p, r) in enumerate(zip(predictions, rows_of)):
             topk[m, :, : p.topk.shape[1]] = p.topk[r]
         scores = [None if p.scores is None else p.scores[r] for p, r in zip(predictions, rows_of)]
-        plans["novel"] = novel_cleanlab(multi, topk, scores, limit=max_novel)
+        plans["novel"] = novel_cleanlab(multi, topk, scores, limit=max_novel, original=original)
     elif "novel" in queues:
-        plans["novel"] = novel_predictions(multi, top1, conf, limit=max_novel)
+        plans["novel"] = novel_predictions(multi, top1, conf, limit=max_novel, original=original)
     if "audit" in queues:
         plans["audit"] = label_audit(multi, original, top1, per_class=audit_per_class, seed=seed)
     if "classify" in queues:

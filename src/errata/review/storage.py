@@ -357,11 +357,14 @@ def add_annotator(
 
 def set_assignments(
     project: Project, annotator_id: int, queues: Iterable[str], *, training: bool | None = None
-) -> None:
+) -> bool:
+    """Set the queues (and training mode) of one annotator; False when there is no such one."""
     from sqlalchemy import delete
 
     queues = [q for q in queues if q in QUEUES]
     with project.session() as s:
+        if s.get(Annotator, annotator_id) is None:
+            return False
         s.execute(delete(Assignment).where(Assignment.annotator_id == annotator_id))
         s.add_all([Assignment(annotator_id=annotator_id, queue=q) for q in queues])
         if training is not None:
@@ -369,6 +372,7 @@ def set_assignments(
             if a is not None:
                 a.training = training
         s.commit()
+        return True
 
 
 def annotators(project: Project) -> list[dict[str, Any]]:

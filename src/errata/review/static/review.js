@@ -43,6 +43,10 @@
   document.addEventListener("DOMContentLoaded", () => {
     focusRow(0);
     if (document.getElementById("answer-form")) setInterval(heartbeat, HEARTBEAT_MS);
+    const img = document.getElementById("picture");
+    if (img) img.addEventListener("click", () => img.classList.toggle("zoomed"));
+    const missing = document.querySelector("tr.cand.missing");
+    if (missing) focusRow(rows().indexOf(missing));
   });
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
@@ -72,6 +76,7 @@
     else if (k === "n") { e.preventDefault(); document.getElementById("note").focus(); }
     else if (k === "/") { const s = document.getElementById("class-search"); if (s) { e.preventDefault(); s.focus(); } }
     else if (k === "s") { const b = document.getElementById("skip"); if (b) { e.preventDefault(); b.click(); } }
+    else if (k === "z") { const img = document.getElementById("picture"); if (img) { e.preventDefault(); img.classList.toggle("zoomed"); } }
     else if (k === "b") { const b = document.getElementById("previous"); if (b) { e.preventDefault(); b.click(); } }
     else if (k === "Enter") { e.preventDefault(); submit(); }
   });
