@@ -43,6 +43,7 @@ _LAZY = {
     "label_issues": ("errata.labelissues", "label_issues"),
     "population": ("errata.io.population", "population"),
     "supersub": ("errata.supersub", "supersub"),
+    "headline_table": ("errata.headline", "headline_table"),
     "SuperSub": ("errata.supersub", "SuperSub"),
     "Options": ("errata.io.evidence", "Options"),
     "load_labels": ("errata.io.labels", "load_labels"),
@@ -58,6 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from errata.core.categories import CATEGORIES  # noqa: F401
     from errata.core.labelset import LabelSet  # noqa: F401
     from errata.exceptions import ErrataInputError  # noqa: F401
+    from errata.headline import headline_table  # noqa: F401
     from errata.io.evidence import Options  # noqa: F401
     from errata.io.labels import load_labels  # noqa: F401
     from errata.io.population import population  # noqa: F401

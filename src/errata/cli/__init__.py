@@ -71,6 +71,7 @@ from errata.cli import openworld as _openworld  # noqa: E402,F401
 from errata.cli import predict as _predict  # noqa: E402,F401
 from errata.cli import review as _review  # noqa: E402,F401
 from errata.cli import supersub as _supersub  # noqa: E402,F401
+from errata.cli import table as _table  # noqa: E402,F401
 from errata.cli import taxonomy as _taxonomy  # noqa: E402,F401
 
 
