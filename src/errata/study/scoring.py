@@ -79,7 +79,7 @@ class Scorer:
 
         self.spec, self.tmp, self.names, self.old_models = spec, tmp, names, old_models
         self.ctx = evidence(spec.label_set, spec.options)
-        self.classifier = Classifier(self.ctx) if self.ctx is not None else None
+        self.classifier: Classifier | None = None
         self.layout = StudyErrors(spec.label_set)
         self.tag = uuid.uuid4().hex[:8]
         self.frames: list[Any] = []
@@ -102,6 +102,8 @@ class Scorer:
         """Score the entries not marked for reuse; the models' rows as DataFrames."""
         spec = self.spec
         todo = [e for e in entries if not e.reuse]
+        if self.ctx is not None:  # the verdicts' memo pays when models share errors: > 1 model
+            self.classifier = Classifier(self.ctx, memo=len(todo) > 1)
         reading = read_zoo(
             [e.path for e in todo],
             dataset=spec.ds,
