@@ -148,7 +148,7 @@ def test_file_names_count_mismatch(tmp_path: Path) -> None:
 def test_an_unreadable_file_is_one_line(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """(As root every file is readable: the refusal is simulated where the file is opened.)"""
     from errata.exceptions import ErrataInputError
-    from errata.io import predictions
+    from errata.io import readers as predictions
 
     np.save(tmp_path / "p.npy", np.zeros(3, np.int64))
 

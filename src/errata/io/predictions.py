@@ -21,14 +21,9 @@ order but fits the other one are an error, never a silent 0.1 %.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
@@ -42,19 +37,24 @@ from errata.core.names import (
     first_duplicate_image,
     val_numbers,
 )
+from errata.core.ranking import top_classes
 from errata.exceptions import ErrataInputError, did_you_mean, row_ref
 from errata.io.columns import SUBSET_WIDTHS
-from errata.io.files import read_json
-from errata.io.table_files import NAME_KEYS, Read, Source, read_table, table_names
+from errata.io.orders import ORDER_NAMES as ORDER_NAMES
+from errata.io.orders import ORDERS as ORDERS
+from errata.io.orders import _numbers_in
+from errata.io.orders import file_names_for as file_names_for
+from errata.io.orders import imagefolder_order as imagefolder_order
+from errata.io.orders import order_fit as order_fit
+from errata.io.orders import resolve_order as resolve_order
+from errata.io.readers import INDEX_KEYS as INDEX_KEYS
+from errata.io.readers import MAX_TOPK, READERS, _read_file, _read_names_file, _read_npz, rows_error
+from errata.io.readers import SCORE_KEYS as SCORE_KEYS
+from errata.io.table_files import Read, table_names
 from errata.resources import N_CLASSES, N_VAL
 
 Order = Literal["auto", "filename", "imagefolder"]
-ORDER_NAMES = {"filename": "file-name", "imagefolder": "ImageFolder"}
-FIT_ACCURACY = 0.02  # top-1 against the original labels: 20× chance means the order fits
-FIT_RATIO = 3.0  # ... and it must beat the other order's accuracy by this factor
 TOPK_SAVED = 5  # how many ranked classes are kept when scores are given
-SCORE_KEYS = ("logits", "probs", "probabilities", "scores")
-INDEX_KEYS = ("predictions", "topk", "top5", "top1", "prediction")
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,251 +99,6 @@ class Predictions:
         return len(self.file_names)
 
 
-@cache
-def imagefolder_order() -> np.ndarray:
-    """Positions (in file-name order) of the 50,000 images as ImageFolder lists them: sorted by
-    class WordNet id (= class index), then file name."""
-    orig = resources.validation_labels()
-    out = np.lexsort((np.arange(N_VAL), orig))
-    out.setflags(write=False)
-    return out
-
-
-ORDERS = {
-    "filename": lambda: resources.val_file_names(),
-    "imagefolder": lambda: resources.val_file_names()[imagefolder_order()],
-}
-
-
-@cache
-def file_names_for(order: Literal["filename", "imagefolder"]) -> np.ndarray:
-    """The 50,000 validation file names in ``order`` (one shared read-only array per order)."""
-    out = ORDERS[order]()
-    out.setflags(write=False)
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# readers: each takes (path for messages, source to read: the path or its bytes in memory,
-# names field, test set, the rows the file must have if it names no images) and returns a Read
-
-
-def _head(src: Source, n: int) -> bytes:
-    if isinstance(src, io.BytesIO):
-        return bytes(src.getbuffer()[:n])
-    with open(src, "rb") as fh:
-        return fh.read(n)
-
-
-MAX_TOPK = 100  # ranked classes a file may give per image (more is not a top-k list)
-
-
-def available_memory() -> int:
-    """Bytes of memory available to this process (Linux: MemAvailable; else free pages)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return 8 << 30
-
-
-def _gib(n: float) -> str:
-    return f"{n / (1 << 40):.1f} TiB" if n >= 1 << 40 else f"{n / (1 << 30):.1f} GiB"
-
-
-def _check_header(
-    shape: tuple[int, ...], dtype: np.dtype, where: str, *, names: bool = False
-) -> None:
-    """Refuse, from its header alone, an array that cannot be a prediction file (or a list of
-    file names): the wrong kind, the wrong number of dimensions, or more data than memory."""
-    if dtype.hasobject:
-        raise ErrataInputError(
-            f"{where}: holds Python objects (a pickled array); expected "
-            + ("file names as strings" if names else "numbers: class indices or scores")
-        )
-    if names:
-        if dtype.kind not in "US" or len(shape) != 1:
-            raise ErrataInputError(
-                f"{where}: {dtype} array of shape {shape}; expected (n,) file names as strings"
-            )
-    else:
-        if dtype.kind not in "iuf":
-            raise ErrataInputError(
-                f"{where}: {dtype} array; expected numbers (class indices or scores)"
-            )
-        if len(shape) not in (1, 2) or (shape and shape[0] == 0):
-            raise ErrataInputError(
-                f"{where}: shape {shape}; expected (n,) top-1, (n, k) top-k or (n, 1000) scores"
-            )
-        wide = (N_CLASSES, N_CLASSES + 1, *SUBSET_WIDTHS)
-        if len(shape) == 2 and shape[1] > MAX_TOPK and shape[1] not in wide:
-            raise ErrataInputError(
-                f"{where}: shape {shape}; expected (n, k) ranked classes with k ≤ {MAX_TOPK}, "
-                "(n, 1000) scores, or (n, 200) scores of ImageNet-A/-R"
-            )
-    need = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
-    budget = available_memory() // 2
-    if need > budget:
-        raise ErrataInputError(
-            f"{where}: a {dtype} array of shape {shape} would need {_gib(need)} of memory "
-            f"(about {_gib(2 * budget)} is available); not a prediction file this machine can read"
-        )
-
-
-def _npy_header(fh: Any, where: str) -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and dtype from an ``.npy`` header (the data is not read)."""
-    from numpy.lib import format as npy
-
-    try:
-        version = npy.read_magic(fh)
-        read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
-        shape, _, dtype = read(fh)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ErrataInputError(
-            f"{where}: not a valid .npy array (its header: {exc}); save it with numpy.save"
-        ) from None
-    return tuple(int(d) for d in shape), np.dtype(dtype)
-
-
-def _usable(shape: tuple[int, ...]) -> bool:
-    """A shape whose only possible fault is its row count (others get their own message)."""
-    return len(shape) == 1 or shape[1] <= MAX_TOPK or shape[1] in (N_CLASSES, *SUBSET_WIDTHS)
-
-
-def rows_error(where: str, n: int) -> ErrataInputError:
-    """A validation-set file without file names whose row count is not 50,000."""
-    return ErrataInputError(
-        f"{where}: {n} prediction rows; expected 50000 (one per validation image, in "
-        "file-name or ImageFolder order), or give file names (a file_name column/array "
-        "or --file-names) to predict on a subset"
-    )
-
-
-def _read_npy(
-    path: Path, src: Source, names_field: str | None, ds: D.Dataset, rows: int | None
-) -> Read:
-    if _head(src, 6) != b"\x93NUMPY":
-        raise ErrataInputError(
-            f"{path}: not a valid .npy array (no NumPy header); save it with numpy.save"
-        )
-    if names_field is not None:
-        raise ErrataInputError(
-            f"--file-names {names_field}: a .npy file holds one array, no column or array of "
-            "file names; give a file of names (a JSON list or one name per line)"
-        )
-    with _open(src) as fh:
-        shape, dtype = _npy_header(fh, str(path))
-    _check_header(shape, dtype, str(path))
-    if rows is not None and _usable(shape) and shape[0] != rows:
-        raise rows_error(str(path), shape[0])  # from the header: the data is not read
-    try:
-        return Read(np.load(src, allow_pickle=False), None)
-    except (ValueError, EOFError, OSError) as exc:
-        raise ErrataInputError(
-            f"{path}: not a valid .npy array, truncated or corrupt ({exc})"
-        ) from None
-
-
-@contextlib.contextmanager
-def _open(src: Source) -> Iterator[Any]:
-    if isinstance(src, io.BytesIO):
-        src.seek(0)
-        yield src
-        src.seek(0)
-    else:
-        with open(src, "rb") as fh:
-            yield fh
-
-
-def _read_npz(
-    path: Path,
-    src: Source,
-    names_field: str | None,
-    ds: D.Dataset | None = None,
-    rows: int | None = None,
-    *,
-    names_only: bool = False,
-) -> Read:
-    """An ``.npz``: each array's header is checked before it is decompressed, so an archive
-    that unpacks to gigabytes is refused, not read. ``names_only``: the predictions array is
-    found but not read (an empty array stands for it). When several arrays could hold the
-    predictions, the first of :data:`INDEX_KEYS` then :data:`SCORE_KEYS` is read, and the
-    notes say which."""
-    import zipfile
-
-    from numpy.lib import format as npy
-
-    try:
-        with zipfile.ZipFile(src) as zf:
-            members = {
-                (n[: -len(".npy")] if n.endswith(".npy") else n): zf.getinfo(n)
-                for n in zf.namelist()
-            }
-            keys = list(members)
-            name_key = names_field or next((k for k in NAME_KEYS if k in keys), None)
-            if names_field and names_field not in keys:
-                raise ErrataInputError(
-                    f"{path}: no array '{names_field}' (arrays: {', '.join(keys)})"
-                )
-            data_keys = [k for k in keys if k != name_key]
-            known = [k for k in (*INDEX_KEYS, *SCORE_KEYS) if k in data_keys]
-            key = known[0] if known else None
-            if key is None and len(data_keys) == 1:
-                key = data_keys[0]
-            if key is None:
-                raise ErrataInputError(
-                    f"{path}: cannot tell which array holds the predictions (arrays: "
-                    f"{', '.join(keys)}; expected one of {', '.join(INDEX_KEYS + SCORE_KEYS)})"
-                )
-
-            def read(k: str, names: bool) -> np.ndarray:
-                where = f"{path}: array '{k}'"
-                with zf.open(members[k]) as fh:
-                    shape, dtype = _npy_header(fh, where)
-                _check_header(shape, dtype, where, names=names)
-                if not names and name_key is None and rows is not None and _usable(shape):
-                    if shape[0] != rows:
-                        raise rows_error(str(path), shape[0])  # from the header alone
-                with zf.open(members[k]) as fh:  # from the start: read_array reads the header
-                    return npy.read_array(fh, allow_pickle=False)
-
-            arr = np.empty(0) if names_only else read(key, False)
-            names = None if name_key is None else _names_array(read(name_key, True), path, name_key)
-            notes: tuple[str, ...] = ()
-            if len(known) > 1 and not names_only:
-                others = ", ".join(f"'{k}'" for k in known[1:])
-                notes = (f"{path}: read array '{key}'; {others} not used",)
-            return Read(arr, names, notes)
-    except ErrataInputError:
-        raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise ErrataInputError(
-            f"{path}: not a valid .npz archive, truncated or corrupt ({exc})"
-        ) from None
-
-
-def _names_array(raw: np.ndarray, path: Path, key: str) -> np.ndarray:
-    """File names stored in an ``.npz``: a string array (bytes are decoded as UTF-8)."""
-    if raw.ndim != 1:
-        raise ErrataInputError(f"{path}: array '{key}' has shape {raw.shape}; expected (n,) names")
-    if raw.dtype.kind == "S":
-        try:
-            return as_names(np.strings.decode(raw, "utf-8"))
-        except UnicodeDecodeError:
-            raise ErrataInputError(f"{path}: array '{key}': file names are not UTF-8") from None
-    if raw.dtype.kind != "U":
-        raise ErrataInputError(
-            f"{path}: array '{key}' has dtype {raw.dtype}; expected file names as strings"
-        )
-    return raw
-
-
 def image_ids(path: str | Path, *, dataset: str | D.Dataset) -> np.ndarray:
     """The images a prediction file predicts on a test set other than the validation set
     (their class paths, checked as :func:`load_predictions` checks them), reading only the
@@ -369,33 +124,6 @@ def image_ids(path: str | Path, *, dataset: str | D.Dataset) -> np.ndarray:
     return _class_paths(names, ds, str(path))[0]
 
 
-def _read_table(
-    path: Path, src: Source, names_field: str | None, ds: D.Dataset, rows: int | None
-) -> Read:
-    return read_table(path, src, names_field, ds)
-
-
-Reader = Callable[[Path, Source, str | None, D.Dataset, int | None], Read]
-READERS: dict[str, Reader] = {
-    ".npy": _read_npy,
-    ".npz": _read_npz,
-    ".csv": _read_table,
-    ".parquet": _read_table,
-}
-
-
-def _read_names_file(path: Path) -> np.ndarray:
-    if path.suffix.lower() == ".json":
-        names = read_json(path, what="a JSON list of file names")
-        if not isinstance(names, list):
-            raise ErrataInputError(f"{path}: expected a JSON list of file names")
-        return as_names([str(n) for n in names])
-    try:
-        return as_names(path.read_text(encoding="utf-8").split())
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ErrataInputError(f"{path}: cannot read file names ({exc})") from None
-
-
 # ---------------------------------------------------------------------------------------------
 # validation
 
@@ -414,7 +142,8 @@ def _rank_scores(
     checking that every score is finite; block by block, by repeated arg-max (a few passes
     over each block beat one full sort or partition of 1,000 columns). Scores are compared in
     their own precision: float64 scores stay float64 (a cast to float32 would tie scores that
-    differ by 1e-12, or overflow), narrower floats are compared as float32.
+    differ by 1e-12, or overflow), narrower floats are compared as float32. The ranking is
+    :func:`errata.core.ranking.top_classes`.
 
     ``columns``: the 1000-class index of each column of a subset's ``(n, K)`` scores; ``mask``
     ``(1000,)``: the classes a subset test set is scored over (the others are ``-inf`` before
@@ -448,11 +177,7 @@ def _rank_scores(
             block[:, ~mask] = -np.inf
         if scores is not None:
             scores[start : start + len(block)] = block
-        rows = np.arange(len(block))
-        for j in range(k):
-            best = block.argmax(axis=1)
-            topk[start : start + len(block), j] = best
-            block[rows, best] = -np.inf
+        topk[start : start + len(block)] = top_classes(block, k)
     return topk, scores
 
 
@@ -691,24 +416,6 @@ def _prediction_path(predictions: str | Path) -> tuple[Path, str | None]:
     return path, registry_order
 
 
-def _read_file(
-    path: Path, content: bytes | None, names_field: str | None, ds: D.Dataset, rows: int | None
-) -> Read:
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
-        raise ErrataInputError(
-            f"{path}: unsupported extension '{path.suffix}' (expected {', '.join(READERS)})"
-        )
-    try:
-        return reader(path, path if content is None else io.BytesIO(content), names_field, ds, rows)
-    except PermissionError:
-        raise ErrataInputError(f"{path}: permission denied (cannot read the file)") from None
-    except IsADirectoryError:
-        raise ErrataInputError(f"{path}: is a folder, not a prediction file") from None
-    except OSError as exc:
-        raise ErrataInputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-
-
 def _into_subset(
     topk: np.ndarray, ds: D.Dataset, outside: str, where: str
 ) -> tuple[np.ndarray, int, int]:
@@ -771,54 +478,6 @@ def _class_paths(
     ids.setflags(write=False)
     _SEEN_PATHS.put(np.array(names), ids, ds.name)
     return ids, np.full(len(ids), -1, dtype=np.int64)
-
-
-@cache
-def _numbers_in(order: str) -> np.ndarray:
-    """The validation numbers of the 50,000 images listed in ``order``."""
-    out = np.arange(N_VAL) if order == "filename" else np.array(imagefolder_order())
-    out.setflags(write=False)
-    return out
-
-
-@cache
-def _original_in(order: str) -> np.ndarray:
-    """The original labels of the 50,000 images listed in ``order``."""
-    val = resources.validation_labels()
-    return val if order == "filename" else val[imagefolder_order()]
-
-
-def order_fit(top1: np.ndarray) -> dict[str, float]:
-    """Top-1 accuracy against the original labels if the rows were in each order."""
-    return {o: float((top1 == _original_in(o)).mean()) for o in ORDERS}
-
-
-def resolve_order(top1: np.ndarray, order: str, where: str, *, known: str | None = None) -> str:
-    """The row order of a file without file names: ``order`` itself, checked, or for
-    ``"auto"`` the one the predictions fit (see the module docstring)."""
-    if order == "auto" and known is not None:
-        return known
-    fit = order_fit(top1)
-    fits = {
-        o
-        for o, a in fit.items()
-        if a >= FIT_ACCURACY and all(a >= FIT_RATIO * b for p, b in fit.items() if p != o)
-    }
-    shown = ", ".join(f"{100 * a:.1f} % in {ORDER_NAMES[o]} order" for o, a in fit.items())
-    if order == "auto":
-        if len(fits) == 1:
-            return fits.pop()
-        raise ErrataInputError(
-            f"{where}: cannot tell which image each row is (top-1 against the original labels: "
-            f"{shown}); give --order filename or --order imagefolder, or file names"
-        )
-    if fits and order not in fits:
-        other = fits.pop()
-        raise ErrataInputError(
-            f"{where}: the rows are not in {ORDER_NAMES[order]} order (top-1 against the "
-            f"original labels: {shown}); use --order {other} (or --order auto)"
-        )
-    return order
 
 
 def _registry_names() -> set[str]:
