@@ -225,6 +225,29 @@ def tally(
     )
 
 
+def answer_tally(
+    who: np.ndarray, n_who: int, original: np.ndarray, right: np.ndarray, n_classes: int
+) -> Tally:
+    """The tally of answers judged right or wrong against a label set — annotators, or models
+    scored as annotators, each answering some images (an image may be answered more than
+    once): per (answerer ``who``, original class; ``-1`` unknown), the right answers counted
+    as correct multi-label, the wrong ones as errors not classified. :func:`values` of it gives
+    the answerers' accuracy (the label accuracy, over every answer) and MLA (over answers of a
+    known class) with their intervals, as for models."""
+    cls = np.where(original >= 0, original, n_classes).astype(np.int64)
+    bucket = np.where(right, K.CORRECT_MULTI, B_UNCLASSIFIED).astype(np.int64)
+    flat = (np.asarray(who, dtype=np.int64) * (n_classes + 1) + cls) * N_BUCKETS + bucket
+    counts = np.bincount(flat, minlength=n_who * (n_classes + 1) * N_BUCKETS)
+    zeros = np.zeros((n_who, 2, n_classes), dtype=np.int64)
+    return Tally(
+        counts=counts.reshape(n_who, n_classes + 1, N_BUCKETS),
+        topk_hits=zeros,
+        topk_n=zeros,
+        severity_sum=np.zeros(n_who),
+        severity_n=np.zeros(n_who, dtype=np.int64),
+    )
+
+
 def _bincount_rows(values: np.ndarray, n: int) -> np.ndarray:
     """``(m, n)`` counts of each value ``0..n-1`` per row of ``values`` ``(m, k)``."""
     m = values.shape[0]

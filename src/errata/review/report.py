@@ -47,7 +47,7 @@ def human_vs_model(project: storage.Project, *, method: Method = "dawid-skene") 
     import pandas as pd
     from sqlalchemy import select
 
-    from errata.core.metrics import class_average, stratified_interval, wilson_interval
+    from errata.core.scoring import Scores, answer_tally
     from errata.review.export import reviewed_labels
     from errata.review.models import Annotator, Answer, Image, Item, Model, Prediction
 
@@ -90,18 +90,17 @@ def human_vs_model(project: storage.Project, *, method: Method = "dawid-skene") 
         hits = labels.multi.contains_at(r, df["choice"].to_numpy(np.int64))
         orig = labels.original[r].astype(np.int64)
         g = groups[np.maximum(orig, 0)]
-        lo, hi = wilson_interval(int(hits.sum()), len(hits))
-        known = orig >= 0  # an image of unknown class counts in the accuracy, not the MLA
-        hits_c = np.bincount(orig[known], weights=hits[known], minlength=N_CLASSES)
-        n_c = np.bincount(orig[known], minlength=N_CLASSES)
-        mlo, mhi = stratified_interval(hits_c, n_c)
+        # scored as models are (core.scoring): the accuracy over every answer is the label
+        # accuracy; an image of unknown class counts in it, not in the MLA
+        tally = answer_tally(np.zeros(len(r), np.int64), 1, orig, hits, N_CLASSES)
+        v = Scores((name,), tally, label_name="answers", groups={}, classified=False).values
         row: dict[str, Any] = {
             "who": name,
             "n": int(len(df)),
-            "accuracy": float(hits.mean()),
-            "accuracy_ci95": [float(lo[0]), float(hi[0])],
-            "mla": float(class_average(hits_c, n_c)),
-            "mla_ci95": [float(mlo), float(mhi)],
+            "accuracy": float(v["label_accuracy"][0]),
+            "accuracy_ci95": [float(v["label_accuracy_lo"][0]), float(v["label_accuracy_hi"][0])],
+            "mla": float(v["mla"][0]),
+            "mla_ci95": [float(v["mla_lo"][0]), float(v["mla_hi"][0])],
         }
         for k, gname in enumerate(GROUPS):
             m = g == k
