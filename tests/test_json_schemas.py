@@ -25,7 +25,11 @@ SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 def run_json(*args: str) -> dict:  # type: ignore[type-arg]
     done = subprocess.run([ERRATA, *args, "--json"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return json.loads(done.stdout, parse_constant=strict)
+
+
+def strict(constant: str) -> None:
+    raise AssertionError(f"{constant} in --json output: not JSON (a figure without value is null)")
 
 
 def errors_of(command: str, doc: dict) -> list[str]:  # type: ignore[type-arg]
@@ -119,3 +123,12 @@ def test_diff_json_keys_are_snake_case(runs: Path) -> None:
     assert bad == []
     assert "other_prediction" in doc and "fine_grained" in doc["transitions"]
     assert doc["mcnemar"]["multi_label"]["b_only"] == doc["fixed"]
+
+
+def test_supersub_json_is_strict_json(runs: Path, tmp_path: Path) -> None:
+    """A superclass without errors has no within-share: null, not NaN, in --json."""
+    run_json("compare", str(runs), "--order", "imagefolder", "--out", str(tmp_path / "s"))
+    doc = run_json("supersub", str(tmp_path / "s"))
+    rows = [s for m in doc["models"] for s in m["superclasses"]]
+    assert any(s["errors"] == 0 and s["within_share"] is None for s in rows)
+    assert all(0 < m["flat_pipeline_real"] < 1 for m in doc["models"])

@@ -80,10 +80,33 @@ def pct(value: Any, digits: int = 1, *, unit: str = " %", missing: str = "—") 
     return f"{100 * float(value):.{digits}f}{unit}"
 
 
+def finite(obj: Any) -> Any:
+    """``obj`` for strict JSON: NaN and infinities (a figure with no value) as None, numpy
+    scalars and arrays as Python values, tuples as lists."""
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return finite(obj.tolist())
+    if isinstance(obj, np.generic):
+        return finite(obj.item())
+    return obj
+
+
 def print_json(obj: Any) -> None:
+    """``obj`` as JSON on stdout: strict JSON (no NaN; null where a figure has no value)."""
     from errata.io.files import json_default
 
-    sys.stdout.write(json.dumps(obj, indent=2, default=json_default) + "\n")
+    sys.stdout.write(
+        json.dumps(finite(obj), indent=2, default=json_default, allow_nan=False) + "\n"
+    )
 
 
 def written_json(written: Mapping[str, Any]) -> dict[str, dict[str, str]]:
