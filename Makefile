@@ -24,7 +24,7 @@ EXTRAS ?= --extra review --extra openworld --extra predict --extra imagenetx --e
 RUN := $(UV) run --frozen $(EXTRAS)
 CORE_RUN := $(UV) run --frozen
 
-.PHONY: help uv env env-core apt sources demo test docs bench lint resources clean
+.PHONY: help uv env env-core apt sources demo test docs bench lint golden resources clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -64,6 +64,9 @@ lint: env  ## ruff, mypy and the layer contracts (import-linter)
 	@$(RUN) ruff check src tests tools benchmarks
 	@$(RUN) mypy
 	@$(RUN) lint-imports
+
+golden: env  ## re-record the golden CLI outputs (tests/golden/expected; review the diff before committing)
+	@$(RUN) python tools/record_golden.py
 
 resources: env apt sources  ## regenerate the package resources from their sources
 	@$(RUN) python tools/build_resources.py
