@@ -284,5 +284,5 @@ def test_a_data_directory_without_the_default_evidence_says_so(  # type: ignore[
     assert str(escape(note)) in (tmp_path / "r.html").read_text()
     stated = json.loads(run("analyze", str(pred), "--json", "--proposals", "none").stdout)
     assert not [n for n in stated["notes"] if "rejected-proposal" in n]  # chosen, not lacking
-    spurious = out["errors"]["categories"]["spurious correlation"]["count"]
-    assert spurious == stated["errors"]["categories"]["spurious correlation"]["count"]
+    spurious = out["errors"]["categories"]["spurious_correlation"]["count"]
+    assert spurious == stated["errors"]["categories"]["spurious_correlation"]["count"]

@@ -275,7 +275,8 @@ class Analysis:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: model, label set, settings, coverage, metrics, the error summary (each
-        category with its ``published_band``), whether the run is comparable with the
+        category with its ``published_band``; categories and groups keyed snake_case, as
+        :func:`keyed` gives them), whether the run is comparable with the
         published population (``published``) and where its shares stand (``published_band``)."""
         from errata.io.population import band_json, with_band
 
@@ -288,7 +289,7 @@ class Analysis:
             "labels": self.labels.summary() | {"source": self.labels.source},
             "settings": self.settings,
             "metrics": self.metrics,
-            **({"errors": with_band(self.summary, band or {})} if self.summary else {}),
+            **({"errors": keyed(with_band(self.summary, band or {}))} if self.summary else {}),
             "published": self.published(),
             **(
                 {"published_band": {k: v for k, v in band.items() if k != "categories"}}
@@ -320,8 +321,35 @@ class Analysis:
             )
             if self.errors_table is not None:
                 files.write_parquet(tmp / names["errors"], self.errors_table)
-                files.write_json(tmp / names["summary"], self.summary)
+                files.write_json(tmp / names["summary"], keyed(self.summary))
         return {k: out / v for k, v in names.items()}
+
+
+def keyed(summary: dict[str, Any]) -> dict[str, Any]:
+    """An error summary for JSON: ``categories`` keyed by category key (``fine_grained_oov``)
+    and ``groups`` by group key (``other_organisms``), each entry with its ``name`` as errata
+    prints it — the Python ``summary`` keeps the names as keys.
+
+    >>> keyed({"categories": {"fine-grained OOV": {"count": 0}}, "groups": {}})["categories"]
+    {'fine_grained_oov': {'name': 'fine-grained OOV', 'count': 0}}
+    """
+    from errata.core.categories import slug
+
+    def cats(block: dict[str, Any]) -> dict[str, Any]:
+        return {slug(n): ({"name": n} | v) if isinstance(v, dict) else v for n, v in block.items()}
+
+    out = dict(summary)
+    out["categories"] = cats(summary.get("categories", {}))
+    out["groups"] = {
+        split: {
+            slug(g): {"name": g}
+            | b
+            | {"categories": {slug(n): v for n, v in b["categories"].items()}}
+            for g, b in groups.items()
+        }
+        for split, groups in summary.get("groups", {}).items()
+    }
+    return out
 
 
 def _class_categories() -> Any:

@@ -94,7 +94,8 @@ def _run_row(doc: dict[str, Any]) -> dict[str, Any]:
         row["imagenet_m"], row["imagenet_m_of"] = m["value"], m["of"]
     row["errors"] = errors["errors"]
     for c in K.ERRORS:
-        entry = errors["categories"].get(c.name, {})
+        cats = errors["categories"]  # by key; a metrics.json of errata before 0.1.1 by name
+        entry = cats.get(c.key) or cats.get(c.name) or {}
         ran = not entry.get("status")
         row[f"n_{c.key}"] = entry.get("count") if ran else None
     return row

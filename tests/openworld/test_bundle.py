@@ -86,7 +86,7 @@ def test_analyze_with_openworld_claims_the_planted_image(bundle: Path, tmp_path:
     )
     assert done.returncode == 0, done.stderr
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
-    assert summary["categories"]["fine-grained OOV"]["count"] == 1
+    assert summary["categories"]["fine_grained_oov"]["count"] == 1
     assert summary["sources"]["fine_grained_oov"].startswith("open-world model")
     import pyarrow.parquet as pq
 
