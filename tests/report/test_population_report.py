@@ -147,3 +147,40 @@ def test_study_report_counts_the_models_outside(small_study, tmp_path, monkeypat
     )
     row = sec[sec.index("<td>fine-grained</td>") :].split("</tr>")[0]
     assert f'<td class="n">{fine["above"]}</td>' in row
+
+
+def test_study_comparability_is_judged_per_model(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """Issue 23 item 2: two subset files among full ones leave the full ones' top-1 comparable;
+    the placement table lists N_PLACED models and says how many there are."""
+    import re
+
+    import errata
+    from errata import resources
+    from errata.report import study as S
+
+    monkeypatch.setenv(data.ENV_VAR, str(write_population(tmp_path / "data")))
+    monkeypatch.setenv(data.NO_VERIFY_ENV, "1")  # planted files, not the registry's
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    truth = resources.validation_labels().astype(np.int64)
+    rng = np.random.default_rng(0)
+    for i in range(4):  # full: every validation image
+        top1 = np.where(rng.random(len(truth)) < 0.7 + 0.05 * i, truth, (truth + 1) % 1000)
+        np.save(zoo / f"full_{i}.npy", top1)
+    names = resources.val_file_names()[:20_000]
+    for i in range(2):  # subsets: 20,000 images, with their names
+        np.savez(zoo / f"a_subset_{i}.npz", top1=truth[:20_000], file_names=names)
+    study = errata.compare([zoo], out=tmp_path / "study", classify=False)
+    assert study.summary["published"]["figures"]["top1"] is False  # the study as a whole
+    monkeypatch.setattr(S, "N_PLACED", 3)
+    sec = _section(study_report(tmp_path / "study", tmp_path / "s.html")["report"].read_text())
+    assert "top-1 is comparable for 4 of the 6 models" in sec
+    assert "(a_subset_0, a_subset_1)" in sec
+    table = sec[sec.index('id="population-placement"') :].split("</table>")[0]
+    placed = re.findall(
+        r"<tr><td>([^<]+)</td><td>top-1</td><td[^>]*>[^<]*</td>\s*<td[^>]*>([^<]+)</td>", table
+    )
+    assert [m for m, _ in placed] == ["a_subset_0", "a_subset_1", "full_0"]
+    for model, below in placed:
+        assert (below == "not comparable") is model.startswith("a_subset"), (model, below)
+    assert "showing 3 of 6 models" in sec and "all are in models.parquet" in sec

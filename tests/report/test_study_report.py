@@ -71,3 +71,10 @@ def test_unknown_color_column_writes_nothing(small_study, tmp_path: Path) -> Non
     with pytest.raises(ErrataInputError, match="--color-by"):
         study_report(small_study, tmp_path / "s.html", color_by="nope")
     assert not (tmp_path / "s.html").exists()
+
+
+def test_study_report_tells_progress(small_study, tmp_path: Path) -> None:
+    steps: list[tuple[int, int, str]] = []
+    study_report(small_study, tmp_path / "s.html", progress=lambda d, t, w: steps.append((d, t, w)))
+    assert [w for _, _, w in steps] == ["figures", "population", "tables", "page", "done"]
+    assert steps[-1] == (4, 4, "done") and [d for d, _, _ in steps] == [0, 1, 2, 3, 4]

@@ -100,6 +100,9 @@ def compare(
         None, "--color-by", help="Metadata column that colours the points of the --report plots."
     ),
     plots: Path = plots_opt(),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No progress display (while scoring and building --report)."
+    ),
 ) -> None:
     """Analyse many models at once and write Parquet tables for DuckDB.
 
@@ -124,7 +127,7 @@ def compare(
         proposals=proposals,
         preset=preset,
     )
-    with progress_bar("models", disable=json_) as progress:
+    with progress_bar("models", disable=json_ or quiet) as progress:
         study = run(
             paths,
             labels=labels,
@@ -144,9 +147,15 @@ def compare(
         from errata.report.study import load_metadata, study_figures, study_report
 
         if report is not None:
-            study.written |= study_report(
-                study, report, metadata=metadata, color_by=color_by, plots=plots
-            )
+            with progress_bar("report", disable=json_ or quiet) as progress:
+                study.written |= study_report(
+                    study,
+                    report,
+                    metadata=metadata,
+                    color_by=color_by,
+                    plots=plots,
+                    progress=progress,
+                )
         else:
             models = study.models
             if metadata is not None:

@@ -209,11 +209,17 @@ def superclass_figure(sc: Any) -> Any:
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(R.pct_formatter())
     ax.set_xlabel("accuracy (multi-label) of images whose original class is in the superclass")
+    if len(sc) > len(worst):  # say what the plot leaves out: the table has every superclass
+        ax.set_title(
+            f"the {len(worst)} least accurate of {len(sc):,} superclasses (all in the table)",
+            loc="left",
+        )
     return fig
 
 
-def pairs_figure(pairs: Any, class_names: Any) -> Any:
-    """Counts of the most frequent confused pairs, coloured by their main category."""
+def pairs_figure(pairs: Any, class_names: Any, n_pairs: int = 0) -> Any:
+    """Counts of the most frequent confused pairs, coloured by their main category (of
+    ``n_pairs`` in all, said in the title when the plot shows fewer)."""
     top = pairs.head(20)
     fig, ax = R.figure(7.5, 0.25 * len(top) + 0.9)
     y = np.arange(len(top))[::-1]
@@ -233,6 +239,11 @@ def pairs_figure(pairs: Any, class_names: Any) -> Any:
     from matplotlib.patches import Patch
 
     ax.legend([Patch(color=R.category_color(c)) for c in cats], cats, loc="lower right")
+    if max(n_pairs, len(pairs)) > len(top):
+        ax.set_title(
+            f"the {len(top)} most frequent of {max(n_pairs, len(pairs)):,} confused pairs",
+            loc="left",
+        )
     return fig
 
 
@@ -249,7 +260,7 @@ def model_figures(analysis: Any, f: ModelFacts | None = None) -> dict[str, Any]:
     if analysis.summary.get("mla_variants"):
         figs["mla_variants"] = mla_figure(analysis.summary["mla_variants"])
     if len(f.pairs):
-        figs["confused_pairs"] = pairs_figure(f.pairs, resources.classes().names)
+        figs["confused_pairs"] = pairs_figure(f.pairs, resources.classes().names, f.n_pairs)
     if len(f.superclasses):
         figs["superclass_accuracy"] = superclass_figure(f.superclasses)
     return figs

@@ -187,15 +187,18 @@ def band_study(bands: Any) -> dict[str, Any]:
 
 
 def section(
-    runs: list[tuple[str, dict[str, float]]],
+    runs: list[tuple[str, dict[str, float]]] | list[tuple[str, dict[str, float], dict[str, bool]]],
     comparable: dict[str, Any],
     *,
     band: dict[str, Any] | None = None,
+    n_placed: int = 20,
 ) -> dict[str, Any]:
     """The template context of the section: ``present`` (the published files are here),
     ``comparable``, the band table (``band``: :func:`band_rows` or :func:`band_study`), the
-    figure, and per run a placement table; without the files, how to get them. The figure is
-    under ``figure`` (a matplotlib Figure, for ``--plots``)."""
+    figure, and a placement table of the first ``n_placed`` runs; without the files, how to get
+    them. A run may carry its own ``figures`` (which are comparable: a study judges each model),
+    else ``comparable``'s hold. The figure is under ``figure`` (a matplotlib Figure, for
+    ``--plots``)."""
     out: dict[str, Any] = {"comparability": comparable, "present": P.is_present()}
     if band is not None:
         out["band"] = band
@@ -205,11 +208,12 @@ def section(
         return out
     pop = P.population(datasets=("imagenet",))
     out["n_models"] = len(pop)
-    out["figure"] = figure(pop, runs, comparable)
+    out["figure"] = figure(pop, [(r[0], r[1]) for r in runs], comparable)
     rows = []
-    for name, values in runs[:20]:
-        placed = P.placement(values, pop, figures=comparable["figures"])
-        rows.append({"model": name, "figures": placed})
+    for run in runs[:n_placed]:
+        figures = run[2] if len(run) > 2 else comparable["figures"]  # type: ignore[misc]
+        placed = P.placement(run[1], pop, figures=figures)
+        rows.append({"model": run[0], "figures": placed})
     out["placement"] = rows
     out["titles"] = {"top1": "top-1", "mla_overlap": "MLA (+ overlapping)"} | {
         f"share_{c}": f"{_category_name(c)} share" for c in P.MLE_CATEGORIES

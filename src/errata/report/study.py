@@ -7,6 +7,7 @@ Entry points: :func:`study_report` (``errata compare --report``) and :func:`stud
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from errata.exceptions import ErrataInputError
 from errata.io.files import read_json
 from errata.report import _render as R
 from errata.report import population as PR
+from errata.resources import N_VAL
 
 RASTERIZE_ABOVE = 300  # models: above this, scatter points are rasterised inside the SVG
 MAX_LEGEND = 12  # categorical colours shown; rarer values are pooled as "other"
@@ -307,6 +309,7 @@ def study_report(
     color_by: str | None = None,
     plots: str | Path | None = None,
     title: str | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> dict[str, Path]:
     """Write the report of a study of many models as one self-contained HTML file.
 
@@ -322,12 +325,19 @@ def study_report(
     color_by : str, optional
         The attribute (metadata or models-table column) that colours the points.
     plots : folder, optional
-        Also write every plot as SVG and PNG here.
+        Also write every plot as SVG, PDF and PNG here.
+    progress : callable(done, total, what), optional
+        Told as each step of :data:`STEPS` starts (the CLI draws a bar from it).
     """
     from markupsafe import Markup
 
     import errata
 
+    def step(what: str) -> None:
+        if progress is not None:
+            progress(STEPS.index(what), len(STEPS) - 1, what)
+
+    step("figures")
     models, meta = load_study(study)
     attrs: list[str] = []
     if metadata is not None:
@@ -338,6 +348,7 @@ def study_report(
             f"({', '.join(attrs) or 'no metadata given'})"
         )
     figs = study_figures(models, color_by=color_by)
+    step("population")
     population = population_section(models, meta)
     if "figure" in population:
         figs[PR.FIGURE] = population.pop("figure")
@@ -353,6 +364,7 @@ def study_report(
         if f"share_{key}" in figs
     ]
 
+    step("tables")
     columns: list[dict[str, Any]] = [{"key": "model", "title": "model", "type": "text"}]
     if _by_dataset(models):
         columns.append({"key": "dataset", "title": "dataset", "type": "text", "filter": True})
@@ -401,37 +413,71 @@ def study_report(
         "population": population,
         "tables": {"models-data": Markup(R.embed_json(R.table(columns, rows)))},
     }
+    step("page")
     written["report"] = R.write_page(path, R.render("study.html", context))
+    step("done")
     return written
 
 
-N_PLACED = 10  # models listed in the placement table (all are drawn)
+STEPS = ("figures", "population", "tables", "page", "done")  # what study_report's progress hears
+N_PLACED = 50  # models listed in the placement table (all are drawn)
 
 
 def population_section(models: Any, meta: dict[str, Any]) -> dict[str, Any]:
     """The section among the published models (:mod:`errata.report.population`): every model of
-    the study drawn on the published plots, and whether the study is comparable."""
+    the study drawn on the published plots, and whether each is comparable — judged per model
+    (:func:`per_model_comparability`): a model that covers a subset of the images has no
+    comparable top-1, the others keep theirs."""
     from errata.core.datasets import DEFAULT
-    from errata.io.population import comparability
-    from errata.study import published_of
+    from errata.io.population import models_bands
 
     settings = meta.get("settings") or {}
     if isinstance(settings.get(DEFAULT), dict):  # format 3: settings per test set
         settings = settings[DEFAULT]
     if "dataset" in models.columns:  # only the validation models stand beside the published
         models = models[models["dataset"] == DEFAULT]
-    published = meta.get("published")
-    if not isinstance(published, dict) or "figures" not in published:
-        # no validation models: nothing says whether they cover the 50,000 images
-        published = published_of(models, settings) or comparability(settings, full_val=None)
-    runs = [(str(r["model"]), PR.run_values(r, settings)) for r in models.to_dict(orient="records")]
-    from errata.io.population import models_bands
-
-    out = PR.section(runs, published, band=PR.band_study(models_bands(models, settings)))
+    study, figures, note = per_model_comparability(models, settings)
+    runs = [
+        (str(r["model"]), PR.run_values(r, settings), f)
+        for r, f in zip(models.to_dict(orient="records"), figures, strict=True)
+    ]
+    out = PR.section(
+        runs, study, band=PR.band_study(models_bands(models, settings)), n_placed=N_PLACED
+    )
+    out["per_model_note"] = note
     if "placement" in out and len(runs) > N_PLACED:
-        out["placement"] = out["placement"][:N_PLACED]
         out["placement_note"] = (
             f"showing {N_PLACED} of {len(runs):,} models (in study order); every model is drawn "
             'above, and all are in models.parquet (errata query STUDY "SELECT * FROM models")'
         )
     return out
+
+
+def per_model_comparability(
+    models: Any, settings: dict[str, Any]
+) -> tuple[dict[str, Any], list[dict[str, bool]], str]:
+    """Whether the study's validation models stand beside the published ones, model by model:
+    (the study's verdict for a model that covers the 50,000 images — or for none, when no model
+    does —, each model's ``figures``, and a sentence on the models whose verdict differs: those
+    that predict a subset, whose top-1 is not comparable)."""
+    from errata.io.population import comparability
+
+    col = "top1_images" if "top1_images" in models.columns else "images"
+    if col not in models.columns or not len(models):
+        verdict = comparability(settings, full_val=None)
+        return verdict, [verdict["figures"]] * len(models), ""
+    full = models[col].to_numpy() == N_VAL
+    whole = comparability(settings, full_val=True)
+    part = comparability(settings, full_val=False)
+    verdict = whole if full.any() else part
+    figures = [whole["figures"] if f else part["figures"] for f in full]
+    if full.all() or not full.any():
+        return verdict, figures, ""
+    subset = models.loc[~full, "model"].astype(str).tolist()
+    names = ", ".join(subset[:5]) + (f" and {len(subset) - 5:,} more" if len(subset) > 5 else "")
+    note = (
+        f"top-1 is comparable for {int(full.sum()):,} of the {len(full):,} models; the other "
+        f"{len(subset):,} predict a subset of the 50,000 validation images ({names}), so their "
+        "top-1 is not ranked among the published"
+    )
+    return verdict, figures, note
