@@ -19,7 +19,7 @@ def template_project(tmp_path_factory):
     """The synthetic project built once (argon2 hashing is deliberately slow); tests get copies."""
     tmp = tmp_path_factory.mktemp("template")
     proj, inputs = make_project(tmp)
-    proj.engine.dispose()
+    proj.dispose()
     return tmp / "project", inputs
 
 
@@ -35,7 +35,7 @@ def project(template_project, tmp_path):
     shutil.copytree(src, dst)
     proj = storage.open_project(dst)
     yield proj, inputs
-    proj.engine.dispose()
+    proj.dispose()
 
 
 @pytest.fixture
@@ -159,4 +159,4 @@ def backend_project(request, tmp_path):
         db_url = f"{server}/{name}"
     proj, inputs = make_project(tmp_path, db_url=db_url)
     yield proj, inputs
-    proj.engine.dispose()
+    proj.dispose()

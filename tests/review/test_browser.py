@@ -115,6 +115,15 @@ def test_blind_classify_skip_back_and_zoom(project, chromium_page):
         first = page.url
         assert "/item/" in first and page.locator("#position").inner_text() == "Item 1 of 10"
         assert page.locator("#original").count() == 0 and page.locator("#blind-note").count()
+        page.keyboard.press("h")  # the hierarchy browser: pick a class from the tree
+        page.wait_for_selector("#hierarchy-tree ul.tree")
+        page.evaluate(
+            "document.querySelectorAll('#hierarchy-tree details').forEach(d => d.open = true)"
+        )
+        page.locator('button.leaf[data-option="207: golden retriever (n02099601)"]').click()
+        assert page.locator("#class-search").input_value() == "207: golden retriever (n02099601)"
+        page.locator("#class-search").fill("")
+        page.keyboard.press("Escape")
         page.keyboard.press("/")
         page.keyboard.type("tabby")
         page.keyboard.press("Escape")  # leave the field (and its list), then Enter saves

@@ -279,3 +279,20 @@ def test_the_admin_form_keeps_what_was_typed(client_for):
     assert re.search(r'name="q_audit" checked', r.text)
     assert not re.search(r'name="q_novel" checked', r.text)
     assert "short" not in r.text.split("at least 8 characters")[1]  # never the password
+
+
+def test_the_class_hierarchy_browser(client_for):
+    c = client_for("ann1")
+    page = c.get("/classes")
+    assert page.status_code == 200
+    assert page.text.count('class="leaf"') >= 1000  # every class is reachable
+    assert 'data-option="281: tabby (n02123045)"' in page.text
+    found = c.get("/classes", params={"q": "tabby"}).text
+    assert found.count('class="leaf"') == 1 and "carnivore" in found and "feline" in found
+    none = c.get("/classes", params={"q": "no such thing at all"}).text
+    assert 'id="no-match"' in none and 'class="leaf"' not in none
+    frag = c.get("/classes", params={"fragment": 1, "q": "<script>"}).text
+    assert "<html" not in frag and "<script>" not in frag  # the tree alone, escaped
+    assert 'id="hierarchy"' in c.get("/queue/classify", follow_redirects=True).text
+    anon = client_for(None)
+    assert anon.get("/classes", follow_redirects=False).status_code == 303

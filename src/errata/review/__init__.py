@@ -88,7 +88,7 @@ def init_project(
             **kwargs,
         )
     finally:
-        project.engine.dispose()
+        project.dispose()
 
 
 __all__ = ["init_project", "dawid_skene", "majority_vote", "Method"]

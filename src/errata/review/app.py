@@ -438,6 +438,24 @@ def create_app(  # type: ignore[no-untyped-def]
     def _assigned(annotator_id: int) -> list[str]:
         return storage.assigned_queues(project, annotator_id)
 
+    @app.get("/classes", response_class=HTMLResponse)
+    def classes_page(request: Request, q: str = "", fragment: int = 0):  # type: ignore[no-untyped-def]
+        """The class-hierarchy browser (``fragment=1``: the tree alone, for the classify page)."""
+        from errata.review import hierarchy
+
+        user = current_user(request)
+        query = q.strip()[:100]
+        ctx: dict[str, Any] = {
+            "nodes": hierarchy.class_tree(),
+            "wanted": hierarchy.matching(query),
+            "query": query,
+            "subtree_has": hierarchy.subtree_has,
+            "class_option": forms.class_option,
+        }
+        if fragment:
+            return HTMLResponse(env.get_template("_tree.html").render(**ctx))
+        return render(request, "classes.html", user=user, **ctx)
+
     @app.get("/image/{file_name:path}")
     def image(request: Request, file_name: str):  # type: ignore[no-untyped-def]
         current_user(request)

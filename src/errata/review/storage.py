@@ -71,11 +71,26 @@ class Project:
     # SQLite allows one writer; queueing writers on a lock here avoids its busy-wait back-off
     # (sleeps of up to 100 ms), which otherwise dominates the latency tail under load
     write_lock: Any = field(default_factory=threading.Lock, compare=False, repr=False)
+    # SQLite: the same database with synchronous=NORMAL, for leases only (a lease lost in a
+    # crash costs nothing, and WAL commits without an fsync each); answers keep synchronous=FULL
+    lease_engine: Any = field(default=None, compare=False, repr=False)
 
     def session(self):  # type: ignore[no-untyped-def]
         from sqlalchemy.orm import Session
 
         return Session(self.engine, expire_on_commit=False)
+
+    def lease_session(self):  # type: ignore[no-untyped-def]
+        """A session for lease writes, which need not survive a crash (see ``lease_engine``)."""
+        from sqlalchemy.orm import Session
+
+        return Session(self.lease_engine or self.engine, expire_on_commit=False)
+
+    def dispose(self) -> None:
+        """Close every database connection of the project."""
+        self.engine.dispose()
+        if self.lease_engine is not None:
+            self.lease_engine.dispose()
 
     @property
     def sqlite(self) -> bool:
@@ -90,11 +105,15 @@ class Refused(ErrataInputError):
     """A review that is not stored, for a reason the annotator should read (HTTP 409)."""
 
 
-def _begin_write(project: Project, s: Any) -> None:
+def _begin_write(project: Project, s: Any, *, durable: bool = True) -> None:
     """Start a write transaction: on SQLite ``BEGIN IMMEDIATE`` (the one writer, also against
-    other processes); on PostgreSQL rows are locked by the statements themselves."""
+    other processes); on PostgreSQL rows are locked by the statements themselves, and a
+    transaction that need not survive a crash (``durable=False``: leases) does not wait for
+    its commit to reach the disk."""
     if project.sqlite:
         s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    elif not durable:
+        s.connection().exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
 def migrate(engine: Any) -> list[str]:
@@ -127,7 +146,7 @@ def migrate(engine: Any) -> list[str]:
     return added
 
 
-def _engine(url: str, password: str | None = None):  # type: ignore[no-untyped-def]
+def _engine(url: str, password: str | None = None, *, durable: bool = True):  # type: ignore[no-untyped-def]
     sa = require("sqlalchemy", "review")
     if url.startswith("sqlite"):
         engine = sa.create_engine(
@@ -138,7 +157,7 @@ def _engine(url: str, password: str | None = None):  # type: ignore[no-untyped-d
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=NORMAL")
             cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
@@ -208,7 +227,13 @@ def create_project(
         touch_private(db_file)  # SQLite gives its -wal and -shm files the same mode
     engine = _engine(url, in_url or db_password or db_password_from_env())
     Base.metadata.create_all(engine)
-    project = Project(path, url, None if images is None else Path(images).resolve(), engine)
+    project = Project(
+        path,
+        url,
+        None if images is None else Path(images).resolve(),
+        engine,
+        lease_engine=_engine(url, durable=False) if url.startswith("sqlite") else None,
+    )
     signing_key(path)  # secret.key, 0600 (or $ERRATA_REVIEW_SECRET_KEY, never written)
     meta = {"reviews_per_item": str(DEFAULT_REVIEWS_PER_ITEM), **(settings or {})}
     with project.session() as s:
@@ -265,7 +290,13 @@ def open_project(
     engine = _engine(url, in_url or db_password or in_file or db_password_from_env())
     migrate(engine)  # a project made by an older version gets the new tables and columns
     images = conf.get("images")
-    project = Project(path, url, None if not images else Path(images), engine)
+    project = Project(
+        path,
+        url,
+        None if not images else Path(images),
+        engine,
+        lease_engine=_engine(url, durable=False) if url.startswith("sqlite") else None,
+    )
     _migrate_secrets(project)
     return project
 
@@ -462,8 +493,11 @@ def next_item(project: Project, annotator_id: int, queue: str) -> int | None:
 
     from sqlalchemy import exists, select
 
-    with project.writing(), project.session() as s:
-        _begin_write(project, s)
+    fresh = _held_fresh(project, annotator_id, queue=queue)
+    if fresh is not None:  # the item they hold, far from expiry: no write needed
+        return fresh
+    with project.writing(), project.lease_session() as s:
+        _begin_write(project, s, durable=False)
         if (
             s.scalar(
                 select(Assignment.queue).where(
@@ -510,6 +544,30 @@ def next_item(project: Project, annotator_id: int, queue: str) -> int | None:
         return item_id
 
 
+def _held_fresh(
+    project: Project, annotator_id: int, *, queue: str | None = None, item_id: int | None = None
+) -> int | None:
+    """The item (of ``queue``, or ``item_id``) this annotator holds with more than half of its
+    lease left, found by a read alone; None otherwise."""
+    from datetime import timedelta
+
+    from sqlalchemy import exists, select
+
+    with project.session() as s:
+        now = datetime.now(timezone.utc)
+        half = now + timedelta(seconds=_lease_seconds(s) / 2)
+        mine = exists().where(Review.item_id == Item.id, Review.annotator_id == annotator_id)
+        q = select(Item.id).where(
+            Item.lease_annotator == annotator_id,
+            Item.lease_expires > half,
+            Item.n_reviews < _target(s),
+            ~mine,
+        )
+        q = q.where(Item.queue == queue) if queue is not None else q.where(Item.id == item_id)
+        found = s.scalar(q.order_by(Item.position).limit(1))
+        return None if found is None else int(found)
+
+
 def renew_lease(project: Project, item_id: int, annotator_id: int) -> bool:
     """Renew (or take back, when nobody else took it meanwhile) this annotator's lease on a
     regular item; True while the item is theirs to answer. Golden items and items they already
@@ -518,8 +576,10 @@ def renew_lease(project: Project, item_id: int, annotator_id: int) -> bool:
 
     from sqlalchemy import select, update
 
-    with project.writing(), project.session() as s:
-        _begin_write(project, s)
+    if _held_fresh(project, annotator_id, item_id=item_id) is not None:
+        return True  # held, and far from expiry: no write needed
+    with project.writing(), project.lease_session() as s:
+        _begin_write(project, s, durable=False)
         item = s.get(Item, item_id)
         if item is None:
             return False
@@ -546,8 +606,8 @@ def release_lease(project: Project, item_id: int, annotator_id: int, *, skip: bo
     offered to them again until :func:`unskip`."""
     from sqlalchemy import select, update
 
-    with project.writing(), project.session() as s:
-        _begin_write(project, s)
+    with project.writing(), project.lease_session() as s:
+        _begin_write(project, s, durable=False)
         s.execute(
             update(Item)
             .where(Item.id == item_id, Item.lease_annotator == annotator_id)
@@ -608,8 +668,8 @@ def unskip(project: Project, annotator_id: int, queue: str) -> int:
     """Offer this annotator's skipped items of ``queue`` again; returns how many."""
     from sqlalchemy import delete, select
 
-    with project.writing(), project.session() as s:
-        _begin_write(project, s)
+    with project.writing(), project.lease_session() as s:
+        _begin_write(project, s, durable=False)
         ids = select(Item.id).where(Item.queue == queue)
         res = s.execute(
             delete(Skip).where(Skip.annotator_id == annotator_id, Skip.item_id.in_(ids))
@@ -622,7 +682,7 @@ def queue_position(project: Project, item_id: int, annotator_id: int) -> dict[st
     """Where an item stands in this annotator's work on its queue: ``k`` of ``n`` (``n`` = the
     items they reviewed plus those still open to them, which shrinks as others finish items),
     and the items they reviewed just before and after it (for going back and forth)."""
-    from sqlalchemy import func, select
+    from sqlalchemy import func, or_, select
 
     with project.session() as s:
         item = s.get(Item, item_id)
@@ -635,14 +695,28 @@ def queue_position(project: Project, item_id: int, annotator_id: int) -> dict[st
             .where(Review.annotator_id == annotator_id, Item.queue == item.queue)
             .order_by(Review.id)
         ).all()
-        open_now = int(
+        # items open to anyone (still needing reviews, or golden; not held by someone else),
+        # minus those of them this annotator already reviewed: two aggregates, no per-row probe
+        open_to_all = (
+            Item.queue == item.queue,
+            or_(Item.golden.is_not(None), Item.n_reviews < target),
+            or_(
+                Item.lease_annotator.is_(None),
+                Item.lease_annotator == annotator_id,
+                Item.lease_expires <= now,
+            ),
+        )
+        n_open = s.scalar(select(func.count()).select_from(Item).where(*open_to_all)) or 0
+        n_mine = (
             s.scalar(
                 select(func.count())
-                .select_from(Item)
-                .where(Item.queue == item.queue, _open_to(annotator_id, target, now))
+                .select_from(Review)
+                .join(Item, Item.id == Review.item_id)
+                .where(Review.annotator_id == annotator_id, *open_to_all)
             )
             or 0
         )
+        open_now = int(n_open) - int(n_mine)
     order = [int(i) for _, i in done]
     if item_id in order:
         at = order.index(item_id)

@@ -45,6 +45,22 @@
     if (document.getElementById("answer-form")) setInterval(heartbeat, HEARTBEAT_MS);
     const img = document.getElementById("picture");
     if (img) img.addEventListener("click", () => img.classList.toggle("zoomed"));
+    const tree = document.getElementById("hierarchy");
+    if (tree) tree.addEventListener("toggle", () => {
+      const box = document.getElementById("hierarchy-tree");
+      if (!tree.open || box.dataset.loaded) return;
+      fetch(tree.dataset.src, { credentials: "same-origin" }).then((r) => r.text()).then((html) => {
+        box.innerHTML = html;  // server-rendered and escaped, same origin
+        box.dataset.loaded = "1";
+      });
+    });
+    document.addEventListener("click", (e) => {
+      const leaf = e.target.closest && e.target.closest("button.leaf");
+      const input = document.getElementById("class-search");
+      if (!leaf || !input) return;
+      input.value = leaf.dataset.option;
+      input.focus();
+    });
     const missing = document.querySelector("tr.cand.missing");
     if (missing) focusRow(rows().indexOf(missing));
   });
@@ -76,6 +92,7 @@
     else if (k === "n") { e.preventDefault(); document.getElementById("note").focus(); }
     else if (k === "/") { const s = document.getElementById("class-search"); if (s) { e.preventDefault(); s.focus(); } }
     else if (k === "s") { const b = document.getElementById("skip"); if (b) { e.preventDefault(); b.click(); } }
+    else if (k === "h") { const t = document.getElementById("hierarchy"); if (t) { e.preventDefault(); t.open = !t.open; } }
     else if (k === "z") { const img = document.getElementById("picture"); if (img) { e.preventDefault(); img.classList.toggle("zoomed"); } }
     else if (k === "b") { const b = document.getElementById("previous"); if (b) { e.preventDefault(); b.click(); } }
     else if (k === "Enter") { e.preventDefault(); submit(); }
