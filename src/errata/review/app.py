@@ -11,6 +11,7 @@ thread pool while the database serialises writes; log-in, whose argon2 check is 
 runs on a small pool of its own.
 """
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ from errata.review.security import (
 LEASE_MINUTES = storage.LEASE_SECONDS // 60  # shown on the item page
 DEFAULT_HOSTS = ("127.0.0.1", "localhost", "::1")  # Host names accepted unless told otherwise
 COOKIE = "errata_review"
+# an annotator's browser keeps its connection while they look at an image (uvicorn's default of
+# 5 s closes it under their feet, and a request sent as it closes fails)
+KEEP_ALIVE_SECONDS = 75
 WORKER_THREADS = 8  # threads running the (synchronous) request handlers
 QUEUE_TITLES = {"novel": "Novel predictions", "audit": "Label audit", "classify": "Classify"}
 ANSWER_KEYS = {"correct": "c", "wrong": "w", "unclear": "u", "dont_know": "d"}  # shortcuts
@@ -70,7 +74,7 @@ def create_app(  # type: ignore[no-untyped-def]
     forwarded headers are believed; from anyone else they are ignored."""
     fastapi = require("fastapi", "review")
     from fastapi import Depends, Request
-    from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+    from fastapi.responses import HTMLResponse, RedirectResponse, Response
     from fastapi.staticfiles import StaticFiles
     from jinja2 import Environment, PackageLoader, select_autoescape
     from starlette.middleware.sessions import SessionMiddleware
@@ -203,6 +207,7 @@ def create_app(  # type: ignore[no-untyped-def]
         keys = [auth.account_key(name), auth.address_key(address)]
         wait = throttle.retry_after(keys)
         if wait > 0:
+            await asyncio.sleep(auth.REFUSE_DELAY_SECONDS)
             return login_refused(
                 request,
                 429,
@@ -212,6 +217,7 @@ def create_app(  # type: ignore[no-untyped-def]
         try:
             user, token = await pool.run(attempt, name, password, keys, address)
         except auth.PoolFull:
+            await asyncio.sleep(auth.REFUSE_DELAY_SECONDS)
             return login_refused(
                 request, 503, "The server is busy with other log-ins; try again shortly.", retry=2
             )
@@ -469,7 +475,7 @@ def create_app(  # type: ignore[no-untyped-def]
         )
         if path is None:
             raise fastapi.HTTPException(status_code=404, detail="image file not available")
-        return FileResponse(path)
+        return _image_response(path)
 
     # --- admin -----------------------------------------------------------------------------
     def admin_user(request: Request):  # type: ignore[no-untyped-def]
@@ -546,11 +552,14 @@ def create_app(  # type: ignore[no-untyped-def]
         account ends), or end its sessions."""
         user = admin_user(request)
         other = _annotator(annotator_id)
-        if action not in ("disable", "enable", "password", "logout"):
+        if action not in ("disable", "enable", "password", "logout", "delete"):
             raise fastapi.HTTPException(status_code=404, detail="no such action")
-        if other.id == user.id and action in ("disable", "logout"):
+        if other.id == user.id and action in ("disable", "logout", "delete"):
             return admin_page(
-                request, user, status=400, error="You cannot disable or log out your own account."
+                request,
+                user,
+                status=400,
+                error="You cannot disable, delete or log out your own account.",
             )
         try:
             if action in ("disable", "enable"):
@@ -559,6 +568,9 @@ def create_app(  # type: ignore[no-untyped-def]
                     throttle.clear([auth.account_key(other.name)])
             elif action == "logout":
                 auth.revoke_all(project, other.id)
+            elif action == "delete":
+                auth.delete_annotator(project, other.id)
+                throttle.clear([auth.account_key(other.name)])
             else:
                 pool.call(auth.set_password, project, other.id, form.get("password", ""))
                 throttle.clear([auth.account_key(other.name)])
@@ -569,6 +581,30 @@ def create_app(  # type: ignore[no-untyped-def]
         except ErrataInputError as exc:
             return admin_page(request, user, status=400, error=f"{other.name}: {exc}")
         return RedirectResponse("/admin", status_code=303)
+
+    @app.get("/admin/export.json")
+    def admin_export(  # type: ignore[no-untyped-def]
+        request: Request, method: str = "dawid-skene", scope: str = "all"
+    ):
+        """The label set as ``errata review export`` writes it (Shankar et al.'s schema), for
+        download."""
+        import json
+
+        from errata.review.export import aggregate_answers, reviewed_labels, to_shankar_json
+
+        admin_user(request)
+        if method not in ("dawid-skene", "majority") or scope not in ("all", "reviewed"):
+            raise fastapi.HTTPException(
+                status_code=400, detail="method: dawid-skene or majority; scope: all or reviewed"
+            )
+        agg = aggregate_answers(project, method=method)  # type: ignore[arg-type]
+        labels, wrong = reviewed_labels(project, method=method, scope=scope, agg=agg)  # type: ignore[arg-type]
+        doc = to_shankar_json(labels, wrong, agg["problematic"])
+        return Response(
+            json.dumps(doc),
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="labels-{method}.json"'},
+        )
 
     @app.post("/admin/unlock")
     def admin_unlock(
@@ -629,6 +665,25 @@ def create_app(  # type: ignore[no-untyped-def]
     return wrapped
 
 
+IMAGE_IN_MEMORY = 8 << 20  # images up to this size are read in one go
+IMAGE_CACHE = "private, max-age=3600"  # an image of a name never changes within a project
+
+
+def _image_response(path: Path):  # type: ignore[no-untyped-def]
+    """The image in one read, in the handler's own worker thread: FileResponse hops to a thread
+    for stat, open and every 64 KB chunk, and each hop queues behind the other handlers for the
+    limited worker threads, which stretched the images' latency tail under load."""
+    import mimetypes
+
+    from fastapi.responses import FileResponse, Response
+
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    headers = {"Cache-Control": IMAGE_CACHE}
+    if path.stat().st_size > IMAGE_IN_MEMORY:
+        return FileResponse(path, media_type=kind, headers=headers)
+    return Response(path.read_bytes(), media_type=kind, headers=headers)
+
+
 def _with_headers(app):  # type: ignore[no-untyped-def]
     """Add the security headers to every HTTP response (a plain ASGI wrapper: Starlette's
     ``BaseHTTPMiddleware`` costs a task and a stream copy per request)."""
@@ -677,6 +732,7 @@ def serve(
         access_log=False,
         proxy_headers=False,
         server_header=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 

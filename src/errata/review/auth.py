@@ -16,7 +16,11 @@ bounded pool that runs password hashing apart from the annotation handlers.
 * **Hashing pool**: argon2 takes 64 MiB and a few hundred ms per check, by design. Log-ins run in
   ``HASH_THREADS`` threads of their own with at most ``HASH_QUEUE`` waiting; beyond that a log-in
   is answered 503 with ``Retry-After`` at once, so a flood of log-ins never takes the threads that
-  serve the annotators' pages.
+  serve the annotators' pages. A refused log-in (locked or pool full) is answered only after
+  ``REFUSE_DELAY_SECONDS`` (an ``asyncio`` sleep: no thread, no CPU), so that a client that
+  ignores ``Retry-After`` cannot make the server render refusals as fast as it can ask. The
+  hashing threads run ``HASH_NICE`` steps nicer than the server
+  (Linux keeps a niceness per thread), so that they get the CPU the annotators leave.
 """
 
 from __future__ import annotations
@@ -43,11 +47,13 @@ ABSOLUTE_SECONDS = 12 * 3600  # and every session ends this long after its log-i
 TOUCH_SECONDS = 60  # last_seen is written at most this often per session
 ACCOUNT_FREE = 5  # failed log-ins of one account before the back-off starts
 ADDRESS_FREE = 20  # failed log-ins from one address before the back-off starts (offices, NAT)
+LOCK_BASE_SECONDS = 1.0  # the first lock; each further failure doubles it
 LOCK_CAP_SECONDS = 900  # the longest lock: 15 minutes
 FORGET_SECONDS = 3600  # a key's failures are forgotten after this long without one
 HASH_THREADS = 2  # threads hashing passwords (log-in, password change)
 HASH_QUEUE = 8  # log-ins waiting for a hashing thread before the next is answered 503
 MAX_KEYS = 100_000  # throttle keys kept in memory (the oldest are dropped beyond)
+REFUSE_DELAY_SECONDS = 1.0  # a refused log-in (locked, pool full) is answered after this long
 
 T = TypeVar("T")
 
@@ -208,6 +214,41 @@ def set_disabled(project: Any, annotator_id: int, disabled: bool) -> str:
     return name
 
 
+def delete_annotator(project: Any, annotator_id: int) -> str:
+    """Delete an account that never reviewed anything (its sessions, assignments, skips and
+    leases go with it); one with reviews is refused: disable it, so its answers keep an author."""
+    from sqlalchemy import delete, func, select, update
+
+    from errata.review.models import Answer, Assignment, Item, Review, Skip
+
+    with project.writing(), project.session() as s:
+        user = s.get(Annotator, annotator_id)
+        if user is None:
+            raise ErrataInputError(f"annotator {annotator_id}: no such annotator")
+        n = s.scalar(select(func.count(Review.id)).where(Review.annotator_id == annotator_id))
+        n = int(n or 0) + int(
+            s.scalar(select(func.count(Answer.id)).where(Answer.annotator_id == annotator_id)) or 0
+        )
+        if n:
+            raise ErrataInputError(
+                f"'{user.name}' has reviews; disable the account instead (its answers keep "
+                "their author)"
+            )
+        name = str(user.name)
+        s.execute(delete(AuthSession).where(AuthSession.annotator_id == annotator_id))
+        s.execute(delete(Assignment).where(Assignment.annotator_id == annotator_id))
+        s.execute(delete(Skip).where(Skip.annotator_id == annotator_id))
+        s.execute(
+            update(Item)
+            .where(Item.lease_annotator == annotator_id)
+            .values(lease_annotator=None, lease_expires=None)
+        )
+        s.delete(user)
+        s.commit()
+    log.warning("account '%s' deleted", name)
+    return name
+
+
 # ---------------------------------------------------------------------------------------------
 # throttling
 
@@ -274,7 +315,7 @@ class Throttle:
                 st.last_failure = now
                 over = st.failures - self._free(k)
                 if over >= 0:
-                    st.locked_until = now + min(2.0**over, LOCK_CAP_SECONDS)
+                    st.locked_until = now + min(LOCK_BASE_SECONDS * 2.0**over, LOCK_CAP_SECONDS)
                     log.warning(
                         "log-in locked for %s: %d failures, next try in %.0f s",
                         k,
@@ -307,6 +348,8 @@ class Throttle:
             present = [k for k in keys if k in self._keys]
             for k in present:
                 del self._keys[k]
+        if not present:  # every stored key is in memory (loaded at start, written through)
+            return
         with self.project.writing(), self.project.session() as s:
             s.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(keys)))
             s.commit()
@@ -343,11 +386,28 @@ class PoolFull(Exception):
     """Every hashing thread is busy and the queue is full: answer 503, try again shortly."""
 
 
+HASH_NICE = 10  # the hashing threads' niceness above the server's: they get the idle CPU
+
+
+def _lower_priority() -> None:
+    """Make the calling thread (and the threads it starts) yield the CPU to the annotation
+    handlers: Linux keeps a niceness per thread. Elsewhere a no-op."""
+    import os
+
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + HASH_NICE)
+    except (AttributeError, OSError):
+        pass
+
+
 class HashPool:
     """A few threads for argon2 work, with a bounded queue (refusing beyond it at once)."""
 
     def __init__(self, threads: int = HASH_THREADS, queue: int = HASH_QUEUE) -> None:
-        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="errata-auth")
+        self._executor = ThreadPoolExecutor(
+            threads, thread_name_prefix="errata-auth", initializer=_lower_priority
+        )
         self._slots = threading.BoundedSemaphore(threads + queue)
 
     def _submit(self, fn: Callable[..., T], *args: Any) -> Any:
