@@ -438,8 +438,14 @@ def spurious_evidence(
         todo = np.flatnonzero(~hit)
         if rule.rejection == "poisson":  # the pair must reach its threshold before leave-one-out
             todo = todo[rej.margin[lab[todo], pred[todo]] >= 0]
-        else:
-            todo = todo[rej.counts[lab[todo], pred[todo]] >= rule.min_rejected]
+        else:  # the count before leave-one-out must reach both bounds (others ≥ holding − 1)
+            held = (
+                rej.holding[lab[todo]]
+                if rule.share_of == "rated"
+                else ctx.cooccurrence.counts[lab[todo], lab[todo]]
+            )
+            n_all = rej.counts[lab[todo], pred[todo]]
+            todo = todo[(n_all >= rule.min_rejected) & (n_all >= rule.min_share * (held - 1.0))]
         r = ctx.rejection_rows[image[todo]]
         if rule.rejection == "poisson":
             won, n = rejected_above_chance(rej, r, lab[todo], pred[todo])
