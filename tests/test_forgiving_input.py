@@ -138,3 +138,19 @@ def test_predictions_that_are_the_original_labels_are_pointed_out(
     assert not any(n.startswith(ORIGINAL_NOTE) for n in model.notes())
     res = cli("analyze", str(labels_as_predictions), "--no-errors")
     assert f"note: {ORIGINAL_NOTE}" in " ".join(res.stdout.split())
+
+
+def test_the_report_points_out_the_labels_themselves(tmp_path: Path) -> None:
+    from errata.report.model import model_report
+    from tests.report.conftest import planted_taxonomy, synthetic_labels
+
+    labels = synthetic_labels()
+    a = errata.analyze(
+        labels.original.astype(np.int64),
+        labels=labels,
+        file_names=labels.file_names,
+        taxonomy=planted_taxonomy(),
+        n_resamples=20,
+    )
+    html = model_report(a, tmp_path / "r.html")["report"].read_text(encoding="utf-8")
+    assert f'<li class="note">{ORIGINAL_NOTE}' in html

@@ -140,7 +140,9 @@ def arg(keyword: str, value: Any = _UNSET) -> str:
     if _ON_COMMAND_LINE[0]:
         flag = FLAGS.get(keyword, "--" + keyword.replace("_", "-"))
         return flag if value is _UNSET or value is True else f"{flag} {value}"
-    return keyword if value is _UNSET else f"{keyword}={value!r}"
+    if value is _UNSET:
+        return keyword
+    return f"{keyword}={str(value)!r}" if isinstance(value, Path) else f"{keyword}={value!r}"
 
 
 def did_you_mean(value: str, choices: Any) -> str:

@@ -44,7 +44,7 @@ from errata.core import datasets as D
 from errata.core.labelset import LabelSet
 from errata.core.probabilities import probabilities
 from errata.core.sparse import Csr
-from errata.exceptions import ErrataInputError, require
+from errata.exceptions import ErrataInputError, arg, require
 from errata.io.labels import load_labels
 from errata.io.predictions import Order, Predictions
 from errata.io.zoo import read_zoo
@@ -412,7 +412,7 @@ def label_issues(
     if not predictions:
         raise ErrataInputError("label issues: give at least one predictions file")
     if any(int(k) < 1 for k in ks):
-        raise ErrataInputError(f"--k: {', '.join(map(str, ks))}; expected whole numbers ≥ 1")
+        raise ErrataInputError(f"{arg('k')}: {', '.join(map(str, ks))}; expected whole numbers ≥ 1")
     _cleanlab()
     from errata.study import label_set_for
 

@@ -68,7 +68,9 @@ def test_bad_metadata_is_one_line(tmp_path: Path, csv: str, message: str) -> Non
 
 
 def test_unknown_color_column_writes_nothing(small_study, tmp_path: Path) -> None:
-    with pytest.raises(ErrataInputError, match="--color-by"):
+    with pytest.raises(
+        ErrataInputError, match="^color_by: .nope. is not a column"
+    ):  # Python: the keyword
         study_report(small_study, tmp_path / "s.html", color_by="nope")
     assert not (tmp_path / "s.html").exists()
 

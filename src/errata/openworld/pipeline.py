@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from errata.exceptions import ErrataInputError
+from errata.exceptions import ErrataInputError, arg
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,7 +38,7 @@ def load_bundle(folder: str | Path) -> Bundle:
     folder = Path(folder)
     if not folder.is_dir():
         raise ErrataInputError(
-            f"--openworld {folder}: not a folder (expected val/, index/ and "
+            f"{arg('openworld', folder)}: not a folder (expected val/, index/ and "
             "texts.npz from `errata openworld embed|index|texts`)"
         )
     val = next(
@@ -52,7 +52,7 @@ def load_bundle(folder: str | Path) -> Bundle:
     ):
         if path is None or not Path(path).exists():
             raise ErrataInputError(
-                f"--openworld {folder}: missing {what}; see the README's open-world steps"
+                f"{arg('openworld', folder)}: missing {what}; see the README's open-world steps"
             )
     assert val is not None  # checked above
     proposals = build_proposals()

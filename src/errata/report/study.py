@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from errata.core import categories as K
-from errata.exceptions import ErrataInputError
+from errata.exceptions import ErrataInputError, arg, on_command_line
 from errata.io.files import read_json
 from errata.report import _render as R
 from errata.report import population as PR
@@ -49,6 +49,8 @@ def load_study(study: Any) -> tuple[Any, dict[str, Any]]:
     if not path.exists():
         raise ErrataInputError(
             f"{folder}: no models.parquet (run `errata compare ... --out {folder}` first)"
+            if on_command_line()
+            else f"{folder}: no models.parquet (run errata.compare(..., out={str(folder)!r}) first)"
         )
     models = pd.read_parquet(path)
     meta = {}
@@ -69,18 +71,20 @@ def load_metadata(path: str | Path, models: Any) -> Any:
     try:
         meta = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
-        raise ErrataInputError(f"--metadata {path}: file not found") from None
+        raise ErrataInputError(f"{arg('metadata', path)}: file not found") from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ErrataInputError(f"--metadata {path}: not a readable CSV ({exc})") from None
+        raise ErrataInputError(f"{arg('metadata', path)}: not a readable CSV ({exc})") from None
     if "model" not in meta.columns:
         raise ErrataInputError(
-            f"--metadata {path}: no 'model' column (header: {', '.join(meta.columns) or 'empty'})"
+            f"{arg('metadata', path)}: no 'model' column (header: "
+            f"{', '.join(meta.columns) or 'empty'})"
         )
     dup = meta["model"].duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup)[0])
         raise ErrataInputError(
-            f"--metadata {path}: line {row + 2}: model '{meta['model'].iloc[row]}' is listed twice"
+            f"{arg('metadata', path)}: line {row + 2}: model '{meta['model'].iloc[row]}' is "
+            "listed twice"
         )
     clash = [c for c in meta.columns if c != "model" and c in models.columns]
     if clash:
@@ -236,7 +240,8 @@ def study_figures(models: Any, *, color_by: str | None = None) -> dict[str, Any]
     """The scatter grids by export name (``share_<group>``)."""
     if color_by is not None and color_by not in models.columns:
         raise ErrataInputError(
-            f"--color-by: '{color_by}' is not a column of the models table or the metadata CSV"
+            f"{arg('color_by')}: '{color_by}' is not a column of the models table or the "
+            "metadata CSV"
         )
     color_by = color_by or _by_dataset(models)
     values = models[color_by] if color_by else None
@@ -344,7 +349,7 @@ def study_report(
         models, attrs = load_metadata(metadata, models)
     if color_by is not None and color_by not in models.columns:
         raise ErrataInputError(
-            f"--color-by: '{color_by}' is not a column of the metadata CSV "
+            f"{arg('color_by')}: '{color_by}' is not a column of the metadata CSV "
             f"({', '.join(attrs) or 'no metadata given'})"
         )
     figs = study_figures(models, color_by=color_by)
