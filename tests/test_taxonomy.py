@@ -323,7 +323,7 @@ def _peychev_rows(data_dir: object) -> list[dict]:
 
 @pytest.mark.parametrize(
     ("name", "fg", "late"),
-    [("peychev2023", 1.000, 0.983), ("errata", 0.840, 0.810)],
+    [("peychev2023", 1.000, 0.933), ("errata", 0.840, 0.810)],
 )
 def test_published_rows_agreement(data_dir: object, name: str, fg: float, late: float) -> None:
     """The figures of benchmarks/README.md on the published rows (dev half; for peychev2023
@@ -342,9 +342,11 @@ def test_published_rows_agreement(data_dir: object, name: str, fg: float, late: 
     assert np.mean(shares["fg"]) == pytest.approx(fg, abs=0.0006)
     assert np.mean(shares["late"]) == pytest.approx(late, abs=0.0006)
     if name == "peychev2023":
-        # issue 12's in-sample targets: ≥ 97 % and ≥ 95 % (how well they generalise is the
-        # cross-validated figure of the test below)
-        assert np.mean(shares["late"]) >= 0.95 and np.mean(shares["fg"]) >= 0.97
+        # issue 12's in-sample targets were ≥ 97 % and ≥ 95 %; issue 19 moved the point on the
+        # trade-off line towards fine-grained (artefact predicates at weight 0.5, calibrated on
+        # the published per-model counts), which costs later-stage rows in-sample (93.3 %) as
+        # cross-validated (the test below); the clusters still explain every fine-grained row
+        assert np.mean(shares["fg"]) >= 0.97 and np.mean(shares["late"]) < 0.95
 
 
 def _derive_tool() -> object:
@@ -364,12 +366,12 @@ def _derive_tool() -> object:
 
 
 def test_peychev2023_is_wordnet_predicates_and_a_fresh_derivation(data_dir: object) -> None:
-    """Every peychev2023 superclass is lemma predicates: 167 over WordNet groups (which place
-    every class, seen in the published rows or not), then 55 clusters whose predicates each
-    name one class, for the fine-grained rows no group explains, each with its rows as `why`
-    (only cloak, a hypernym of another class, is named by its WordNet id). The file is what the
-    tool derives from the dev rows; the cross-validated figures of its docstring (mod-4
-    scheme) hold."""
+    """Every peychev2023 superclass is lemma predicates: 147 over WordNet groups (which place
+    every class, seen in the published rows or not; artefact predicates at weight 0.5), then 42
+    clusters whose predicates each name one class, for the fine-grained rows no group explains,
+    each with its rows as `why` (only cloak, a hypernym of another class, is named by its
+    WordNet id). The file is what the tool derives from the dev rows; the cross-validated
+    figures of its docstring (mod-4 scheme) hold."""
     from errata import resources as res
     from errata.taxonomy._toml import load_toml
 
@@ -377,8 +379,8 @@ def test_peychev2023_is_wordnet_predicates_and_a_fresh_derivation(data_dir: obje
     entries = load_toml("peychev2023.toml")["superclass"]
     groups = [e for e in entries if "why" not in e]
     clusters = [e for e in entries if "why" in e]
-    assert len(groups) == 167 and all(set(e) == {"name", "lemmas"} for e in groups)
-    assert len(clusters) == 55 and all(e["why"].count("models)") >= 1 for e in clusters)
+    assert len(groups) == 147 and all(set(e) == {"name", "lemmas"} for e in groups)
+    assert len(clusters) == 42 and all(e["why"].count("models)") >= 1 for e in clusters)
     for e in clusters:  # each predicate of a cluster names exactly one class
         assert all(
             taxonomy.lemma_members(tuple([p] if isinstance(p, str) else p)).sum() == 1
@@ -386,7 +388,7 @@ def test_peychev2023_is_wordnet_predicates_and_a_fresh_derivation(data_dir: obje
         )
     assert [c for e in clusters for c in e.get("classes", [])] == ["n03045698 cloak"]
     sc = taxonomy.superclasses("peychev2023")
-    assert len(sc) == 222 and int(sc.members.any(axis=1).sum()) == 880
+    assert len(sc) == 189 and int(sc.members.any(axis=1).sum()) == 907
     tool = _derive_tool()
     rows, cands = tool.read_rows(), tool.candidates()  # type: ignore[attr-defined]
     chosen = tool.derive(rows, cands)  # type: ignore[attr-defined]
@@ -395,8 +397,9 @@ def test_peychev2023_is_wordnet_predicates_and_a_fresh_derivation(data_dir: obje
         assert not {r[1] for r in train} & {r[1] for r in test}  # grouped by prediction
     cv = tool.cross_validate(rows, cands, tool.CHOSEN, "mod4")  # type: ignore[attr-defined]
     assert len(cv["fg"]) == 469 and len(cv["late"]) == 1220  # every dev row held out once
-    assert cv["fg"].mean() == pytest.approx(0.738, abs=0.0006)
-    assert cv["late"].mean() == pytest.approx(0.926, abs=0.0006)
+    assert cv["fg"].mean() == pytest.approx(0.770, abs=0.0006)
+    assert cv["late"].mean() == pytest.approx(0.885, abs=0.0006)
+    assert tool.CHOSEN.artifact_weight == 0.5 and tool.CHOSEN.weight == 2.0  # type: ignore[attr-defined]
 
 
 def test_cli_taxonomy_option(tmp_path: object) -> None:
