@@ -611,14 +611,14 @@ def preset_shares() -> tuple[dict[str, float], dict[str, str]]:
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
     errors = json.loads(done.stdout)["errors"]
     shares, marks = {}, {}
-    for k, c in errors["categories"].items():
+    for c in errors["categories"].values():  # keyed fine_grained …, each with its name
         b = c.get("published_band")
         if b and b["share"] is not None:
-            shares[k] = float(b["share"])
+            shares[c["name"]] = float(b["share"])
             arrow = {"below": "▼", "above": "▲"}.get(b["direction"] or "", "")
-            marks[k] = arrow if b["outside"] else "†" if b["inside_with_not_run"] else ""
-    for g, c in errors["groups"]["wordnet"].items():
-        shares[f"fine-grained: {g}"] = c["categories"]["fine-grained"] / c["errors"]
+            marks[c["name"]] = arrow if b["outside"] else "†" if b["inside_with_not_run"] else ""
+    for c in errors["groups"]["wordnet"].values():
+        shares[f"fine-grained: {c['name']}"] = c["categories"]["fine_grained"] / c["errors"]
     return shares, marks
 
 
