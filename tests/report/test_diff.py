@@ -68,3 +68,14 @@ def test_diff_mcnemar_counts_and_p_values(small_analysis) -> None:
         assert abs(test["p_value"] - naive_p(test["a_only"], test["b_only"])) <= 1e-9 * max(
             test["p_value"], 1e-300
         )
+
+
+def test_diff_report_states_the_paired_tests(small_analysis, tmp_path: Path) -> None:
+    from errata.core.paired import describe
+
+    b = synthetic_analysis(name="better", seed=3, accuracy=0.85)
+    d = model_diff(small_analysis, b)
+    html = diff_report(d, tmp_path / "d.html")["report"].read_text()
+    for test in d.summary["mcnemar"].values():
+        assert describe(test).replace("<", "&lt;") in html
+    assert "McNemar&#39;s exact test" in html or "McNemar's exact test" in html

@@ -117,13 +117,6 @@ def _snake_transitions(tr) -> dict:  # type: ignore[no-untyped-def,type-arg]
     }
 
 
-def mcnemar_text(test: dict) -> str:  # type: ignore[type-arg]
-    """``A only 1,234, B only 5,678, p = 3.1e-12`` (``p < 1e-300`` below floating point)."""
-    p = test["p_value"]
-    shown = "p < 1e-300" if p < 1e-300 else f"p = {p:.3g}"
-    return f"right for A only {test['a_only']:,}, for B only {test['b_only']:,}, {shown}"
-
-
 def _print(d, show: int) -> None:  # type: ignore[no-untyped-def]
     from rich.table import Table
 
@@ -151,13 +144,9 @@ def _print(d, show: int) -> None:  # type: ignore[no-untyped-def]
         f"(multi-label errors {s['errors_a']:,} → {s['errors_b']:,}).",
         markup=True,
     )
-    t1, ml = s["mcnemar"]["top1"], s["mcnemar"]["multi_label"]
-    c.print(
-        f"McNemar's exact test (two-sided): top-1 on {t1['images']:,} images — "
-        f"{mcnemar_text(t1)}; multi-label correctness on {ml['images']:,} images — "
-        f"{mcnemar_text(ml)}.",
-        soft_wrap=True,
-    )
+    from errata.core.paired import sentence
+
+    c.print(sentence(s["mcnemar"]["top1"], s["mcnemar"]["multi_label"]), soft_wrap=True)
     tr = d.transitions
     keep = [x for x in tr.index if tr.loc[x].sum() or tr[x].sum()]
     m = Table(title="transitions: A category (rows) → B category (columns)", title_justify="left")

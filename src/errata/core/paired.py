@@ -35,6 +35,23 @@ def binomial_half_two_sided(k: int, n: int) -> float:
     return float(min(1.0, 2.0 * np.exp(log_tail)))
 
 
+def describe(test: dict) -> str:  # type: ignore[type-arg]
+    """``right for A only 429, for B only 2,108, p = 5.36e-265`` (``p < 1e-300`` below what
+    floating point holds)."""
+    p = test["p_value"]
+    shown = "p < 1e-300" if p < 1e-300 else f"p = {p:.3g}"
+    return f"right for A only {test['a_only']:,}, for B only {test['b_only']:,}, {shown}"
+
+
+def sentence(top1: dict, multi_label: dict) -> str:  # type: ignore[type-arg]
+    """The paired tests of ``errata diff`` in one sentence (the command line and the report)."""
+    return (
+        f"McNemar's exact test (two-sided): top-1 on {top1['images']:,} images — "
+        f"{describe(top1)}; multi-label correctness on {multi_label['images']:,} images — "
+        f"{describe(multi_label)}."
+    )
+
+
 def mcnemar(a_correct: np.ndarray, b_correct: np.ndarray) -> dict[str, float | int]:
     """McNemar's exact test of two models' per-image correctness on the same images.
 

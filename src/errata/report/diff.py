@@ -190,6 +190,7 @@ def diff_report(
 
     import errata
     from errata import resources
+    from errata.core.paired import sentence
 
     figs = {"transitions": transition_figure(d)}
     written: dict[str, Path] = {}
@@ -227,6 +228,7 @@ def diff_report(
         "title": f"errata diff — {d.names[0]} → {d.names[1]}",
         "names": d.names,
         "summary": d.summary,
+        "mcnemar": sentence(d.summary["mcnemar"]["top1"], d.summary["mcnemar"]["multi_label"]),
         "changes_kinds": CHANGES,
         "matrix": {"states": keep, "rows": [[int(v) for v in t.loc[s, keep]] for s in keep]},
         "svg": Markup(R.svg(figs["transitions"], "transitions")),
