@@ -201,7 +201,7 @@ def test_error_pipeline_on_imagenet_a_with_imagenet_cooccurrence(tmp_path: Path)
     reason = a.errors.set_index("file_name").loc[f"{WNIDS[goblet]}/x.jpg", "reason"]
     assert "(real)" in reason and "other images' label sets" in reason
     assert a.to_dict()["settings"]["cooccurrence"] == "real"
-    with pytest.raises(ErrataInputError, match="--imagenet-x: ImageNet-X annotates"):
+    with pytest.raises(ErrataInputError, match="^imagenet_x: ImageNet-X annotates"):  # the keyword
         errata.analyze(
             tmp_path / "p.npz", dataset="imagenet-a", options=errata.Options(imagenet_x=True)
         )
