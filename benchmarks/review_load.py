@@ -3,7 +3,7 @@ loopback for a fixed time, each loading the item's image as a browser would, the
 acknowledged answer is checked in the database.
 
 Each simulated annotator logs in and loops: ask the queue for the next item (303), open the item
-page, load its image (``/image/...``, a ~110 KB JPEG like ImageNet's validation images), post
+page, load its picture (``/item/ID/image``, a ~110 KB JPEG like ImageNet's validation images), post
 answers for every candidate (303). Three scenarios, on one SQLite (or ``--db``) project:
 
 * ``think``: 2 s think time (uniform 0.5-1.5 x) before each answer — people working;
@@ -46,7 +46,7 @@ PASSWORD = "load-test-password"  # every simulated annotator's password
 ITEM_RE = re.compile(r'action="/item/(\d+)"')
 CAND_RE = re.compile(r'data-class="(\d+)"')
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-IMG_RE = re.compile(r'<img src="(/image/[^"]+)"')
+IMG_RE = re.compile(r'<img\b[^>]*\bsrc="(/(?:image|item)/[^"]+)"')  # the item's picture
 ANSWERS = ("correct", "wrong", "unclear", "dont_know")
 HERE = Path(__file__).resolve().parent
 SECTION = "## Review app load (benchmarks/review_load.py)"

@@ -53,6 +53,8 @@ def test_the_classify_queue_is_blind_until_the_answer_is_saved(project, client_f
     page = c.get("/queue/classify", follow_redirects=True)
     item = _item_id(page)
     assert "Original label" not in page.text and 'id="blind-note"' in page.text
+    name = storage.item_view(proj, item, 2)["file_name"]
+    assert name not in page.text  # a file name may name the class (n01440764_10026.JPEG)
     assert 'class="tag"' not in page.text  # no current / original tags
     assert 'label="tabby, tabby cat"' in page.text  # synonyms in the autocompletion list
     r = c.post(
@@ -213,7 +215,11 @@ def test_full_size_view_and_zoom(client_for):
     c = client_for("ann1")
     page = c.get("/item/1").text  # image 1 has a file
     assert 'id="picture"' in page
-    assert 'id="full-size" href="/image/ILSVRC2012_val_00000001.JPEG" target="_blank"' in page
+    assert 'id="full-size" href="/item/1/image" target="_blank"' in page
+    r = c.get("/item/1/image")
+    assert r.status_code == 200 and r.content[:4] == b"\x89PNG"
+    assert c.get("/item/3/image").status_code == 404  # no file for that image
+    assert c.get("/item/9999/image").status_code == 404
 
 
 def test_the_original_label_is_among_the_novel_candidates(tmp_path):

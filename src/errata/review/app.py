@@ -462,6 +462,20 @@ def create_app(  # type: ignore[no-untyped-def]
             return HTMLResponse(env.get_template("_tree.html").render(**ctx))
         return render(request, "classes.html", user=user, **ctx)
 
+    @app.get("/item/{item_id}/image")
+    def item_image(request: Request, item_id: int):  # type: ignore[no-untyped-def]
+        """An item's picture by the item's id: its file name (which may name the class, as in
+        ImageNet's train folders) stays out of the blind classify page."""
+        user = current_user(request)
+        view = _own_item(user, item_id)
+        orig = view["original"]
+        path = resolve_image(
+            project.images, view["file_name"], wnid=classes.wnids[orig] if orig >= 0 else None
+        )
+        if path is None:
+            raise fastapi.HTTPException(status_code=404, detail="image file not available")
+        return _image_response(path)
+
     @app.get("/image/{file_name:path}")
     def image(request: Request, file_name: str):  # type: ignore[no-untyped-def]
         current_user(request)
