@@ -194,7 +194,7 @@ def test_a_study_table_has_every_model(tmp_path: Path, small_run: Path) -> None:
 def test_bad_sources_are_one_line_errors(tmp_path: Path) -> None:
     with pytest.raises(ErrataInputError, match="not a run folder"):
         headline_table(tmp_path)
-    with pytest.raises(ErrataInputError, match="format 'html' is not one of"):
+    with pytest.raises(ErrataInputError, match="format: 'html' is not one of"):
         render(pd.DataFrame(), "html")
     done = subprocess.run(
         [ERRATA, "table", str(tmp_path), "--format", "html"], capture_output=True, text=True

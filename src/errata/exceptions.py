@@ -165,21 +165,7 @@ def did_you_mean(value: str, choices: Any) -> str:
 
 
 def choose(value: Any, choices: Any, *, keyword: str) -> str:
-    """``value`` as one of ``choices``, matched without regard to case (``Real`` is ``real``);
-    otherwise an :class:`ErrataInputError` naming the argument (:func:`arg`), the choices and
-    the closest ones (:func:`did_you_mean`).
+    """The same as :func:`errata.core.checks.choice` (where the valid names live)."""
+    from errata.core.checks import choice
 
-    >>> choose("Peychev2023", ["errata", "peychev2023"], keyword="taxonomy")
-    'peychev2023'
-    """
-    choices = [str(c) for c in choices]
-    if isinstance(value, str):
-        if value in choices:
-            return value
-        lower = {c.lower(): c for c in choices}
-        if value.lower() in lower:
-            return lower[value.lower()]
-    raise ErrataInputError(
-        f"{arg(keyword)}: '{value}' is not one of {', '.join(choices)}"
-        + (did_you_mean(value, choices) if isinstance(value, str) else "")
-    )
+    return choice(value, choices, keyword=keyword)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from errata.core import categories as K
+from errata.core.checks import choice
 from errata.exceptions import ErrataInputError
 
 FORMATS = ("markdown", "latex", "csv")
@@ -231,8 +232,7 @@ def render(table: Any, fmt: str = "markdown") -> str:
     """The table as text: ``markdown`` (a pipe table), ``latex`` (a booktabs ``tabular``;
     needs ``\\usepackage{booktabs}``) or ``csv`` (the DataFrame's columns, unrounded fractions,
     empty where there is no value)."""
-    if fmt not in FORMATS:
-        raise ErrataInputError(f"format '{fmt}' is not one of {', '.join(FORMATS)}")
+    fmt = choice(fmt, FORMATS, keyword="format")
     if fmt == "csv":
         return str(table.to_csv(index=False, lineterminator="\n"))
     if fmt == "markdown":

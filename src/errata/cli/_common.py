@@ -7,7 +7,10 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from errata.core.checks import Order
 
 import typer
 
@@ -163,11 +166,11 @@ def outside_opt(help: str = OUTSIDE_HELP) -> Any:  # noqa: A002
 def dataset_option(name: str, *, outside: str = "error") -> tuple[str, Any]:
     """Validate --dataset and --outside (one-line errors otherwise)."""
     from errata.core import datasets as D
+    from errata.core.checks import OUTSIDE, choice
     from errata.exceptions import ErrataInputError
 
     ds = D.get(name)
-    if outside not in D.OUTSIDE:
-        raise ErrataInputError(f"--outside: '{outside}' is not one of {', '.join(D.OUTSIDE)}")
+    outside = choice(outside, OUTSIDE, keyword="outside")
     if outside != "error" and ds.subset is None:
         raise ErrataInputError(
             f"--outside: only for the 200-class test sets (imagenet-a, imagenet-r), not {ds.name}"
@@ -214,10 +217,9 @@ def taxonomy_opt(help: str = TAXONOMY_HELP) -> Any:  # noqa: A002
 
 def taxonomy_option(name: str) -> str:
     """Validate --taxonomy (one-line error naming the option otherwise)."""
-    from errata import taxonomy as T
-    from errata.exceptions import choose
+    from errata.core.checks import TAXONOMIES, choice
 
-    return choose(name, T.TAXONOMIES, keyword="taxonomy")
+    return choice(name, TAXONOMIES, keyword="taxonomy")
 
 
 INTERVAL_HELP = (
@@ -290,18 +292,11 @@ def json_opt(help: str = "Print JSON instead of tables (for scripts).") -> Any: 
     return typer.Option(False, "--json", help=help)
 
 
-def order_option(
-    order: str, *, flag: str = "--order"
-) -> Literal["auto", "filename", "imagefolder"]:
+def order_option(order: str, *, flag: str = "--order") -> Order:
     """Validate an order option (one-line error otherwise)."""
-    from errata.exceptions import ErrataInputError, did_you_mean
+    from errata.core.checks import ORDERS, choice
 
-    orders = ("auto", "filename", "imagefolder")
-    if order.lower() in orders:
-        return cast(Literal["auto", "filename", "imagefolder"], order.lower())
-    raise ErrataInputError(
-        f"{flag}: '{order}' is not one of {', '.join(orders)}" + did_you_mean(order, orders)
-    )
+    return cast("Order", choice(order, ORDERS, keyword=flag.lstrip("-").replace("-", "_")))
 
 
 def report_option(report: Path | None) -> Path | None:
@@ -329,15 +324,13 @@ def make_options(
 ) -> Any:
     """The :class:`errata.Options` of the flags shared by analyze, compare, diff and experts;
     with ``preset``, a flag it fixes is a one-line error naming the flag."""
-    from errata import taxonomy as T
-    from errata.exceptions import ErrataInputError, choose
+    from errata.core.checks import PRESETS, TAXONOMIES, choice
+    from errata.exceptions import ErrataInputError
     from errata.io.evidence import Options, preset_clash
 
-    taxonomy = choose(taxonomy, T.TAXONOMIES, keyword="taxonomy")
+    taxonomy = choice(taxonomy, TAXONOMIES, keyword="taxonomy")
     if preset is not None:
-        from errata.io.evidence import PRESETS
-
-        preset = choose(preset, PRESETS, keyword="preset")
+        preset = choice(preset, PRESETS, keyword="preset")
     chosen: Any = "auto"
     if proposals and proposals != ["auto"]:
         chosen = () if proposals == ["none"] else tuple(proposals)

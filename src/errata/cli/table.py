@@ -35,11 +35,11 @@ def table(
     """
     import sys
 
+    from errata.core.checks import choice
     from errata.exceptions import ErrataInputError
     from errata.headline import FORMATS, headline_table, render
 
-    if format_ not in FORMATS:
-        raise ErrataInputError(f"--format: '{format_}' is not one of {', '.join(FORMATS)}")
+    format_ = choice(format_, FORMATS, keyword="format")
     if not source.exists():
         raise ErrataInputError(f"{source}: no such folder")
     text = render(headline_table(source), format_)

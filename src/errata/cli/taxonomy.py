@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
@@ -16,7 +16,6 @@ taxonomy_app = typer.Typer(
 )
 app.add_typer(taxonomy_app, name="taxonomy")
 
-ExportFormat = Literal["json", "csv"]
 TOP_COOCCURRING = 10  # co-occurring classes listed by `show`
 
 
@@ -153,12 +152,10 @@ def export(
     taxonomy: str = taxonomy_opt(),
 ) -> None:
     """Export the taxonomy: per class its superclasses and groups (csv), or everything (json)."""
-    from errata.exceptions import ErrataInputError
+    from errata.core.checks import choice
 
     writers = {"json": _export_json, "csv": _export_csv}
-    if format_ not in writers:
-        raise ErrataInputError(f"--format {format_!r}: expected one of {', '.join(writers)}")
-    text = writers[format_](taxonomy)
+    text = writers[choice(format_, writers, keyword="format")](taxonomy)
     if out is None:
         print(text, end="")
         return

@@ -40,18 +40,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal
 
 import numpy as np
 
 from errata import resources
+from errata.core.checks import OUTSIDE as OUTSIDE
+from errata.core.checks import Outside as Outside
+from errata.core.checks import choice
 from errata.core.names import as_names, base_names, val_numbers, validation_labels_of
-from errata.exceptions import choose
 from errata.resources import N_CLASSES
 
 DEFAULT = "imagenet-val"  # the test set of every command unless --dataset says otherwise
-Outside = Literal["error", "map"]
-OUTSIDE = ("error", "map")
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,7 +165,7 @@ def get(name: str | Dataset | None) -> Dataset:
         return name
     if name is None or name == "":
         return DATASETS[DEFAULT]
-    return DATASETS[choose(name, DATASETS, keyword="dataset")]
+    return DATASETS[choice(name, DATASETS, keyword="dataset")]
 
 
 @cache

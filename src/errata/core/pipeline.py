@@ -27,13 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from errata.core import categories as K
+from errata.core.checks import PRESETS as PRESETS  # the published pipelines a context can follow
 from errata.core.evidence import Context
 from errata.core.labelset import LabelSet
 from errata.core.stages import Evidence, Pending
 
 NOT_PREDICTED = -1  # category code of an image the model has no prediction for
 UNCLASSIFIED = -2  # category code of an error when the stages were not run
-PRESETS = ("peychev2023",)  # the published pipelines a context can follow
 # the published pipeline's error stages, in its order (after correct, collapsed mappings and
 # correct multi-label); ImageNet-X has no published counterpart
 PUBLISHED_ORDER = (

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from errata.core import categories as K
 from errata.core import metrics as M
+from errata.core.checks import Interval as Interval
 from errata.core.evidence import Context
 from errata.core.labelset import LabelSet
 from errata.core.pipeline import (
@@ -37,9 +38,6 @@ B_UNCLASSIFIED = UNCLASSIFIED % N_BUCKETS  # an error, stages not run
 B_NOT_PREDICTED = NOT_PREDICTED % N_BUCKETS  # no prediction for the image
 assert (B_UNCLASSIFIED, B_NOT_PREDICTED) == (N_CATS, N_CATS + 1)
 GROUP_ORDER = ("organism", "artifact", "other", "dogs", "other organisms", "objects")
-
-
-Interval = Literal["wilson", "bootstrap"]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from errata.core.checks import INTERVALS, TAXONOMIES, choice
 from errata.core.evidence import (
     DEFAULT_SPURIOUS,
     REJECTION_ALPHA,
@@ -32,7 +33,7 @@ from errata.core.labelset import LabelSet
 from errata.core.names import as_names
 from errata.core.scoring import ScoreOptions
 from errata.core.sparse import Csr
-from errata.exceptions import ErrataInputError, arg, choose, did_you_mean
+from errata.exceptions import ErrataInputError, arg, did_you_mean
 from errata.io.checksums import sha256_of
 from errata.io.files import cached_arrays, read_json
 from errata.resources import N_CLASSES
@@ -216,27 +217,23 @@ class Options:
             )
         if not isinstance(self.spurious, SpuriousRule):
             object.__setattr__(
-                self, "spurious", choose(self.spurious, SPURIOUS_RULES, keyword="spurious")
+                self, "spurious", choice(self.spurious, SPURIOUS_RULES, keyword="spurious")
             )
         if not isinstance(self.n_resamples, int) or not 10 <= self.n_resamples <= MAX_RESAMPLES:
             raise ErrataInputError(
                 f"n_resamples: {self.n_resamples!r}; expected a whole number from 10 to "
                 f"{MAX_RESAMPLES:,}"
             )
-        object.__setattr__(
-            self, "interval", choose(self.interval, ("wilson", "bootstrap"), keyword="interval")
-        )
+        object.__setattr__(self, "interval", choice(self.interval, INTERVALS, keyword="interval"))
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ErrataInputError(f"seed: {self.seed!r}; expected a whole number, 0 or more")
-        from errata import taxonomy
-
         if not isinstance(self.taxonomy, Taxonomy):
             object.__setattr__(
-                self, "taxonomy", choose(self.taxonomy, taxonomy.TAXONOMIES, keyword="taxonomy")
+                self, "taxonomy", choice(self.taxonomy, TAXONOMIES, keyword="taxonomy")
             )
         object.__setattr__(self, "exclude_experts", tuple(self.exclude_experts))
         if self.preset is not None:
-            object.__setattr__(self, "preset", choose(self.preset, PRESETS, keyword="preset"))
+            object.__setattr__(self, "preset", choice(self.preset, PRESETS, keyword="preset"))
             self._apply_preset()
 
     def _apply_preset(self) -> None:

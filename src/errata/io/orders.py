@@ -8,11 +8,11 @@ near chance (0.1 %) in the wrong order (:func:`resolve_order`).
 from __future__ import annotations
 
 from functools import cache
-from typing import Literal
 
 import numpy as np
 
 from errata import resources
+from errata.core.checks import StatedOrder
 from errata.exceptions import ErrataInputError
 from errata.resources import N_VAL
 
@@ -42,7 +42,7 @@ ORDERS = {
 
 
 @cache
-def file_names_for(order: Literal["filename", "imagefolder"]) -> np.ndarray:
+def file_names_for(order: StatedOrder) -> np.ndarray:
     """The 50,000 validation file names in ``order`` (one shared read-only array per order)."""
     out = ORDERS[order]()
     out.setflags(write=False)

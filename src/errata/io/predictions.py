@@ -23,12 +23,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import cast
 
 import numpy as np
 
 from errata import resources
+from errata.core import checks
 from errata.core import datasets as D
+from errata.core.checks import OUTSIDE, Order, Outside, choice
 from errata.core.names import (
     RecentLists,
     as_names,
@@ -53,7 +55,6 @@ from errata.io.readers import SCORE_KEYS as SCORE_KEYS
 from errata.io.table_files import Read, table_names
 from errata.resources import N_CLASSES, N_VAL
 
-Order = Literal["auto", "filename", "imagefolder"]
 TOPK_SAVED = 5  # how many ranked classes are kept when scores are given
 
 
@@ -311,10 +312,8 @@ def load_predictions(
     if isinstance(predictions, Predictions):
         return predictions
     ds = D.get(dataset)
-    if outside not in D.OUTSIDE:
-        raise ErrataInputError(f"outside: '{outside}' is not one of {', '.join(D.OUTSIDE)}")
-    if order not in ("auto", *ORDERS):
-        raise ErrataInputError(f"order: '{order}' is not one of auto, {', '.join(ORDERS)}")
+    outside = cast(Outside, choice(outside, OUTSIDE, keyword="outside"))
+    order = cast(Order, choice(order, checks.ORDERS, keyword="order"))
     names_field = (
         file_names
         if isinstance(file_names, str)

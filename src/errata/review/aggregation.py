@@ -22,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 
+from errata.core.checks import choice
 from errata.exceptions import ErrataInputError
 
 Method = Literal["majority", "dawid-skene"]
@@ -264,12 +265,7 @@ def aggregate(
     n_answers: int = 3,
 ) -> Aggregate:
     """Aggregate yes/maybe/no answers with ``method`` (``"majority"`` or ``"dawid-skene"``)."""
-    try:
-        fn = AGGREGATORS[method]
-    except KeyError:
-        raise ErrataInputError(
-            f"method: '{method}' is not one of {', '.join(AGGREGATORS)}"
-        ) from None
+    fn = AGGREGATORS[choice(method, AGGREGATORS, keyword="method")]
     return fn(item, worker, answer, n_items=n_items, n_answers=n_answers)
 
 

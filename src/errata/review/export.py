@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
-from errata.exceptions import ErrataInputError
+from errata.core.checks import choice
 from errata.io.files import write_text
 from errata.resources import N_CLASSES
 from errata.review import storage
@@ -77,7 +77,7 @@ def aggregate_answers(
             np.where(present <= ABSENT_THRESHOLD, WRONG, UNCLEAR),
         )
     else:
-        raise ErrataInputError(f"method: '{method}' is not one of majority, dawid-skene")
+        choice(method, ("majority", "dawid-skene"), keyword="method")  # raises
     reviews = pd.DataFrame(rows["reviews"], columns=["file_name", "problematic", "note"])
     reviews["problematic"] = reviews["problematic"].astype(bool)
     share = reviews.groupby("file_name")["problematic"].mean()
@@ -242,8 +242,7 @@ def export_labels(
     scope: Scope = "all",
 ) -> dict[str, int]:
     """Write the reviewed label set to ``out`` (Shankar JSON), atomically; returns counts."""
-    if scope not in ("all", "reviewed"):
-        raise ErrataInputError(f"scope: '{scope}' is not one of all, reviewed")
+    scope = cast(Scope, choice(scope, ("all", "reviewed"), keyword="scope"))
     agg = aggregate_answers(project, method=method)
     labels, wrong = reviewed_labels(project, method=method, scope=scope, agg=agg)
     doc = to_shankar_json(labels, wrong, agg["problematic"])

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from errata.core.checks import choice
 from errata.exceptions import ErrataInputError, require
 from errata.io.files import read_json
 from errata.review.models import (
@@ -364,10 +365,7 @@ def add_annotator(
         raise ErrataInputError(f"annotator name: expected 1-64 visible characters, got {len(name)}")
     if len(password) < 8:
         raise ErrataInputError("password: expected at least 8 characters")
-    queues = list(queues)
-    bad = [q for q in queues if q not in QUEUES]
-    if bad:
-        raise ErrataInputError(f"queue '{bad[0]}' is not one of {', '.join(QUEUES)}")
+    queues = [choice(q, QUEUES, keyword="queue") for q in queues]
     from sqlalchemy import select
 
     with project.session() as s:

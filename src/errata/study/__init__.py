@@ -42,13 +42,14 @@ import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 import errata
 from errata.core import categories as K
 from errata.core import datasets as D
+from errata.core.checks import OUTSIDE, choice
 from errata.core.evidence import SpuriousRule, Taxonomy
 from errata.core.labelset import LabelSet
 from errata.exceptions import ErrataInputError, on_command_line
@@ -226,8 +227,7 @@ def compare(
     options = options_for(options, ds)
     if batch < 1:
         raise ErrataInputError(f"batch: {batch}; expected at least 1")
-    if outside not in D.OUTSIDE:
-        raise ErrataInputError(f"outside: '{outside}' is not one of {', '.join(D.OUTSIDE)}")
+    outside = cast(D.Outside, choice(outside, OUTSIDE, keyword="outside"))
     found = discover.find(paths)
     label_set = label_set_for(labels, ds, found.files)
     out_path = None if out is None else files.out_folder(out)

@@ -22,6 +22,7 @@ from functools import cache, partial
 
 import numpy as np
 
+from errata.core.checks import choice
 from errata.core.evidence import Taxonomy
 from errata.taxonomy.classes import class_index
 from errata.taxonomy.cooccurrence import (
@@ -95,9 +96,7 @@ def load(name: str = "errata") -> Taxonomy:
     >>> t.name, t.superclass_members.shape[0], bool(t.same_superclass[207, 208])
     ('errata', 1000, True)
     """
-    from errata.exceptions import choose
-
-    return TAXONOMIES[choose(name, TAXONOMIES, keyword="taxonomy")]()
+    return TAXONOMIES[choice(name, TAXONOMIES, keyword="taxonomy")]()
 
 
 __all__ = [

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from errata import resources
+from errata.core.checks import choice
 from errata.core.evidence import first_shared_of, same_superclass_of
 from errata.exceptions import ErrataInputError
 from errata.resources import N_CLASSES
@@ -297,9 +298,7 @@ def superclasses(taxonomy: str = "errata") -> Superclasses:
     >>> sc.superclasses_of(207)  # golden retriever
     ['dog']
     """
-    if taxonomy not in FILES:
-        raise ErrataInputError(f"taxonomy: '{taxonomy}' is not one of {', '.join(FILES)}")
-    return load_superclasses(source=FILES[taxonomy])
+    return load_superclasses(source=FILES[choice(taxonomy, FILES, keyword="taxonomy")])
 
 
 @cache
