@@ -49,7 +49,8 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 IMG_RE = re.compile(r'<img\b[^>]*\bsrc="(/(?:image|item)/[^"]+)"')  # the item's picture
 ANSWERS = ("correct", "wrong", "unclear", "dont_know")
 HERE = Path(__file__).resolve().parent
-SECTION = "## Review app load (benchmarks/review_load.py)"
+SECTION = "## Review app load (benchmarks/review_load.py)"  # SQLite; PostgreSQL's is its own
+PG_SECTION = "## Review app load on PostgreSQL (benchmarks/review_load.py)"
 TARGETS_MS = {"think": 200.0, "stress": 1000.0, "flood": 500.0}  # p99 targets, issue 21
 THINK_S = {"think": 2.0, "stress": 0.0, "flood": 2.0}
 FLOOD_CLIENTS = 32
@@ -390,8 +391,9 @@ def write_section(results: list[dict[str, Any]], kb: float) -> None:
     import datetime
 
     load = os.getloadavg()[0]
+    section = SECTION if results[0]["database"] == "sqlite" else PG_SECTION
     lines = [
-        SECTION,
+        section,
         "",
         f"{results[0]['annotators']} simulated annotators on loopback, each loading the item's "
         f"image ({N_JPEGS} JPEGs of {kb:.0f} KB on average), {results[0]['seconds']:.0f} s per "
@@ -432,8 +434,8 @@ def write_section(results: list[dict[str, Any]], kb: float) -> None:
             ]
     path = HERE / "RESULTS.md"
     text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if SECTION in text:
-        before, _, rest = text.partition(SECTION)
+    if section in text:
+        before, _, rest = text.partition(section)
         nxt = rest.find("\n## ")
         text = before + "\n".join(lines) + "\n" + (rest[nxt:] if nxt >= 0 else "")
     else:
@@ -483,9 +485,11 @@ def main() -> int:
         ]
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
-    if args.write:
-        write_section(results, kb)
     ok = all(r["lost_answers"] == 0 and not r["errors"] for r in results)
+    if args.write and ok:
+        write_section(results, kb)
+    elif args.write:
+        print("errors or lost answers: benchmarks/RESULTS.md left as it was", file=sys.stderr)
     return 0 if ok else 1
 
 

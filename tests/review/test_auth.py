@@ -267,6 +267,15 @@ def test_idle_and_absolute_timeouts(project):
     assert auth.session_user(proj, tok, idle=600, absolute=3000, now=t0 + 2950) is None
     tok = auth.create_session(proj, 2, "127.0.0.1", now=t0)
     assert auth.session_user(proj, tok, idle=600, absolute=3000, now=t0 + 601) is None
+    # sessions left behind are deleted when the next one is made
+    from sqlalchemy import func, select
+
+    from errata.review.models import AuthSession
+
+    auth.create_session(proj, 2, "127.0.0.1", now=t0)
+    auth.create_session(proj, 3, "127.0.0.1", now=t0 + auth.ABSOLUTE_SECONDS + 1)
+    with proj.session() as s:
+        assert s.scalar(select(func.count()).select_from(AuthSession)) == 1
 
 
 def test_idle_timeout_through_the_app(project):

@@ -14,13 +14,13 @@ bounded pool that runs password hashing apart from the annotation handlers.
   ``login_throttle`` table (the admin page shows it; a restart keeps the locks); every lock is
   logged on the ``errata.review.auth`` logger.
 * **Hashing pool**: argon2 takes 64 MiB and a few hundred ms per check, by design. Log-ins run in
-  ``HASH_THREADS`` threads of their own with at most ``HASH_QUEUE`` waiting; beyond that a log-in
-  is answered 503 with ``Retry-After`` at once, so a flood of log-ins never takes the threads that
-  serve the annotators' pages. A refused log-in (locked or pool full) is answered only after
-  ``REFUSE_DELAY_SECONDS`` (an ``asyncio`` sleep: no thread, no CPU), so that a client that
-  ignores ``Retry-After`` cannot make the server render refusals as fast as it can ask. The
-  hashing threads run ``HASH_NICE`` steps nicer than the server
-  (Linux keeps a niceness per thread), so that they get the CPU the annotators leave.
+  ``HASH_THREADS`` threads of their own (one on a 2-core machine) with at most ``HASH_QUEUE``
+  waiting; beyond that a log-in is answered 503 with ``Retry-After``, so a flood of log-ins
+  never takes the threads that serve the annotators' pages. A refused log-in (locked or pool
+  full) is answered only after ``REFUSE_DELAY_SECONDS`` (an ``asyncio`` sleep: no thread, no
+  CPU), so that a client that ignores ``Retry-After`` cannot make the server render refusals as
+  fast as it can ask. The hashing threads run ``HASH_NICE`` steps nicer than the server (Linux
+  keeps a niceness per thread), so that they get the CPU the annotators leave.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import secrets
 import threading
 import time
@@ -50,7 +51,9 @@ ADDRESS_FREE = 20  # failed log-ins from one address before the back-off starts 
 LOCK_BASE_SECONDS = 1.0  # the first lock; each further failure doubles it
 LOCK_CAP_SECONDS = 900  # the longest lock: 15 minutes
 FORGET_SECONDS = 3600  # a key's failures are forgotten after this long without one
-HASH_THREADS = 2  # threads hashing passwords (log-in, password change)
+# threads hashing passwords (log-in, password change): 2, but on a 2-core machine 1, so that a
+# log-in flood leaves a core to the pages (measured: benchmarks/review_load.py, flood)
+HASH_THREADS = max(1, min(2, (os.cpu_count() or 2) - 1))
 HASH_QUEUE = 8  # log-ins waiting for a hashing thread before the next is answered 503
 MAX_KEYS = 100_000  # throttle keys kept in memory (the oldest are dropped beyond)
 REFUSE_DELAY_SECONDS = 1.0  # a refused log-in (locked, pool full) is answered after this long
@@ -68,9 +71,20 @@ def token_hash(token: str) -> str:
 
 def create_session(project: Any, annotator_id: int, address: str, now: float | None = None) -> str:
     """Store a new session for ``annotator_id``; returns the token for the cookie."""
+    from sqlalchemy import delete, or_
+
     token = secrets.token_urlsafe(32)
     now = time.time() if now is None else now
     with project.writing(), project.session() as s:
+        # sessions nobody came back to are deleted here (a used one is checked when used)
+        s.execute(
+            delete(AuthSession).where(
+                or_(
+                    AuthSession.created < now - ABSOLUTE_SECONDS,
+                    AuthSession.last_seen < now - IDLE_SECONDS,
+                )
+            )
+        )
         s.add(
             AuthSession(
                 token_hash=token_hash(token),
@@ -392,8 +406,6 @@ HASH_NICE = 10  # the hashing threads' niceness above the server's: they get the
 def _lower_priority() -> None:
     """Make the calling thread (and the threads it starts) yield the CPU to the annotation
     handlers: Linux keeps a niceness per thread. Elsewhere a no-op."""
-    import os
-
     try:
         tid = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + HASH_NICE)
