@@ -232,3 +232,27 @@ def test_imagenet_m_when_the_label_set_has_it(small_run: Path, tmp_path: Path) -
     assert (t.loc[0, "imagenet_m"], t.loc[0, "imagenet_m_of"]) == (right, 20)
     md = render(t).splitlines()
     assert "| ImageNet-M |" in md[0] and f"| {right} / 20 |" in md[2]
+
+
+def test_a_study_table_has_imagenet_m(small_run: Path, tmp_path: Path) -> None:
+    """A study scored against a label set with ImageNet-M keeps it per model (models.parquet
+    imagenet_m, imagenet_m_of), so its table has the column, as analyze's metrics have it."""
+    per = pd.read_parquet(small_run / "per_image.parquet")
+    images = {
+        f: {"correct": [int(o)], "unclear": [], "problematic": False}
+        for f, o in zip(per["file_name"], per["original"], strict=True)
+    }
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({"images": images, "imagenet_m": per["file_name"].tolist()[:20]}))
+    zoo = tmp_path / "zoo"
+    zoo.mkdir()
+    (zoo / "small.csv").write_bytes((small_run.parent / "small.csv").read_bytes())
+    study = errata.compare([zoo], out=tmp_path / "study", labels=str(labels))
+    one = errata.analyze(str(zoo / "small.csv"), labels=str(labels)).metrics["imagenet_m"]
+    row = study.models.iloc[0]
+    assert (row["imagenet_m"], row["imagenet_m_of"]) == (one["value"], one["of"]) and one[
+        "of"
+    ] == 20
+    t = headline_table(tmp_path / "study")
+    assert (t.loc[0, "imagenet_m"], t.loc[0, "imagenet_m_of"]) == (one["value"], 20)
+    assert f"| {one['value']} / 20 |" in render(t).splitlines()[2]

@@ -212,6 +212,8 @@ def models_json(entries: list[dict], models) -> list[dict]:  # type: ignore[no-u
                 m["ci95"] = [num(r[f"{key}_lo"]), num(r[f"{key}_hi"])]
             if f"{key}_images" in r:
                 m["images"] = num(r[f"{key}_images"])
+            if f"{key}_of" in r:  # imagenet_m: correct of its images, as analyze gives it
+                m["of"] = m["images"] = num(r[f"{key}_of"])
             metrics[key] = m
         variants = {k: num(r[k]) for k in K.mla_variants() if k in r}
         errors = {k: num(r[k]) for k in ("errors", "top1_errors", "excluded", "mean_severity")}

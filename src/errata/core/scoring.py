@@ -435,8 +435,10 @@ def values(scores: Scores) -> dict[str, np.ndarray]:
 
     The columns: ``top1``, ``top5``, the label accuracy (``real`` or ``label_accuracy``),
     ``mla`` (not for ReaL), each with ``_lo``/``_hi`` (95 % interval) and ``_images``;
-    ``images`` (prediction rows with a known original label); the MLA variants; ``errors``,
-    ``top1_errors``, ``excluded``, ``mean_severity``; ``n_<category>`` for every category; and
+    ``images`` (prediction rows with a known original label); ``imagenet_m`` and
+    ``imagenet_m_of`` (correct of ImageNet-M's images) when the label set has it; the MLA
+    variants; ``errors``, ``top1_errors``, ``excluded``, ``mean_severity``; ``n_<category>``
+    for every category; and
     per group ``<split>_<group>_errors``, ``_images`` and ``_<category>``.
     """
     t, o = scores.tally, scores.options
@@ -465,6 +467,9 @@ def values(scores: Scores) -> dict[str, np.ndarray]:
     if t.topk_n[:, 1].any():
         per_image("top5", t.topk_hits[:, 1].sum(axis=1), t.topk_n[:, 1].sum(axis=1))
     out["images"] = t.topk_n[:, 0].sum(axis=1)
+    if t.imagenet_m is not None and scores.imagenet_m_of:  # correct of ImageNet-M's images
+        out["imagenet_m"] = np.asarray(t.imagenet_m, dtype=np.int64)
+        out["imagenet_m_of"] = np.full(len(t.imagenet_m), scores.imagenet_m_of, dtype=np.int64)
     per_image(scores.accuracy_key, correct.sum(axis=1), evaluated.sum(axis=1))
     if scores.accuracy_key != "real":
         hits_c = correct[:, :c]
