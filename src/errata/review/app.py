@@ -81,8 +81,10 @@ def create_app(  # type: ignore[no-untyped-def]
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     from errata import resources
+    from errata.review.guides import Guides
 
     classes = resources.classes()
+    guides = Guides(project.path)
     env = Environment(
         loader=PackageLoader("errata.review", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -350,6 +352,12 @@ def create_app(  # type: ignore[no-untyped-def]
         orig = view["original"]
         wnid = classes.wnids[orig] if orig >= 0 else None
         has_image = resolve_image(project.images, view["file_name"], wnid=wnid) is not None
+        # the guides of the candidate classes; none on a blind classify page (its candidates
+        # would give the label away), the answered class's once it is saved
+        if view["queue"] != "classify":
+            shown = view["candidates"]
+        else:
+            shown = list(view["answers"]) if view["done"] else []
         return render(
             request,
             "item.html",
@@ -361,6 +369,7 @@ def create_app(  # type: ignore[no-untyped-def]
             lease_minutes=LEASE_MINUTES,
             class_options=class_options if view["queue"] == "classify" else [],
             class_option=forms.class_option,
+            guides=guides.html(shown),
             **{"error": None, "missing": [], **extra},
         )
 
@@ -457,6 +466,7 @@ def create_app(  # type: ignore[no-untyped-def]
             "query": query,
             "subtree_has": hierarchy.subtree_has,
             "class_option": forms.class_option,
+            "guides": guides.html(),
         }
         if fragment:
             return HTMLResponse(env.get_template("_tree.html").render(**ctx))
