@@ -18,7 +18,7 @@ import numpy as np
 from errata.core import datasets as D
 from errata.core.labelset import LabelSet
 from errata.core.pipeline import Classifier
-from errata.core.scoring import make_scores, score
+from errata.core.scoring import classify_stack, make_scores, tally_stack
 from errata.io.evidence import Options
 from errata.io.predictions import Order
 from errata.io.tables import StudyErrors, write_part
@@ -82,8 +82,7 @@ class Scorer:
         self.classifier: Classifier | None = None
         self.layout = StudyErrors(spec.label_set)
         self.tag = uuid.uuid4().hex[:8]
-        self.frames: list[Any] = []
-        self.writes: list[Future[None]] = []
+        self.frames: list[Future[Any]] = []  # each batch's rows, from the writer thread
         self.notes: list[str] = []
 
     def _unchanged(self, e: Entry) -> bool:
@@ -135,41 +134,47 @@ class Scorer:
                     if len(group) >= batch:
                         self.flush(group)
             self.flush(group)
-            for w in self.writes:
-                w.result()
-        return self.frames
+            return [f.result() for f in self.frames]
 
     def flush(self, group: list[tuple[Entry, Any]]) -> None:
-        """Score one batch of models, keep their rows and write their error part."""
-        import pandas as pd
-
+        """Classify one batch of models (this thread: the verdicts' memo is shared), then in
+        the writer thread tally it, keep its rows and write its error part — the next batch is
+        classified meanwhile."""
         if not group:
             return
-        spec, arrays = self.spec, [a for _, a in group]
-        tally_, result = score(
-            spec.label_set,
-            np.stack([a[0] for a in arrays]),
-            topk_hits=np.stack([a[1] for a in arrays]),
-            topk_n=np.stack([a[2] for a in arrays]),
-            context=self.classifier,
+        arrays = [a for _, a in group]
+        result = classify_stack(
+            self.spec.label_set, np.stack([a[0] for a in arrays]), self.classifier
         )
+        hits, n = np.stack([a[1] for a in arrays]), np.stack([a[2] for a in arrays])
         names = [e.model for e, _ in group]
-        sc = make_scores(
-            spec.label_set, names, tally_, context=self.ctx, options=spec.options.scoring
-        )
         columns = {
             "model": names,
-            "dataset": spec.ds.name,
+            "dataset": self.spec.ds.name,
             "path": [e.path for e, _ in group],
             "k": [e.k for e, _ in group],
         }
-        self.frames.append(pd.DataFrame(columns | sc.values))
+        part = None
         if self.tmp is not None and self.ctx is not None:
-            part = f"part-{self.tag}-{len(self.writes):04d}.parquet"
+            part = f"part-{self.tag}-{len(self.frames):04d}.parquet"
             for e, _ in group:
                 e.part = part
-            if len(self.writes) >= 2:  # back-pressure: at most two parts in memory
-                self.writes[-2].result()
-            table = self.layout.table(names, result)
-            self.writes.append(self.writer.submit(write_part, self.tmp / "errors" / part, table))
+        if len(self.frames) >= 2:  # back-pressure: at most two batches in the writer's hands
+            self.frames[-2].result()
+        self.frames.append(self.writer.submit(self._finish, result, hits, n, columns, part))
         group.clear()
+
+    def _finish(
+        self, result: Any, hits: np.ndarray, n: np.ndarray, columns: dict[str, Any], part: Any
+    ) -> Any:
+        """A classified batch's rows (a DataFrame) and its error part (the writer thread)."""
+        import pandas as pd
+
+        spec = self.spec
+        tally_ = tally_stack(spec.label_set, result, topk_hits=hits, topk_n=n, context=self.ctx)
+        sc = make_scores(
+            spec.label_set, columns["model"], tally_, context=self.ctx, options=spec.options.scoring
+        )
+        if part is not None and self.tmp is not None:
+            write_part(self.tmp / "errors" / part, self.layout.table(columns["model"], result))
+        return pd.DataFrame(columns | sc.values)
