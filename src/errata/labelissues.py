@@ -33,7 +33,7 @@ measures precision and recall at k of both rankings (:func:`precision_recall_at_
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ from errata.core.sparse import Csr
 from errata.exceptions import ErrataInputError, arg, require
 from errata.io.labels import load_labels
 from errata.io.predictions import Order, Predictions
-from errata.io.zoo import read_zoo
+from errata.io.zoo import ZooFile, read_zoo
 from errata.resources import N_CLASSES
 
 K_DEFAULT = (100, 1000, 5000)  # k of precision/recall at k
@@ -421,31 +421,10 @@ def label_issues(
     label_set = label_set_for(labels, ds, paths)
     truth_set = None if truth is None else load_labels(truth, dataset=ds)
     n = len(label_set)
-    total = _Sum(n)  # the ensemble, summed as each model is read (see ensemble())
-    keys: list[np.ndarray] = []  # each model's (image, class) candidates, as _keys
-    any_scores = False
-    names: list[str] = []
     zoo = read_zoo(
         predictions, dataset=ds, order=order, outside=outside, labels=label_set, counts=False
     )
-    for j, got in enumerate(zoo):
-        if got.error is not None:
-            raise got.error
-        pred, al = got.predictions, got.alignment
-        assert pred is not None and al is not None
-        top1 = al.scatter(pred.top1.astype(np.int64))
-        keys.append(_keys(al.scatter(pred.topk.T.astype(np.int64)).T[None]))
-        if pred.scores is None:
-            total.add(top1)
-        else:
-            # the rows of the images it predicted (made probabilities, then float32, in add)
-            row_of = np.zeros(n, dtype=np.int64)
-            row_of[al.images] = al.rows
-            total.add(top1, pred.scores[row_of[top1 >= 0]])
-            any_scores = True
-        names.append(pred.name)
-        if progress:
-            progress(j + 1, len(predictions), pred.name)
+    total, keys, any_scores, names = _read_ensemble(zoo, n, len(predictions), progress)
     pred_probs, n_models = total.mean()
     universe = label_set.evaluated & (n_models > 0)
     if not universe.any():
@@ -540,6 +519,37 @@ def label_issues(
         summary["truth"] = truth_set.name
         summary["validation"] = validate(multi, t, pair_rank, image_rank, given, ks=ks)
     return LabelIssues(pairs=pairs, images=images, summary=summary)
+
+
+def _read_ensemble(
+    zoo: Iterable[ZooFile], n: int, n_models: int, progress: Any
+) -> tuple[_Sum, list[np.ndarray], bool, list[str]]:
+    """The zoo's ensemble, summed as each model is read (see :func:`ensemble`), each model's
+    (image, class) candidates (as :func:`_keys`), whether any model gave scores, the names; a
+    model that cannot be read stops the run (its one-line error)."""
+    total = _Sum(n)
+    keys: list[np.ndarray] = []
+    any_scores = False
+    names: list[str] = []
+    for j, got in enumerate(zoo):
+        if got.error is not None:
+            raise got.error
+        pred, al = got.predictions, got.alignment
+        assert pred is not None and al is not None
+        top1 = al.scatter(pred.top1.astype(np.int64))
+        keys.append(_keys(al.scatter(pred.topk.T.astype(np.int64)).T[None]))
+        if pred.scores is None:
+            total.add(top1)
+        else:
+            # the rows of the images it predicted (made probabilities, then float32, in add)
+            row_of = np.zeros(n, dtype=np.int64)
+            row_of[al.images] = al.rows
+            total.add(top1, pred.scores[row_of[top1 >= 0]])
+            any_scores = True
+        names.append(pred.name)
+        if progress:
+            progress(j + 1, n_models, pred.name)
+    return total, keys, any_scores, names
 
 
 def _version() -> str:
