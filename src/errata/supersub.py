@@ -122,6 +122,17 @@ def _groups(
     from errata.io.discover import find
     from errata.study import read_manifest
 
+    if any(isinstance(p, np.ndarray) for p in paths):  # arrays (and paths beside them), one group
+        return [
+            _Group(
+                dataset=dataset,
+                labels=labels,
+                order=order,
+                outside=outside,
+                files=list(paths),
+                names=[f"model{i}" if len(paths) > 1 else "model" for i in range(len(paths))],
+            )
+        ]
     if len(paths) == 1 and Path(paths[0]).is_dir() and (Path(paths[0]) / "study.json").exists():
         folder = Path(paths[0])
         meta = read_manifest(folder)
@@ -210,7 +221,6 @@ def supersub(
     import pandas as pd
 
     from errata.analysis import complete_original, evidence
-    from errata.study import label_set_for
 
     options = options or Options()
     tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
@@ -218,20 +228,8 @@ def supersub(
     covered = np.asarray(members.any(axis=1), dtype=bool)
     names_s = np.asarray(tax.superclass_names, dtype=object)
     tax_name = getattr(tax, "name", str(taxonomy))
-    arrays = [p for p in paths if isinstance(p, np.ndarray)]
-    if arrays:
-        groups = [
-            _Group(
-                dataset=dataset,
-                labels=labels,
-                order=order,
-                outside=outside,
-                files=list(paths),
-                names=[f"model{i}" if len(paths) > 1 else "model" for i in range(len(paths))],
-            )
-        ]
-    else:
-        groups = _groups(paths, labels=labels, order=order, dataset=dataset, outside=outside)
+    arrays = any(isinstance(p, np.ndarray) for p in paths)
+    groups = _groups(paths, labels=labels, order=order, dataset=dataset, outside=outside)
     total = sum(len(g.files) for g in groups)
     rows: list[dict[str, Any]] = []
     per: list[Any] = []
@@ -241,30 +239,10 @@ def supersub(
     for g in groups:
         ds = D.get(g.dataset)
         opts = options_for(options, ds)
-        files_ = [f for f in g.files if not isinstance(f, np.ndarray)]
-        label_set = (
-            g.labels
-            if isinstance(g.labels, LabelSet)
-            else label_set_for(
-                g.labels,
-                ds,
-                [Path(f) for f in files_ if Path(str(f)).exists()],
-            )
-            if files_
-            else _labels_for_arrays(g, ds)
-        )
+        label_set = _group_labels(g, ds)
         ctx = evidence(label_set, opts)
         classifier = Classifier(ctx) if ctx is not None else None
-        record = opts.record()
-        settings[ds.name] = {
-            "labels": label_set.name,
-            "order": g.order,
-            "taxonomy": tax_name,
-            "pipeline_taxonomy": record["taxonomy"],
-            "cooccurrence": record["cooccurrence"],
-            **({"preset": record["preset"]} if "preset" in record else {}),
-            **({"outside": g.outside} if ds.subset is not None else {}),
-        }
+        settings[ds.name] = _group_settings(g, ds, label_set, tax_name, opts)
         reading = read_zoo(  # one alignment per distinct name list of the group's files
             g.files,
             dataset=ds,
@@ -322,13 +300,35 @@ def supersub(
     superclasses = pd.concat(per, ignore_index=True)
     lead = ["model", "dataset", "variant", "superclass"]
     superclasses = superclasses[lead + [c for c in superclasses.columns if c not in lead]]
+    summary = _summary(tax, tax_name, settings, from_study, len(rows), models, failed)
+    return SuperSub(
+        taxonomy=str(summary["taxonomy"]),
+        models=models,
+        superclasses=superclasses,
+        summary=summary,
+        failed=failed,
+    )
+
+
+def _summary(
+    tax: Taxonomy,
+    tax_name: str,
+    settings: dict[str, Any],
+    from_study: bool,
+    n_models: int,
+    models: Any,
+    failed: list[dict[str, str]],
+) -> dict[str, Any]:
+    """``SuperSub.summary``: the taxonomy's superclasses and sizes, settings, counts."""
+    members = np.asarray(tax.superclass_members, dtype=bool)
+    names_s = np.asarray(tax.superclass_names, dtype=object)
     sizes = members.sum(axis=0)
-    summary = {
+    return {
         "taxonomy": tax_name,
         "superclasses": [
             {"name": str(n), "classes": int(k)} for n, k in zip(names_s.tolist(), sizes.tolist())
         ],
-        "covered_classes": int(covered.sum()),
+        "covered_classes": int(members.any(axis=1).sum()),
         "settings": settings,
         **(
             {
@@ -339,18 +339,11 @@ def supersub(
             else {}
         ),
         "counts": {
-            "models": len(rows),
+            "models": n_models,
             "with_scores": int(models["scores"].sum()),
             "failed": len(failed),
         },
     }
-    return SuperSub(
-        taxonomy=str(summary["taxonomy"]),
-        models=models,
-        superclasses=superclasses,
-        summary=summary,
-        failed=failed,
-    )
 
 
 STUDY_FIGURES = ("real", "label_accuracy", "mla")  # taken from a study for top-1/top-k files
@@ -420,6 +413,35 @@ def _flat_batch(
     frame["dataset"] = dataset
     per.append(frame)
     batch.clear()
+
+
+def _group_labels(g: _Group, ds: D.Dataset) -> LabelSet:
+    """The label set a group's files are scored against (:func:`errata.study.label_set_for`;
+    arrays alone: the validation set's)."""
+    from errata.study import label_set_for
+
+    if isinstance(g.labels, LabelSet):
+        return g.labels
+    files_ = [f for f in g.files if not isinstance(f, np.ndarray)]
+    if not files_:
+        return _labels_for_arrays(g, ds)
+    return label_set_for(g.labels, ds, [Path(f) for f in files_ if Path(str(f)).exists()])
+
+
+def _group_settings(
+    g: _Group, ds: D.Dataset, label_set: LabelSet, tax_name: str, opts: Options
+) -> dict[str, Any]:
+    """What produced a group's figures (``summary['settings'][dataset]``)."""
+    record = opts.record()
+    return {
+        "labels": label_set.name,
+        "order": g.order,
+        "taxonomy": tax_name,
+        "pipeline_taxonomy": record["taxonomy"],
+        "cooccurrence": record["cooccurrence"],
+        **({"preset": record["preset"]} if "preset" in record else {}),
+        **({"outside": g.outside} if ds.subset is not None else {}),
+    }
 
 
 def _labels_for_arrays(g: _Group, ds: D.Dataset) -> LabelSet:
