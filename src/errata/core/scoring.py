@@ -32,6 +32,7 @@ from errata.core.tally import Tally as Tally
 from errata.core.tally import answer_tally as answer_tally
 from errata.core.tally import topk_counts as topk_counts
 
+
 @dataclass(frozen=True, kw_only=True)
 class ScoreOptions:
     """Statistics settings: the interval of per-image accuracies (``"wilson"``, the default,
