@@ -373,6 +373,25 @@ def create_app(  # type: ignore[no-untyped-def]
             **{"error": None, "missing": [], **extra},
         )
 
+    def render_feedback(  # type: ignore[no-untyped-def]
+        request: Request, user, view: dict[str, Any], answers: dict[int, int], score: Any
+    ) -> HTMLResponse:
+        """After a golden item (a training task, or any golden item in training mode): the
+        image, each question's expected answer beside the annotator's, and the guides of the
+        classes asked about."""
+        orig = view["original"]
+        wnid = classes.wnids[orig] if orig >= 0 else None
+        return render(
+            request,
+            "feedback.html",
+            user=user,
+            item=view,
+            answers=answers,
+            score=score,
+            has_image=resolve_image(project.images, view["file_name"], wnid=wnid) is not None,
+            guides=guides.html(list(view["golden"])),
+        )
+
     @app.post("/item/{item_id}/lease")
     def item_lease(
         request: Request,
@@ -440,10 +459,8 @@ def create_app(  # type: ignore[no-untyped-def]
         score = storage.save_review(
             project, item_id, user.id, answers, problematic=problematic, note=note
         )
-        if view["golden"] is not None and user.training:
-            return render(
-                request, "feedback.html", user=user, item=view, answers=answers, score=score
-            )
+        if view["golden"] is not None and (user.training or view["training"]):
+            return render_feedback(request, user, view, answers, score)
         if view["done"]:  # an edit (reached with Back): on to the item answered after it
             after = storage.queue_position(project, item_id, user.id)["next"]
             if after is not None:
@@ -514,6 +531,7 @@ def create_app(  # type: ignore[no-untyped-def]
         status: int = 200,
         error: str | None = None,
         typed: dict[str, str] | None = None,
+        training_typed: dict[str, str] | None = None,
     ):
         return render(
             request,
@@ -524,10 +542,12 @@ def create_app(  # type: ignore[no-untyped-def]
             progress=storage.progress(project),
             active=auth.active_sessions(project, idle=idle_seconds, absolute=absolute_seconds),
             throttled=throttle.report(),
+            training=storage.training_count(project),
             now=time.time(),
             queues=QUEUES,
             error=error,
             typed=typed,
+            training_typed=training_typed or {},
         )
 
     @app.get("/admin", response_class=HTMLResponse)
@@ -629,6 +649,33 @@ def create_app(  # type: ignore[no-untyped-def]
             media_type="application/json",
             headers={"Content-Disposition": f'attachment; filename="labels-{method}.json"'},
         )
+
+    @app.post("/admin/training")
+    def admin_training(
+        request: Request,  # type: ignore[no-untyped-def]
+        form: dict = form_dep,
+    ):
+        """Mark training tasks: the first N golden items of each queue, and/or golden items by
+        id (space- or comma-separated)."""
+        user = admin_user(request)
+        first_text = form.get("first", "").strip()
+        ids_text = form.get("items", "").replace(",", " ").split()
+        try:
+            if not first_text and not ids_text:
+                raise ErrataInputError("training tasks: give a count, item ids, or both")
+            if first_text and not first_text.isdigit():
+                raise ErrataInputError(f"training tasks: '{first_text}' is not a count")
+            bad = [t for t in ids_text if not t.isdigit()]
+            if bad:
+                raise ErrataInputError(f"training tasks: '{bad[0]}' is not an item id")
+            storage.set_training(
+                project,
+                first=int(first_text) if first_text else None,
+                items=[int(t) for t in ids_text],
+            )
+        except ErrataInputError as exc:
+            return admin_page(request, user, status=400, error=str(exc), training_typed=form)
+        return RedirectResponse("/admin", status_code=303)
 
     @app.post("/admin/unlock")
     def admin_unlock(

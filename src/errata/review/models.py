@@ -132,6 +132,9 @@ class Item(Base):
     score: Mapped[float] = mapped_column(Float, default=0.0)  # ranking evidence (models agreeing)
     candidates: Mapped[str] = mapped_column(Text, default="")  # space-separated class indices
     golden: Mapped[str | None] = mapped_column(Text, nullable=True)  # "class:code ..." expected
+    # a training task: a golden item that a new annotator is given before any other item of its
+    # queue, with feedback after the answer (None: not one, as in a database made before)
+    training: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=False)
     n_reviews: Mapped[int] = mapped_column(Integer, default=0)
     # the lease: one annotator at a time works on a regular item, until the lease expires (on
     # the item's own row, so that PostgreSQL's SKIP LOCKED re-check sees a lease just taken)

@@ -491,6 +491,9 @@ def next_item(project: Project, annotator_id: int, queue: str) -> int | None:
 
     from sqlalchemy import exists, select
 
+    training = _next_training(project, annotator_id, queue)
+    if training is not None:  # training tasks first (golden: no lease, found by a read)
+        return training
     fresh = _held_fresh(project, annotator_id, queue=queue)
     if fresh is not None:  # the item they hold, far from expiry: no write needed
         return fresh
@@ -540,6 +543,85 @@ def next_item(project: Project, annotator_id: int, queue: str) -> int | None:
         item_id = int(item.id)
         s.commit()
         return item_id
+
+
+def _next_training(project: Project, annotator_id: int, queue: str) -> int | None:
+    """The first training task of ``queue`` this annotator has neither answered nor skipped."""
+    from sqlalchemy import exists, select
+
+    mine = exists().where(Review.item_id == Item.id, Review.annotator_id == annotator_id)
+    skipped = exists().where(Skip.item_id == Item.id, Skip.annotator_id == annotator_id)
+    assigned = exists().where(Assignment.annotator_id == annotator_id, Assignment.queue == queue)
+    with project.session() as s:
+        found = s.scalar(
+            select(Item.id)
+            .where(
+                Item.queue == queue,
+                Item.training.is_(True),
+                Item.golden.is_not(None),
+                ~mine,
+                ~skipped,
+                assigned,
+            )
+            .order_by(Item.position)
+            .limit(1)
+        )
+    return None if found is None else int(found)
+
+
+def set_training(
+    project: Project, *, first: int | None = None, items: list[int] | None = None
+) -> int:
+    """Mark training tasks: the ``first`` golden items (by position) of each queue, replacing
+    the marks there were, and/or the golden ``items`` given by id; returns how many items are
+    training tasks now.
+
+    Raises
+    ------
+    ErrataInputError
+        A negative count, or an item id that is not a golden item (naming it).
+    """
+    from sqlalchemy import func, select, update
+
+    with project.writing(), project.session() as s:
+        _begin_write(project, s)
+        if first is not None:
+            if first < 0:
+                raise ErrataInputError(f"training tasks: {first} is not a count (0 or more)")
+            s.execute(update(Item).values(training=False))
+            for queue in QUEUES:
+                ids = s.scalars(
+                    select(Item.id)
+                    .where(Item.queue == queue, Item.golden.is_not(None))
+                    .order_by(Item.position)
+                    .limit(first)
+                ).all()
+                if ids:
+                    s.execute(update(Item).where(Item.id.in_(ids)).values(training=True))
+        for item_id in items or []:
+            item = s.get(Item, item_id)
+            if item is None or item.golden is None:
+                raise ErrataInputError(
+                    f"training tasks: item {item_id} is not a golden item (only golden items, "
+                    "whose expected answers are known, can be training tasks)"
+                )
+            item.training = True
+        n = int(s.scalar(select(func.count(Item.id)).where(Item.training.is_(True))) or 0)
+        s.commit()
+    return n
+
+
+def training_count(project: Project) -> dict[str, int]:
+    """Training tasks per queue."""
+    from sqlalchemy import func, select
+
+    with project.session() as s:
+        rows = s.execute(
+            select(Item.queue, func.count(Item.id))
+            .where(Item.training.is_(True))
+            .group_by(Item.queue)
+        ).all()
+    return {str(q): int(n) for q, n in rows}
 
 
 def _held_fresh(
@@ -760,6 +842,7 @@ def item_view(project: Project, item_id: int, annotator_id: int) -> dict[str, An
         "labels": _ints(image.labels),
         "candidates": _ints(item.candidates),
         "golden": parse_golden(item.golden),
+        "training": bool(item.training),
         "answers": {int(k): int(v) for k, v in mine.items()},
         "problematic": bool(review.problematic) if review else False,
         "note": review.note if review else "",
@@ -919,6 +1002,9 @@ def progress(project: Project) -> dict[str, Any]:
                 func.count(Review.id),
                 func.sum(Review.golden_right),
                 func.sum(Review.golden_total),
+                func.sum(case((Item.training.is_(True), Review.golden_right), else_=0)),
+                func.sum(case((Item.training.is_(True), Review.golden_total), else_=0)),
+                func.sum(case((Item.training.is_(True), 1), else_=0)),
             )
             .join(Review, Review.annotator_id == Annotator.id)
             .join(Item, Item.id == Review.item_id)
@@ -928,14 +1014,22 @@ def progress(project: Project) -> dict[str, Any]:
     for q, n, started, reviews in per_queue:
         queues[q] = {"items": int(n), "started": int(started or 0), "reviews": int(reviews or 0)}
     people: dict[str, dict[str, Any]] = {}
-    for name, q, n, right, total in per_ann:
-        p = people.setdefault(name, {"reviews": {}, "golden_right": 0, "golden_total": 0})
+    zero = {"golden_right": 0, "golden_total": 0, "training_right": 0, "training_total": 0}
+    for name, q, n, right, total, t_right, t_total, t_done in per_ann:
+        p = people.setdefault(name, {"reviews": {}, **zero, "training_done": 0})
         p["reviews"][q] = int(n)
         p["golden_right"] += int(right or 0)
         p["golden_total"] += int(total or 0)
+        p["training_right"] += int(t_right or 0)
+        p["training_total"] += int(t_total or 0)
+        p["training_done"] += int(t_done or 0)
     for p in people.values():
         p["golden_accuracy"] = (
             (p["golden_right"] / p["golden_total"]) if p["golden_total"] else None
+        )
+        # the training score: right answers over the questions of the training tasks done
+        p["training_score"] = (
+            (p["training_right"] / p["training_total"]) if p["training_total"] else None
         )
     return {"queues": queues, "annotators": people}
 
