@@ -150,3 +150,68 @@ def test_blind_classify_skip_back_and_zoom(project, chromium_page):
     again = storage.open_project(proj.path)
     assert storage.item_view(again, int(first.rsplit("/", 1)[1]), 2)["answers"] == {281: 2}
     again.engine.dispose()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_training_task_first_then_its_feedback(project, chromium_page, tmp_path):
+    """A new annotator's first item is the training task the admin marked; answered from the
+    keyboard, it is followed by feedback showing the picture, the expected answers and the
+    class's guide; Enter continues to the regular queue."""
+    import shutil
+
+    from _browser import screenshot_dir
+    from PIL import Image as PILImage
+
+    from errata import resources
+    from errata.review import storage
+
+    proj, _ = project
+    from sqlalchemy import select
+
+    from errata.review.models import Item
+
+    with proj.session() as s:
+        item_id = s.scalar(
+            select(Item.id).where(Item.golden.is_not(None), Item.queue == "novel").limit(1)
+        )
+    storage.set_training(proj, items=[item_id])
+    view = storage.item_view(proj, item_id, 2)
+    images = tmp_path / "images"
+    shutil.copytree(proj.images, images)
+    PILImage.new("RGB", (80, 60), (10, 120, 40)).save(images / view["file_name"], format="PNG")
+    conf = json.loads((proj.path / "project.json").read_text())
+    (proj.path / "project.json").write_text(json.dumps({**conf, "images": str(images)}))
+    right = next(c for c, code in view["golden"].items() if code == 2)
+    (proj.path / "guides").mkdir()
+    wnid = resources.classes().wnids[right]
+    (proj.path / "guides" / f"{wnid}.md").write_text("Check the **fins**.\n")
+    proj.engine.dispose()
+    shots = screenshot_dir(tmp_path / "screenshots")
+    proc, url = start_server(proj.path)
+    page = chromium_page
+    try:
+        page.goto(url + "/login")
+        page.fill("input[name=name]", "ann1")
+        page.fill("input[name=password]", PASSWORD)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        page.goto(url + "/queue/novel")
+        assert page.url.endswith(f"/item/{item_id}"), page.url
+        page.wait_for_selector("tr.cand.current")
+        for _ in view["candidates"]:
+            page.keyboard.press("c")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        assert "Training task: 1 of 2 right" in page.content()
+        page.wait_for_function("document.getElementById('picture').naturalWidth === 80")
+        assert page.locator(f"#guide-{right} strong").inner_text() == "fins"
+        assert page.locator(f"#expected-{right} td").nth(2).inner_text() == "correct"
+        page.screenshot(path=str(shots / "training-feedback.png"), full_page=True)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")  # Continue
+        page.wait_for_load_state()
+        assert "/item/" in page.url and not page.url.endswith(f"/item/{item_id}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
