@@ -50,6 +50,24 @@ def test_reference_resnet50_error_shares(data_dir: Path) -> None:
         assert (share["spurious correlation"], share["model failure"]) == (spurious, failure)
 
 
+def test_a_category_that_did_not_run_has_no_share(tmp_path: Path) -> None:
+    """A stage that did not run gives its category a null share (not a measured-looking 0) in
+    the Python API, analyze --json and summary.json, keeps its status, and the notebook table
+    still lists it; a category that ran keeps its share."""
+    from errata.io import display
+
+    a = errata.analyze("cleanlab-resnet50", labels="real", options=errata.Options(n_resamples=10))
+    oov = a.summary["categories"]["fine-grained OOV"]
+    assert oov["share"] is None and oov["status"].startswith("not run")
+    assert a.summary["categories"]["fine-grained"]["share"] == pytest.approx(4073 / 10485)
+    assert a.to_dict()["errors"]["categories"]["fine_grained_oov"]["share"] is None
+    saved = json.loads(a.save(tmp_path / "o")["summary"].read_text())
+    assert saved["categories"]["fine_grained_oov"]["share"] is None
+    rows = {r[0]: r for r in display.categories(a.summary)}
+    assert rows["fine-grained OOV"][2] == "–" and rows["fine-grained OOV"][3].startswith("not run")
+    assert "correct" not in rows
+
+
 def test_file_name_order_gives_the_same_figures(resnet_top1: np.ndarray) -> None:
     from errata.io.predictions import imagefolder_order
 

@@ -113,7 +113,9 @@ class Scores:
 
     def summary(self, j: int = 0) -> dict[str, Any]:
         """JSON-ready error summary of model ``j``: counts and shares per category, per group,
-        MLA variants, mean severity, and the evidence used."""
+        MLA variants, mean severity, and the evidence used. A category whose stage did not run
+        keeps its count (0) and says why in ``status``; its share is ``None`` (no figure), as
+        in ``compare``, never a 0 that reads as measured."""
         if not self.classified:
             return {}
         v = self.values
@@ -123,7 +125,9 @@ class Scores:
             cnt = int(v[f"n_{c.key}"][j])
             row: dict[str, Any] = {
                 "count": cnt,
-                "share": cnt / n_errors if c.is_error and n_errors else None,
+                "share": cnt / n_errors
+                if c.is_error and n_errors and c.name not in self.status
+                else None,
             }
             if c.name in self.status:
                 row["status"] = self.status[c.name]

@@ -49,7 +49,7 @@ def categories(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
     """``[(category, count, share, status)]`` of the error categories (not correct/excluded)."""
     rows = []
     for cat, v in (summary.get("categories") or {}).items():
-        if v.get("share") is None:
+        if v.get("share") is None and not v.get("status"):  # correct, excluded
             continue
         rows.append((cat, f"{v['count']:,}", _pct(v["share"], 1), v.get("status", "")))
     return rows

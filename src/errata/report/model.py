@@ -632,7 +632,9 @@ def category_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
             "name": c,
             "count": row["count"],
             "share": row.get("share"),
-            "top1_share": row["count"] / top1_errors if c in BREAKDOWN and top1_errors else None,
+            "top1_share": row["count"] / top1_errors
+            if c in BREAKDOWN and top1_errors and not row.get("status")
+            else None,
             "status": row.get("status", ""),
             "color": R.category_color(c),
         }
