@@ -177,6 +177,77 @@ def _limits_note(x: dict[str, Any]) -> str:
     return text
 
 
+REVIEW = "vit3b-mistakes"  # the expert review the open-world caveat counts on
+OPENWORLD_DOCS = "the docs' extras page, 'Images: the open-world OOV stage'"
+
+
+def open_world_caveat(options: Options | None = None) -> str:
+    """The sentence a run without the fine-grained-OOV stage states near its category table:
+    what the stage needs, and — when the ViT-3B expert review is in the data directory — how
+    many of that review's errors are fine-grained OOV for the experts and how many of them
+    errata, without the stage, files as spurious correlation (counted by
+    :func:`expert_agreement` under ReaL with the run's evidence ``options``, default: errata's
+    default), so that the run's spurious-correlation and model-failure shares are read as
+    including OOV errors. Without the review the sentence has no counts."""
+    need = (
+        "fine-grained OOV did not run: the stage needs the images and CLIP weights "
+        f"(--openworld; {OPENWORLD_DOCS}), so"
+    )
+    tail = "this run's spurious-correlation and model-failure shares include OOV errors"
+    lim = _review_limits(options or Options())
+    if lim is None or not lim["expert_oov"]:
+        return f"{need} {tail} (the experts file such errors as fine-grained OOV)"
+    spurious = lim["filed_as"].get(SPURIOUS_EXPERT, 0)
+    failure = lim["filed_as"].get(NO_EXPERT, 0)
+    return (
+        f"{need} {tail}: on the ViT-3B expert review (ReaL labels) {lim['expert_oov']} of "
+        f"the {lim['errors']} errors are fine-grained OOV for the experts, and errata "
+        f"without the stage files {spurious} of them as spurious correlation and {failure} "
+        "as model failure"
+    )
+
+
+_LIMITS: dict[Any, dict[str, Any] | None] = {}
+
+
+def open_world_note(summary: dict[str, Any], options: Options | None = None) -> str:
+    """:func:`open_world_caveat` when the run's error summary (:meth:`Scores.summary
+    <errata.core.scoring.Scores.summary>`) says fine-grained OOV did not run, else ``""``."""
+    oov = (summary.get("categories") or {}).get("fine-grained OOV") or {}
+    return open_world_caveat(options) if oov.get("status") else ""
+
+
+def _review_limits(options: Options) -> dict[str, Any] | None:
+    """:func:`open_world_limits` of the ViT-3B review under ``options`` without the open-world
+    stage (``None`` when the review is not in the data directory or cannot be read);
+    memoised per options."""
+    from errata.io import data
+
+    try:
+        present = data.local_path(REVIEW).is_file()
+    except ErrataInputError:
+        return None
+    if not present:
+        return None
+    review = data.local_path(REVIEW).resolve()
+    experts = tuple(e for e in options.experts if resolve_path(e).resolve() != review)
+    opts = dataclasses.replace(options, openworld=None, experts=experts)
+    try:
+        key: Any = hash(opts) and opts
+    except TypeError:
+        key = None
+    if key is not None and key in _LIMITS:
+        return _LIMITS[key]
+    try:
+        got = expert_agreement(REVIEW, labels="real", options=opts).summary["limits"]
+    except ErrataInputError:
+        got = None
+    lim = None if got is None else got["open_world"]
+    if key is not None:
+        _LIMITS[key] = lim
+    return lim
+
+
 @dataclass
 class Agreement:
     """Result of :func:`expert_agreement`.

@@ -78,6 +78,8 @@ def test_analyze_with_openworld_claims_the_planted_image(bundle: Path, tmp_path:
             str(bundle),
             "--out",
             str(tmp_path / "o"),
+            "--report",
+            str(tmp_path / "r.html"),
             "--json",
         ],
         capture_output=True,
@@ -88,6 +90,10 @@ def test_analyze_with_openworld_claims_the_planted_image(bundle: Path, tmp_path:
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["categories"]["fine_grained_oov"]["count"] == 1
     assert summary["sources"]["fine_grained_oov"].startswith("open-world model")
+    # the stage ran: its category has a share, and no caveat says it did not run
+    assert summary["categories"]["fine_grained_oov"]["share"] == 0.5
+    assert "fine-grained OOV did not run" not in (tmp_path / "r.html").read_text()
+    assert not [n for n in json.loads(done.stdout)["notes"] if "did not run" in n]
     import pyarrow.parquet as pq
 
     errors = pq.read_table(tmp_path / "o" / "errors.parquet").to_pandas()

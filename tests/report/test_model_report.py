@@ -131,6 +131,28 @@ def test_real_report_has_an_mla_card(tmp_path: Path, data_dir: Path) -> None:
     mla = a.summary["mla_variants"]["mla"]["value"]
     card = html.split('data-metric="mla"')[1][:200]
     assert f"{100 * mla:.2f} %" in card
+    # no --openworld: the sentence on the open-world limits, with the counts of the ViT-3B
+    # review as errata experts computes them, escaped, after the category table
+    from errata.experts import expert_agreement
+
+    lim = expert_agreement("vit3b-mistakes", labels="real").summary["limits"]["open_world"]
+    spurious = lim["filed_as"].get("Spurious Correlation", 0)
+    note = html.split('id="openworld-note">')[1].split("</p>")[0]
+    assert html.index("</tbody></table>") < html.index('id="openworld-note"')
+    assert f"{lim['expert_oov']} of the {lim['errors']} errors are fine-grained OOV" in note
+    assert f"files {spurious} of them as spurious correlation" in note
+    assert "the docs&#39; extras page" in note and "'" not in note
+
+
+def test_openworld_caveat_without_the_review_has_no_counts(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from errata.experts import open_world_caveat, open_world_note
+
+    monkeypatch.setenv("ERRATA_DATA_DIR", str(tmp_path))  # an empty data directory
+    text = open_world_caveat()
+    assert "needs the images and CLIP weights (--openworld" in text
+    assert "ViT-3B" not in text and not any(ch.isdigit() for ch in text)
+    ran = {"categories": {"fine-grained OOV": {"count": 1, "share": 0.5}}}
+    assert open_world_note(ran) == ""
 
 
 def test_bad_input_writes_nothing(small_analysis, tmp_path: Path) -> None:

@@ -80,3 +80,14 @@ def test_study_report_tells_progress(small_study, tmp_path: Path) -> None:
     study_report(small_study, tmp_path / "s.html", progress=lambda d, t, w: steps.append((d, t, w)))
     assert [w for _, _, w in steps] == ["figures", "population", "tables", "page", "done"]
     assert steps[-1] == (4, 4, "done") and [d for d, _, _ in steps] == [0, 1, 2, 3, 4]
+
+
+def test_study_page_states_the_open_world_limits(small_study, tmp_path: Path) -> None:
+    """The study ran without --openworld: the page says so beside the key figures, with the
+    ViT-3B review's counts as errata experts computes them (the data directory holds it)."""
+    from errata.experts import open_world_caveat
+
+    html = study_report(small_study, tmp_path / "s.html")["report"].read_text(encoding="utf-8")
+    note = html.split('id="openworld-note">')[1].split("</p>")[0]
+    assert "fine-grained OOV did not run" in note
+    assert note.replace("&#39;", "'") == open_world_caveat() + "."

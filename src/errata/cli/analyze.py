@@ -146,12 +146,19 @@ def analyze(
         from errata.report.model import model_figures
 
         written |= _render.export(model_figures(result), plots)
+    from errata.experts import open_world_note
+
+    caveat = open_world_note(result.summary, result.options) if result.summary else ""
     if json_:
-        print_json(result.to_dict() | written_json(written))
+        doc = result.to_dict()
+        doc["notes"] = [*doc["notes"], *([caveat] if caveat else [])]
+        print_json(doc | written_json(written))
         return
     from rich.markup import escape
 
     render(result)
+    if caveat:
+        console().print(f"note: {caveat}", soft_wrap=True)
     if written:
         print_written(written, 10)
         if report is not None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from errata.core import categories as K
 from errata.exceptions import ErrataInputError
+from errata.experts import open_world_note
 from errata.report import _render as R
 from errata.report import population as PR
 
@@ -343,6 +344,7 @@ def model_report(
         "metrics": headline_cards(analysis),
         "summary": analysis.summary,
         "categories": category_rows(analysis.summary),
+        "openworld_note": open_world_note(analysis.summary, analysis.options),
         "svgs": svgs,
         "sources": analysis.summary.get("sources", {}),
         "thumb_note": pictures["note"],

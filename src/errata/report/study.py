@@ -416,6 +416,7 @@ def study_report(
         "sources": meta.get("sources", {}),
         "notes": meta.get("notes", []),
         "population": population,
+        "openworld_note": _openworld_note(meta),
         "tables": {"models-data": Markup(R.embed_json(R.table(columns, rows)))},
     }
     step("page")
@@ -426,6 +427,24 @@ def study_report(
 
 STEPS = ("figures", "population", "tables", "page", "done")  # what study_report's progress hears
 N_PLACED = 50  # models listed in the placement table (all are drawn)
+
+
+def _openworld_note(meta: dict[str, Any]) -> str:
+    """:func:`errata.experts.open_world_caveat` when the study's validation models ran without
+    the fine-grained-OOV stage (counted with errata's default evidence, or the study's preset),
+    else ``""``."""
+    from errata.core.datasets import DEFAULT
+    from errata.experts import open_world_caveat
+    from errata.io.evidence import Options
+    from errata.io.population import not_run
+
+    settings = meta.get("settings") or {}
+    if isinstance(settings.get(DEFAULT), dict):  # format 3: settings per test set
+        settings = settings[DEFAULT]
+    if "n_fine_grained_oov" not in not_run(settings):
+        return ""
+    preset = settings.get("preset")
+    return open_world_caveat(Options(preset=preset) if isinstance(preset, str) else None)
 
 
 def population_section(models: Any, meta: dict[str, Any]) -> dict[str, Any]:
