@@ -7,23 +7,13 @@ The public API mirrors the command line::
     result.metrics["top1"], result.metrics["real"]
     study = errata.compare(["runs/"], out="study/", options=errata.Options(experts=("x.json",)))
 
-Layers (each imports only those above it; ``tests/test_layers.py`` checks):
-
-==================  ===========================================================================
-``resources/``      facts generated into the package (classes, validation labels, ReaL, WordNet)
-``core/``           the pure core: arrays in, arrays out — label sets, names and alignment,
-                    categories, stages, pipeline, metrics, scoring. Reads no file.
-``taxonomy/``       the class hierarchy from the package facts, as ``core`` arrays
-``io/``             the edge: data registry, label and prediction loaders, evidence files,
-                    atomic output files and folders, Arrow tables
-``analysis.py``,    shells over the core: one model, a study of many, agreement with experts,
-``study.py``,       label issues from model consensus (cleanlab, the ``labelissues`` extra),
-``experts.py``,     superclass-level evaluation (Super-Sub)
-``labelissues.py``,
-``supersub.py``
-``report/`` …       reports, review app, open-world stage, batch prediction
-``cli/``            the command line
-==================  ===========================================================================
+Layers, top to bottom (each imports only those below it; the import-linter contract in
+``pyproject.toml`` is checked by ``lint-imports``, which ``tests/test_lint.py`` runs): ``cli/``;
+``report/``, ``review/``, ``predict/``; ``experts.py``, ``labelissues.py``, ``supersub.py``,
+``headline.py``; ``study/``; ``analysis.py``; ``openworld/``; ``io/``; ``taxonomy/``; ``core/``;
+``resources/``.
+What each holds, the category registry and the data flow of one ``analyze`` and one
+``compare``: ``docs/architecture.md``.
 
 Heavy modules are imported on first use, so ``import errata`` is cheap.
 """

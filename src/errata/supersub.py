@@ -27,7 +27,7 @@ from errata.core import categories as K
 from errata.core import datasets as D
 from errata.core.evidence import Taxonomy
 from errata.core.pipeline import Classifier
-from errata.core.scoring import make_scores, score, topk_counts
+from errata.core.scoring import MODEL_BATCH, make_scores, score, topk_counts
 from errata.core.supersub import superclass_scores, two_stage
 from errata.exceptions import ErrataInputError, arg
 from errata.io import files
@@ -40,7 +40,6 @@ Progress = Callable[[int, int, str], None]
 VARIANTS = ("flat", "two_stage")  # column prefixes: the model as given, and two-stage
 OUTPUTS = ("models.parquet", "superclasses.parquet", "supersub.json")
 PIPELINE = ("top1", "top5", "real", "label_accuracy", "mla", "errors")  # pipeline columns kept
-BATCH = 64  # top-1 files whose superclass figures are computed as one stack
 
 
 @dataclass
@@ -252,7 +251,7 @@ def supersub(
             names=g.names,
             counts=False,
         )
-        # files without scores: their flat figures, BATCH models with one alignment at a time
+        # files without scores: their flat figures, MODEL_BATCH models with one alignment at a time
         batch: list[tuple[int, Predictions, Any]] = []
         for f in g.files:
             done += 1
@@ -269,7 +268,7 @@ def supersub(
             assert pred is not None and al is not None
             rows.append({"model": pred.name, "dataset": ds.name, "path": where})
             if pred.scores is None:
-                if batch and (batch[0][2] is not al or len(batch) >= BATCH):
+                if batch and (batch[0][2] is not al or len(batch) >= MODEL_BATCH):
                     _flat_batch(batch, tax, members, names_s, ds.name, rows, per)
                 batch.append((len(rows) - 1, pred, al))
                 continue

@@ -363,7 +363,7 @@ def _usage_line(exc: Exception) -> str:
     """A command-line usage mistake as one line that says where the help is."""
     ctx = getattr(exc, "ctx", None)
     command = getattr(ctx, "command_path", None) or "errata"
-    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)  # type: ignore[attr-defined]
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
     message = " ".join(str(message).split())  # one line
     return f"{command}: {message} (see '{command} --help')"
 

@@ -129,7 +129,7 @@ def analyze(
         predictions,
         labels=labels,
         order=order_option(order),
-        file_names=file_names,  # type: ignore[arg-type]
+        file_names=file_names,
         name=name,
         options=options,
         dataset=dataset,

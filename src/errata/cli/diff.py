@@ -75,7 +75,7 @@ def diff(
 
         model_a = load_predictions(a, order=order_a, **ds_kw)
         model_b = load_predictions(b, order=order_b_, **ds_kw)
-        both = np.union1d(model_a.file_names, model_b.file_names)  # type: ignore[attr-defined]
+        both = np.union1d(model_a.file_names, model_b.file_names)
         label_set = load_labels(labels, dataset=dataset, images=both)
     options = make_options(n_resamples=200, taxonomy=taxonomy, preset=preset)
     res_a = analyze(model_a, labels=label_set, order=order_a, options=options, **ds_kw)  # type: ignore[arg-type]

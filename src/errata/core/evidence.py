@@ -78,7 +78,7 @@ class Taxonomy:
 def same_superclass_of(members: np.ndarray) -> np.ndarray:
     """``(C, C)`` bool from a ``(C, S)`` membership matrix: the pair shares a superclass."""
     m = members.astype(np.float32)
-    return (m @ m.T) > 0  # type: ignore[no-any-return]
+    return (m @ m.T) > 0
 
 
 def first_shared_of(members: np.ndarray) -> np.ndarray:
@@ -408,7 +408,7 @@ def rejected_share(
     ...                min_share=0.1, min_rejected=2).tolist()
     [False, True, False, True]
     """
-    return (count >= min_rejected) & (count >= min_share * others)  # type: ignore[no-any-return]
+    return (count >= min_rejected) & (count >= min_share * others)
 
 
 def answered_here(rej: Rejections, rows: np.ndarray, pred: np.ndarray) -> np.ndarray:

@@ -35,7 +35,6 @@ def as_names(values: object) -> np.ndarray:
 
 
 _SLASH, _BACKSLASH, _DOT = ord("/"), ord("\\"), ord(".")
-_PREFIX_CODES = np.array([ord(ch) for ch in VAL_PREFIX], dtype=np.uint32)
 
 
 def _codes(names: np.ndarray) -> np.ndarray:

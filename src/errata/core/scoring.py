@@ -32,6 +32,8 @@ from errata.core.tally import Tally as Tally
 from errata.core.tally import answer_tally as answer_tally
 from errata.core.tally import topk_counts as topk_counts
 
+MODEL_BATCH = 64  # models scored as one stack (compare, supersub): bounds peak memory
+
 
 @dataclass(frozen=True, kw_only=True)
 class ScoreOptions:

@@ -17,6 +17,7 @@ import numpy as np
 from errata.core.checks import INTERVALS, TAXONOMIES, choice
 from errata.core.evidence import (
     DEFAULT_SPURIOUS,
+    PUBLISHED_MIN_COUNT,
     REJECTION_ALPHA,
     SPURIOUS_RULES,
     Context,
@@ -46,7 +47,6 @@ EXPERT_CATEGORIES = (
     "Non-prototypical",
     "Fine-grained with Multilabel Options",
 )  # the dough-bagel schema's failure categories (Vasudevan et al. 2022)
-EXPERT_SEVERITIES = ("Minor", "Borderline", "Major")
 # ImageNet-X factors (Idrissi et al. 2022) that mark an image as non-prototypical for its class,
 # most telling first. Calibrated on the ViT-3B expert rows (benchmarks/imagenet_x_calibration.py,
 # in-sample): of the 16 factors, those whose presence raises the share of expert
@@ -78,7 +78,6 @@ IMAGENET_X_ALL_FACTORS = (
 PRESETS: dict[str, dict[str, str]] = {"peychev2023": {"taxonomy": "peychev2023"}}
 PRESET_EXPERTS = ("vit3b-mistakes", "greedysoups-mistakes")  # Vasudevan et al.'s two files
 PUBLISHED_COOCCURRENCE = "published"  # Options.record()'s name of published_cooccurrence()
-PUBLISHED_MIN_COUNT = 2  # a pair co-occurs in at least 2 other images (Peychev et al. 2023)
 PRESET_FIXES = {
     "taxonomy": "the published superclasses, peychev2023",
     "proposals": "no rejected-proposal evidence",

@@ -365,7 +365,7 @@ def load_predictions(
         if n != N_VAL:
             raise rows_error(where, n)
         used_order = resolve_order(topk[:, 0], order, where, known=registry_order)
-        names = file_names_for(used_order)  # type: ignore[arg-type]
+        names = file_names_for(used_order)
         numbers = _numbers_in(used_order)
     else:
         names = base_names(names)

@@ -132,7 +132,7 @@ def _oov_stage(
         scores = image_embeddings[img[group]] @ text_embeddings[cand].T  # (g, k)
         # drop proposals that are an ancestor of (or equal to) any label of the image
         rows = (
-            multi_labels.dense_rows(img[group])  # type: ignore[attr-defined]
+            multi_labels.dense_rows(img[group])
             if hasattr(multi_labels, "dense_rows")
             else multi_labels[img[group]]  # type: ignore[index]
         )

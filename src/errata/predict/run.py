@@ -62,7 +62,7 @@ def predict(
     from errata.io.images import digest, list_images
 
     specs: list[ModelSpec | SuperSubSpec] = (
-        list(models)  # type: ignore[arg-type]
+        list(models)
         if isinstance(models, list) and models and isinstance(models[0], (ModelSpec, SuperSubSpec))
         else list(resolve_models(models))  # type: ignore[arg-type]
     )

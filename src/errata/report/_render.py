@@ -30,7 +30,6 @@ from errata.io.files import json_default
 CATEGORY_COLORS = {c.name: c.color for c in K.CATEGORIES}
 PNG_DPI = 200  # exported PNGs (papers)
 RASTER_DPI = 110  # scatter points of big studies, rasterised inside the SVG to keep pages small
-STATIC = ("report.css", "report.js")  # package data inlined into every page
 
 
 def short(text: str, width: int = 40) -> str:

@@ -211,7 +211,7 @@ def section(
     out["figure"] = figure(pop, [(r[0], r[1]) for r in runs], comparable)
     rows = []
     for run in runs[:n_placed]:
-        figures = run[2] if len(run) > 2 else comparable["figures"]  # type: ignore[misc]
+        figures = run[2] if len(run) > 2 else comparable["figures"]
         placed = P.placement(run[1], pop, figures=figures)
         rows.append({"model": run[0], "figures": placed})
     out["placement"] = rows

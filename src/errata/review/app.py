@@ -199,7 +199,7 @@ def create_app(  # type: ignore[no-untyped-def]
 
     @app.post("/login")
     async def login(
-        request: Request,  # type: ignore[no-untyped-def]
+        request: Request,
         form: dict = form_dep,
     ):
         import math
@@ -233,7 +233,7 @@ def create_app(  # type: ignore[no-untyped-def]
 
     @app.post("/logout")
     def logout(
-        request: Request,  # type: ignore[no-untyped-def]
+        request: Request,
         form: dict = form_dep,
     ):
         current_user(request)
@@ -247,7 +247,7 @@ def create_app(  # type: ignore[no-untyped-def]
 
     @app.post("/account/password")
     def account_password(
-        request: Request,  # type: ignore[no-untyped-def]
+        request: Request,
         form: dict = form_dep,
     ):
         """The annotator's own password: every session of the account ends; this browser gets a
@@ -320,7 +320,7 @@ def create_app(  # type: ignore[no-untyped-def]
     @app.post("/queue/{queue}/unskip")
     def queue_unskip(
         request: Request,
-        queue: str,  # type: ignore[no-untyped-def]
+        queue: str,
         form: dict = form_dep,
     ):
         user = current_user(request)
@@ -395,7 +395,7 @@ def create_app(  # type: ignore[no-untyped-def]
     @app.post("/item/{item_id}/lease")
     def item_lease(
         request: Request,
-        item_id: int,  # type: ignore[no-untyped-def]
+        item_id: int,
         form: dict = form_dep,
     ):
         """Heartbeat of an open item page: renews the lease (204), or 409 when it was lost."""
@@ -407,7 +407,7 @@ def create_app(  # type: ignore[no-untyped-def]
     @app.post("/item/{item_id}/skip")
     def item_skip(
         request: Request,
-        item_id: int,  # type: ignore[no-untyped-def]
+        item_id: int,
         form: dict = form_dep,
     ):
         """Give the item back (others may take it) and move on; it is not offered again to
@@ -421,7 +421,7 @@ def create_app(  # type: ignore[no-untyped-def]
     @app.post("/item/{item_id}")
     def item_submit(
         request: Request,
-        item_id: int,  # type: ignore[no-untyped-def]
+        item_id: int,
         form: dict = form_dep,
     ):
         user = current_user(request)
@@ -556,7 +556,7 @@ def create_app(  # type: ignore[no-untyped-def]
 
     @app.post("/admin/annotators")
     def admin_add(
-        request: Request,  # type: ignore[no-untyped-def]
+        request: Request,
         form: dict = form_dep,
     ):
         user = admin_user(request)
@@ -589,7 +589,7 @@ def create_app(  # type: ignore[no-untyped-def]
     def admin_account(
         request: Request,
         annotator_id: int,
-        action: str,  # type: ignore[no-untyped-def]
+        action: str,
         form: dict = form_dep,
     ):
         """Disable or re-enable an account, set a new password for it (every session of the
@@ -652,7 +652,7 @@ def create_app(  # type: ignore[no-untyped-def]
 
     @app.post("/admin/training")
     def admin_training(
-        request: Request,  # type: ignore[no-untyped-def]
+        request: Request,
         form: dict = form_dep,
     ):
         """Mark training tasks: the first N golden items of each queue, and/or golden items by
@@ -679,7 +679,7 @@ def create_app(  # type: ignore[no-untyped-def]
 
     @app.post("/admin/unlock")
     def admin_unlock(
-        request: Request,  # type: ignore[no-untyped-def]
+        request: Request,
         form: dict = form_dep,
     ):
         """Forget the failed log-ins of one account or address (its lock ends)."""
@@ -692,7 +692,7 @@ def create_app(  # type: ignore[no-untyped-def]
     @app.post("/admin/assign/{annotator_id}")
     def admin_assign(
         request: Request,
-        annotator_id: int,  # type: ignore[no-untyped-def]
+        annotator_id: int,
         form: dict = form_dep,
     ):
         admin_user(request)
@@ -732,7 +732,7 @@ def create_app(  # type: ignore[no-untyped-def]
 
         stack = ProxyHeadersMiddleware(stack, trusted_hosts=trusted_proxy)
     wrapped = _with_headers(stack)
-    wrapped.app = app  # type: ignore[attr-defined]
+    wrapped.app = app
     return wrapped
 
 

@@ -151,7 +151,7 @@ def revoke_all(project: Any, annotator_id: int) -> int:
     with project.writing(), project.session() as s:
         n = s.execute(delete(AuthSession).where(AuthSession.annotator_id == annotator_id))
         s.commit()
-    return int(n.rowcount or 0)  # type: ignore[attr-defined]
+    return int(n.rowcount or 0)
 
 
 def active_sessions(
@@ -435,7 +435,7 @@ class HashPool:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` on the pool from the event loop (raises :class:`PoolFull`)."""
-        return await asyncio.wrap_future(self._submit(fn, *args))  # type: ignore[no-any-return]
+        return await asyncio.wrap_future(self._submit(fn, *args))
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` on the pool from a worker thread and wait for it."""

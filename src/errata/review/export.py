@@ -162,7 +162,7 @@ def reviewed_labels(
     method: Method = "dawid-skene",
     scope: Scope = "all",
     agg: dict[str, Any] | None = None,
-):  # type: ignore[no-untyped-def]
+):
     """The project's label set with the aggregated answers applied (a :class:`LabelSet`), and
     the per-question *wrong* decisions as a :class:`~errata.core.sparse.Csr`."""
     from errata.core.labelset import LabelSet

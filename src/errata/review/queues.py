@@ -233,7 +233,7 @@ def build(
     labels,
     predictions: Sequence,
     *,
-    golden: dict | None = None,  # type: ignore[no-untyped-def]
+    golden: dict | None = None,
     queues: Sequence[str] = ("novel", "audit", "classify"),
     audit_per_class: int = AUDIT_PER_CLASS,
     classify_images: int = CLASSIFY_IMAGES,

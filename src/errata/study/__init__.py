@@ -52,6 +52,7 @@ from errata.core import datasets as D
 from errata.core.checks import OUTSIDE, choice
 from errata.core.evidence import SpuriousRule, Taxonomy
 from errata.core.labelset import LabelSet
+from errata.core.scoring import MODEL_BATCH as MODEL_BATCH
 from errata.exceptions import ErrataInputError, on_command_line
 from errata.io import discover, files
 from errata.io.evidence import Options, default_gaps, options_for, options_from
@@ -67,7 +68,6 @@ from errata.study import folder
 from errata.study.scoring import Entry, Scorer, Spec, plan
 
 Progress = Callable[[int, int, str], None]
-MODEL_BATCH = 64  # models scored together; bounds peak memory of a 1,000-model study
 MANAGED = ("models.parquet", "errors", "errors.parquet", "failed.json", "study.json")
 
 
