@@ -1,5 +1,5 @@
-"""The code stays clean: ruff's lint and format checks, and the package's layers (import-linter
-contracts); settings in pyproject.toml."""
+"""The code stays clean: ruff's lint and format checks, mypy, and the package's layers
+(import-linter contracts); settings in pyproject.toml."""
 
 from __future__ import annotations
 
@@ -26,9 +26,10 @@ def ruff() -> list[str]:
 
 
 def test_layers_import_only_downwards() -> None:
-    """Every import, at module level or inside a function, follows the layers of DESIGN.md
-    (cli > report/review/predict > experts > study > analysis > openworld > io > taxonomy >
-    core > resources), and the core imports no I/O or presentation library."""
+    """Every import, at module level or inside a function, follows the layers of
+    docs/architecture.md (cli > report/review/predict > experts/labelissues/supersub/headline >
+    study > analysis > openworld > io > taxonomy > core > resources), and the core imports no
+    I/O or presentation library."""
     done = subprocess.run([*tool("lint-imports")], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
 
@@ -43,6 +44,12 @@ def test_ruff_format() -> None:
         [*ruff(), "format", "--check", *PATHS], cwd=ROOT, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_mypy() -> None:
+    """The package type-checks under the project's mypy settings (as ``make lint`` runs it)."""
+    done = subprocess.run([*tool("mypy")], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
 
 
 def test_python_is_supported() -> None:
