@@ -492,23 +492,7 @@ def analyze(
     (4673, True)
     """
     ds = D.get(dataset)
-    options = options_from(
-        options,
-        {
-            "classify": classify,
-            "taxonomy": taxonomy,
-            "experts": experts,
-            "proposals": proposals,
-            "preset": preset,
-            "spurious": spurious,
-            "imagenet_x": imagenet_x,
-            "openworld": openworld,
-            "cooccurrence": cooccurrence,
-            "interval": interval,
-            "n_resamples": n_resamples,
-            "seed": seed,
-        },
-    )
+    options = options_from(options, locals())  # the keywords of OPTION_KEYWORDS
     options = options_for(options, ds)
     got = next(
         read_zoo(

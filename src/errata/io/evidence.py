@@ -708,12 +708,13 @@ OPTION_KEYWORDS = (
 
 def options_from(options: Options | None, given: dict[str, Any]) -> Options:
     """The :class:`Options` of a call that may give ``options`` and keywords of
-    :data:`OPTION_KEYWORDS` (``given``: those not None): the keywords on top of ``options``
+    :data:`OPTION_KEYWORDS` (``given``: the call's arguments, e.g. its ``locals()``; only those
+    keywords, and only those not None, count): the keywords on top of ``options``
     (or of the defaults). ``proposals="none"`` is no proposals. A keyword that contradicts a
     setting ``options`` changed from its default is an error naming both."""
     import dataclasses
 
-    given = {k: v for k, v in given.items() if v is not None}
+    given = {k: v for k, v in given.items() if k in OPTION_KEYWORDS and v is not None}
     if given.get("proposals") in ("none", ["none"], ("none",)):
         given["proposals"] = ()
     if not given:

@@ -207,23 +207,7 @@ def compare(
     from errata.analysis import settings as settings_of
 
     ds = D.get(dataset)
-    options = options_from(
-        options,
-        {
-            "classify": classify,
-            "taxonomy": taxonomy,
-            "experts": experts,
-            "proposals": proposals,
-            "preset": preset,
-            "spurious": spurious,
-            "imagenet_x": imagenet_x,
-            "openworld": openworld,
-            "cooccurrence": cooccurrence,
-            "interval": interval,
-            "n_resamples": n_resamples,
-            "seed": seed,
-        },
-    )
+    options = options_from(options, locals())  # the keywords of OPTION_KEYWORDS
     options = options_for(options, ds)
     if batch < 1:
         raise ErrataInputError(f"batch: {batch}; expected at least 1")
