@@ -215,3 +215,133 @@ def test_a_training_task_first_then_its_feedback(project, chromium_page, tmp_pat
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def _log_in(page, url: str, name: str, password: str = PASSWORD) -> str:  # type: ignore[no-untyped-def]
+    """Submit the log-in form; returns the page's text after it (the home page or the refusal)."""
+    page.goto(url + "/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    return page.locator("main").inner_text()
+
+
+def _admin_row(page, name: str):  # type: ignore[no-untyped-def]
+    """The annotator's row of the admin page's table."""
+    return page.locator("#annotators tbody tr").filter(
+        has=page.locator("td.name").get_by_text(name, exact=True)
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_admin_disables_an_annotator_then_enables_again(project, browser, chromium_page):
+    """The admin clicks Disable: the annotator's open session is refused at its next page, and a
+    new log-in is refused as disabled; after Enable the same password logs in again."""
+    proj, _ = project
+    proj.engine.dispose()
+    proc, url = start_server(proj.path)
+    admin = chromium_page
+    ann_ctx = browser.new_context()
+    ann = ann_ctx.new_page()
+    ann.set_default_timeout(15_000)
+    try:
+        assert "Your queues" in _log_in(ann, url, "ann1")
+        _log_in(admin, url, "admin")
+        admin.goto(url + "/admin")
+        assert "active: 1 session" in _admin_row(admin, "ann1").locator("td.status").inner_text()
+        with admin.expect_navigation():
+            _admin_row(admin, "ann1").get_by_role("button", name="Disable").click()
+        assert _admin_row(admin, "ann1").locator("td.status").inner_text() == "disabled"
+        ann.goto(url + "/")  # the session opened before is no longer accepted
+        assert ann.url.endswith("/login"), ann.url
+        assert "This account is disabled" in _log_in(ann, url, "ann1")
+        with admin.expect_navigation():
+            _admin_row(admin, "ann1").get_by_role("button", name="Enable").click()
+        assert _admin_row(admin, "ann1").locator("td.status").inner_text() == "not logged in"
+        assert "Your queues" in _log_in(ann, url, "ann1")
+    finally:
+        ann_ctx.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_admin_resets_a_password(project, browser, chromium_page):
+    """The admin types a new password for an annotator: the annotator's open session ends, the
+    old password is refused and the new one logs in."""
+    proj, _ = project
+    proj.engine.dispose()
+    proc, url = start_server(proj.path)
+    admin = chromium_page
+    ann_ctx = browser.new_context()
+    ann = ann_ctx.new_page()
+    ann.set_default_timeout(15_000)
+    try:
+        assert "Your queues" in _log_in(ann, url, "ann2")
+        _log_in(admin, url, "admin")
+        admin.goto(url + "/admin")
+        row = _admin_row(admin, "ann2")
+        row.get_by_label("new password for ann2").fill("a brand new secret")
+        with admin.expect_navigation():
+            row.get_by_role("button", name="Reset password").click()
+        assert admin.url.endswith("/admin") and admin.locator(".error").count() == 0
+        ann.goto(url + "/")
+        assert ann.url.endswith("/login"), ann.url
+        assert "Unknown name or wrong password" in _log_in(ann, url, "ann2")
+        assert "Your queues" in _log_in(ann, url, "ann2", "a brand new secret")
+    finally:
+        ann_ctx.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_admin_marks_training_tasks(project, chromium_page):
+    """The training-task form: a count that is not a number is refused with the typed text kept;
+    "first 1" marks one golden item per queue that has one, and the page's count says so; the
+    marks are in the database."""
+    from sqlalchemy import func, select
+
+    from errata.review import storage
+    from errata.review.models import Item
+
+    proj, _ = project
+    with proj.session() as s:
+        golden_queues = set(
+            s.scalars(select(Item.queue).where(Item.golden.is_not(None)).distinct()).all()
+        )
+    assert golden_queues
+    proj.engine.dispose()
+    proc, url = start_server(proj.path)
+    page = chromium_page
+    try:
+        _log_in(page, url, "admin")
+        page.goto(url + "/admin")
+        assert "Now: none." in page.locator("#training-tasks").inner_text()
+        page.fill("#training-form input[name=first]", "two")
+        with page.expect_navigation():
+            page.locator("#training-form button").click()
+        assert "'two' is not a count" in page.locator(".error").inner_text()
+        assert page.locator("#training-form input[name=first]").input_value() == "two"
+        page.fill("#training-form input[name=first]", "1")
+        with page.expect_navigation():
+            page.locator("#training-form button").click()
+        assert page.url.endswith("/admin") and page.locator(".error").count() == 0
+        text = page.locator("#training-tasks").inner_text()
+        assert "none" not in text.split("Now:")[1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    again = storage.open_project(proj.path)
+    with again.session() as s:
+        marked = s.execute(
+            select(Item.queue, func.count(Item.id))
+            .where(Item.training.is_(True))
+            .group_by(Item.queue)
+        ).all()
+    again.engine.dispose()
+    assert dict(marked) == {q: 1 for q in golden_queues}
