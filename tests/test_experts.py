@@ -55,7 +55,24 @@ def test_cli_json(vit3b: Path) -> None:
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["rows"] == 378 and 0 < out["agreement"] < 1
-    assert 0 < out["macro_f1"] < 1 and "f1" in out["per_category"]["Spurious Correlation"]
+    spurious = out["per_category"]["spurious_correlation"]
+    assert 0 < out["macro_f1"] < 1 and "f1" in spurious
+    assert spurious["name"] == "Spurious Correlation"
+    assert out["per_expert_category"]["fine_grained_error"]["name"] == "Fine-grained error"
+    assert set(out["macro_f1_categories"]) <= set(out["per_category"])
+    names = out["matrix_names"]["confusion"]
+    assert names["columns"]["fine_grained_error"] == "Fine-grained error"
+    assert names["rows"]["fine_grained"] == "fine-grained"
+    # the same figures as the Python summary and matrix, under the keys
+    a = expert_agreement(vit3b)
+    assert (
+        out["per_category"]["fine_grained_error"]["both"]
+        == (a.summary["per_category"]["Fine-grained error"]["both"])
+    )
+    assert out["confusion"]["fine_grained_error"]["fine_grained"] == int(
+        a.confusion.loc["fine-grained", "Fine-grained error"]
+    )
+    assert out["confusion"]["total"]["total"] == 378
 
 
 def test_registry_names_work_for_expert_files(data_dir: Path) -> None:
@@ -264,3 +281,19 @@ def test_limits_count_the_open_world_errors_from_the_rows(vit3b: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "limits: 34 of the 229 errors are fine-grained OOV" in " ".join(done.stdout.split())
+
+
+def test_json_keys_that_collide_are_an_error() -> None:
+    import pandas as pd
+
+    from errata.experts import Agreement
+
+    m = pd.DataFrame({"a": [1]}, index=["x"])
+    summary = {
+        "macro_f1_categories": [],
+        "per_expert_category": {"Fine-grained": {"rows": 1}, "fine grained": {"rows": 2}},
+        "per_category": {},
+    }
+    a = Agreement(rows=None, confusion=m, error_confusion=m, severity=m, summary=summary)
+    with pytest.raises(ValueError, match="share the key 'fine_grained'"):
+        a.to_dict()

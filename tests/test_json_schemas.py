@@ -101,6 +101,12 @@ def test_experts_json(data_dir: Path) -> None:
     doc = run_json("experts", "vit3b-mistakes")
     assert errors_of("experts", doc) == []
     assert doc["rows"] == 378
+    assert doc["per_category"]["spurious_correlation"]["name"] == "Spurious Correlation"
+    broken = copy.deepcopy(doc)
+    broken["per_category"]["Spurious Correlation"] = broken["per_category"].pop(
+        "spurious_correlation"
+    )
+    assert any("does not match" in e for e in errors_of("experts", broken))
 
 
 def test_diff_json_keys_are_snake_case(runs: Path) -> None:

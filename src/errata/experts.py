@@ -266,6 +266,49 @@ class Agreement:
     severity: Any  # pandas DataFrame (automated category × expert severity)
     summary: dict[str, Any]
 
+    def to_dict(self, departure: dict[str, Any] | None = None) -> dict[str, Any]:
+        """JSON-ready, every key snake_case: the summary with ``per_expert_category`` and
+        ``per_category`` keyed by category key (``fine_grained_error``), each entry with its
+        ``name`` as printed (``"Fine-grained error"``); ``macro_f1_categories`` lists keys of
+        ``per_category``; the three matrices (``confusion``, ``error_confusion``,
+        ``severity``) are keyed by key both ways and ``matrix_names`` gives each matrix's row
+        and column names by key. ``agreeing_categories`` keeps errata's category names. The
+        Python ``summary`` keeps the names as keys.
+
+        Raises :class:`ValueError` if two names of one map share a key (no entry is dropped).
+        """
+        s = self.summary
+
+        def keys(names: Any) -> dict[str, str]:
+            out: dict[str, str] = {}
+            for n in map(str, names):
+                if out.setdefault(K.slug(n), n) != n:
+                    raise ValueError(
+                        f"experts --json: categories {out[K.slug(n)]!r} and {n!r} share the "
+                        f"key {K.slug(n)!r}"
+                    )
+            return out
+
+        def entries(block: dict[str, Any]) -> dict[str, Any]:
+            return {k: {"name": n} | block[n] for k, n in keys(block).items()}
+
+        def matrix(df: Any) -> dict[str, Any]:
+            rows, cols = keys(df.index), keys(df.columns)
+            return {c: {r: int(df.at[ri, ci]) for r, ri in rows.items()} for c, ci in cols.items()}
+
+        mats = {"confusion": self.confusion, "error_confusion": self.error_confusion}
+        mats["severity"] = self.severity
+        return s | {
+            "macro_f1_categories": [K.slug(c) for c in s["macro_f1_categories"]],
+            "per_expert_category": entries(s["per_expert_category"]),
+            "per_category": entries(s["per_category"]),
+            "spurious_departure": departure,
+            **{m: matrix(df) for m, df in mats.items()},
+            "matrix_names": {
+                m: {"rows": keys(df.index), "columns": keys(df.columns)} for m, df in mats.items()
+            },
+        }
+
 
 def expert_agreement(
     expert_file: str | Path,

@@ -93,12 +93,7 @@ def experts(
         order=order_option(order),
         options=options,
     )
-    doc = a.summary | {
-        "spurious_departure": departure,
-        "confusion": a.confusion.to_dict(),
-        "error_confusion": a.error_confusion.to_dict(),
-        "severity": a.severity.to_dict(),
-    }
+    doc = a.to_dict(departure)
     if out is not None:
         _io.write_parquet(out / "agreement.parquet", a.rows)
         _io.write_json(out / "agreement.json", doc)
