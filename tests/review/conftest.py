@@ -11,7 +11,7 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for the _browser helper
-from review_helpers import login, make_project  # noqa: E402
+from review_helpers import fresh_database, login, make_project  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -146,17 +146,7 @@ def backend_project(request, tmp_path):
     """The synthetic project on SQLite and on a fresh PostgreSQL database."""
     db_url = None
     if request.param == "postgres":
-        import uuid
-
-        import sqlalchemy as sa
-
-        server = request.getfixturevalue("postgres_server")
-        name = "t_" + uuid.uuid4().hex[:12]
-        eng = sa.create_engine(server + "/postgres", isolation_level="AUTOCOMMIT")
-        with eng.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        eng.dispose()
-        db_url = f"{server}/{name}"
+        db_url = fresh_database(request.getfixturevalue("postgres_server"))
     proj, inputs = make_project(tmp_path, db_url=db_url)
     yield proj, inputs
     proj.dispose()

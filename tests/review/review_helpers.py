@@ -85,6 +85,21 @@ def make_project(
     return project, inputs
 
 
+def fresh_database(server: str) -> str:
+    """The URL of a new, empty database on the test PostgreSQL ``server`` (a URL without a
+    database name, as the ``postgres_server`` fixture yields)."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    eng = sa.create_engine(server + "/postgres", isolation_level="AUTOCOMMIT")
+    with eng.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    eng.dispose()
+    return f"{server}/{name}"
+
+
 def csrf_of(html: str) -> str:
     m = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert m, "page has no CSRF token"

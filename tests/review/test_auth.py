@@ -140,16 +140,11 @@ def test_postgres_password_is_never_written(tmp_path, postgres_server, monkeypat
     must not reach project.json; an old project.json holding one is rewritten without it."""
     import uuid
 
-    import sqlalchemy as sa
-    from review_helpers import make_project
+    from review_helpers import fresh_database, make_project
 
     from errata.review import storage
 
-    name = "t_" + uuid.uuid4().hex[:12]
-    eng = sa.create_engine(postgres_server + "/postgres", isolation_level="AUTOCOMMIT")
-    with eng.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    eng.dispose()
+    name = fresh_database(postgres_server).rsplit("/", 1)[1]
     secret = "pw-" + uuid.uuid4().hex
     url = postgres_server.replace("postgres@", f"postgres:{secret}@") + "/" + name
     proj, _ = make_project(tmp_path, db_url=url)

@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from review_helpers import csrf_of, make_project
+from review_helpers import csrf_of, fresh_database, make_project
 
 N_ANNOTATORS = 50
 TARGET = 3
@@ -25,17 +25,7 @@ def crowd_project(request, tmp_path):
 
     db_url = None
     if request.param == "postgres":
-        import uuid
-
-        import sqlalchemy as sa
-
-        server = request.getfixturevalue("postgres_server")
-        name = "t_" + uuid.uuid4().hex[:12]
-        eng = sa.create_engine(server + "/postgres", isolation_level="AUTOCOMMIT")
-        with eng.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        eng.dispose()
-        db_url = f"{server}/{name}"
+        db_url = fresh_database(request.getfixturevalue("postgres_server"))
     proj, _ = make_project(
         tmp_path, db_url=db_url, reviews_per_item=TARGET, classify_images=N_ITEMS
     )
