@@ -232,9 +232,10 @@ def _review_limits(options: Options) -> dict[str, Any] | None:
     review = data.local_path(REVIEW).resolve()
     experts = tuple(e for e in options.experts if resolve_path(e).resolve() != review)
     opts = dataclasses.replace(options, openworld=None, experts=experts)
+    key: Options | None = opts
     try:
-        key: Any = hash(opts) and opts
-    except TypeError:
+        hash(opts)
+    except TypeError:  # options holding an unhashable value (e.g. an array) are not memoised
         key = None
     if key is not None and key in _LIMITS:
         return _LIMITS[key]
