@@ -40,7 +40,15 @@ def list_(
     if json_:
         print_json({"data_dir": str(data.data_dir()), "files": rows})
         return
-    table = Table(title=f"data directory: {data.data_dir()}  (set {data.ENV_VAR} to change)")
+    # The path goes on a line of its own, never wrapped or centred: a table title would be
+    # laid out by the path's length (and folded when it is long).
+    console().print(
+        f"data directory: {data.data_dir()}  (set {data.ENV_VAR} to change)",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
+    table = Table()
     table.add_column("name", no_wrap=True, min_width=max(len(r["name"]) for r in rows))
     for col in ("present", "license", "description"):
         table.add_column(col, overflow="fold")
