@@ -7,24 +7,35 @@ the same order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+Transform = Callable[["Image.Image"], "torch.Tensor"]  # a model's eval preprocessing
+Decoded = tuple[int, "torch.Tensor | None", str]  # (row, image tensor or None, why not)
+Batch = tuple[
+    NDArray[np.int64], "torch.Tensor | None", list[tuple[int, str]]
+]  # (rows, batch, skips)
 
 
 class _Decoded:
     """torch Dataset over image paths that returns ``(row, tensor | None, error)``: an unreadable
     image becomes a listed skip, never an exception that kills the whole run."""
 
-    def __init__(self, root: Path, paths: np.ndarray, transform: Callable[[Any], Any]) -> None:
+    def __init__(self, root: Path, paths: np.ndarray, transform: Transform) -> None:
         self.root, self.paths, self.transform = root, paths, transform
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitem__(self, i: int) -> tuple[int, Any, str]:
+    def __getitem__(self, i: int) -> Decoded:
         from PIL import Image
 
         try:
@@ -34,7 +45,7 @@ class _Decoded:
             return i, None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
-def _collate(items: list[tuple[int, Any, str]]) -> tuple[np.ndarray, Any, list[tuple[int, str]]]:
+def _collate(items: list[Decoded]) -> Batch:
     import torch
 
     ok = [(i, t) for i, t, _ in items if t is not None]
@@ -47,11 +58,11 @@ def _collate(items: list[tuple[int, Any, str]]) -> tuple[np.ndarray, Any, list[t
 def iter_batches(
     root: Path,
     paths: np.ndarray,
-    transform: Callable[[Any], Any],
+    transform: Transform,
     *,
     batch_size: int,
     workers: int = 0,
-) -> Iterator[tuple[np.ndarray, Any, list[tuple[int, str]]]]:
+) -> Iterator[Batch]:
     """Decode ``paths`` (relative to ``root``) in batches.
 
     Yields
@@ -64,8 +75,10 @@ def iter_batches(
     """
     import torch
 
-    loader: Any = torch.utils.data.DataLoader(
-        _Decoded(root, paths, transform),  # type: ignore[arg-type]
+    # a map-style dataset needs only __len__ and __getitem__; torch types it as its own class
+    dataset = cast("torch.utils.data.Dataset[Decoded]", _Decoded(root, paths, transform))
+    loader: Iterable[Batch] = torch.utils.data.DataLoader(
+        dataset,
         batch_size=batch_size,
         shuffle=False,
         num_workers=workers,
@@ -78,13 +91,13 @@ def iter_batches(
 def device_batches(
     root: Path,
     paths: np.ndarray,
-    transform: Callable[[Any], Any],
+    transform: Transform,
     *,
     batch_size: int,
     workers: int,
     device: str,
     skipped: list[tuple[int, str]],
-) -> Iterator[tuple[np.ndarray, Any]]:
+) -> Iterator[tuple[NDArray[np.int64], torch.Tensor]]:
     """:func:`iter_batches` moved to ``device``: yields ``(rows, batch)`` for the batches that
     decoded and appends the images that did not to ``skipped``."""
     for rows, batch, skip in iter_batches(

@@ -11,7 +11,7 @@ import numpy as np
 
 from errata.exceptions import ErrataInputError
 from errata.io.files import atomic_path
-from errata.predict.shards import _run_local, _run_ray, _shard_dir
+from errata.predict.shards import ShardOptions, _run_local, _run_ray, _shard_dir
 from errata.predict.spec import SHARD_SIZE, ModelSpec, PredictReport, SuperSubSpec, resolve_models
 
 
@@ -96,7 +96,7 @@ def predict(
         sdir.mkdir(parents=True, exist_ok=True)
         (sdir / "images.txt").write_text(fingerprint + "\n")
         todo.extend((spec, s) for s in range(len(bounds)) if not (sdir / f"{s:05d}.npz").exists())
-    opts = {
+    opts: ShardOptions = {
         "pretrained": pretrained,
         "batch_size": batch_size,
         "device": device,
@@ -107,10 +107,10 @@ def predict(
     if progress is not None:
         progress(0, len(todo), "")
     runner = _run_ray if ray is not None else _run_local
-    results = runner(todo, folder, bounds, opts, ray)  # type: ignore[arg-type]
+    results = runner(todo, folder, bounds, opts, ray)
     for done, (spec, s, res) in enumerate(results, start=1):
         with atomic_path(_shard_dir(out, spec) / f"{s:05d}.npz") as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, **res)
+            np.savez(fh, allow_pickle=True, **res)
         if progress is not None:
             progress(done, len(todo), spec.name)
         if on_shard is not None:
@@ -136,7 +136,13 @@ def _finish(
     merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "weights"}
     skipped = dict(zip(merged["skipped_file_name"].tolist(), merged["skipped_reason"].tolist()))
     with atomic_path(final) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **merged, model=np.array(spec.name), weights=parts[0]["weights"])  # type: ignore[arg-type]
+        np.savez(
+            fh,
+            allow_pickle=True,
+            **merged,
+            model=np.array(spec.name),
+            weights=parts[0]["weights"],
+        )
     shutil.rmtree(_shard_dir(out, spec))
     return PredictReport(
         spec.name, final, n, computed, n_shards - computed, skipped, time.perf_counter() - t0

@@ -3,15 +3,40 @@ process, shards run locally or as Ray tasks, each written atomically so a run re
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
+from numpy.typing import NDArray
 
 from errata.exceptions import ErrataInputError, require
 from errata.predict.spec import EXTRA, TOPK, ModelSpec, SuperSubSpec
 
-_MODELS: dict[tuple, tuple[Any, Any, str]] = {}  # per process (and per Ray worker): load once
+if TYPE_CHECKING:
+    import torch
+
+    from errata.io.images import ImageFolder
+    from errata.openworld.images import Transform
+
+Loaded = tuple["torch.nn.Module", "Transform", str]  # (model, eval transform, weights)
+Spec = ModelSpec | SuperSubSpec
+ShardArrays = dict[str, np.ndarray]  # a shard's named arrays, as written into its .npz
+BatchStep = Callable[["torch.Tensor"], ShardArrays]  # one decoded batch -> its arrays
+Todo = list[tuple[Spec, int]]  # (model, shard) pairs still to run
+
+_MODELS: dict[tuple[ModelSpec, bool, str], Loaded] = {}  # per process (and Ray worker): load once
+
+
+class ShardOptions(TypedDict):
+    """The keywords of :func:`run_shard` that are the same for every shard of a run."""
+
+    pretrained: bool
+    batch_size: int
+    device: str
+    logits: bool
+    workers: int
+    dataset: str
 
 
 def load_model(
@@ -19,7 +44,7 @@ def load_model(
     *,
     pretrained: bool = True,
     device: str = "cpu",
-) -> tuple[Any, Any, str]:
+) -> Loaded:
     """``(model, eval transform, weights description)``, cached per process.
 
     The transform is the model's own preprocessing: timm's resolved data config, or the
@@ -71,7 +96,7 @@ def load_model(
 
 
 def run_shard(
-    spec: ModelSpec | SuperSubSpec,
+    spec: Spec,
     root: str,
     paths: np.ndarray,
     file_names: np.ndarray,
@@ -82,121 +107,57 @@ def run_shard(
     logits: bool,
     workers: int,
     dataset: str = "imagenet-val",
-) -> dict[str, np.ndarray]:
+) -> ShardArrays:
     """Predict one shard of images with one model; the unit of work locally and on Ray."""
-    import torch
-
-    from errata.core import datasets as D
-    from errata.openworld.images import device_auto, device_batches
+    from errata.openworld.images import device_auto
 
     device = device_auto(device)
     if isinstance(spec, SuperSubSpec):
-        return _run_supersub(
-            spec,
-            root,
-            paths,
-            file_names,
-            batch_size=batch_size,
-            device=device,
-            logits=logits,
-            workers=workers,
+        transform, step, weights = _supersub_step(spec, device=device, logits=logits)
+        empty = {
+            "probs": np.zeros((0, 1000), np.float16),
+            "superclass": np.zeros(0, np.int16),
+        }
+    else:
+        transform, step, weights = _model_step(
+            spec, pretrained=pretrained, device=device, logits=logits, dataset=dataset
         )
-    mask = D.get(dataset).mask if D.get(dataset).subset is not None else None
-    model, transform, weights = load_model(spec, pretrained=pretrained, device=device)
-    rows_l: list = []
-    top_l: list = []
-    log_l: list = []
-    bad: list[tuple[int, str]] = []
-    with torch.inference_mode():
-        for rows, batch in device_batches(
-            Path(root),
-            paths,
-            transform,
-            batch_size=batch_size,
-            workers=workers,
-            device=device,
-            skipped=bad,
-        ):
-            if device == "cuda":  # mixed precision on GPU
-                with torch.autocast("cuda", dtype=torch.float16):
-                    out = model(batch)
-            else:
-                out = model(batch)
-            out = out.float()
-            if out.shape[1] != 1000:
-                raise ErrataInputError(
-                    f"model {spec.name!r} outputs {out.shape[1]} classes, "
-                    "expected the 1000 ImageNet-1k classes"
-                )
-            rows_l.append(rows)
-            ranked = out
-            if mask is not None:  # a 200-class test set: the arg-max among its classes
-                ranked = out.masked_fill(torch.from_numpy(~mask).to(out.device), float("-inf"))
-            top_l.append(ranked.topk(TOPK, dim=1).indices.cpu().numpy().astype(np.int16))
-            if logits:
-                log_l.append(out.cpu().numpy().astype(np.float16))
-    res = _shard_result(file_names, rows_l, top_l, bad, weights)
-    if logits:
-        res["logits"] = np.concatenate(log_l) if log_l else np.zeros((0, 1000), np.float16)
-    return res
-
-
-def _shard_result(
-    file_names: np.ndarray,
-    rows_l: list,
-    top_l: list,
-    bad: list[tuple[int, str]],
-    weights: str,
-) -> dict[str, np.ndarray]:
-    """A shard's arrays (``file_names``, ``topk``, the skipped images, ``weights``) from its
-    batches' image rows and ranked classes and the images that could not be decoded."""
-    rows_a = np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)
+        empty = {"logits": np.zeros((0, 1000), np.float16)}
+    rows, parts, bad = _infer(
+        root, paths, transform, step, batch_size=batch_size, workers=workers, device=device
+    )
     bad_rows = np.array([r for r, _ in bad], dtype=np.int64)
-    return {
-        "file_names": file_names[rows_a].astype(str),
-        "topk": np.concatenate(top_l) if top_l else np.zeros((0, TOPK), np.int16),
+    res: ShardArrays = {
+        "file_names": file_names[rows].astype(str),
+        "topk": _joined(parts, "topk", np.zeros((0, TOPK), np.int16)),
         "skipped_file_name": file_names[bad_rows].astype(str),
         "skipped_reason": np.array([e for _, e in bad], dtype=str),
         "weights": np.array(weights),
     }
+    if logits:
+        res.update({key: _joined(parts, key, none) for key, none in empty.items()})
+    return res
 
 
-def _run_supersub(
-    spec: SuperSubSpec,
+def _infer(
     root: str,
     paths: np.ndarray,
-    file_names: np.ndarray,
+    transform: Transform,
+    step: BatchStep,
     *,
     batch_size: int,
-    device: str,
-    logits: bool,
     workers: int,
-) -> dict[str, np.ndarray]:
-    """One shard through a Super-Sub composite: the superclass model, every specialist, then
-    :func:`errata.core.supersub.compose`."""
+    device: str,
+) -> tuple[NDArray[np.int64], dict[str, list[np.ndarray]], list[tuple[int, str]]]:
+    """Run ``step`` on every decoded batch of ``paths``: the rows of the images decoded, each
+    array ``step`` returned (by name, one entry per batch) and the images skipped."""
     import torch
 
-    from errata.core.supersub import compose
-    from errata.io.evidence import load_taxonomy
     from errata.openworld.images import device_batches
 
-    members = np.asarray(load_taxonomy(spec.taxonomy).superclass_members, dtype=bool)
-    sup_model, transform, _ = load_model(spec.superclass, pretrained=False, device=device)
-    specialists = [load_model(m, pretrained=False, device=device)[0] for m in spec.specialists]
-    rows_l: list = []
-    top_l: list = []
-    prob_l: list = []
-    sup_l: list = []
+    rows_l: list[NDArray[np.int64]] = []
+    parts: dict[str, list[np.ndarray]] = {}
     bad: list[tuple[int, str]] = []
-
-    def run(model: Any, batch: Any, expected: int, what: str) -> np.ndarray:
-        out = model(batch).float()
-        if out.shape[1] != expected:
-            raise ErrataInputError(
-                f"{what}: the model outputs {out.shape[1]} classes; expected {expected}"
-            )
-        return out.cpu().numpy()
-
     with torch.inference_mode():
         for rows, batch in device_batches(
             Path(root),
@@ -207,36 +168,105 @@ def _run_supersub(
             device=device,
             skipped=bad,
         ):
-            sup = run(sup_model, batch, members.shape[1], f"{spec.name}: superclass model")
-            outs = [
-                run(m, batch, int(members[:, j].sum()), f"{spec.name}: specialist {j}")
-                for j, m in enumerate(specialists)
-            ]
-            topk, chosen, probs = compose(sup, outs, members, k=TOPK)
+            arrays = step(batch)
             rows_l.append(rows)
-            top_l.append(topk)
-            sup_l.append(chosen.astype(np.int16))
-            if logits:
-                prob_l.append(probs.astype(np.float16))
+            for key, value in arrays.items():
+                parts.setdefault(key, []).append(value)
+    return (np.concatenate(rows_l) if rows_l else np.zeros(0, np.int64)), parts, bad
+
+
+def _joined(parts: dict[str, list[np.ndarray]], key: str, empty: np.ndarray) -> np.ndarray:
+    """The batches' arrays under ``key`` end to end, ``empty`` when no batch decoded."""
+    return np.concatenate(parts[key]) if parts.get(key) else empty
+
+
+def _model_step(
+    spec: ModelSpec, *, pretrained: bool, device: str, logits: bool, dataset: str
+) -> tuple[Transform, BatchStep, str]:
+    """One ImageNet-1k model's transform, batch step (its ranking, and its logits when asked)
+    and weights description."""
+    import torch
+
+    from errata.core import datasets
+
+    test_set = datasets.get(dataset)
+    mask = test_set.mask if test_set.subset is not None else None
+    model, transform, weights = load_model(spec, pretrained=pretrained, device=device)
+
+    def step(batch: torch.Tensor) -> ShardArrays:
+        out: torch.Tensor
+        if device == "cuda":  # mixed precision on GPU
+            with torch.autocast("cuda", dtype=torch.float16):
+                out = model(batch)
+        else:
+            out = model(batch)
+        out = out.float()
+        if out.shape[1] != 1000:
+            raise ErrataInputError(
+                f"model {spec.name!r} outputs {out.shape[1]} classes, "
+                "expected the 1000 ImageNet-1k classes"
+            )
+        ranked = out
+        if mask is not None:  # a 200-class test set: the arg-max among its classes
+            ranked = out.masked_fill(torch.from_numpy(~mask).to(out.device), float("-inf"))
+        arrays = {"topk": ranked.topk(TOPK, dim=1).indices.cpu().numpy().astype(np.int16)}
+        if logits:
+            arrays["logits"] = out.cpu().numpy().astype(np.float16)
+        return arrays
+
+    return transform, step, weights
+
+
+def _supersub_step(
+    spec: SuperSubSpec, *, device: str, logits: bool
+) -> tuple[Transform, BatchStep, str]:
+    """A Super-Sub composite's transform (the superclass model's), batch step (the superclass
+    model, every specialist, then :func:`errata.core.supersub.compose`) and weights
+    description."""
+    from errata.core.supersub import compose
+    from errata.io.evidence import load_taxonomy
+
+    members = np.asarray(load_taxonomy(spec.taxonomy).superclass_members, dtype=bool)
+    sup_model, transform, _ = load_model(spec.superclass, pretrained=False, device=device)
+    specialists = [load_model(m, pretrained=False, device=device)[0] for m in spec.specialists]
+
+    def run(model: torch.nn.Module, batch: torch.Tensor, expected: int, what: str) -> np.ndarray:
+        out: torch.Tensor = model(batch).float()
+        if out.shape[1] != expected:
+            raise ErrataInputError(
+                f"{what}: the model outputs {out.shape[1]} classes; expected {expected}"
+            )
+        scores: np.ndarray = out.cpu().numpy()
+        return scores
+
+    def step(batch: torch.Tensor) -> ShardArrays:
+        sup = run(sup_model, batch, members.shape[1], f"{spec.name}: superclass model")
+        outs = [
+            run(m, batch, int(members[:, j].sum()), f"{spec.name}: specialist {j}")
+            for j, m in enumerate(specialists)
+        ]
+        topk, chosen, probs = compose(sup, outs, members, k=TOPK)
+        arrays = {"topk": topk, "superclass": chosen.astype(np.int16)}
+        if logits:
+            arrays["probs"] = probs.astype(np.float16)
+        return arrays
+
     ckpts = ", ".join(m.checkpoint or "" for m in (spec.superclass, *spec.specialists))
-    res = _shard_result(
-        file_names,
-        rows_l,
-        top_l,
-        bad,
-        f"Super-Sub composite ({spec.taxonomy}) from local checkpoints {ckpts}",
-    )
-    if logits:
-        res["probs"] = np.concatenate(prob_l) if prob_l else np.zeros((0, 1000), np.float16)
-        res["superclass"] = np.concatenate(sup_l) if sup_l else np.zeros(0, np.int16)
-    return res
+    weights = f"Super-Sub composite ({spec.taxonomy}) from local checkpoints {ckpts}"
+    return transform, step, weights
 
 
-def _shard_dir(out: Path, spec: ModelSpec | SuperSubSpec) -> Path:
+def _shard_dir(out: Path, spec: Spec) -> Path:
     return out / f".{spec.file_id}.shards"
 
 
-def _run_local(todo: list, folder: Any, bounds: list, opts: dict, _: Any):  # type: ignore[no-untyped-def]
+def _run_local(
+    todo: Todo,
+    folder: ImageFolder,
+    bounds: list[tuple[int, int]],
+    opts: ShardOptions,
+    _: str | None,
+) -> Iterator[tuple[Spec, int, ShardArrays]]:
     for spec, s in todo:
         lo, hi = bounds[s]
         yield (
@@ -248,7 +278,13 @@ def _run_local(todo: list, folder: Any, bounds: list, opts: dict, _: Any):  # ty
         )
 
 
-def _run_ray(todo: list, folder: Any, bounds: list, opts: dict, address: str):  # type: ignore[no-untyped-def]
+def _run_ray(
+    todo: Todo,
+    folder: ImageFolder,
+    bounds: list[tuple[int, int]],
+    opts: ShardOptions,
+    address: str | None,
+) -> Iterator[tuple[Spec, int, ShardArrays]]:
     import os
 
     # Ray's `uv run` hook would rebuild the driver's environment in every worker (without the
@@ -263,19 +299,19 @@ def _run_ray(todo: list, folder: Any, bounds: list, opts: dict, address: str):  
         )
     gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
     task = ray.remote(num_cpus=1, num_gpus=gpus)(run_shard)
-    opts = {**opts, "workers": 0}  # one CPU per task: decode in the task itself
+    task_opts: ShardOptions = {**opts, "workers": 0}  # one CPU per task: decode in the task
     pending = {}
     for spec, s in todo:
         lo, hi = bounds[s]
         ref = task.remote(
-            spec, str(folder.root), folder.paths[lo:hi], folder.file_names[lo:hi], **opts
+            spec, str(folder.root), folder.paths[lo:hi], folder.file_names[lo:hi], **task_opts
         )
         pending[ref] = (spec, s)
     while pending:
         done, _ = ray.wait(list(pending), num_returns=1)
         spec, s = pending.pop(done[0])
         try:
-            res = ray.get(done[0])
+            res: ShardArrays = ray.get(done[0])
         except ray.exceptions.RayTaskError as exc:
             cause = exc.cause if isinstance(getattr(exc, "cause", None), Exception) else None
             if isinstance(cause, ErrataInputError):

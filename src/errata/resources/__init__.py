@@ -27,17 +27,31 @@ def read_bytes(name: str) -> bytes:
 SCHEMAS = ("analyze", "compare", "experts")  # the JSON Schemas of the commands' --json output
 
 
-def schema(command: str) -> dict:
+JSONObject = dict[str, object]  # a parsed JSON object: its values still to be checked
+
+
+def _json_object(data: bytes, name: str) -> JSONObject:
+    """The JSON object of a shipped file (a resource that is not one is a packaging error)."""
+    value = json.loads(data)
+    if not isinstance(value, dict):
+        raise ValueError(f"resource {name} is not a JSON object")
+    return value
+
+
+def schema(command: str) -> JSONObject:
     """The JSON Schema (draft 2020-12) of ``errata COMMAND --json``'s output: ``analyze``,
     ``compare`` or ``experts`` (files ``schemas/COMMAND.schema.json`` in this package)."""
     if command not in SCHEMAS:
         raise ValueError(f"no JSON Schema for '{command}' (one of {', '.join(SCHEMAS)})")
-    return json.loads((_ir.files(__name__) / "schemas" / f"{command}.schema.json").read_bytes())
+    name = f"schemas/{command}.schema.json"
+    return _json_object(
+        (_ir.files(__name__) / "schemas" / f"{command}.schema.json").read_bytes(), name
+    )
 
 
-def source_of(name: str) -> dict:
+def source_of(name: str) -> JSONObject:
     """The sidecar record (source, version, license) of one resource file."""
-    return json.loads(read_bytes(name + ".source.json"))
+    return _json_object(read_bytes(name + ".source.json"), name + ".source.json")
 
 
 @dataclass(frozen=True)
@@ -80,7 +94,7 @@ def class_names() -> np.ndarray:
 @cache
 def validation_labels() -> np.ndarray:
     """``(50000,)`` uint16 original labels of the validation images in file-name order."""
-    arr = np.load(io.BytesIO(read_bytes("validation_labels.npy")), allow_pickle=False)
+    arr: np.ndarray = np.load(io.BytesIO(read_bytes("validation_labels.npy")), allow_pickle=False)
     arr.setflags(write=False)
     return arr
 
