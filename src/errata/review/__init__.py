@@ -4,7 +4,8 @@ aggregated, and the result is exported in Shankar et al.'s JSON schema for ``err
 Modules: :mod:`~errata.review.models` (tables), :mod:`~errata.review.storage` (project and all
 reads/writes), :mod:`~errata.review.queues` (novel / audit / classify queues),
 :mod:`~errata.review.golden` (golden questions), :mod:`~errata.review.security`,
-:mod:`~errata.review.app` (FastAPI), :mod:`~errata.review.aggregation` (majority vote,
+:mod:`~errata.review.auth` (sessions, log-in throttling), :mod:`~errata.review.app` (FastAPI;
+its routes in :mod:`~errata.review.web`), :mod:`~errata.review.aggregation` (majority vote,
 Dawid–Skene), :mod:`~errata.review.export`, :mod:`~errata.review.report` (human vs model).
 Needs the ``review`` extra: ``pip install 'imagenet-errata[review]'``.
 """

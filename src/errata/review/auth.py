@@ -12,7 +12,9 @@ bounded pool that runs password hashing apart from the annotation handlers.
   checking the password. A success clears the account's count; counts are forgotten after
   ``FORGET_SECONDS`` without a failure. State is kept in memory for the checks and written to the
   ``login_throttle`` table (the admin page shows it; a restart keeps the locks); every lock is
-  logged on the ``errata.review.auth`` logger.
+  logged on the ``errata.review.auth`` logger. The counts are per process: ``errata review
+  serve`` runs one; several worker processes serving one project would each count (and lock)
+  apart, seeing the others' locks only when they start.
 * **Hashing pool**: argon2 takes 64 MiB and a few hundred ms per check, by design. Log-ins run in
   ``HASH_THREADS`` threads of their own (one on a 2-core machine) with at most ``HASH_QUEUE``
   waiting; beyond that a log-in is answered 503 with ``Retry-After``, so a flood of log-ins
@@ -33,9 +35,10 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, Protocol, TypedDict, TypeVar
 
 from errata.exceptions import ErrataInputError
 from errata.review.models import Annotator, AuthSession, LoginThrottle
@@ -59,6 +62,40 @@ MAX_KEYS = 100_000  # throttle keys kept in memory (the oldest are dropped beyon
 REFUSE_DELAY_SECONDS = 1.0  # a refused log-in (locked, pool full) is answered after this long
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+class Database(Protocol):
+    """What log-in needs of a project (:class:`errata.review.storage.Project`)."""
+
+    def session(self) -> Session: ...
+
+    def writing(self) -> AbstractContextManager[object]:
+        """The context of a write transaction."""
+        ...
+
+
+class ActiveSession(TypedDict):
+    """The live sessions of one annotator (the admin page's "active" column)."""
+
+    sessions: int
+    last_seen: float  # the last request of any of them, seconds since the epoch
+    address: str  # the client address of that request
+
+
+class ThrottleRow(TypedDict):
+    """One throttled account or address as the admin page shows it."""
+
+    key: str  # "account:<name>" or "address:<ip>"
+    kind: str  # "account" or "address"
+    who: str
+    failures: int
+    ago_s: int  # seconds since the last failure
+    locked_s: int  # seconds the lock still lasts (0: not locked)
+    refused: int  # attempts refused while locked, since the server started
 
 
 def token_hash(token: str) -> str:
@@ -69,7 +106,9 @@ def token_hash(token: str) -> str:
 # sessions
 
 
-def create_session(project: Any, annotator_id: int, address: str, now: float | None = None) -> str:
+def create_session(
+    project: Database, annotator_id: int, address: str, now: float | None = None
+) -> str:
     """Store a new session for ``annotator_id``; returns the token for the cookie."""
     from sqlalchemy import delete, or_
 
@@ -99,7 +138,7 @@ def create_session(project: Any, annotator_id: int, address: str, now: float | N
 
 
 def session_user(
-    project: Any,
+    project: Database,
     token: str | None,
     *,
     idle: float = IDLE_SECONDS,
@@ -133,10 +172,10 @@ def session_user(
                 update(AuthSession).where(AuthSession.token_hash == key).values(last_seen=now)
             )
             s.commit()
-    return user  # type: ignore[no-any-return]
+    return user
 
 
-def revoke(project: Any, token: str) -> None:
+def revoke(project: Database, token: str) -> None:
     from sqlalchemy import delete
 
     with project.writing(), project.session() as s:
@@ -144,19 +183,21 @@ def revoke(project: Any, token: str) -> None:
         s.commit()
 
 
-def revoke_all(project: Any, annotator_id: int) -> int:
+def revoke_all(project: Database, annotator_id: int) -> int:
     """End every session of one annotator; returns how many there were."""
     from sqlalchemy import delete
+    from sqlalchemy.engine import CursorResult
 
     with project.writing(), project.session() as s:
         n = s.execute(delete(AuthSession).where(AuthSession.annotator_id == annotator_id))
         s.commit()
+    assert isinstance(n, CursorResult)  # what a DELETE returns
     return int(n.rowcount or 0)
 
 
 def active_sessions(
-    project: Any, *, idle: float = IDLE_SECONDS, absolute: float = ABSOLUTE_SECONDS
-) -> dict[int, dict[str, Any]]:
+    project: Database, *, idle: float = IDLE_SECONDS, absolute: float = ABSOLUTE_SECONDS
+) -> dict[int, ActiveSession]:
     """Per annotator id with a live session: how many, the last request (epoch s), its address."""
     from sqlalchemy import select
 
@@ -167,7 +208,7 @@ def active_sessions(
                 AuthSession.last_seen >= now - idle, AuthSession.created >= now - absolute
             )
         ).all()
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[int, ActiveSession] = {}
     for r in rows:
         a = out.setdefault(r.annotator_id, {"sessions": 0, "last_seen": 0.0, "address": ""})
         a["sessions"] += 1
@@ -185,7 +226,7 @@ _DUMMY_HASH = (
 )  # checked against when a name is unknown, so the time does not tell which names exist
 
 
-def check_password(project: Any, name: str, password: str) -> Annotator | None:
+def check_password(project: Database, name: str, password: str) -> Annotator | None:
     """The annotator whose (normalised) name and password match, else None; the argon2 check
     runs whether or not the name exists. A disabled account is returned: the caller says so."""
     from sqlalchemy import select
@@ -196,7 +237,7 @@ def check_password(project: Any, name: str, password: str) -> Annotator | None:
     return user if user is not None and ok else None
 
 
-def set_password(project: Any, annotator_id: int, password: str) -> None:
+def set_password(project: Database, annotator_id: int, password: str) -> None:
     """A new password for an annotator (admin reset or the annotator's own change): every session
     of the account ends and its failed log-ins are forgotten."""
     if len(password) < 8:
@@ -213,7 +254,7 @@ def set_password(project: Any, annotator_id: int, password: str) -> None:
     log.warning("password of '%s' changed; its sessions ended", name)
 
 
-def set_disabled(project: Any, annotator_id: int, disabled: bool) -> str:
+def set_disabled(project: Database, annotator_id: int, disabled: bool) -> str:
     """Disable (every session ends, no log-in) or re-enable an account; returns its name."""
     with project.writing(), project.session() as s:
         user = s.get(Annotator, annotator_id)
@@ -228,7 +269,7 @@ def set_disabled(project: Any, annotator_id: int, disabled: bool) -> str:
     return name
 
 
-def delete_annotator(project: Any, annotator_id: int) -> str:
+def delete_annotator(project: Database, annotator_id: int) -> str:
     """Delete an account that never reviewed anything (its sessions, assignments, skips and
     leases go with it); one with reviews is refused: disable it, so its answers keep an author."""
     from sqlalchemy import delete, func, select, update
@@ -286,7 +327,7 @@ def address_key(address: str) -> str:
 class Throttle:
     """Failed log-ins per key with exponential back-off, kept in memory and in the database."""
 
-    def __init__(self, project: Any) -> None:
+    def __init__(self, project: Database) -> None:
         self.project = project
         self._keys: dict[str, _Key] = {}
         self._lock = threading.Lock()
@@ -368,7 +409,7 @@ class Throttle:
             s.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(keys)))
             s.commit()
 
-    def report(self, now: float | None = None) -> list[dict[str, Any]]:
+    def report(self, now: float | None = None) -> list[ThrottleRow]:
         """Keys with failures not yet forgotten, most recent first (for the admin page)."""
         now = time.time() if now is None else now
         with self._lock:
@@ -422,24 +463,24 @@ class HashPool:
         )
         self._slots = threading.BoundedSemaphore(threads + queue)
 
-    def _submit(self, fn: Callable[..., T], *args: Any) -> Any:
+    def _submit(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         if not self._slots.acquire(blocking=False):
             raise PoolFull()
         try:
-            fut = self._executor.submit(fn, *args)
+            fut = self._executor.submit(fn, *args, **kwargs)
         except BaseException:
             self._slots.release()
             raise
         fut.add_done_callback(lambda _f: self._slots.release())
         return fut
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn(*args)`` on the pool from the event loop (raises :class:`PoolFull`)."""
-        return await asyncio.wrap_future(self._submit(fn, *args))
+        return await asyncio.wrap_future(self._submit(fn, *args, **kwargs))
 
-    def call(self, fn: Callable[..., T], *args: Any) -> T:
+    def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn(*args)`` on the pool from a worker thread and wait for it."""
-        return self._submit(fn, *args).result()  # type: ignore[no-any-return]
+        return self._submit(fn, *args, **kwargs).result()
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
