@@ -345,3 +345,122 @@ def test_admin_marks_training_tasks(project, chromium_page):
         ).all()
     again.engine.dispose()
     assert dict(marked) == {q: 1 for q in golden_queues}
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_admin_ends_the_sessions_of_an_annotator(project, browser, chromium_page):
+    """The admin clicks End sessions: the annotator's open session is refused at its next page
+    (sent to the log-in page), the row says not logged in, and the account still logs in."""
+    proj, _ = project
+    proj.engine.dispose()
+    proc, url = start_server(proj.path)
+    admin = chromium_page
+    ann_ctx = browser.new_context()
+    ann = ann_ctx.new_page()
+    ann.set_default_timeout(15_000)
+    try:
+        assert "Your queues" in _log_in(ann, url, "ann1")
+        _log_in(admin, url, "admin")
+        admin.goto(url + "/admin")
+        assert "active: 1 session" in _admin_row(admin, "ann1").locator("td.status").inner_text()
+        assert _admin_row(admin, "ann2").get_by_role("button", name="End sessions").count() == 0
+        with admin.expect_navigation():
+            _admin_row(admin, "ann1").get_by_role("button", name="End sessions").click()
+        assert admin.url.endswith("/admin") and admin.locator(".error").count() == 0
+        assert _admin_row(admin, "ann1").locator("td.status").inner_text() == "not logged in"
+        ann.goto(url + "/queue/novel")  # the session opened before is no longer accepted
+        assert ann.url.endswith("/login"), ann.url
+        assert "Your queues" in _log_in(ann, url, "ann1")  # not disabled: a new log-in works
+        admin.goto(url + "/admin")  # the admin's own session is untouched
+        assert admin.url.endswith("/admin")
+    finally:
+        ann_ctx.close()
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_admin_adds_then_deletes_an_account(project, chromium_page):
+    """The admin adds an account from the form and deletes it with its Delete button: the row
+    goes, its log-in is refused as unknown and the database has no such annotator; an account
+    with reviews has no Delete button."""
+    from errata.review import storage
+    from errata.review.models import CORRECT
+
+    proj, _ = project
+    item_id = storage.next_item(proj, 2, "novel")
+    view = storage.item_view(proj, item_id, 2)
+    storage.save_review(proj, item_id, 2, {c: CORRECT for c in view["candidates"]})  # ann1
+    proj.engine.dispose()
+    proc, url = start_server(proj.path)
+    page = chromium_page
+    try:
+        _log_in(page, url, "admin")
+        page.goto(url + "/admin")
+        assert _admin_row(page, "ann1").get_by_role("button", name="Delete").count() == 0
+        page.fill("input[name=name]", "dora")
+        page.fill("form.login input[name=password]", "dora's password")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Add", exact=True).click()
+        assert page.url.endswith("/admin") and page.locator(".error").count() == 0
+        assert _admin_row(page, "dora").count() == 1
+        with page.expect_navigation():
+            _admin_row(page, "dora").get_by_role("button", name="Delete").click()
+        assert page.url.endswith("/admin") and page.locator(".error").count() == 0
+        assert _admin_row(page, "dora").count() == 0
+        assert _admin_row(page, "ann1").count() == 1
+        page.context.clear_cookies()
+        assert "Unknown name or wrong password" in _log_in(page, url, "dora", "dora's password")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    again = storage.open_project(proj.path)
+    try:
+        assert storage.annotator_by_name(again, "dora") is None
+        assert storage.annotator_by_name(again, "ann1") is not None
+    finally:
+        again.dispose()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_admin_downloads_the_export(project, chromium_page, tmp_path):
+    """The admin page's export links download the aggregated label set: the majority-vote file
+    is what ``errata review export --method majority`` writes, with the answers applied."""
+    from errata import resources
+    from errata.review import storage
+    from errata.review.export import export_labels
+    from errata.review.models import CORRECT, WRONG
+
+    proj, _ = project
+    item_id = storage.next_item(proj, 2, "novel")
+    view = storage.item_view(proj, item_id, 2)
+    novel = view["candidates"][0]
+    for aid in (2, 3):  # ann1 and ann2: the novel label is wrong
+        storage.save_review(
+            proj, item_id, aid, {c: WRONG if c == novel else CORRECT for c in view["candidates"]}
+        )
+    expected = tmp_path / "cli.json"
+    export_labels(proj, expected, method="majority")
+    proj.engine.dispose()
+    proc, url = start_server(proj.path)
+    page = chromium_page
+    try:
+        _log_in(page, url, "admin")
+        page.goto(url + "/admin")
+        with page.expect_download() as dl:
+            page.get_by_role("link", name="majority vote").click()
+        download = dl.value
+        assert download.suggested_filename == "labels-majority.json"
+        got = tmp_path / "downloaded.json"
+        download.save_as(str(got))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    doc = json.loads(got.read_text())
+    assert doc == json.loads(expected.read_text())
+    wnid = resources.classes().wnids[novel]
+    assert wnid in doc["initial_annots"][view["file_name"]]["wrong"]
+    assert wnid not in doc["initial_annots"][view["file_name"]]["correct"]
