@@ -8,7 +8,7 @@ For each of the 16 ImageNet-X factors (multi-factor annotations, Idrissi et al. 
 the 378 ViT-3B expert rows (Vasudevan et al. 2022) that ImageNet-X annotates: how many carry it,
 how many of those the experts call "Non-prototypical" (precision), the share of the expert
 non-prototypical rows that carry it (recall), and the lift (precision / base rate). The rule
-errata uses (``errata.io.evidence.IMAGENET_X_FACTORS``): the factors with lift ≥ 1.5 on at least
+errata uses (``errata.io.annotations.IMAGENET_X_FACTORS``): the factors with lift ≥ 1.5 on at least
 3 expert non-prototypical rows. Calibrated on these rows, so every figure here is in-sample.
 Then the pipeline with the rule: precision and recall of the ImageNet-X stage on the errors.
 """
@@ -23,9 +23,9 @@ MIN_LIFT, MIN_ROWS = 1.5, 3  # the calibration rule
 def main() -> int:
     import errata
     from errata.experts import expert_agreement
-    from errata.io import evidence as E
+    from errata.io import annotations as EA
 
-    names, factors = E.load_imagenet_x(E.imagenet_x_path(True))
+    names, factors = EA.load_imagenet_x(EA.imagenet_x_path(True))
     a = expert_agreement("vit3b-mistakes", labels="real", options=errata.Options(proposals=()))
     rows = a.rows
     pos = {n: i for i, n in enumerate(names.tolist())}
@@ -37,7 +37,7 @@ def main() -> int:
     print(f"{len(t)} expert rows annotated by ImageNet-X, {is_np.sum()} non-prototypical")
     head = ("factor", "rows", "NP", "precision", "recall", "lift")
     print("{:18s} {:>5} {:>4} {:>9} {:>7} {:>5}  chosen".format(*head))
-    for j, f in enumerate(E.IMAGENET_X_ALL_FACTORS):
+    for j, f in enumerate(EA.IMAGENET_X_ALL_FACTORS):
         has = fac[:, j]
         if not has.any():
             continue

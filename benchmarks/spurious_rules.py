@@ -129,7 +129,7 @@ def vit3b_rows(labels: Any) -> Rows:
     from errata.core import categories as K
     from errata.core.pipeline import outcomes
     from errata.experts import shared_vocabulary
-    from errata.io.evidence import load_expert_file
+    from errata.io.annotations import load_expert_file
 
     experts = load_expert_file("vit3b-mistakes")
     rows = labels.positions(experts["file_name"].to_numpy(dtype=str))
@@ -261,7 +261,7 @@ def resnet_band(labels: Any) -> tuple[dict[str, tuple[float, float, float]], dic
     category (low, high, high with the stages that did not run); and that run's shares (the
     default rule's, a check on :func:`shares`)."""
     import errata
-    from errata.io.population import BAND_KEYS
+    from errata.core.published_band import BAND_KEYS
 
     b = errata.analyze("cleanlab-resnet50", labels=labels, order="imagefolder").band
     if isinstance(b, str):
@@ -289,8 +289,9 @@ def shares(ctx: Any, stack: np.ndarray) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     import errata
     from errata.core.evidence import DEFAULT_SPURIOUS, with_spurious
-    from errata.io.evidence import context, rejections
+    from errata.io.evidence import context
     from errata.io.labels import load_labels
+    from errata.io.rejections import rejections
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20, help="grouped-CV repeats")

@@ -42,7 +42,7 @@ def main() -> int:
     from errata import taxonomy
     from errata.core.names import NameIndex
     from errata.experts import expert_agreement
-    from errata.io.evidence import rejections
+    from errata.io.rejections import rejections
 
     rows = derive.dev_records()
     same = taxonomy.load("peychev2023").same_superclass

@@ -106,8 +106,8 @@ def zoo(tmp_path_factory):  # type: ignore[no-untyped-def]
 def reference(zoo):  # type: ignore[no-untyped-def]
     from errata import taxonomy
     from errata.io import data
-    from errata.io.evidence import load_rater_answers
     from errata.io.labels import load_labels
+    from errata.io.rejections import load_rater_answers
 
     _, rows, _, expert_rows = zoo
     labels = load_labels("real")

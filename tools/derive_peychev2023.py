@@ -626,15 +626,17 @@ def published_bands(top1: float = 0.72732) -> dict[str, tuple[float, float]]:
     """p10–p90 of the published models within ±2 points of ``top1`` (the ResNet-50's): each
     category's share, and the fine-grained share of each WordNet group (the published files per
     group), as errata's band computes them (:mod:`errata.core.band`)."""
+    from errata.core import published_band as PB
     from errata.core.band import band
     from errata.io import data
     from errata.io import population as P
+    from errata.io import published_band as PBF
 
     out = {}
     for g in (None, *P.GROUPS):
         path = None if g is None else data.path(P.stats_name("imagenet", g))
-        b = band(*P.band_population(path), top1)
-        for j, name in enumerate(P.BAND_CATEGORIES):
+        b = band(*PBF.band_population(path), top1)
+        for j, name in enumerate(PB.BAND_CATEGORIES):
             if g is None or name == "fine-grained":
                 out[name if g is None else f"{name}: {g}"] = (b.low[0, j], b.high[0, j])
     return out

@@ -21,8 +21,9 @@ from errata.core.labelset import LabelSet
 from errata.core.names import Alignment
 from errata.core.pipeline import Classified
 from errata.core.scoring import Scores, make_scores, score
-from errata.io.evidence import Options, context, default_gaps, options_for, options_from
+from errata.io.evidence import Options, context, options_for, options_from
 from errata.io.predictions import Order, Predictions
+from errata.io.rejections import default_gaps
 from errata.io.zoo import read_zoo
 from errata.resources import N_VAL
 
@@ -254,8 +255,8 @@ class Analysis:
 
     def published(self) -> dict[str, Any]:
         """Whether these figures can stand beside the 962 published models of Peychev et al.
-        (2023): :func:`errata.io.population.comparability` of this run's settings."""
-        from errata.io.population import comparability
+        (2023): :func:`errata.core.population.comparability` of this run's settings."""
+        from errata.core.population import comparability
 
         top1 = self.metrics.get("top1", {})
         return comparability(self.settings, full_val=top1.get("images") == N_VAL)
@@ -263,8 +264,8 @@ class Analysis:
     @property
     def band(self) -> Any:
         """Where each category's share stands among the published models of similar top-1
-        (:func:`errata.io.population.bands_of`): a ``RunBands``, or why there is none."""
-        from errata.io.population import bands_of
+        (:func:`errata.io.published_band.bands_of`): a ``RunBands``, or why there is none."""
+        from errata.io.published_band import bands_of
 
         top1 = self.metrics.get("top1", {})
         v = self.scores.values
@@ -278,7 +279,7 @@ class Analysis:
         category with its ``published_band``; categories and groups keyed snake_case, as
         :func:`keyed` gives them), whether the run is comparable with the
         published population (``published``) and where its shares stand (``published_band``)."""
-        from errata.io.population import band_json, with_band
+        from errata.core.published_band import band_json, with_band
 
         band = band_json(self.band) if self.summary else None
         return {

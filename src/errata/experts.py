@@ -23,7 +23,8 @@ from errata.core.metrics import cohen_kappa_score
 from errata.core.names import NameIndex
 from errata.core.pipeline import classify, reasons
 from errata.exceptions import ErrataInputError
-from errata.io.evidence import Options, load_expert_file, resolve_path
+from errata.io.annotations import load_expert_file, resolve_path
+from errata.io.evidence import Options
 from errata.io.labels import LabelSet, load_labels
 from errata.io.predictions import Order, load_predictions
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from errata.core import categories as K
-from errata.io.evidence import EXPERT_CATEGORIES
+from errata.io.annotations import EXPERT_CATEGORIES
 
 
 def test_records_are_distinct_and_complete() -> None:

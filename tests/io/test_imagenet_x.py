@@ -13,7 +13,7 @@ import errata
 from errata.core import categories as K
 from errata.core.pipeline import classify, reasons
 from errata.exceptions import ErrataInputError, MissingExtraError
-from errata.io import evidence as E
+from errata.io import annotations as EA
 from tests import planted as P
 
 
@@ -21,7 +21,7 @@ def _write(path: Path, rows: dict[str, list[str]]) -> Path:
     """An annotation file in imagenet_x's multi-factor format: per image the factors set."""
     with path.open("w") as fh:
         for name, factors in rows.items():
-            row = {"file_name": name, "class": 1, **{f: 0 for f in E.IMAGENET_X_ALL_FACTORS}}
+            row = {"file_name": name, "class": 1, **{f: 0 for f in EA.IMAGENET_X_ALL_FACTORS}}
             row.update({f: 1 for f in factors})
             row |= {"justification": "planted", "one_word": "planted"}
             fh.write(json.dumps(row) + "\n")
@@ -39,11 +39,11 @@ def test_planted_factors_mark_non_prototypical_images(tmp_path: Path) -> None:
             names[3]: [],
         },
     )
-    got_names, factors = E.load_imagenet_x(path)
+    got_names, factors = EA.load_imagenet_x(path)
     assert got_names.tolist() == names[:4] and factors.shape == (4, 16)
     labels = P.label_set([[100]] * 5, [100] * 5)
     tax = P.taxonomy({"A": [10, 11]})
-    npx = E.nonprototypical(labels, imagenet_x=path)
+    npx = EA.nonprototypical(labels, imagenet_x=path)
     from errata.core.evidence import make_context
 
     ctx = make_context(labels, tax, nonprototypical=npx)
@@ -60,7 +60,7 @@ def test_bad_annotation_file_is_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"file_name": "a"}\nnot json\n')
     with pytest.raises(ErrataInputError, match=r"bad.jsonl: line 2 is not JSON"):
-        E.load_imagenet_x(bad)
+        EA.load_imagenet_x(bad)
 
 
 def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     monkeypatch.setenv("ERRATA_DATA_DIR", str(tmp_path))
     with pytest.raises(MissingExtraError, match=r"--extra imagenetx|imagenet-errata\[imagenetx\]"):
-        E.imagenet_x_path(True)
+        EA.imagenet_x_path(True)
 
 
 def test_calibrated_factors_on_the_expert_rows(data_dir: Path) -> None:

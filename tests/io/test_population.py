@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from errata.core import population as PC
 from errata.exceptions import ErrataInputError
 from errata.io import data
 from errata.io import population as P
+from errata.io import published_band as PBF
 
 STATS_COLUMNS = (
     "model_dir_id,num_params,training_data,arch,arch_family,arch_group,extra_annotations,"
@@ -144,7 +146,7 @@ def test_real_population_has_the_papers_convnext_figures(data_dir: Path) -> None
     assert row["errors"] == 2406 - 948 and row["mle"] == 2406 - 948 - 104
     assert row["training_data_size"] == 1.2e6 and row["training_data_group"] == "small (< 5M)"
     # the published pipeline's invariants hold in every row and group
-    cats = ["n_overlapping_classes", "n_correct_multi_label", *P.MLE_CATEGORIES]
+    cats = ["n_overlapping_classes", "n_correct_multi_label", *PC.MLE_CATEGORIES]
     assert (pop[cats].sum(axis=1) == pop["top1_errors"]).all()
     for g in P.GROUPS:
         gcats = [f"group_{g}_{c}" for c in cats]
@@ -240,7 +242,7 @@ MATCHED = {
 
 
 def test_comparability_names_each_setting_that_differs() -> None:
-    ok = P.comparability(MATCHED, full_val=True)
+    ok = PC.comparability(MATCHED, full_val=True)
     assert ok["comparable"] and not ok["differences"]
     assert ok["figures"] == {"top1": True, "mla": True, "shares": True}
     for key, value in [
@@ -250,13 +252,13 @@ def test_comparability_names_each_setting_that_differs() -> None:
         ("experts", ["vit3b-mistakes"]),
         ("classify", False),
     ]:
-        c = P.comparability(MATCHED | {key: value}, full_val=True)
+        c = PC.comparability(MATCHED | {key: value}, full_val=True)
         assert not c["comparable"] and [d["setting"] for d in c["differences"]] == [key]
         assert c["figures"]["shares"] is False and c["figures"]["top1"] is True
         assert c["figures"]["mla"] is (key != "labels")
         assert "not comparable" in c["note"] and c["differences"][0]["to_match"]
         assert c["differences"][0]["flag"] in c["note"]  # the note names the flag to add
-    subset = P.comparability(MATCHED, full_val=False)
+    subset = PC.comparability(MATCHED, full_val=False)
     assert not subset["comparable"] and subset["figures"]["top1"] is False
     assert "subset" in subset["note"]
 
@@ -264,11 +266,11 @@ def test_comparability_names_each_setting_that_differs() -> None:
 def test_placement_ranks_only_comparable_figures(planted: Path) -> None:
     pop = P.population(datasets=("imagenet",))
     values = {"top1": 0.9, "mla_overlap": 0.5, "share_n_fine_grained": 0.5}
-    placed = P.placement(values, pop, figures={"top1": True, "mla": False, "shares": False})
+    placed = PC.placement(values, pop, figures={"top1": True, "mla": False, "shares": False})
     assert placed["top1"]["below"] == 1.0 and placed["top1"]["comparable"]
     assert "below" not in placed["mla_overlap"] and not placed["mla_overlap"]["comparable"]
     assert "below" not in placed["share_n_fine_grained"]
-    shares = P.population_values(pop, "share_n_fine_grained")
+    shares = PC.population_values(pop, "share_n_fine_grained")
     assert np.allclose(shares, [30 / 70, 40 / 55])
 
 
@@ -325,7 +327,7 @@ def test_band_equals_a_hand_computation_on_the_published_file(data_dir: Path) ->
         "num_non_prototypical",
         "num_not_classified",
     )
-    b = P.run_bands(RESNET_TOP1, RESNET_COUNTS, 10485, DEFAULT_SETTINGS)
+    b = PBF.run_bands(RESNET_TOP1, RESNET_COUNTS, 10485, DEFAULT_SETTINGS)
     assert b.n_models.tolist() == [45] and b.population == 962
     for c, col in enumerate(published):
         ranked = sorted((near[col] / errors).tolist())
@@ -341,7 +343,7 @@ def test_band_equals_a_hand_computation_on_the_published_file(data_dir: Path) ->
 def test_reference_resnet50_band_in_percent(data_dir: Path) -> None:
     """The figures README.md states (issue 19's table, whose OOV, spurious and model-failure
     rows were over MLE — without overlapping classes — and read 6.0–7.1, 4.8–5.8, 48.8–53.9)."""
-    b = P.run_bands(RESNET_TOP1, RESNET_COUNTS, 10485, DEFAULT_SETTINGS)
+    b = PBF.run_bands(RESNET_TOP1, RESNET_COUNTS, 10485, DEFAULT_SETTINGS)
     got = [(round(100 * lo, 1), round(100 * hi, 1)) for lo, hi in zip(b.low[0], b.high[0])]
     assert got == [(2.5, 3.3), (33.5, 37.6), (5.8, 6.9), (4.7, 5.7), (0.3, 0.4), (47.2, 52.5)]
     assert round(100 * b.upper[0, 3], 1) == 12.3
@@ -365,14 +367,14 @@ def test_reference_resnet50_band_in_percent(data_dir: Path) -> None:
 def test_band_on_planted_files_and_its_reasons(planted: Path) -> None:
     """Two planted models at 80.5 % give no band (fewer than 10 in the window); ten do, and a
     run with the published settings has no reason but the order of overlapping classes."""
-    b = P.run_bands(0.805, {"n_fine_grained": 10}, 20, {"labels": "shankar"})
+    b = PBF.run_bands(0.805, {"n_fine_grained": 10}, 20, {"labels": "shankar"})
     assert b.n_models.tolist() == [2] and np.isnan(b.low).all()
     assert "no published band" in b.model(0)["note"]
     # ten models; model i: i + 1 overlapping, 10 ambiguous, 30 fine-grained, 4 co-occurring, 1
     # non-prototypical, 5 OOV, 30 not classified: 71 + i multi-label errors
     counts_i = [(i + 1, 10, 30, 4, 1, 5, 30) for i in range(10)]
     rows = [(f"timm--m{i}", 10, "ImageNet-1k (1.2M)", c, 900) for i, c in enumerate(counts_i)]
-    P._band_population_at.cache_clear()
+    PBF._band_population_at.cache_clear()
     write_population(planted, rows=rows)
     published = {
         "labels": "shankar",
@@ -383,7 +385,7 @@ def test_band_on_planted_files_and_its_reasons(planted: Path) -> None:
     }
     counts = {"n_overlapping_classes": 0, "n_fine_grained": 30, "n_spurious_correlation": 4}
     counts |= {"n_fine_grained_oov": 5, "n_non_prototypical": 1, "n_model_failure": 35}
-    b = P.run_bands(np.array([0.805, 0.805]), counts, np.array([75, 0]), published)
+    b = PBF.run_bands(np.array([0.805, 0.805]), counts, np.array([75, 0]), published)
     assert b.n_models.tolist() == [10, 10]
     # nearest rank of 10: p10 the 1st, p90 the 9th smallest share
     assert b.low[0, 1] == pytest.approx(30 / 80) and b.high[0, 1] == pytest.approx(30 / 72)
@@ -393,4 +395,4 @@ def test_band_on_planted_files_and_its_reasons(planted: Path) -> None:
     assert b.model(0)["outside"] == ["overlapping classes", "model failure"]
     assert np.isnan(b.position[1]).all()  # no errors: no shares
     assert all(not v for k, v in b.reasons.items() if k != "overlapping_classes")
-    P._band_population_at.cache_clear()
+    PBF._band_population_at.cache_clear()

@@ -12,7 +12,7 @@ import pytest
 import errata
 from errata.core import categories as K
 from errata.exceptions import ErrataInputError
-from errata.io import evidence as E
+from errata.io import rejections as ER
 
 VAL = "ILSVRC2012_val_{:08d}.JPEG"
 
@@ -48,9 +48,9 @@ def test_raters_file_recovers_a_planted_pair(tmp_path: Path) -> None:
     others = [n for n in range(5000, 6000) if int(original[n]) != label][:100]
     questions += [(n + 1, int(original[n]), "yes") for n in others]
     path = _raters(tmp_path / "raters.npz", questions)
-    names, labs, rejected = E.load_rater_answers(path)
+    names, labs, rejected = ER.load_rater_answers(path)
     assert rejected[:4].tolist() == [True, True, True, False] and labs.tolist()[0] == 999
-    rej = E.rejections((path,))
+    rej = ER.rejections((path,))
     assert rej.counts[label, 999] == 3
     from errata.core.names import as_names
 
@@ -80,7 +80,7 @@ def test_shankar_wrong_labels_are_rejected_proposals(tmp_path: Path) -> None:
     } | {VAL.format(k): {"correct": [30], "wrong": [], "unclear": []} for k in range(4, 104)}
     path = tmp_path / "human_accuracy_v3.0.0.json"
     path.write_text(json.dumps({"initial_annots": annots, "problematic_images": {}}))
-    rej = E.rejections((path,))
+    rej = ER.rejections((path,))
     assert rej.counts[10, 20] == 3 and "Shankar" in rej.description
     # chance: 4 images hold 10 (3 labelled + original labels aside), 20 rejected on 3 of 103
     assert rej.expected[10, 20] < 0.5 and rej.margin[10, 20] >= 0
@@ -101,7 +101,7 @@ def test_bad_raters_file_is_one_line(tmp_path: Path, arrays: dict, match: str) -
     path = tmp_path / "raters.npz"
     np.savez(path, **arrays)
     with pytest.raises(ErrataInputError, match=match):
-        E.load_rater_answers(path)
+        ER.load_rater_answers(path)
 
 
 def test_options_validate_proposals() -> None:
@@ -116,4 +116,4 @@ def test_shankar_wrong_that_is_not_a_list_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "human_accuracy_v3.0.0.json"
     path.write_text(json.dumps({"initial_annots": annots, "problematic_images": {}}))
     with pytest.raises(ErrataInputError, match=r"\.wrong: 'n01440764' is not a list"):
-        E.rejections((path,))
+        ER.rejections((path,))

@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from errata.core import population as PC
+from errata.core import published_band as PB
 from errata.io import data
-from errata.io import population as P
+from errata.io import published_band as PBF
 from errata.report import population as PR
 from errata.report.model import model_report
 from errata.report.study import study_report
@@ -59,7 +61,7 @@ def test_run_is_hollow_unless_comparable(tmp_path: Path, monkeypatch, comparable
     monkeypatch.setenv(data.ENV_VAR, str(write_population(tmp_path)))
     monkeypatch.setenv(data.NO_VERIFY_ENV, "1")  # planted files, not the registry's
     settings = MATCHED if comparable else MATCHED | {"labels": "real"}
-    c = P.comparability(settings, full_val=True)
+    c = PC.comparability(settings, full_val=True)
     counts = {
         "top1": 0.8,
         "mla_overlap": 0.9,
@@ -119,7 +121,7 @@ def test_model_report_places_each_share_in_its_band(small_analysis, tmp_path, mo
     assert "12 published models" in sec
     bands = small_analysis.band
     assert bands.n_models.tolist() == [12]
-    for c, name in enumerate(P.BAND_CATEGORIES):
+    for c, name in enumerate(PB.BAND_CATEGORIES):
         row = table[table.index(f"<td>{name}</td>") :].split("</tr>")[0]
         if np.isnan(bands.share[0, c]):
             assert "not run" in row
@@ -136,7 +138,7 @@ def test_study_report_counts_the_models_outside(small_study, tmp_path, monkeypat
     sec = _section(html)
     assert 'id="population-band-table"' in sec
     settings = small_study.summary["settings"]["imagenet-val"]
-    bands = P.models_bands(small_study.models, settings)
+    bands = PBF.models_bands(small_study.models, settings)
     pos = bands.position
     fine = PR.band_study(bands)["rows"][1]
     assert fine["category"] == "fine-grained"

@@ -1,7 +1,7 @@
 """The published band in the terminal: for one run, each category's share beside the p10–p90
 of the published models of similar top-1, flagged when outside, with the reasons it may
 differ; for a study, the column that names the categories outside (and the JSON of every
-model). The figures come from :func:`errata.io.population.run_bands`."""
+model). The figures come from :func:`errata.io.published_band.run_bands`."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def print_band(bands: Any, j: int = 0) -> None:
     category outside its band, why it may differ."""
     from rich.table import Table
 
-    from errata.io import population as P
+    from errata.core import published_band as PB
 
     c = console()
     if isinstance(bands, str):
@@ -56,7 +56,7 @@ def print_band(bands: Any, j: int = 0) -> None:
     t.add_column("with not run", justify="right", no_wrap=True)
     t.add_column("", no_wrap=True)
     pos = bands.position[j]
-    for i, name in enumerate(P.BAND_CATEGORIES):
+    for i, name in enumerate(PB.BAND_CATEGORIES):
         share = bands.share[j, i]
         t.add_row(
             name,
@@ -75,10 +75,10 @@ def print_band(bands: Any, j: int = 0) -> None:
     if not (bands.low[j] == bands.low[j]).any():
         c.print(f"note: {bands.note(j)}", soft_wrap=True)
         return
-    for i, key in enumerate(P.BAND_KEYS):
+    for i, key in enumerate(PB.BAND_KEYS):
         if pos[i] == pos[i] and pos[i] != 0 and bands.reasons[key]:
             c.print(
-                f"why {P.BAND_CATEGORIES[i]} may differ: " + "; ".join(bands.reasons[key]),
+                f"why {PB.BAND_CATEGORIES[i]} may differ: " + "; ".join(bands.reasons[key]),
                 soft_wrap=True,
             )
 
@@ -99,31 +99,32 @@ def outside_cell(bands: Any, j: int) -> str:
     failure▼``), ``inside`` or ``—`` without a band."""
     import numpy as np
 
-    from errata.io import population as P
+    from errata.core import published_band as PB
 
     if isinstance(bands, str) or not np.isfinite(bands.low[j]).any():
         return "—"
     pos = bands.position[j]
     off = [
         f"{SHORT[k]}{'▲' if pos[i] > 0 else '▼'}"
-        for i, k in enumerate(P.BAND_KEYS)
+        for i, k in enumerate(PB.BAND_KEYS)
         if pos[i] == pos[i] and pos[i] != 0
     ]
     return " ".join(off) or "inside"
 
 
 def study_bands(models: Any, settings: dict[str, Any] | None) -> Any:
-    """The bands of a study's validation models (:func:`errata.io.population.models_bands`)."""
-    from errata.io import population as P
+    """The bands of a study's validation models (:func:`errata.io.published_band.models_bands`)."""
+    from errata.io import published_band as PBF
 
-    return P.models_bands(models, settings)
+    return PBF.models_bands(models, settings)
 
 
 def study_band_json(models: Any, bands: Any) -> dict[str, Any]:
     """``published_band`` of ``compare --json``: the window and the reasons (the study's
     settings are every model's), then per model its top-1, models in the window, categories
     (snake_case: share, low, high, high_with_not_run, outside, direction) and those outside."""
-    from errata.io import population as P
+    from errata.core import band as B
+    from errata.core import published_band as PB
 
     if isinstance(bands, str):
         return {"available": False, "note": bands}
@@ -131,13 +132,13 @@ def study_band_json(models: Any, bands: Any) -> dict[str, Any]:
     position = bands.position  # once for every model
     rows = []
     for j, name in enumerate(names):
-        one = P.band_json(bands, j, reasons=False, position=position)
+        one = PB.band_json(bands, j, reasons=False, position=position)
         rows.append({"model": name} | {k: v for k, v in one.items() if k not in _SHARED})
     return {
         "available": True,
-        "window": P.WINDOW,
-        "quantiles": list(P.QUANTILES),
-        "source": P.BAND_SOURCE,
+        "window": B.WINDOW,
+        "quantiles": list(B.QUANTILES),
+        "source": PB.BAND_SOURCE,
         "reasons": bands.reasons,
         "models": rows,
     }

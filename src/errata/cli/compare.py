@@ -323,13 +323,13 @@ def _print_study(study, bands) -> None:  # type: ignore[no-untyped-def]
 def _print_reasons(bands) -> None:  # type: ignore[no-untyped-def]
     """Why the study's shares may differ from the published ones, per category outside its
     band for some model (the reasons come from the settings, which every model shares)."""
-    from errata.io import population as P
+    from errata.core import published_band as PB
 
     off = bands.outside().sum(axis=0)
-    for i, key in enumerate(P.BAND_KEYS):
+    for i, key in enumerate(PB.BAND_KEYS):
         if off[i] and bands.reasons[key]:
             console().print(
-                f"why {P.BAND_CATEGORIES[i]} may differ ({int(off[i])} "
+                f"why {PB.BAND_CATEGORIES[i]} may differ ({int(off[i])} "
                 f"model{'s' if off[i] != 1 else ''} outside): " + "; ".join(bands.reasons[key]),
                 soft_wrap=True,
             )

@@ -12,7 +12,7 @@ and the fix (``errata data fetch NAME``), unless verification is turned off for 
 (``errata --no-verify …`` or ``ERRATA_NO_VERIFY=1``). The hash is memoised on the file's
 identity (:mod:`errata.io.checksums`), so a rerun pays nothing for it. A data directory that
 is set but is not a folder is an error; one that does not exist holds no file, and what the
-defaults then lack is said in the run's notes (:func:`errata.io.evidence.default_gaps`).
+defaults then lack is said in the run's notes (:func:`errata.io.rejections.default_gaps`).
 """
 
 from __future__ import annotations

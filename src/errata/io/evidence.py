@@ -1,6 +1,7 @@
-"""Evidence files (the edge): expert reviews, ImageNet-X factors, the open-world bundle, the
-label set that co-occurrence counts come from, and the taxonomy — read here, once, and turned
-into the arrays of :class:`errata.core.evidence.Context`.
+"""Evidence (the edge): what to read as evidence (:class:`Options`, its presets), the label set
+that co-occurrence counts come from and the taxonomy — read here, once, with the annotation files
+(:mod:`errata.io.annotations`) and the rejected proposals (:mod:`errata.io.rejections`), and
+turned into the arrays of :class:`errata.core.evidence.Context`.
 
 :class:`Options` names what to read; :func:`context` reads it and returns the context that
 :func:`errata.core.pipeline.classify` runs on.
@@ -12,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from errata.core.checks import INTERVALS, TAXONOMIES, choice
 from errata.core.evidence import (
     DEFAULT_SPURIOUS,
@@ -22,58 +21,20 @@ from errata.core.evidence import (
     SPURIOUS_RULES,
     Context,
     Cooccurrence,
-    NonPrototypical,
     OovStage,
-    Rejections,
     SpuriousRule,
     Taxonomy,
     cooccurrence_counts,
     make_context,
 )
 from errata.core.labelset import LabelSet
-from errata.core.names import as_names
 from errata.core.scoring import ScoreOptions
-from errata.core.sparse import Csr
 from errata.exceptions import ErrataInputError, arg, did_you_mean
-from errata.io.checksums import sha256_of
-from errata.io.files import cached_arrays, read_json
-from errata.resources import N_CLASSES
+from errata.io.annotations import nonprototypical, resolve_path
+from errata.io.files import cached_arrays
+from errata.io.rejections import proposal_sources, rejections
 
 MAX_RESAMPLES = 1_000_000  # bootstrap draws: 8 MB per figure and model; more is no better
-EXPERT_CATEGORIES = (
-    "Fine-grained error",
-    "Fine-grained error with OOV",
-    "Spurious Correlation",
-    "Non-prototypical",
-    "Fine-grained with Multilabel Options",
-)  # the dough-bagel schema's failure categories (Vasudevan et al. 2022)
-# ImageNet-X factors (Idrissi et al. 2022) that mark an image as non-prototypical for its class,
-# most telling first. Calibrated on the ViT-3B expert rows (benchmarks/imagenet_x_calibration.py,
-# in-sample): of the 16 factors, those whose presence raises the share of expert
-# "Non-prototypical" rows at least 1.5-fold over the base rate, on at least 3 such rows.
-# texture: 3 rows, lift 3.6; subcategory: 9 rows, lift 1.8; pattern: 15 rows, lift 1.7.
-# (pose, the most common factor, is not: lift 0.95.)
-IMAGENET_X_FACTORS = ("texture", "subcategory", "pattern")
-IMAGENET_X_ALL_FACTORS = (
-    "multiple_objects",
-    "background",
-    "color",
-    "brighter",
-    "darker",
-    "style",
-    "larger",
-    "smaller",
-    "object_blocking",
-    "person_blocking",
-    "partial_view",
-    "pattern",
-    "pose",
-    "shape",
-    "subcategory",
-    "texture",
-)  # the 16 factors of the annotation files
-
-
 # the published pipelines Options(preset=...) runs, and what each fixes
 PRESETS: dict[str, dict[str, str]] = {"peychev2023": {"taxonomy": "peychev2023"}}
 PRESET_EXPERTS = ("vit3b-mistakes", "greedysoups-mistakes")  # Vasudevan et al.'s two files
@@ -301,355 +262,6 @@ class Options:
         }
 
 
-# ---------------------------------------------------------------------------------------------
-# readers
-
-
-def resolve_path(value: str | Path) -> Path:
-    """A path, or the data-directory path of a registry name (``vit3b-mistakes``)."""
-    from errata.io import data
-
-    if isinstance(value, str) and not Path(value).exists():
-        name = data.registry_name(value)
-        if name is not None:
-            return data.path(name)
-        close = did_you_mean(value, data.REGISTRY)
-        if close:
-            raise ErrataInputError(
-                f"{value}: file not found, nor a registry name (errata data list){close}"
-            )
-    return Path(value)
-
-
-def load_expert_file(path: str | Path) -> Any:
-    """Read an expert file in the dough-bagel schema (Vasudevan et al. 2022); a registry name
-    such as ``vit3b-mistakes`` is accepted too.
-
-    Returns a DataFrame with columns ``file_name``, ``top_prediction``, ``category``,
-    ``severity``. Schema: ``{file name: {"top_prediction": int, "failure category": str,
-    "failure severity": "Minor"|"Borderline"|"Major"}}``.
-    """
-    import pandas as pd
-
-    path = resolve_path(path)
-    raw = read_json(path, what="an expert file in the dough-bagel schema")
-    if not isinstance(raw, dict) or not raw:
-        raise ErrataInputError(
-            f"{path}: expected an object mapping file names to "
-            "{top_prediction, failure category, failure severity}"
-        )
-    rows = []
-    for name, entry in raw.items():
-        if not isinstance(entry, dict):
-            raise ErrataInputError(f"{path}: entry '{name}' must be an object")
-        for key in ("top_prediction", "failure category"):
-            if key not in entry:
-                raise ErrataInputError(f"{path}: entry '{name}' has no field '{key}'")
-        pred = entry["top_prediction"]
-        if isinstance(pred, bool) or not isinstance(pred, int) or not 0 <= pred < N_CLASSES:
-            raise ErrataInputError(
-                f"{path}: entry '{name}': top_prediction {pred!r} is not a class index 0-999"
-            )
-        rows.append(
-            (name, pred, str(entry["failure category"]), str(entry.get("failure severity", "")))
-        )
-    return pd.DataFrame(rows, columns=["file_name", "top_prediction", "category", "severity"])
-
-
-def load_imagenet_x(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """``(file_names (n,), factors (n, 16) bool)`` from an ImageNet-X annotation file
-    (``imagenet_x_val_multi_factor.jsonl`` or ``…_top_factor.jsonl``): one JSON object per line
-    with ``file_name`` and a 0/1 column per factor (:data:`IMAGENET_X_ALL_FACTORS`)."""
-    import json
-
-    path = Path(path)
-    names: list[str] = []
-    rows: list[list[bool]] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ErrataInputError(f"{path}: cannot read ImageNet-X annotations ({exc})") from None
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
-            raise ErrataInputError(f"{path}: line {i + 1} is not JSON") from None
-        if not isinstance(row, dict) or "file_name" not in row:
-            raise ErrataInputError(f"{path}: line {i + 1} has no 'file_name'")
-        names.append(str(row["file_name"]))
-        rows.append([row.get(f) == 1 for f in IMAGENET_X_ALL_FACTORS])
-    factors = np.array(rows, dtype=bool).reshape(len(rows), len(IMAGENET_X_ALL_FACTORS))
-    return as_names(names), factors
-
-
-def imagenet_x_path(value: bool | str | Path) -> Path:
-    """The ImageNet-X annotations ``value`` names: a path as given; ``True``: the multi-factor
-    file of the installed ``imagenet-x`` package (``imagenetx`` extra; its annotations are
-    CC BY-NC 4.0), else the registry's top-factor file when it is in the data directory."""
-    if value is not True:
-        return Path(value)  # type: ignore[arg-type]
-    from importlib import resources as ir
-    from importlib.util import find_spec
-
-    if find_spec("imagenet_x") is not None:
-        return Path(
-            str(ir.files("imagenet_x") / "annotations" / "imagenet_x_val_multi_factor.jsonl")
-        )
-    from errata.io import data
-
-    if data.is_present("imagenet-x-val-top-factor"):
-        return data.path("imagenet-x-val-top-factor")
-    from errata.exceptions import MissingExtraError
-
-    raise MissingExtraError("imagenetx", "imagenet_x")
-
-
-def nonprototypical(
-    labels: LabelSet,
-    expert_files: tuple[str | Path, ...] = (),
-    imagenet_x: bool | str | Path = False,
-) -> NonPrototypical:
-    """Non-prototypical evidence over ``labels``' images from expert files and ImageNet-X."""
-    n = len(labels)
-    source = np.full(n, -1, dtype=np.int16)
-    from_x = np.zeros(n, dtype=bool)
-    sources: list[str] = []
-    for path in expert_files:
-        experts = load_expert_file(path)
-        names = experts.loc[experts["category"] == "Non-prototypical", "file_name"]
-        rows = labels.positions(as_names(names.to_numpy(dtype=object)))
-        rows = rows[rows >= 0]
-        source[rows[source[rows] < 0]] = len(sources)
-        sources.append(f"expert annotation ({resolve_path(path).name})")
-    if imagenet_x:
-        path = imagenet_x_path(imagenet_x)
-        names, factors = load_imagenet_x(path)
-        rows = labels.positions(names)
-        factors = factors[rows >= 0]
-        rows = rows[rows >= 0]
-        free = source[rows] < 0
-        for f in IMAGENET_X_FACTORS:  # most telling first: an image is named by its first
-            has = factors[:, IMAGENET_X_ALL_FACTORS.index(f)]
-            sel = rows[free & has]
-            source[sel] = len(sources)
-            from_x[sel] = True
-            free &= ~has
-            sources.append(f"ImageNet-X factor '{f}'")
-    return NonPrototypical(source=source, sources=tuple(sources), imagenet_x=from_x)
-
-
-def cooccurrence_source(value: str | Path | LabelSet | None, labels: LabelSet) -> Cooccurrence:
-    """The co-occurrence counts: from ``value`` (a label set or its name/path), else ``labels``."""
-    if value is None:
-        return Cooccurrence.of(labels)
-    from errata.io.labels import load_labels
-
-    return Cooccurrence.of(value if isinstance(value, LabelSet) else load_labels(value))
-
-
-PROPOSAL_SOURCES = ("real-raters", "shankar")  # registry names "auto" uses when present
-DEFAULT_RATERS = "real-raters"  # of those, the one the default evidence is measured with
-
-
-def load_rater_answers(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(file_names, label, rejected)`` per question of ReaL's raw rater data (``raters.npz``:
-    ``tensor`` [raters, questions, 3] one-hot no/maybe/yes, ``info`` [questions, 2] file name
-    and label). A question is rejected when most of the raters who answered it said no.
-
-    The 85 × 184,962 × 3 tensor takes seconds to read; the three arrays derived from it are
-    kept in errata's disk cache, keyed by the file's content.
-    """
-    import zipfile
-    import zlib
-
-    path = Path(path)
-    try:
-        key = bytes.fromhex(sha256_of(path))
-    except OSError as exc:
-        raise ErrataInputError(f"{path}: cannot read rater answers ({exc})") from None
-
-    def build() -> dict[str, Any]:
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                if "tensor" not in z.files or "info" not in z.files:
-                    raise ErrataInputError(
-                        f"{path}: expected arrays 'tensor' (raters × questions × 3) and 'info' "
-                        f"(questions × 2: file name, label); found {', '.join(z.files)}"
-                    )
-                tensor, info = z["tensor"], z["info"]
-        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
-            raise ErrataInputError(
-                f"{path}: not a readable .npz file, truncated or corrupt ({exc})"
-            ) from None
-        if tensor.ndim != 3 or tensor.shape[2] != 3 or info.shape != (tensor.shape[1], 2):
-            raise ErrataInputError(
-                f"{path}: 'tensor' has shape {tensor.shape} and 'info' {info.shape}; expected "
-                "(raters, questions, 3) and (questions, 2)"
-            )
-        votes = tensor.sum(axis=0)  # (questions, 3): no, maybe, yes
-        try:
-            label = info[:, 1].astype(np.int64)
-        except ValueError:
-            raise ErrataInputError(f"{path}: 'info' labels must be class indices") from None
-        if label.size and (label.min() < 0 or label.max() >= N_CLASSES):
-            raise ErrataInputError(f"{path}: 'info' labels must be class indices 0-999")
-        return {
-            "file_names": as_names(info[:, 0]),
-            "label": label.astype(np.int16),
-            "rejected": votes[:, 0] * 2 > votes.sum(axis=1),
-        }
-
-    a = cached_arrays("rater-answers", key, build)
-    return a["file_names"], a["label"], a["rejected"]
-
-
-def rejections(sources: tuple[str | Path, ...], *, alpha: float = REJECTION_ALPHA) -> Rejections:
-    """Rejected proposals from ReaL rater files (``.npz``) and Shankar-schema files (``.json``,
-    their ``wrong`` labels), merged per image by file name.
-
-    Deriving the counts and thresholds takes most of a second; they are kept in errata's disk
-    cache, keyed by the sources' content, ``alpha`` and errata's evidence code (and, as every
-    cached derivation, its version and this module's code), so a study pays a few
-    milliseconds."""
-    import hashlib
-    import inspect
-
-    from errata.core import evidence as core_evidence
-
-    paths = [resolve_path(v) for v in sources]
-    digest = hashlib.sha256()
-    for part in (repr(alpha), inspect.getsource(core_evidence)):
-        digest.update(part.encode())
-    for path in paths:
-        try:
-            digest.update(bytes.fromhex(sha256_of(path)))
-        except OSError as exc:
-            raise ErrataInputError(f"{path}: cannot read rater answers ({exc})") from None
-        digest.update(path.suffix.encode())
-
-    def build() -> dict[str, Any]:
-        r = _rejections(tuple(paths), alpha)
-        return {
-            "name": np.array(r.name),
-            "description": np.array(r.description),
-            "file_names": r.file_names,
-            "counts": r.counts,
-            "expected": r.expected,
-            "threshold": r.threshold,
-            **{f"{k}_{f}": getattr(getattr(r, k), f) for k in _REJECTION_CSRS for f in _CSR},
-        }
-
-    a = cached_arrays("rejections", digest.digest(), build)
-    return Rejections(
-        name=str(a["name"]),
-        file_names=a["file_names"],
-        sets=Csr(a["sets_indptr"], a["sets_indices"]),
-        rejected=Csr(a["rejected_indptr"], a["rejected_indices"]),
-        unrejected=Csr(a["unrejected_indptr"], a["unrejected_indices"]),
-        counts=a["counts"],
-        expected=a["expected"],
-        threshold=a["threshold"],
-        alpha=alpha,
-        description=str(a["description"]),
-    )
-
-
-_CSR = ("indptr", "indices")  # the arrays of a Csr, for the disk cache
-_REJECTION_CSRS = ("sets", "rejected", "unrejected")  # the Csr fields of Rejections
-
-
-def _rejections(sources: tuple[Path, ...], alpha: float) -> Rejections:
-    from errata.core.names import NameIndex
-    from errata.io.labels import real, shankar_wrong
-
-    names_parts, set_parts, rej_parts, kept_parts, used = [], [], [], [], []
-    for path in sources:
-        if path.suffix == ".json":
-            labels, names, wrong = shankar_wrong(path)
-            rows = labels.positions(names)
-            names_parts.append(names)
-            set_parts.append(labels.evidence_sets.take(rows))
-            rej_parts.append(wrong)
-            kept_parts.append(Csr.empty(len(names)))  # its other answers are labels
-            used.append(f"Shankar et al.'s wrong labels ({path.name})")
-        else:
-            q_names, q_label, q_rej = load_rater_answers(path)
-            # ReaL ∪ original labels of the asked images; an empty ReaL set is no evidence
-            asked = np.unique(q_names)
-            rows = real().positions(asked)
-            known = rows >= 0
-            known[known] = real().evaluated[rows[known]]
-            names, sets = asked[known], real().evidence_sets.take(rows[known])
-            row = NameIndex.of(names).rows(q_names)
-            keep = q_rej & (row >= 0)
-            rejected = Csr.from_pairs(row[keep], q_label[keep], len(names))
-            kept = ~q_rej & (row >= 0)
-            names_parts.append(names)
-            set_parts.append(sets)
-            rej_parts.append(rejected)
-            kept_parts.append(Csr.from_pairs(row[kept], q_label[kept], len(names)))
-            used.append(f"ReaL raters' rejected proposals ({path.name})")
-    all_names = np.concatenate(names_parts) if names_parts else np.array([], dtype=str)
-    names = np.unique(all_names)
-    index = NameIndex.of(names)
-
-    def merged(parts: list[Csr]) -> Csr:
-        rows = [index.rows(n)[p.row_ids] for n, p in zip(names_parts, parts)]
-        cols = [p.indices.astype(np.int64) for p in parts]
-        if not rows:
-            return Csr.empty(len(names))
-        return Csr.from_pairs(np.concatenate(rows), np.concatenate(cols), len(names))
-
-    sets = merged(set_parts)
-    rejected = merged(rej_parts)
-    # a rejected proposal that is one of the image's labels is no evidence of another label
-    other = ~sets.contains_at(rejected.row_ids, rejected.indices)
-    rejected = Csr.from_pairs(rejected.row_ids[other], rejected.indices[other], len(names))
-    # asked about and not rejected, and not a label: the image's own answer (SpuriousRule)
-    unrejected = merged(kept_parts)
-    other = ~sets.contains_at(unrejected.row_ids, unrejected.indices)
-    other &= ~rejected.contains_at(unrejected.row_ids, unrejected.indices)
-    unrejected = Csr.from_pairs(unrejected.row_ids[other], unrejected.indices[other], len(names))
-    name = " + ".join("Shankar" if u.startswith("Shankar") else "ReaL raters" for u in used)
-    return Rejections.of(
-        name,
-        names,
-        sets,
-        rejected,
-        unrejected=unrejected,
-        alpha=alpha,
-        description=f"{'; '.join(used)}: pairs above chance at alpha {alpha}, leave-one-out",
-    )
-
-
-def proposal_sources(value: str | tuple[str | Path, ...] | None) -> tuple[str | Path, ...]:
-    """The sources ``Options.proposals`` names (``"auto"``: those in the data directory)."""
-    from errata.io import data
-
-    if value == "auto":
-        return tuple(n for n in PROPOSAL_SOURCES if data.is_present(n))
-    return tuple(value or ())
-
-
-def default_gaps(options: Options) -> list[str]:
-    """What errata's default evidence lacks in this data directory, in words for the run's
-    notes: the figures then differ from the defaults', and say so (never silently)."""
-    from errata.io import data
-
-    if not options.classify or options.proposals != "auto" or data.is_present(DEFAULT_RATERS):
-        return []
-    folder = data.data_dir()
-    where = f"{folder} does not exist" if not folder.exists() else f"it is not in {folder}"
-    return [
-        f"rejected-proposal evidence not used: {DEFAULT_RATERS} ({data.entry(DEFAULT_RATERS).path})"
-        f" is errata's default spurious-correlation evidence, and {where}; fewer errors are "
-        f"spurious correlations than with the default (`errata data fetch {DEFAULT_RATERS}`, "
-        "or --proposals none to make this the stated choice)"
-    ]
-
-
 def load_taxonomy(name: str = "errata") -> Taxonomy:
     """:func:`errata.taxonomy.load`, through a disk cache (:func:`errata.io.files.cached_arrays`)
     keyed by the package resources it is built from: parsing WordNet and the superclass file and
@@ -835,3 +447,12 @@ def published_cooccurrence(labels: LabelSet) -> Cooccurrence:
         min_count=PUBLISHED_MIN_COUNT,
         description=f"ReaL label sets of {where} (as published: Peychev et al. 2023)",
     )
+
+
+def cooccurrence_source(value: str | Path | LabelSet | None, labels: LabelSet) -> Cooccurrence:
+    """The co-occurrence counts: from ``value`` (a label set or its name/path), else ``labels``."""
+    if value is None:
+        return Cooccurrence.of(labels)
+    from errata.io.labels import load_labels
+
+    return Cooccurrence.of(value if isinstance(value, LabelSet) else load_labels(value))

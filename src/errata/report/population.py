@@ -2,7 +2,7 @@
 the paper's scatter plots — each error category's share of the multi-label errors against top-1
 and against MLA, the population coloured by training-data size — with the run's model(s) drawn on
 top, a table of where each figure falls, and the plain statement of whether the run is comparable
-(:func:`errata.io.population.comparability`) and what would make it so.
+(:func:`errata.core.population.comparability`) and what would make it so.
 
 Used by both reports (:mod:`errata.report.model`, :mod:`errata.report.study`).
 """
@@ -14,7 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from errata.core import band as B
 from errata.core import categories as K
+from errata.core import population as PC
+from errata.core import published_band as PB
 from errata.io import population as P
 from errata.report import _render as R
 
@@ -41,8 +44,8 @@ def run_values(row: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str,
         return float("nan") if v is None else float(v)
 
     out = {"top1": get("top1"), "mla_overlap": get("mla_overlap")}
-    counts = {k: get(k) for k in (*P.MLE_CATEGORIES, "n_non_prototypical_imagenet_x")}
-    out |= P.run_shares(counts, not_run=P.not_run(settings))
+    counts = {k: get(k) for k in (*PC.MLE_CATEGORIES, "n_non_prototypical_imagenet_x")}
+    out |= PC.run_shares(counts, not_run=PC.not_run(settings))
     return out
 
 
@@ -51,7 +54,7 @@ def figure(pop: Any, runs: list[tuple[str, dict[str, float]]], comparable: dict[
     import matplotlib as mpl
     from matplotlib.lines import Line2D
 
-    cats = list(P.MLE_CATEGORIES)
+    cats = list(PC.MLE_CATEGORIES)
     fig, axes = R.figure(
         7.2,
         2.0 * len(cats) + 1.4,
@@ -66,10 +69,10 @@ def figure(pop: Any, runs: list[tuple[str, dict[str, float]]], comparable: dict[
     colors = mpl.colormaps["viridis"](norm(np.where(finite, size, size[finite].min())))
     ok = bool(comparable["comparable"])
     for i, col in enumerate(cats):
-        y = P.population_values(pop, f"share_{col}")
+        y = PC.population_values(pop, f"share_{col}")
         for j, xk in enumerate(X_AXES):
             ax = axes[i][j]
-            x = P.population_values(pop, xk)
+            x = PC.population_values(pop, xk)
             ax.scatter(x, y, s=6, c=colors, linewidths=0, alpha=0.7, rasterized=True)
             xs = np.array([v.get(xk, np.nan) for _, v in runs], dtype=np.float64)
             ys = np.array([v.get(f"share_{col}", np.nan) for _, v in runs], dtype=np.float64)
@@ -137,7 +140,7 @@ def band_rows(bands: Any, j: int = 0) -> dict[str, Any]:
     if isinstance(bands, str):
         return {"note": bands, "rows": []}
     rows = []
-    for c, (name, key) in enumerate(zip(P.BAND_CATEGORIES, P.BAND_KEYS, strict=True)):
+    for c, (name, key) in enumerate(zip(PB.BAND_CATEGORIES, PB.BAND_KEYS, strict=True)):
         one = bands.category(j, c)
         pos = "" if one["outside"] is None else one["direction"] or "inside"
         if pos == "inside" and one["inside_with_not_run"]:
@@ -160,7 +163,7 @@ def band_study(bands: Any) -> dict[str, Any]:
         return {"note": bands, "rows": []}
     pos = bands.position
     rows = []
-    for c, (name, key) in enumerate(zip(P.BAND_CATEGORIES, P.BAND_KEYS, strict=True)):
+    for c, (name, key) in enumerate(zip(PB.BAND_CATEGORIES, PB.BAND_KEYS, strict=True)):
         known = np.isfinite(pos[:, c])
         rows.append(
             {
@@ -175,9 +178,9 @@ def band_study(bands: Any) -> dict[str, Any]:
     no_band = int((~np.isfinite(bands.low).any(axis=1)).sum())
     note = (
         f"each model's shares against p10–p90 of the published models within "
-        f"±{100 * P.WINDOW:.0f} points of its top-1"
+        f"±{100 * B.WINDOW:.0f} points of its top-1"
         + (
-            f"; {no_band:,} models have no band (fewer than {P.MIN_MODELS} published models "
+            f"; {no_band:,} models have no band (fewer than {B.MIN_MODELS} published models "
             "near their top-1, or another test set)"
             if no_band
             else ""
@@ -212,11 +215,11 @@ def section(
     rows = []
     for run in runs[:n_placed]:
         figures = run[2] if len(run) > 2 else comparable["figures"]
-        placed = P.placement(run[1], pop, figures=figures)
+        placed = PC.placement(run[1], pop, figures=figures)
         rows.append({"model": run[0], "figures": placed})
     out["placement"] = rows
     out["titles"] = {"top1": "top-1", "mla_overlap": "MLA (+ overlapping)"} | {
-        f"share_{c}": f"{_category_name(c)} share" for c in P.MLE_CATEGORIES
+        f"share_{c}": f"{_category_name(c)} share" for c in PC.MLE_CATEGORIES
     }
     return out
 

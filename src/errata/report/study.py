@@ -434,9 +434,9 @@ def _openworld_note(meta: dict[str, Any]) -> str:
     the fine-grained-OOV stage (counted with errata's default evidence, or the study's preset),
     else ``""``."""
     from errata.core.datasets import DEFAULT
+    from errata.core.population import not_run
     from errata.experts import open_world_caveat
     from errata.io.evidence import Options
-    from errata.io.population import not_run
 
     settings = meta.get("settings") or {}
     if isinstance(settings.get(DEFAULT), dict):  # format 3: settings per test set
@@ -453,7 +453,7 @@ def population_section(models: Any, meta: dict[str, Any]) -> dict[str, Any]:
     (:func:`per_model_comparability`): a model that covers a subset of the images has no
     comparable top-1, the others keep theirs."""
     from errata.core.datasets import DEFAULT
-    from errata.io.population import models_bands
+    from errata.io.published_band import models_bands
 
     settings = meta.get("settings") or {}
     if isinstance(settings.get(DEFAULT), dict):  # format 3: settings per test set
@@ -484,7 +484,7 @@ def per_model_comparability(
     (the study's verdict for a model that covers the 50,000 images — or for none, when no model
     does —, each model's ``figures``, and a sentence on the models whose verdict differs: those
     that predict a subset, whose top-1 is not comparable)."""
-    from errata.io.population import comparability
+    from errata.core.population import comparability
 
     col = "top1_images" if "top1_images" in models.columns else "images"
     if col not in models.columns or not len(models):

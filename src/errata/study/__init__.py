@@ -52,14 +52,15 @@ from errata.core import datasets as D
 from errata.core.checks import OUTSIDE, choice
 from errata.core.evidence import SpuriousRule, Taxonomy
 from errata.core.labelset import LabelSet
+from errata.core.population import comparability
 from errata.core.scoring import MODEL_BATCH as MODEL_BATCH
 from errata.exceptions import ErrataInputError, on_command_line
 from errata.io import discover, files
-from errata.io.evidence import Options, default_gaps, options_for, options_from
+from errata.io.evidence import Options, options_for, options_from
 from errata.io.labels import default_labels, load_labels
 from errata.io.lock import folder_lock
-from errata.io.population import comparability
 from errata.io.predictions import Order, image_ids
+from errata.io.rejections import default_gaps
 from errata.io.studyfolder import FORMAT as FORMAT
 from errata.io.studyfolder import OlderStudy
 from errata.io.studyfolder import read_manifest as read_manifest
@@ -340,7 +341,7 @@ class _Run:
 
 def published_of(models: Any, settings: dict[str, Any] | None) -> dict[str, Any] | None:
     """Whether the study's ImageNet-validation models can stand beside the 962 published ones
-    (:func:`errata.io.population.comparability`); None without validation models."""
+    (:func:`errata.core.population.comparability`); None without validation models."""
     if settings is None or not len(models):
         return None
     val = models[models["dataset"] == D.DEFAULT] if "dataset" in models.columns else models

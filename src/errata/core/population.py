@@ -1,0 +1,243 @@
+"""The published population's analysis (pure): whether a run of errata can stand beside the 962
+models that Peychev et al. (NeurIPS 2023) classified, where its figures fall among theirs, and
+the published band of each category share — over the population's arrays and tables, which
+:mod:`errata.io.population` reads from the published files.
+
+:func:`comparability` says, from a run's settings, whether its figures can stand beside the
+published ones, which settings differ, and what would make them match; :func:`placement` ranks a
+run's figures among the population's; the published band of each category share is
+:mod:`errata.core.published_band`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+# the error categories of the paper's plots, and their share's denominator (MLE)
+MLE_CATEGORIES = (
+    "n_fine_grained",
+    "n_fine_grained_oov",
+    "n_spurious_correlation",
+    "n_non_prototypical",
+    "n_model_failure",
+)
+
+# the published run's settings (comparability checks a run against them; the OOV stage: CLIP)
+PUBLISHED_LABELS = "shankar"
+PUBLISHED_TAXONOMY = "peychev2023"
+PUBLISHED_PRESET = "peychev2023"  # --preset: the published pipeline step for step
+PUBLISHED_EXPERTS = {  # registry name: file name, both accepted
+    "vit3b-mistakes": "vit3b_mistakes.json",
+    "greedysoups-mistakes": "greedy_soups_mistakes.json",
+}
+
+
+def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) -> dict[str, Any]:
+    """Whether a run's figures can stand beside the published ones.
+
+    Parameters
+    ----------
+    settings : mapping
+        The run's settings as in ``metrics.json`` / ``study.json`` (``labels``, ``preset``,
+        ``taxonomy``, ``openworld``, ``experts``, ``classify``). Without ``--preset
+        peychev2023`` a run's shares are never comparable: errata's decision order, evidence
+        and per-group counts differ from the published ones whatever its taxonomy.
+    full_val : bool, optional
+        Whether the predictions cover all 50,000 validation images (the published top-1 does).
+
+    Returns
+    -------
+    dict
+        ``comparable`` (every figure), ``figures`` ({``top1``, ``mla``, ``shares``: bool}),
+        ``differences`` (one ``{setting, this_run, published, to_match, flag}`` per setting
+        that differs) and ``note`` (one sentence naming the flags that would match).
+
+    Examples
+    --------
+    >>> c = comparability({"labels": "real", "taxonomy": "errata", "openworld": None,
+    ...                    "experts": []}, full_val=True)
+    >>> c["comparable"], c["figures"]
+    (False, {'top1': True, 'mla': False, 'shares': False})
+    >>> [d["setting"] for d in c["differences"]]
+    ['labels', 'preset', 'openworld']
+    >>> c["note"].split("(")[1].split(")")[0]
+    'to match, run with --labels shankar --preset peychev2023 --openworld BUNDLE'
+    """
+    diffs: list[dict[str, str]] = []
+    labels = str(settings.get("labels", ""))
+    if labels != PUBLISHED_LABELS:
+        diffs.append(
+            {
+                "setting": "labels",
+                "this_run": labels or "unknown",
+                "published": "Shankar et al.'s multi-label set (18,692 non-problematic images)",
+                "to_match": "--labels shankar (place human_accuracy_v3.0.0.json where "
+                "`errata data path shankar` says)",
+                "flag": "--labels shankar",
+            }
+        )
+    preset = settings.get("preset")
+    if preset != PUBLISHED_PRESET:
+        taxonomy = str(settings.get("taxonomy", "")) or "unknown"
+        diffs.append(
+            {
+                "setting": "preset",
+                "this_run": f"errata's pipeline (taxonomy {taxonomy}; its decision order, "
+                "evidence and per-group counts)",
+                "published": "the published pipeline step for step (decision order, "
+                "superclasses, co-occurrence evidence, expert lists, per-group counts)",
+                "to_match": f"--preset {PUBLISHED_PRESET} (Options(preset='{PUBLISHED_PRESET}'))",
+                "flag": f"--preset {PUBLISHED_PRESET}",
+            }
+        )
+    if not settings.get("openworld"):
+        diffs.append(
+            {
+                "setting": "openworld",
+                "this_run": "fine-grained OOV stage not run",
+                "published": "CLIP fine-grained OOV stage",
+                "to_match": "--openworld BUNDLE (the openworld extra and CLIP embeddings)",
+                "flag": "--openworld BUNDLE",
+            }
+        )
+    if preset == PUBLISHED_PRESET:  # the preset takes the expert files in the data directory
+        experts = {str(e).rsplit("/", 1)[-1] for e in settings.get("experts") or ()}
+        missing = [n for n, f in PUBLISHED_EXPERTS.items() if not experts & {n, f}]
+        if missing:
+            diffs.append(
+                {
+                    "setting": "experts",
+                    "this_run": ", ".join(sorted(experts)) or "no expert files",
+                    "published": "non-prototypical images of both expert files of Vasudevan et al.",
+                    "to_match": " and ".join(f"errata data fetch {n}" for n in missing),
+                    "flag": " and ".join(f"errata data fetch {n}" for n in missing),
+                }
+            )
+    if settings.get("classify") is False:
+        diffs.append(
+            {
+                "setting": "classify",
+                "this_run": "metrics only (--no-errors)",
+                "published": "every error classified",
+                "to_match": "run the error pipeline (drop --no-errors)",
+                "flag": "no --no-errors",
+            }
+        )
+    top1_ok = full_val is not False
+    shares_ok = not diffs
+    mla_ok = labels == PUBLISHED_LABELS
+    figures = {"top1": top1_ok, "mla": mla_ok, "shares": shares_ok}
+    if shares_ok and top1_ok:
+        note = "comparable: the run's settings are those of the published figures"
+    else:
+        flags = " ".join(d["flag"] for d in diffs)
+        why = f"to match, run with {flags}" if flags else ""
+        if not top1_ok:
+            why = "; ".join(filter(None, [why, "predictions cover a subset of the 50,000 images"]))
+        note = (
+            "not comparable with the published figures ("
+            + why
+            + "): top-1 "
+            + ("is" if top1_ok else "is not")
+            + " comparable, MLA "
+            + ("is" if mla_ok else "is not")
+            + ", the category shares are not"
+        )
+    return {
+        "comparable": shares_ok and top1_ok,
+        "figures": figures,
+        "differences": diffs,
+        "note": note,
+    }
+
+
+def placement(
+    values: Mapping[str, float], pop: Any, *, figures: Mapping[str, bool]
+) -> dict[str, Any]:
+    """Where a run's figures fall among the population: per figure, the value, whether it is
+    comparable, and (only when it is) the share of published models below it.
+
+    ``values`` holds ``top1``, ``mla_overlap`` and the shares ``share_<category>`` (of the
+    multi-label errors as the paper counts them), as fractions.
+    """
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        ok = figures.get({"top1": "top1", "mla_overlap": "mla"}.get(key, "shares"), False)
+        known = value is not None and bool(np.isfinite(value))
+        row: dict[str, Any] = {"value": float(value) if known else None, "comparable": ok}
+        series = population_values(pop, key) if ok and known else None
+        if series is not None:
+            row["below"] = float(np.mean(series < value))
+            row["population_median"] = float(np.median(series))
+        out[key] = row
+    return out
+
+
+def population_values(pop: Any, key: str) -> np.ndarray | None:
+    """A figure of every published model: ``top1``, ``mla_overlap`` or ``share_<n_category>``
+    (that category's share of the multi-label errors as the paper counts them)."""
+    if key.startswith("share_"):
+        col = key[len("share_") :]
+        if col not in pop.columns:
+            return None
+        mle = pop["mle"].to_numpy(dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(pop[col].to_numpy(dtype=np.float64) / mle)
+    return None if key not in pop.columns else pop[key].to_numpy(dtype=np.float64)
+
+
+def run_shares(counts: Mapping[str, float], *, not_run: Sequence[str] = ()) -> dict[str, float]:
+    """A run's ``share_<category>`` of the multi-label errors as the paper counts them (errata's
+    errors minus overlapping classes), from its ``n_<category>`` counts; errata's ImageNet-X
+    sub-category is added to non-prototypical. A category in ``not_run`` (its stage had no
+    evidence) has a NaN share, not 0.
+
+    >>> run_shares({"n_fine_grained": 3, "n_model_failure": 1}, not_run=["n_fine_grained_oov"])
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'share_n_fine_grained': 0.75, 'share_n_fine_grained_oov': nan,
+     'share_n_spurious_correlation': 0.0, 'share_n_non_prototypical': 0.0,
+     'share_n_model_failure': 0.25}
+    """
+
+    def count(key: str) -> float:  # absent or NaN (a column the table lacks): none
+        v = float(counts.get(key, 0) or 0)
+        return v if np.isfinite(v) else 0.0
+
+    n = {k: count(k) for k in MLE_CATEGORIES}
+    n["n_non_prototypical"] += count("n_non_prototypical_imagenet_x")
+    total = sum(n.values())
+    return {
+        f"share_{k}": (float("nan") if k in not_run or not total else v / total)
+        for k, v in n.items()
+    }
+
+
+def not_run(settings: Mapping[str, Any]) -> list[str]:
+    """The ``n_<category>`` columns whose stage had no evidence in a run with ``settings``.
+
+    >>> not_run({"openworld": None, "experts": [], "imagenet_x": False})
+    ['n_fine_grained_oov', 'n_non_prototypical']
+    """
+    out = []
+    if not settings.get("openworld"):
+        out.append("n_fine_grained_oov")
+    if not settings.get("experts") and not settings.get("imagenet_x"):
+        out.append("n_non_prototypical")
+    return out
+
+
+__all__ = [
+    "MLE_CATEGORIES",
+    "PUBLISHED_EXPERTS",
+    "PUBLISHED_LABELS",
+    "PUBLISHED_PRESET",
+    "PUBLISHED_TAXONOMY",
+    "comparability",
+    "not_run",
+    "placement",
+    "population_values",
+    "run_shares",
+]
