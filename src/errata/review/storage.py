@@ -51,6 +51,7 @@ from errata.review.security import (
     with_db_password,
     write_private_text,
 )
+from errata.review.upgrade import novel_originals
 
 log = logging.getLogger("errata.review")
 
@@ -290,6 +291,7 @@ def open_project(
     _private_files(path, url)
     engine = _engine(url, in_url or db_password or in_file or db_password_from_env())
     migrate(engine)  # a project made by an older version gets the new tables and columns
+    novel_originals(engine)  # and the original label among its novel items' candidates
     images = conf.get("images")
     project = Project(
         path,
