@@ -123,11 +123,16 @@ def context(
                 sources.append(src)
             source[row] = sources.index(src)
             from_x[row] = x
+    provides = frozenset({"experts"} if nonproto else set()) | frozenset(
+        {"imagenet_x"} if imagenet_x else set()
+    )
     return make_context(
         labels,
         tax,
         cooccurrence=cooccurrence,
-        nonprototypical=NonPrototypical(source=source, sources=tuple(sources), imagenet_x=from_x),
+        nonprototypical=NonPrototypical(
+            source=source, sources=tuple(sources), imagenet_x=from_x, provides=provides
+        ),
         oov=oov,
         preset=preset,
         spurious=spurious,

@@ -2,8 +2,16 @@
 
 The pipeline runs the records' stages in this order; the CLI tables, the reports' colours, the
 MLA variants, the Parquet column names and the agreement with expert reviewers are all derived
-from these records. Adding a category is one :class:`Category` here plus its stage (and reason)
-in :mod:`errata.core.stages`.
+from these records, at the time they are asked for: the module's tables (:data:`CATEGORIES`,
+:data:`NAMES`, :data:`CODE`, :data:`ERRORS` …) are built from the registry when read, so a
+category added with :func:`register` (a test's, an experiment's) is in every one of them. Adding a
+category to errata is one :class:`Category` here plus its stage (and reason) in
+:mod:`errata.core.stages`.
+
+What a stage needs to run is the category's ``needs`` (:class:`Need`): the stage status
+(:meth:`Category.status`, read against the evidence context), the columns of a run that did not
+run (:func:`errata.core.population.not_run`, read against the run's settings) and the published-
+comparability note (:func:`errata.core.population.comparability`) all read it.
 
 Tiers say how bad an error is and which MLA variant forgives it:
 
@@ -19,16 +27,21 @@ excluded       not evaluated (problematic image or no acceptable label)
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from errata.core import stages as S
 from errata.core.evidence import Context
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 Tier = Literal["correct", "overlap", "minor", "explainable", "failure", "excluded"]
 FORGIVABLE: tuple[Tier, ...] = ("overlap", "minor", "explainable")  # MLA variants, in order
 TIER_TITLES = {"overlap": "overlapping classes", "minor": "minor", "explainable": "explainable"}
+# the evidence columns a stage may fill (errata.core.pipeline.ErrorRows); "note": words of its own
+Column = Literal["label", "count", "source", "note"]
+COLUMNS: tuple[Column, ...] = ("label", "count", "source", "note")
 
 
 def slug(name: str) -> str:
@@ -41,6 +54,57 @@ def slug(name: str) -> str:
     while "__" in out:
         out = out.replace("__", "_")
     return out
+
+
+@dataclass(frozen=True)
+class Need:
+    """Evidence a stage cannot run without, and how a run shows that it had it.
+
+    Attributes
+    ----------
+    key : str
+        What the evidence context provides when it has it (``Context.provides``:
+        ``"openworld"``), and the run setting (``metrics.json`` / ``study.json``:
+        :meth:`errata.io.evidence.Options.record`) that is set when the run had it.
+    missing : str
+        The stage status's words when it is missing (``"needs --openworld (openworld extra)"``).
+    published : str
+        What the published pipeline (Peychev et al. 2023) had in its place; ``""``: it had none,
+        so a run without it is no less comparable.
+    this_run, to_match, flag : str
+        The comparability note's words for a run without it, what would match, and the flag.
+    by_preset : bool
+        The published preset (``--preset peychev2023``) provides it, and judges it itself.
+    """
+
+    key: str
+    missing: str
+    published: str = ""
+    this_run: str = ""
+    to_match: str = ""
+    flag: str = ""
+    by_preset: bool = False
+
+    def met_by(self, settings: Mapping[str, object]) -> bool:
+        """Whether a run with these settings had this evidence."""
+        return bool(settings.get(self.key))
+
+
+OPENWORLD = Need(
+    "openworld",
+    "needs --openworld (openworld extra)",
+    published="CLIP fine-grained OOV stage",
+    this_run="fine-grained OOV stage not run",
+    to_match="--openworld BUNDLE (the openworld extra and CLIP embeddings)",
+    flag="--openworld BUNDLE",
+)
+EXPERTS = Need(
+    "experts",
+    "needs --experts",
+    published="non-prototypical images of both expert files of Vasudevan et al.",
+    by_preset=True,
+)
+IMAGENET_X = Need("imagenet_x", "needs --imagenet-x")
 
 
 @dataclass(frozen=True)
@@ -63,8 +127,14 @@ class Category:
         its evidence (:data:`errata.core.stages.Reason`).
     expert : tuple of str
         The expert categories (Vasudevan et al. 2022) that this category agrees with.
-    missing : callable, optional
-        ``missing(ctx)`` says why the stage cannot run on this context (``None``: it can).
+    needs : tuple of Need
+        The evidence its stage cannot run without (none: it always runs).
+    evidence : tuple of Column
+        The evidence columns its stage fills (:data:`COLUMNS`); the pipeline copies these and
+        refuses a stage that fills another.
+    counts_as : str
+        The category whose published share this one is counted in (``""``: its own); its stage
+        running means that category's share is known.
     """
 
     name: str
@@ -75,7 +145,9 @@ class Category:
     stage: S.Stage | None = None
     reason: S.Reason | None = None
     expert: tuple[str, ...] = ()
-    missing: Callable[[Context], str | None] | None = None
+    needs: tuple[Need, ...] = ()
+    evidence: tuple[Column, ...] = ()
+    counts_as: str = ""
 
     @property
     def key(self) -> str:
@@ -86,29 +158,23 @@ class Category:
         """A multi-label error (not correct, not excluded)."""
         return self.tier in (*FORGIVABLE, "failure")
 
+    def unmet(self, ctx: Context) -> tuple[Need, ...]:
+        """The needs that ``ctx`` does not provide."""
+        return tuple(n for n in self.needs if n.key not in ctx.provides)
+
+    def runs(self, ctx: Context) -> bool:
+        """Whether its stage can run on ``ctx`` (every need provided)."""
+        return not self.unmet(ctx)
+
     def status(self, ctx: Context) -> str | None:
-        """``"not run (…)"`` when the stage had no evidence to work with, else ``None``."""
-        why = self.missing(ctx) if self.missing else None
-        return f"not run: {why}" if why else None
-
-
-def _no_oov(ctx: Context) -> str | None:
-    return None if ctx.oov is not None else "needs --openworld (openworld extra)"
-
-
-def _no_experts(ctx: Context) -> str | None:
-    has = any(not s.startswith("ImageNet-X") for s in ctx.nonprototypical.sources)
-    return None if has else "needs --experts"
-
-
-def _no_imagenet_x(ctx: Context) -> str | None:
-    has = any(s.startswith("ImageNet-X") for s in ctx.nonprototypical.sources)
-    return None if has else "needs --imagenet-x"
+        """``"not run: needs …"`` when the stage had no evidence to work with, else ``None``."""
+        unmet = self.unmet(ctx)
+        return f"not run: {'; '.join(n.missing for n in unmet)}" if unmet else None
 
 
 _FINE_EXPERTS = ("Fine-grained error", "Fine-grained with Multilabel Options")
 
-CATEGORIES: tuple[Category, ...] = (
+_REGISTRY: list[Category] = [
     Category(
         "correct",
         "correct",
@@ -132,6 +198,7 @@ CATEGORIES: tuple[Category, ...] = (
         S.overlapping,
         S.overlapping_reason,
         _FINE_EXPERTS,
+        evidence=("label",),
     ),
     Category(
         "fine-grained",
@@ -142,6 +209,7 @@ CATEGORIES: tuple[Category, ...] = (
         S.fine_grained,
         S.fine_grained_reason,
         _FINE_EXPERTS,
+        evidence=("label",),
     ),
     Category(
         "fine-grained OOV",
@@ -152,7 +220,8 @@ CATEGORIES: tuple[Category, ...] = (
         S.fine_grained_oov,
         S.fine_grained_oov_reason,
         ("Fine-grained error with OOV",),
-        _no_oov,
+        needs=(OPENWORLD,),
+        evidence=("note",),
     ),
     Category(
         "spurious correlation",
@@ -163,6 +232,7 @@ CATEGORIES: tuple[Category, ...] = (
         S.spurious,
         S.spurious_reason,
         ("Spurious Correlation",),
+        evidence=("label", "count", "source"),
     ),
     Category(
         "non-prototypical",
@@ -173,7 +243,8 @@ CATEGORIES: tuple[Category, ...] = (
         S.nonprototypical,
         S.nonprototypical_reason,
         ("Non-prototypical",),
-        _no_experts,
+        needs=(EXPERTS,),
+        evidence=("source",),
     ),
     Category(
         "non-prototypical (ImageNet-X)",
@@ -184,7 +255,9 @@ CATEGORIES: tuple[Category, ...] = (
         S.nonprototypical_x,
         S.nonprototypical_reason,
         ("Non-prototypical",),
-        _no_imagenet_x,
+        needs=(IMAGENET_X,),
+        evidence=("source",),
+        counts_as="non-prototypical",
     ),
     Category(
         "model failure",
@@ -202,19 +275,110 @@ CATEGORIES: tuple[Category, ...] = (
         "excluded",
         "not evaluated: a problematic image or one without an acceptable label",
     ),
-)
-NAMES: tuple[str, ...] = tuple(c.name for c in CATEGORIES)
-CODE: dict[str, int] = {c.name: i for i, c in enumerate(CATEGORIES)}
-BY_NAME: dict[str, Category] = {c.name: c for c in CATEGORIES}
-CORRECT, CORRECT_MULTI, EXCLUDED = CODE["correct"], CODE["correct multi-label"], CODE["excluded"]
-ERRORS: tuple[Category, ...] = tuple(c for c in CATEGORIES if c.is_error)
-ERROR_CODES: tuple[int, ...] = tuple(CODE[c.name] for c in ERRORS)
-CORRECT_CODES: tuple[int, ...] = tuple(i for i, c in enumerate(CATEGORIES) if c.tier == "correct")
+]
+_VERSION = [0]  # bumped by register/unregister: the derived tables are rebuilt after it
+
+
+def register(category: Category, *, before: str) -> None:
+    """Add ``category`` to the registry, just before the category named ``before`` in the
+    precedence order (an error category before ``"model failure"``, which takes every error
+    left). Every derived table — the pipeline's order, the codes, the tallies, the tables, the
+    reports, the Parquet columns — has it from then on.
+
+    Raises
+    ------
+    ValueError
+        When its name or key is taken, or ``before`` is not a registered category.
+    """
+    taken = {c.name for c in _REGISTRY} | {c.key for c in _REGISTRY}
+    if category.name in taken or category.key in taken:
+        raise ValueError(f"category '{category.name}' is registered already")
+    names = [c.name for c in _REGISTRY]
+    if before not in names:
+        raise ValueError(f"before: '{before}' is not one of {', '.join(names)}")
+    _REGISTRY.insert(names.index(before), category)
+    _VERSION[0] += 1
+
+
+def unregister(name: str) -> Category:
+    """Remove the category named ``name`` from the registry and return it."""
+    names = [c.name for c in _REGISTRY]
+    if name not in names:
+        raise ValueError(f"'{name}' is not one of {', '.join(names)}")
+    _VERSION[0] += 1
+    return _REGISTRY.pop(names.index(name))
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """The tables derived from one state of the registry."""
+
+    CATEGORIES: tuple[Category, ...]
+    NAMES: tuple[str, ...]
+    CODE: dict[str, int]
+    BY_NAME: dict[str, Category]
+    CORRECT: int
+    CORRECT_MULTI: int
+    EXCLUDED: int
+    ERRORS: tuple[Category, ...]
+    ERROR_CODES: tuple[int, ...]
+    CORRECT_CODES: tuple[int, ...]
+
+    @classmethod
+    def of(cls, cats: tuple[Category, ...]) -> _Tables:
+        code = {c.name: i for i, c in enumerate(cats)}
+        errors = tuple(c for c in cats if c.is_error)
+        return cls(
+            CATEGORIES=cats,
+            NAMES=tuple(c.name for c in cats),
+            CODE=code,
+            BY_NAME={c.name: c for c in cats},
+            CORRECT=code["correct"],
+            CORRECT_MULTI=code["correct multi-label"],
+            EXCLUDED=code["excluded"],
+            ERRORS=errors,
+            ERROR_CODES=tuple(code[c.name] for c in errors),
+            CORRECT_CODES=tuple(i for i, c in enumerate(cats) if c.tier == "correct"),
+        )
+
+
+_CACHE: dict[int, _Tables] = {}
+
+
+def tables() -> _Tables:
+    """The derived tables of the registry as it is now (built once per state)."""
+    version = _VERSION[0]
+    got = _CACHE.get(version)
+    if got is None:
+        _CACHE.clear()
+        got = _CACHE[version] = _Tables.of(tuple(_REGISTRY))
+    return got
+
+
+if TYPE_CHECKING:  # read through __getattr__, from the registry as it is when read
+    CATEGORIES: tuple[Category, ...]  # every category, in precedence order
+    NAMES: tuple[str, ...]
+    CODE: dict[str, int]
+    BY_NAME: dict[str, Category]
+    CORRECT: int
+    CORRECT_MULTI: int
+    EXCLUDED: int
+    ERRORS: tuple[Category, ...]  # the multi-label error categories, in precedence order
+    ERROR_CODES: tuple[int, ...]
+    CORRECT_CODES: tuple[int, ...]
+
+
+def __getattr__(name: str) -> object:
+    """The derived tables (:data:`CATEGORIES`, :data:`CODE` …) as module attributes, built from
+    the registry when read, never frozen at import."""
+    if name in _Tables.__dataclass_fields__:
+        return getattr(tables(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def codes_of(tiers: tuple[str, ...]) -> tuple[int, ...]:
     """Codes of the categories in ``tiers``."""
-    return tuple(i for i, c in enumerate(CATEGORIES) if c.tier in tiers)
+    return tuple(i for i, c in enumerate(tables().CATEGORIES) if c.tier in tiers)
 
 
 def mla_variants() -> dict[str, tuple[str, tuple[int, ...]]]:
@@ -227,8 +391,10 @@ def mla_variants() -> dict[str, tuple[str, tuple[int, ...]]]:
     accepted: tuple[str, ...] = ("correct",)
     for tier in FORGIVABLE:
         accepted = (*accepted, tier)
-        # sub-categories ("non-prototypical (ImageNet-X)") are named by their main one
-        members = list(dict.fromkeys(c.name.split(" (")[0] for c in CATEGORIES if c.tier == tier))
+        # a sub-category ("non-prototypical (ImageNet-X)") is named by the one it counts as
+        members = list(
+            dict.fromkeys(c.counts_as or c.name for c in tables().CATEGORIES if c.tier == tier)
+        )
         title = (
             f"+ {members[0]}"
             if len(members) == 1
@@ -241,7 +407,7 @@ def mla_variants() -> dict[str, tuple[str, tuple[int, ...]]]:
 def expert_agreement_map() -> dict[str, tuple[str, ...]]:
     """``{expert category: errata categories that agree with it}``, from the records."""
     out: dict[str, tuple[str, ...]] = {}
-    for c in CATEGORIES:
+    for c in tables().CATEGORIES:
         for e in c.expert:
             out[e] = (*out.get(e, ()), c.name)
     return out

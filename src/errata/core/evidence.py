@@ -13,7 +13,7 @@ The parts of a context have modules of their own — co-occurrence counts
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -122,12 +122,15 @@ class NonPrototypical:
     """Image-level non-prototypical evidence over a label set's images.
 
     ``source[i]`` indexes ``sources`` (``-1``: none); ``imagenet_x[i]`` says the evidence comes
-    from ImageNet-X factors (its own sub-category).
+    from ImageNet-X factors (its own sub-category); ``provides`` names the needs it meets
+    (:class:`errata.core.categories.Need`: ``"experts"``, ``"imagenet_x"``), whether or not any
+    image of the label set is among its rows.
     """
 
     source: np.ndarray
     sources: tuple[str, ...] = ()
     imagenet_x: np.ndarray | None = None
+    provides: frozenset[str] = frozenset()
 
     @classmethod
     def none(cls, n: int) -> NonPrototypical:
@@ -163,6 +166,9 @@ class Context:
     sources: Mapping[str, Any] = field(default_factory=dict)
     # "peychev2023": the published decision order and per-group counting (errata.core.pipeline)
     preset: str | None = None
+    # the needs this context meets (errata.core.categories.Need.key): a stage runs when its
+    # category's needs are all here
+    provides: frozenset[str] = frozenset()
 
     @property
     def n_images(self) -> int:
@@ -180,10 +186,13 @@ def make_context(
     rejections: Rejections | None = None,
     preset: str | None = None,
     spurious: SpuriousRule = DEFAULT_SPURIOUS,
+    provides: Iterable[str] = (),
 ) -> Context:
     """Gather the evidence for ``labels``; co-occurrence defaults to the label set itself. The
     co-occurrence count a spurious call needs is the rule's (``spurious.min_cooccurrence``).
-    ``preset="peychev2023"`` runs the published decision order (:mod:`errata.core.pipeline`)."""
+    ``preset="peychev2023"`` runs the published decision order (:mod:`errata.core.pipeline`).
+    The context provides ``"openworld"`` with ``oov``, what ``nonprototypical`` provides, and
+    the needs named in ``provides`` (evidence of a category registered elsewhere)."""
     cooc = cooccurrence or Cooccurrence.of(labels)
     if cooc.file_names is labels.file_names:
         cooc_rows = np.arange(len(labels))
@@ -214,6 +223,9 @@ def make_context(
         if rejections is None
         else NameIndex.of(rejections.file_names).rows(labels.file_names),
         preset=preset,
+        provides=frozenset(provides)
+        | nonproto.provides
+        | (frozenset({"openworld"}) if oov is not None else frozenset()),
     )
     return with_spurious(ctx, spurious)
 

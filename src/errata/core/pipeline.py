@@ -30,7 +30,7 @@ from errata.core import categories as K
 from errata.core.checks import PRESETS as PRESETS  # the published pipelines a context can follow
 from errata.core.evidence import Context
 from errata.core.labelset import LabelSet
-from errata.core.stages import Evidence, Pending
+from errata.core.stages import Evidence, Pending, StageResult
 
 NOT_PREDICTED = -1  # category code of an image the model has no prediction for
 UNCLASSIFIED = -2  # category code of an error when the stages were not run
@@ -208,13 +208,17 @@ def judge(ctx: Context, image: np.ndarray, pred: np.ndarray, notes: list[str]) -
         severity[rows] = np.minimum(severity[rows], lca[lab, pred[rows]])
     severity[np.isinf(severity)] = np.nan
 
+    codes = K.CODE
     for cat in stage_order(ctx):
         if not pending.alive.any():
             break
+        if not cat.runs(ctx):  # a need missing: the category's status says which
+            continue
         assert cat.stage is not None
         res = cat.stage(ctx, pending)
+        _check_evidence(cat, res)
         c = res.claimed
-        code[c] = K.CODE[cat.name]
+        code[c] = codes[cat.name]
         if res.label is not None:
             label[c] = res.label[c]
         if res.count is not None:
@@ -227,6 +231,17 @@ def judge(ctx: Context, image: np.ndarray, pred: np.ndarray, notes: list[str]) -
             notes.extend(texts.tolist())
         pending.alive[c] = False
     return PairVerdicts(code, label, count, source, note, severity)
+
+
+def _check_evidence(cat: K.Category, res: StageResult) -> None:
+    """A stage fills only the evidence columns its category declares (``Category.evidence``)."""
+    filled = {"label": res.label, "count": res.count, "source": res.source, "note": res.text}
+    extra = [k for k, v in filled.items() if v is not None and k not in cat.evidence]
+    if extra:
+        raise ValueError(
+            f"the stage of '{cat.name}' fills {', '.join(extra)}, which its category's "
+            f"evidence ({', '.join(cat.evidence) or 'none'}) does not name"
+        )
 
 
 class Classifier:

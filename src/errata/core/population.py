@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from errata.core import categories as K
+
 # the error categories of the paper's plots, and their share's denominator (MLE)
 MLE_CATEGORIES = (
     "n_fine_grained",
@@ -93,16 +95,17 @@ def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) 
                 "flag": f"--preset {PUBLISHED_PRESET}",
             }
         )
-    if not settings.get("openworld"):
-        diffs.append(
-            {
-                "setting": "openworld",
-                "this_run": "fine-grained OOV stage not run",
-                "published": "CLIP fine-grained OOV stage",
-                "to_match": "--openworld BUNDLE (the openworld extra and CLIP embeddings)",
-                "flag": "--openworld BUNDLE",
-            }
-        )
+    for need in published_needs():  # evidence the published pipeline had, from the registry
+        if not need.met_by(settings):
+            diffs.append(
+                {
+                    "setting": need.key,
+                    "this_run": need.this_run,
+                    "published": need.published,
+                    "to_match": need.to_match,
+                    "flag": need.flag,
+                }
+            )
     if preset == PUBLISHED_PRESET:  # the preset takes the expert files in the data directory
         experts = {str(e).rsplit("/", 1)[-1] for e in settings.get("experts") or ()}
         missing = [n for n, f in PUBLISHED_EXPERTS.items() if not experts & {n, f}]
@@ -207,7 +210,10 @@ def run_shares(counts: Mapping[str, float], *, not_run: Sequence[str] = ()) -> d
         return v if np.isfinite(v) else 0.0
 
     n = {k: count(k) for k in MLE_CATEGORIES}
-    n["n_non_prototypical"] += count("n_non_prototypical_imagenet_x")
+    for c in K.ERRORS:  # a sub-category counts in its main one's share (ImageNet-X)
+        main = f"n_{K.slug(c.counts_as)}" if c.counts_as else ""
+        if main in n:
+            n[main] += count(f"n_{c.key}")
     total = sum(n.values())
     return {
         f"share_{k}": (float("nan") if k in not_run or not total else v / total)
@@ -216,17 +222,31 @@ def run_shares(counts: Mapping[str, float], *, not_run: Sequence[str] = ()) -> d
 
 
 def not_run(settings: Mapping[str, Any]) -> list[str]:
-    """The ``n_<category>`` columns whose stage had no evidence in a run with ``settings``.
+    """The ``n_<category>`` columns whose stage had no evidence in a run with ``settings``: the
+    registered error categories (:data:`errata.core.categories.ERRORS`) whose ``needs`` the
+    settings do not meet — for a category others count in (non-prototypical, with its
+    ImageNet-X sub-category), when none of their stages ran.
 
     >>> not_run({"openworld": None, "experts": [], "imagenet_x": False})
     ['n_fine_grained_oov', 'n_non_prototypical']
     """
+    cats = K.ERRORS
     out = []
-    if not settings.get("openworld"):
-        out.append("n_fine_grained_oov")
-    if not settings.get("experts") and not settings.get("imagenet_x"):
-        out.append("n_non_prototypical")
+    for c in cats:  # a main category is not run when none of the stages counted in it ran
+        if c.counts_as:
+            continue
+        counted = [c, *(d for d in cats if d.counts_as == c.name)]
+        if all(any(not n.met_by(settings) for n in d.needs) for d in counted):
+            out.append(f"n_{c.key}")
     return out
+
+
+def published_needs() -> tuple[K.Need, ...]:
+    """The needs of the registered error categories that the published pipeline met itself
+    (:attr:`~errata.core.categories.Need.published`), except those the preset provides and
+    judges (the expert files): a run without one of them is not comparable."""
+    needs = dict.fromkeys(n for c in K.ERRORS for n in c.needs)
+    return tuple(n for n in needs if n.published and not n.by_preset)
 
 
 __all__ = [

@@ -20,10 +20,6 @@ from errata.core.population import PUBLISHED_TAXONOMY, comparability, not_run
 
 # the categories with a published counterpart, in the published decision order (errata names)
 BAND_CATEGORIES = PUBLISHED_ORDER
-_BAND_NOT_RUN = {  # a stage that did not run: its key, and the reason the status gives
-    "fine_grained_oov": "fine-grained OOV",
-    "non_prototypical": "non-prototypical",
-}
 
 BAND_KEYS = tuple(slug(n) for n in BAND_CATEGORIES)  # overlapping_classes, fine_grained, …
 BAND_SOURCE = (
@@ -62,12 +58,13 @@ def band_settings_reasons(
         )
         for k in later:
             out[k].append(f"superclasses '{tax}': fine-grained leaves this stage other errors")
-    for key, name in _BAND_NOT_RUN.items():
-        if key not in {k[len("n_") :] for k in not_run(settings)}:
+    skipped = {k[len("n_") :] for k in not_run(settings)}
+    for i, (key, name) in enumerate(zip(BAND_KEYS, BAND_CATEGORIES, strict=True)):
+        if key not in skipped:
             continue
         out[key].append(f"{name} did not run: its share here is 0")
-        for k in BAND_KEYS[BAND_KEYS.index(key) + 1 :]:
-            if k not in {kk[len("n_") :] for kk in not_run(settings)}:
+        for k in BAND_KEYS[i + 1 :]:
+            if k not in skipped:
                 out[k].append(f"{name} did not run: the errors it would take may fall here")
     proposals = [str(p) for p in settings.get("proposals") or ()]
     if proposals:

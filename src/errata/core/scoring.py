@@ -24,11 +24,9 @@ from errata.core.checks import Interval as Interval
 from errata.core.evidence import Context
 from errata.core.labelset import LabelSet
 from errata.core.pipeline import Classified, Classifier, classify, unclassified
-from errata.core.tally import B_NOT_PREDICTED as B_NOT_PREDICTED
-from errata.core.tally import B_UNCLASSIFIED, N_CATS, _group_order, any_label_groups, tally
 from errata.core.tally import GROUP_ORDER as GROUP_ORDER
-from errata.core.tally import N_BUCKETS as N_BUCKETS
 from errata.core.tally import Tally as Tally
+from errata.core.tally import _group_order, any_label_groups, buckets, tally
 from errata.core.tally import answer_tally as answer_tally
 from errata.core.tally import topk_counts as topk_counts
 
@@ -82,7 +80,9 @@ class Scores:
         entries; unknown classes get an ``unknown`` group when there are such images)."""
         out = {}
         # by image (the published counts), an image with no known label is in no group
-        unknown = self.tally.group_counts is None and bool(self.tally.counts[:, -1, :N_CATS].any())
+        unknown = self.tally.group_counts is None and bool(
+            self.tally.counts[:, -1, : buckets().n_cats].any()
+        )
         for split, names in self.groups.items():
             groups = sorted(set(np.asarray(names).tolist()), key=_group_order)
             code = {g: i for i, g in enumerate(groups)}
@@ -203,7 +203,10 @@ class Scores:
 
 def _evaluated(counts: np.ndarray) -> np.ndarray:
     """Images predicted and evaluated, from counts (…, B)."""
-    return counts[..., :N_CATS].sum(axis=-1) - counts[..., K.EXCLUDED] + counts[..., B_UNCLASSIFIED]
+    b = buckets()
+    return (
+        counts[..., : b.n_cats].sum(axis=-1) - counts[..., K.EXCLUDED] + counts[..., b.unclassified]
+    )
 
 
 def values(scores: Scores) -> dict[str, np.ndarray]:
@@ -253,7 +256,7 @@ def values(scores: Scores) -> dict[str, np.ndarray]:
         out["mla_lo"], out["mla_hi"] = M.stratified_interval(hits_c, evaluated_c, level=o.level)
         out["mla_images"] = evaluated_c.sum(axis=1)
     if not scores.classified:
-        out["errors"] = counts[..., B_UNCLASSIFIED].sum(axis=1)
+        out["errors"] = counts[..., buckets().unclassified].sum(axis=1)
         return out
     for key, (_, codes) in K.mla_variants().items():
         if key == "mla" and "mla" in out:
@@ -281,7 +284,7 @@ def values(scores: Scores) -> dict[str, np.ndarray]:
             prefix = f"{split}_{K.slug(g)}"
             gc = g_counts[:, gi]
             out[f"{prefix}_errors"] = gc[:, list(K.ERROR_CODES)].sum(axis=1)
-            out[f"{prefix}_images"] = gc[:, :N_CATS].sum(axis=1)
+            out[f"{prefix}_images"] = gc[:, : buckets().n_cats].sum(axis=1)
             for i, cat in enumerate(K.CATEGORIES):
                 out[f"{prefix}_{cat.key}"] = gc[:, i]
     return out

@@ -17,23 +17,42 @@ from errata.core.evidence import Context
 from errata.core.labelset import LabelSet
 from errata.core.pipeline import NOT_PREDICTED, UNCLASSIFIED, Classified
 
-N_CATS = len(K.CATEGORIES)
+
+@dataclass(frozen=True, eq=False)
+class Buckets:
+    """The count buckets of a tally, from the category registry as it is: the categories, then
+    the two codes that are not categories (a code's bucket is ``code % n``)."""
+
+    n_cats: int
+    n: int
+    unclassified: int  # an error, stages not run
+    not_predicted: int  # no prediction for the image
+    of_byte: np.ndarray  # the bucket of each int8 code, indexed by the code's byte
+
+    @classmethod
+    def of(cls, n_cats: int) -> Buckets:
+        n = n_cats + 2
+        out = cls(
+            n_cats=n_cats,
+            n=n,
+            unclassified=UNCLASSIFIED % n,
+            not_predicted=NOT_PREDICTED % n,
+            of_byte=np.arange(256).astype(np.uint8).view(np.int8).astype(np.intp) % n,
+        )
+        assert (out.unclassified, out.not_predicted) == (n_cats, n_cats + 1)
+        return out
 
 
-N_BUCKETS = N_CATS + 2  # count buckets: the categories, then the two codes below (code % B)
+_BUCKETS: dict[int, Buckets] = {}
 
 
-B_UNCLASSIFIED = UNCLASSIFIED % N_BUCKETS  # an error, stages not run
-
-
-B_NOT_PREDICTED = NOT_PREDICTED % N_BUCKETS  # no prediction for the image
-
-
-assert (B_UNCLASSIFIED, B_NOT_PREDICTED) == (N_CATS, N_CATS + 1)
-
-
-# the count bucket of each int8 category code, indexed by the code's byte (code % B)
-_BUCKET_OF_BYTE = np.arange(256).astype(np.uint8).view(np.int8).astype(np.intp) % N_BUCKETS
+def buckets() -> Buckets:
+    """The :class:`Buckets` of the registered categories (built once per registry state)."""
+    n_cats = len(K.CATEGORIES)
+    got = _BUCKETS.get(n_cats)
+    if got is None:
+        got = _BUCKETS[n_cats] = Buckets.of(n_cats)
+    return got
 
 
 GROUP_ORDER = ("organism", "artifact", "other", "dogs", "other organisms", "objects")
@@ -163,21 +182,16 @@ def tally(
     per-group counts are by image (:func:`any_label_groups`)."""
     m, n = result.category.shape
     c = labels.multi.n_classes
+    b = buckets()
     orig = labels.original.astype(np.int32)
-    cls_base = np.where(orig >= 0, orig, c).astype(np.intp) * N_BUCKETS  # (n,)
-    model_base = np.arange(m, dtype=np.intp) * ((c + 1) * N_BUCKETS)  # (m,)
+    cls_base = np.where(orig >= 0, orig, c).astype(np.intp) * b.n  # (n,)
+    model_base = np.arange(m, dtype=np.intp) * ((c + 1) * b.n)  # (m,)
     # one pass from the int8 codes to bincount's own index type (half the time of int32 % B)
     cat = result.category
-    flat = (
-        _BUCKET_OF_BYTE[cat.view(np.uint8)]
-        if cat.dtype == np.int8
-        else cat.astype(np.intp) % N_BUCKETS
-    )
+    flat = b.of_byte[cat.view(np.uint8)] if cat.dtype == np.int8 else cat.astype(np.intp) % b.n
     flat += cls_base[None, :]
     flat += model_base[:, None]
-    counts = np.bincount(flat.ravel(), minlength=m * (c + 1) * N_BUCKETS).reshape(
-        m, c + 1, N_BUCKETS
-    )
+    counts = np.bincount(flat.ravel(), minlength=m * (c + 1) * b.n).reshape(m, c + 1, b.n)
     e = result.errors
     sev_n = np.bincount(e.model, minlength=m)
     sev_sum = np.bincount(e.model, weights=e.severity.astype(np.float64), minlength=m)
@@ -197,12 +211,12 @@ def tally(
     group_counts = None
     if image_groups is not None:
         group_counts = {}
-        bucket = result.category.astype(np.int64) % N_BUCKETS  # (m, n)
+        bucket = result.category.astype(np.int64) % b.n  # (m, n)
         for split, member in image_groups.items():
-            g = np.zeros((m, member.shape[1], N_BUCKETS), dtype=np.int64)
+            g = np.zeros((m, member.shape[1], b.n), dtype=np.int64)
             for gi in range(member.shape[1]):
                 sel = bucket[:, member[:, gi]]
-                g[:, gi] = _bincount_rows(sel, N_BUCKETS)
+                g[:, gi] = _bincount_rows(sel, b.n)
             group_counts[split] = g
     return Tally(
         counts=counts,
@@ -226,12 +240,13 @@ def answer_tally(
     the answerers' accuracy (the label accuracy, over every answer) and MLA (over answers of a
     known class) with their intervals, as for models."""
     cls = np.where(original >= 0, original, n_classes).astype(np.int64)
-    bucket = np.where(right, K.CORRECT_MULTI, B_UNCLASSIFIED).astype(np.int64)
-    flat = (np.asarray(who, dtype=np.int64) * (n_classes + 1) + cls) * N_BUCKETS + bucket
-    counts = np.bincount(flat, minlength=n_who * (n_classes + 1) * N_BUCKETS)
+    b = buckets()
+    bucket = np.where(right, K.CORRECT_MULTI, b.unclassified).astype(np.int64)
+    flat = (np.asarray(who, dtype=np.int64) * (n_classes + 1) + cls) * b.n + bucket
+    counts = np.bincount(flat, minlength=n_who * (n_classes + 1) * b.n)
     zeros = np.zeros((n_who, 2, n_classes), dtype=np.int64)
     return Tally(
-        counts=counts.reshape(n_who, n_classes + 1, N_BUCKETS),
+        counts=counts.reshape(n_who, n_classes + 1, b.n),
         topk_hits=zeros,
         topk_n=zeros,
         severity_sum=np.zeros(n_who),

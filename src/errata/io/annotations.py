@@ -183,4 +183,9 @@ def nonprototypical(
             from_x[sel] = True
             free &= ~has
             sources.append(f"ImageNet-X factor '{f}'")
-    return NonPrototypical(source=source, sources=tuple(sources), imagenet_x=from_x)
+    provides = {"experts"} if expert_files else set()
+    if imagenet_x:
+        provides.add("imagenet_x")
+    return NonPrototypical(
+        source=source, sources=tuple(sources), imagenet_x=from_x, provides=frozenset(provides)
+    )

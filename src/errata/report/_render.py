@@ -26,8 +26,6 @@ import numpy as np
 from errata.core import categories as K
 from errata.io.files import json_default
 
-# Colour of each category in every plot: the registry's (colour-blind-friendly, Okabe-Ito)
-CATEGORY_COLORS = {c.name: c.color for c in K.CATEGORIES}
 PNG_DPI = 200  # exported PNGs (papers)
 RASTER_DPI = 110  # scatter points of big studies, rasterised inside the SVG to keep pages small
 
@@ -39,7 +37,10 @@ def short(text: str, width: int = 40) -> str:
 
 
 def category_color(name: str) -> str:
-    return CATEGORY_COLORS.get(name, "#777777")
+    """A category's colour in every plot: its record's (colour-blind friendly, Okabe-Ito), read
+    from the registry as it is now."""
+    cat = K.BY_NAME.get(name)
+    return "#777777" if cat is None else cat.color
 
 
 @cache

@@ -1,0 +1,265 @@
+"""The category registry is the only source: a category registered at run time (here, a test's
+own, before model failure) flows through classify → tally → the CLI's tables and JSON → the
+model report → the Parquet and CSV outputs → a study's models table, and a category whose need
+is unmet is "not run" in the stage status, in the run's not-run columns and in the published-
+comparability note — all read from its record, none from a list written elsewhere."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+import errata
+from errata.core import categories as K
+from errata.core.evidence import Context
+from errata.core.stages import Evidence, Pending, StageResult
+from errata.report import _render  # noqa: F401  (imported before any registration, on purpose)
+
+VAL = "ILSVRC2012_val_{:08d}.JPEG"
+PLANTED_CLASS = 500  # the dummy claims every error left that predicts this class
+NAME = "planted dummy"
+KEY = "planted_dummy"
+COLOR = "#123456"
+NO_RATERS = errata.Options(proposals=None)  # no data directory needed
+PLANTED_NEED = K.Need(
+    "planted_evidence",
+    "needs --planted (a test's evidence)",
+    published="the planted evidence",
+    this_run="planted stage not run",
+    to_match="--planted FILE (a test's evidence)",
+    flag="--planted FILE",
+)
+
+
+def planted_stage(ctx: Context, p: Pending) -> StageResult:
+    claimed = p.alive & (p.pred == PLANTED_CLASS)
+    return StageResult(claimed=claimed, count=np.where(claimed, p.pred, -1).astype(np.int32))
+
+
+def planted_reason(ctx: Context, e: Evidence) -> np.ndarray:
+    return np.array([f"planted: predicted class {int(c)}" for c in e.count], dtype=object)
+
+
+def dummy(needs: tuple[K.Need, ...] = ()) -> K.Category:
+    return K.Category(
+        NAME,
+        "dummy",
+        COLOR,
+        "explainable",
+        "a test's own category: the prediction is class 500",
+        planted_stage,
+        planted_reason,
+        needs=needs,
+        evidence=("count",),
+    )
+
+
+@pytest.fixture
+def registered() -> Iterator[K.Category]:
+    cat = dummy()
+    K.register(cat, before="model failure")
+    try:
+        yield cat
+    finally:
+        K.unregister(NAME)
+    assert NAME not in K.NAMES
+
+
+@pytest.fixture
+def registered_with_need() -> Iterator[K.Category]:
+    cat = dummy(needs=(PLANTED_NEED,))
+    K.register(cat, before="model failure")
+    try:
+        yield cat
+    finally:
+        K.unregister(NAME)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A Shankar-schema label file of 60 images and predictions for all 50,000 (file-name
+    order): a third of the images predict the planted class, the others their own label or
+    another class."""
+    from errata import resources
+
+    root = tmp_path_factory.mktemp("dummy")
+    wn = resources.classes().wnids
+    orig = resources.validation_labels().astype(np.int64)
+    annots = {
+        VAL.format(i + 1): {"correct": [wn[orig[i]]], "wrong": [], "unclear": []} for i in range(60)
+    }
+    labels = root / "human_accuracy_v3.0.0.json"
+    labels.write_text(
+        json.dumps({"initial_annots": annots, "problematic_images": {}, "imagenet_m": []})
+    )
+    top1 = orig.copy()
+    i = np.arange(60)
+    top1[i[i % 3 == 0]] = PLANTED_CLASS
+    top1[i[i % 3 == 1]] = (orig[i[i % 3 == 1]] + 37) % 1000
+    preds = root / "preds.npy"
+    np.save(preds, top1)
+    return labels, preds
+
+
+def _baseline_expected(labels: Path, preds: Path) -> tuple[set[str], int, int]:
+    """Without the dummy: the model-failure errors predicting the planted class (what the
+    dummy must take), the model failures and the multi-label errors."""
+    a = errata.analyze(np.load(preds), labels=labels, order="filename", options=NO_RATERS)
+    err = a.errors
+    mf = err[(err["category"] == "model failure") & (err["top1"] == PLANTED_CLASS)]
+    cats = a.summary["categories"]
+    return set(mf["file_name"]), cats["model failure"]["count"], a.summary["errors"]
+
+
+def test_a_registered_category_flows_end_to_end(
+    run: tuple[Path, Path], tmp_path: Path, registered: K.Category
+) -> None:
+    labels, preds = run
+    K.unregister(NAME)  # the baseline without it
+    expected, failures, errors = _baseline_expected(labels, preds)
+    K.register(registered, before="model failure")
+    n = len(expected)
+    assert n >= 5  # the planted predictions reach the dummy (some are claimed earlier)
+
+    # the derived tables: built from the registry when read
+    assert K.NAMES[K.CODE[NAME]] == NAME and registered in K.ERRORS
+    assert K.CODE["model failure"] == K.CODE[NAME] + 1
+    assert NAME in K.mla_variants()["mla_explainable"][0]
+
+    # classify -> tally -> scores
+    a = errata.analyze(np.load(preds), labels=labels, order="filename", options=NO_RATERS)
+    cats = a.summary["categories"]
+    assert cats[NAME]["count"] == n and cats[NAME]["share"] == pytest.approx(n / errors)
+    assert cats["model failure"]["count"] == failures - n  # taken from model failure only
+    assert a.summary["errors"] == errors
+    assert int(a.per_class[f"n_{KEY}"].sum()) == n
+    err = a.errors
+    mine = err[err["category"] == NAME]
+    assert set(mine["file_name"]) == expected
+    assert (mine["evidence_count"] == PLANTED_CLASS).all()  # the column it declares
+    assert set(mine["reason"]) == {f"planted: predicted class {PLANTED_CLASS}"}
+
+    # the command line: its table and its JSON
+    from typer.testing import CliRunner
+
+    from errata.cli import app
+
+    base = [str(preds), "--labels", str(labels), "--order", "filename", "--proposals", "none"]
+    out = tmp_path / "out"
+    report = tmp_path / "report.html"
+    done = CliRunner().invoke(
+        app,
+        ["analyze", *base, "--out", str(out), "--report", str(report), "-q"],
+        env={"COLUMNS": "200"},
+    )
+    assert done.exit_code == 0, done.output
+    row = next(line for line in done.output.splitlines() if NAME in line and "│" in line)
+    assert [c.strip() for c in row.split("│")[1:-1]] == [
+        NAME,
+        str(n),
+        f"{100 * n / errors:.1f}",
+        "",
+    ]
+    done = CliRunner().invoke(app, ["analyze", *base, "--json"])
+    assert done.exit_code == 0, done.output
+    js = json.loads(done.output)
+    mine_js = js["errors"]["categories"][KEY]  # keyed snake_case, with its name
+    assert mine_js["name"] == NAME and mine_js["count"] == n
+
+    # the model report
+    html = report.read_text()
+    assert NAME in html and COLOR in html  # its row and its colour in the plots
+
+    # the written files: Parquet and CSV
+    parquet = pq.read_table(out / "errors.parquet").to_pandas()
+    assert set(parquet.loc[parquet["category"] == NAME, "file_name"]) == expected
+    import pandas as pd
+
+    per_class = pd.read_csv(out / "per_class.csv")
+    assert int(per_class[f"n_{KEY}"].sum()) == n
+    summary = json.loads((out / "summary.json").read_text())
+    assert json.dumps(summary).count(NAME) >= 1
+
+    # a study: its models table has the category's column
+    errata.compare(
+        [preds], out=tmp_path / "study", labels=labels, order="filename", proposals="none"
+    )
+    models = pq.read_table(tmp_path / "study" / "models.parquet").to_pandas()
+    assert int(models[f"n_{KEY}"].iloc[0]) == n
+
+
+def test_a_registered_categorys_unmet_need_is_reported(
+    run: tuple[Path, Path], registered_with_need: K.Category
+) -> None:
+    from errata.core.population import comparability, not_run
+
+    labels, preds = run
+    a = errata.analyze(np.load(preds), labels=labels, order="filename", options=NO_RATERS)
+    row = a.summary["categories"][NAME]
+    assert row == {
+        "count": 0,
+        "share": None,
+        "status": "not run: needs --planted (a test's evidence)",
+    }
+    settings = a.settings
+    assert f"n_{KEY}" in not_run(settings)
+    c = comparability(settings, full_val=True)
+    mine = [d for d in c["differences"] if d["setting"] == "planted_evidence"]
+    assert mine == [
+        {
+            "setting": "planted_evidence",
+            "this_run": "planted stage not run",
+            "published": "the planted evidence",
+            "to_match": "--planted FILE (a test's evidence)",
+            "flag": "--planted FILE",
+        }
+    ]
+    assert "--planted FILE" in c["note"]
+    # met: a settings record holding it, and a context that provides it
+    assert f"n_{KEY}" not in not_run(settings | {"planted_evidence": "file"})
+    assert a.context is not None and registered_with_need.status(a.context) is not None
+
+
+def test_a_context_that_provides_the_need_runs_the_stage(
+    registered_with_need: K.Category,
+) -> None:
+    from errata.core.evidence import make_context
+    from errata.core.pipeline import classify
+    from tests import planted as P
+
+    labels = P.label_set([[1], [2]], [1, 2])
+    tax = P.taxonomy({"a": [1, 2]})
+    for provides, want in (((), "model failure"), (("planted_evidence",), NAME)):
+        ctx = make_context(labels, tax, provides=provides)
+        result = classify(ctx, np.array([[PLANTED_CLASS, PLANTED_CLASS]]))
+        assert {K.NAMES[c] for c in result.category[0].tolist()} == {want}
+        assert (registered_with_need.status(ctx) is None) == (want == NAME)
+
+
+def test_a_stage_that_fills_an_undeclared_column_is_refused(run: tuple[Path, Path]) -> None:
+    import dataclasses
+
+    labels, preds = run
+    K.register(dataclasses.replace(dummy(), evidence=()), before="model failure")
+    try:
+        with pytest.raises(ValueError, match="fills count, which its category's evidence"):
+            errata.analyze(np.load(preds), labels=labels, order="filename", options=NO_RATERS)
+    finally:
+        K.unregister(NAME)
+
+
+def test_register_refuses_a_taken_name_or_an_unknown_place() -> None:
+    K.register(dummy(), before="excluded")
+    try:
+        with pytest.raises(ValueError, match="registered already"):
+            K.register(dummy(), before="excluded")
+    finally:
+        K.unregister(NAME)
+    with pytest.raises(ValueError, match="before: 'nowhere'"):
+        K.register(dummy(), before="nowhere")
+    assert NAME not in K.NAMES
