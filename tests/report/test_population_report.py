@@ -158,7 +158,7 @@ def test_study_comparability_is_judged_per_model(tmp_path, monkeypatch):  # type
 
     import errata
     from errata import resources
-    from errata.report import study as S
+    from errata.report import study_population as S  # the section that lists N_PLACED
 
     monkeypatch.setenv(data.ENV_VAR, str(write_population(tmp_path / "data")))
     monkeypatch.setenv(data.NO_VERIFY_ENV, "1")  # planted files, not the registry's

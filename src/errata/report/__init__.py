@@ -13,7 +13,12 @@ Submodules are imported on first use, so ``import errata.report`` is cheap.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from errata.report.diff import diff_report, model_diff
+    from errata.report.model import model_report
+    from errata.report.study import study_report
 
 _LAZY = {
     "model_report": "errata.report.model",
@@ -23,7 +28,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
@@ -31,4 +36,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'errata.report' has no attribute {name!r}")
 
 
-__all__ = list(_LAZY)
+__all__ = ["model_report", "study_report", "model_diff", "diff_report"]  # the names of _LAZY

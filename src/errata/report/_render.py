@@ -19,12 +19,18 @@ from contextlib import contextmanager
 from functools import cache
 from importlib import resources as _ir
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
 from errata.core import categories as K
 from errata.io.files import json_default
+
+if TYPE_CHECKING:
+    import jinja2
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
 
 PNG_DPI = 200  # exported PNGs (papers)
 RASTER_DPI = 110  # scatter points of big studies, rasterised inside the SVG to keep pages small
@@ -49,7 +55,7 @@ def _static(name: str) -> str:
 
 
 @cache
-def environment() -> Any:
+def environment() -> jinja2.Environment:
     """The Jinja2 environment of the report templates, autoescaping everything."""
     import jinja2
 
@@ -65,7 +71,7 @@ def environment() -> Any:
     return env
 
 
-def embed_json(obj: Any) -> str:
+def embed_json(obj: object) -> str:
     """JSON for a ``<script type="application/json">`` block: ``<``, ``>`` and ``&`` are written
     as ``\\u003c`` … so that no data (``</script>``, ``<!--``) can end the block early."""
     text = json.dumps(
@@ -74,7 +80,7 @@ def embed_json(obj: Any) -> str:
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def render(template: str, context: Mapping[str, Any]) -> str:
+def render(template: str, context: Mapping[str, object]) -> str:
     """Render a page template with the inline styles, script and its CSP hash."""
     from markupsafe import Markup
 
@@ -84,7 +90,7 @@ def render(template: str, context: Mapping[str, Any]) -> str:
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
         f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
     )
-    page = (
+    page: str = (
         environment()
         .get_template(template)
         .render(**context, csp=csp, css=Markup(_static("report.css")), script=Markup(script))
@@ -126,19 +132,28 @@ def _style(text_as: str = "none") -> Iterator[None]:
         yield
 
 
-def figure(width: float, height: float, **subplots: Any) -> tuple[Any, Any]:
-    """A matplotlib Figure (no pyplot: no global state) and its axes."""
+def figure(width: float, height: float) -> tuple[Figure, Axes]:
+    """A matplotlib Figure (no pyplot: no global state) and its one axes."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width, height), layout="constrained")
-    axes = fig.subplots(**subplots) if subplots else fig.subplots()
+    return fig, fig.subplots()
+
+
+def grid(width: float, height: float, *, nrows: int, ncols: int) -> tuple[Figure, np.ndarray]:
+    """A matplotlib Figure and its ``(nrows, ncols)`` array of axes, sharing each column's
+    x-axis."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    axes = fig.subplots(nrows=nrows, ncols=ncols, squeeze=False, sharex="col")
     return fig, axes
 
 
 _ID = re.compile(r'(\bid="|href="#|url\(#)')
 
 
-def svg(fig: Any, prefix: str) -> str:
+def svg(fig: Figure, prefix: str) -> str:
     """The figure as an inline ``<svg>`` element; ids get ``prefix`` so that several SVGs on one
     page never share an id."""
     buf = io.StringIO()
@@ -161,7 +176,7 @@ EXPORT_FORMATS = ("svg", "pdf", "png")
 _METADATA = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "ModDate": None}, "png": None}
 
 
-def export(figures: Mapping[str, Any], folder: str | Path) -> dict[str, Path]:
+def export(figures: Mapping[str, Figure], folder: str | Path) -> dict[str, Path]:
     """Write each figure as ``<name>.svg`` and ``<name>.pdf`` (vector, text as paths, for
     papers) and ``<name>.png``, cropped to a tight bounding box so that no label is clipped, as
     one unit (:func:`errata.io.files.atomic_folder`): a full disk leaves the folder as it was,
@@ -185,14 +200,14 @@ def export(figures: Mapping[str, Any], folder: str | Path) -> dict[str, Path]:
     return {n: folder / n for n in names}
 
 
-def pct_formatter() -> Any:
+def pct_formatter() -> PercentFormatter:
     """Tick labels of a fraction axis as percentages (0.25 → 25%)."""
     from matplotlib.ticker import PercentFormatter
 
     return PercentFormatter(1.0, decimals=None)
 
 
-def pct_panel(ax: Any, row: int, col: int, n_rows: int, *, ylabel: str, xlabel: str) -> None:
+def pct_panel(ax: Axes, row: int, col: int, n_rows: int, *, ylabel: str, xlabel: str) -> None:
     """One panel of a grid of share plots: percent ticks on both axes, ``ylabel`` on the first
     column and ``xlabel`` on the last row."""
     ax.yaxis.set_major_formatter(pct_formatter())
@@ -203,7 +218,10 @@ def pct_panel(ax: Any, row: int, col: int, n_rows: int, *, ylabel: str, xlabel: 
         ax.set_xlabel(xlabel)
 
 
-def cell(v: Any) -> Any:
+Cell = int | float | str | list[int] | None  # a value in a report table
+
+
+def cell(v: object) -> int | float | str | None:
     """A table cell for ``report.js`` (and :func:`embed_json`): numpy scalars as Python ones,
     NaN and ±inf as None (empty), anything that is not a number or text as its ``str``."""
     if isinstance(v, np.generic):
@@ -215,8 +233,61 @@ def cell(v: Any) -> Any:
     return str(v)
 
 
-def table(columns: list[Any], rows: list[list[Any]], **extra: Any) -> dict[str, Any]:
+class _ColumnRequired(TypedDict):
+    key: str
+    title: str
+    type: str  # text, num, pct, class, classes, image or lookup
+
+
+class Column(_ColumnRequired, total=False):
+    """A column of a report table, as ``report.js`` reads it."""
+
+    css: str
+    digits: int
+    filter: bool
+    help: str
+    lookup: str  # the lookup table of a "lookup" column
+    swatch: bool
+
+
+class _TableRequired(TypedDict):
+    columns: list[Column]
+    rows: list[list[Cell]]
+
+
+class Table(_TableRequired, total=False):
+    """A table for ``report.js``, with the lookup tables its columns name."""
+
+    classes: list[str]  # class names by index
+    categories: list[str]
+    reasons: list[str]
+    colors: list[str]
+    images: dict[str, str]  # file name → data URI
+
+
+def table(
+    columns: list[Column],
+    rows: list[list[Cell]],
+    *,
+    classes: list[str] | None = None,
+    categories: list[str] | None = None,
+    reasons: list[str] | None = None,
+    colors: list[str] | None = None,
+    images: dict[str, str] | None = None,
+) -> Table:
     """A table for ``report.js``: ``columns`` ({key, title, type: text|num|pct|class|classes|
-    image, filter?}) and ``rows`` (lists in column order); ``extra`` holds lookup tables such as
-    ``classes`` (class names by index) or ``images`` (file name → data URI)."""
-    return {"columns": columns, "rows": rows, **extra}
+    image, filter?}) and ``rows`` (lists in column order), with the lookup tables given, in
+    this order: ``classes`` (class names by index), ``categories``, ``reasons``, ``colors``,
+    ``images`` (file name → data URI)."""
+    out: Table = {"columns": columns, "rows": rows}
+    if classes is not None:
+        out["classes"] = classes
+    if categories is not None:
+        out["categories"] = categories
+    if reasons is not None:
+        out["reasons"] = reasons
+    if colors is not None:
+        out["colors"] = colors
+    if images is not None:
+        out["images"] = images
+    return out

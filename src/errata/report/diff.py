@@ -8,13 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
 from errata.core import categories as K
 from errata.exceptions import ErrataInputError
 from errata.report import _render as R
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from errata.analysis import Analysis
 
 CORRECT_CODES = K.CORRECT_CODES
 ERROR_CODES = K.ERROR_CODES
@@ -43,12 +49,37 @@ class ModelDiff:
     """
 
     names: tuple[str, str]
-    transitions: Any
-    changes: Any
-    summary: dict[str, Any]
+    transitions: pd.DataFrame
+    changes: pd.DataFrame
+    summary: DiffSummary
 
 
-def model_diff(a: Any, b: Any) -> ModelDiff:
+class McNemar(TypedDict):
+    """McNemar's exact tests (:func:`errata.core.paired.mcnemar`) on both kinds of correct."""
+
+    top1: dict[str, float | int]
+    multi_label: dict[str, float | int]
+
+
+class DiffSummary(TypedDict):
+    """:attr:`ModelDiff.summary`: the images compared, both models' errors, the images of
+    each kind of change (:data:`CHANGES`, snake_case), both models' metrics and MLA variants
+    (``[A, B]``), the label set and McNemar's tests."""
+
+    images: int
+    errors_a: int
+    errors_b: int
+    fixed: int
+    introduced: int
+    recategorised: int
+    other_prediction: int
+    metrics: dict[str, list[float | None]]
+    mla_variants: dict[str, list[float]]
+    labels: str
+    mcnemar: McNemar
+
+
+def model_diff(a: Analysis, b: Analysis) -> ModelDiff:
     """Compare two :class:`~errata.analysis.Analysis` results with classified errors.
 
     Images are matched by file name; only images evaluated for both models (not excluded for
@@ -113,13 +144,16 @@ def model_diff(a: Any, b: Any) -> ModelDiff:
             "change": np.asarray(CHANGES, dtype=object)[change[sel]],
         }
     )
-    counts = np.bincount(change[sel], minlength=len(CHANGES))
+    counts = np.bincount(change[sel], minlength=len(CHANGES)).tolist()
     acc_key = "real" if "real" in a.metrics else "label_accuracy"
-    summary = {
+    summary: DiffSummary = {
         "images": int(len(cat_a)),
         "errors_a": int(err_a.sum()),
         "errors_b": int(err_b.sum()),
-        **{c.replace(" ", "_"): int(n) for c, n in zip(CHANGES, counts, strict=False)},
+        "fixed": counts[0],  # the kinds of CHANGES, in order
+        "introduced": counts[1],
+        "recategorised": counts[2],
+        "other_prediction": counts[3],
         "metrics": {
             key: [_value(a.metrics.get(key)), _value(b.metrics.get(key))]
             for key in ("top1", "top5", acc_key, "mla")
@@ -148,7 +182,7 @@ def _value(m: dict[str, Any] | None) -> float | None:
     return None if m is None else float(m["value"])
 
 
-def transition_figure(d: ModelDiff) -> Any:
+def transition_figure(d: ModelDiff) -> Figure:
     """The transition matrix as a heat map (log-scaled colour, counts written in the cells)."""
     import matplotlib as mpl
 
@@ -197,7 +231,7 @@ def diff_report(
     if plots is not None:
         written |= R.export(figs, plots)
     ch = d.changes
-    columns = [
+    columns: list[R.Column] = [
         {"key": "change", "title": "change", "type": "text", "filter": True},
         {"key": "file_name", "title": "file", "type": "text"},
         {"key": "original", "title": "original label", "type": "class"},
@@ -207,7 +241,7 @@ def diff_report(
         {"key": "top1_b", "title": f"B: {d.names[1]}", "type": "class"},
         {"key": "category_b", "title": "B category", "type": "text", "filter": True},
     ]
-    rows = [
+    rows: list[list[R.Cell]] = [
         list(r)
         for r in zip(
             ch["change"].tolist(),

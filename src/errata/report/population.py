@@ -9,8 +9,8 @@ Used by both reports (:mod:`errata.report.model`, :mod:`errata.report.study`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, SupportsFloat, TypedDict
 
 import numpy as np
 
@@ -20,6 +20,45 @@ from errata.core import population as PC
 from errata.core import published_band as PB
 from errata.io import population as P
 from errata.report import _render as R
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from markupsafe import Markup
+    from matplotlib.figure import Figure
+
+Run = tuple[str, dict[str, float], "Mapping[str, bool] | None"]
+# ^ a run drawn on the plots: name, figures (run_values), which figures are comparable (None:
+#   the section's verdict holds)
+
+
+class BandTable(TypedDict):
+    """The band table of a run or a study: a sentence, and a row per category."""
+
+    note: str
+    rows: list[dict[str, object]]
+
+
+class Placed(TypedDict):
+    model: str
+    figures: dict[str, Any]  # errata.core.population.placement
+
+
+class Section(TypedDict, total=False):
+    """The template context of the section (:func:`section`); the reports add ``svg`` (the
+    figure inline) and a study its notes on models judged apart and placed."""
+
+    comparability: dict[str, Any]  # errata.core.population.comparability
+    present: bool
+    band: BandTable
+    fetch: str
+    n_models: int
+    figure: Figure
+    placement: list[Placed]
+    titles: dict[str, str]
+    svg: Markup
+    per_model_note: str
+    placement_note: str
+
 
 X_AXES = {
     "top1": "top-1 accuracy (50,000 images)",
@@ -34,7 +73,9 @@ def _category_name(col: str) -> str:
     return next((c.name for c in K.CATEGORIES if c.key == key), key)
 
 
-def run_values(row: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, float]:
+def run_values(
+    row: Mapping[str, SupportsFloat | None], settings: Mapping[str, object]
+) -> dict[str, float]:
     """A run's figures in the population's terms, from a models-table row (or the ``values`` of
     one model): ``top1``, ``mla_overlap`` and ``share_<category>`` (NaN for a category whose
     stage did not run: it is not drawn as a share of 0)."""
@@ -49,20 +90,13 @@ def run_values(row: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str,
     return out
 
 
-def figure(pop: Any, runs: list[tuple[str, dict[str, float]]], comparable: dict[str, Any]) -> Any:
+def figure(pop: pd.DataFrame, runs: Sequence[Run], comparable: Mapping[str, object]) -> Figure:
     """One row per category of the paper's plots, columns against top-1 and against MLA."""
     import matplotlib as mpl
     from matplotlib.lines import Line2D
 
     cats = list(PC.MLE_CATEGORIES)
-    fig, axes = R.figure(
-        7.2,
-        2.0 * len(cats) + 1.4,
-        nrows=len(cats),
-        ncols=len(X_AXES),
-        squeeze=False,
-        sharex="col",
-    )
+    fig, axes = R.grid(7.2, 2.0 * len(cats) + 1.4, nrows=len(cats), ncols=len(X_AXES))
     size = pop["training_data_size"].to_numpy(dtype=np.float64)
     finite = np.isfinite(size) & (size > 0)
     norm = mpl.colors.LogNorm(float(size[finite].min()), float(size[finite].max()))
@@ -74,8 +108,8 @@ def figure(pop: Any, runs: list[tuple[str, dict[str, float]]], comparable: dict[
             ax = axes[i][j]
             x = PC.population_values(pop, xk)
             ax.scatter(x, y, s=6, c=colors, linewidths=0, alpha=0.7, rasterized=True)
-            xs = np.array([v.get(xk, np.nan) for _, v in runs], dtype=np.float64)
-            ys = np.array([v.get(f"share_{col}", np.nan) for _, v in runs], dtype=np.float64)
+            xs = np.array([v.get(xk, np.nan) for _, v, _ in runs], dtype=np.float64)
+            ys = np.array([v.get(f"share_{col}", np.nan) for _, v, _ in runs], dtype=np.float64)
             shown = np.isfinite(xs) & np.isfinite(ys)
             if shown.any():  # all the run's models in one call (a study has a thousand)
                 ax.scatter(
@@ -90,7 +124,7 @@ def figure(pop: Any, runs: list[tuple[str, dict[str, float]]], comparable: dict[
                     rasterized=len(runs) > 300,
                 )
             if len(runs) <= 5:
-                for (name, _), xv, yv, on in zip(runs, xs, ys, shown):
+                for (name, _, _), xv, yv, on in zip(runs, xs, ys, shown):
                     if on:
                         ax.annotate(
                             R.short(name, 24),
@@ -133,13 +167,13 @@ def figure(pop: Any, runs: list[tuple[str, dict[str, float]]], comparable: dict[
     return fig
 
 
-def band_rows(bands: Any, j: int = 0) -> dict[str, Any]:
+def band_rows(bands: PB.RunBands | str, j: int = 0) -> BandTable:
     """The band table of one run for the template: ``note`` and per category its share, the
     band, its top with the stages that did not run, where the share falls, and the reasons it
     may differ (for a share outside its band)."""
     if isinstance(bands, str):
         return {"note": bands, "rows": []}
-    rows = []
+    rows: list[dict[str, object]] = []
     for c, (name, key) in enumerate(zip(PB.BAND_CATEGORIES, PB.BAND_KEYS, strict=True)):
         one = bands.category(j, c)
         pos = "" if one["outside"] is None else one["direction"] or "inside"
@@ -156,13 +190,13 @@ def band_rows(bands: Any, j: int = 0) -> dict[str, Any]:
     return {"note": bands.note(j), "rows": rows}
 
 
-def band_study(bands: Any) -> dict[str, Any]:
+def band_study(bands: PB.RunBands | str) -> BandTable:
     """The band summary of a study for the template: per category, how many models have a
     band and a share, and how many fall below, inside and above it, with the reasons."""
     if isinstance(bands, str):
         return {"note": bands, "rows": []}
     pos = bands.position
-    rows = []
+    rows: list[dict[str, object]] = []
     for c, (name, key) in enumerate(zip(PB.BAND_CATEGORIES, PB.BAND_KEYS, strict=True)):
         known = np.isfinite(pos[:, c])
         rows.append(
@@ -190,19 +224,19 @@ def band_study(bands: Any) -> dict[str, Any]:
 
 
 def section(
-    runs: list[tuple[str, dict[str, float]]] | list[tuple[str, dict[str, float], dict[str, bool]]],
+    runs: Sequence[Run | tuple[str, dict[str, float]]],
     comparable: dict[str, Any],
     *,
-    band: dict[str, Any] | None = None,
+    band: BandTable | None = None,
     n_placed: int = 20,
-) -> dict[str, Any]:
+) -> Section:
     """The template context of the section: ``present`` (the published files are here),
     ``comparable``, the band table (``band``: :func:`band_rows` or :func:`band_study`), the
     figure, and a placement table of the first ``n_placed`` runs; without the files, how to get
     them. A run may carry its own ``figures`` (which are comparable: a study judges each model),
     else ``comparable``'s hold. The figure is under ``figure`` (a matplotlib Figure, for
     ``--plots``)."""
-    out: dict[str, Any] = {"comparability": comparable, "present": P.is_present()}
+    out: Section = {"comparability": comparable, "present": P.is_present()}
     if band is not None:
         out["band"] = band
     if not out["present"]:
@@ -210,13 +244,13 @@ def section(
         out["fetch"] = " && ".join(f"errata data fetch {n}" for n in missing)
         return out
     pop = P.population(datasets=("imagenet",))
+    full: list[Run] = [r if len(r) == 3 else (r[0], r[1], None) for r in runs]
     out["n_models"] = len(pop)
-    out["figure"] = figure(pop, [(r[0], r[1]) for r in runs], comparable)
-    rows = []
-    for run in runs[:n_placed]:
-        figures = run[2] if len(run) > 2 else comparable["figures"]
-        placed = PC.placement(run[1], pop, figures=figures)
-        rows.append({"model": run[0], "figures": placed})
+    out["figure"] = figure(pop, full, comparable)
+    rows: list[Placed] = []
+    for name, values, own in full[:n_placed]:
+        figures = comparable["figures"] if own is None else own
+        rows.append({"model": name, "figures": PC.placement(values, pop, figures=figures)})
     out["placement"] = rows
     out["titles"] = {"top1": "top-1", "mla_overlap": "MLA (+ overlapping)"} | {
         f"share_{c}": f"{_category_name(c)} share" for c in PC.MLE_CATEGORIES

@@ -5,12 +5,18 @@ inference does to accuracy and to every error category. One self-contained HTML 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from errata.core import categories as K
 from errata.report import _render as R
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from errata.supersub import SuperSub
 
 COLUMNS = (  # (key suffix, title, type) of the models table, per variant
     ("images", "images", "num"),
@@ -22,7 +28,7 @@ COLUMNS = (  # (key suffix, title, type) of the models table, per variant
 )
 
 
-def within_figure(per: Any, title: str) -> Any:
+def within_figure(per: pd.DataFrame, title: str) -> Figure:
     """Per superclass: the share of errors within the true superclass, flat and two-stage."""
     names = per.loc[per["variant"] == "flat", "superclass"].tolist()
     fig, ax = R.figure(6.4, 0.22 * len(names) + 1.0)
@@ -49,7 +55,7 @@ def within_figure(per: Any, title: str) -> Any:
     return fig
 
 
-def study_figure(models: Any) -> Any:
+def study_figure(models: pd.DataFrame) -> Figure:
     """Across models: the share of errors within the true superclass against top-1."""
     fig, ax = R.figure(6.4, 3.6)
     ax.scatter(
@@ -70,20 +76,20 @@ def study_figure(models: Any) -> Any:
     return fig
 
 
-def supersub_report(result: Any, path: str | Path) -> dict[str, Path]:
+def supersub_report(result: SuperSub, path: str | Path) -> dict[str, Path]:
     """Write :class:`~errata.supersub.SuperSub` as one self-contained HTML page."""
     from markupsafe import Markup
 
     import errata
 
     models, per = result.models, result.superclasses
-    figs: dict[str, Any] = {}
+    figs: dict[str, Figure] = {}
     first = models.iloc[0]
     sel = per[(per["model"] == first["model"]) & (per["dataset"] == first["dataset"])]
     figs["within"] = within_figure(sel[sel["images"] > 0], f"{first['model']}: per superclass")
     if len(models) > 1:
         figs["models"] = study_figure(models)
-    columns: list[Any] = [
+    columns: list[R.Column] = [
         {"key": "model", "title": "model", "type": "text"},
         {"key": "dataset", "title": "dataset", "type": "text", "filter": True},
         {"key": "variant", "title": "variant", "type": "text", "filter": True},
@@ -95,12 +101,13 @@ def supersub_report(result: Any, path: str | Path) -> dict[str, Path]:
         columns += [
             {"key": "acc", "title": "ReaL" if acc == "real" else "labels", "type": "pct"},
             {"key": "mla", "title": "MLA", "type": "pct"},
-        ] + [
+        ]
+        columns += [
             {"key": f"n_{c.key}", "title": c.name, "type": "num"}
             for c in K.ERRORS
             if f"flat_n_{c.key}" in models.columns
         ]
-    rows = []
+    rows: list[list[R.Cell]] = []
     for _, r in models.iterrows():
         for v in ("flat", "two_stage") if r["scores"] else ("flat",):
             row = [r["model"], r["dataset"], v.replace("_", "-")]
@@ -113,12 +120,13 @@ def supersub_report(result: Any, path: str | Path) -> dict[str, Path]:
                     if f"flat_n_{c.key}" in models.columns
                 ]
             rows.append(row)
-    per_cols = [
+    per_cols: list[R.Column] = [
         {"key": "model", "title": "model", "type": "text"},
         {"key": "variant", "title": "variant", "type": "text", "filter": True},
         {"key": "superclass", "title": "superclass", "type": "text", "filter": True},
-    ] + [{"key": k, "title": t, "type": ty, "digits": 2} for k, t, ty in COLUMNS]
-    per_rows = [
+    ]
+    per_cols += [{"key": k, "title": t, "type": ty, "digits": 2} for k, t, ty in COLUMNS]
+    per_rows: list[list[R.Cell]] = [
         [r["model"], r["variant"].replace("_", "-"), r["superclass"]]
         + [R.cell(r[k]) for k, _, _ in COLUMNS]
         for _, r in per[per["images"] > 0].iterrows()

@@ -8,11 +8,21 @@ import base64
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from errata.io.images import ImageFolder, list_images
 
 JPEG_QUALITY = 70  # thumbnails only need to show what is in the picture
+
+
+class Stats(TypedDict):
+    """What :func:`thumbnails` embedded, and what it could not."""
+
+    embedded: int
+    missing: int
+    unreadable: int
+    bytes: int
+    capped: bool
 
 
 def thumbnail(path: Path, size: int) -> bytes:
@@ -36,7 +46,7 @@ def thumbnails(
     size: int,
     dataset: str = "imagenet-val",
     listing: ImageFolder | None = None,
-) -> tuple[dict[str, str], dict[str, Any]]:
+) -> tuple[dict[str, str], Stats]:
     """Data URIs of the images of ``file_names`` (in that order) until ``max_bytes`` of JPEG.
 
     Returns ``(uris by file name, stats)`` with stats ``embedded``, ``missing``, ``unreadable``,
@@ -50,7 +60,7 @@ def thumbnails(
     root = Path(images.root).resolve()
     wanted = list(dict.fromkeys(file_names))
     uris: dict[str, str] = {}
-    stats = {"embedded": 0, "missing": 0, "unreadable": 0, "bytes": 0, "capped": False}
+    stats: Stats = {"embedded": 0, "missing": 0, "unreadable": 0, "bytes": 0, "capped": False}
     for name, row in zip(wanted, images.rows_of(wanted).tolist()):
         if row < 0:
             stats["missing"] += 1
