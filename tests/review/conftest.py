@@ -150,3 +150,28 @@ def backend_project(request, tmp_path):
     proj, inputs = make_project(tmp_path, db_url=db_url)
     yield proj, inputs
     proj.dispose()
+
+
+@pytest.fixture
+def backend_client_for(backend_project):
+    """``backend_client_for(name)`` → a TestClient logged in as ``name``, on SQLite and on
+    PostgreSQL (the app of :func:`backend_project`)."""
+    from fastapi.testclient import TestClient
+
+    from errata.review.app import create_app
+
+    proj, _ = backend_project
+    app = create_app(proj)
+    clients = []
+
+    def make(name: str | None = None):  # type: ignore[no-untyped-def]
+        c = TestClient(app, base_url="http://127.0.0.1")
+        clients.append(c)
+        if name:
+            r = login(c, name)
+            assert r.status_code == 303, r.text
+        return c
+
+    yield make
+    for c in clients:
+        c.close()

@@ -206,6 +206,7 @@ def test_an_older_database_is_migrated_in_place(tmp_path):
     db = tmp_path / "project" / storage.SQLITE_FILE
     eng = sa.create_engine(f"sqlite:///{db}")
     with eng.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_items_lease_annotator")  # older: no such index
         conn.exec_driver_sql("ALTER TABLE items DROP COLUMN lease_annotator")
         conn.exec_driver_sql("ALTER TABLE items DROP COLUMN lease_expires")
         conn.exec_driver_sql("DROP TABLE skips")
@@ -214,6 +215,8 @@ def test_an_older_database_is_migrated_in_place(tmp_path):
     cols = {c["name"] for c in sa.inspect(again.engine).get_columns("items")}
     assert {"lease_annotator", "lease_expires"} <= cols
     assert "skips" in sa.inspect(again.engine).get_table_names()
+    indexes = {i["name"] for i in sa.inspect(again.engine).get_indexes("items")}
+    assert "ix_items_lease_annotator" in indexes  # the index is created with the column
     assert storage.migrate(again.engine) == []  # nothing left to add
     assert storage.next_item(again, 2, "novel") is not None
     again.engine.dispose()

@@ -1,6 +1,7 @@
 """Training tasks: golden items an admin marks, given to each annotator before any other item of
 their queue, followed by feedback with the image, the expected answers and the classes' guides;
-a training score per annotator on the admin page."""
+a training score per annotator on the admin page. Every test runs on SQLite and on PostgreSQL
+(where the Debian binaries are installed), since the training queries differ between them."""
 
 from __future__ import annotations
 
@@ -22,13 +23,13 @@ def _golden_items(proj) -> dict[int, str]:  # type: ignore[no-untyped-def]
         return dict(s.execute(select(Item.id, Item.queue).where(Item.golden.is_not(None))).all())
 
 
-def test_admin_marks_training_tasks_and_bad_input_is_refused(project, client_for):
+def test_admin_marks_training_tasks_and_bad_input_is_refused(backend_project, backend_client_for):
     from errata.review import storage
 
-    proj, _ = project
+    proj, _ = backend_project
     golden = _golden_items(proj)
     assert golden  # the synthetic project has golden items
-    admin = client_for("admin")
+    admin = backend_client_for("admin")
     token = csrf_of(admin.get("/admin").text)
     r = admin.post("/admin/training", data={"csrf_token": token, "first": "1"})
     assert r.status_code == 200 and r.url.path == "/admin"  # 303 followed
@@ -46,19 +47,21 @@ def test_admin_marks_training_tasks_and_bad_input_is_refused(project, client_for
     assert storage.training_count(proj) == {}
 
 
-def test_training_first_then_feedback_with_image_expected_answer_and_guide(project, tmp_path):
+def test_training_first_then_feedback_with_image_expected_answer_and_guide(
+    backend_project, tmp_path
+):
     from fastapi.testclient import TestClient
     from PIL import Image as PILImage
 
     from errata.review import storage
     from errata.review.app import create_app
 
-    proj, inputs = project
+    proj, inputs = backend_project
     item_id = next(i for i, q in _golden_items(proj).items() if q == "novel")
     storage.set_training(proj, items=[item_id])
     view = storage.item_view(proj, item_id, 2)
     # a picture for the golden image, in an image folder of this test's own
-    images = tmp_path / "images"
+    images = tmp_path / "test_images"  # (the project's own folder is tmp_path/images)
     shutil.copytree(proj.images, images)
     PILImage.new("RGB", (32, 32), (10, 120, 40)).save(images / view["file_name"], format="PNG")
     (proj.path / "guides").mkdir()
@@ -95,10 +98,10 @@ def test_training_first_then_feedback_with_image_expected_answer_and_guide(proje
     assert prog["training_score"] == 0.5
 
 
-def test_training_score_on_the_admin_page(project, client_for):
+def test_training_score_on_the_admin_page(backend_project, backend_client_for):
     from errata.review import storage
 
-    proj, _ = project
+    proj, _ = backend_project
     golden = _golden_items(proj)
     storage.set_training(proj, first=1)
     trained = [i for i in golden if storage.item_view(proj, i, 3)["training"]]
@@ -107,7 +110,7 @@ def test_training_score_on_the_admin_page(project, client_for):
         storage.save_review(
             proj, item_id, 3, {c: 3 - v if v != 1 else 0 for c, v in view["golden"].items()}
         )
-    admin = client_for("admin")
+    admin = backend_client_for("admin")
     text = admin.get("/admin").text
     row = re.search(r'<td class="name">ann2</td>.*?</tr>', text, re.S).group(0)
     total = sum(len(storage.item_view(proj, i, 3)["golden"]) for i in trained)
@@ -117,11 +120,12 @@ def test_training_score_on_the_admin_page(project, client_for):
     assert 'class="training-score">—' in row1  # none done yet
 
 
-def test_an_older_database_gets_the_training_column(project):
+def test_an_older_database_gets_the_training_column(backend_project):
     from errata.review import storage
 
-    proj, _ = project
+    proj, _ = backend_project
     with proj.engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_items_queue_training")  # older: no such index
         conn.exec_driver_sql("ALTER TABLE items DROP COLUMN training")
     assert storage.migrate(proj.engine) == ["items.training"]
     assert storage.training_count(proj) == {}

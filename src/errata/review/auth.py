@@ -73,6 +73,10 @@ class Database(Protocol):
 
     def session(self) -> Session: ...
 
+    def read_session(self) -> Session:
+        """A session for reads only (no transaction round trips where the database allows)."""
+        ...
+
     def writing(self) -> AbstractContextManager[object]:
         """The context of a write transaction."""
         ...
@@ -152,7 +156,7 @@ def session_user(
 
     now = time.time() if now is None else now
     key = token_hash(token)
-    with project.session() as s:
+    with project.read_session() as s:
         row = s.execute(
             select(AuthSession, Annotator)
             .join(Annotator, Annotator.id == AuthSession.annotator_id)

@@ -140,7 +140,13 @@ class Item(Base):
     # the item's own row, so that PostgreSQL's SKIP LOCKED re-check sees a lease just taken)
     lease_annotator: Mapped[int | None] = mapped_column(Integer, nullable=True)
     lease_expires: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    __table_args__ = (Index("ix_items_queue_position", "queue", "position"),)
+    __table_args__ = (
+        Index("ix_items_queue_position", "queue", "position"),
+        # the item an annotator holds (looked up on every next-item and item page)
+        Index("ix_items_lease_annotator", "lease_annotator"),
+        # a queue's training tasks in order (looked up before every next item)
+        Index("ix_items_queue_training", "queue", "training", "position"),
+    )
 
 
 class Skip(Base):

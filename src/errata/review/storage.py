@@ -60,6 +60,13 @@ SQLITE_FILE = "review.sqlite"  # default database file name
 BUSY_TIMEOUT_MS = 10_000  # how long a SQLite writer waits for the lock before failing
 DEFAULT_REVIEWS_PER_ITEM = 3  # annotators per non-golden item before it leaves the queue
 LEASE_SECONDS = 600  # how long an item stays reserved for the annotator it was given to
+# settings (reviews per item, lease length) are read from the database at most this often per
+# process: they are set when the project is made (and by tests); one query less per request
+SETTINGS_SECONDS = 5.0
+# PostgreSQL connections per engine: the app's 8 worker threads and its hashing thread each hold
+# at most one at a time; the overflow covers scripts and tests that run more threads
+POOL_SIZE = 10
+POOL_OVERFLOW = 20
 
 
 @dataclass(frozen=True)
@@ -76,11 +83,29 @@ class Project:
     # SQLite: the same database with synchronous=NORMAL, for leases only (a lease lost in a
     # crash costs nothing, and WAL commits without an fsync each); answers keep synchronous=FULL
     lease_engine: Any = field(default=None, compare=False, repr=False)
+    autocommit_engine: Any = field(default=None, compare=False, repr=False)
+    # settings read from the meta table: key -> (value or None, monotonic time read)
+    settings_cache: dict[str, tuple[str | None, float]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def session(self):  # type: ignore[no-untyped-def]
         from sqlalchemy.orm import Session
 
         return Session(self.engine, expire_on_commit=False)
+
+    def read_session(self):  # type: ignore[no-untyped-def]
+        """A session for reads only. On PostgreSQL it runs in autocommit: no ``BEGIN`` and no
+        ``ROLLBACK`` round trip around the reads (at PostgreSQL's READ COMMITTED each statement
+        sees its own snapshot either way); on SQLite it is :meth:`session` (one snapshot)."""
+        from sqlalchemy.orm import Session
+
+        if self.sqlite:
+            return Session(self.engine, expire_on_commit=False)
+        if self.autocommit_engine is None:  # the same pool, connections in autocommit
+            engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            object.__setattr__(self, "autocommit_engine", engine)
+        return Session(self.autocommit_engine, expire_on_commit=False)
 
     def lease_session(self):  # type: ignore[no-untyped-def]
         """A session for lease writes, which need not survive a crash (see ``lease_engine``)."""
@@ -114,13 +139,14 @@ def _begin_write(project: Project, s: Any, *, durable: bool = True) -> None:
     its commit to reach the disk."""
     if project.sqlite:
         s.connection().exec_driver_sql("BEGIN IMMEDIATE")
-    elif not durable:
+    elif not durable and project.lease_engine is None:
         s.connection().exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
 
 
 def migrate(engine: Any) -> list[str]:
-    """Bring an existing database up to the current tables: create missing tables and add
-    missing nullable columns (``ALTER TABLE ... ADD COLUMN``); returns what was added.
+    """Bring an existing database up to the current tables: create missing tables, add
+    missing nullable columns (``ALTER TABLE ... ADD COLUMN``) and missing indexes; returns the
+    columns added.
 
     Raises
     ------
@@ -145,6 +171,9 @@ def migrate(engine: Any) -> list[str]:
                 kind = col.type.compile(dialect=engine.dialect)
                 conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {col.name} {kind}")
                 added.append(f"{table.name}.{col.name}")
+    for table in Base.metadata.sorted_tables:  # indexes added since (create_all skips them)
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)
     return added
 
 
@@ -165,8 +194,15 @@ def _engine(url: str, password: str | None = None, *, durable: bool = True):  # 
             cur.close()
 
         return engine
+    # leases need not survive a crash: their connections commit without waiting for the disk
+    # (set once per connection, not by a statement in every transaction)
+    args = {} if durable else {"options": "-c synchronous_commit=off"}
     return sa.create_engine(
-        with_db_password(url, password), pool_size=10, max_overflow=20, pool_pre_ping=True
+        with_db_password(url, password),
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        pool_pre_ping=True,
+        connect_args=args,
     )
 
 
@@ -227,14 +263,15 @@ def create_project(
     db_file = _sqlite_file(url)
     if db_file is not None and not db_file.exists():
         touch_private(db_file)  # SQLite gives its -wal and -shm files the same mode
-    engine = _engine(url, in_url or db_password or db_password_from_env())
+    password = in_url or db_password or db_password_from_env()
+    engine = _engine(url, password)
     Base.metadata.create_all(engine)
     project = Project(
         path,
         url,
         None if images is None else Path(images).resolve(),
         engine,
-        lease_engine=_engine(url, durable=False) if url.startswith("sqlite") else None,
+        lease_engine=_engine(url, password, durable=False),
     )
     signing_key(path)  # secret.key, 0600 (or $ERRATA_REVIEW_SECRET_KEY, never written)
     meta = {"reviews_per_item": str(DEFAULT_REVIEWS_PER_ITEM), **(settings or {})}
@@ -289,7 +326,8 @@ def open_project(
     given_url, in_url = split_db_password(db_url) if db_url else (None, None)
     url = given_url or conf.get("db") or f"sqlite:///{path / SQLITE_FILE}"
     _private_files(path, url)
-    engine = _engine(url, in_url or db_password or in_file or db_password_from_env())
+    password = in_url or db_password or in_file or db_password_from_env()
+    engine = _engine(url, password)
     migrate(engine)  # a project made by an older version gets the new tables and columns
     novel_originals(engine)  # and the original label among its novel items' candidates
     images = conf.get("images")
@@ -298,7 +336,7 @@ def open_project(
         url,
         None if not images else Path(images),
         engine,
-        lease_engine=_engine(url, durable=False) if url.startswith("sqlite") else None,
+        lease_engine=_engine(url, password, durable=False),
     )
     _migrate_secrets(project)
     return project
@@ -335,7 +373,7 @@ def _migrate_secrets(project: Project) -> None:
 
 
 def get_meta(project: Project, key: str, default: str | None = None) -> str | None:
-    with project.session() as s:
+    with project.read_session() as s:
         row = s.get(Meta, key)
         return default if row is None else row.value
 
@@ -344,6 +382,20 @@ def set_meta(project: Project, key: str, value: str) -> None:
     with project.session() as s:
         s.merge(Meta(key=key, value=value))
         s.commit()
+    project.settings_cache.pop(key, None)
+
+
+def _setting(project: Project, key: str, default: int) -> int:
+    """An integer setting of the meta table, read at most every ``SETTINGS_SECONDS`` (call it
+    before opening a session: a read here takes a connection of its own)."""
+    import time
+
+    now = time.monotonic()
+    cached = project.settings_cache.get(key)
+    if cached is None or now - cached[1] > SETTINGS_SECONDS:
+        cached = (get_meta(project, key), now)
+        project.settings_cache[key] = cached
+    return int(cached[0]) if cached[0] is not None else default
 
 
 # ---------------------------------------------------------------------------------------------
@@ -409,7 +461,7 @@ def set_assignments(
 def annotators(project: Project) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
-    with project.session() as s:
+    with project.read_session() as s:
         rows = s.scalars(select(Annotator).order_by(Annotator.id)).all()
         assign = s.execute(select(Assignment.annotator_id, Assignment.queue)).all()
     queues: dict[int, list[str]] = {}
@@ -432,7 +484,7 @@ def assigned_queues(project: Project, annotator_id: int) -> list[str]:
     """The queues one annotator works on."""
     from sqlalchemy import select
 
-    with project.session() as s:
+    with project.read_session() as s:
         return list(
             s.scalars(select(Assignment.queue).where(Assignment.annotator_id == annotator_id)).all()
         )
@@ -441,12 +493,12 @@ def assigned_queues(project: Project, annotator_id: int) -> list[str]:
 def annotator_by_name(project: Project, name: str) -> Annotator | None:
     from sqlalchemy import select
 
-    with project.session() as s:
+    with project.read_session() as s:
         return s.scalar(select(Annotator).where(Annotator.name == normalise_name(name)))
 
 
 def annotator_by_id(project: Project, annotator_id: int) -> Annotator | None:
-    with project.session() as s:
+    with project.read_session() as s:
         return s.get(Annotator, annotator_id)
 
 
@@ -454,14 +506,12 @@ def annotator_by_id(project: Project, annotator_id: int) -> Annotator | None:
 # queues and items
 
 
-def _target(s: Any) -> int:
-    meta = s.get(Meta, "reviews_per_item")
-    return int(meta.value) if meta is not None else DEFAULT_REVIEWS_PER_ITEM
+def _target(project: Project) -> int:
+    return _setting(project, "reviews_per_item", DEFAULT_REVIEWS_PER_ITEM)
 
 
-def _lease_seconds(s: Any) -> int:
-    meta = s.get(Meta, "lease_seconds")
-    return int(meta.value) if meta is not None else LEASE_SECONDS
+def _lease_seconds(project: Project) -> int:
+    return _setting(project, "lease_seconds", LEASE_SECONDS)
 
 
 def _open_to(annotator_id: int, target: int, now: datetime) -> Any:
@@ -493,12 +543,15 @@ def next_item(project: Project, annotator_id: int, queue: str) -> int | None:
 
     from sqlalchemy import exists, select
 
-    training = _next_training(project, annotator_id, queue)
-    if training is not None:  # training tasks first (golden: no lease, found by a read)
-        return training
-    fresh = _held_fresh(project, annotator_id, queue=queue)
-    if fresh is not None:  # the item they hold, far from expiry: no write needed
-        return fresh
+    # the settings first: a session open while they are read would hold a second connection
+    target, lease_s = _target(project), _lease_seconds(project)
+    with project.read_session() as s:
+        training = _next_training(s, annotator_id, queue)
+        if training is not None:  # training tasks first (golden: no lease, found by a read)
+            return training
+        fresh = _held_fresh(s, annotator_id, target, lease_s, queue=queue)
+        if fresh is not None:  # the item they hold, far from expiry: no write needed
+            return fresh
     with project.writing(), project.lease_session() as s:
         _begin_write(project, s, durable=False)
         if (
@@ -510,8 +563,8 @@ def next_item(project: Project, annotator_id: int, queue: str) -> int | None:
             is None
         ):
             return None
-        target, now = _target(s), datetime.now(timezone.utc)
-        until = now + timedelta(seconds=_lease_seconds(s))
+        now = datetime.now(timezone.utc)
+        until = now + timedelta(seconds=lease_s)
         skipped = exists().where(Skip.item_id == Item.id, Skip.annotator_id == annotator_id)
         held = s.scalar(
             select(Item)
@@ -547,27 +600,26 @@ def next_item(project: Project, annotator_id: int, queue: str) -> int | None:
         return item_id
 
 
-def _next_training(project: Project, annotator_id: int, queue: str) -> int | None:
+def _next_training(s: Any, annotator_id: int, queue: str) -> int | None:
     """The first training task of ``queue`` this annotator has neither answered nor skipped."""
-    from sqlalchemy import exists, select
+    from sqlalchemy import exists, select, true
 
     mine = exists().where(Review.item_id == Item.id, Review.annotator_id == annotator_id)
     skipped = exists().where(Skip.item_id == Item.id, Skip.annotator_id == annotator_id)
     assigned = exists().where(Assignment.annotator_id == annotator_id, Assignment.queue == queue)
-    with project.session() as s:
-        found = s.scalar(
-            select(Item.id)
-            .where(
-                Item.queue == queue,
-                Item.training.is_(True),
-                Item.golden.is_not(None),
-                ~mine,
-                ~skipped,
-                assigned,
-            )
-            .order_by(Item.position)
-            .limit(1)
+    found = s.scalar(
+        select(Item.id)
+        .where(
+            Item.queue == queue,
+            Item.training == true(),  # '= true', which the (queue, training) index serves
+            Item.golden.is_not(None),
+            ~mine,
+            ~skipped,
+            assigned,
         )
+        .order_by(Item.position)
+        .limit(1)
+    )
     return None if found is None else int(found)
 
 
@@ -617,7 +669,7 @@ def training_count(project: Project) -> dict[str, int]:
     """Training tasks per queue."""
     from sqlalchemy import func, select
 
-    with project.session() as s:
+    with project.read_session() as s:
         rows = s.execute(
             select(Item.queue, func.count(Item.id))
             .where(Item.training.is_(True))
@@ -627,27 +679,32 @@ def training_count(project: Project) -> dict[str, int]:
 
 
 def _held_fresh(
-    project: Project, annotator_id: int, *, queue: str | None = None, item_id: int | None = None
+    s: Any,
+    annotator_id: int,
+    target: int,
+    lease_s: int,
+    *,
+    queue: str | None = None,
+    item_id: int | None = None,
 ) -> int | None:
     """The item (of ``queue``, or ``item_id``) this annotator holds with more than half of its
-    lease left, found by a read alone; None otherwise."""
+    lease left, found by a read alone (in the read session ``s``); None otherwise."""
     from datetime import timedelta
 
     from sqlalchemy import exists, select
 
-    with project.session() as s:
-        now = datetime.now(timezone.utc)
-        half = now + timedelta(seconds=_lease_seconds(s) / 2)
-        mine = exists().where(Review.item_id == Item.id, Review.annotator_id == annotator_id)
-        q = select(Item.id).where(
-            Item.lease_annotator == annotator_id,
-            Item.lease_expires > half,
-            Item.n_reviews < _target(s),
-            ~mine,
-        )
-        q = q.where(Item.queue == queue) if queue is not None else q.where(Item.id == item_id)
-        found = s.scalar(q.order_by(Item.position).limit(1))
-        return None if found is None else int(found)
+    now = datetime.now(timezone.utc)
+    half = now + timedelta(seconds=lease_s / 2)
+    mine = exists().where(Review.item_id == Item.id, Review.annotator_id == annotator_id)
+    q = select(Item.id).where(
+        Item.lease_annotator == annotator_id,
+        Item.lease_expires > half,
+        Item.n_reviews < target,
+        ~mine,
+    )
+    q = q.where(Item.queue == queue) if queue is not None else q.where(Item.id == item_id)
+    found = s.scalar(q.order_by(Item.position).limit(1))
+    return None if found is None else int(found)
 
 
 def renew_lease(project: Project, item_id: int, annotator_id: int) -> bool:
@@ -658,8 +715,10 @@ def renew_lease(project: Project, item_id: int, annotator_id: int) -> bool:
 
     from sqlalchemy import select, update
 
-    if _held_fresh(project, annotator_id, item_id=item_id) is not None:
-        return True  # held, and far from expiry: no write needed
+    target, lease_s = _target(project), _lease_seconds(project)  # before any session is open
+    with project.read_session() as s:
+        if _held_fresh(s, annotator_id, target, lease_s, item_id=item_id) is not None:
+            return True  # held, and far from expiry: no write needed
     with project.writing(), project.lease_session() as s:
         _begin_write(project, s, durable=False)
         item = s.get(Item, item_id)
@@ -670,13 +729,13 @@ def renew_lease(project: Project, item_id: int, annotator_id: int) -> bool:
         )
         if item.golden is not None or mine is not None:
             return True
-        target, now = _target(s), datetime.now(timezone.utc)
+        now = datetime.now(timezone.utc)
         res = s.execute(
             update(Item)
             .where(Item.id == item_id, _open_to(annotator_id, target, now))
             .values(
                 lease_annotator=annotator_id,
-                lease_expires=now + timedelta(seconds=_lease_seconds(s)),
+                lease_expires=now + timedelta(seconds=lease_s),
             )
         )
         s.commit()
@@ -711,8 +770,8 @@ def leased_to_others(project: Project, annotator_id: int, queue: str) -> int:
     come back when those annotators finish, skip, or let the lease lapse)."""
     from sqlalchemy import exists, func, select
 
-    with project.session() as s:
-        target, now = _target(s), datetime.now(timezone.utc)
+    target, now = _target(project), datetime.now(timezone.utc)
+    with project.read_session() as s:
         mine = exists().where(Review.item_id == Item.id, Review.annotator_id == annotator_id)
         return int(
             s.scalar(
@@ -734,7 +793,7 @@ def leased_to_others(project: Project, annotator_id: int, queue: str) -> int:
 def skipped_count(project: Project, annotator_id: int, queue: str) -> int:
     from sqlalchemy import func, select
 
-    with project.session() as s:
+    with project.read_session() as s:
         return int(
             s.scalar(
                 select(func.count())
@@ -766,21 +825,21 @@ def queue_position(project: Project, item_id: int, annotator_id: int) -> dict[st
     and the items they reviewed just before and after it (for going back and forth)."""
     from sqlalchemy import func, or_, select
 
-    with project.session() as s:
-        item = s.get(Item, item_id)
-        if item is None:
+    target, now = _target(project), datetime.now(timezone.utc)
+    with project.read_session() as s:
+        queue = s.scalar(select(Item.queue).where(Item.id == item_id))
+        if queue is None:
             return {"k": 0, "n": 0, "previous": None, "next": None}
-        target, now = _target(s), datetime.now(timezone.utc)
         done = s.execute(
             select(Review.id, Review.item_id)
             .join(Item, Item.id == Review.item_id)
-            .where(Review.annotator_id == annotator_id, Item.queue == item.queue)
+            .where(Review.annotator_id == annotator_id, Item.queue == queue)
             .order_by(Review.id)
         ).all()
         # items open to anyone (still needing reviews, or golden; not held by someone else),
         # minus those of them this annotator already reviewed: two aggregates, no per-row probe
         open_to_all = (
-            Item.queue == item.queue,
+            Item.queue == queue,
             or_(Item.golden.is_not(None), Item.n_reviews < target),
             or_(
                 Item.lease_annotator.is_(None),
@@ -788,17 +847,15 @@ def queue_position(project: Project, item_id: int, annotator_id: int) -> dict[st
                 Item.lease_expires <= now,
             ),
         )
-        n_open = s.scalar(select(func.count()).select_from(Item).where(*open_to_all)) or 0
+        n_open = select(func.count()).select_from(Item).where(*open_to_all)
         n_mine = (
-            s.scalar(
-                select(func.count())
-                .select_from(Review)
-                .join(Item, Item.id == Review.item_id)
-                .where(Review.annotator_id == annotator_id, *open_to_all)
-            )
-            or 0
+            select(func.count())
+            .select_from(Review)
+            .join(Item, Item.id == Review.item_id)
+            .where(Review.annotator_id == annotator_id, *open_to_all)
         )
-        open_now = int(n_open) - int(n_mine)
+        counts = s.execute(select(n_open.scalar_subquery(), n_mine.scalar_subquery())).one()
+        open_now = int(counts[0] or 0) - int(counts[1] or 0)
     order = [int(i) for _, i in done]
     if item_id in order:
         at = order.index(item_id)
@@ -820,22 +877,28 @@ def item_view(project: Project, item_id: int, annotator_id: int) -> dict[str, An
     """Everything the item page shows, with only this annotator's own answers."""
     from sqlalchemy import select
 
-    with project.session() as s:
-        item = s.get(Item, item_id)
-        if item is None:
+    with project.read_session() as s:
+        row = s.execute(
+            select(Item, Image).join(Image, Image.id == Item.image_id).where(Item.id == item_id)
+        ).first()
+        if row is None:
             return None
-        image = s.get(Image, item.image_id)
-        mine = dict(
-            s.execute(
-                select(Answer.class_index, Answer.answer).where(
-                    Answer.item_id == item_id, Answer.annotator_id == annotator_id
-                )
-            ).all()
-        )
+        item, image = row
         review = s.scalar(
             select(Review).where(Review.item_id == item_id, Review.annotator_id == annotator_id)
         )
-    assert image is not None
+        # answers are written with their review in one transaction: none without a review
+        mine = (
+            {}
+            if review is None
+            else dict(
+                s.execute(
+                    select(Answer.class_index, Answer.answer).where(
+                        Answer.item_id == item_id, Answer.annotator_id == annotator_id
+                    )
+                ).all()
+            )
+        )
     return {
         "id": item.id,
         "queue": item.queue,
@@ -895,6 +958,7 @@ def save_review(
 
     if not answers:
         raise ErrataInputError(f"item {item_id}: no answer given; nothing was saved")
+    target = _target(project)  # before the transaction: reading it takes a connection
     with project.writing(), project.session() as s:
         _begin_write(project, s)
         item = s.scalar(select(Item).where(Item.id == item_id).with_for_update())
@@ -919,7 +983,6 @@ def save_review(
                 "(golden answers are final once given)"
             )
         if review is None and item.golden is None:
-            target = _target(s)
             other_lease = (
                 item.lease_annotator is not None
                 and item.lease_annotator != annotator_id
@@ -930,9 +993,10 @@ def save_review(
                     f"item {item_id}: this image already has its {target} reviews (your lease "
                     "on it had expired and others answered it); your answer was not saved"
                 )
-        s.execute(
-            delete(Answer).where(Answer.item_id == item_id, Answer.annotator_id == annotator_id)
-        )
+        if review is not None:  # an edit: the answers saved with the review are replaced
+            s.execute(
+                delete(Answer).where(Answer.item_id == item_id, Answer.annotator_id == annotator_id)
+            )
         s.add_all(
             [
                 Answer(
@@ -1076,5 +1140,5 @@ def image_original(project: Project, file_name: str) -> int | None:
     """Original label of a project image, None when the project has no such image."""
     from sqlalchemy import select
 
-    with project.session() as s:
+    with project.read_session() as s:
         return s.scalar(select(Image.original).where(Image.file_name == file_name))
