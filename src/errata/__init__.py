@@ -9,7 +9,7 @@ The public API mirrors the command line::
 
 Layers, top to bottom (each imports only those below it; the import-linter contract in
 ``pyproject.toml`` is checked by ``lint-imports``, which ``tests/test_lint.py`` runs): ``cli/``;
-``report/``, ``review/``, ``predict/``; ``experts.py``, ``labelissues.py``, ``supersub.py``,
+``report/``, ``review/``, ``predict/``; ``experts.py``, ``labelissues/``, ``supersub/``,
 ``headline.py``; ``study/``; ``analysis.py``; ``openworld/``; ``io/``; ``taxonomy/``; ``core/``;
 ``resources/``.
 What each holds, the category registry and the data flow of one ``analyze`` and one

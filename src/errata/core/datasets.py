@@ -130,7 +130,8 @@ class Dataset:
         classes = np.asarray(classes)
         if self.subset is None:
             return np.zeros(classes.shape, dtype=bool)
-        return (classes >= 0) & ~self.mask[np.clip(classes, 0, None)]
+        outside: np.ndarray = (classes >= 0) & ~self.mask[np.clip(classes, 0, None)]
+        return outside
 
     def class_list(self) -> str:
         """``'the 200 ImageNet-A classes'`` (for messages)."""

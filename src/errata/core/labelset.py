@@ -8,14 +8,34 @@ only holds the type and what is computed from it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import NotRequired, TypedDict, TypeVar, cast
 
 import numpy as np
 
 from errata.core.datasets import DEFAULT
 from errata.core.names import NameIndex
 from errata.core.sparse import Csr
+
+T = TypeVar("T")  # what a cached property of a label set holds
+
+
+class LabelSetSummary(TypedDict):
+    """:meth:`LabelSet.summary`: the counts written with every result (``dataset`` and
+    ``unknown_original`` outside the validation set; ``source``: added by the writers)."""
+
+    name: str
+    images: int
+    evaluated: int
+    problematic: int
+    empty: int
+    mean_labels: float
+    imagenet_m: int | None
+    non_validation: int
+    dataset: NotRequired[str]
+    unknown_original: NotRequired[int]
+    source: NotRequired[str]
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,20 +74,21 @@ class LabelSet:
     imagenet_m: np.ndarray | None = None
     source: str = ""
     dataset: str = DEFAULT
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.file_names)
 
-    def _cached(self, key: str, make: Any) -> Any:
+    def _cached(self, key: str, make: Callable[[], T]) -> T:
+        """``make()``, computed once per label set (the set is frozen, so is what it gives)."""
         if key not in self._cache:
             self._cache[key] = make()
-        return self._cache[key]
+        return cast(T, self._cache[key])
 
     @property
     def multi(self) -> Csr:
         """Correct ∪ unclear: what multi-label accuracy accepts."""
-        return self._cached(  # type: ignore[no-any-return]
+        return self._cached(
             "multi",
             lambda: self.correct if self.unclear.nnz == 0 else self.correct.union(self.unclear),
         )
@@ -76,9 +97,7 @@ class LabelSet:
     def evaluated(self) -> np.ndarray:
         """``(n,)`` bool: images in the multi-label evaluation (not problematic, at least one
         acceptable label)."""
-        return self._cached(  # type: ignore[no-any-return]
-            "evaluated", lambda: ~self.problematic & (self.multi.sizes > 0)
-        )
+        return self._cached("evaluated", lambda: ~self.problematic & (self.multi.sizes > 0))
 
     @property
     def evidence_sets(self) -> Csr:
@@ -90,12 +109,12 @@ class LabelSet:
             s = self.multi.union(Csr.single(self.original, n_classes=self.multi.n_classes))
             return s.keep_rows(self.evaluated)
 
-        return self._cached("evidence_sets", make)  # type: ignore[no-any-return]
+        return self._cached("evidence_sets", make)
 
     @property
     def index(self) -> NameIndex:
         """Look-up of file names (see :meth:`positions`)."""
-        return self._cached(  # type: ignore[no-any-return]
+        return self._cached(
             "index", lambda: NameIndex.of(self.file_names, paths=self.dataset != DEFAULT)
         )
 
@@ -137,11 +156,11 @@ class LabelSet:
 
         return dataclasses.replace(self, original=filled, _cache={})
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> LabelSetSummary:
         """JSON-ready counts: images, evaluated, problematic, empty, mean labels, ImageNet-M, and
         images that are not ImageNet validation images."""
         multi = self.multi
-        out = {
+        out: LabelSetSummary = {
             "name": self.name,
             "images": int(len(self)),
             "evaluated": int(self.evaluated.sum()),

@@ -25,7 +25,8 @@ def topk_hits(topk: np.ndarray, targets: np.ndarray, k: int) -> np.ndarray:
     >>> topk_hits(np.array([[3, 1], [2, 5]]), np.array([1, 4]), 2).tolist()
     [True, False]
     """
-    return (topk[..., :k] == targets[:, None]).any(axis=-1)
+    hits: np.ndarray = (topk[..., :k] == targets[:, None]).any(axis=-1)
+    return hits
 
 
 def accuracy(hits: np.ndarray, *, mask: np.ndarray | None = None) -> np.ndarray | float:

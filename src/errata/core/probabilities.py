@@ -59,12 +59,14 @@ def probabilities(
     if is_probabilities(x) if given is None else given:
         p: np.ndarray = np.where(np.isneginf(x), 0, x).astype(dtype, copy=False)
         sums = p.sum(axis=1, keepdims=True)
-        return np.divide(p, sums, out=np.zeros_like(p), where=sums > 0)
+        normalised: np.ndarray = np.divide(p, sums, out=np.zeros_like(p), where=sums > 0)
+        return normalised
     # shifted in the scores' own precision, then narrowed: logits beyond float32's range
     # (float64 scores of 1e300) lose nothing, where a cast first would make them inf
     shifted = (x - x.max(axis=1, keepdims=True)).astype(dtype, copy=False)
     e = np.exp(shifted)  # exp(-inf) = 0
-    return e / e.sum(axis=1, keepdims=True)
+    softmax: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return softmax
 
 
 __all__ = ["PROB_TOLERANCE", "is_probabilities", "probabilities"]

@@ -58,7 +58,9 @@ class Scores:
     imagenet_m_of: int | None = None
     classified: bool = True
     options: ScoreOptions = ScoreOptions()
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[str, dict[str, np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __len__(self) -> int:
         return len(self.models)
@@ -73,7 +75,7 @@ class Scores:
         """Every figure as an ``(m,)`` array, by column name (computed once)."""
         if "values" not in self._cache:
             self._cache["values"] = values(self)
-        return self._cache["values"]  # type: ignore[no-any-return]
+        return self._cache["values"]
 
     def group_codes(self) -> dict[str, tuple[list[str], np.ndarray]]:
         """Per split: the groups in display order and the group of each class (``C + 1``
@@ -204,9 +206,10 @@ class Scores:
 def _evaluated(counts: np.ndarray) -> np.ndarray:
     """Images predicted and evaluated, from counts (…, B)."""
     b = buckets()
-    return (
+    evaluated: np.ndarray = (
         counts[..., : b.n_cats].sum(axis=-1) - counts[..., K.EXCLUDED] + counts[..., b.unclassified]
     )
+    return evaluated
 
 
 def values(scores: Scores) -> dict[str, np.ndarray]:

@@ -44,7 +44,9 @@ class Csr:
     indptr: np.ndarray
     indices: np.ndarray
     n_classes: int = N_CLASSES
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[str | tuple[str, int], np.ndarray] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     # --- construction ---------------------------------------------------------------------
 
@@ -106,14 +108,14 @@ class Csr:
         """``(n,)`` number of classes in each row."""
         if "sizes" not in self._cache:
             self._cache["sizes"] = np.diff(self.indptr)
-        return self._cache["sizes"]  # type: ignore[no-any-return]
+        return self._cache["sizes"]
 
     @property
     def row_ids(self) -> np.ndarray:
         """``(nnz,)`` row of each stored class."""
         if "row_ids" not in self._cache:
             self._cache["row_ids"] = np.repeat(np.arange(len(self)), self.sizes)
-        return self._cache["row_ids"]  # type: ignore[no-any-return]
+        return self._cache["row_ids"]
 
     @property
     def padded(self) -> np.ndarray:
@@ -125,13 +127,13 @@ class Csr:
             rank = np.arange(self.nnz) - np.repeat(self.indptr[:-1], self.sizes)
             out[self.row_ids, rank] = self.indices
             self._cache["padded"] = out
-        return self._cache["padded"]  # type: ignore[no-any-return]
+        return self._cache["padded"]
 
     def _rows_longer_than(self, j: int) -> np.ndarray:
         key = ("longer", j)
         if key not in self._cache:
             self._cache[key] = np.flatnonzero(self.sizes > j)
-        return self._cache[key]  # type: ignore[no-any-return]
+        return self._cache[key]
 
     def lists(self) -> list[list[int]]:
         """Per row, its classes as a Python list (for JSON and small tables)."""
@@ -188,11 +190,11 @@ class Csr:
         instance a stack of models' top-1 predictions). Negative values are never contained."""
         values = np.asarray(values)
         pad = self.padded
-        out = values == pad[:, 0]
+        out: np.ndarray = values == pad[:, 0]
         for j in range(1, pad.shape[1]):
             rows = self._rows_longer_than(j)
             out[..., rows] |= values[..., rows] == pad[rows, j]
-        return out  # type: ignore[no-any-return]
+        return out
 
     def contains_at(self, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Whether ``values[k]`` is in row ``rows[k]`` (both shape (k,)); a negative row or
@@ -202,7 +204,7 @@ class Csr:
         pad = self.padded
         valid = rows >= 0
         r = np.where(valid, rows, 0)
-        out = (pad[r, 0] == values) & valid
+        out: np.ndarray = (pad[r, 0] == values) & valid
         size = np.where(valid, self.sizes[r], 0)
         sel = np.flatnonzero(size > 1)
         for j in range(1, pad.shape[1]):

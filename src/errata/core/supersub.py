@@ -67,26 +67,31 @@ class SuperclassScores:
     @property
     def errors(self) -> np.ndarray:
         """``(m,)`` top-1 errors in scope."""
-        return self.images - self.correct
+        errors: np.ndarray = self.images - self.correct
+        return errors
 
     @property
     def per_errors(self) -> np.ndarray:
-        return self.per_images - self.per_correct
+        errors: np.ndarray = self.per_images - self.per_correct
+        return errors
 
     @property
     def superclass_correct(self) -> np.ndarray:
         """``(m,)`` predictions sharing a superclass with the true class, correct ones
         included."""
-        return self.correct + self.within
+        correct: np.ndarray = self.correct + self.within
+        return correct
 
     @property
     def across(self) -> np.ndarray:
         """``(m,)`` errors whose prediction shares no superclass with the true class."""
-        return self.errors - self.within
+        across: np.ndarray = self.errors - self.within
+        return across
 
     @property
     def per_across(self) -> np.ndarray:
-        return self.per_errors - self.per_within
+        across: np.ndarray = self.per_errors - self.per_within
+        return across
 
     def values(self) -> dict[str, np.ndarray]:
         """The figures as ``(m,)`` columns: ``images``, ``top1``, ``superclass_accuracy``,

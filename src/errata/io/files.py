@@ -344,7 +344,8 @@ def _exchange(a: Path, b: Path) -> bool:
     ]
     renameat2.restype = ctypes.c_int
     at_fdcwd, rename_exchange = -100, 2
-    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+    done: int = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return done == 0
 
 
 def _link_tree(src: Path, dst: Path) -> None:

@@ -79,39 +79,47 @@ def _sorted_entries(folder: str) -> list[os.DirEntry[str]]:
         return sorted(it, key=lambda e: e.name)
 
 
-def _scan(root: Path) -> tuple[list[str], list[str], list[list]]:
+@dataclass
+class Run:
+    """Consecutive images of one sub-folder (``""``: flat images in the folder itself)."""
+
+    folder: str
+    count: int
+
+
+def _scan(root: Path) -> tuple[list[str], list[str], list[Run]]:
     """The images in ``root`` and in its direct sub-folders, sorted by (sub-folder, name) (a flat
-    image sorts under its own name): relative paths, base names, and runs ``[folder, count]`` of
+    image sorts under its own name): relative paths, base names, and runs (folder, count) of
     consecutive images from one sub-folder (``""``: flat images)."""
     paths: list[str] = []
     names: list[str] = []
-    runs: list[list] = []
+    runs: list[Run] = []
     for e in _sorted_entries(str(root)):
         if e.is_dir():
             files = [f.name for f in _sorted_entries(e.path) if is_image(f.name) and f.is_file()]
             paths.extend(f"{e.name}/{f}" for f in files)
             names.extend(files)
-            runs.append([e.name, len(files)])
+            runs.append(Run(e.name, len(files)))
         elif is_image(e.name) and e.is_file():
             paths.append(e.name)
             names.append(e.name)
-            if runs and runs[-1][0] == "":
-                runs[-1][1] += 1
+            if runs and runs[-1].folder == "":
+                runs[-1].count += 1
             else:
-                runs.append(["", 1])
+                runs.append(Run("", 1))
     return paths, names, runs
 
 
-def _classes(names: list[str], runs: list[list]) -> np.ndarray:
+def _classes(names: list[str], runs: list[Run]) -> np.ndarray:
     """ImageNet class of each image: its wnid folder's (looked up once per folder), or for a flat
     validation image its original label; ``-1`` otherwise."""
     from errata import resources
     from errata.core.names import val_numbers, validation_labels_of
 
     wnid_index = resources.wnid_index()
-    counts = [n for _, n in runs]
-    cls = np.repeat(np.array([wnid_index.get(f, -1) for f, _ in runs], dtype=np.int16), counts)
-    flat = np.repeat(np.array([f == "" for f, _ in runs], dtype=bool), counts)
+    counts = [r.count for r in runs]
+    cls = np.repeat(np.array([wnid_index.get(r.folder, -1) for r in runs], dtype=np.int16), counts)
+    flat = np.repeat(np.array([r.folder == "" for r in runs], dtype=bool), counts)
     if flat.any():
         numbers = val_numbers(np.array(names, dtype=object)[flat])
         cls[flat] = validation_labels_of(numbers)

@@ -343,39 +343,11 @@ def load_predictions(
     if file_names is not None and names_field is None:
         if names is not None:
             notes += (f"{where}: its own file names were replaced by those of --file-names",)
-        if isinstance(file_names, (str, Path)):
-            names = _read_names_file(Path(file_names))
-            names_where = str(file_names)
-        else:
-            names = as_names(file_names)
-            names_where = "file_names"
-        if len(names) != n:
-            raise ErrataInputError(
-                f"{names_where}: {len(names)} file names for {n} prediction rows "
-                f"in {where}; expected one name per row"
-            )
-    used_order = None
-    numbers = None
+        names = _given_names(file_names, n, where)
     remapped = left = 0
     if ds.subset is not None and scores is None:
         topk, remapped, left = _into_subset(topk, ds, outside, where)
-    if not ds.validation:
-        names, numbers = _class_paths(names, ds, where)
-    elif names is None:
-        if n != N_VAL:
-            raise rows_error(where, n)
-        used_order = resolve_order(topk[:, 0], order, where, known=registry_order)
-        names = file_names_for(used_order)
-        numbers = _numbers_in(used_order)
-    else:
-        names = base_names(names)
-        numbers = val_numbers(names)
-        row = first_duplicate_image(names, numbers)
-        if row >= 0:
-            raise ErrataInputError(
-                f"{where}: {row_ref(where, row)}: duplicate file name '{names[row]}'; "
-                "each image may appear once"
-            )
+    names, numbers, used_order = _image_names(names, topk, ds, order, registry_order, where)
     return Predictions(
         file_names=names,
         topk=topk,
@@ -389,6 +361,53 @@ def load_predictions(
         left_outside=left,
         notes=tuple(notes),
     )
+
+
+def _given_names(file_names: str | Path | np.ndarray | list[str], n: int, where: str) -> np.ndarray:
+    """The file names given beside the predictions (``--file-names``: a file, or an array),
+    one per prediction row."""
+    if isinstance(file_names, (str, Path)):
+        names = _read_names_file(Path(file_names))
+        names_where = str(file_names)
+    else:
+        names = as_names(file_names)
+        names_where = "file_names"
+    if len(names) != n:
+        raise ErrataInputError(
+            f"{names_where}: {len(names)} file names for {n} prediction rows "
+            f"in {where}; expected one name per row"
+        )
+    return names
+
+
+def _image_names(
+    names: np.ndarray | None,
+    topk: np.ndarray,
+    ds: D.Dataset,
+    order: Order,
+    registry_order: str | None,
+    where: str,
+) -> tuple[np.ndarray, np.ndarray | None, str | None]:
+    """Each row's image: ``(file_names, validation numbers, row order used)`` — the class
+    paths outside the validation set, the detected row order of a file without names, or its
+    names, each image once."""
+    if not ds.validation:
+        names, numbers = _class_paths(names, ds, where)
+        return names, numbers, None
+    if names is None:
+        if len(topk) != N_VAL:
+            raise rows_error(where, len(topk))
+        used_order = resolve_order(topk[:, 0], order, where, known=registry_order)
+        return file_names_for(used_order), _numbers_in(used_order), used_order
+    names = base_names(names)
+    numbers = val_numbers(names)
+    row = first_duplicate_image(names, numbers)
+    if row >= 0:
+        raise ErrataInputError(
+            f"{where}: {row_ref(where, row)}: duplicate file name '{names[row]}'; "
+            "each image may appear once"
+        )
+    return names, numbers, None
 
 
 def _prediction_path(predictions: str | Path) -> tuple[Path, str | None]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -107,7 +108,9 @@ def csv_data_lines(data: bytes, *, whitespace: bool = False) -> np.ndarray | Non
     lines = data.split(b"\n")
     if lines and not lines[-1].strip():
         lines.pop()
-    blank = (lambda ln: not ln.strip()) if whitespace else (lambda ln: ln in (b"", b"\r"))
+    blank: Callable[[bytes], bool] = (
+        (lambda ln: not ln.strip()) if whitespace else (lambda ln: ln in (b"", b"\r"))
+    )
     full = np.array([not blank(ln) for ln in lines], dtype=bool)
     if full.all():
         return None
@@ -127,7 +130,9 @@ def _check_header(columns: list[str], path: Path) -> None:
         seen.add(c)
 
 
-def _prediction_columns(columns: list[str], path: Path, ds: D.Dataset) -> tuple[list[str], list]:
+def _prediction_columns(
+    columns: list[str], path: Path, ds: D.Dataset
+) -> tuple[list[str], list[str]]:
     """The columns holding the predictions, in order, and notes on the columns not used."""
     ranked = sorted((int(m[1]), c) for c in columns if (m := _RANKED.fullmatch(c)))
     if "prediction" in columns and ranked:
@@ -181,7 +186,8 @@ def _numbers(column: Any, path: Path, name: str) -> np.ndarray:
     if column.null_count:
         row = int(np.argmax(pc.is_null(column).to_numpy(zero_copy_only=False)))
         raise ErrataInputError(f"{path}: {row_ref(path, row)}, column '{name}': missing value")
-    return column.to_numpy()
+    values: np.ndarray = column.to_numpy()
+    return values
 
 
 def _parsed(column: Any, path: Path, name: str) -> Any:

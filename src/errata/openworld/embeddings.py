@@ -21,35 +21,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Literal, NotRequired, TypedDict, cast
 
 import numpy as np
 
-from errata.exceptions import ErrataInputError, require
+from errata.exceptions import ErrataInputError
 from errata.io.files import atomic_path, read_json, write_json
+from errata.openworld.clip import DEFAULT_MODEL as DEFAULT_MODEL
+from errata.openworld.clip import EXTRA as EXTRA
+from errata.openworld.clip import TINY_MODEL as TINY_MODEL
+from errata.openworld.clip import ClipModel as ClipModel
+from errata.openworld.clip import _encode_images, _normalise
+from errata.openworld.clip import encode_texts as encode_texts
+from errata.openworld.clip import load_clip as load_clip
 
-EXTRA = "openworld"  # the optional extra that provides open_clip, torch and faiss
-DEFAULT_MODEL = "ViT-L-14-336"  # the CLIP model of Peychev et al.'s OOV stage
-TINY_MODEL = "errata-tiny-clip"  # random-weight smoke-test config shipped in model_configs/
 SHARD_SIZE = 4096  # images per shard: a few minutes of GPU work lost at most on interruption
 PROMPT = "A photo of a {lemma}."  # zero-shot prompt for WordNet proposals
-_CONFIG_DIR = Path(__file__).parent / "model_configs"
-
-
-@dataclass(frozen=True)
-class ClipModel:
-    """A loaded open_clip model with its preprocessing and tokenizer.
-
-    ``weights`` says in words where the weights came from (open_clip download tag, local
-    checkpoint, or random), and is recorded in every output made with the model.
-    """
-
-    name: str
-    weights: str
-    model: Any
-    preprocess: Any
-    tokenizer: Any
-    device: str
 
 
 @dataclass(frozen=True)
@@ -83,7 +70,10 @@ class Embeddings:
         """``(m,)`` int64 row of each of ``file_names`` in this set, -1 where absent."""
         import pandas as pd
 
-        return pd.Index(self.file_names).get_indexer(np.asarray(file_names, dtype=object))
+        rows: np.ndarray = pd.Index(self.file_names).get_indexer(
+            np.asarray(file_names, dtype=object)
+        )
+        return rows
 
 
 @dataclass(frozen=True)
@@ -99,138 +89,6 @@ class EmbedReport:
     model: str
     weights: str
     seconds: float
-
-
-def _open_clip() -> Any:
-    open_clip = require("open_clip", EXTRA)
-    if TINY_MODEL not in open_clip.list_models():
-        open_clip.add_model_config(str(_CONFIG_DIR))
-    return open_clip
-
-
-def load_clip(
-    model: str = DEFAULT_MODEL,
-    *,
-    pretrained: str | None = "auto",
-    checkpoint: str | Path | None = None,
-    device: str = "auto",
-) -> ClipModel:
-    """Load an open_clip model.
-
-    Parameters
-    ----------
-    model : str
-        An open_clip model name (``open_clip.list_models()``), e.g. ``"ViT-L-14-336"``, or
-        ``"errata-tiny-clip"`` (random weights, for smoke tests).
-    pretrained : str or None
-        open_clip weight tag to download (``"openai"``); ``"auto"`` picks the model's first tag;
-        ``None`` or ``"random"`` leaves the weights random. Ignored when ``checkpoint`` is given.
-    checkpoint : path, optional
-        A local checkpoint file (state dict) for ``model``; used instead of any download.
-    device : str
-        ``"auto"`` (GPU when available), ``"cpu"``, ``"cuda"``, ...
-
-    Raises
-    ------
-    ErrataInputError
-        Unknown model (with close matches), missing checkpoint, a checkpoint that does not fit the
-        model config, or a download that failed.
-    """
-    import difflib
-    import logging
-    import warnings
-
-    from errata.openworld.images import device_auto
-
-    open_clip = _open_clip()
-    names = open_clip.list_models()
-    if model not in names:
-        close = difflib.get_close_matches(model, names, n=5, cutoff=0.5)
-        raise ErrataInputError(
-            f"unknown open_clip model {model!r}"
-            + (f"; close matches: {', '.join(close)}" if close else "; see open_clip.list_models()")
-        )
-    dev = device_auto(device)
-    if checkpoint is not None:
-        ckpt = Path(checkpoint)
-        if not ckpt.is_file():
-            raise ErrataInputError(f"{ckpt}: checkpoint file not found")
-        tag: str | None = str(ckpt)
-        weights = f"local checkpoint {ckpt}"
-    else:
-        tags = open_clip.list_pretrained_tags_by_model(model)
-        tag = (tags[0] if tags else None) if pretrained == "auto" else pretrained
-        tag = None if tag == "random" else tag
-        weights = f"open_clip download '{tag}'" if tag else "random weights (smoke test only)"
-    try:
-        # open_clip logs "initialized randomly" on the root logger; `weights` says it instead
-        logging.disable(logging.WARNING)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            net, _, preprocess = open_clip.create_model_and_transforms(
-                model, pretrained=tag, device=dev
-            )
-    except (RuntimeError, KeyError, ValueError, OSError, EOFError) as exc:
-        first = str(exc).strip().splitlines()
-        detail = next(
-            (
-                ln.strip()
-                for ln in first
-                if "size mismatch" in ln or "Missing" in ln or "Unexpected" in ln
-            ),
-            first[0] if first else type(exc).__name__,
-        )
-        if checkpoint is not None:
-            raise ErrataInputError(
-                f"{checkpoint}: checkpoint does not fit open_clip model {model!r} ({detail[:200]})"
-            ) from None
-        raise ErrataInputError(
-            f"could not load weights '{tag}' for {model!r} ({detail[:200]}); "
-            "offline, pass --checkpoint FILE"
-        ) from None
-    finally:
-        logging.disable(logging.NOTSET)
-    net.eval()
-    return ClipModel(
-        name=model,
-        weights=weights,
-        model=net,
-        preprocess=preprocess,
-        tokenizer=open_clip.get_tokenizer(model),
-        device=dev,
-    )
-
-
-def encode_texts(texts: list[str], clip: ClipModel, *, batch_size: int = 256) -> np.ndarray:
-    """``(len(texts), d)`` float32 L2-normalised text embeddings."""
-    import torch
-
-    out = []
-    with torch.inference_mode():
-        for s in range(0, len(texts), batch_size):
-            tok = clip.tokenizer(texts[s : s + batch_size]).to(clip.device)
-            out.append(clip.model.encode_text(tok).float().cpu().numpy())
-    vec = np.concatenate(out) if out else np.zeros((0, 0), np.float32)
-    return _normalise(vec)
-
-
-def _normalise(vec: np.ndarray) -> np.ndarray:
-    vec = np.asarray(vec, dtype=np.float32)
-    norm = np.linalg.norm(vec, axis=1, keepdims=True)
-    return vec / np.where(norm > 0, norm, 1)
-
-
-def _encode_images(clip: ClipModel, batch: Any) -> np.ndarray:
-    import torch
-
-    with torch.inference_mode():
-        batch = batch.to(clip.device, non_blocking=True)
-        if clip.device == "cuda":  # mixed precision on GPU; embeddings are stored as float16 anyway
-            with torch.autocast("cuda", dtype=torch.float16):
-                vec = clip.model.encode_image(batch)
-        else:
-            vec = clip.model.encode_image(batch)
-    return _normalise(vec.float().cpu().numpy())
 
 
 def embed_folder(
@@ -266,7 +124,7 @@ def embed_folder(
     out = Path(out)
     n = len(folder)
     n_shards = (n + shard_size - 1) // shard_size
-    manifest = {
+    manifest: Manifest = {
         "format": "errata-embeddings/1",
         "model": clip.name,
         "weights": clip.weights,
@@ -285,8 +143,8 @@ def embed_folder(
     skipped: dict[str, str] = {}
     for done, s in enumerate(todo, start=n_shards - len(todo) + 1):
         lo, hi = s * shard_size, min(n, (s + 1) * shard_size)
-        rows_l: list = []
-        vecs_l: list = []
+        rows_l: list[np.ndarray] = []
+        vecs_l: list[np.ndarray] = []
         bad: list[tuple[int, str]] = []
         for rows, batch, skip in iter_batches(
             folder.root,
@@ -343,16 +201,40 @@ def _shard_len(s: int, n: int, size: int) -> int:
     return min(n, (s + 1) * size) - s * size
 
 
-def _read_manifest(path: Path) -> dict[str, Any]:
+class Manifest(TypedDict):
+    """``manifest.json`` of an embedding run (``complete`` and ``n_skipped``: written as the run
+    ends, ``complete: false`` while it runs)."""
+
+    format: str
+    model: str
+    weights: str
+    images: str
+    n_images: int
+    digest: str
+    shard_size: int
+    n_shards: int
+    complete: NotRequired[bool]
+    n_skipped: NotRequired[int]
+
+
+_RESUME_KEYS: tuple[Literal["model", "weights", "digest", "shard_size"], ...] = (
+    "model",
+    "weights",
+    "digest",
+    "shard_size",
+)  # what a resumed run must share with the run that wrote the folder
+
+
+def _read_manifest(path: Path) -> Manifest:
     man = read_json(path, what="the manifest of an `errata openworld embed` run")
     if not isinstance(man, dict) or not isinstance(man.get("n_shards"), int):
         raise ErrataInputError(
             f"{path}: not the manifest of an `errata openworld embed` run (no 'n_shards')"
         )
-    return man
+    return cast(Manifest, man)
 
 
-def _check_resume(out: Path, manifest: dict) -> None:
+def _check_resume(out: Path, manifest: Manifest) -> None:
     path = out / "manifest.json"
     if not path.exists():
         return
@@ -360,7 +242,7 @@ def _check_resume(out: Path, manifest: dict) -> None:
         old = _read_manifest(path)
     except ErrataInputError as exc:
         raise ErrataInputError(f"{exc}; remove {out} to start over") from None
-    for key in ("model", "weights", "digest", "shard_size"):
+    for key in _RESUME_KEYS:
         if old.get(key) != manifest[key]:
             raise ErrataInputError(
                 f"{out}: holds embeddings made with {key}={old.get(key)!r}, this run has "
@@ -467,9 +349,9 @@ def _load_shards(path: Path) -> Embeddings:
             f"{man['n_shards']} shards missing); run the same `errata openworld "
             "embed` command again to finish it"
         )
-    names: list = []
-    cls: list = []
-    vecs: list = []
+    names: list[np.ndarray] = []
+    cls: list[np.ndarray] = []
+    vecs: list[np.ndarray] = []
     skipped: dict[str, str] = {}
     for s in range(man["n_shards"]):
         with np.load(path / _shard_name(s), allow_pickle=False) as z:

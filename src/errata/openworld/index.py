@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import numpy as np
 
@@ -20,6 +20,15 @@ from errata.openworld.embeddings import EXTRA, Embeddings
 
 K_NEIGHBOURS = 10  # neighbours per image in the OOV stage (Peychev et al.)
 _QUERY_BATCH = 8192  # queries per faiss call: bounds the (batch, k) result memory
+
+
+class FaissIndex(Protocol):
+    """What errata uses of a faiss index: its size and width, and the nearest neighbours."""
+
+    ntotal: int
+    d: int
+
+    def search(self, x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 @dataclass(frozen=True)
@@ -36,7 +45,7 @@ class NeighbourIndex:
         The CLIP model the vectors came from; queries must come from the same model.
     """
 
-    index: Any
+    index: FaissIndex
     class_index: np.ndarray
     file_names: np.ndarray
     model: str = ""

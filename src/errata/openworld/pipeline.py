@@ -13,19 +13,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from errata.exceptions import ErrataInputError, arg
 
+if TYPE_CHECKING:
+    from errata.core.evidence import OovStage
+    from errata.core.labelset import LabelSet
+    from errata.openworld.embeddings import Embeddings
+    from errata.openworld.index import NeighbourIndex
+    from errata.openworld.proposals import Proposals
+
 
 @dataclass(frozen=True, eq=False)
 class Bundle:
-    embeddings: Any
-    index: Any
+    embeddings: Embeddings
+    index: NeighbourIndex
     text_embeddings: np.ndarray
-    proposals: Any
+    proposals: Proposals
     source: str
 
 
@@ -87,10 +94,12 @@ def cached_neighbours(bundle: Bundle) -> np.ndarray:
         vectors = bundle.embeddings.vectors
         return {"classes": neighbour_classes(bundle.index, vectors, k=K_NEIGHBOURS)}
 
-    return cached_arrays("openworld-neighbours", _bundle_key(Path(bundle.source)), build)["classes"]
+    arrays = cached_arrays("openworld-neighbours", _bundle_key(Path(bundle.source)), build)
+    classes: np.ndarray = arrays["classes"]
+    return classes
 
 
-def make_stage(bundle: Bundle, labels: Any):  # type: ignore[no-untyped-def]
+def make_stage(bundle: Bundle, labels: LabelSet) -> OovStage:
     """The open-world stage over ``labels``' images, as :class:`errata.core.evidence.OovStage`:
     ``stage(image rows, predictions) -> (claimed, reasons)``.
 
@@ -138,7 +147,7 @@ def make_stage(bundle: Bundle, labels: Any):  # type: ignore[no-untyped-def]
     return stage
 
 
-def stage_for(folder: str | Path | None, labels: Any) -> tuple[Any, str] | None:
+def stage_for(folder: str | Path | None, labels: LabelSet) -> tuple[OovStage, str] | None:
     """The open-world stage over ``labels`` from the bundle in ``folder`` (``None``: none),
     with its name for the outputs; needs the ``openworld`` extra."""
     if folder is None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -54,14 +54,17 @@ MAX_ANCESTOR_STEPS = (
     3  # hypernym steps up from the prediction; beyond that a word is no longer fine
 )
 
+if TYPE_CHECKING:
+    from errata.openworld.clip import ClipModel
+
 
 class Graph(Protocol):
     """The part of :func:`errata.taxonomy.wordnet` the proposals use (by wnid ``n%08d``)."""
 
-    def lemmas(self, wnid: str) -> Any: ...
-    def hypernyms(self, wnid: str) -> Any: ...
-    def hyponyms(self, wnid: str) -> Any: ...
-    def ancestors(self, wnid: str) -> Any: ...
+    def lemmas(self, wnid: str) -> list[str]: ...
+    def hypernyms(self, wnid: str) -> list[str]: ...
+    def hyponyms(self, wnid: str) -> list[str]: ...
+    def ancestors(self, wnid: str) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -106,9 +109,10 @@ class Proposals:
 
     def of(self, class_index: int) -> list[str]:
         """Proposal wnids for one predicted class (before dropping the label's ancestors)."""
-        return self.wnids[
+        wnids: list[str] = self.wnids[
             self.indices[self.indptr[class_index] : self.indptr[class_index + 1]]
         ].tolist()
+        return wnids
 
     def prompts(self, template: str) -> list[str]:
         return [template.format(lemma=lem) for lem in self.lemmas]
@@ -208,7 +212,11 @@ def build_proposals(
 
 
 def text_embeddings(
-    proposals: Proposals, clip: Any, *, cache: str | Path | None = None, template: str | None = None
+    proposals: Proposals,
+    clip: ClipModel,
+    *,
+    cache: str | Path | None = None,
+    template: str | None = None,
 ) -> np.ndarray:
     """``(V, d)`` float32 normalised CLIP text embeddings of every proposal's prompt.
 
@@ -227,7 +235,8 @@ def text_embeddings(
     if cache is not None and Path(cache).is_file():
         with np.load(cache, allow_pickle=False) as z:
             if json.loads(str(z["key"])) == key:
-                return z["vectors"].astype(np.float32)
+                cached: np.ndarray = z["vectors"].astype(np.float32)
+                return cached
     vec = encode_texts(proposals.prompts(template), clip)
     if cache is not None:
         with atomic_path(cache) as tmp, open(tmp, "wb") as fh:
@@ -246,7 +255,8 @@ def load_text_embeddings(path: str | Path, proposals: Proposals) -> np.ndarray:
             raise ErrataInputError(
                 f"{path}: text embeddings are for another proposal vocabulary; recompute them"
             )
-        return z["vectors"].astype(np.float32)
+        vectors: np.ndarray = z["vectors"].astype(np.float32)
+        return vectors
 
 
 def _vocab_digest(p: Proposals) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from errata.core.sparse import Csr
 from errata.exceptions import ErrataInputError
 from errata.openworld.proposals import Proposals
 from errata.resources import N_CLASSES
@@ -22,7 +23,7 @@ from errata.resources import N_CLASSES
 def oov_stage(
     image_index: np.ndarray,
     top1: np.ndarray,
-    multi_labels: np.ndarray,
+    multi_labels: np.ndarray | Csr,
     neighbour_classes: np.ndarray,
     image_embeddings: np.ndarray,
     text_embeddings: np.ndarray,

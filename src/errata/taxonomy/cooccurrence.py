@@ -81,7 +81,8 @@ def leave_one_out(counts: np.ndarray, sets: Any, rows: Any, a: Any, b: Any) -> n
     shape = rows.shape
     r, a1, b1 = rows.ravel(), a.ravel(), b.ravel()
     own = csr.contains_at(r, a1) & csr.contains_at(r, b1)
-    return (counts[a1, b1] - own).reshape(shape)
+    others: np.ndarray = (counts[a1, b1] - own).reshape(shape)
+    return others
 
 
 def spurious_pairs(
@@ -93,7 +94,8 @@ def spurious_pairs(
 
     if min_count < 1:
         raise ErrataInputError(f"spurious_pairs: min_count must be ≥ 1, got {min_count}")
-    return (np.asarray(counts) >= min_count) & ~load(taxonomy).same_superclass
+    pairs: np.ndarray = (np.asarray(counts) >= min_count) & ~load(taxonomy).same_superclass
+    return pairs
 
 
 def real_sets() -> Csr:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from errata import resources
 from errata.core.checks import choice
@@ -70,14 +70,30 @@ class Superclasses:
 
     def superclasses_of(self, class_index: int) -> list[str]:
         """Names of the superclasses that ``class_index`` belongs to."""
-        return self.names[self.members[int(class_index)]].tolist()
+        names: list[str] = self.names[self.members[int(class_index)]].tolist()
+        return names
 
     def members_of(self, name: str) -> np.ndarray:
         """Class indices of superclass ``name``."""
         return np.flatnonzero(self.members[:, self.index(name)])
 
 
-def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Superclasses:
+TOMLTable = dict[str, object]  # a parsed TOML table, its values still to be checked
+
+
+@dataclass
+class _Entry:
+    """One ``[[superclass]]`` entry resolved: its member classes and what it says about them."""
+
+    name: str
+    column: np.ndarray  # (1000,) bool: its members
+    reason: str
+    roots: tuple[str, ...]
+    predicates: tuple[tuple[str, ...], ...]
+    exceptions: dict[tuple[int, int], str]  # (class, superclass) -> reason
+
+
+def parse_superclasses(data: TOMLTable, *, source: str = RESOURCE) -> Superclasses:
     """Resolve parsed TOML into :class:`Superclasses`, validating every entry.
 
     A superclass's members are the classes below its ``roots``, the classes matching one of
@@ -103,86 +119,11 @@ def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Super
     disjoint = data.get("disjoint", False)
     if not isinstance(disjoint, bool):
         raise ErrataInputError(f"{source}: disjoint = {disjoint!r}; expected true or false")
-    graph, ancestry = wordnet(), class_ancestry()
-    names: list[str] = []
-    columns: list[np.ndarray] = []
-    reasons: list[str] = []
-    roots_all: list[tuple[str, ...]] = []
-    predicates_all: list[tuple[tuple[str, ...], ...]] = []
-    exceptions: dict[tuple[int, int], str] = {}
+    parsed: list[_Entry] = []
     for pos, entry in enumerate(entries, start=1):
-        name = entry.get("name") if isinstance(entry, dict) else None
-        where = f"superclass {name!r} (entry {pos})" if name else f"entry {pos}"
-        if not isinstance(name, str) or not name.strip():
-            raise ErrataInputError(f"{source}: {where}: missing 'name'")
-        if name in names:
-            raise ErrataInputError(
-                f"{source}: {where}: duplicate name (also entry {names.index(name) + 1})"
-            )
-        unknown = set(entry) - _KEYS
-        if unknown:
-            raise ErrataInputError(
-                f"{source}: {where}: unknown key {sorted(unknown)[0]!r} "
-                f"(expected {', '.join(sorted(_KEYS))})"
-            )
-        col = np.zeros(N_CLASSES, dtype=bool)
-        roots = []
-        for ref in _list(entry, "roots", source, where):
-            wnid, _, lemma = str(ref).strip().partition(" ")
-            if wnid not in graph:
-                raise ErrataInputError(f"{source}: {where}: roots: unknown WordNet id {wnid!r}")
-            if lemma and lemma not in graph.lemmas(wnid):
-                raise ErrataInputError(
-                    f"{source}: {where}: roots: {wnid} is {graph.name(wnid)!r}, not {lemma!r}"
-                )
-            below = ancestry.below(wnid)
-            if not below.any():
-                raise ErrataInputError(
-                    f"{source}: {where}: roots: {wnid} {graph.name(wnid)} "
-                    "has no ImageNet class below it"
-                )
-            col |= below
-            roots.append(wnid)
-        preds = []
-        for pred in _list(entry, "lemmas", source, where):
-            lemmas = [pred] if isinstance(pred, str) else pred
-            if (
-                not isinstance(lemmas, list)
-                or not lemmas
-                or not all(isinstance(x, str) and x for x in lemmas)
-            ):
-                raise ErrataInputError(
-                    f"{source}: {where}: lemmas: each predicate is a lemma or a list of "
-                    f"lemmas, got {pred!r}"
-                )
-            col |= lemma_members(tuple(lemmas), source=source, where=f"{where}: lemmas")
-            preds.append(tuple(lemmas))
-        s = len(names)
-        for item in _list(entry, "classes", source, where):
-            ref, why = (
-                (item.get("class"), item.get("why")) if isinstance(item, dict) else (item, None)
-            )
-            c = class_ref(source, f"{where}: classes", ref)
-            col[c] = True
-            if why:
-                exceptions[(c, s)] = str(why)
-        for item in _list(entry, "exclude", source, where):
-            if not isinstance(item, dict) or not item.get("why"):
-                raise ErrataInputError(
-                    f"{source}: {where}: exclude: each entry needs "
-                    "{ class = 'wnid name', why = 'reason' }"
-                )
-            c = class_ref(source, f"{where}: exclude", item.get("class"))
-            col[c] = False
-            exceptions[(c, s)] = "excluded: " + str(item["why"])
-        if not col.any():
-            raise ErrataInputError(f"{source}: {where}: empty superclass (no roots or classes)")
-        names.append(name)
-        columns.append(col)
-        reasons.append(str(entry.get("why", "")))
-        roots_all.append(tuple(roots))
-        predicates_all.append(tuple(preds))
-    members = np.stack(columns, axis=1)
+        parsed.append(_parse_entry(entry, pos, [e.name for e in parsed], source))
+    names = [e.name for e in parsed]
+    members = np.stack([e.column for e in parsed], axis=1)
     if disjoint and (members.sum(axis=1) > 1).any():
         c = int(np.flatnonzero(members.sum(axis=1) > 1)[0])
         both = [names[j] for j in np.flatnonzero(members[c])[:2]]
@@ -199,11 +140,95 @@ def parse_superclasses(data: dict[str, Any], *, source: str = RESOURCE) -> Super
     return Superclasses(
         names=np.array(names, dtype=object),
         members=members,
-        reasons=np.array(reasons, dtype=object),
-        roots=tuple(roots_all),
-        exceptions=exceptions,
-        predicates=tuple(predicates_all),
+        reasons=np.array([e.reason for e in parsed], dtype=object),
+        roots=tuple(e.roots for e in parsed),
+        exceptions={k: v for e in parsed for k, v in e.exceptions.items()},
+        predicates=tuple(e.predicates for e in parsed),
     )
+
+
+def _parse_entry(entry: object, pos: int, names: list[str], source: str) -> _Entry:
+    """Entry ``pos`` (from 1) of the file, checked; ``names``: the entries before it."""
+    name = entry.get("name") if isinstance(entry, dict) else None
+    where = f"superclass {name!r} (entry {pos})" if name else f"entry {pos}"
+    if not isinstance(entry, dict) or not isinstance(name, str) or not name.strip():
+        raise ErrataInputError(f"{source}: {where}: missing 'name'")
+    if name in names:
+        raise ErrataInputError(
+            f"{source}: {where}: duplicate name (also entry {names.index(name) + 1})"
+        )
+    unknown = set(entry) - _KEYS
+    if unknown:
+        raise ErrataInputError(
+            f"{source}: {where}: unknown key {sorted(unknown)[0]!r} "
+            f"(expected {', '.join(sorted(_KEYS))})"
+        )
+    col, roots = _roots_column(entry, source, where)
+    preds = []
+    for pred in _list(entry, "lemmas", source, where):
+        lemmas = [pred] if isinstance(pred, str) else pred
+        if (
+            not isinstance(lemmas, list)
+            or not lemmas
+            or not all(isinstance(x, str) and x for x in lemmas)
+        ):
+            raise ErrataInputError(
+                f"{source}: {where}: lemmas: each predicate is a lemma or a list of "
+                f"lemmas, got {pred!r}"
+            )
+        col |= lemma_members(tuple(lemmas), source=source, where=f"{where}: lemmas")
+        preds.append(tuple(lemmas))
+    s = len(names)
+    exceptions: dict[tuple[int, int], str] = {}
+    for item in _list(entry, "classes", source, where):
+        ref, why = (item.get("class"), item.get("why")) if isinstance(item, dict) else (item, None)
+        c = class_ref(source, f"{where}: classes", ref)
+        col[c] = True
+        if why:
+            exceptions[(c, s)] = str(why)
+    for item in _list(entry, "exclude", source, where):
+        if not isinstance(item, dict) or not item.get("why"):
+            raise ErrataInputError(
+                f"{source}: {where}: exclude: each entry needs "
+                "{ class = 'wnid name', why = 'reason' }"
+            )
+        c = class_ref(source, f"{where}: exclude", item.get("class"))
+        col[c] = False
+        exceptions[(c, s)] = "excluded: " + str(item["why"])
+    if not col.any():
+        raise ErrataInputError(f"{source}: {where}: empty superclass (no roots or classes)")
+    return _Entry(
+        name=name,
+        column=col,
+        reason=str(entry.get("why", "")),
+        roots=tuple(roots),
+        predicates=tuple(preds),
+        exceptions=exceptions,
+    )
+
+
+def _roots_column(entry: TOMLTable, source: str, where: str) -> tuple[np.ndarray, list[str]]:
+    """``(1000,)`` bool: the classes below the entry's ``roots``, and the roots' WordNet ids."""
+    graph, ancestry = wordnet(), class_ancestry()
+    col = np.zeros(N_CLASSES, dtype=bool)
+    roots = []
+    for ref in _list(entry, "roots", source, where):
+        wnid, _, lemma = str(ref).strip().partition(" ")
+        if wnid not in graph:
+            raise ErrataInputError(f"{source}: {where}: roots: unknown WordNet id {wnid!r}")
+        if lemma and lemma not in graph.lemmas(wnid):
+            raise ErrataInputError(
+                f"{source}: {where}: roots: {wnid} is {graph.name(wnid)!r}, not {lemma!r}"
+            )
+        below = ancestry.below(wnid)
+        if not below.any():
+            raise ErrataInputError(
+                f"{source}: {where}: roots: {wnid} {graph.name(wnid)} "
+                "has no ImageNet class below it"
+            )
+        col |= below
+        roots.append(wnid)
+    return col, roots
 
 
 @cache
@@ -269,7 +294,7 @@ def lemma_members(lemmas: tuple[str, ...], *, source: str = "", where: str = "")
     return np.asarray(mat[:, [col[x] for x in lemmas]].all(axis=1), dtype=bool)
 
 
-def _list(entry: dict[str, Any], key: str, source: str, where: str) -> list[Any]:
+def _list(entry: TOMLTable, key: str, source: str, where: str) -> list[object]:
     value = entry.get(key, [])
     if not isinstance(value, list):
         raise ErrataInputError(f"{source}: {where}: '{key}' must be a list")
@@ -319,7 +344,7 @@ def _first_shared() -> np.ndarray:
     return out
 
 
-def shared_superclass(a: Any, b: Any) -> np.ndarray:
+def shared_superclass(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """Index of one superclass shared by classes ``a`` and ``b`` (``-1`` when none), elementwise.
 
     Parameters
@@ -338,4 +363,5 @@ def shared_superclass(a: Any, b: Any) -> np.ndarray:
             not np.issubdtype(arr.dtype, np.integer) or arr.min() < 0 or arr.max() >= N_CLASSES
         ):
             raise ErrataInputError(f"shared_superclass: {label} must hold class indices 0..999")
-    return _first_shared()[a_arr, b_arr]
+    shared: np.ndarray = _first_shared()[a_arr, b_arr]
+    return shared
