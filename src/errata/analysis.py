@@ -20,6 +20,7 @@ from errata.core.evidence import Context, SpuriousRule, Taxonomy
 from errata.core.labelset import LabelSet
 from errata.core.names import Alignment
 from errata.core.pipeline import Classified
+from errata.core.population import Comparability
 from errata.core.scoring import Scores, make_scores, score
 from errata.io.evidence import Options, context, options_for, options_from
 from errata.io.predictions import Order, Predictions
@@ -253,7 +254,7 @@ class Analysis:
             outside=self.outside,
         )
 
-    def published(self) -> dict[str, Any]:
+    def published(self) -> Comparability:
         """Whether these figures can stand beside the 962 published models of Peychev et al.
         (2023): :func:`errata.core.population.comparability` of this run's settings."""
         from errata.core.population import comparability

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -51,6 +51,8 @@ from errata.core.spurious import (
 )
 from errata.resources import N_CLASSES
 
+Source = str | list[str]  # one entry of Context.sources: a description, or one per file
+
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class Taxonomy:
@@ -78,7 +80,7 @@ class Taxonomy:
     superclass_names: np.ndarray
     lca_height: np.ndarray
     groups: Mapping[str, np.ndarray]
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_classes(self) -> int:
@@ -89,14 +91,14 @@ class Taxonomy:
         """``(C, C)`` bool: the two classes share a superclass."""
         if "same" not in self._cache:
             self._cache["same"] = same_superclass_of(self.superclass_members)
-        return self._cache["same"]  # type: ignore[no-any-return]
+        return self._cache["same"]
 
     @property
     def first_shared(self) -> np.ndarray:
         """``(C, C)`` int16: the first superclass (file order) two classes share, ``-1`` none."""
         if "first" not in self._cache:
             self._cache["first"] = first_shared_of(self.superclass_members)
-        return self._cache["first"]  # type: ignore[no-any-return]
+        return self._cache["first"]
 
 
 def same_superclass_of(members: np.ndarray) -> np.ndarray:
@@ -163,7 +165,7 @@ class Context:
     rejections: Rejections | None = None
     rejection_rows: np.ndarray | None = None  # (n,) row of each image in rejections, -1 none
     spurious: SpuriousRule = DEFAULT_SPURIOUS
-    sources: Mapping[str, Any] = field(default_factory=dict)
+    sources: Mapping[str, Source] = field(default_factory=dict)  # what was used, in words
     # "peychev2023": the published decision order and per-group counting (errata.core.pipeline)
     preset: str | None = None
     # the needs this context meets (errata.core.categories.Need.key): a stage runs when its
@@ -199,7 +201,7 @@ def make_context(
     else:
         cooc_rows = NameIndex.of(cooc.file_names).rows(labels.file_names)
     nonproto = nonprototypical or NonPrototypical.none(len(labels))
-    sources = {
+    sources: dict[str, Source] = {
         "taxonomy": taxonomy.name,
         "cooccurrence": cooc.description or f"label set '{cooc.name}'",
         "rejected_proposals": rejections.description if rejections is not None else "none",
@@ -243,7 +245,7 @@ def with_spurious(ctx: Context, rule: SpuriousRule) -> Context:
     text = f"{rule.name or 'custom'}: {rule.describe()}"
     if uses_raters and ctx.rejections is None:
         text += " (no rater evidence given: co-occurrence only)"
-    sources = {**ctx.sources, "spurious_rule": text}
+    sources: dict[str, Source] = {**ctx.sources, "spurious_rule": text}
     return dataclasses.replace(ctx, cooccurrence=cooc, spurious=rule, sources=sources)
 
 
@@ -269,6 +271,7 @@ __all__ = [
     "spurious_evidence",
     "with_spurious",
     "Context",
+    "Source",
     "Cooccurrence",
     "NonPrototypical",
     "OovStage",

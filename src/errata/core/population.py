@@ -12,11 +12,61 @@ run's figures among the population's; the published band of each category share 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
 from errata.core import categories as K
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Settings = Mapping[str, object]  # a run's settings, as metrics.json / study.json record them
+
+
+class Difference(TypedDict):
+    """One setting in which a run differs from the published figures."""
+
+    setting: str
+    this_run: str
+    published: str
+    to_match: str
+    flag: str
+
+
+class Figures(TypedDict):
+    """Which of a run's figures are comparable with the published ones."""
+
+    top1: bool
+    mla: bool
+    shares: bool
+
+
+class Comparability(TypedDict):
+    """:func:`comparability`'s verdict."""
+
+    comparable: bool
+    figures: Figures
+    differences: list[Difference]
+    note: str
+
+
+class Placed(TypedDict, total=False):
+    """One figure of a run among the population's (:func:`placement`)."""
+
+    value: float | None
+    comparable: bool
+    below: float  # the share of published models below it (comparable figures only)
+    population_median: float
+
+
+def setting_names(settings: Settings, key: str) -> list[str]:
+    """A list setting (``experts``, ``proposals``) as strings; none when unset."""
+    value = settings.get(key)
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [str(value)] if isinstance(value, str) and value else []
+
 
 # the error categories of the paper's plots, and their share's denominator (MLE)
 MLE_CATEGORIES = (
@@ -37,7 +87,7 @@ PUBLISHED_EXPERTS = {  # registry name: file name, both accepted
 }
 
 
-def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) -> dict[str, Any]:
+def comparability(settings: Settings, *, full_val: bool | None = None) -> Comparability:
     """Whether a run's figures can stand beside the published ones.
 
     Parameters
@@ -68,7 +118,7 @@ def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) 
     >>> c["note"].split("(")[1].split(")")[0]
     'to match, run with --labels shankar --preset peychev2023 --openworld BUNDLE'
     """
-    diffs: list[dict[str, str]] = []
+    diffs: list[Difference] = []
     labels = str(settings.get("labels", ""))
     if labels != PUBLISHED_LABELS:
         diffs.append(
@@ -107,14 +157,14 @@ def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) 
                 }
             )
     if preset == PUBLISHED_PRESET:  # the preset takes the expert files in the data directory
-        experts = {str(e).rsplit("/", 1)[-1] for e in settings.get("experts") or ()}
+        experts = {e.rsplit("/", 1)[-1] for e in setting_names(settings, "experts")}
         missing = [n for n, f in PUBLISHED_EXPERTS.items() if not experts & {n, f}]
         if missing:
             diffs.append(
                 {
                     "setting": "experts",
                     "this_run": ", ".join(sorted(experts)) or "no expert files",
-                    "published": "non-prototypical images of both expert files of Vasudevan et al.",
+                    "published": K.EXPERTS.published,
                     "to_match": " and ".join(f"errata data fetch {n}" for n in missing),
                     "flag": " and ".join(f"errata data fetch {n}" for n in missing),
                 }
@@ -132,7 +182,7 @@ def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) 
     top1_ok = full_val is not False
     shares_ok = not diffs
     mla_ok = labels == PUBLISHED_LABELS
-    figures = {"top1": top1_ok, "mla": mla_ok, "shares": shares_ok}
+    figures: Figures = {"top1": top1_ok, "mla": mla_ok, "shares": shares_ok}
     if shares_ok and top1_ok:
         note = "comparable: the run's settings are those of the published figures"
     else:
@@ -158,28 +208,32 @@ def comparability(settings: Mapping[str, Any], *, full_val: bool | None = None) 
 
 
 def placement(
-    values: Mapping[str, float], pop: Any, *, figures: Mapping[str, bool]
-) -> dict[str, Any]:
+    values: Mapping[str, float | None], pop: pd.DataFrame, *, figures: Figures
+) -> dict[str, Placed]:
     """Where a run's figures fall among the population: per figure, the value, whether it is
     comparable, and (only when it is) the share of published models below it.
 
     ``values`` holds ``top1``, ``mla_overlap`` and the shares ``share_<category>`` (of the
     multi-label errors as the paper counts them), as fractions.
     """
-    out: dict[str, Any] = {}
+    out: dict[str, Placed] = {}
     for key, value in values.items():
-        ok = figures.get({"top1": "top1", "mla_overlap": "mla"}.get(key, "shares"), False)
+        which = {"top1": "top1", "mla_overlap": "mla"}.get(key, "shares")
+        ok = bool(figures.get(which, False))
         known = value is not None and bool(np.isfinite(value))
-        row: dict[str, Any] = {"value": float(value) if known else None, "comparable": ok}
+        row: Placed = {
+            "value": float(value) if value is not None and known else None,
+            "comparable": ok,
+        }
         series = population_values(pop, key) if ok and known else None
-        if series is not None:
+        if series is not None and value is not None:
             row["below"] = float(np.mean(series < value))
             row["population_median"] = float(np.median(series))
         out[key] = row
     return out
 
 
-def population_values(pop: Any, key: str) -> np.ndarray | None:
+def population_values(pop: pd.DataFrame, key: str) -> np.ndarray | None:
     """A figure of every published model: ``top1``, ``mla_overlap`` or ``share_<n_category>``
     (that category's share of the multi-label errors as the paper counts them)."""
     if key.startswith("share_"):
@@ -221,7 +275,7 @@ def run_shares(counts: Mapping[str, float], *, not_run: Sequence[str] = ()) -> d
     }
 
 
-def not_run(settings: Mapping[str, Any]) -> list[str]:
+def not_run(settings: Settings) -> list[str]:
     """The ``n_<category>`` columns whose stage had no evidence in a run with ``settings``: the
     registered error categories (:data:`errata.core.categories.ERRORS`) whose ``needs`` the
     settings do not meet — for a category others count in (non-prototypical, with its
@@ -250,7 +304,13 @@ def published_needs() -> tuple[K.Need, ...]:
 
 
 __all__ = [
+    "Comparability",
+    "Difference",
+    "Figures",
     "MLE_CATEGORIES",
+    "Placed",
+    "Settings",
+    "setting_names",
     "PUBLISHED_EXPERTS",
     "PUBLISHED_LABELS",
     "PUBLISHED_PRESET",

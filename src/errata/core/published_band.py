@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 
 from errata.core.band import MIN_MODELS, QUANTILES, WINDOW, band
 from errata.core.categories import slug
 from errata.core.pipeline import PUBLISHED_ORDER
-from errata.core.population import PUBLISHED_TAXONOMY, comparability, not_run
+from errata.core.population import (
+    PUBLISHED_TAXONOMY,
+    Settings,
+    comparability,
+    not_run,
+    setting_names,
+)
 
 # the categories with a published counterpart, in the published decision order (errata names)
 BAND_CATEGORIES = PUBLISHED_ORDER
@@ -28,9 +34,36 @@ BAND_SOURCE = (
 )
 
 
-def band_settings_reasons(
-    settings: Mapping[str, Any], *, full_val: bool | None
-) -> dict[str, list[str]]:
+class BandCategory(TypedDict, total=False):
+    """One category of one run's band (:meth:`RunBands.category`)."""
+
+    share: float | None
+    low: float | None
+    high: float | None
+    high_with_not_run: float | None
+    n_models: int
+    outside: bool | None
+    inside_with_not_run: bool | None
+    direction: str | None
+    reasons: list[str]
+
+
+class Band(TypedDict, total=False):
+    """One run's band (:meth:`RunBands.model`), as :func:`band_json` gives it (``available``;
+    without a band, ``available`` false and the ``note`` saying why)."""
+
+    available: bool
+    top1: float
+    window: float
+    quantiles: list[float]
+    n_models: int
+    source: str
+    categories: dict[str, BandCategory]
+    outside: list[str]
+    note: str
+
+
+def band_settings_reasons(settings: Settings, *, full_val: bool | None) -> dict[str, list[str]]:
     """Per band category (key), why a run with ``settings`` may stand apart from the published
     models: the settings of :func:`comparability` that differ, read per category, plus what it
     does not list (errata's order of overlapping classes, rejected-proposal evidence)."""
@@ -66,7 +99,7 @@ def band_settings_reasons(
         for k in BAND_KEYS[i + 1 :]:
             if k not in skipped:
                 out[k].append(f"{name} did not run: the errors it would take may fall here")
-    proposals = [str(p) for p in settings.get("proposals") or ()]
+    proposals = setting_names(settings, "proposals")
     if proposals:
         what = ", ".join(p.rsplit("/", 1)[-1] for p in proposals)
         out["spurious_correlation"].append(
@@ -117,9 +150,10 @@ class RunBands:
 
     def outside(self) -> np.ndarray:
         """``(m, 6)`` bool: the share is outside its band."""
-        return np.abs(np.nan_to_num(self.position)) > 0
+        off: np.ndarray = np.abs(np.nan_to_num(self.position)) > 0
+        return off
 
-    def category(self, j: int, c: int, *, position: np.ndarray | None = None) -> dict[str, Any]:
+    def category(self, j: int, c: int, *, position: np.ndarray | None = None) -> BandCategory:
         """JSON of model ``j``, category ``c`` (snake_case keys); ``position`` is
         :attr:`position` when the caller has it (a study's thousand models)."""
         pos = (self.position if position is None else position)[j, c]
@@ -144,14 +178,16 @@ class RunBands:
 
     def model(
         self, j: int = 0, *, reasons: bool = True, position: np.ndarray | None = None
-    ) -> dict[str, Any]:
+    ) -> Band:
         """JSON of model ``j``: its top-1, the window, the models in it and per category
         (snake_case key) :meth:`category` (with ``reasons`` unless told otherwise)."""
         pos = self.position if position is None else position
-        cats = {}
+        cats: dict[str, BandCategory] = {}
         for c, k in enumerate(BAND_KEYS):
             one = self.category(j, c, position=pos)
-            cats[k] = one | ({"reasons": self.reasons[k]} if reasons else {})
+            if reasons:
+                one["reasons"] = self.reasons[k]
+            cats[k] = one
         off = np.abs(np.nan_to_num(pos[j])) > 0
         outside = [BAND_CATEGORIES[c] for c in np.flatnonzero(off).tolist()]
         return {
@@ -201,7 +237,7 @@ def bands_among(
     top1: np.ndarray | float,
     counts: Mapping[str, np.ndarray | float],
     errors: np.ndarray | float,
-    settings: Mapping[str, Any],
+    settings: Settings,
     *,
     full_val: bool | None = True,
 ) -> RunBands:
@@ -265,22 +301,25 @@ def bands_among(
 
 def band_json(
     bands: RunBands | str, j: int = 0, *, reasons: bool = True, position: np.ndarray | None = None
-) -> dict[str, Any]:
+) -> Band:
     """JSON of one run's band (:meth:`RunBands.model`), or ``{"available": false, "note"}``."""
     if isinstance(bands, str):
         return {"available": False, "note": bands}
-    one = bands.model(j, reasons=reasons, position=position)
-    return {"available": bool(np.isfinite(bands.low[j]).any())} | one
+    out: Band = {"available": bool(np.isfinite(bands.low[j]).any())}
+    out.update(bands.model(j, reasons=reasons, position=position))
+    return out
 
 
-def with_band(summary: Mapping[str, Any], band: Mapping[str, Any]) -> dict[str, Any]:
+def with_band(summary: Mapping[str, object], band: Band) -> dict[str, object]:
     """An error summary (``{"categories": {name: {count, share, …}}, …}``) with each band
     category's ``published_band`` (its ``band_json`` entry; None without a band)."""
-    cats = dict(summary.get("categories", {}))
+    got = summary.get("categories")
+    cats: dict[str, object] = dict(got) if isinstance(got, Mapping) else {}
     per = band.get("categories", {})
     for name, key in zip(BAND_CATEGORIES, BAND_KEYS, strict=True):
-        if name in cats:
-            cats[name] = dict(cats[name]) | {"published_band": per.get(key)}
+        row = cats.get(name)
+        if isinstance(row, Mapping):
+            cats[name] = dict(row) | {"published_band": per.get(key)}
     return dict(summary) | {"categories": cats}
 
 
@@ -288,6 +327,8 @@ __all__ = [
     "BAND_CATEGORIES",
     "BAND_KEYS",
     "BAND_SOURCE",
+    "Band",
+    "BandCategory",
     "RunBands",
     "band_json",
     "band_settings_reasons",

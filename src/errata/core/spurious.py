@@ -75,7 +75,7 @@ class Rejections:
     threshold: np.ndarray  # (C, C) int16
     alpha: float = REJECTION_ALPHA
     description: str = ""
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def holding(self) -> np.ndarray:
@@ -85,7 +85,7 @@ class Rejections:
             self._cache["holding"] = np.bincount(idx, minlength=self.sets.n_classes).astype(
                 np.int32
             )
-        return self._cache["holding"]  # type: ignore[no-any-return]
+        return self._cache["holding"]
 
     @property
     def margin(self) -> np.ndarray:
@@ -93,7 +93,7 @@ class Rejections:
         if "margin" not in self._cache:
             m = self.counts.astype(np.int32) - self.threshold
             self._cache["margin"] = np.clip(m, -32_768, 32_767).astype(np.int16)
-        return self._cache["margin"]  # type: ignore[no-any-return]
+        return self._cache["margin"]
 
     @classmethod
     def of(
@@ -226,7 +226,7 @@ def cooccurring(ctx: Context, image: np.ndarray, lab: np.ndarray, pred: np.ndarr
     """``(k,)`` int32: the number of *other* images of the co-occurrence source whose label
     sets hold both ``lab`` and ``pred`` (for errors on ``image`` of the context's label set)."""
     cooc = ctx.cooccurrence
-    counts = cooc.counts[lab, pred].astype(np.int32)
+    counts: np.ndarray = cooc.counts[lab, pred].astype(np.int32)
     own_set = cooc.sets is ctx.labels.evidence_sets and cooc.file_names is ctx.labels.file_names
     if own_set:  # S_i holds the label; it holds the prediction only as the original label
         counts -= pred == ctx.labels.original[image]
@@ -242,7 +242,8 @@ def rejected_elsewhere(
     """``(k,)`` int32: the number of *other* rated images holding ``lab`` where raters rejected
     ``pred`` (``rows``: the image's row in ``rej``, ``-1`` when it was not rated)."""
     own = rej.sets.contains_at(rows, lab) & rej.rejected.contains_at(rows, pred)
-    return rej.counts[lab, pred].astype(np.int32) - own
+    out: np.ndarray = rej.counts[lab, pred].astype(np.int32) - own
+    return out
 
 
 def rejected_above_chance(
@@ -260,12 +261,14 @@ def holding_others(ctx: Context, image: np.ndarray, lab: np.ndarray, of: str) ->
     if of == "rated":
         assert ctx.rejections is not None and ctx.rejection_rows is not None
         rej = ctx.rejections
-        return rej.holding[lab] - rej.sets.contains_at(ctx.rejection_rows[image], lab)
+        rated: np.ndarray = rej.holding[lab] - rej.sets.contains_at(ctx.rejection_rows[image], lab)
+        return rated
     cooc = ctx.cooccurrence
-    counts = cooc.counts[lab, lab].astype(np.int32)
+    counts: np.ndarray = cooc.counts[lab, lab].astype(np.int32)
     if cooc.sets is ctx.labels.evidence_sets and cooc.file_names is ctx.labels.file_names:
         return counts - 1  # the image's own set holds its label
-    return counts - cooc.sets.contains_at(ctx.cooc_rows[image], lab)
+    others: np.ndarray = counts - cooc.sets.contains_at(ctx.cooc_rows[image], lab)
+    return others
 
 
 def rejected_share(

@@ -38,11 +38,15 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from errata.exceptions import ErrataInputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 N_MODELS = 962  # models in the published files
 DATASETS = ("imagenet", "imagenet-a")
@@ -174,7 +178,7 @@ _COUNTS = (
 )
 
 
-def _read_csv(path: Any, where: str, required: Sequence[str]) -> Any:
+def _read_csv(path: str | Path, where: str, required: Sequence[str]) -> pd.DataFrame:
     import pandas as pd
 
     try:
@@ -190,7 +194,7 @@ def _read_csv(path: Any, where: str, required: Sequence[str]) -> Any:
     return frame
 
 
-def _stats(frame: Any, where: str, dataset: str) -> Any:
+def _stats(frame: pd.DataFrame, where: str, dataset: str) -> pd.DataFrame:
     """One published statistics file in errata's vocabulary (values checked)."""
     import pandas as pd
 
@@ -241,7 +245,7 @@ def _stats(frame: Any, where: str, dataset: str) -> Any:
     return out
 
 
-def population(*, datasets: Sequence[str] = DATASETS) -> Any:
+def population(*, datasets: Sequence[str] = DATASETS) -> pd.DataFrame:
     """The published per-model results, one row per model (962), from the data directory.
 
     Columns: ``model`` (the model's name in timm / torchvision / Hugging Face, as published),
@@ -281,7 +285,7 @@ def population(*, datasets: Sequence[str] = DATASETS) -> Any:
         str(summary_path),
         ("model_id", "source", "arch", "arch_group", "arch_family", "dataset", "extra_annotations"),
     )
-    out: Any = None
+    out: pd.DataFrame | None = None
     for dataset in datasets:
         prefix = "" if dataset == "imagenet" else "imagenet_a_"
         parts = []
@@ -306,7 +310,7 @@ def population(*, datasets: Sequence[str] = DATASETS) -> Any:
     return out
 
 
-def _metadata(stats: Any, summary: Any, where: str) -> Any:
+def _metadata(stats: pd.DataFrame, summary: pd.DataFrame, where: str) -> pd.DataFrame:
     """Model metadata: the statistics file's, joined with models_summary.csv by model name."""
     import pandas as pd
 
@@ -337,7 +341,7 @@ def _metadata(stats: Any, summary: Any, where: str) -> Any:
     return meta
 
 
-def _annotations(value: Any) -> list[str]:
+def _annotations(value: object) -> list[str]:
     """``"['Distillation']"`` → ``['Distillation']`` (a literal, never evaluated as code)."""
     try:
         got = ast.literal_eval(str(value))

@@ -8,13 +8,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from errata.core.population import Settings
 from errata.core.published_band import BAND_KEYS, RunBands, bands_among
 from errata.exceptions import ErrataInputError
 from errata.io.population import _REQUIRED, _read_csv, _stats, stats_name
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BAND_FILE = stats_name("imagenet", "all")  # registry name of the file the band is read from
 # the categories with a published counterpart, in the published decision order (errata names)
@@ -67,7 +71,7 @@ def run_bands(
     top1: np.ndarray | float,
     counts: Mapping[str, np.ndarray | float],
     errors: np.ndarray | float,
-    settings: Mapping[str, Any],
+    settings: Settings,
     *,
     full_val: bool | None = True,
     path: str | Path | None = None,
@@ -99,7 +103,7 @@ def bands_of(
     top1: np.ndarray | float | None,
     counts: Mapping[str, np.ndarray | float],
     errors: np.ndarray | float,
-    settings: Mapping[str, Any],
+    settings: Settings,
     *,
     full_val: bool | None = True,
 ) -> RunBands | str:
@@ -127,7 +131,7 @@ def bands_of(
     return run_bands(top1, counts, errors, settings, full_val=full_val)
 
 
-def models_bands(models: Any, settings: Mapping[str, Any] | None) -> RunBands | str:
+def models_bands(models: pd.DataFrame, settings: Settings | None) -> RunBands | str:
     """The bands of every model of a study's models table (one vectorised call; a model of
     another test set has no band), or why there are none."""
     from errata.core.datasets import DEFAULT

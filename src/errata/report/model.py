@@ -20,9 +20,9 @@ from errata.experts import open_world_note
 from errata.report import _render as R
 from errata.report import population as PR
 from errata.report.model_facts import (
-    BREAKDOWN,
     N_PAIRS,
     ModelFacts,
+    breakdown_categories,
     confused_label,
     facts,
 )
@@ -272,7 +272,7 @@ def category_rows(summary: dict[str, Any]) -> list[CategoryRow]:
             "count": row["count"],
             "share": row.get("share"),
             "top1_share": row["count"] / top1_errors
-            if c in BREAKDOWN and top1_errors and not row.get("status")
+            if c in breakdown_categories() and top1_errors and not row.get("status")
             else None,
             "status": row.get("status", ""),
             "color": R.category_color(c),
@@ -307,7 +307,7 @@ def population_section(analysis: Analysis) -> PR.Section:
 
 
 __all__ = [
-    "BREAKDOWN",
+    "breakdown_categories",
     "GRID_SHARE",
     "GRID_SIZE",
     "N_GRID",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypedDict
 import numpy as np
 
 from errata.report import _render as R
-from errata.report.model_facts import BREAKDOWN, Breakdown, ModelFacts, facts
+from errata.report.model_facts import Breakdown, ModelFacts, breakdown_categories, facts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,7 +31,7 @@ class MLAVariant(TypedDict):
 
 def breakdown_figure(breakdown: Breakdown, title: str) -> Figure:
     """Stacked horizontal bars: what the top-1 errors are, as shares, one bar per group."""
-    cats = [c for c in BREAKDOWN if any(row[c] for _, row in breakdown)]
+    cats = [c for c in breakdown_categories() if any(row[c] for _, row in breakdown)]
     fig, ax = R.figure(7.5, 0.45 * len(breakdown) + 1.3)
     y = np.arange(len(breakdown))[::-1]
     totals = np.array([max(sum(row.values()), 1) for _, row in breakdown], dtype=np.float64)

@@ -10,7 +10,7 @@ Used by both reports (:mod:`errata.report.model`, :mod:`errata.report.study`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, SupportsFloat, TypedDict
+from typing import TYPE_CHECKING, SupportsFloat, TypedDict
 
 import numpy as np
 
@@ -26,7 +26,10 @@ if TYPE_CHECKING:
     from markupsafe import Markup
     from matplotlib.figure import Figure
 
-Run = tuple[str, dict[str, float], "Mapping[str, bool] | None"]
+    from errata.core.population import Comparability, Figures
+    from errata.core.population import Placed as Placement
+
+Run = tuple[str, dict[str, float], "Figures | None"]
 # ^ a run drawn on the plots: name, figures (run_values), which figures are comparable (None:
 #   the section's verdict holds)
 
@@ -40,14 +43,14 @@ class BandTable(TypedDict):
 
 class Placed(TypedDict):
     model: str
-    figures: dict[str, Any]  # errata.core.population.placement
+    figures: dict[str, Placement]  # errata.core.population.placement
 
 
 class Section(TypedDict, total=False):
     """The template context of the section (:func:`section`); the reports add ``svg`` (the
     figure inline) and a study its notes on models judged apart and placed."""
 
-    comparability: dict[str, Any]  # errata.core.population.comparability
+    comparability: Comparability
     present: bool
     band: BandTable
     fetch: str
@@ -225,7 +228,7 @@ def band_study(bands: PB.RunBands | str) -> BandTable:
 
 def section(
     runs: Sequence[Run | tuple[str, dict[str, float]]],
-    comparable: dict[str, Any],
+    comparable: Comparability,
     *,
     band: BandTable | None = None,
     n_placed: int = 20,

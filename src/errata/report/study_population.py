@@ -14,6 +14,8 @@ from errata.resources import N_VAL
 if TYPE_CHECKING:
     import pandas as pd
 
+    from errata.core.population import Comparability, Figures
+
 N_PLACED = 50  # models listed in the placement table (all are drawn)
 
 
@@ -72,7 +74,7 @@ def population_section(models: pd.DataFrame, meta: Mapping[str, Any]) -> PR.Sect
 
 def per_model_comparability(
     models: pd.DataFrame, settings: dict[str, Any]
-) -> tuple[dict[str, Any], list[dict[str, bool]], str]:
+) -> tuple[Comparability, list[Figures], str]:
     """Whether the study's validation models stand beside the published ones, model by model:
     (the study's verdict for a model that covers the 50,000 images — or for none, when no model
     does —, each model's ``figures``, and a sentence on the models whose verdict differs: those

@@ -52,7 +52,7 @@ from errata.core import datasets as D
 from errata.core.checks import OUTSIDE, choice
 from errata.core.evidence import SpuriousRule, Taxonomy
 from errata.core.labelset import LabelSet
-from errata.core.population import comparability
+from errata.core.population import Comparability, comparability
 from errata.core.scoring import MODEL_BATCH as MODEL_BATCH
 from errata.exceptions import ErrataInputError, on_command_line
 from errata.io import discover, files
@@ -339,7 +339,7 @@ class _Run:
         }
 
 
-def published_of(models: Any, settings: dict[str, Any] | None) -> dict[str, Any] | None:
+def published_of(models: Any, settings: dict[str, Any] | None) -> Comparability | None:
     """Whether the study's ImageNet-validation models can stand beside the 962 published ones
     (:func:`errata.core.population.comparability`); None without validation models."""
     if settings is None or not len(models):
