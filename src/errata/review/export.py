@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
@@ -24,6 +24,10 @@ from errata.resources import N_CLASSES
 from errata.review import storage
 from errata.review.aggregation import Method, dawid_skene, majority_vote
 from errata.review.models import CORRECT, DONT_KNOW, UNCLEAR, WRONG
+
+if TYPE_CHECKING:
+    from errata.core.labelset import LabelSet
+    from errata.core.sparse import Csr
 
 Scope = Literal["all", "reviewed"]
 PRESENT_THRESHOLD = 0.8  # ReaL: a label is in the set when its posterior is at least this
@@ -162,7 +166,7 @@ def reviewed_labels(
     method: Method = "dawid-skene",
     scope: Scope = "all",
     agg: dict[str, Any] | None = None,
-):
+) -> tuple[LabelSet, Csr]:
     """The project's label set with the aggregated answers applied (a :class:`LabelSet`), and
     the per-question *wrong* decisions as a :class:`~errata.core.sparse.Csr`."""
     from errata.core.labelset import LabelSet
@@ -208,14 +212,16 @@ def reviewed_labels(
     return out, wrong
 
 
-def to_shankar_json(labels, wrong, problematic_notes: dict[str, str]) -> dict:  # type: ignore[no-untyped-def]
+def to_shankar_json(
+    labels: LabelSet, wrong: Csr, problematic_notes: dict[str, str]
+) -> dict[str, object]:
     """The Shankar et al. schema: ``initial_annots`` {file: {correct, wrong, unclear}} with WordNet
     ids, ``problematic_images`` {file: note}, and ``imagenet_m`` when the set has it."""
     from errata import resources
 
     wnids = np.array(resources.classes().wnids, dtype=object)
 
-    def lists(sets: Any) -> list[list[str]]:
+    def lists(sets: Csr) -> list[list[str]]:
         return [
             w.tolist() for w in np.split(wnids[sets.indices.astype(np.int64)], sets.indptr[1:-1])
         ]
@@ -228,7 +234,7 @@ def to_shankar_json(labels, wrong, problematic_notes: dict[str, str]) -> dict:  
     problematic = {
         str(f): problematic_notes.get(str(f), "") for f in labels.file_names[labels.problematic]
     }
-    out: dict[str, Any] = {"initial_annots": annots, "problematic_images": problematic}
+    out: dict[str, object] = {"initial_annots": annots, "problematic_images": problematic}
     if labels.imagenet_m is not None:
         out["imagenet_m"] = [str(f) for f in labels.file_names[labels.imagenet_m]]
     return out

@@ -16,13 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
 
 from errata.core.probabilities import probabilities
 from errata.exceptions import ErrataInputError, require
 from errata.resources import N_CLASSES
+
+if TYPE_CHECKING:
+    from errata.core.labelset import LabelSet
+    from errata.core.sparse import Csr
+    from errata.io.predictions import Predictions
+    from errata.review.storage import Project
 
 GOLDEN_EVERY = 10  # one golden item after every this many regular items
 AUDIT_PER_CLASS = 1  # images sampled per original class for the label audit
@@ -39,7 +46,7 @@ class QueuePlan:
     scores: np.ndarray  # (m,)
 
 
-def _as_csr(labels: Any) -> Any:
+def _as_csr(labels: Csr | NDArray[np.bool_]) -> Csr:
     """Label sets arrive as :class:`~errata.core.sparse.Csr` (or, from small callers, dense)."""
     from errata.core.sparse import Csr
 
@@ -47,7 +54,7 @@ def _as_csr(labels: Any) -> Any:
 
 
 def novel_predictions(
-    multi_labels: Any,
+    multi_labels: Csr | NDArray[np.bool_],
     top1: np.ndarray,
     confidence: np.ndarray | None = None,
     *,
@@ -76,12 +83,12 @@ def novel_predictions(
         neither lists it; score = models agreeing on
         the best novel class + mean confidence / 10 (agreement dominates, confidence breaks ties).
     """
-    multi_labels = _as_csr(multi_labels)
+    multi = _as_csr(multi_labels)
     n_models, n = top1.shape
     conf = np.zeros(top1.shape) if confidence is None else np.nan_to_num(confidence, nan=0.0)
     image = np.broadcast_to(np.arange(n), top1.shape).ravel()
     cls = top1.ravel().astype(np.int64)
-    novel = ~multi_labels.contains_at(image, cls)
+    novel = ~multi.contains_at(image, cls)
     key = image[novel] * N_CLASSES + cls[novel]
     pairs, inverse, votes = np.unique(key, return_inverse=True, return_counts=True)
     mean_conf = np.bincount(inverse, weights=conf.ravel()[novel], minlength=len(pairs)) / votes
@@ -99,7 +106,7 @@ def novel_predictions(
     for r in rank:  # one Python step per *queued image* (≤ limit), not per input image
         novel_cls = pair_class[bounds[r] : bounds[r + 1]].tolist()
         i = images[r]
-        current = multi_labels.indices[multi_labels.indptr[i] : multi_labels.indptr[i + 1]]
+        current = multi.indices[multi.indptr[i] : multi.indptr[i + 1]]
         candidates.append(
             _with_original(novel_cls + current.astype(np.int64).tolist(), original, i)
         )
@@ -114,7 +121,7 @@ def _with_original(candidates: list[int], original: np.ndarray | None, row: int)
 
 
 def novel_cleanlab(
-    multi_labels: Any,
+    multi_labels: Csr | NDArray[np.bool_],
     topk: np.ndarray,
     scores: Sequence[np.ndarray | None] | None = None,
     *,
@@ -145,10 +152,10 @@ def novel_cleanlab(
     """
     from errata.labelissues import candidates, ensemble, rank_pairs
 
-    multi_labels = _as_csr(multi_labels)
+    multi = _as_csr(multi_labels)
     topk = np.asarray(topk, dtype=np.int64)
     pred_probs, _ = ensemble(topk[:, :, 0], scores)
-    ranked = rank_pairs(multi_labels, pred_probs, pairs=candidates(topk))
+    ranked = rank_pairs(multi, pred_probs, pairs=candidates(topk))
     img, cls = ranked["image"], ranked["class_index"]
     if not len(img):
         return QueuePlan(np.zeros(0, dtype=np.int64), [], np.zeros(0))
@@ -160,7 +167,7 @@ def novel_cleanlab(
     ends = np.searchsorted(img[by_image], images, side="right")
     candidates_out = []
     for i, a, b in zip(images, bounds, ends):  # one step per queued image (≤ limit)
-        current = multi_labels.indices[multi_labels.indptr[i] : multi_labels.indptr[i + 1]]
+        current = multi.indices[multi.indptr[i] : multi.indptr[i + 1]]
         cands = cls[by_image[a:b]].tolist() + current.astype(np.int64).tolist()
         candidates_out.append(_with_original(cands, original, i))
     return QueuePlan(images, candidates_out, 1.0 - ranked["quality"][first])
@@ -181,7 +188,7 @@ def check_novel_ranking(novel_ranking: str, queues: Sequence[str]) -> None:
 
 
 def label_audit(
-    multi_labels: Any,
+    multi_labels: Csr | NDArray[np.bool_],
     original: np.ndarray,
     top1: np.ndarray,
     *,
@@ -190,7 +197,7 @@ def label_audit(
 ) -> QueuePlan:
     """Sample ``per_class`` images per original class; candidates are the current labels, the
     original label and every model's top-1."""
-    multi_labels = _as_csr(multi_labels)
+    multi = _as_csr(multi_labels)
     rng = np.random.default_rng(seed)
     shuffled = rng.permutation(len(original))
     cls = original[shuffled]
@@ -199,7 +206,7 @@ def label_audit(
     rank_in_class = np.arange(len(order)) - np.searchsorted(cls_sorted, cls_sorted)
     chosen = shuffled[order[(rank_in_class < per_class) & (cls_sorted >= 0)]]
     chosen = chosen[rng.permutation(len(chosen))]
-    cand = multi_labels.dense_rows(chosen)
+    cand = multi.dense_rows(chosen)
     cand[np.arange(len(chosen)), original[chosen]] = True
     for t in top1:
         cand[np.arange(len(chosen)), t[chosen]] = True
@@ -228,12 +235,184 @@ def interleave_golden(
     return regular, golden_slots
 
 
-def build(
-    project,
-    labels,
-    predictions: Sequence,
+@dataclass(frozen=True)
+class _Aligned:
+    """The images under review (in the label set and in every model's predictions), aligned:
+    their label sets, original labels, and each model's top-1 and its confidence."""
+
+    names: NDArray[np.object_]
+    multi: Csr
+    original: NDArray[np.int64]
+    rows_of: list[NDArray[np.intp]]  # per model: its rows of the images
+    top1: NDArray[np.integer]  # (models, images)
+    conf: NDArray[np.float64]  # (models, images), NaN without scores
+
+
+def _align(labels: LabelSet, predictions: Sequence[Predictions]) -> _Aligned:
+    import pandas as pd
+
+    names = labels.file_names
+    for p in predictions:
+        names = names[pd.Index(p.file_names).get_indexer(names) >= 0]
+    if len(names) == 0:
+        raise ErrataInputError(
+            "no image is in both the label set and the predictions "
+            "(check the file names or --order)"
+        )
+    lab_rows = labels.positions(names)
+    rows_of = [pd.Index(p.file_names).get_indexer(names) for p in predictions]  # per model
+    top1 = np.stack([p.top1[r] for p, r in zip(predictions, rows_of)])
+    conf = np.full(top1.shape, np.nan)
+    for m, (p, r) in enumerate(zip(predictions, rows_of)):
+        if p.scores is not None:
+            sc = probabilities(p.scores[r])
+            conf[m] = sc[np.arange(len(names)), top1[m]]
+    return _Aligned(
+        names=names,
+        multi=labels.multi.take(lab_rows),
+        original=labels.original[lab_rows].astype(np.int64),
+        rows_of=rows_of,
+        top1=top1,
+        conf=conf,
+    )
+
+
+def _plans(
+    al: _Aligned,
+    predictions: Sequence[Predictions],
+    queues: Sequence[str],
     *,
-    golden: dict | None = None,
+    audit_per_class: int,
+    classify_images: int,
+    max_novel: int,
+    novel_ranking: str,
+    seed: int,
+) -> dict[str, QueuePlan]:
+    """The rows of each queue asked for."""
+    plans: dict[str, QueuePlan] = {}
+    if "novel" in queues and novel_ranking == "cleanlab":
+        k = max(p.topk.shape[1] for p in predictions)
+        topk = np.full((len(predictions), len(al.names), k), -1, dtype=np.int64)
+        for m, (p, r) in enumerate(zip(predictions, al.rows_of)):
+            topk[m, :, : p.topk.shape[1]] = p.topk[r]
+        scores = [
+            None if p.scores is None else p.scores[r] for p, r in zip(predictions, al.rows_of)
+        ]
+        plans["novel"] = novel_cleanlab(
+            al.multi, topk, scores, limit=max_novel, original=al.original
+        )
+    elif "novel" in queues:
+        plans["novel"] = novel_predictions(
+            al.multi, al.top1, al.conf, limit=max_novel, original=al.original
+        )
+    if "audit" in queues:
+        plans["audit"] = label_audit(
+            al.multi, al.original, al.top1, per_class=audit_per_class, seed=seed
+        )
+    if "classify" in queues:
+        plans["classify"] = classify_sample(len(al.names), size=classify_images, seed=seed + 1)
+    return plans
+
+
+def _queue_rows(
+    q: str,
+    plan: QueuePlan,
+    golden: list[tuple[int, dict[int, int]]],
+    image_id: NDArray[np.int64],
+) -> list[dict[str, object]]:
+    """The item rows of one queue: its regular items with the golden ones interleaved."""
+    pos_regular, pos_golden = interleave_golden(len(plan.rows), len(golden))
+    rows: list[dict[str, object]] = [
+        {
+            "queue": q,
+            "image_id": int(image_id[r]),
+            "position": int(pos),
+            "score": float(sc),
+            "candidates": " ".join(map(str, c)),
+            "golden": None,
+        }
+        for r, c, sc, pos in zip(plan.rows, plan.candidates, plan.scores, pos_regular)
+    ]
+    rows += [
+        {
+            "queue": q,
+            "image_id": int(image_id[r]),
+            "position": int(pos),
+            "score": 0.0,
+            "candidates": " ".join(map(str, exp)),
+            "golden": " ".join(f"{c}:{a}" for c, a in exp.items()),
+        }
+        for (r, exp), pos in zip(golden, pos_golden)
+    ]
+    return rows
+
+
+def _write(
+    project: Project,
+    al: _Aligned,
+    predictions: Sequence[Predictions],
+    plans: dict[str, QueuePlan],
+    golden_rows: list[tuple[int, dict[int, int]]],
+) -> dict[str, int]:
+    """Insert the images used, the models, their predictions and every queue's items."""
+    from sqlalchemy import insert
+
+    from errata.review.models import Image, Item, Model, Prediction
+
+    used = set()
+    for plan in plans.values():
+        used.update(plan.rows.tolist())
+    used.update(r for r, _ in golden_rows)
+    used_rows = np.array(sorted(used), dtype=np.int64)
+    image_id = np.zeros(len(al.names), dtype=np.int64)
+    image_id[used_rows] = np.arange(1, len(used_rows) + 1)
+    lab_lists = [" ".join(map(str, row)) for row in al.multi.take(used_rows).lists()]
+    counts: dict[str, int] = {}
+    with project.engine.begin() as conn:
+        conn.execute(
+            insert(Image),
+            [
+                {
+                    "id": int(image_id[r]),
+                    "file_name": str(al.names[r]),
+                    "original": int(al.original[r]),
+                    "labels": lab,
+                }
+                for r, lab in zip(used_rows, lab_lists)
+            ],
+        )
+        conn.execute(
+            insert(Model), [{"id": m + 1, "name": p.name} for m, p in enumerate(predictions)]
+        )
+        conn.execute(
+            insert(Prediction),
+            [
+                {
+                    "image_id": int(image_id[r]),
+                    "model_id": m + 1,
+                    "top1": int(al.top1[m, r]),
+                    "confidence": None if np.isnan(al.conf[m, r]) else float(al.conf[m, r]),
+                }
+                for m in range(len(predictions))
+                for r in used_rows
+            ],
+        )
+        for q, plan in plans.items():
+            g = golden_rows if q in ("novel", "audit") else []
+            rows = _queue_rows(q, plan, g, image_id)
+            if rows:
+                conn.execute(insert(Item), rows)
+            counts[q] = len(plan.rows)
+            counts[f"{q}_golden"] = len(g)
+    return counts
+
+
+def build(
+    project: Project,
+    labels: LabelSet,
+    predictions: Sequence[Predictions],
+    *,
+    golden: dict[str, dict[int, int]] | None = None,
     queues: Sequence[str] = ("novel", "audit", "classify"),
     audit_per_class: int = AUDIT_PER_CLASS,
     classify_images: int = CLASSIFY_IMAGES,
@@ -262,118 +441,23 @@ def build(
         Number of items per queue (and ``golden``).
     """
     import pandas as pd
-    from sqlalchemy import insert
-
-    from errata.review.models import Image, Item, Model, Prediction
 
     check_novel_ranking(novel_ranking, queues)
     if not predictions:
         raise ErrataInputError("--predictions: give at least one predictions file")
-    names = labels.file_names
-    for p in predictions:
-        names = names[pd.Index(p.file_names).get_indexer(names) >= 0]
-    if len(names) == 0:
-        raise ErrataInputError(
-            "no image is in both the label set and the predictions "
-            "(check the file names or --order)"
-        )
-    lab_rows = labels.positions(names)
-    multi = labels.multi.take(lab_rows)
-    original = labels.original[lab_rows].astype(np.int64)
-    rows_of = [pd.Index(p.file_names).get_indexer(names) for p in predictions]  # per model
-    top1 = np.stack([p.top1[r] for p, r in zip(predictions, rows_of)])
-    conf = np.full(top1.shape, np.nan)
-    for m, (p, r) in enumerate(zip(predictions, rows_of)):
-        if p.scores is not None:
-            sc = probabilities(p.scores[r])
-            conf[m] = sc[np.arange(len(names)), top1[m]]
-
-    plans: dict[str, QueuePlan] = {}
-    if "novel" in queues and novel_ranking == "cleanlab":
-        k = max(p.topk.shape[1] for p in predictions)
-        topk = np.full((len(predictions), len(names), k), -1, dtype=np.int64)
-        for m, (p, r) in enumerate(zip(predictions, rows_of)):
-            topk[m, :, : p.topk.shape[1]] = p.topk[r]
-        scores = [None if p.scores is None else p.scores[r] for p, r in zip(predictions, rows_of)]
-        plans["novel"] = novel_cleanlab(multi, topk, scores, limit=max_novel, original=original)
-    elif "novel" in queues:
-        plans["novel"] = novel_predictions(multi, top1, conf, limit=max_novel, original=original)
-    if "audit" in queues:
-        plans["audit"] = label_audit(multi, original, top1, per_class=audit_per_class, seed=seed)
-    if "classify" in queues:
-        plans["classify"] = classify_sample(len(names), size=classify_images, seed=seed + 1)
-
+    al = _align(labels, predictions)
+    plans = _plans(
+        al,
+        predictions,
+        queues,
+        audit_per_class=audit_per_class,
+        classify_images=classify_images,
+        max_novel=max_novel,
+        novel_ranking=novel_ranking,
+        seed=seed,
+    )
     golden_rows: list[tuple[int, dict[int, int]]] = []
     if golden:
-        gpos = pd.Index(names).get_indexer(np.array(list(golden), dtype=object))
+        gpos = pd.Index(al.names).get_indexer(np.array(list(golden), dtype=object))
         golden_rows = [(int(r), golden[f]) for r, f in zip(gpos, golden) if r >= 0]
-
-    used = set()
-    for plan in plans.values():
-        used.update(plan.rows.tolist())
-    used.update(r for r, _ in golden_rows)
-    used_rows = np.array(sorted(used), dtype=np.int64)
-    image_id = np.zeros(len(names), dtype=np.int64)
-    image_id[used_rows] = np.arange(1, len(used_rows) + 1)
-    lab_lists = [" ".join(map(str, row)) for row in multi.take(used_rows).lists()]
-
-    counts: dict[str, int] = {}
-    with project.engine.begin() as conn:
-        conn.execute(
-            insert(Image),
-            [
-                {
-                    "id": int(image_id[r]),
-                    "file_name": str(names[r]),
-                    "original": int(original[r]),
-                    "labels": lab,
-                }
-                for r, lab in zip(used_rows, lab_lists)
-            ],
-        )
-        conn.execute(
-            insert(Model), [{"id": m + 1, "name": p.name} for m, p in enumerate(predictions)]
-        )
-        conn.execute(
-            insert(Prediction),
-            [
-                {
-                    "image_id": int(image_id[r]),
-                    "model_id": m + 1,
-                    "top1": int(top1[m, r]),
-                    "confidence": None if np.isnan(conf[m, r]) else float(conf[m, r]),
-                }
-                for m in range(len(predictions))
-                for r in used_rows
-            ],
-        )
-        for q, plan in plans.items():
-            g = golden_rows if q in ("novel", "audit") else []
-            pos_regular, pos_golden = interleave_golden(len(plan.rows), len(g))
-            rows = [
-                {
-                    "queue": q,
-                    "image_id": int(image_id[r]),
-                    "position": int(pos),
-                    "score": float(sc),
-                    "candidates": " ".join(map(str, c)),
-                    "golden": None,
-                }
-                for r, c, sc, pos in zip(plan.rows, plan.candidates, plan.scores, pos_regular)
-            ]
-            rows += [
-                {
-                    "queue": q,
-                    "image_id": int(image_id[r]),
-                    "position": int(pos),
-                    "score": 0.0,
-                    "candidates": " ".join(map(str, exp)),
-                    "golden": " ".join(f"{c}:{a}" for c, a in exp.items()),
-                }
-                for (r, exp), pos in zip(g, pos_golden)
-            ]
-            if rows:
-                conn.execute(insert(Item), rows)
-            counts[q] = len(plan.rows)
-            counts[f"{q}_golden"] = len(g)
-    return counts
+    return _write(project, al, predictions, plans, golden_rows)

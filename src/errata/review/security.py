@@ -10,16 +10,21 @@ from __future__ import annotations
 import hmac
 import secrets
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING
 
 from errata.exceptions import ErrataInputError, require
 from errata.io.images import is_image
 
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+    from sqlalchemy.engine import URL
+
 CSRF_FIELD = "csrf_token"  # name of the hidden form field
 
 
-def _hasher():  # type: ignore[no-untyped-def]
-    return require("argon2", "review").PasswordHasher()
+def _hasher() -> PasswordHasher:
+    hasher: PasswordHasher = require("argon2", "review").PasswordHasher()
+    return hasher
 
 
 def hash_password(password: str) -> str:
@@ -184,11 +189,11 @@ def _redacted(url: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
-def with_db_password(url: str, password: str | None) -> Any:
+def with_db_password(url: str, password: str | None) -> URL:
     """The SQLAlchemy URL object for ``url`` with ``password`` (kept out of any string that
     could be logged or written)."""
     sa = require("sqlalchemy", "review")
-    parsed = sa.engine.make_url(url)
+    parsed: URL = sa.engine.make_url(url)
     return parsed if password is None else parsed.set(password=password)
 
 
