@@ -20,9 +20,14 @@ import tempfile
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from errata.exceptions import ErrataInputError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
 
 _TMP, _OLD = "tmp", "old"  # markers in the names of a folder's sibling work folders
 
@@ -105,11 +110,11 @@ def write_text(path: str | Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def write_json(path: str | Path, obj: Any) -> None:
+def write_json(path: str | Path, obj: object) -> None:
     write_text(path, json.dumps(obj, indent=2, default=json_default) + "\n")
 
 
-def write_parquet(path: str | Path, table: Any) -> None:
+def write_parquet(path: str | Path, table: pa.Table | pd.DataFrame) -> None:
     """Write a pyarrow Table (or a pandas DataFrame) as Parquet (zstd), atomically."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -120,7 +125,7 @@ def write_parquet(path: str | Path, table: Any) -> None:
         pq.write_table(table, fh, compression="zstd")
 
 
-def json_default(obj: Any) -> Any:
+def json_default(obj: object) -> object:
     """``json.dumps(default=...)`` for numpy scalars and arrays and paths."""
     import numpy as np
 
@@ -137,7 +142,7 @@ class _DuplicateKey(ValueError):
     pass
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     """``json.load``'s object hook: a key given twice in one object is an error (JSON parsers
     keep the last silently)."""
     out = dict(pairs)
@@ -201,7 +206,9 @@ def cache_dir() -> Path:
     return Path(user_cache_dir("errata")) / "derived"
 
 
-def cached_arrays(name: str, key: bytes, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def cached_arrays(
+    name: str, key: bytes, build: Callable[[], dict[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
     """Arrays that take long to derive but depend only on ``key`` (e.g. the hashes of the files
     they come from): built once, kept as ``<cache>/<name>-<hash>.npz``, then loaded. The hash
     also covers errata's version and the code of the module that defines ``build``, so a
@@ -232,7 +239,7 @@ def cached_arrays(name: str, key: bytes, build: Callable[[], dict[str, Any]]) ->
     arrays = build()
     try:
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez(fh, allow_pickle=True, **arrays)
     except (OSError, ErrataInputError):  # atomic_path says "cannot write here" as the latter
         pass
     return arrays

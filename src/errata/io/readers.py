@@ -13,7 +13,7 @@ import io
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO
 
 import numpy as np
 
@@ -99,7 +99,7 @@ def _check_header(
         )
 
 
-def _npy_header(fh: Any, where: str) -> tuple[tuple[int, ...], np.dtype]:
+def _npy_header(fh: IO[bytes], where: str) -> tuple[tuple[int, ...], np.dtype]:
     """Shape and dtype from an ``.npy`` header (the data is not read)."""
     from numpy.lib import format as npy
 
@@ -154,7 +154,7 @@ def _read_npy(
 
 
 @contextlib.contextmanager
-def _open(src: Source) -> Iterator[Any]:
+def _open(src: Source) -> Iterator[IO[bytes]]:
     if isinstance(src, io.BytesIO):
         src.seek(0)
         yield src

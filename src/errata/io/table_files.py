@@ -13,7 +13,7 @@ import io
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from errata.core import datasets as D
 from errata.core.names import as_names
 from errata.exceptions import ErrataInputError, register_lines, row_ref
 from errata.io.columns import SCORE_WIDTHS, SHARED_NAMES, SUBSET_WIDTHS, score_columns
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 NAME_KEYS = ("file_names", "file_name", "filenames", "files")
 Source = Path | io.BytesIO
@@ -66,7 +69,7 @@ def read_table(path: Path, src: Source, names_field: str | None, ds: D.Dataset) 
     return Read(arr, names, tuple(notes))
 
 
-def _load(path: Path, src: Source) -> Any:
+def _load(path: Path, src: Source) -> pa.Table:
     import pyarrow as pa
 
     try:
@@ -165,7 +168,7 @@ def _prediction_columns(
     return found.columns, [found.note] if found.note else []
 
 
-def _numbers(column: Any, path: Path, name: str) -> np.ndarray:
+def _numbers(column: pa.ChunkedArray, path: Path, name: str) -> np.ndarray:
     """One column as numbers: integers and floats as they are, decimals and text of numbers
     converted; anything else, or a missing value, is an error naming the row."""
     import pyarrow as pa
@@ -190,7 +193,7 @@ def _numbers(column: Any, path: Path, name: str) -> np.ndarray:
     return values
 
 
-def _parsed(column: Any, path: Path, name: str) -> Any:
+def _parsed(column: pa.ChunkedArray, path: Path, name: str) -> pa.ChunkedArray:
     """A text column whose values are numbers, as float64; the first value that is not one is
     an error naming its row."""
     import pyarrow as pa
@@ -237,7 +240,7 @@ def table_names(path: Path) -> np.ndarray | None:
     return text_column(table.column(present[0]), path, present[0]) if present else None
 
 
-def text_column(column: Any, path: Path, name: str) -> np.ndarray:
+def text_column(column: pa.ChunkedArray, path: Path, name: str) -> np.ndarray:
     """A column of file names as a string array; a value that is not UTF-8 text is named."""
     import pyarrow as pa
 

@@ -7,8 +7,9 @@ loop per row (list columns are built from the CSR arrays directly).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,8 +18,13 @@ from errata.core.evidence import Context
 from errata.core.pipeline import Classified, reasons
 from errata.core.sparse import Csr
 
+if TYPE_CHECKING:
+    import pyarrow as pa
 
-def list_column(sets: Csr, rows: np.ndarray, n: int) -> Any:
+    from errata.core.labelset import LabelSet
+
+
+def list_column(sets: Csr, rows: np.ndarray, n: int) -> pa.ListArray:
     """An Arrow ``list<int16>`` array of length ``n``: entry ``rows[j]`` is row ``j`` of
     ``sets``; the other entries are null."""
     import pyarrow as pa
@@ -37,7 +43,7 @@ def list_column(sets: Csr, rows: np.ndarray, n: int) -> Any:
     )
 
 
-def _dictionary(codes: np.ndarray, values: Any) -> Any:
+def _dictionary(codes: np.ndarray, values: Sequence[str] | np.ndarray) -> pa.DictionaryArray:
     import pyarrow as pa
 
     return pa.DictionaryArray.from_arrays(
@@ -54,7 +60,7 @@ def per_image_table(
     images: np.ndarray,
     ctx: Context,
     category: np.ndarray,
-) -> Any:
+) -> pa.Table:
     """One model's per-image table, one row per prediction row: file_name, original, labels,
     unclear, top1, correct_original, correct_multi, evaluated, problematic.
 
@@ -86,7 +92,7 @@ def per_image_table(
     )
 
 
-def error_table(ctx: Context, result: Classified, model: int = 0) -> Any:
+def error_table(ctx: Context, result: Classified, model: int = 0) -> pa.Table:
     """One model's multi-label errors with their reasons: file_name, original, labels, top1,
     category, reason, severity, evidence_label, evidence_count and the group of every split."""
     import pyarrow as pa
@@ -118,7 +124,7 @@ class StudyErrors:
     file_name, original, top1, category, evidence_label, evidence_count, severity
     (dictionary-encoded names, so a part of a million rows stays small)."""
 
-    def __init__(self, labels: Any) -> None:
+    def __init__(self, labels: LabelSet) -> None:
         import pyarrow as pa
 
         self.file_names = pa.array(labels.file_names, type=pa.string())
@@ -126,7 +132,7 @@ class StudyErrors:
         self.original = labels.original
         self.dataset = pa.array([labels.dataset], type=pa.string())
 
-    def table(self, names: list[str], result: Classified) -> Any:
+    def table(self, names: list[str], result: Classified) -> pa.Table:
         """The error rows of one batch of models (``names`` in stack order)."""
         import pyarrow as pa
 
@@ -153,14 +159,14 @@ class StudyErrors:
             }
         )
 
-    def empty(self) -> Any:
+    def empty(self) -> pa.Table:
         """A table with the columns and no rows."""
         from errata.core.pipeline import ErrorRows
 
         return self.table([], Classified(np.zeros((0, 0), np.int8), ErrorRows.empty()))
 
 
-def write_part(path: Path, table: Any) -> None:
+def write_part(path: Path, table: pa.Table) -> None:
     """Write one Parquet part of a study's errors, atomically."""
     import pyarrow.parquet as pq
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from errata import resources
 from errata.exceptions import ErrataInputError
@@ -14,7 +13,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 
-def load_toml(name: str, text: str | None = None) -> dict[str, Any]:
+def load_toml(name: str, text: str | None = None) -> dict[str, object]:
     """Parse a TOML resource (or ``text`` given in its place, for tests and user files)."""
     raw = resources.read_bytes(name).decode("utf-8") if text is None else text
     try:

@@ -36,7 +36,7 @@ class Agreement:
     unrelated_share: float
     unrelated_n: int
     per_category: dict[str, tuple[int, int]]  # category -> (sharing a superclass, total)
-    disagreements: list[dict[str, Any]] = field(default_factory=list)
+    disagreements: list[dict[str, object]] = field(default_factory=list)
 
 
 def expert_agreement(mistakes: Mapping[str, Any], *, taxonomy: str = "errata") -> Agreement:
@@ -58,7 +58,7 @@ def expert_agreement(mistakes: Mapping[str, Any], *, taxonomy: str = "errata") -
     same = same_superclass(taxonomy)
     cls = resources.classes()
     counts: dict[str, list[int]] = {}
-    disagreements = []
+    disagreements: list[dict[str, object]] = []
     for file_name, row in mistakes.items():
         try:
             n = int(str(file_name)[len(resources.VAL_PREFIX) :][:8]) - 1

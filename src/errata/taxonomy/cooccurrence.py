@@ -14,9 +14,9 @@ count of the pair (prediction ``p``, label ``l``) without it is
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from errata import resources
 from errata.core.evidence import SPURIOUS_MIN_COUNT
@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 
-def _as_sets(sets: Any, where: str) -> Csr:
+def _as_sets(sets: Csr | ArrayLike, where: str) -> Csr:
     if isinstance(sets, Csr):
         return sets
     arr = np.asarray(sets)
@@ -47,7 +47,7 @@ def _as_sets(sets: Any, where: str) -> Csr:
     return Csr.from_dense(arr)
 
 
-def cooccurrence_counts(sets: Any) -> np.ndarray:
+def cooccurrence_counts(sets: Csr | ArrayLike) -> np.ndarray:
     """Number of images whose label set holds both classes.
 
     Parameters
@@ -70,7 +70,9 @@ def cooccurrence_counts(sets: Any) -> np.ndarray:
     return _counts(_as_sets(sets, "cooccurrence_counts"))
 
 
-def leave_one_out(counts: np.ndarray, sets: Any, rows: Any, a: Any, b: Any) -> np.ndarray:
+def leave_one_out(
+    counts: np.ndarray, sets: Csr | ArrayLike, rows: ArrayLike, a: ArrayLike, b: ArrayLike
+) -> np.ndarray:
     """``counts[a, b]`` without the images ``rows`` of ``sets`` themselves (elementwise).
 
     ``rows``, ``a``, ``b`` broadcast together; ``rows == -1`` means the image is not in

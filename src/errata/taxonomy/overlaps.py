@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from errata.exceptions import ErrataInputError
 from errata.resources import N_CLASSES
@@ -38,7 +38,7 @@ class Overlaps:
     allowed: np.ndarray
     reasons: dict[tuple[int, int], str]
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         return self.allowed if dtype is None else self.allowed.astype(dtype)
 
     def reason(self, label: int, prediction: int) -> str:
@@ -50,7 +50,7 @@ class Overlaps:
         return sorted(self.reasons)
 
 
-def parse_overlaps(data: dict[str, Any], *, source: str = RESOURCE) -> Overlaps:
+def parse_overlaps(data: dict[str, object], *, source: str = RESOURCE) -> Overlaps:
     """Resolve parsed TOML into :class:`Overlaps`, validating every entry."""
     entries = data.get("overlap")
     if not isinstance(entries, list) or not entries:
@@ -92,7 +92,7 @@ def parse_overlaps(data: dict[str, Any], *, source: str = RESOURCE) -> Overlaps:
     return Overlaps(allowed=allowed, reasons=reasons)
 
 
-def _refs(entry: dict[str, Any], key: str, source: str, where: str) -> list[Any]:
+def _refs(entry: dict[str, object], key: str, source: str, where: str) -> list[object]:
     value = entry.get(key)
     if not isinstance(value, list) or not value:
         raise ErrataInputError(f"{source}: {where}: '{key}' must be a non-empty list")
