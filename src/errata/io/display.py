@@ -9,7 +9,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from html import escape
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _pct(x: Any, digits: int = 2) -> str:
@@ -91,11 +95,11 @@ def _cell(column: str, value: Any) -> str:
     return _pct(value)
 
 
-def study_text(models: Any, failed: int, out: Any) -> str:
+def study_text(models: pd.DataFrame | None, failed: int, out: str | Path | None) -> str:
     """One line: how many models, the best top-1, failures, the folder."""
     n = 0 if models is None else len(models)
     best = ""
-    if n and "top1" in models:
+    if models is not None and n and "top1" in models:
         i = models["top1"].astype(float).idxmax()
         best = f", best top-1 {models.loc[i, 'model']!r} {_pct(models.loc[i, 'top1'])}"
     where = f" in {str(out)!r}" if out else ""
@@ -103,7 +107,7 @@ def study_text(models: Any, failed: int, out: Any) -> str:
     return f"Study({n} model{'s' if n != 1 else ''}{best}{fail}{where})"
 
 
-def study_html(models: Any, failed: int, out: Any) -> str:
+def study_html(models: pd.DataFrame | None, failed: int, out: str | Path | None) -> str:
     """A notebook view of a study: its first models by top-1 (with how many are not shown)."""
     title = escape(study_text(models, failed, out))
     if models is None or not len(models):
