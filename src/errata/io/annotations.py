@@ -6,7 +6,7 @@ of :class:`errata.core.evidence.NonPrototypical`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +16,9 @@ from errata.core.names import as_names
 from errata.exceptions import ErrataInputError, did_you_mean
 from errata.io.files import read_json
 from errata.resources import N_CLASSES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXPERT_CATEGORIES = (
     "Fine-grained error",
@@ -67,7 +70,7 @@ def resolve_path(value: str | Path) -> Path:
     return Path(value)
 
 
-def load_expert_file(path: str | Path) -> Any:
+def load_expert_file(path: str | Path) -> pd.DataFrame:
     """Read an expert file in the dough-bagel schema (Vasudevan et al. 2022); a registry name
     such as ``vit3b-mistakes`` is accepted too.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from errata.core.checks import INTERVALS, TAXONOMIES, choice
 from errata.core.evidence import (
@@ -34,6 +34,11 @@ from errata.io.annotations import nonprototypical, resolve_path
 from errata.io.files import cached_arrays
 from errata.io.rejections import proposal_sources, rejections
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from errata.core import datasets as D
+
 MAX_RESAMPLES = 1_000_000  # bootstrap draws: 8 MB per figure and model; more is no better
 # the published pipelines Options(preset=...) runs, and what each fixes
 PRESETS: dict[str, dict[str, str]] = {"peychev2023": {"taxonomy": "peychev2023"}}
@@ -50,7 +55,9 @@ PRESET_FIXES = {
 }
 
 
-def preset_clash(preset: str | None, *, flags: dict[str, str] | None = None, **given: Any) -> str:
+def preset_clash(
+    preset: str | None, *, flags: dict[str, str] | None = None, **given: object
+) -> str:
     """The one-line error for the first setting of ``given`` (name: value) that contradicts
     ``preset`` ("" when none does, or no preset): a setting the preset fixes may only keep its
     default (or the preset's own value). ``flags`` names the settings as the command line does
@@ -63,7 +70,7 @@ def preset_clash(preset: str | None, *, flags: dict[str, str] | None = None, **g
             preset, PRESETS
         )
     fixed = PRESETS[preset]
-    defaults: dict[str, tuple[Any, ...]] = {
+    defaults: dict[str, tuple[object, ...]] = {
         "taxonomy": ("errata", fixed["taxonomy"]),
         "proposals": ("auto", (), None, ("none",), ["auto"], ["none"]),
         "experts": ((), None, []),
@@ -238,7 +245,7 @@ class Options:
             seed=self.seed,
         )
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> dict[str, object]:
         """JSON-ready settings, for ``metrics.json`` / ``study.json``."""
         return {
             **({"preset": self.preset} if self.preset is not None else {}),
@@ -279,7 +286,7 @@ def load_taxonomy(name: str = "errata") -> Taxonomy:
         [name.encode()] + [resources.read_bytes(r) for r in taxonomy.SOURCES] + [b for _, b in code]
     )
 
-    def build() -> dict[str, Any]:
+    def build() -> dict[str, np.ndarray]:
         t = taxonomy.load(name)
         return {
             "class_names": t.class_names,
@@ -350,7 +357,7 @@ def options_from(options: Options | None, given: dict[str, Any]) -> Options:
     return Options(**(fields | given))
 
 
-def options_for(options: Options, dataset: Any) -> Options:
+def options_for(options: Options, dataset: str | D.Dataset | None) -> Options:
     """``options`` as they apply to a test set (:mod:`errata.core.datasets`): outside the
     validation set the co-occurrence counts come from ImageNet's own label sets (ReaL) unless
     another source is named — a test set's single labels hold no pairs —, and the evidence that

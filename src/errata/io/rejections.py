@@ -6,7 +6,7 @@ read, merged per image and turned into the spurious-correlation evidence of
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -43,7 +43,7 @@ def load_rater_answers(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.nda
     except OSError as exc:
         raise ErrataInputError(f"{path}: cannot read rater answers ({exc})") from None
 
-    def build() -> dict[str, Any]:
+    def build() -> dict[str, np.ndarray]:
         try:
             with np.load(path, allow_pickle=False) as z:
                 if "tensor" not in z.files or "info" not in z.files:
@@ -107,7 +107,7 @@ def rejections(sources: tuple[str | Path, ...], *, alpha: float = REJECTION_ALPH
             raise ErrataInputError(f"{path}: cannot read rater answers ({exc})") from None
         digest.update(path.suffix.encode())
 
-    def build() -> dict[str, Any]:
+    def build() -> dict[str, np.ndarray]:
         r = _rejections(tuple(paths), alpha)
         return {
             "name": np.array(r.name),
