@@ -57,9 +57,9 @@ def test_errors_carry_class_names_and_nulls() -> None:
 
 
 def test_shared_names_are_told_apart() -> None:
-    from errata.analysis import _class_categories
+    from errata.io.run_folder import class_categories
 
-    cats = _class_categories()
+    cats = class_categories()
     assert cats.is_unique and len(cats) == 1000
     assert sum(c.startswith("crane") for c in cats) == 2
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -23,12 +23,27 @@ from errata.core.pipeline import Classified
 from errata.core.population import Comparability
 from errata.core.scoring import Scores, make_scores, score
 from errata.io.evidence import Options, context, options_for, options_from
-from errata.io.predictions import Order, Predictions
+from errata.io.predictions import Predictions
 from errata.io.rejections import default_gaps
+from errata.io.run_folder import (
+    OUTPUTS,
+    AnalysisJSON,
+    Coverage,
+    Metric,
+    errors_frame,
+    keyed,
+    write_run_folder,
+)
 from errata.io.zoo import read_zoo
 from errata.resources import N_VAL
 
-OUTPUTS = ("metrics.json", "per_image.parquet", "per_class.csv", "errors.parquet", "summary.json")
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+    from errata.core.checks import Order
+    from errata.core.population import Comparability
+    from errata.core.published_band import RunBands
 
 
 @dataclass(eq=False)
@@ -80,10 +95,10 @@ class Analysis:
         return D.get(self.predictions.dataset)
 
     @property
-    def metrics(self) -> dict[str, Any]:
+    def metrics(self) -> dict[str, Metric]:
         """``{key: {"value", "ci95", "images"}}`` for the keys of
         :data:`errata.core.metrics.METRICS`."""
-        return self.scores.metrics(0)
+        return cast("dict[str, Metric]", self.scores.metrics(0))
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -96,7 +111,7 @@ class Analysis:
         return self.alignment.scatter(self.predictions.top1)
 
     @cached_property
-    def errors_table(self) -> Any:
+    def errors_table(self) -> pa.Table | None:
         """pyarrow Table of the multi-label errors with reasons (None without the pipeline)."""
         if self.context is None:
             return None
@@ -105,30 +120,17 @@ class Analysis:
         return error_table(self.context, self.classified)
 
     @property
-    def errors(self) -> Any:
+    def errors(self) -> pd.DataFrame | None:
         """:attr:`errors_table` as a pandas DataFrame, with the class names beside the class
         indices (``original_name``, ``top1_name``, ``evidence_label_name``: categoricals over
         the 1000 names, the two names two classes share told apart by WordNet id) and a
         proper null (``<NA>``) for an error without an evidence label or count (``-1`` in the
         Parquet file)."""
         t = self.errors_table
-        if t is None:
-            return None
-        import pandas as pd
-
-        df = t.to_pandas(types_mapper=_arrow_types)
-        names = _class_categories()
-        for col in ("original", "top1", "evidence_label"):
-            codes = df[col].to_numpy(dtype=np.int64)
-            at = df.columns.get_loc(col) + 1
-            df.insert(at, f"{col}_name", pd.Categorical.from_codes(codes, categories=names))
-        for col, dtype in (("evidence_label", "Int16"), ("evidence_count", "Int32")):
-            values = df[col].to_numpy()
-            df[col] = pd.Series(values, dtype=dtype).mask(values < 0)
-        return df
+        return None if t is None else errors_frame(t)
 
     @cached_property
-    def per_image_table(self) -> Any:
+    def per_image_table(self) -> pa.Table:
         """pyarrow Table, one row per prediction row: file_name, original, labels, unclear, top1,
         correct_original, correct_multi, evaluated, problematic."""
         from errata.io.tables import per_image_table
@@ -145,11 +147,14 @@ class Analysis:
         )
 
     @property
-    def per_image(self) -> Any:
-        return self.per_image_table.to_pandas(types_mapper=_arrow_types)
+    def per_image(self) -> pd.DataFrame:
+        """:attr:`per_image_table` as a pandas DataFrame (list columns Arrow-backed)."""
+        from errata.io.run_folder import arrow_types
+
+        return self.per_image_table.to_pandas(types_mapper=arrow_types)
 
     @cached_property
-    def per_class(self) -> Any:
+    def per_class(self) -> pd.DataFrame:
         """pandas DataFrame, one row per class (by original label): class_index, wnid, name,
         images, top1 (accuracy against the original label), evaluated (images in the
         multi-label evaluation), multi_label (accuracy against correct ∪ unclear: the class's
@@ -172,7 +177,7 @@ class Analysis:
         )
 
     @property
-    def coverage(self) -> dict[str, Any]:
+    def coverage(self) -> Coverage:
         """How the prediction rows cover the label set: rows, rows in the label set, the label
         set's images, and whether the model predicted only a subset of them."""
         n_rows, matched = self.alignment.n_rows, len(self.alignment.rows)
@@ -194,7 +199,7 @@ class Analysis:
 
     def notes(self) -> list[str]:
         """What a reader should know about these figures, in words (printed under the table)."""
-        out = []
+        out: list[str] = []
         cov = self.coverage
         if cov["subset"]:
             out.append(
@@ -259,23 +264,25 @@ class Analysis:
         (2023): :func:`errata.core.population.comparability` of this run's settings."""
         from errata.core.population import comparability
 
-        top1 = self.metrics.get("top1", {})
-        return comparability(self.settings, full_val=top1.get("images") == N_VAL)
+        top1 = self.metrics.get("top1")
+        images = None if top1 is None else top1["images"]
+        return comparability(self.settings, full_val=images == N_VAL)
 
     @property
-    def band(self) -> Any:
+    def band(self) -> RunBands | str:
         """Where each category's share stands among the published models of similar top-1
         (:func:`errata.io.published_band.bands_of`): a ``RunBands``, or why there is none."""
         from errata.io.published_band import bands_of
 
-        top1 = self.metrics.get("top1", {})
+        top1 = self.metrics.get("top1")
         v = self.scores.values
         counts = {k: a[0] for k, a in v.items() if k.startswith("n_")}
         errors = v["errors"][0] if "errors" in v else 0
-        full = top1.get("images") == N_VAL
-        return bands_of(top1.get("value"), counts, errors, self.settings, full_val=full)
+        full = top1 is not None and top1["images"] == N_VAL
+        value = None if top1 is None else top1["value"]
+        return bands_of(value, counts, errors, self.settings, full_val=full)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> AnalysisJSON:
         """JSON-ready: model, label set, settings, coverage, metrics, the error summary (each
         category with its ``published_band``; categories and groups keyed snake_case, as
         :func:`keyed` gives them), whether the run is comparable with the
@@ -283,7 +290,7 @@ class Analysis:
         from errata.core.published_band import band_json, with_band
 
         band = band_json(self.band) if self.summary else None
-        return {
+        out: AnalysisJSON = {
             "model": self.predictions.name,
             "predictions": self.predictions.source,
             "coverage": self.coverage,
@@ -291,81 +298,28 @@ class Analysis:
             "labels": self.labels.summary() | {"source": self.labels.source},
             "settings": self.settings,
             "metrics": self.metrics,
-            **({"errors": keyed(with_band(self.summary, band or {}))} if self.summary else {}),
-            "published": self.published(),
-            **(
-                {"published_band": {k: v for k, v in band.items() if k != "categories"}}
-                if band is not None
-                else {}
-            ),
         }
+        if self.summary:
+            out["errors"] = keyed(with_band(self.summary, band or {}))
+        out["published"] = self.published()
+        if band is not None:
+            out["published_band"] = {k: v for k, v in band.items() if k != "categories"}
+        return out
 
     def save(self, out: str | Path) -> dict[str, Path]:
         """Write ``metrics.json``, ``per_image.parquet``, ``per_class.csv`` (and
         ``errors.parquet``, ``summary.json`` when errors were classified) into ``out`` — as one
-        unit: the folder is built beside the old one and swapped in, so ``out`` holds either
-        the previous run's files or all of this one's."""
-        from errata.io import files
-
-        out = Path(out)
-        names = {
-            "metrics": "metrics.json",
-            "per_image": "per_image.parquet",
-            "per_class": "per_class.csv",
-        }
-        if self.errors_table is not None:
-            names |= {"errors": "errors.parquet", "summary": "summary.json"}
-        with files.atomic_folder(out, managed=OUTPUTS) as tmp:
-            files.write_json(tmp / names["metrics"], self.to_dict())
-            files.write_parquet(tmp / names["per_image"], self.per_image_table)
-            files.write_text(
-                tmp / names["per_class"], self.per_class.to_csv(index=False, float_format="%.6g")
-            )
-            if self.errors_table is not None:
-                files.write_parquet(tmp / names["errors"], self.errors_table)
-                files.write_json(tmp / names["summary"], keyed(self.summary))
-        return {k: out / v for k, v in names.items()}
-
-
-def keyed(summary: dict[str, Any]) -> dict[str, Any]:
-    """An error summary for JSON: ``categories`` keyed by category key (``fine_grained_oov``)
-    and ``groups`` by group key (``other_organisms``), each entry with its ``name`` as errata
-    prints it — the Python ``summary`` keeps the names as keys.
-
-    >>> keyed({"categories": {"fine-grained OOV": {"count": 0}}, "groups": {}})["categories"]
-    {'fine_grained_oov': {'name': 'fine-grained OOV', 'count': 0}}
-    """
-    from errata.core.categories import slug
-
-    def cats(block: dict[str, Any]) -> dict[str, Any]:
-        return {slug(n): ({"name": n} | v) if isinstance(v, dict) else v for n, v in block.items()}
-
-    out = dict(summary)
-    out["categories"] = cats(summary.get("categories", {}))
-    out["groups"] = {
-        split: {
-            slug(g): {"name": g}
-            | b
-            | {"categories": {slug(n): v for n, v in b["categories"].items()}}
-            for g, b in groups.items()
-        }
-        for split, groups in summary.get("groups", {}).items()
-    }
-    return out
-
-
-def _class_categories() -> Any:
-    """The 1000 class names as unique categories: a name two classes share ("crane",
-    "maillot") carries its WordNet id."""
-    import collections
-
-    import pandas as pd
-
-    from errata import resources
-
-    c = resources.classes()
-    twice = {n for n, k in collections.Counter(c.names).items() if k > 1}
-    return pd.Index([f"{n} ({w})" if n in twice else n for n, w in zip(c.names, c.wnids)])
+        unit (:func:`errata.io.run_folder.write_run_folder`): ``out`` holds either the previous
+        run's files or all of this one's."""
+        errors = self.errors_table
+        return write_run_folder(
+            out,
+            metrics=self.to_dict(),
+            per_image=self.per_image_table,
+            per_class=self.per_class,
+            errors=errors,
+            summary=None if errors is None else keyed(self.summary),
+        )
 
 
 def settings(
@@ -419,14 +373,6 @@ def _labels_only(labels: LabelSet) -> Any:
     from types import SimpleNamespace
 
     return SimpleNamespace(labels=labels)
-
-
-def _arrow_types(t: Any) -> Any:
-    """Keep Arrow list columns as Arrow-backed pandas columns (no per-row Python lists)."""
-    import pandas as pd
-    import pyarrow as pa
-
-    return pd.ArrowDtype(t) if pa.types.is_list(t) else None
 
 
 def analyze(
@@ -535,4 +481,13 @@ def analyze(
     )
 
 
-__all__ = ["OUTPUTS", "Analysis", "analyze", "evidence", "settings"]
+__all__ = [
+    "OUTPUTS",
+    "Analysis",
+    "AnalysisJSON",
+    "Coverage",
+    "Metric",
+    "analyze",
+    "evidence",
+    "settings",
+]

@@ -16,12 +16,19 @@ study folder (``errata compare --out``); :func:`render` writes the table as Mark
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from errata.core import categories as K
 from errata.core.checks import choice
 from errata.exceptions import ErrataInputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from errata.analysis import Analysis
+    from errata.study import Study
 
 FORMATS = ("markdown", "latex", "csv")
 VARIANTS = ("mla", "mla_overlap", "mla_minor", "mla_explainable")  # K.mla_variants() keys
@@ -36,7 +43,7 @@ TITLES = {
 }
 
 
-def headline_table(source: Any) -> Any:
+def headline_table(source: Analysis | Study | str | Path) -> pd.DataFrame:
     """The headline figures of one model or of every model of a study, as a DataFrame.
 
     Parameters
@@ -55,9 +62,12 @@ def headline_table(source: Any) -> Any:
         per error category ``n_<key>`` and ``share_<key>`` (count / errors); ``<NA>`` where a
         stage did not run.
     """
-    if hasattr(source, "to_dict") and hasattr(source, "metrics"):
+    from errata.analysis import Analysis
+    from errata.study import Study
+
+    if isinstance(source, Analysis):
         return _frame([_run_row(source.to_dict())])
-    if hasattr(source, "models") and hasattr(source, "summary"):
+    if isinstance(source, Study):
         return _study_frame(source.models, source.summary)
     folder = Path(source)
     if (folder / "study.json").is_file():
@@ -80,13 +90,13 @@ def headline_table(source: Any) -> Any:
     )
 
 
-def _run_row(doc: dict[str, Any]) -> dict[str, Any]:
+def _run_row(doc: Mapping[str, Any]) -> dict[str, object]:
     """One run's row from its JSON (``Analysis.to_dict()``, ``metrics.json``)."""
     errors = doc.get("errors")
     if not errors:
         raise ErrataInputError(f"{doc.get('model')}: no error summary (run without --no-errors)")
     metrics = doc.get("metrics", {})
-    row: dict[str, Any] = {"model": doc.get("model")}
+    row: dict[str, object] = {"model": doc.get("model")}
     row["top1"] = (metrics.get("top1") or {}).get("value")
     for key in VARIANTS:
         row[key] = (errors.get("mla_variants", {}).get(key) or {}).get("value")
@@ -102,7 +112,7 @@ def _run_row(doc: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _not_run(sources: dict[str, Any]) -> set[str]:
+def _not_run(sources: Mapping[str, Any]) -> set[str]:
     """The keys of the categories whose stage did not run, from a study's evidence sources
     (as :meth:`errata.core.categories.Category.status` decides for one run)."""
     out = set()
@@ -116,13 +126,13 @@ def _not_run(sources: dict[str, Any]) -> set[str]:
     return out
 
 
-def _study_frame(models: Any, manifest: dict[str, Any]) -> Any:
+def _study_frame(models: pd.DataFrame, manifest: Mapping[str, Any]) -> pd.DataFrame:
     if not len(models):
         raise ErrataInputError("the study holds no models")
     if "errors" not in models.columns:
         raise ErrataInputError("the study has no error categories")
     sources = manifest.get("sources") or {}
-    rows = []
+    rows: list[dict[str, object]] = []
     for r in models.to_dict(orient="records"):
         ds_sources = sources.get(r.get("dataset")) if isinstance(sources, dict) else None
         skipped = _not_run(ds_sources) if isinstance(ds_sources, dict) else set()
@@ -143,11 +153,11 @@ def _study_frame(models: Any, manifest: dict[str, Any]) -> Any:
     return out
 
 
-def _nan(v: Any) -> bool:
+def _nan(v: object) -> bool:
     return isinstance(v, float) and math.isnan(v)
 
 
-def _frame(rows: list[dict[str, Any]]) -> Any:
+def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
     """The rows as a DataFrame with the share columns: counts nullable integers, shares of the
     multi-label errors (``<NA>`` without errors or where the stage did not run)."""
     import pandas as pd
@@ -171,15 +181,15 @@ def _frame(rows: list[dict[str, Any]]) -> Any:
     return df[order]
 
 
-def _pct(v: Any, digits: int) -> str | None:
+def _pct(v: float | None, digits: int) -> str | None:
     import pandas as pd
 
-    if pd.isna(v):
+    if v is None or pd.isna(v):
         return None
     return f"{100 * float(v):.{digits}f}"
 
 
-def _cells(df: Any, *, percent: str) -> tuple[list[str], list[list[str]]]:
+def _cells(df: pd.DataFrame, *, percent: str) -> tuple[list[str], list[list[str]]]:
     """Headers and text cells of the paste-ready formats: accuracies to 2 decimals, each
     category as ``count (share)`` with the share to 1 decimal, "—" where there is none."""
     import pandas as pd
@@ -228,7 +238,7 @@ def _latex(text: str) -> str:
     return "".join(LATEX_SPECIAL.get(ch, ch) for ch in text).replace("—", "--")
 
 
-def render(table: Any, fmt: str = "markdown") -> str:
+def render(table: pd.DataFrame, fmt: str = "markdown") -> str:
     """The table as text: ``markdown`` (a pipe table), ``latex`` (a booktabs ``tabular``;
     needs ``\\usepackage{booktabs}``) or ``csv`` (the DataFrame's columns, unrounded fractions,
     empty where there is no value)."""

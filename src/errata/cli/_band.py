@@ -5,10 +5,15 @@ model). The figures come from :func:`errata.io.published_band.run_bands`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from errata.cli._common import console, pct, plural
 from errata.cli._tables import print_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from errata.core.published_band import RunBands
 
 ARROWS = {1.0: "▲ above", -1.0: "▼ below", 0.0: "inside"}
 SHORT = {  # narrow names for the study table's column
@@ -21,19 +26,19 @@ SHORT = {  # narrow names for the study table's column
 }
 
 
-def band_text(bands: Any, j: int, c: int) -> str:
+def band_text(bands: RunBands, j: int, c: int) -> str:
     """``'4.7–5.7'``; ``'—'`` without a band."""
     lo, hi = bands.low[j, c], bands.high[j, c]
     return "—" if lo != lo else f"{pct(lo, unit='')}–{pct(hi, unit='')}"
 
 
-def upper_text(bands: Any, j: int, c: int) -> str:
+def upper_text(bands: RunBands, j: int, c: int) -> str:
     """``'≤ 12.3'`` where the stages that did not run raise the band's top, else empty."""
     up, hi = bands.upper[j, c], bands.high[j, c]
     return f"≤ {pct(up, unit='')}" if up == up and up != hi else ""
 
 
-def print_band(bands: Any, j: int = 0) -> None:
+def print_band(bands: RunBands | str, j: int = 0) -> None:
     """The table of one run (or the sentence saying why there is no band), then, for each
     category outside its band, why it may differ."""
     from rich.table import Table
@@ -83,7 +88,7 @@ def print_band(bands: Any, j: int = 0) -> None:
             )
 
 
-def _position(bands: Any, j: int, c: int) -> str:
+def _position(bands: RunBands, j: int, c: int) -> str:
     """``▲ above``, ``▼ below``, ``inside`` (``inside†`` when only the errors of the stages
     that did not run explain it), or empty (no share or no band)."""
     p = float(bands.position[j, c])
@@ -94,7 +99,7 @@ def _position(bands: Any, j: int, c: int) -> str:
     return ARROWS[p]
 
 
-def outside_cell(bands: Any, j: int) -> str:
+def outside_cell(bands: RunBands | str, j: int) -> str:
     """The study table's cell: the categories of model ``j`` outside their band (``spurious▲
     failure▼``), ``inside`` or ``—`` without a band."""
     import numpy as np
@@ -112,14 +117,14 @@ def outside_cell(bands: Any, j: int) -> str:
     return " ".join(off) or "inside"
 
 
-def study_bands(models: Any, settings: dict[str, Any] | None) -> Any:
+def study_bands(models: pd.DataFrame, settings: dict[str, Any] | None) -> RunBands | str:
     """The bands of a study's validation models (:func:`errata.io.published_band.models_bands`)."""
     from errata.io import published_band as PBF
 
     return PBF.models_bands(models, settings)
 
 
-def study_band_json(models: Any, bands: Any) -> dict[str, Any]:
+def study_band_json(models: pd.DataFrame, bands: RunBands | str) -> dict[str, object]:
     """``published_band`` of ``compare --json``: the window and the reasons (the study's
     settings are every model's), then per model its top-1, models in the window, categories
     (snake_case: share, low, high, high_with_not_run, outside, direction) and those outside."""

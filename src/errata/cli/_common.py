@@ -10,14 +10,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from errata.core.checks import Order
+    from errata.io.evidence import Options
 
 import typer
 
 PIPE_WIDTH = 200  # columns of output that goes to a pipe or file (unless $COLUMNS says)
 
 
-def console(stderr: bool = False):  # type: ignore[no-untyped-def]
+def console(stderr: bool = False) -> Console:
     """The Rich console. Output to a pipe or a file is laid out PIPE_WIDTH columns wide (or
     $COLUMNS), so tables keep their names whole where a terminal's 80 columns would cut them."""
     import os
@@ -75,7 +78,7 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-def pct(value: Any, digits: int = 1, *, unit: str = " %", missing: str = "—") -> str:
+def pct(value: float | None, digits: int = 1, *, unit: str = " %", missing: str = "—") -> str:
     """A share (0-1) as a percentage for the tables: ``pct(0.7273, 2) == "72.73 %"``;
     ``missing`` for None or NaN. ``unit=""`` where the column header says %."""
     if value is None or value != value:
@@ -83,7 +86,7 @@ def pct(value: Any, digits: int = 1, *, unit: str = " %", missing: str = "—") 
     return f"{100 * float(value):.{digits}f}{unit}"
 
 
-def finite(obj: Any) -> Any:
+def finite(obj: object) -> object:
     """``obj`` for strict JSON: NaN and infinities (a figure with no value) as None, numpy
     scalars and arrays as Python values, tuples as lists."""
     import math
@@ -103,7 +106,7 @@ def finite(obj: Any) -> Any:
     return obj
 
 
-def print_json(obj: Any) -> None:
+def print_json(obj: object) -> None:
     """``obj`` as JSON on stdout: strict JSON (no NaN; null where a figure has no value)."""
     from errata.io.files import json_default
 
@@ -112,12 +115,12 @@ def print_json(obj: Any) -> None:
     )
 
 
-def written_json(written: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+def written_json(written: Mapping[str, object]) -> dict[str, dict[str, str]]:
     """The ``"written"`` piece of a command's JSON output: each file written, as a string."""
     return {"written": {k: str(v) for k, v in written.items()}}
 
 
-def print_written(written: Mapping[str, Any], width: int) -> None:
+def print_written(written: Mapping[str, object], width: int) -> None:
     """Print each file written as ``key: path``, the keys right-aligned to ``width``."""
     c = console()
     for key, path in written.items():
@@ -163,7 +166,7 @@ def outside_opt(help: str = OUTSIDE_HELP) -> Any:  # noqa: A002
     return typer.Option("error", "--outside", help=help)
 
 
-def dataset_option(name: str, *, outside: str = "error") -> tuple[str, Any]:
+def dataset_option(name: str, *, outside: str = "error") -> tuple[str, str]:
     """Validate --dataset and --outside (one-line errors otherwise)."""
     from errata.core import datasets as D
     from errata.core.checks import OUTSIDE, choice
@@ -310,9 +313,9 @@ def report_option(report: Path | None) -> Path | None:
 
 def make_options(
     *,
-    expert_files: list | None = None,
+    expert_files: list[str] | None = None,
     imagenet_x: bool = False,
-    openworld: Any = None,
+    openworld: str | Path | None = None,
     classify: bool = True,
     interval: str = "wilson",
     n_resamples: int = 1000,
@@ -321,7 +324,7 @@ def make_options(
     proposals: list[str] | None = None,
     preset: str | None = None,
     experts_flag: str = "--experts",
-) -> Any:
+) -> Options:
     """The :class:`errata.Options` of the flags shared by analyze, compare, diff and experts;
     with ``preset``, a flag it fixes is a one-line error naming the flag."""
     from errata.core.checks import PRESETS, TAXONOMIES, choice
@@ -331,7 +334,7 @@ def make_options(
     taxonomy = choice(taxonomy, TAXONOMIES, keyword="taxonomy")
     if preset is not None:
         preset = choice(preset, PRESETS, keyword="preset")
-    chosen: Any = "auto"
+    chosen: str | tuple[str, ...] = "auto"
     if proposals and proposals != ["auto"]:
         chosen = () if proposals == ["none"] else tuple(proposals)
     bad = preset_clash(

@@ -4,12 +4,16 @@ tables keep their shape from one run to the next."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from errata.cli._common import pct
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
-def error_tables(summary: dict[str, Any]) -> list[Any]:
+
+def error_tables(summary: dict[str, Any]) -> list[Table]:
     """The category breakdown (overall and per group) and the MLA variants as Rich tables."""
     from rich.table import Table
 
@@ -74,7 +78,7 @@ INDENT = "  "  # the field lines of a record under its heading
 GAP = "   "  # between two fields on a line of a record
 
 
-def print_table(table: Any, c: Any = None) -> None:
+def print_table(table: Table, c: Console | None = None) -> None:
     """Print a Rich table so that nothing in it is cut at the console's width.
 
     Right-aligned columns are figures: they never wrap. Other columns wrap at spaces but never
@@ -107,11 +111,11 @@ def print_table(table: Any, c: Any = None) -> None:
     c.print(table)
 
 
-def _plain(cell: Any) -> str:
-    return cell.plain if hasattr(cell, "plain") else str(cell)
+def _plain(cell: object) -> str:
+    return str(getattr(cell, "plain", cell))
 
 
-def fit_widths(table: Any, c: Any) -> list[int] | None:
+def fit_widths(table: Table, c: Console) -> list[int] | None:
     """Each column's content width so that the table fits ``c.width`` with no figure cut and no
     word broken (a right-aligned or no_wrap column keeps its widest cell; another column may
     wrap down to its longest word), or None when it cannot fit."""
@@ -151,7 +155,7 @@ def fit_widths(table: Any, c: Any) -> list[int] | None:
     return widths
 
 
-def records(table: Any, width: int) -> list[str]:
+def records(table: Table, width: int) -> list[str]:
     """The table one record per block: the row's first cell as a heading, then its other cells
     as ``header: value`` fields (empty cells left out), as many to a line as fit ``width``."""
     from rich.cells import cell_len

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import typer
 
@@ -36,6 +36,10 @@ from errata.cli._common import (
     written_json,
 )
 from errata.cli._tables import print_table
+
+if TYPE_CHECKING:
+    from errata.analysis import Analysis
+    from errata.core.datasets import Outside
 
 
 @app.command()
@@ -103,15 +107,8 @@ def analyze(
     Example: errata analyze preds.npy --labels real --out results/
     """
     from errata.analysis import analyze as run
-    from errata.exceptions import ErrataInputError
 
-    if (report is not None or plots is not None) and no_errors:
-        raise ErrataInputError("--report/--plots: need the error pipeline (drop --no-errors)")
-    report_option(report)
-    if images is not None and report is None:
-        raise ErrataInputError("--images: only used with --report")
-    if images is not None and not images.is_dir():
-        raise ErrataInputError(f"--images {images}: not a folder")
+    _check_outputs(report=report, images=images, plots=plots, no_errors=no_errors)
     dataset, outside = dataset_option(dataset, outside=outside)
     options = make_options(
         expert_files=expert_files,
@@ -133,19 +130,10 @@ def analyze(
         name=name,
         options=options,
         dataset=dataset,
-        outside=outside,  # type: ignore[arg-type]
+        outside=cast("Outside", outside),
     )
     written = result.save(out) if out is not None else {}
-    if report is not None:
-        from errata.report.model import model_report
-
-        with progress_bar("report", disable=quiet or json_) as progress:
-            written |= model_report(result, report, images=images, plots=plots, progress=progress)
-    elif plots is not None:
-        from errata.report import _render
-        from errata.report.model import model_figures
-
-        written |= _render.export(model_figures(result), plots)
+    written |= _write_report(result, report, images, plots, quiet=quiet or json_)
     from errata.experts import open_world_note
 
     caveat = open_world_note(result.summary, result.options) if result.summary else ""
@@ -169,7 +157,39 @@ def analyze(
             )
 
 
-def render(result: Any) -> None:
+def _check_outputs(
+    *, report: Path | None, images: Path | None, plots: Path | None, no_errors: bool
+) -> None:
+    """One-line errors for --report, --images and --plots that cannot be honoured."""
+    from errata.exceptions import ErrataInputError
+
+    if (report is not None or plots is not None) and no_errors:
+        raise ErrataInputError("--report/--plots: need the error pipeline (drop --no-errors)")
+    report_option(report)
+    if images is not None and report is None:
+        raise ErrataInputError("--images: only used with --report")
+    if images is not None and not images.is_dir():
+        raise ErrataInputError(f"--images {images}: not a folder")
+
+
+def _write_report(
+    result: Analysis, report: Path | None, images: Path | None, plots: Path | None, *, quiet: bool
+) -> dict[str, Path]:
+    """Write --report (with a progress bar unless ``quiet``) and --plots; the files written."""
+    if report is not None:
+        from errata.report.model import model_report
+
+        with progress_bar("report", disable=quiet) as progress:
+            return model_report(result, report, images=images, plots=plots, progress=progress)
+    if plots is not None:
+        from errata.report import _render
+        from errata.report.model import model_figures
+
+        return _render.export(model_figures(result), plots)
+    return {}
+
+
+def render(result: Analysis) -> None:
     """Print the metrics table (and the error table when errors were classified)."""
     from rich.table import Table
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import typer
 
@@ -26,6 +28,13 @@ from errata.cli._common import (
     written_json,
 )
 from errata.cli._tables import print_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from errata.core.datasets import Outside
+    from errata.io.predictions import Predictions
+    from errata.report.diff import ModelDiff
 
 
 @app.command()
@@ -63,9 +72,9 @@ def diff(
     from errata.io.labels import load_labels
 
     dataset, outside = dataset_option(dataset, outside=outside)
-    ds_kw: dict = {"dataset": dataset, "outside": outside}
-    model_a: object = a
-    model_b: object = b
+    out_ = cast("Outside", outside)
+    model_a: str | Predictions = a
+    model_b: str | Predictions = b
     if D.get(dataset).validation:
         label_set = load_labels(labels)  # loaded once, shared by both models
     else:  # the images of both files make the label set (their class folders)
@@ -73,13 +82,15 @@ def diff(
 
         from errata.io.predictions import load_predictions
 
-        model_a = load_predictions(a, order=order_a, **ds_kw)
-        model_b = load_predictions(b, order=order_b_, **ds_kw)
+        model_a = load_predictions(a, order=order_a, dataset=dataset, outside=out_)
+        model_b = load_predictions(b, order=order_b_, dataset=dataset, outside=out_)
         both = np.union1d(model_a.file_names, model_b.file_names)
         label_set = load_labels(labels, dataset=dataset, images=both)
     options = make_options(n_resamples=200, taxonomy=taxonomy, preset=preset)
-    res_a = analyze(model_a, labels=label_set, order=order_a, options=options, **ds_kw)  # type: ignore[arg-type]
-    res_b = analyze(model_b, labels=label_set, order=order_b_, options=options, **ds_kw)  # type: ignore[arg-type]
+    res_a, res_b = (
+        analyze(m, labels=label_set, order=o, options=options, dataset=dataset, outside=out_)
+        for m, o in ((model_a, order_a), (model_b, order_b_))
+    )
     d = model_diff(res_a, res_b)
     written: dict[str, Path] = {}
     if report is not None:
@@ -105,7 +116,7 @@ def diff(
         console().print("written: " + ", ".join(str(p) for p in written.values()))
 
 
-def _snake_transitions(tr) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def _snake_transitions(tr: pd.DataFrame) -> dict[str, dict[str, int]]:
     """The transition matrix for --json, keyed by the categories' snake_case keys
     (``{"fine_grained": {"correct": 659, …}, …}``: A's category, then B's)."""
     from errata.core import categories as K
@@ -117,7 +128,7 @@ def _snake_transitions(tr) -> dict:  # type: ignore[no-untyped-def,type-arg]
     }
 
 
-def _print(d, show: int) -> None:  # type: ignore[no-untyped-def]
+def _print(d: ModelDiff, show: int) -> None:
     from rich.table import Table
 
     from errata import resources
@@ -134,7 +145,8 @@ def _print(d, show: int) -> None:  # type: ignore[no-untyped-def]
     t.add_column("A", justify="right")
     t.add_column("B", justify="right")
     t.add_column("B − A", justify="right")
-    for key, (va, vb) in {**s["metrics"], **s["mla_variants"]}.items():
+    both: dict[str, Sequence[float | None]] = {**s["metrics"], **s["mla_variants"]}
+    for key, (va, vb) in both.items():
         delta = "" if va is None or vb is None else f"{100 * (vb - va):+.2f} pt"
         t.add_row(key, pct(va, 2), pct(vb, 2), delta)
     print_table(t, c)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -22,6 +23,11 @@ from errata.cli._common import (
     taxonomy_opt,
 )
 from errata.cli._tables import print_table
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from errata.experts import Agreement, AgreementSummary
 
 
 @app.command()
@@ -63,8 +69,6 @@ def experts(
 
     Example: errata experts vit3b_mistakes.json --labels real
     """
-    from rich.table import Table
-
     from errata.experts import expert_agreement
     from errata.io import files as _io
 
@@ -109,6 +113,23 @@ def experts(
         markup=True,
     )
     c.print(_headline(s), markup=True, soft_wrap=True)
+    _print_matrices(a, c)
+    _print_per_expert(s, c)
+    _print_per_category(s, c)
+    limits = s["limits"]["open_world"]
+    if limits and limits["expert_oov"]:
+        c.print(f"limits: {limits['note']}", soft_wrap=True)
+    if departure is not None:
+        c.print(departure["text"], markup=False)
+    if show_rows:
+        _print_rows(a, c)
+
+
+def _print_matrices(a: Agreement, c: Console) -> None:
+    """The three cross-tables: automated × expert category, the errors in one vocabulary, and
+    automated category × expert severity."""
+    from rich.table import Table
+
     for title, df in (
         ("automated (rows) × expert category (columns)", a.confusion),
         ("errors: automated (rows) × expert (columns), one vocabulary", a.error_confusion),
@@ -121,6 +142,12 @@ def experts(
         for idx, row in df.iterrows():
             t.add_row(str(idx), *[str(v) for v in row])
         print_table(t, c)
+
+
+def _print_per_expert(s: AgreementSummary, c: Console) -> None:
+    """Per expert category: rows, errors under the label set, and errata's agreement."""
+    from rich.table import Table
+
     t = Table(title="per expert category (errors under the label set)", title_justify="left")
     for col in ("expert category", "rows", "errors", "agree", "agree %", "agreeing categories"):
         t.add_column(col, justify="left" if "categor" in col else "right")
@@ -135,6 +162,12 @@ def experts(
             ", ".join(r["agreeing_categories"]),
         )
     print_table(t, c)
+
+
+def _print_per_category(s: AgreementSummary, c: Console) -> None:
+    """Per category of the shared vocabulary: calls, truths, both, precision, recall, F1."""
+    from rich.table import Table
+
     t = Table(title="per category on errors (one vocabulary)", title_justify="left")
     for col in ("category", "automated", "expert", "both", "precision %", "recall %", "F1 %"):
         t.add_column(col, justify="left" if col == "category" else "right")
@@ -149,33 +182,31 @@ def experts(
             pct(r.get("f1") if cat in s["macro_f1_categories"] else None, unit="", missing=""),
         )
     print_table(t, c)
-    limits = s.get("limits", {}).get("open_world")
-    if limits and limits["expert_oov"]:
-        c.print(f"limits: {limits['note']}", soft_wrap=True)
-    if departure is not None:
-        c.print(departure["text"], markup=False)
-    if show_rows:
-        rows = a.rows[
-            ~a.rows["agrees"]
-            & a.rows["category"].isin(
-                [
-                    x
-                    for x in a.rows["category"].unique()
-                    if x not in ("correct", "correct multi-label", "excluded")
-                ]
-            )
-        ]
-        t = Table(title=f"{len(rows)} disagreeing error rows", title_justify="left")
-        for col in ("file_name", "top1", "expert_category", "category", "reason"):
-            t.add_column(col, overflow="fold")
-        for _, r in rows.iterrows():
-            t.add_row(
-                r["file_name"], str(r["top1"]), r["expert_category"], r["category"], r["reason"]
-            )
-        print_table(t, c)
 
 
-def _headline(s: dict) -> str:  # type: ignore[type-arg]
+def _print_rows(a: Agreement, c: Console) -> None:
+    """Every error row on which errata and the expert disagree (``--rows``)."""
+    from rich.table import Table
+
+    rows = a.rows[
+        ~a.rows["agrees"]
+        & a.rows["category"].isin(
+            [
+                x
+                for x in a.rows["category"].unique()
+                if x not in ("correct", "correct multi-label", "excluded")
+            ]
+        )
+    ]
+    t = Table(title=f"{len(rows)} disagreeing error rows", title_justify="left")
+    for col in ("file_name", "top1", "expert_category", "category", "reason"):
+        t.add_column(col, overflow="fold")
+    for _, r in rows.iterrows():
+        t.add_row(r["file_name"], str(r["top1"]), r["expert_category"], r["category"], r["reason"])
+    print_table(t, c)
+
+
+def _headline(s: AgreementSummary) -> str:
     """The three headline figures: macro-F1 over the explained categories (each category's F1
     in brackets), agreement on errors and Cohen's κ."""
     if s.get("macro_f1") is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -19,7 +19,7 @@ app.add_typer(taxonomy_app, name="taxonomy")
 TOP_COOCCURRING = 10  # co-occurring classes listed by `show`
 
 
-def class_record(index: int, taxonomy_name: str = "errata") -> dict:
+def class_record(index: int, taxonomy_name: str = "errata") -> dict[str, Any]:
     """Everything the taxonomy knows about one class, as plain data."""
     import numpy as np
 
@@ -125,7 +125,7 @@ def superclasses_(
     console().print(table)
 
 
-def _superclass_rows(name: str = "errata") -> list[dict]:
+def _superclass_rows(name: str = "errata") -> list[dict[str, Any]]:
     from errata import resources, taxonomy
 
     cls = resources.classes()
@@ -165,7 +165,7 @@ def export(
     console(stderr=True).print(f"wrote {out}")
 
 
-def _class_rows(name: str = "errata") -> list[dict]:
+def _class_rows(name: str = "errata") -> list[dict[str, Any]]:
     from errata import resources, taxonomy
 
     cls = resources.classes()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from errata.analysis import Analysis
+    from errata.analysis import Analysis, Metric
 
 CORRECT_CODES = K.CORRECT_CODES
 ERROR_CODES = K.ERROR_CODES
@@ -178,7 +178,7 @@ def model_diff(a: Analysis, b: Analysis) -> ModelDiff:
     )
 
 
-def _value(m: dict[str, Any] | None) -> float | None:
+def _value(m: Metric | None) -> float | None:
     return None if m is None else float(m["value"])
 
 

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from markupsafe import Markup
     from matplotlib.figure import Figure
 
-    from errata.analysis import Analysis
+    from errata.analysis import Analysis, Metric
     from errata.io.evidence import Options
 
 Progress = Callable[[int, int, str], None]
@@ -256,10 +256,14 @@ def headline_cards(analysis: Analysis) -> list[Card]:
                 "title": mla["title"],
                 "value": f"{100 * mla['value']:.2f} %",
                 "ci": "class-averaged",
-                "images": analysis.metrics.get(analysis.scores.accuracy_key, {}).get("images"),
+                "images": _images(analysis.metrics.get(analysis.scores.accuracy_key)),
             }
         )
     return cards
+
+
+def _images(metric: Metric | None) -> int | None:
+    return None if metric is None else metric["images"]
 
 
 def category_rows(summary: dict[str, Any]) -> list[CategoryRow]:
