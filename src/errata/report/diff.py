@@ -22,9 +22,13 @@ if TYPE_CHECKING:
 
     from errata.analysis import Analysis, Metric
 
-CORRECT_CODES = K.CORRECT_CODES
-ERROR_CODES = K.ERROR_CODES
-STATES = tuple(c.name for c in K.CATEGORIES if c.tier != "excluded")  # transition-matrix axes
+
+def states() -> tuple[str, ...]:
+    """The transition matrix's axes: every category but excluded, in code order (excluded is
+    the registry's last), from the registry as it is now."""
+    return tuple(c.name for c in K.CATEGORIES if c.tier != "excluded")
+
+
 CHANGES = ("fixed", "introduced", "recategorised", "other prediction")  # kinds of changed image
 
 
@@ -113,16 +117,17 @@ def model_diff(a: Analysis, b: Analysis) -> ModelDiff:
     cat_b = b.classified.category[0][rows_b].astype(np.int64)
     both = (cat_a >= 0) & (cat_b >= 0) & (cat_a != K.EXCLUDED) & (cat_b != K.EXCLUDED)
     rows_a, rows_b, cat_a, cat_b = rows_a[both], rows_b[both], cat_a[both], cat_b[both]
-    k = len(STATES)
+    axes = states()
+    k = len(axes)
     matrix = np.bincount(cat_a * k + cat_b, minlength=k * k).reshape(k, k)
     transitions = pd.DataFrame(
-        matrix, index=pd.Index(STATES, name="A"), columns=pd.Index(STATES, name="B")
+        matrix, index=pd.Index(axes, name="A"), columns=pd.Index(axes, name="B")
     )
 
     top1_a = a.top1[rows_a].astype(np.int64)
     top1_b = b.top1[rows_b].astype(np.int64)
-    err_a, err_b = np.isin(cat_a, ERROR_CODES), np.isin(cat_b, ERROR_CODES)
-    ok_a, ok_b = np.isin(cat_a, CORRECT_CODES), np.isin(cat_b, CORRECT_CODES)
+    err_a, err_b = np.isin(cat_a, K.ERROR_CODES), np.isin(cat_b, K.ERROR_CODES)
+    ok_a, ok_b = np.isin(cat_a, K.CORRECT_CODES), np.isin(cat_b, K.CORRECT_CODES)
     change = np.full(len(cat_a), -1, dtype=np.int64)
     change[(top1_a != top1_b) & ~(err_a & ok_b) & ~(ok_a & err_b)] = 3
     change[err_a & err_b & (cat_a != cat_b)] = 2
@@ -187,7 +192,7 @@ def transition_figure(d: ModelDiff) -> Figure:
     import matplotlib as mpl
 
     t = d.transitions
-    keep = [s for s in STATES if t.loc[s].sum() or t[s].sum()]
+    keep = [s for s in states() if t.loc[s].sum() or t[s].sum()]
     m = t.loc[keep, keep].to_numpy()
     fig, ax = R.figure(1.0 + 0.75 * len(keep), 0.9 + 0.6 * len(keep))
     ax.imshow(
@@ -256,7 +261,7 @@ def diff_report(
         )
     ]
     t = d.transitions
-    keep = [s for s in STATES if t.loc[s].sum() or t[s].sum()]
+    keep = [s for s in states() if t.loc[s].sum() or t[s].sum()]
     context = {
         "version": errata.__version__,
         "title": f"errata diff — {d.names[0]} → {d.names[1]}",
