@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import typer
 
@@ -17,7 +17,7 @@ app.add_typer(datasets_app, name="datasets")
 
 
 def _show(
-    rows: list[dict[str, Any]],
+    rows: list[dict[str, object]],
     *,
     json_: bool,
     title: str,
@@ -43,7 +43,7 @@ def list_(json_: bool = json_opt()) -> None:
     """Each test set: name, classes, how its images are known, where its labels come from."""
     from errata.core import datasets as D
 
-    rows: list[dict[str, Any]] = [
+    rows: list[dict[str, object]] = [
         {
             "name": d.name,
             "title": d.title,

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -31,6 +31,12 @@ from errata.cli._common import (
     written_json,
 )
 from errata.cli._tables import print_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.table import Table
+
+    from errata.supersub import SuperSub
 
 
 @app.command()
@@ -118,14 +124,14 @@ def supersub(
         raise typer.Exit(1)
 
 
-def _pct(v: Any) -> str:
+def _pct(v: float | None) -> str:
     return pct(v, 2, unit="")
 
 
 FIGURES = ("images", "top-1 %", "superclass acc. %", "errors", "within %", "across")
 
 
-def _table(title: str, *lead: str) -> Any:
+def _table(title: str, *lead: str) -> Table:
     """A table of the lead columns (names), then the FIGURES."""
     from rich.table import Table
 
@@ -137,7 +143,7 @@ def _table(title: str, *lead: str) -> Any:
     return t
 
 
-def _figures(r: Any, prefix: str = "") -> list[str]:
+def _figures(r: pd.Series, prefix: str = "") -> list[str]:
     """The cells of the FIGURES of row ``r``, from its columns ``prefix + images`` and so on."""
     return [
         f"{int(r[f'{prefix}images']):,}",
@@ -149,7 +155,7 @@ def _figures(r: Any, prefix: str = "") -> list[str]:
     ]
 
 
-def render(result: Any, *, per_superclass: bool) -> None:
+def render(result: SuperSub, *, per_superclass: bool) -> None:
     """The models table (flat and, with scores, two-stage figures), then per superclass."""
     from rich.table import Table
 
