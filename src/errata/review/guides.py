@@ -11,10 +11,12 @@ for (edits show at the next page load) and rendered with markdown-it-py with raw
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
 MAX_BYTES = 64 << 10  # a guide longer than this is not rendered (a note says so)
+_IMAGE_SRC = re.compile(r'<img src="/image/([^"]+)"')  # markdown-it's rendering of ![](/image/…)
 
 
 @cache
@@ -94,3 +96,14 @@ class Guides:
             st = path.stat()
             out[i] = _render(path, st.st_mtime_ns, st.st_size)
         return out
+
+    def image_names(self) -> set[str]:
+        """The project images that the guides show (``![example](/image/NAME)``): the curator
+        put them there for every annotator, whatever their queues."""
+        import html
+        from urllib.parse import unquote
+
+        found: set[str] = set()
+        for text in self.html().values():
+            found.update(unquote(html.unescape(src)) for src in _IMAGE_SRC.findall(text))
+        return found

@@ -24,7 +24,12 @@ from errata.review.storage.leases import (
     skipped_count,
     unskip,
 )
-from errata.review.storage.progress import answer_rows, image_original, progress
+from errata.review.storage.progress import (
+    answer_rows,
+    image_original,
+    image_original_for,
+    progress,
+)
 from errata.review.storage.project import (
     BUSY_TIMEOUT_MS,
     DEFAULT_REVIEWS_PER_ITEM,
@@ -66,6 +71,7 @@ __all__ = [
     "create_project",
     "get_meta",
     "image_original",
+    "image_original_for",
     "item_view",
     "leased_to_others",
     "migrate",

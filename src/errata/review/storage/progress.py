@@ -1,11 +1,11 @@
 """Read-outs over the whole project: progress per queue and annotator, every answer for
-aggregation and export, an image's original label."""
+aggregation and export, an image's original label (for whoever may see it)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from errata.review.models import QUEUES, Annotator, Answer, Image, Item, Review
+from errata.review.models import QUEUES, Annotator, Answer, Assignment, Image, Item, Review
 from errata.review.storage.project import Project
 
 
@@ -89,3 +89,19 @@ def image_original(project: Project, file_name: str) -> int | None:
 
     with project.read_session() as s:
         return s.scalar(select(Image.original).where(Image.file_name == file_name))
+
+
+def image_original_for(project: Project, file_name: str, annotator_id: int) -> int | None:
+    """Original label of a project image that is the picture of an item in one of the
+    annotator's queues; None otherwise (no such image, or none of their queues holds it)."""
+    from sqlalchemy import select
+
+    with project.read_session() as s:
+        original = s.scalar(
+            select(Image.original)
+            .join(Item, Item.image_id == Image.id)
+            .join(Assignment, Assignment.queue == Item.queue)
+            .where(Image.file_name == file_name, Assignment.annotator_id == annotator_id)
+            .limit(1)
+        )
+    return None if original is None else int(original)

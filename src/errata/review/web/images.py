@@ -1,4 +1,5 @@
-"""Pictures (by item id, or by file name for a logged-in user) and the class-hierarchy browser.
+"""Pictures (by item id, or by file name for those allowed to see them) and the class-hierarchy
+browser.
 
 Image paths are resolved inside the project's image folder only
 (:func:`errata.review.security.resolve_image`: no ``..``, no absolute path, no symlink out)."""
@@ -64,10 +65,19 @@ def item_image(request: Request, item_id: int, state: State) -> Response:
 
 @router.get("/image/{file_name:path}")
 def image(request: Request, file_name: str, state: State) -> Response:
-    state.current_user(request)
+    """A project image by file name, for an admin, an annotator with an item of it in one of
+    their queues, or anyone when a labelling guide shows it (an example image: guides are shown
+    to every annotator in the hierarchy browser). Anyone else gets the 404 of a missing image,
+    which does not reveal that it exists."""
+    user = state.current_user(request)
     if not safe_image_name(file_name):
         raise HTTPException(status_code=400, detail="not an image name")
-    orig = storage.image_original(state.project, file_name)
+    if user.is_admin:
+        orig = storage.image_original(state.project, file_name)
+    else:
+        orig = storage.image_original_for(state.project, file_name, user.id)
+        if orig is None and file_name in state.guides.image_names():
+            orig = storage.image_original(state.project, file_name)
     if orig is None:
         raise HTTPException(status_code=404, detail="no such image")
     path = state.image_path(file_name, orig)
