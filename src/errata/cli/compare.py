@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
 import typer
 
 from errata.cli import app
@@ -34,6 +40,11 @@ from errata.cli._common import (
     written_json,
 )
 from errata.cli._tables import print_table
+
+if TYPE_CHECKING:
+    from errata.core.published_band import RunBands
+    from errata.study import Study
+    from errata.study.table import Models
 
 
 @app.command()
@@ -127,7 +138,8 @@ def compare(
         proposals=proposals,
         preset=preset,
     )
-    with progress_bar("models", disable=json_ or quiet) as progress:
+    quiet = json_ or quiet
+    with _progress("models", quiet) as progress:  # no bar: not even rich imported
         study = run(
             paths,
             labels=labels,
@@ -143,60 +155,81 @@ def compare(
             on_wait=_waiting,
         )
     if report is not None or plots is not None:
-        from errata.report import _render
-        from errata.report.study import load_metadata, study_figures, study_report
+        _write_report(study, report, metadata, color_by, plots, quiet)
+    from errata.cli._band import study_bands
 
-        if report is not None:
-            with progress_bar("report", disable=json_ or quiet) as progress:
-                study.written |= study_report(
-                    study,
-                    report,
-                    metadata=metadata,
-                    color_by=color_by,
-                    plots=plots,
-                    progress=progress,
-                )
-        else:
-            models = study.models
-            if metadata is not None:
-                models, _ = load_metadata(metadata, models)
-            study.written |= _render.export(study_figures(models, color_by=color_by), plots)
-    from errata.cli._band import study_band_json, study_bands
-
-    bands = study_bands(study.models, _val_settings(study.summary))
-    if json_:
-        print_json(
-            study.summary
-            | {"models": models_json(study.summary.get("models", []), study.models)}
-            | {"failed_files": study.failed}
-            | {"published_band": study_band_json(study.models, bands)}
-            | written_json(study.written)
-        )
-    else:
-        _print_study(study, bands)
+    bands = study_bands(study.table, _val_settings(study.summary))
+    (_print_json if json_ else _print_study)(study, bands)
     if study.failed:
         raise typer.Exit(1)
 
 
-def models_json(entries: list[dict], models) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
+def _print_json(study: Study, bands: RunBands | str) -> None:
+    """compare --json: the manifest, each model's figures, the failures, the bands, the files."""
+    from errata.cli._band import study_band_json
+
+    print_json(
+        study.summary
+        | {"models": models_json(study.summary.get("models", []), study.table)}
+        | {"failed_files": study.failed}
+        | {"published_band": study_band_json(study.table, bands)}
+        | written_json(study.written)
+    )
+
+
+def _progress(
+    label: str, quiet: bool
+) -> contextlib.AbstractContextManager[Callable[[int, int, str], None] | None]:
+    """The progress bar's callback, or None (``--json``, ``--quiet``) without importing rich."""
+    return contextlib.nullcontext(None) if quiet else progress_bar(label)
+
+
+def _write_report(
+    study: Study,
+    report: Path | None,
+    metadata: Path | None,
+    color_by: str | None,
+    plots: Path | None,
+    quiet: bool,
+) -> None:
+    """--report (the HTML page, with --plots beside it) or --plots alone."""
+    from errata.report import _render
+    from errata.report.study import load_metadata, study_figures, study_report
+
+    if report is not None:
+        with _progress("report", quiet) as progress:
+            study.written |= study_report(
+                study, report, metadata=metadata, color_by=color_by, plots=plots, progress=progress
+            )
+        return
+    assert plots is not None
+    models = study.models
+    if metadata is not None:
+        models, _ = load_metadata(metadata, models)
+    study.written |= _render.export(study_figures(models, color_by=color_by), plots)
+
+
+def _num(v: object) -> int | float | None:
+    """A models-table value for JSON: None for text, None and NaN; a whole number of an integer
+    column as an int."""
+    if v is None or isinstance(v, str) or not isinstance(v, (int, float, np.number)):
+        return None
+    f = float(v)
+    if math.isnan(f):
+        return None
+    return int(f) if f.is_integer() and not isinstance(v, (float, np.floating)) else f
+
+
+def models_json(entries: list[dict[str, Any]], models: Models) -> list[dict[str, Any]]:
     """compare --json's ``models``: each manifest entry (file, size, times, sha256, part) with
     the model's figures from models.parquet — ``metrics`` (each as analyze --json gives it:
     value, ci95, images), ``mla_variants`` and ``errors`` (multi-label errors, top-1 errors,
     excluded, mean severity and each category's count by category key). NaN is null."""
-    import math
-
     from errata.core import categories as K
     from errata.core.metrics import METRICS
 
-    def num(v):  # type: ignore[no-untyped-def]
-        if v is None or isinstance(v, str):
-            return None
-        f = float(v)
-        if math.isnan(f):
-            return None
-        return int(f) if float(f).is_integer() and not isinstance(v, float) else f
-
-    rows = {(str(r["model"]), str(r["dataset"])): r for r in models.to_dict(orient="records")}
+    num = _num
+    rows = {(str(r["model"]), str(r["dataset"])): r for r in models.records()}
     out = []
     for entry in entries:
         r = rows.get((str(entry.get("model")), str(entry.get("dataset"))))
@@ -207,7 +240,7 @@ def models_json(entries: list[dict], models) -> list[dict]:  # type: ignore[no-u
         for key in METRICS:
             if key not in r or num(r[key]) is None:
                 continue
-            m: dict = {"value": num(r[key])}  # type: ignore[type-arg]
+            m: dict[str, object] = {"value": num(r[key])}
             if f"{key}_lo" in r:
                 m["ci95"] = [num(r[f"{key}_lo"]), num(r[f"{key}_hi"])]
             if f"{key}_images" in r:
@@ -216,7 +249,9 @@ def models_json(entries: list[dict], models) -> list[dict]:  # type: ignore[no-u
                 m["of"] = m["images"] = num(r[f"{key}_of"])
             metrics[key] = m
         variants = {k: num(r[k]) for k in K.mla_variants() if k in r}
-        errors = {k: num(r[k]) for k in ("errors", "top1_errors", "excluded", "mean_severity")}
+        errors: dict[str, object] = {
+            k: num(r[k]) for k in ("errors", "top1_errors", "excluded", "mean_severity")
+        }
         errors["categories"] = {
             c.key: num(r[f"n_{c.key}"]) for c in K.CATEGORIES if f"n_{c.key}" in r
         }
@@ -250,7 +285,7 @@ def _waiting(message: str) -> None:
     console(stderr=True).print(message, soft_wrap=True)
 
 
-def _val_settings(summary: dict) -> dict | None:  # type: ignore[type-arg]
+def _val_settings(summary: dict[str, Any]) -> dict[str, Any] | None:
     """The settings of the study's validation-set models (None without them)."""
     from errata.core.datasets import DEFAULT
 
@@ -259,7 +294,18 @@ def _val_settings(summary: dict) -> dict | None:  # type: ignore[type-arg]
     return dict(got) if got is not None else None
 
 
-def _print_study(study, bands) -> None:  # type: ignore[no-untyped-def]
+def _best(values: npt.NDArray[np.generic], n: int) -> npt.NDArray[np.intp]:
+    """The rows of the ``n`` largest values, largest first, NaN last — in the order pandas'
+    ``sort_values(ascending=False)`` gives (its ``nargsort``, ties included)."""
+    v = np.asarray(values, dtype=np.float64)
+    idx = np.arange(len(v))
+    nan = np.isnan(v)
+    keep, keep_idx = v[~nan][::-1], idx[~nan][::-1]
+    order = keep_idx[keep.argsort(kind="quicksort")][::-1]
+    return np.concatenate([order, idx[nan]])[:n]
+
+
+def _print_study(study: Study, bands: RunBands | str) -> None:
     """The best 15 models (by ReaL / label accuracy) with their error categories and the
     categories outside their published band, then what was scored, kept, removed and
     skipped."""
@@ -270,9 +316,9 @@ def _print_study(study, bands) -> None:  # type: ignore[no-untyped-def]
     from errata.core import categories as K
 
     c = console()
-    df = study.models
-    if len(df) and "top1" in df.columns:
-        acc = "real" if "real" in df.columns else "label_accuracy"
+    df = study.table
+    if len(df) and "top1" in df:
+        acc = "real" if "real" in df else "label_accuracy"
         cols: list[tuple[str, str, str]] = [  # (column, header, kind)
             ("top1", "top-1 %", "pct"),
             (acc, "ReaL %" if acc == "real" else "labels %", "pct"),
@@ -284,14 +330,14 @@ def _print_study(study, bands) -> None:  # type: ignore[no-untyped-def]
         for _, header, _ in cols:
             t.add_column(header, justify="right", no_wrap=True)
         t.add_column("outside band")
-        for j, r in df.reset_index(drop=True).sort_values(acc, ascending=False).head(15).iterrows():
+        for j in _best(df[acc], 15).tolist():
             t.add_row(
-                str(r["model"]),
+                str(df["model"][j]),
                 *[
-                    pct(r[col], 2, unit="") if kind == "pct" else f"{int(r[col]):,}"
+                    pct(df[col][j], 2, unit="") if kind == "pct" else f"{int(df[col][j]):,}"
                     for col, _, kind in cols
                 ],
-                outside_cell(bands, int(j)),
+                outside_cell(bands, j),
             )
         print_table(t, c)
         if not isinstance(bands, str):
@@ -320,7 +366,7 @@ def _print_study(study, bands) -> None:  # type: ignore[no-untyped-def]
         c.print("written: " + ", ".join(str(p) for p in study.written.values()), soft_wrap=True)
 
 
-def _print_reasons(bands) -> None:  # type: ignore[no-untyped-def]
+def _print_reasons(bands: RunBands) -> None:
     """Why the study's shares may differ from the published ones, per category outside its
     band for some model (the reasons come from the settings, which every model shares)."""
     from errata.core import published_band as PB

@@ -20,23 +20,38 @@ from errata.io.population import _REQUIRED, _read_csv, _stats, stats_name
 if TYPE_CHECKING:
     import pandas as pd
 
+    from errata.study.table import Models
+
 BAND_FILE = stats_name("imagenet", "all")  # registry name of the file the band is read from
 # the categories with a published counterpart, in the published decision order (errata names)
 
 
 @functools.lru_cache(maxsize=4)
 def _band_population_at(path: str, _stamp: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    raw = _read_csv(path, path, _REQUIRED)
-    frame = _stats(raw, path, "imagenet")  # checks the values (and makes them numbers)
-    errors = frame["errors"].to_numpy(dtype=np.float64)
-    if (errors <= 0).any():
-        row = int(np.flatnonzero(errors <= 0)[0])
-        raise ErrataInputError(
-            f"{path}: line {row + 2}: no multi-label errors (num_all_top1_errors − num_ambiguous "
-            "≤ 0): its shares are undefined"
-        )
-    top1 = raw["top1_val_acc"].to_numpy(dtype=np.float64) / 100.0
-    shares = np.stack([frame[f"n_{k}"].to_numpy(np.float64) / errors for k in BAND_KEYS], axis=1)
+    """The file's top-1 and shares, derived once per content (:func:`errata.io.files.
+    cached_arrays`): a run reads them again without pandas, a third of a second."""
+    from errata.io.files import cached_arrays
+
+    def build() -> dict[str, np.ndarray]:
+        raw = _read_csv(path, path, _REQUIRED)
+        frame = _stats(raw, path, "imagenet")  # checks the values (and makes them numbers)
+        errors = frame["errors"].to_numpy(dtype=np.float64)
+        if (errors <= 0).any():
+            row = int(np.flatnonzero(errors <= 0)[0])
+            raise ErrataInputError(
+                f"{path}: line {row + 2}: no multi-label errors (num_all_top1_errors − "
+                "num_ambiguous ≤ 0): its shares are undefined"
+            )
+        top1 = raw["top1_val_acc"].to_numpy(dtype=np.float64) / 100.0
+        shares = np.stack([frame[f"n_{k}"].to_numpy(np.float64) / errors for k in BAND_KEYS], 1)
+        return {"top1": top1, "shares": shares}
+
+    try:
+        key: bytes | None = Path(path).read_bytes()
+    except OSError:
+        key = None  # build() says why, as it always has
+    got = build() if key is None else cached_arrays("band-population", key, build)
+    top1, shares = got["top1"], got["shares"]
     top1.setflags(write=False)
     shares.setflags(write=False)
     return top1, shares
@@ -131,27 +146,29 @@ def bands_of(
     return run_bands(top1, counts, errors, settings, full_val=full_val)
 
 
-def models_bands(models: pd.DataFrame, settings: Settings | None) -> RunBands | str:
-    """The bands of every model of a study's models table (one vectorised call; a model of
-    another test set has no band), or why there are none."""
+def models_bands(models: pd.DataFrame | Models, settings: Settings | None) -> RunBands | str:
+    """The bands of every model of a study's models table (a DataFrame, or the columns of
+    :class:`errata.study.table.Models`; one vectorised call; a model of another test set has
+    no band), or why there are none."""
     from errata.core.datasets import DEFAULT
     from errata.resources import N_VAL
 
     if settings is None or not len(models) or not {"top1", "errors"} <= set(models.columns):
         return "no published band: the study has no classified validation models"
     counts = {
-        f"n_{k}": models[f"n_{k}"].to_numpy(np.float64)
+        f"n_{k}": np.asarray(models[f"n_{k}"], dtype=np.float64)
         for k in BAND_KEYS
         if f"n_{k}" in models.columns
     }
     val = (
-        models["dataset"].to_numpy() == DEFAULT
+        np.asarray(models["dataset"]) == DEFAULT
         if "dataset" in models.columns
         else np.ones(len(models), dtype=bool)
     )
-    full = bool((models["images"][val] == N_VAL).all()) if "images" in models.columns else None
-    top1 = np.where(val, models["top1"].to_numpy(np.float64), np.nan)
-    errors = models["errors"].to_numpy(np.float64)
+    images = np.asarray(models["images"]) if "images" in models.columns else None
+    full = bool((images[val] == N_VAL).all()) if images is not None else None
+    top1 = np.where(val, np.asarray(models["top1"], dtype=np.float64), np.nan)
+    errors = np.asarray(models["errors"], dtype=np.float64)
     return bands_of(top1, counts, errors, dict(settings) | {"dataset": DEFAULT}, full_val=full)
 
 

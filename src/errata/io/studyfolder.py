@@ -88,7 +88,7 @@ def read_manifest(folder: str | Path, *, fix: str | None = None) -> dict[str, An
     if isinstance(meta, dict) and isinstance(meta.get("format"), int) and meta["format"] < FORMAT:
         raise OlderStudy(f"{folder}: the study was written by an older errata; {fix}")
     problem = check(meta)
-    if problem:
+    if problem or not isinstance(meta, dict):  # check() refuses a manifest that is no object
         raise DamagedManifest(f"{where}: {problem}; the manifest was edited or damaged: {fix}")
     return meta
 

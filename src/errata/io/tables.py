@@ -125,34 +125,27 @@ class StudyErrors:
     (dictionary-encoded names, so a part of a million rows stays small)."""
 
     def __init__(self, labels: LabelSet) -> None:
-        import pyarrow as pa
+        from errata.io import arrow
 
-        self.file_names = pa.array(labels.file_names, type=pa.string())
-        self.categories = pa.array(list(K.NAMES), type=pa.string())
+        # pandas-free (errata.io.arrow): pyarrow's converters import pandas, which compare skips
+        self.file_names = arrow.array(labels.file_names, string=True)
+        self.categories = arrow.array(list(K.NAMES), string=True)
         self.original = labels.original
-        self.dataset = pa.array([labels.dataset], type=pa.string())
+        self.dataset = arrow.array([labels.dataset], string=True)
 
     def table(self, names: list[str], result: Classified) -> pa.Table:
         """The error rows of one batch of models (``names`` in stack order)."""
-        import pyarrow as pa
+        from errata.io import arrow
 
         e = result.errors
-        return pa.table(
+        return arrow.table(
             {
-                "model": pa.DictionaryArray.from_arrays(
-                    pa.array(e.model, type=pa.int32()), pa.array(names, type=pa.string())
-                ),
-                "dataset": pa.DictionaryArray.from_arrays(
-                    pa.array(np.zeros(len(e), dtype=np.int32)), self.dataset
-                ),
-                "file_name": pa.DictionaryArray.from_arrays(
-                    pa.array(e.image.astype(np.int32)), self.file_names
-                ),
+                "model": arrow.dictionary(e.model, names),
+                "dataset": arrow.dictionary(np.zeros(len(e), dtype=np.int32), self.dataset),
+                "file_name": arrow.dictionary(e.image, self.file_names),
                 "original": self.original[e.image],
                 "top1": e.pred,
-                "category": pa.DictionaryArray.from_arrays(
-                    pa.array(e.code.astype(np.int32)), self.categories
-                ),
+                "category": arrow.dictionary(e.code, self.categories),
                 "evidence_label": e.label,
                 "evidence_count": e.count,
                 "severity": e.severity,

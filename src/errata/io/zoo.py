@@ -26,13 +26,14 @@ from typing import Any
 import numpy as np
 
 from errata.core import datasets as D
+from errata.core.checks import Order
 from errata.core.labelset import LabelSet
 from errata.core.names import Aligner, Alignment
 from errata.core.scoring import topk_counts
 from errata.exceptions import ErrataInputError
 from errata.io import files
 from errata.io.labels import load_labels
-from errata.io.predictions import Order, Predictions, load_predictions
+from errata.io.predictions import Predictions, load_predictions
 
 READ_WHOLE = 32 << 20  # files up to this size are read once for both hash and parse
 Input = str | Path | np.ndarray | Predictions

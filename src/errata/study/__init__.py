@@ -42,14 +42,14 @@ import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 import errata
 from errata.core import categories as K
 from errata.core import datasets as D
-from errata.core.checks import OUTSIDE, choice
+from errata.core.checks import OUTSIDE, Order, choice
 from errata.core.evidence import SpuriousRule, Taxonomy
 from errata.core.labelset import LabelSet
 from errata.core.population import Comparability, comparability
@@ -59,7 +59,7 @@ from errata.io import discover, files
 from errata.io.evidence import Options, options_for, options_from
 from errata.io.labels import default_labels, load_labels
 from errata.io.lock import folder_lock
-from errata.io.predictions import Order, image_ids
+from errata.io.predictions import image_ids
 from errata.io.rejections import default_gaps
 from errata.io.studyfolder import FORMAT as FORMAT
 from errata.io.studyfolder import OlderStudy
@@ -67,6 +67,10 @@ from errata.io.studyfolder import read_manifest as read_manifest
 from errata.resources import N_VAL
 from errata.study import folder
 from errata.study.scoring import Entry, Scorer, Spec, plan
+from errata.study.table import Models
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Progress = Callable[[int, int, str], None]
 MANAGED = ("models.parquet", "errors", "errors.parquet", "failed.json", "study.json")
@@ -74,13 +78,19 @@ MANAGED = ("models.parquet", "errors", "errors.parquet", "failed.json", "study.j
 
 @dataclass
 class Study:
-    """The result of :func:`compare`: the models table, the files that were skipped, what was
-    written, and the manifest (``summary``)."""
+    """The result of :func:`compare`: the models table (``models``, a pandas DataFrame made
+    when asked for; ``table``, its columns), the files that were skipped, what was written,
+    and the manifest (``summary``)."""
 
-    models: Any  # pandas DataFrame
+    table: Models
     failed: list[dict[str, str]] = field(default_factory=list)
     written: dict[str, Path] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def models(self) -> pd.DataFrame:
+        """One row per model (see the module docstring), as a pandas DataFrame."""
+        return self.table.frame()
 
     def __repr__(self) -> str:
         from errata.io import display
@@ -273,7 +283,7 @@ class _Run:
                 prev = old_models[e.path]
                 e.model, e.k, e.part = prev["model"], prev.get("k"), prev.get("part")
             models = folder.models_table(frames, kept, out, entries, others, ds.name)
-            study = Study(models=models, failed=failed)
+            study = Study(table=models, failed=failed)
             study.summary = self.summary(old, others, entries, old_models, study, scorer)
             if tmp is not None and out is not None:
                 kept_ids = {(ds.name, e.path) for e in kept}
@@ -335,19 +345,19 @@ class _Run:
             },
             "failed": study.failed,
             "notes": self.notes + scorer.notes + default_gaps(self.spec.options),
-            "published": published_of(study.models, val_settings),
+            "published": published_of(study.table, val_settings),
         }
 
 
-def published_of(models: Any, settings: dict[str, Any] | None) -> Comparability | None:
+def published_of(models: Models, settings: dict[str, Any] | None) -> Comparability | None:
     """Whether the study's ImageNet-validation models can stand beside the 962 published ones
     (:func:`errata.core.population.comparability`); None without validation models."""
     if settings is None or not len(models):
         return None
-    val = models[models["dataset"] == D.DEFAULT] if "dataset" in models.columns else models
-    if not len(val):
+    val = models["dataset"] == D.DEFAULT if "dataset" in models else np.ones(len(models), bool)
+    if not val.any():
         return None
-    full_val = bool((val["images"] == N_VAL).all()) if "images" in val.columns else None
+    full_val = bool((models["images"][val] == N_VAL).all()) if "images" in models else None
     return comparability(settings, full_val=full_val)
 
 

@@ -7,11 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from errata.exceptions import ErrataInputError, arg, on_command_line
 from errata.io import files
 from errata.io.studyfolder import Damage, DamagedManifest, OlderStudy, damage, read_manifest
 from errata.io.tables import StudyErrors, write_part
 from errata.study.scoring import Entry
+from errata.study.table import Models
 
 
 def unique_name(path: Path, used: set[str]) -> str:
@@ -77,41 +80,40 @@ def check_settings(out: Path, old: dict[str, Any], dataset: str, settings: dict[
 
 
 def models_table(
-    frames: list[Any],
+    frames: list[Models],
     kept: list[Entry],
     out: Path | None,
     entries: list[Entry],
     others: list[dict[str, Any]],
     dataset: str,
-) -> Any:
+) -> Models:
     """The new models' rows and the kept rows of the previous study: the other test sets'
-    rows as they were, then this test set's in input order."""
+    rows as they were, then this test set's in input order (numpy for a study made anew;
+    pandas, reading ``models.parquet``, for one that keeps rows)."""
+    rank = {e.path: i for i, e in enumerate(entries)}
+    if not ((kept or others) and out is not None):
+        models = Models.concat(frames)
+        if not len(models):
+            return models
+        order = np.array([rank[p] for p in models["path"].tolist()], dtype=np.int64)
+        return models.take(np.argsort(order, kind="stable"))
     import pandas as pd
 
-    pieces = list(frames)
-    old = None
-    if (kept or others) and out is not None:
-        old = pd.read_parquet(out / "models.parquet")
-        mine = old[(old["dataset"] == dataset) & old["path"].isin([e.path for e in kept])]
-        pieces.insert(0, mine)
+    old = pd.read_parquet(out / "models.parquet")
+    mine = old[(old["dataset"] == dataset) & old["path"].isin([e.path for e in kept])]
+    pieces = [mine, *(f.frame() for f in frames if len(f))]
     pieces = [p for p in pieces if len(p)]
-    rest = None
-    if old is not None:  # the other test sets' kept models (not those dropped as damaged)
-        keep = {(m["dataset"], m["path"]) for m in others}
-        pairs = pd.Series(list(zip(old["dataset"], old["path"])), index=old.index, dtype=object)
-        rest = old[(old["dataset"] != dataset) & pairs.isin(keep)]
+    # the other test sets' kept models (not those dropped as damaged)
+    keep = {(m["dataset"], m["path"]) for m in others}
+    pairs = pd.Series(list(zip(old["dataset"], old["path"])), index=old.index, dtype=object)
+    rest = old[(old["dataset"] != dataset) & pairs.isin(keep)]
     if not pieces:
-        if rest is not None and len(rest):
-            return rest.reset_index(drop=True)
-        return pd.DataFrame(
-            {"model": pd.Series([], dtype=str), "dataset": pd.Series([], dtype=str)}
-        )
+        return Models.of_frame(rest.reset_index(drop=True)) if len(rest) else Models.empty()
     models = pd.concat(pieces, ignore_index=True)
-    rank = {e.path: i for i, e in enumerate(entries)}
     models = models.sort_values("path", key=lambda col: col.map(rank), kind="stable")
-    if rest is not None and len(rest):
+    if len(rest):
         models = pd.concat([rest, models], ignore_index=True)
-    return models.reset_index(drop=True)
+    return Models.of_frame(models.reset_index(drop=True))
 
 
 def finish(
@@ -126,10 +128,6 @@ def finish(
     """Complete the new study folder ``tmp``: the previous study's parts (linked when all their
     models stay, else filtered), the models table, the manifest. ``kept`` are the (test set,
     path) of this run's kept models; the models of other test sets (``others``) all stay."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
     errors_dir = tmp / "errors"
     kept = kept | {(m["dataset"], m["path"]) for m in others}
     by_part: dict[str, list[dict[str, Any]]] = {}
@@ -144,12 +142,16 @@ def finish(
         if len(stay) == len(members):
             files.link_or_copy(src, errors_dir / part)
         else:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+            import pyarrow.parquet as pq
+
             t = pq.read_table(src)
             keep = pc.is_in(t.column("model").cast(pa.string()), value_set=pa.array(stay))
             write_part(errors_dir / part, t.filter(keep))
     if not any(errors_dir.iterdir()):
         write_part(errors_dir / "part-empty.parquet", layout.empty())
     study.summary["parts"] = sorted(p.name for p in errors_dir.iterdir())
-    files.write_parquet(tmp / "models.parquet", study.models)
+    files.write_parquet(tmp / "models.parquet", study.table.arrow())
     files.write_json(tmp / "failed.json", study.failed)
     files.write_json(tmp / "study.json", study.summary)

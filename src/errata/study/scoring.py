@@ -16,14 +16,15 @@ from typing import Any
 import numpy as np
 
 from errata.core import datasets as D
+from errata.core.checks import Order
 from errata.core.labelset import LabelSet
 from errata.core.pipeline import Classifier
 from errata.core.scoring import classify_stack, make_scores, tally_stack
 from errata.io.evidence import Options
-from errata.io.predictions import Order
 from errata.io.tables import StudyErrors, write_part
 from errata.io.zoo import Entry as Entry
 from errata.io.zoo import read_zoo
+from errata.study.table import Models, batch
 
 Progress = Callable[[int, int, str], None]
 
@@ -82,7 +83,7 @@ class Scorer:
         self.classifier: Classifier | None = None
         self.layout = StudyErrors(spec.label_set)
         self.tag = uuid.uuid4().hex[:8]
-        self.frames: list[Future[Any]] = []  # each batch's rows, from the writer thread
+        self.frames: list[Future[Models]] = []  # each batch's rows, from the writer thread
         self.notes: list[str] = []
 
     def _unchanged(self, e: Entry) -> bool:
@@ -97,8 +98,8 @@ class Scorer:
         *,
         batch: int,
         progress: Progress | None,
-    ) -> list[Any]:
-        """Score the entries not marked for reuse; the models' rows as DataFrames."""
+    ) -> list[Models]:
+        """Score the entries not marked for reuse; each batch's rows."""
         spec = self.spec
         todo = [e for e in entries if not e.reuse]
         if self.ctx is not None:  # the verdicts' memo pays when models share errors: > 1 model
@@ -166,10 +167,8 @@ class Scorer:
 
     def _finish(
         self, result: Any, hits: np.ndarray, n: np.ndarray, columns: dict[str, Any], part: Any
-    ) -> Any:
-        """A classified batch's rows (a DataFrame) and its error part (the writer thread)."""
-        import pandas as pd
-
+    ) -> Models:
+        """A classified batch's rows and its error part (the writer thread)."""
         spec = self.spec
         tally_ = tally_stack(spec.label_set, result, topk_hits=hits, topk_n=n, context=self.ctx)
         sc = make_scores(
@@ -177,4 +176,4 @@ class Scorer:
         )
         if part is not None and self.tmp is not None:
             write_part(self.tmp / "errors" / part, self.layout.table(columns["model"], result))
-        return pd.DataFrame(columns | sc.values)
+        return batch(columns, sc.values, len(columns["model"]))
