@@ -57,8 +57,8 @@ test: env apt sources  ## run the whole test suite
 docs: env  ## serve the documentation at http://127.0.0.1:8000 (make test builds it strictly)
 	@NO_MKDOCS_2_WARNING=1 $(RUN) mkdocs serve -a 127.0.0.1:8000
 
-bench: env-core  ## run the benchmarks and update benchmarks/RESULTS.md
-	@$(CORE_RUN) python benchmarks/run.py
+bench: env-core  ## run the benchmarks and update benchmarks/RESULTS.md (BENCH_ARGS="--only big" …)
+	@$(CORE_RUN) python benchmarks/run.py $(BENCH_ARGS)
 
 lint: env  ## ruff, mypy and the layer contracts (import-linter)
 	@$(RUN) ruff check src tests tools benchmarks

@@ -34,7 +34,7 @@ from run import ERRATA, run_once  # noqa: E402
 def timed(args: list[str]) -> tuple[float, float]:
     """(wall seconds, peak RSS MB) of one command-line run (``run.run_once``); exit code 1
     (some files skipped) still counts as a run."""
-    wall, rss, rc, _, err = run_once([*ERRATA, *args])
+    wall, rss, _cpu, rc, _, err = run_once([*ERRATA, *args])
     if rc not in (0, 1):
         raise SystemExit(f"errata {' '.join(args)}: {(err.strip().splitlines() or [''])[-1]}")
     return wall, rss

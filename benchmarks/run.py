@@ -24,12 +24,22 @@ where Python caches compiled modules) and the child's peak RSS (GNU time's ``%M`
    summed over the zoo's models, without the World build), and errata's speed-up is that over
    the wall time of the ``compare`` run, start-up and file reading included.
 
-Usage: python benchmarks/run.py [--repeat 3] [--keep DIR] [--quick]
+7. ``errata compare`` on 10,000 ImageFolder models × 50,000 images (one run, a fresh study):
+   wall and CPU seconds, peak RSS, against the row-wise loop extrapolated; the zoo (~1 GB,
+   ~5 CPU minutes to write) is kept in ``--cache`` between runs.
+
+Every row gives the CPU seconds (user + sys, GNU time ``%U %S``) beside the wall time, and
+results.json the 1-minute load average before each run: on a shared machine the wall time
+says little without them.
+
+Usage: python benchmarks/run.py [--repeat 3] [--keep DIR] [--quick] [--cache DIR]
+[--only big,zoos,…]
 
 ``--keep DIR`` keeps the generated zoos in DIR (all of them: ~2.4 GB, ~50 s to write) and reuses
 them on the next run (without ``--keep``: a temporary folder, removed at the end);
-``--quick`` runs small sizes (50-model zoos, 10 models per kind) as a smoke test, and leaves
-benchmarks/RESULTS.md alone (with ``--keep``, its results go into DIR).
+``--quick`` runs small sizes (50-model zoos, 10 models per kind, 200 for section 7) as a smoke
+test, and leaves benchmarks/RESULTS.md alone (with ``--keep``, its results go into DIR), as
+does ``--only`` (some of the sections: ``make bench BENCH_ARGS="--only big"``).
 """
 
 from __future__ import annotations
@@ -71,10 +81,11 @@ WRAPPER = (
     "t0 = time.perf_counter()\n"
     "rc = subprocess.run(sys.argv[1:]).returncode\n"
     "wall = time.perf_counter() - t0\n"
-    "kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-    "print(f'{wall} {kb}', file=sys.stderr)\n"
+    "r = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(f'{wall} {r.ru_maxrss} {r.ru_utime} {r.ru_stime}', file=sys.stderr)\n"
     "sys.exit(rc)\n"
 )
+SECTIONS = ("startup", "analyze", "zoos", "kinds", "grow", "big")  # --only's keys
 LOADS: list[float] = []  # the 1-min load average before each timed run (other work: noise)
 GENERATED: list[float] = []  # seconds spent writing each zoo this run (none: all reused)
 APPEND_SLACK_S = 1.0  # target: extending a study costs at most this on top of the new files
@@ -89,6 +100,7 @@ class Sizes:
     logits: int = 4
     new: int = 10
     reference: int = 2  # models of each kind timed with the row-wise reference
+    big: int = 10_000  # the large ImageFolder zoo of section 7
 
 
 @dataclass
@@ -99,10 +111,15 @@ class Run:
     peak_rss_mb: float
     stdout: str = ""
     load: list[float] = field(default_factory=list)  # 1-min load average before each run
+    cpus: list[float] = field(default_factory=list)  # CPU seconds (user + sys) of each run
 
     @property
     def wall_s(self) -> float:
         return statistics.median(self.walls)
+
+    @property
+    def cpu_s(self) -> float | None:
+        return statistics.median(self.cpus) if self.cpus else None
 
 
 @dataclass
@@ -119,6 +136,7 @@ COLUMNS = [
     ("benchmark", "benchmark"),
     ("wall_s", "wall s"),
     ("range", "runs min–max s"),
+    ("cpu_s", "CPU s"),
     ("peak_rss_mb", "peak RSS MB"),
     ("models_per_s", "models/s"),
     ("rowwise_s", "row-wise loop s (extrapolated)"),
@@ -127,10 +145,11 @@ COLUMNS = [
 ]
 
 
-def run_once(cmd: list[str]) -> tuple[float, float, int, str, str]:
-    """Run ``cmd`` once: (wall s, peak RSS MB, exit code, stdout, stderr without time's line)."""
+def run_once(cmd: list[str]) -> tuple[float, float, float, int, str, str]:
+    """Run ``cmd`` once: (wall s, peak RSS MB, CPU s (user + sys), exit code, stdout, stderr
+    without time's line)."""
     if GNU_TIME:
-        full = [GNU_TIME, "-f", "%M", *cmd]
+        full = [GNU_TIME, "-f", "%M %U %S", *cmd]
     else:
         full = [sys.executable, "-c", WRAPPER, *cmd]
     t0 = time.perf_counter()
@@ -139,13 +158,12 @@ def run_once(cmd: list[str]) -> tuple[float, float, int, str, str]:
     *rest, last = done.stderr.rstrip("\n").split("\n") or [""]
     try:
         if GNU_TIME:
-            kb = float(last)
+            kb, user, system = map(float, last.split())
         else:
-            wall_s, kb_s = last.split()
-            wall, kb = float(wall_s), float(kb_s)
+            wall, kb, user, system = map(float, last.split())
     except ValueError:
         raise SystemExit(f"benchmark command failed: {' '.join(cmd)}\n{done.stderr}") from None
-    return wall, kb / 1024, done.returncode, done.stdout, "\n".join(rest)
+    return wall, kb / 1024, user + system, done.returncode, done.stdout, "\n".join(rest)
 
 
 def timed(
@@ -173,20 +191,21 @@ def timed(
     Run
         The wall times of all runs and the largest peak RSS.
     """
-    walls, rss, out, load = [], 0.0, "", []
+    walls, cpus, rss, out, load = [], [], 0.0, "", []
     for _ in range(repeat):
         if before is not None:
             before()
         load.append(os.getloadavg()[0])
-        wall, peak, rc, out, err = run_once(cmd)
+        wall, peak, cpu, rc, out, err = run_once(cmd)
         if rc != 0:
             raise SystemExit(f"benchmark command failed ({rc}): {' '.join(cmd)}\n{err[-3000:]}")
         if check is not None:
             check(out)
         walls.append(wall)
+        cpus.append(cpu)
         rss = max(rss, peak)
     LOADS.extend(load)
-    return Run(walls=walls, peak_rss_mb=rss, stdout=out, load=load)
+    return Run(walls=walls, peak_rss_mb=rss, stdout=out, load=load, cpus=cpus)
 
 
 def expect_counts(**expected: int) -> Callable[[str], None]:
@@ -376,6 +395,7 @@ def cells(row: dict[str, Any]) -> list[str]:
         row["benchmark"],
         fmt(row.get("wall_s")),
         f"{min(rng):.2f}–{max(rng):.2f}" if len(rng) > 1 else "",
+        fmt(row.get("cpu_s")),
         fmt(row.get("peak_rss_mb"), 0),
         fmt(row.get("models_per_s"), 1),
         fmt(row.get("rowwise_s"), 1),
@@ -432,6 +452,8 @@ class Bench:
             "benchmark": name,
             "wall_s": run.wall_s,
             "walls_s": run.walls,
+            "cpu_s": run.cpu_s,
+            "cpus_s": run.cpus,
             "peak_rss_mb": run.peak_rss_mb,
             "load_1min": run.load,
         }
@@ -451,12 +473,12 @@ class Bench:
     def echo(row: dict[str, Any]) -> None:
         """Print one row as it is measured."""
         c = cells(row)
-        unit = ["", " s", "", " MB", "/s", " s", "", ""]
+        unit = ["", " s", "", " CPU s", " MB", "/s", " s", "", ""]
         c = [f"{v}{u}" if v else "" for v, u in zip(c, unit)]
         c[2] = f"[{c[2]}]" if c[2] else ""
         print(
-            f"  {c[0][:60]:<60} {c[1]:>8} {c[2]:>13} {c[3]:>8} {c[4]:>8} {c[5]:>9} {c[6]:>6}"
-            f"  {c[7]}",
+            f"  {c[0][:60]:<60} {c[1]:>8} {c[2]:>13} {c[3]:>12} {c[4]:>8} {c[5]:>8} {c[6]:>9}"
+            f" {c[7]:>6}  {c[8]}",
             flush=True,
         )
 
@@ -606,6 +628,51 @@ def bench_grow(
     )
 
 
+BIG_TARGET_S = 30.0  # issue 22: 10,000 ImageFolder models × 50,000 images in under 30 s
+
+
+def big_zoo(cache: Path, n_models: int) -> Path:
+    """The large ImageFolder zoo (section 7), kept in ``cache`` between runs: ~1 GB and ~5 CPU
+    minutes to write 10,000 models, so it is written once (again when zoo.py changes)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    return ensure_zoo(
+        cache / f"imagefolder-{n_models}",
+        zoo.write_zoo,
+        n_models=n_models,
+        mix="imagefolder",
+        seed=1,
+    )
+
+
+def bench_big(b: Bench, folder: Path, sizes: Sizes, per_model: dict[str, float], out: Path) -> None:
+    """Section 7: ``compare`` on the large ImageFolder zoo, into a fresh study, beside the
+    row-wise loop; wall and CPU seconds (a shared machine: the load says how much the wall
+    time is someone else's), peak RSS."""
+    n = sizes.big
+    s = b.section(
+        "big",
+        f"7. errata compare on {n:,} ImageFolder models × 50,000 images",
+        "One run into a fresh study (the zoo, `zoo.py` ImageFolder top-1 `.npy`, is kept in the"
+        " cache folder between runs). CPU s is user + sys of the whole run: on 2 cores the wall"
+        " time can be at best about half of it, and more when other work shares the cores (the"
+        f" 1-minute load average before the run: {{load}}). Row-wise loop: {n:,} × section 6's"
+        f" seconds per ImageFolder model (extrapolated). Target: < {BIG_TARGET_S:.0f} s.",
+    )
+    dest = out / "big"
+    r = timed_compare(folder, dest, 1, before=fresh(dest), scored=n, failed=0)
+    shutil.rmtree(dest, ignore_errors=True)  # a 10,000-model study is ~0.6 GB
+    s.note = s.note.format(load=", ".join(f"{x:.1f}" for x in r.load))
+    rowwise = n * per_model["imagefolder_npy"]
+    b.add(
+        s,
+        f"{n:,} × imagefolder_npy",
+        r,
+        models=n,
+        rowwise_s=rowwise,
+        target=verdict(r.wall_s < BIG_TARGET_S, f"< {BIG_TARGET_S:.0f} s"),
+    )
+
+
 def reference_section(b: Bench, ref: dict[str, Any], n_zoo: int) -> None:
     """Section 6: the row-wise reference's figures (measured before the other sections)."""
     s = b.section(
@@ -639,8 +706,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="small sizes, a smoke test (results not kept)"
     )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(os.environ.get("ERRATA_BENCH_CACHE") or tempfile.gettempdir())
+        / "errata-bench-cache",
+        help="where the large zoo of section 7 is kept between runs (default: $ERRATA_BENCH_CACHE"
+        " or <tmp>/errata-bench-cache)",
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        help=f"comma-separated sections to run ({', '.join(SECTIONS)}; default: all); the"
+        " row-wise reference always runs (results not kept unless every section ran)",
+    )
     args = parser.parse_args(argv)
-    sizes = Sizes(zoo=50, kind=10, logits=2, new=10, reference=1) if args.quick else Sizes()
+    only = [k for k in args.only.split(",") if k] or list(SECTIONS)
+    unknown = sorted(set(only) - set(SECTIONS))
+    if unknown:
+        parser.error(f"--only: {', '.join(unknown)}; expected some of {', '.join(SECTIONS)}")
+    partial = set(only) != set(SECTIONS)
+    sizes = (
+        Sizes(zoo=50, kind=10, logits=2, new=10, reference=1, big=200) if args.quick else Sizes()
+    )
     repeat = args.repeat or (1 if args.quick else 3)
     work = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="errata-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -648,22 +736,33 @@ def main(argv: list[str] | None = None) -> int:
     b = Bench(repeat, big_repeat=repeat if args.quick else 1)
     try:
         print(f"zoos in {work}", flush=True)
-        z = zoos(work, sizes)
+        z = zoos(work, sizes) if set(only) - {"big"} else {}
+        if "big" in only:
+            big = big_zoo(args.cache.resolve(), sizes.big)
         out = work / "out"
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir()
         # the reference first: every other section's row-wise figures come from it
         kind_zoos = {k.split(":", 1)[1]: p for k, p in z.items() if k.startswith("kind:")}
+        if not kind_zoos:  # section 7 alone: its row-wise figure needs the ImageFolder kind
+            kind_zoos = {"imagefolder_npy": big}
         ref = reference(kind_zoos, sizes.reference)
         per_model = {k: v["s_per_model"] for k, v in ref["kinds"].items()}
 
-        s = b.section("startup", "1. Start-up")
-        b.add(s, "errata --help", timed([*ERRATA, "--help"], repeat))
-        bench_analyze(b, ref, out)
-        bench_zoos(b, z, sizes, per_model, out)
-        bench_kinds(b, kind_zoos, ref, out)
-        bench_grow(b, z, sizes, per_model, work)
+        if "startup" in only:
+            s = b.section("startup", "1. Start-up")
+            b.add(s, "errata --help", timed([*ERRATA, "--help"], repeat))
+        if "analyze" in only:
+            bench_analyze(b, ref, out)
+        if "zoos" in only:
+            bench_zoos(b, z, sizes, per_model, out)
+        if "kinds" in only:
+            bench_kinds(b, kind_zoos, ref, out)
+        if "grow" in only:
+            bench_grow(b, z, sizes, per_model, work)
         reference_section(b, ref, sizes.zoo)
+        if "big" in only:
+            bench_big(b, big, sizes, per_model, out)
     finally:
         shutil.rmtree(work if not args.keep else work / "grow", ignore_errors=True)
 
@@ -674,6 +773,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d"),
         "repeat": repeat,
         "quick": args.quick,
+        "sections": only,
         "sizes": sizes.__dict__,
         "command": " ".join(Path(c).name for c in ERRATA),
         "rss_from": "GNU time %M" if GNU_TIME else "RUSAGE_CHILDREN",
@@ -682,7 +782,9 @@ def main(argv: list[str] | None = None) -> int:
         "zoos_reused": not GENERATED,
         "total_s": time.perf_counter() - started,
     }
-    write_results(b.sections, meta, work if args.quick and args.keep else None, args.quick)
+    write_results(
+        b.sections, meta, work if args.quick and args.keep else None, args.quick or partial
+    )
     return 0
 
 
