@@ -55,12 +55,13 @@ def predict_cmd(
     from errata.exceptions import ErrataInputError
     from errata.io.images import list_images
     from errata.predict import load_supersub_spec, predict, resolve_models
+    from errata.predict.spec import ModelSpec, SuperSubSpec
 
     if not model and not supersub:
         raise ErrataInputError("give --model (one or more) or --supersub (a composite's TOML)")
     dataset, _ = dataset_option(dataset)
     list_images(images, dataset=dataset)  # a bad folder fails before any model loads
-    specs: list = (resolve_models(model) if model else []) + [
+    specs: list[ModelSpec | SuperSubSpec] = [*(resolve_models(model) if model else [])] + [
         load_supersub_spec(s) for s in supersub or []
     ]
     with progress_bar("predicting") as progress:

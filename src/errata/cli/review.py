@@ -20,7 +20,7 @@ PASSWORD_ENV = "ERRATA_REVIEW_PASSWORD"  # lets scripts set the admin password w
 
 
 def _db_password() -> str:
-    return typer.prompt("database password", hide_input=True)
+    return str(typer.prompt("database password", hide_input=True))
 
 
 def _password(prompt: str) -> str:

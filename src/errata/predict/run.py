@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ from errata.predict.spec import SHARD_SIZE, ModelSpec, PredictReport, SuperSubSp
 
 
 def predict(
-    models: list[str] | str | list[ModelSpec] | list[SuperSubSpec],
+    models: str | Sequence[str] | Sequence[ModelSpec | SuperSubSpec],
     images: str | Path,
     out: str | Path,
     *,
@@ -61,11 +61,7 @@ def predict(
     """
     from errata.io.images import digest, list_images
 
-    specs: list[ModelSpec | SuperSubSpec] = (
-        list(models)
-        if isinstance(models, list) and models and isinstance(models[0], (ModelSpec, SuperSubSpec))
-        else list(resolve_models(models))  # type: ignore[arg-type]
-    )
+    specs = _specs(models)
     from errata.core import datasets as D
 
     if D.get(dataset).subset is not None and any(isinstance(s, SuperSubSpec) for s in specs):
@@ -147,3 +143,19 @@ def _finish(
     return PredictReport(
         spec.name, final, n, computed, n_shards - computed, skipped, time.perf_counter() - t0
     )
+
+
+def _specs(
+    models: str | Sequence[str] | Sequence[ModelSpec | SuperSubSpec],
+) -> list[ModelSpec | SuperSubSpec]:
+    """``predict``'s ``models`` as specs: names (or a file listing them) resolved, specs as
+    given; a list mixing names and specs is refused."""
+    if isinstance(models, str):
+        return list(resolve_models(models))
+    names = [m for m in models if isinstance(m, str)]
+    specs = [m for m in models if isinstance(m, (ModelSpec, SuperSubSpec))]
+    if names and specs:
+        raise ErrataInputError("models: give model names or specs, not a mix of both")
+    if len(names) + len(specs) != len(models):
+        raise ErrataInputError("models: each must be a model name, a ModelSpec or a SuperSubSpec")
+    return specs if specs else list(resolve_models(names))
