@@ -38,14 +38,13 @@ def project(template_project, tmp_path):
     proj.dispose()
 
 
-@pytest.fixture
-def client_for(project):
-    """``client_for(name)`` → a TestClient logged in as ``name``."""
+def _logged_in_clients(proj):  # type: ignore[no-untyped-def]
+    """Yield ``make(name)`` → a TestClient of ``proj``'s app, logged in as ``name`` (none when
+    ``name`` is None); every client made is closed afterwards."""
     from fastapi.testclient import TestClient
 
     from errata.review.app import create_app
 
-    proj, _ = project
     app = create_app(proj)
     clients = []
 
@@ -60,6 +59,12 @@ def client_for(project):
     yield make
     for c in clients:
         c.close()
+
+
+@pytest.fixture
+def client_for(project):
+    """``client_for(name)`` → a TestClient logged in as ``name``."""
+    yield from _logged_in_clients(project[0])
 
 
 @pytest.fixture(scope="session")
@@ -156,22 +161,4 @@ def backend_project(request, tmp_path):
 def backend_client_for(backend_project):
     """``backend_client_for(name)`` → a TestClient logged in as ``name``, on SQLite and on
     PostgreSQL (the app of :func:`backend_project`)."""
-    from fastapi.testclient import TestClient
-
-    from errata.review.app import create_app
-
-    proj, _ = backend_project
-    app = create_app(proj)
-    clients = []
-
-    def make(name: str | None = None):  # type: ignore[no-untyped-def]
-        c = TestClient(app, base_url="http://127.0.0.1")
-        clients.append(c)
-        if name:
-            r = login(c, name)
-            assert r.status_code == 303, r.text
-        return c
-
-    yield make
-    for c in clients:
-        c.close()
+    yield from _logged_in_clients(backend_project[0])
