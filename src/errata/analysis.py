@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from errata.core.labelset import LabelSet
 from errata.core.names import Alignment
 from errata.core.pipeline import Classified
 from errata.core.population import Comparability
-from errata.core.scoring import Scores, make_scores, score
+from errata.core.scoring import ErrorSummary, Scores, make_scores, score
 from errata.io.evidence import Options, context, options_for, options_from
 from errata.io.predictions import Predictions
 from errata.io.rejections import default_gaps
@@ -98,10 +98,10 @@ class Analysis:
     def metrics(self) -> dict[str, Metric]:
         """``{key: {"value", "ci95", "images"}}`` for the keys of
         :data:`errata.core.metrics.METRICS`."""
-        return cast("dict[str, Metric]", self.scores.metrics(0))
+        return self.scores.metrics(0)
 
     @property
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> ErrorSummary:
         """Category counts and shares, per group, MLA variants, severity ({} without errors)."""
         return self.scores.summary(0)
 
@@ -135,14 +135,13 @@ class Analysis:
         correct_original, correct_multi, evaluated, problematic."""
         from errata.io.tables import per_image_table
 
-        ctx = self.context or _labels_only(self.labels)
         return per_image_table(
             file_names=self.predictions.file_names,
             top1=self.predictions.top1,
             original=self.alignment.original,
             rows=self.alignment.rows,
             images=self.alignment.images,
-            ctx=ctx,
+            labels=self.labels,
             category=self.classified.category[0],
         )
 
@@ -248,7 +247,7 @@ class Analysis:
         return out
 
     @property
-    def settings(self) -> dict[str, Any]:
+    def settings(self) -> dict[str, object]:
         """What produced these figures (:func:`settings`): errata's version, the test set, the
         row order, the label set and the options (``outside`` on a subset test set)."""
         return settings(
@@ -303,7 +302,9 @@ class Analysis:
             out["errors"] = keyed(with_band(self.summary, band or {}))
         out["published"] = self.published()
         if band is not None:
-            out["published_band"] = {k: v for k, v in band.items() if k != "categories"}
+            published_band = band.copy()
+            published_band.pop("categories", None)
+            out["published_band"] = published_band
         return out
 
     def save(self, out: str | Path) -> dict[str, Path]:
@@ -329,7 +330,7 @@ def settings(
     labels: LabelSet,
     dataset: str = D.DEFAULT,
     outside: str = "error",
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """What produced a result: errata's version, the test set, the row order, the label set and
     the options (taxonomy, evidence, seed and resamples), for ``metrics.json`` and
     ``study.json``; ``outside`` on a subset test set."""
@@ -366,13 +367,6 @@ def complete_original(labels: LabelSet, alignment: Alignment) -> LabelSet:
     if not need.any():
         return labels
     return labels.with_original(alignment.images[need], known[need])
-
-
-def _labels_only(labels: LabelSet) -> Any:
-    """A stand-in context for tables of a metrics-only analysis (only ``.labels`` is read)."""
-    from types import SimpleNamespace
-
-    return SimpleNamespace(labels=labels)
 
 
 def analyze(

@@ -4,7 +4,7 @@ tables keep their shape from one run to the next."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from errata.cli._common import pct
 
@@ -12,8 +12,10 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from errata.core.scoring import CategorySummary, ErrorSummary
 
-def error_tables(summary: dict[str, Any]) -> list[Table]:
+
+def error_tables(summary: ErrorSummary) -> list[Table]:
     """The category breakdown (overall and per group) and the MLA variants as Rich tables."""
     from rich.table import Table
 
@@ -31,13 +33,14 @@ def error_tables(summary: dict[str, Any]) -> list[Table]:
     t.add_column("count", justify="right")
     t.add_column("% of errors", justify="right")
     t.add_column("evidence")
+    none: CategorySummary = {"count": 0, "share": None}
     for c in K.CATEGORIES:
-        row = cats.get(c.name, {"count": 0})
+        row = cats.get(c.name, none)
         share = pct(row.get("share"), unit="", missing="")
         status = row.get("status", "")
         t.add_row(c.name, f"{row['count']:,}", "" if status else share, status)
     out.append(t)
-    error_cats = [c for c in K.ERRORS if not cats.get(c.name, {}).get("status")]
+    error_cats = [c for c in K.ERRORS if not cats.get(c.name, none).get("status")]
     g = Table(title="errors per group (% of the group's errors)", title_justify="left")
     g.add_column("group")
     g.add_column("errors", justify="right")
@@ -60,8 +63,8 @@ def error_tables(summary: dict[str, Any]) -> list[Table]:
         )
         v.add_column("variant")
         v.add_column("MLA", justify="right")
-        for row in summary["mla_variants"].values():
-            v.add_row(row["title"], pct(row["value"], 2))
+        for variant in summary["mla_variants"].values():
+            v.add_row(variant["title"], pct(variant["value"], 2))
         out.append(v)
     if summary.get("mean_severity") is not None:
         s = Table(title="mistake severity", title_justify="left")

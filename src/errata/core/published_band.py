@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from errata.core.population import (
     not_run,
     setting_names,
 )
+
+if TYPE_CHECKING:
+    from errata.core.scoring import ErrorSummary
 
 # the categories with a published counterpart, in the published decision order (errata names)
 BAND_CATEGORIES = PUBLISHED_ORDER
@@ -310,17 +313,16 @@ def band_json(
     return out
 
 
-def with_band(summary: Mapping[str, object], band: Band) -> dict[str, object]:
-    """An error summary (``{"categories": {name: {count, share, …}}, …}``) with each band
-    category's ``published_band`` (its ``band_json`` entry; None without a band)."""
-    got = summary.get("categories")
-    cats: dict[str, object] = dict(got) if isinstance(got, Mapping) else {}
+def with_band(summary: ErrorSummary, band: Band) -> ErrorSummary:
+    """An error summary (:meth:`errata.core.scoring.Scores.summary`) with each band category's
+    ``published_band`` (its ``band_json`` entry; None without a band)."""
+    cats = dict(summary.get("categories", {}))
     per = band.get("categories", {})
     for name, key in zip(BAND_CATEGORIES, BAND_KEYS, strict=True):
         row = cats.get(name)
-        if isinstance(row, Mapping):
-            cats[name] = dict(row) | {"published_band": per.get(key)}
-    return dict(summary) | {"categories": cats}
+        if row is not None:
+            cats[name] = {**row, "published_band": per.get(key)}
+    return {**summary, "categories": cats}
 
 
 __all__ = [

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 import numpy as np
 
 from errata.core import categories as K
 from errata.core import metrics as M
 from errata.core.checks import Interval as Interval
-from errata.core.evidence import Context
+from errata.core.evidence import Context, Source
 from errata.core.labelset import LabelSet
 from errata.core.pipeline import Classified, Classifier, classify, unclassified
 from errata.core.tally import GROUP_ORDER as GROUP_ORDER
@@ -30,7 +30,61 @@ from errata.core.tally import _group_order, any_label_groups, buckets, tally
 from errata.core.tally import answer_tally as answer_tally
 from errata.core.tally import topk_counts as topk_counts
 
+if TYPE_CHECKING:
+    from errata.core.published_band import BandCategory
+
 MODEL_BATCH = 64  # models scored as one stack (compare, supersub): bounds peak memory
+
+
+class Metric(TypedDict):
+    """A headline metric (:meth:`Scores.metrics`): its value, the 95 % interval and the images
+    it is over (ImageNet-M: the images right ``value`` of ``of``, no interval)."""
+
+    value: float
+    images: int
+    ci95: NotRequired[list[float]]
+    of: NotRequired[int]
+
+
+class CategorySummary(TypedDict):
+    """One category of :meth:`Scores.summary`: its images, share of the multi-label errors
+    (None: not an error, or its stage did not run), why it did not run, and — in
+    ``metrics.json`` — where the share stands among the published models."""
+
+    count: int
+    share: float | None
+    status: NotRequired[str]
+    published_band: NotRequired[BandCategory | None]
+
+
+class GroupSummary(TypedDict):
+    """One group of one split in :meth:`Scores.summary`."""
+
+    errors: int
+    categories: dict[str, int]
+    images: int
+
+
+class MLAVariant(TypedDict):
+    """One MLA variant of :meth:`Scores.summary`: its title and value."""
+
+    title: str
+    value: float
+
+
+class ErrorSummary(TypedDict, total=False):
+    """:meth:`Scores.summary`: every key when errors were classified, none (``{}``) for
+    metrics only. Categories are keyed by name, groups by split then name (the JSON form,
+    keyed by key, is :func:`errata.io.run_folder.keyed`)."""
+
+    errors: int
+    top1_errors: int
+    excluded: int
+    categories: dict[str, CategorySummary]
+    groups: dict[str, dict[str, GroupSummary]]
+    mla_variants: dict[str, MLAVariant]
+    mean_severity: float | None
+    sources: dict[str, Source]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,7 +108,7 @@ class Scores:
     label_name: str
     groups: Mapping[str, np.ndarray]  # split -> (C,) group of each class
     status: Mapping[str, str] = field(default_factory=dict)  # category -> "not run (...)"
-    sources: Mapping[str, Any] = field(default_factory=dict)
+    sources: Mapping[str, Source] = field(default_factory=dict)
     imagenet_m_of: int | None = None
     classified: bool = True
     options: ScoreOptions = ScoreOptions()
@@ -94,11 +148,11 @@ class Scores:
 
     # --- one model --------------------------------------------------------------------------
 
-    def metrics(self, j: int = 0) -> dict[str, Any]:
+    def metrics(self, j: int = 0) -> dict[str, Metric]:
         """Headline metrics of model ``j`` with 95 % intervals: ``{key: {value, ci95,
         images}}`` (ImageNet-M: ``{value, of, images}``)."""
         v, t = self.values, self.tally
-        out: dict[str, Any] = {}
+        out: dict[str, Metric] = {}
         for key in ("top1", "top5", self.accuracy_key, "mla"):
             if f"{key}_images" not in v or not v[f"{key}_images"][j]:
                 continue
@@ -115,7 +169,7 @@ class Scores:
             }
         return out
 
-    def summary(self, j: int = 0) -> dict[str, Any]:
+    def summary(self, j: int = 0) -> ErrorSummary:
         """JSON-ready error summary of model ``j``: counts and shares per category, per group,
         MLA variants, mean severity, and the evidence used. A category whose stage did not run
         keeps its count (0) and says why in ``status``; its share is ``None`` (no figure), as
@@ -124,10 +178,10 @@ class Scores:
             return {}
         v = self.values
         n_errors = int(v["errors"][j])
-        categories = {}
+        categories: dict[str, CategorySummary] = {}
         for c in K.CATEGORIES:
             cnt = int(v[f"n_{c.key}"][j])
-            row: dict[str, Any] = {
+            row: CategorySummary = {
                 "count": cnt,
                 "share": cnt / n_errors
                 if c.is_error and n_errors and c.name not in self.status
@@ -136,7 +190,7 @@ class Scores:
             if c.name in self.status:
                 row["status"] = self.status[c.name]
             categories[c.name] = row
-        groups_out: dict[str, Any] = {}
+        groups_out: dict[str, dict[str, GroupSummary]] = {}
         for split, (groups, _) in self.group_codes().items():
             groups_out[split] = {}
             for g in groups:

@@ -5,7 +5,7 @@ review's errors (:func:`open_world_limits`), and the sentence a run without the 
 from __future__ import annotations
 
 import dataclasses
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
@@ -13,6 +13,9 @@ from errata.exceptions import ErrataInputError
 from errata.experts.vocabulary import NO_EXPERT
 from errata.io.annotations import resolve_path
 from errata.io.evidence import Options
+
+if TYPE_CHECKING:
+    from errata.core.scoring import ErrorSummary
 
 OOV_EXPERT = "Fine-grained error with OOV"  # the category only the open-world stage can call
 SPURIOUS_EXPERT = "Spurious Correlation"
@@ -136,12 +139,11 @@ def open_world_caveat(options: Options | None = None) -> str:
 _LIMITS: dict[Options, OpenWorldLimits | None] = {}  # _review_limits, per options
 
 
-def open_world_note(summary: dict[str, object], options: Options | None = None) -> str:
+def open_world_note(summary: ErrorSummary, options: Options | None = None) -> str:
     """:func:`open_world_caveat` when the run's error summary (:meth:`Scores.summary
     <errata.core.scoring.Scores.summary>`) says fine-grained OOV did not run, else ``""``."""
-    categories = summary.get("categories") or {}
-    oov = (categories.get("fine-grained OOV") if isinstance(categories, dict) else None) or {}
-    return open_world_caveat(options) if oov.get("status") else ""
+    oov = summary.get("categories", {}).get("fine-grained OOV")
+    return open_world_caveat(options) if oov is not None and oov.get("status") else ""
 
 
 def _review_limits(options: Options) -> OpenWorldLimits | None:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+    from errata.core.scoring import ErrorSummary, Metric
+
 
 def _pct(x: Any, digits: int = 2) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -22,26 +24,27 @@ def _pct(x: Any, digits: int = 2) -> str:
     return f"{100 * float(x):.{digits}f} %"
 
 
-def headline(metrics: Mapping[str, Any], summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+def headline(metrics: Mapping[str, Metric], summary: ErrorSummary) -> list[tuple[str, str]]:
     """``[(title, value)]`` of the headline figures present, in the order and with the titles
     of :data:`errata.core.metrics.METRICS`: top-1, top-5, ReaL or label accuracy, MLA (from
     the summary's MLA variants under ReaL), ImageNet-M (correct of its images)."""
     from errata.core.metrics import METRICS
 
     out = []
-    mla = (summary.get("mla_variants") or {}).get("mla")
+    mla = summary.get("mla_variants", {}).get("mla")
     for key, info in METRICS.items():
         m = metrics.get(key)
-        if m is None and key == "mla" and mla is not None:
-            m = mla
-        if m is None:
+        if m is not None:
+            value = f"{m['value']} / {m['of']}" if key == "imagenet_m" else _pct(m["value"])
+        elif key == "mla" and mla is not None:
+            value = _pct(mla["value"])
+        else:
             continue
-        value = f"{m['value']} / {m['of']}" if key == "imagenet_m" else _pct(m.get("value"))
         out.append((info.title, value))
     return out
 
 
-def text(name: str, metrics: Mapping[str, Any], summary: Mapping[str, Any]) -> str:
+def text(name: str, metrics: Mapping[str, Metric], summary: ErrorSummary) -> str:
     """One line: ``Analysis('model': top-1 72.73 %, ReaL 77.61 %, MLA 77.17 %; 10,485 errors)``."""
     figures = ", ".join(f"{t} {v}" for t, v in headline(metrics, summary))
     errors = summary.get("errors")
@@ -49,10 +52,10 @@ def text(name: str, metrics: Mapping[str, Any], summary: Mapping[str, Any]) -> s
     return f"Analysis({name!r}: {figures}{tail})"
 
 
-def categories(summary: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+def categories(summary: ErrorSummary) -> list[tuple[str, str, str, str]]:
     """``[(category, count, share, status)]`` of the error categories (not correct/excluded)."""
     rows = []
-    for cat, v in (summary.get("categories") or {}).items():
+    for cat, v in summary.get("categories", {}).items():
         if v.get("share") is None and not v.get("status"):  # correct, excluded
             continue
         rows.append((cat, f"{v['count']:,}", _pct(v["share"], 1), v.get("status", "")))
@@ -68,7 +71,7 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def html(
-    name: str, metrics: Mapping[str, Any], summary: Mapping[str, Any], notes: Sequence[str]
+    name: str, metrics: Mapping[str, Metric], summary: ErrorSummary, notes: Sequence[str]
 ) -> str:
     """A notebook view: the headline figures, the category table and the notes."""
     parts = [f"<div><strong>errata analysis: {escape(name)}</strong>"]

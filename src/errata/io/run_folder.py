@@ -8,10 +8,13 @@ from __future__ import annotations
 import collections
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 import numpy as np
 
+from errata.core.evidence import Source
+from errata.core.scoring import CategorySummary, ErrorSummary, GroupSummary, MLAVariant
+from errata.core.scoring import Metric as Metric
 from errata.io import files
 
 if TYPE_CHECKING:
@@ -20,18 +23,9 @@ if TYPE_CHECKING:
 
     from errata.core.labelset import LabelSetSummary
     from errata.core.population import Comparability
+    from errata.core.published_band import Band
 
 OUTPUTS = ("metrics.json", "per_image.parquet", "per_class.csv", "errors.parquet", "summary.json")
-
-
-class Metric(TypedDict):
-    """A headline metric: its value, the 95 % interval and the images it is over (ImageNet-M:
-    the images right ``value`` of ``of``, no interval)."""
-
-    value: float
-    images: int
-    ci95: NotRequired[list[float]]
-    of: NotRequired[int]
 
 
 class Coverage(TypedDict):
@@ -43,6 +37,32 @@ class Coverage(TypedDict):
     subset: bool
 
 
+class KeyedCategory(CategorySummary):
+    """One category of :class:`KeyedSummary`: its name as errata prints it, then its figures."""
+
+    name: str
+
+
+class KeyedGroup(GroupSummary):
+    """One group of :class:`KeyedSummary` (its categories keyed by category key)."""
+
+    name: str
+
+
+class KeyedSummary(TypedDict, total=False):
+    """An error summary for JSON (:func:`keyed`): :class:`errata.core.scoring.ErrorSummary`
+    with categories and groups keyed by key, each entry with its ``name``."""
+
+    errors: int
+    top1_errors: int
+    excluded: int
+    categories: dict[str, KeyedCategory]
+    groups: dict[str, dict[str, KeyedGroup]]
+    mla_variants: dict[str, MLAVariant]
+    mean_severity: float | None
+    sources: dict[str, Source]
+
+
 class AnalysisJSON(TypedDict):
     """:meth:`Analysis.to_dict` (``metrics.json``, ``analyze --json``); ``errors`` and
     ``published_band`` only when errors were classified."""
@@ -52,11 +72,11 @@ class AnalysisJSON(TypedDict):
     coverage: Coverage
     notes: list[str]
     labels: LabelSetSummary
-    settings: dict[str, Any]
+    settings: dict[str, object]
     metrics: dict[str, Metric]
-    errors: NotRequired[dict[str, Any]]
+    errors: NotRequired[KeyedSummary]
     published: NotRequired[Comparability]
-    published_band: NotRequired[dict[str, Any]]
+    published_band: NotRequired[Band]
 
 
 def write_run_folder(
@@ -92,7 +112,7 @@ def write_run_folder(
     return {k: out / v for k, v in names.items()}
 
 
-def keyed(summary: dict[str, Any]) -> dict[str, Any]:
+def keyed(summary: ErrorSummary) -> KeyedSummary:
     """An error summary for JSON: ``categories`` keyed by category key (``fine_grained_oov``)
     and ``groups`` by group key (``other_organisms``), each entry with its ``name`` as errata
     prints it — the Python ``summary`` keeps the names as keys.
@@ -102,21 +122,21 @@ def keyed(summary: dict[str, Any]) -> dict[str, Any]:
     """
     from errata.core.categories import slug
 
-    def cats(block: dict[str, Any]) -> dict[str, Any]:
-        return {slug(n): ({"name": n} | v) if isinstance(v, dict) else v for n, v in block.items()}
-
-    out = dict(summary)
-    out["categories"] = cats(summary.get("categories", {}))
-    out["groups"] = {
-        split: {
-            slug(g): {"name": g}
-            | b
-            | {"categories": {slug(n): v for n, v in b["categories"].items()}}
-            for g, b in groups.items()
-        }
-        for split, groups in summary.get("groups", {}).items()
+    categories: dict[str, KeyedCategory] = {
+        slug(n): {"name": n, **v} for n, v in summary.get("categories", {}).items()
     }
-    return out
+    groups: dict[str, dict[str, KeyedGroup]] = {
+        split: {
+            slug(g): {
+                "name": g,
+                **b,
+                "categories": {slug(n): v for n, v in b["categories"].items()},
+            }
+            for g, b in blocks.items()
+        }
+        for split, blocks in summary.get("groups", {}).items()
+    }
+    return {**summary, "categories": categories, "groups": groups}
 
 
 def errors_frame(table: pa.Table) -> pd.DataFrame:

@@ -58,7 +58,7 @@ def per_image_table(
     original: np.ndarray,
     rows: np.ndarray,
     images: np.ndarray,
-    ctx: Context,
+    labels: LabelSet,
     category: np.ndarray,
 ) -> pa.Table:
     """One model's per-image table, one row per prediction row: file_name, original, labels,
@@ -69,7 +69,6 @@ def per_image_table(
     """
     import pyarrow as pa
 
-    labels = ctx.labels
     n = len(file_names)
     evaluated = np.zeros(n, dtype=bool)
     problematic = np.zeros(n, dtype=bool)

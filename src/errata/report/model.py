@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from errata.experts import open_world_note
 from errata.report import _render as R
@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from errata.analysis import Analysis, Metric
+    from errata.core.evidence import Source
+    from errata.core.scoring import ErrorSummary
     from errata.io.evidence import Options
 
 Progress = Callable[[int, int, str], None]
@@ -90,11 +92,11 @@ class ModelPage(TypedDict):
     dataset: str
     n_images: int
     metrics: list[Card]
-    summary: dict[str, Any]
+    summary: ErrorSummary
     categories: list[CategoryRow]
     openworld_note: str
     svgs: dict[str, Markup]
-    sources: dict[str, str]
+    sources: dict[str, Source]
     thumb_note: str
     grids: list[Grid]
     interval_note: str
@@ -266,7 +268,7 @@ def _images(metric: Metric | None) -> int | None:
     return None if metric is None else metric["images"]
 
 
-def category_rows(summary: dict[str, Any]) -> list[CategoryRow]:
+def category_rows(summary: ErrorSummary) -> list[CategoryRow]:
     """The category table: each category's images, share of the top-1 errors (the bars) and
     of the multi-label errors."""
     top1_errors = summary["top1_errors"]

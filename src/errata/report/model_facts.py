@@ -6,7 +6,7 @@ accuracy (:func:`facts`), and which label a prediction was confused with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from errata.analysis import Analysis
+    from errata.core.scoring import ErrorSummary
 
 N_PAIRS = 30  # confused pairs listed
 
@@ -71,7 +72,7 @@ def facts(analysis: Analysis) -> ModelFacts:
     )
 
 
-def breakdown(summary: dict[str, Any]) -> Breakdown:
+def breakdown(summary: ErrorSummary) -> Breakdown:
     """What the top-1 errors are: all images, then each group of each split."""
     cats = summary["categories"]
     names = breakdown_categories()

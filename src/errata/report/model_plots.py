@@ -5,7 +5,7 @@ the least accurate superclasses."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,16 +17,10 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from errata.analysis import Analysis
+    from errata.core.scoring import MLAVariant
 
 N_SUPERCLASS_PLOT = 30  # superclasses in the accuracy plot (the least accurate)
 N_PAIRS_PLOT = 20  # confused pairs in the plot (the most frequent)
-
-
-class MLAVariant(TypedDict):
-    """One entry of an error summary's ``mla_variants``."""
-
-    title: str
-    value: float
 
 
 def breakdown_figure(breakdown: Breakdown, title: str) -> Figure:
