@@ -263,3 +263,70 @@ def test_register_refuses_a_taken_name_or_an_unknown_place() -> None:
     with pytest.raises(ValueError, match="before: 'nowhere'"):
         K.register(dummy(), before="nowhere")
     assert NAME not in K.NAMES
+
+
+def test_the_experts_vocabulary_is_built_from_the_registry() -> None:
+    import dataclasses
+
+    import errata.experts as E
+
+    before, (auto, _) = E.agrees(), E.shared_vocabulary()
+    assert NAME not in auto and all(NAME not in v for v in before.values())
+    # an error category no expert uses is "model failure" in the shared vocabulary
+    K.register(dummy(), before="model failure")
+    try:
+        assert E.agrees() == before
+        assert E.shared_vocabulary()[0][NAME] == E.NO_EXPERT
+    finally:
+        K.unregister(NAME)
+    # one that agrees with an expert category joins it, in precedence order
+    K.register(
+        dataclasses.replace(dummy(), expert=("Spurious Correlation",)), before="model failure"
+    )
+    try:
+        spurious = (*before["Spurious Correlation"], NAME)
+        assert E.agrees()["Spurious Correlation"] == spurious
+        assert E.AGREES["Spurious Correlation"] == spurious  # the module attribute, read now
+        assert K.expert_agreement_map()["Spurious Correlation"] == spurious
+        assert E.shared_vocabulary()[0][NAME] == "Spurious Correlation"
+        assert E.explained_categories() == tuple(dict.fromkeys(E.shared_vocabulary()[1].values()))
+    finally:
+        K.unregister(NAME)
+    assert E.agrees() == before and NAME not in E.shared_vocabulary()[0]
+
+
+def test_registration_is_seen_at_once_while_other_threads_read_the_tables() -> None:
+    """register/unregister replace the registry's state whole, under a lock: the registering
+    thread sees its own change at once, and every snapshot a reader gets is one state (all
+    its tables agree), however the threads interleave."""
+    import sys
+    import threading
+
+    stop = threading.Event()
+    bad: list[str] = []
+
+    def read() -> None:
+        while not stop.is_set():
+            t = K.tables()
+            if not (len(t.CATEGORIES) == len(t.NAMES) == len(t.CODE) == len(t.BY_NAME)):
+                bad.append(f"version {t.version}: tables of different states")
+            if (NAME in t.NAMES) != any(NAME in v for v in (t.CODE, t.BY_NAME)):
+                bad.append(f"version {t.version}: the dummy in some tables only")
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for r in readers:
+        r.start()
+    try:
+        for _ in range(300):
+            K.register(dummy(), before="model failure")
+            assert NAME in K.NAMES and NAME in K.tables().CODE
+            K.unregister(NAME)
+            assert NAME not in K.NAMES and NAME not in K.tables().CODE
+    finally:
+        stop.set()
+        for r in readers:
+            r.join()
+        sys.setswitchinterval(interval)
+    assert bad == []

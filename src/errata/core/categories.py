@@ -8,6 +8,13 @@ category added with :func:`register` (a test's, an experiment's) is in every one
 category to errata is one :class:`Category` here plus its stage (and reason) in
 :mod:`errata.core.stages`.
 
+The registry's state is one immutable snapshot (a version and the categories, in order):
+:func:`register` and :func:`unregister` take a lock and replace it whole, and every derived
+table (:func:`tables`, and what :func:`per_state` memoises) is built from one snapshot, never
+from a registry half changed. A run reads the tables many times, though: register categories
+before a run starts, not while ``analyze`` or ``compare`` runs in another thread (the run's
+batches would then be classified and tallied over different category codes).
+
 What a stage needs to run is the category's ``needs`` (:class:`Need`): the stage status
 (:meth:`Category.status`, read against the evidence context), the columns of a run that did not
 run (:func:`errata.core.population.not_run`, read against the run's settings) and the published-
@@ -27,8 +34,10 @@ excluded       not evaluated (problematic image or no acceptable label)
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from errata.core import stages as S
 from errata.core.evidence import Context
@@ -174,7 +183,7 @@ class Category:
 
 _FINE_EXPERTS = ("Fine-grained error", "Fine-grained with Multilabel Options")
 
-_REGISTRY: list[Category] = [
+_BUILT_IN: tuple[Category, ...] = (
     Category(
         "correct",
         "correct",
@@ -275,8 +284,11 @@ _REGISTRY: list[Category] = [
         "excluded",
         "not evaluated: a problematic image or one without an acceptable label",
     ),
-]
-_VERSION = [0]  # bumped by register/unregister: the derived tables are rebuilt after it
+)
+# the registry: (version, categories in precedence order), replaced whole under _LOCK by
+# register/unregister (the version bumped), read with one load by tables()
+_STATE: tuple[int, tuple[Category, ...]] = (0, _BUILT_IN)
+_LOCK = threading.Lock()
 
 
 def register(category: Category, *, before: str) -> None:
@@ -290,29 +302,37 @@ def register(category: Category, *, before: str) -> None:
     ValueError
         When its name or key is taken, or ``before`` is not a registered category.
     """
-    taken = {c.name for c in _REGISTRY} | {c.key for c in _REGISTRY}
-    if category.name in taken or category.key in taken:
-        raise ValueError(f"category '{category.name}' is registered already")
-    names = [c.name for c in _REGISTRY]
-    if before not in names:
-        raise ValueError(f"before: '{before}' is not one of {', '.join(names)}")
-    _REGISTRY.insert(names.index(before), category)
-    _VERSION[0] += 1
+    global _STATE
+    with _LOCK:
+        version, cats = _STATE
+        taken = {c.name for c in cats} | {c.key for c in cats}
+        if category.name in taken or category.key in taken:
+            raise ValueError(f"category '{category.name}' is registered already")
+        names = [c.name for c in cats]
+        if before not in names:
+            raise ValueError(f"before: '{before}' is not one of {', '.join(names)}")
+        i = names.index(before)
+        _STATE = (version + 1, (*cats[:i], category, *cats[i:]))
 
 
 def unregister(name: str) -> Category:
     """Remove the category named ``name`` from the registry and return it."""
-    names = [c.name for c in _REGISTRY]
-    if name not in names:
-        raise ValueError(f"'{name}' is not one of {', '.join(names)}")
-    _VERSION[0] += 1
-    return _REGISTRY.pop(names.index(name))
+    global _STATE
+    with _LOCK:
+        version, cats = _STATE
+        names = [c.name for c in cats]
+        if name not in names:
+            raise ValueError(f"'{name}' is not one of {', '.join(names)}")
+        i = names.index(name)
+        _STATE = (version + 1, cats[:i] + cats[i + 1 :])
+        return cats[i]
 
 
-@dataclass(frozen=True)
-class _Tables:
-    """The tables derived from one state of the registry."""
+@dataclass(frozen=True, eq=False)
+class Tables:
+    """The tables derived from one state of the registry (``version``)."""
 
+    version: int
     CATEGORIES: tuple[Category, ...]
     NAMES: tuple[str, ...]
     CODE: dict[str, int]
@@ -323,12 +343,18 @@ class _Tables:
     ERRORS: tuple[Category, ...]
     ERROR_CODES: tuple[int, ...]
     CORRECT_CODES: tuple[int, ...]
+    AGREES: dict[str, tuple[str, ...]]  # expert category -> the categories agreeing with it
 
     @classmethod
-    def of(cls, cats: tuple[Category, ...]) -> _Tables:
+    def of(cls, version: int, cats: tuple[Category, ...]) -> Tables:
         code = {c.name: i for i, c in enumerate(cats)}
         errors = tuple(c for c in cats if c.is_error)
+        agrees: dict[str, tuple[str, ...]] = {}
+        for c in cats:
+            for e in c.expert:
+                agrees[e] = (*agrees.get(e, ()), c.name)
         return cls(
+            version=version,
             CATEGORIES=cats,
             NAMES=tuple(c.name for c in cats),
             CODE=code,
@@ -339,20 +365,47 @@ class _Tables:
             ERRORS=errors,
             ERROR_CODES=tuple(code[c.name] for c in errors),
             CORRECT_CODES=tuple(i for i, c in enumerate(cats) if c.tier == "correct"),
+            AGREES=agrees,
         )
 
 
-_CACHE: dict[int, _Tables] = {}
+_LAST: list[Tables] = [Tables.of(*_STATE)]  # the tables of the latest state read
 
 
-def tables() -> _Tables:
-    """The derived tables of the registry as it is now (built once per state)."""
-    version = _VERSION[0]
-    got = _CACHE.get(version)
-    if got is None:
-        _CACHE.clear()
-        got = _CACHE[version] = _Tables.of(tuple(_REGISTRY))
+def tables() -> Tables:
+    """The derived tables of the registry as it is now (built once per state, from one
+    snapshot of it: a concurrent :func:`register` gives the tables of the state before or
+    after it, never a mix)."""
+    version, cats = _STATE  # one read: a version and the categories it names
+    last = _LAST[0]
+    if last.version == version:
+        return last
+    got = Tables.of(version, cats)
+    _LAST[0] = got
     return got
+
+
+T = TypeVar("T")
+
+
+def per_state(build: Callable[[Tables], T]) -> Callable[[], T]:
+    """``build`` of the registry's tables, memoised per registry state: a table derived from
+    the categories (the experts' vocabulary …) built when asked for, rebuilt after a
+    :func:`register`, and read from the same snapshot as the tables it is built from."""
+    memo: list[tuple[int, T] | None] = [None]  # (version, value), replaced whole
+
+    def get() -> T:
+        t = tables()
+        got = memo[0]
+        if got is not None and got[0] == t.version:
+            return got[1]
+        value = build(t)
+        memo[0] = (t.version, value)
+        return value
+
+    get.__doc__ = build.__doc__
+    get.__name__ = build.__name__
+    return get
 
 
 if TYPE_CHECKING:  # read through __getattr__, from the registry as it is when read
@@ -366,12 +419,13 @@ if TYPE_CHECKING:  # read through __getattr__, from the registry as it is when r
     ERRORS: tuple[Category, ...]  # the multi-label error categories, in precedence order
     ERROR_CODES: tuple[int, ...]
     CORRECT_CODES: tuple[int, ...]
+    AGREES: dict[str, tuple[str, ...]]  # use expert_agreement_map() for a copy
 
 
 def __getattr__(name: str) -> object:
     """The derived tables (:data:`CATEGORIES`, :data:`CODE` …) as module attributes, built from
     the registry when read, never frozen at import."""
-    if name in _Tables.__dataclass_fields__:
+    if name in Tables.__dataclass_fields__ and name != "version":
         return getattr(tables(), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -405,9 +459,6 @@ def mla_variants() -> dict[str, tuple[str, tuple[int, ...]]]:
 
 
 def expert_agreement_map() -> dict[str, tuple[str, ...]]:
-    """``{expert category: errata categories that agree with it}``, from the records."""
-    out: dict[str, tuple[str, ...]] = {}
-    for c in tables().CATEGORIES:
-        for e in c.expert:
-            out[e] = (*out.get(e, ()), c.name)
-    return out
+    """``{expert category: errata categories that agree with it}``, from the records as they
+    are now (a new dict on every call)."""
+    return dict(tables().AGREES)

@@ -15,6 +15,8 @@ agreement (:mod:`errata.experts.agreement`), what the open-world stage leaves to
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from errata.experts.agreement import (
     Agreement,
     AgreementSummary,
@@ -34,13 +36,24 @@ from errata.experts.limits import (
     open_world_note,
 )
 from errata.experts.vocabulary import (
-    AGREES,
     NO_EXPERT,
+    agrees,
     explained_categories,
     f1_scores,
     macro_f1_score,
     shared_vocabulary,
 )
+
+if TYPE_CHECKING:  # read through __getattr__, from the category registry when read
+    from errata.experts.vocabulary import AGREES  # noqa: F401
+
+
+def __getattr__(name: str) -> object:
+    """:data:`AGREES` (:func:`agrees`), built from the category registry when read."""
+    if name == "AGREES":
+        return agrees()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AGREES",
@@ -56,6 +69,7 @@ __all__ = [
     "Departure",
     "ExpertFigures",
     "OpenWorldLimits",
+    "agrees",
     "expert_agreement",
     "explained_categories",
     "f1_scores",

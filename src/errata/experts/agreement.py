@@ -20,8 +20,8 @@ from errata.core.pipeline import classify, reasons
 from errata.exceptions import ErrataInputError
 from errata.experts.limits import OpenWorldLimits, open_world_limits
 from errata.experts.vocabulary import (
-    AGREES,
     NO_EXPERT,
+    agrees,
     explained_categories,
     f1_scores,
     shared_vocabulary,
@@ -52,7 +52,7 @@ class CategoryFigures(TypedDict):
 
 class ExpertFigures(TypedDict):
     """One expert category: its rows, those that are errors under the label set, and how many
-    of them errata agrees with (by :data:`~errata.experts.AGREES`)."""
+    of them errata agrees with (by :func:`~errata.experts.agrees`)."""
 
     rows: int
     errors_under_labels: int
@@ -254,7 +254,8 @@ def _classified(ctx: Context, got: _Rows) -> tuple[pd.DataFrame, np.ndarray]:
     is_err = np.isin(codes, K.ERROR_CODES)
     reason[is_err] = reasons(ctx, result, err_rows[is_err])
     reason[np.isin(codes, K.CORRECT_CODES)] = f"counted correct by label set '{full.name}'"
-    agrees = np.array([c in AGREES.get(x, ()) for c, x in zip(cats, experts["category"])])
+    agree_map = agrees()
+    agreed = np.array([c in agree_map.get(x, ()) for c, x in zip(cats, experts["category"])])
     table = pd.DataFrame(
         {
             "file_name": experts["file_name"],
@@ -263,7 +264,7 @@ def _classified(ctx: Context, got: _Rows) -> tuple[pd.DataFrame, np.ndarray]:
             "expert_severity": experts["severity"],
             "category": cats,
             "reason": reason,
-            "agrees": agrees,
+            "agrees": agreed,
         }
     )
     return table, codes
@@ -276,7 +277,7 @@ def _cross_tables(
     import pandas as pd
 
     is_err = np.isin(codes, K.ERROR_CODES)
-    agrees = table["agrees"].to_numpy(dtype=bool)
+    agreed = table["agrees"].to_numpy(dtype=bool)
     confusion = pd.crosstab(
         table["category"], table["expert_category"], margins=True, margins_name="total"
     )
@@ -308,13 +309,13 @@ def _cross_tables(
         "counted_correct": int(np.isin(codes, K.CORRECT_CODES).sum()),
         "excluded": int((codes == K.EXCLUDED).sum()),
         "errors": int(is_err.sum()),
-        "agreement": float(agrees[is_err].mean()) if is_err.any() else None,
+        "agreement": float(agreed[is_err].mean()) if is_err.any() else None,
         "cohen_kappa": kappa if is_err.any() else None,
         # the headline: over-assignment to one explained category lowers it, unlike agreement
         "macro_f1": float(np.mean(list(f1.values()))) if is_err.any() else None,
         "macro_f1_categories": list(explained),
         "taxonomy": ctx.taxonomy.name,
-        "per_expert_category": _per_expert(table, is_err, agrees),
+        "per_expert_category": _per_expert(table, is_err, agreed),
         "per_category": _per_category(error_confusion, expert_voc, f1),
         "limits": {"open_world": limits},
         "sources": dict(ctx.sources),
@@ -354,18 +355,18 @@ def _per_category(
 
 
 def _per_expert(
-    table: pd.DataFrame, is_err: np.ndarray, agrees: np.ndarray
+    table: pd.DataFrame, is_err: np.ndarray, agreed: np.ndarray
 ) -> dict[str, ExpertFigures]:
     """Per expert category: rows, errors under the label set, and errata's agreement."""
     out: dict[str, ExpertFigures] = {}
-    for cat, agree_with in AGREES.items():
+    for cat, agree_with in agrees().items():
         sel = (table["expert_category"] == cat).to_numpy()
         err = sel & is_err
         out[cat] = {
             "rows": int(sel.sum()),
             "errors_under_labels": int(err.sum()),
-            "agree": int((agrees & err).sum()),
-            "agree_share": float((agrees & err).sum() / err.sum()) if err.any() else None,
+            "agree": int((agreed & err).sum()),
+            "agree_share": float((agreed & err).sum() / err.sum()) if err.any() else None,
             "agreeing_categories": list(agree_with),
         }
     return out

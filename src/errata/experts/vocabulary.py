@@ -3,13 +3,34 @@ per-category F1 and macro-F1 of the automated labels against the expert ones."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from errata.core import categories as K
 
-# which automated categories agree with each expert category (from the category registry)
-AGREES: dict[str, tuple[str, ...]] = K.expert_agreement_map()
 NO_EXPERT = "model failure"  # the shared vocabulary's name for categories no expert uses
+
+if TYPE_CHECKING:  # read through __getattr__, from the registry as it is when read
+    # which automated categories agree with each expert category (:func:`agrees`)
+    AGREES: dict[str, tuple[str, ...]]
+
+
+def __getattr__(name: str) -> object:
+    """:data:`AGREES`, built from the category registry when read, never frozen at import."""
+    if name == "AGREES":
+        return agrees()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def agrees() -> dict[str, tuple[str, ...]]:
+    """``{expert category: errata categories that agree with it}``, from the category registry
+    as it is now (:func:`errata.core.categories.expert_agreement_map`).
+
+    >>> agrees()["Spurious Correlation"]
+    ('spurious correlation',)
+    """
+    return K.expert_agreement_map()
 
 
 def shared_vocabulary() -> tuple[dict[str, str], dict[str, str]]:
@@ -27,10 +48,20 @@ def shared_vocabulary() -> tuple[dict[str, str], dict[str, str]]:
     >>> auto["model failure"]
     'model failure'
     """
-    expert = {e: next(f for f, g in AGREES.items() if g == agree) for e, agree in AGREES.items()}
+    auto, expert = _vocabulary()
+    return dict(auto), dict(expert)
+
+
+@K.per_state
+def _vocabulary(t: K.Tables) -> tuple[dict[str, str], dict[str, str]]:
+    """:func:`shared_vocabulary` of one state of the category registry."""
+    agree_map = t.AGREES
+    expert = {
+        e: next(f for f, g in agree_map.items() if g == agree) for e, agree in agree_map.items()
+    }
     auto = {
-        c.name: next((expert[e] for e, agree in AGREES.items() if c.name in agree), NO_EXPERT)
-        for c in K.ERRORS
+        c.name: next((expert[e] for e, agree in agree_map.items() if c.name in agree), NO_EXPERT)
+        for c in t.ERRORS
     }
     return auto, expert
 
