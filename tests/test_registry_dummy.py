@@ -1,6 +1,9 @@
 """The category registry is the only source: a category registered at run time (here, a test's
 own, before model failure) flows through classify → tally → the CLI's tables and JSON → the
-model report → the Parquet and CSV outputs → a study's models table, and a category whose need
+model report → the Parquet and CSV outputs → a study's models table → the diff of two models
+(its transition matrix, the report, the command line's JSON) → the experts comparison (its rows,
+cross-tables and the shared vocabulary: "model failure" until it names an expert category it
+agrees with) → supersub's per-variant category columns; a category whose need
 is unmet is "not run" in the stage status, in the run's not-run columns and in the published-
 comparability note — all read from its record, none from a list written elsewhere."""
 
@@ -330,3 +333,121 @@ def test_registration_is_seen_at_once_while_other_threads_read_the_tables() -> N
             r.join()
         sys.setswitchinterval(interval)
     assert bad == []
+
+
+def _fixed(preds: Path) -> np.ndarray:
+    """The predictions with every planted row predicting its own label (B fixes them)."""
+    from errata import resources
+
+    top1 = np.load(preds)
+    i = np.arange(60)[np.arange(60) % 3 == 0]
+    top1[i] = resources.validation_labels().astype(np.int64)[i]
+    return top1
+
+
+def test_the_dummy_in_the_diff_of_two_models(
+    run: tuple[Path, Path], tmp_path: Path, registered: K.Category
+) -> None:
+    from typer.testing import CliRunner
+
+    from errata.cli import app
+    from errata.report.diff import diff_report, model_diff, states
+
+    labels, preds = run
+    a = errata.analyze(np.load(preds), labels=labels, order="filename", options=NO_RATERS)
+    b = errata.analyze(_fixed(preds), labels=labels, order="filename", options=NO_RATERS)
+    n = a.summary["categories"][NAME]["count"]
+    assert n >= 5 and b.summary["categories"][NAME]["count"] == 0
+    d = model_diff(a, b)
+    assert NAME in states() and NAME in d.transitions.index and NAME in d.transitions.columns
+    assert d.transitions.loc[NAME].sum() == n  # every dummy error of A …
+    assert d.transitions.loc[NAME, ["correct", "correct multi-label"]].sum() == n  # … fixed by B
+    mine = d.changes[d.changes["category_a"] == NAME]
+    assert len(mine) == n and set(mine["change"]) == {"fixed"}
+    html = Path(diff_report(d, tmp_path / "diff.html")["report"]).read_text()
+    assert NAME in html
+
+    # the command line's JSON: the transition matrix keyed by the dummy's key
+    np.save(tmp_path / "b.npy", _fixed(preds))
+    done = CliRunner().invoke(
+        app, ["diff", str(preds), str(tmp_path / "b.npy"), "--labels", str(labels), "--json"]
+    )
+    assert done.exit_code == 0, done.output
+    tr = json.loads(done.output)["transitions"]
+    default = errata.analyze(np.load(preds), labels=labels, order="filename")  # diff's evidence
+    n_default = default.summary["categories"][NAME]["count"]
+    assert sum(tr[KEY].values()) == n_default and sum(r[KEY] for r in tr.values()) == 0
+
+
+def _expert_file(preds: Path, folder: Path) -> Path:
+    """A dough-bagel expert file over the run's images: the planted rows called spurious
+    correlation by the experts, the rows predicting another class fine-grained."""
+    top1 = np.load(preds)
+    called = {0: "Spurious Correlation", 1: "Fine-grained error"}
+    entries = {
+        VAL.format(i + 1): {
+            "top_prediction": int(top1[i]),
+            "failure category": called[i % 3],
+            "failure severity": "Major",
+        }
+        for i in range(60)
+        if i % 3 in called
+    }
+    path = folder / "experts.json"
+    path.write_text(json.dumps(entries))
+    return path
+
+
+def test_the_dummy_in_the_experts_comparison(run: tuple[Path, Path], tmp_path: Path) -> None:
+    import dataclasses
+
+    from errata.experts import expert_agreement
+
+    labels, preds = run
+    expected, _, _ = _baseline_expected(labels, preds)
+    path = _expert_file(preds, tmp_path)
+    for expert, agreeing in (((), False), (("Spurious Correlation",), True)):
+        K.register(dataclasses.replace(dummy(), expert=expert), before="model failure")
+        try:
+            a = expert_agreement(path, labels=labels, options=NO_RATERS)
+            mine = a.rows[a.rows["category"] == NAME]
+            assert set(mine["file_name"]) == expected
+            assert (mine["expert_category"] == "Spurious Correlation").all()
+            assert bool(mine["agrees"].all()) is agreeing and bool(mine["agrees"].any()) is agreeing
+            assert a.confusion.loc[NAME, "Spurious Correlation"] == len(expected)
+            per = a.summary["per_expert_category"]["Spurious Correlation"]
+            assert (NAME in per["agreeing_categories"]) is agreeing
+            # in the shared vocabulary: model failure when it agrees with no expert category
+            shared = "Spurious Correlation" if agreeing else "model failure"
+            assert a.error_confusion.loc[shared, "Spurious Correlation"] >= len(expected)
+            js = a.to_dict()
+            assert json.dumps(js["confusion"]).count(KEY) >= 1
+        finally:
+            K.unregister(NAME)
+
+
+def test_the_dummy_in_supersub(
+    run: tuple[Path, Path], tmp_path: Path, registered: K.Category
+) -> None:
+    from errata import resources, taxonomy
+    from errata.supersub import supersub
+
+    labels, preds = run
+    top1 = np.load(preds)[:60]
+    logits = np.random.default_rng(0).normal(size=(60, 1000)).astype(np.float32)
+    logits[np.arange(60), top1] += 10.0  # the file's top-1 is the run's
+    npz = tmp_path / "logits.npz"
+    np.savez(npz, logits=logits, file_names=resources.val_file_names()[:60])
+    for tax in ("errata", "supersub10"):
+        r = supersub([npz], taxonomy=tax, labels=labels, options=NO_RATERS)
+        row = r.models.iloc[0]
+        assert row["scores"]
+        # the flat variant is the model as given, over the images whose class the taxonomy
+        # covers: the dummy's column counts the dummy's errors among them
+        a = errata.analyze(npz, labels=labels, options=NO_RATERS)
+        covered = taxonomy.load(tax).superclass_members.any(axis=1)
+        err = a.errors
+        want = int(((err["category"] == NAME) & covered[err["original"].to_numpy()]).sum())
+        assert row[f"flat_n_{KEY}"] == want, tax
+        assert f"two_stage_n_{KEY}" in row
+    assert want >= 1  # supersub10 covers some of the planted rows' classes
