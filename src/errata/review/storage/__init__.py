@@ -2,7 +2,8 @@
 module per job: :mod:`.project` (opening, creating, engines), :mod:`.schema` (migration),
 :mod:`.settings`, :mod:`.accounts`, :mod:`.leases` (next item, leases, skips), :mod:`.training`,
 :mod:`.reviews` (the item page and saving answers) and :mod:`.progress` (read-outs and export
-rows). Everything the app and the command line use is re-exported here.
+rows), their shapes typed in :mod:`.views`. Everything the app and the command line use is
+re-exported here.
 """
 
 from __future__ import annotations
@@ -48,19 +49,36 @@ from errata.review.storage.reviews import item_view, parse_golden, queue_positio
 from errata.review.storage.schema import migrate
 from errata.review.storage.settings import get_meta, set_meta
 from errata.review.storage.training import set_training, training_count
+from errata.review.storage.views import (
+    AnnotatorRow,
+    AnswerRows,
+    ItemView,
+    PersonProgress,
+    Progress,
+    QueuePosition,
+    QueueProgress,
+    no_progress,
+)
 
 __all__ = [
+    "AnnotatorRow",
+    "AnswerRows",
     "BUSY_TIMEOUT_MS",
     "CORRECT",
     "DEFAULT_REVIEWS_PER_ITEM",
     "DONT_KNOW",
+    "ItemView",
     "LEASE_SECONDS",
     "POOL_OVERFLOW",
     "POOL_SIZE",
     "PROJECT_FILE",
+    "PersonProgress",
+    "Progress",
     "SETTINGS_SECONDS",
     "SQLITE_FILE",
     "Project",
+    "QueuePosition",
+    "QueueProgress",
     "Refused",
     "add_annotator",
     "annotator_by_id",
@@ -76,6 +94,7 @@ __all__ = [
     "leased_to_others",
     "migrate",
     "next_item",
+    "no_progress",
     "open_project",
     "parse_golden",
     "progress",

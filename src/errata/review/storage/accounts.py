@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from errata.core.checks import choice
 from errata.exceptions import ErrataInputError
 from errata.review.models import QUEUES, Annotator, Assignment
 from errata.review.security import differing_characters, name_skeleton, normalise_name
 from errata.review.storage.project import Project
+from errata.review.storage.views import AnnotatorRow
 
 
 def add_annotator(
@@ -77,7 +77,8 @@ def set_assignments(
         return True
 
 
-def annotators(project: Project) -> list[dict[str, Any]]:
+def annotators(project: Project) -> list[AnnotatorRow]:
+    """Every account, by id, with its queues (the admin page's table)."""
     from sqlalchemy import select
 
     with project.read_session() as s:

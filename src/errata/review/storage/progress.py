@@ -3,13 +3,18 @@ aggregation and export, an image's original label (for whoever may see it)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from errata.review.models import QUEUES, Annotator, Answer, Assignment, Image, Item, Review
 from errata.review.storage.project import Project
+from errata.review.storage.views import (
+    AnswerRows,
+    PersonProgress,
+    Progress,
+    QueueProgress,
+    no_progress,
+)
 
 
-def progress(project: Project) -> dict[str, Any]:
+def progress(project: Project) -> Progress:
     """Per queue: items, items with at least one review, reviews; per annotator: reviews per
     queue and golden accuracy."""
     from sqlalchemy import case, func, select
@@ -38,13 +43,12 @@ def progress(project: Project) -> dict[str, Any]:
             .join(Item, Item.id == Review.item_id)
             .group_by(Annotator.name, Item.queue)
         ).all()
-    queues = {q: {"items": 0, "started": 0, "reviews": 0} for q in QUEUES}
+    queues: dict[str, QueueProgress] = {q: {"items": 0, "started": 0, "reviews": 0} for q in QUEUES}
     for q, n, started, reviews in per_queue:
         queues[q] = {"items": int(n), "started": int(started or 0), "reviews": int(reviews or 0)}
-    people: dict[str, dict[str, Any]] = {}
-    zero = {"golden_right": 0, "golden_total": 0, "training_right": 0, "training_total": 0}
+    people: dict[str, PersonProgress] = {}
     for name, q, n, right, total, t_right, t_total, t_done in per_ann:
-        p = people.setdefault(name, {"reviews": {}, **zero, "training_done": 0})
+        p = people.setdefault(name, no_progress())
         p["reviews"][q] = int(n)
         p["golden_right"] += int(right or 0)
         p["golden_total"] += int(total or 0)
@@ -62,7 +66,7 @@ def progress(project: Project) -> dict[str, Any]:
     return {"queues": queues, "annotators": people}
 
 
-def answer_rows(project: Project) -> dict[str, Any]:
+def answer_rows(project: Project) -> AnswerRows:
     """All answers as parallel lists (image file name, class, annotator, answer code), plus the
     problematic votes per image, for aggregation and export."""
     from sqlalchemy import select

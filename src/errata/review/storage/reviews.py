@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
 
 from errata.exceptions import ErrataInputError
 from errata.review.models import Answer, Image, Item, Review
 from errata.review.storage.project import Project, Refused, begin_write
 from errata.review.storage.settings import review_target
+from errata.review.storage.views import ItemView, QueuePosition
 
 
-def item_view(project: Project, item_id: int, annotator_id: int) -> dict[str, Any] | None:
+def item_view(project: Project, item_id: int, annotator_id: int) -> ItemView | None:
     """Everything the item page shows, with only this annotator's own answers."""
     from sqlalchemy import select
 
@@ -64,7 +64,7 @@ def parse_golden(text: str | None) -> dict[int, int] | None:
     return {int(c): int(a) for c, a in (t.split(":") for t in text.split())}
 
 
-def queue_position(project: Project, item_id: int, annotator_id: int) -> dict[str, Any]:
+def queue_position(project: Project, item_id: int, annotator_id: int) -> QueuePosition:
     """Where an item stands in this annotator's work on its queue: ``k`` of ``n`` (``n`` = the
     items they reviewed plus those still open to them, which shrinks as others finish items),
     and the items they reviewed just before and after it (for going back and forth)."""

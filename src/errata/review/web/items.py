@@ -22,7 +22,7 @@ def home(request: Request, state: State) -> Response:
     user = state.current_user(request)
     prog = storage.progress(state.project)
     mine = [a for a in storage.annotators(state.project) if a["id"] == user.id][0]
-    own = prog["annotators"].get(user.name, {"reviews": {}, "golden_accuracy": None})
+    own = prog["annotators"].get(user.name, storage.no_progress())
     return state.render(
         request, "home.html", user=user, queues=mine["queues"], progress=prog["queues"], own=own
     )

@@ -11,7 +11,7 @@ order of the checks stays as it was (CSRF token, then the session, then the requ
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, TypedDict, cast
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
@@ -23,6 +23,7 @@ from errata.review import auth, forms, storage
 from errata.review.guides import Guides
 from errata.review.models import ANSWER_NAMES, Annotator
 from errata.review.security import CSRF_FIELD, csrf_ok, new_csrf_token, resolve_image
+from errata.review.storage.views import ItemView as ItemView  # re-exported for the handlers
 
 QUEUE_TITLES = {"novel": "Novel predictions", "audit": "Label audit", "classify": "Classify"}
 ANSWER_KEYS = {"correct": "c", "wrong": "w", "unclear": "u", "dont_know": "d"}  # shortcuts
@@ -36,23 +37,6 @@ ANSWER_LABELS = {
 
 class LoginRequired(Exception):
     """No live session: a GET is sent to the log-in page, anything else gets 401."""
-
-
-class ItemView(TypedDict):
-    """An item as one annotator sees it (:func:`errata.review.storage.item_view`)."""
-
-    id: int
-    queue: str
-    file_name: str
-    original: int  # the dataset's label, -1 when the image has none
-    labels: list[int]
-    candidates: list[int]
-    golden: dict[int, int] | None  # expected answer per class of a golden item
-    training: bool
-    answers: dict[int, int]  # this annotator's answer code per class
-    problematic: bool
-    note: str
-    done: bool  # this annotator has reviewed it
 
 
 class TypedItem(ItemView, total=False):
@@ -104,7 +88,7 @@ class AppState:
 
     def own_item(self, user: Annotator, item_id: int) -> ItemView:
         """The item as this annotator sees it; 404 when there is none or not in their queues."""
-        view = cast("ItemView | None", storage.item_view(self.project, item_id, user.id))
+        view = storage.item_view(self.project, item_id, user.id)
         if view is None or view["queue"] not in storage.assigned_queues(self.project, user.id):
             raise HTTPException(status_code=404, detail="no such item")
         return view
