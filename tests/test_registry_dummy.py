@@ -451,3 +451,38 @@ def test_the_dummy_in_supersub(
         assert row[f"flat_n_{KEY}"] == want, tax
         assert f"two_stage_n_{KEY}" in row
     assert want >= 1  # supersub10 covers some of the planted rows' classes
+
+
+def test_a_registration_while_compare_runs_is_refused(
+    run: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A category registered while a compare scores its models (here from its progress
+    callback, between two batches) would leave the batches tallied over different categories:
+    compare refuses in one line and writes nothing."""
+    from errata.exceptions import ErrataInputError
+
+    labels, preds = run
+    np.save(tmp_path / "b.npy", _fixed(preds))
+    calls: list[int] = []
+
+    def progress(done: int, total: int, name: str) -> None:
+        calls.append(done)
+        if done == 2:
+            K.register(dummy(), before="model failure")
+
+    try:
+        with pytest.raises(ErrataInputError, match="category registry changed while the models"):
+            errata.compare(
+                [preds, tmp_path / "b.npy"],
+                out=tmp_path / "study",
+                labels=labels,
+                order="filename",
+                proposals="none",
+                batch=1,
+                progress=progress,
+            )
+    finally:
+        if NAME in K.NAMES:
+            K.unregister(NAME)
+    assert calls == [1, 2]
+    assert not (tmp_path / "study").exists()

@@ -250,6 +250,7 @@ class _Run:
     def into(self, out: Path | None, *, batch: int, progress: Progress | None) -> Study:
         """Read the study in ``out`` (if any), score what is new or changed, write the study."""
         ds, rebuild = self.spec.ds, self.rebuild
+        registry = K.tables()  # the categories every batch is classified and tallied over
         self.notes.extend(self.found.notes)
         old, lost = folder.previous(out, rebuild, ds.name, self.notes)
         if old is not None and not rebuild:
@@ -277,6 +278,11 @@ class _Run:
                 (tmp / "errors").mkdir()
             scorer = Scorer(self.spec, tmp, names, old_models)
             frames = scorer.run(entries, failed, batch=batch, progress=progress)
+            if K.tables() is not registry:  # nothing written: the folder is swapped in below
+                raise ErrataInputError(
+                    "compare: the category registry changed while the models were scored "
+                    "(register categories before a run starts); nothing was written"
+                )
             files.fault_point("parts-written")
             kept = [e for e in entries if e.reuse]
             for e in kept:
