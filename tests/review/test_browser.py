@@ -5,6 +5,8 @@ test's temporary directory)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from review_helpers import PASSWORD, start_server
@@ -246,68 +248,73 @@ def _admin_row(page, name: str):  # type: ignore[no-untyped-def]
     )
 
 
+@contextmanager
+def _served(proj) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """``errata review serve`` on the project in a child process (its engine disposed first, so
+    the server's connections are the only ones); yields the base URL and stops the server."""
+    proj.engine.dispose()
+    proc, url = start_server(proj.path)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def admin_and_annotator(project, browser, chromium_page):  # type: ignore[no-untyped-def]
+    """The project served, with two pages not yet logged in: the admin's (``chromium_page``)
+    and an annotator's in a browser context of its own; yields ``(url, admin, annotator)``."""
+    with _served(project[0]) as url:
+        ann_ctx = browser.new_context()
+        try:
+            ann = ann_ctx.new_page()
+            ann.set_default_timeout(15_000)
+            yield url, chromium_page, ann
+        finally:
+            ann_ctx.close()
+
+
 @pytest.mark.browser
 @pytest.mark.slow
-def test_admin_disables_an_annotator_then_enables_again(project, browser, chromium_page):
+def test_admin_disables_an_annotator_then_enables_again(admin_and_annotator):
     """The admin clicks Disable: the annotator's open session is refused at its next page, and a
     new log-in is refused as disabled; after Enable the same password logs in again."""
-    proj, _ = project
-    proj.engine.dispose()
-    proc, url = start_server(proj.path)
-    admin = chromium_page
-    ann_ctx = browser.new_context()
-    ann = ann_ctx.new_page()
-    ann.set_default_timeout(15_000)
-    try:
-        assert "Your queues" in _log_in(ann, url, "ann1")
-        _log_in(admin, url, "admin")
-        admin.goto(url + "/admin")
-        assert "active: 1 session" in _admin_row(admin, "ann1").locator("td.status").inner_text()
-        with admin.expect_navigation():
-            _admin_row(admin, "ann1").get_by_role("button", name="Disable").click()
-        assert _admin_row(admin, "ann1").locator("td.status").inner_text() == "disabled"
-        ann.goto(url + "/")  # the session opened before is no longer accepted
-        assert ann.url.endswith("/login"), ann.url
-        assert "This account is disabled" in _log_in(ann, url, "ann1")
-        with admin.expect_navigation():
-            _admin_row(admin, "ann1").get_by_role("button", name="Enable").click()
-        assert _admin_row(admin, "ann1").locator("td.status").inner_text() == "not logged in"
-        assert "Your queues" in _log_in(ann, url, "ann1")
-    finally:
-        ann_ctx.close()
-        proc.terminate()
-        proc.wait(timeout=10)
+    url, admin, ann = admin_and_annotator
+    assert "Your queues" in _log_in(ann, url, "ann1")
+    _log_in(admin, url, "admin")
+    admin.goto(url + "/admin")
+    assert "active: 1 session" in _admin_row(admin, "ann1").locator("td.status").inner_text()
+    with admin.expect_navigation():
+        _admin_row(admin, "ann1").get_by_role("button", name="Disable").click()
+    assert _admin_row(admin, "ann1").locator("td.status").inner_text() == "disabled"
+    ann.goto(url + "/")  # the session opened before is no longer accepted
+    assert ann.url.endswith("/login"), ann.url
+    assert "This account is disabled" in _log_in(ann, url, "ann1")
+    with admin.expect_navigation():
+        _admin_row(admin, "ann1").get_by_role("button", name="Enable").click()
+    assert _admin_row(admin, "ann1").locator("td.status").inner_text() == "not logged in"
+    assert "Your queues" in _log_in(ann, url, "ann1")
 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_admin_resets_a_password(project, browser, chromium_page):
+def test_admin_resets_a_password(admin_and_annotator):
     """The admin types a new password for an annotator: the annotator's open session ends, the
     old password is refused and the new one logs in."""
-    proj, _ = project
-    proj.engine.dispose()
-    proc, url = start_server(proj.path)
-    admin = chromium_page
-    ann_ctx = browser.new_context()
-    ann = ann_ctx.new_page()
-    ann.set_default_timeout(15_000)
-    try:
-        assert "Your queues" in _log_in(ann, url, "ann2")
-        _log_in(admin, url, "admin")
-        admin.goto(url + "/admin")
-        row = _admin_row(admin, "ann2")
-        row.get_by_label("new password for ann2").fill("a brand new secret")
-        with admin.expect_navigation():
-            row.get_by_role("button", name="Reset password").click()
-        assert admin.url.endswith("/admin") and admin.locator(".error").count() == 0
-        ann.goto(url + "/")
-        assert ann.url.endswith("/login"), ann.url
-        assert "Unknown name or wrong password" in _log_in(ann, url, "ann2")
-        assert "Your queues" in _log_in(ann, url, "ann2", "a brand new secret")
-    finally:
-        ann_ctx.close()
-        proc.terminate()
-        proc.wait(timeout=10)
+    url, admin, ann = admin_and_annotator
+    assert "Your queues" in _log_in(ann, url, "ann2")
+    _log_in(admin, url, "admin")
+    admin.goto(url + "/admin")
+    row = _admin_row(admin, "ann2")
+    row.get_by_label("new password for ann2").fill("a brand new secret")
+    with admin.expect_navigation():
+        row.get_by_role("button", name="Reset password").click()
+    assert admin.url.endswith("/admin") and admin.locator(".error").count() == 0
+    ann.goto(url + "/")
+    assert ann.url.endswith("/login"), ann.url
+    assert "Unknown name or wrong password" in _log_in(ann, url, "ann2")
+    assert "Your queues" in _log_in(ann, url, "ann2", "a brand new secret")
 
 
 @pytest.mark.browser
@@ -327,10 +334,8 @@ def test_admin_marks_training_tasks(project, chromium_page):
             s.scalars(select(Item.queue).where(Item.golden.is_not(None)).distinct()).all()
         )
     assert golden_queues
-    proj.engine.dispose()
-    proc, url = start_server(proj.path)
     page = chromium_page
-    try:
+    with _served(proj) as url:
         _log_in(page, url, "admin")
         page.goto(url + "/admin")
         assert "Now: none." in page.locator("#training-tasks").inner_text()
@@ -345,9 +350,6 @@ def test_admin_marks_training_tasks(project, chromium_page):
         assert page.url.endswith("/admin") and page.locator(".error").count() == 0
         text = page.locator("#training-tasks").inner_text()
         assert "none" not in text.split("Now:")[1]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     again = storage.open_project(proj.path)
     with again.session() as s:
         marked = s.execute(
@@ -361,35 +363,24 @@ def test_admin_marks_training_tasks(project, chromium_page):
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_admin_ends_the_sessions_of_an_annotator(project, browser, chromium_page):
+def test_admin_ends_the_sessions_of_an_annotator(admin_and_annotator):
     """The admin clicks End sessions: the annotator's open session is refused at its next page
     (sent to the log-in page), the row says not logged in, and the account still logs in."""
-    proj, _ = project
-    proj.engine.dispose()
-    proc, url = start_server(proj.path)
-    admin = chromium_page
-    ann_ctx = browser.new_context()
-    ann = ann_ctx.new_page()
-    ann.set_default_timeout(15_000)
-    try:
-        assert "Your queues" in _log_in(ann, url, "ann1")
-        _log_in(admin, url, "admin")
-        admin.goto(url + "/admin")
-        assert "active: 1 session" in _admin_row(admin, "ann1").locator("td.status").inner_text()
-        assert _admin_row(admin, "ann2").get_by_role("button", name="End sessions").count() == 0
-        with admin.expect_navigation():
-            _admin_row(admin, "ann1").get_by_role("button", name="End sessions").click()
-        assert admin.url.endswith("/admin") and admin.locator(".error").count() == 0
-        assert _admin_row(admin, "ann1").locator("td.status").inner_text() == "not logged in"
-        ann.goto(url + "/queue/novel")  # the session opened before is no longer accepted
-        assert ann.url.endswith("/login"), ann.url
-        assert "Your queues" in _log_in(ann, url, "ann1")  # not disabled: a new log-in works
-        admin.goto(url + "/admin")  # the admin's own session is untouched
-        assert admin.url.endswith("/admin")
-    finally:
-        ann_ctx.close()
-        proc.terminate()
-        proc.wait(timeout=10)
+    url, admin, ann = admin_and_annotator
+    assert "Your queues" in _log_in(ann, url, "ann1")
+    _log_in(admin, url, "admin")
+    admin.goto(url + "/admin")
+    assert "active: 1 session" in _admin_row(admin, "ann1").locator("td.status").inner_text()
+    assert _admin_row(admin, "ann2").get_by_role("button", name="End sessions").count() == 0
+    with admin.expect_navigation():
+        _admin_row(admin, "ann1").get_by_role("button", name="End sessions").click()
+    assert admin.url.endswith("/admin") and admin.locator(".error").count() == 0
+    assert _admin_row(admin, "ann1").locator("td.status").inner_text() == "not logged in"
+    ann.goto(url + "/queue/novel")  # the session opened before is no longer accepted
+    assert ann.url.endswith("/login"), ann.url
+    assert "Your queues" in _log_in(ann, url, "ann1")  # not disabled: a new log-in works
+    admin.goto(url + "/admin")  # the admin's own session is untouched
+    assert admin.url.endswith("/admin")
 
 
 @pytest.mark.browser
@@ -405,10 +396,8 @@ def test_admin_adds_then_deletes_an_account(project, chromium_page):
     item_id = storage.next_item(proj, 2, "novel")
     view = storage.item_view(proj, item_id, 2)
     storage.save_review(proj, item_id, 2, {c: CORRECT for c in view["candidates"]})  # ann1
-    proj.engine.dispose()
-    proc, url = start_server(proj.path)
     page = chromium_page
-    try:
+    with _served(proj) as url:
         _log_in(page, url, "admin")
         page.goto(url + "/admin")
         assert _admin_row(page, "ann1").get_by_role("button", name="Delete").count() == 0
@@ -425,9 +414,6 @@ def test_admin_adds_then_deletes_an_account(project, chromium_page):
         assert _admin_row(page, "ann1").count() == 1
         page.context.clear_cookies()
         assert "Unknown name or wrong password" in _log_in(page, url, "dora", "dora's password")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     again = storage.open_project(proj.path)
     try:
         assert storage.annotator_by_name(again, "dora") is None
@@ -456,10 +442,8 @@ def test_admin_downloads_the_export(project, chromium_page, tmp_path):
         )
     expected = tmp_path / "cli.json"
     export_labels(proj, expected, method="majority")
-    proj.engine.dispose()
-    proc, url = start_server(proj.path)
     page = chromium_page
-    try:
+    with _served(proj) as url:
         _log_in(page, url, "admin")
         page.goto(url + "/admin")
         with page.expect_download() as dl:
@@ -468,9 +452,6 @@ def test_admin_downloads_the_export(project, chromium_page, tmp_path):
         assert download.suggested_filename == "labels-majority.json"
         got = tmp_path / "downloaded.json"
         download.save_as(str(got))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     doc = json.loads(got.read_text())
     assert doc == json.loads(expected.read_text())
     wnid = resources.classes().wnids[novel]
