@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +164,7 @@ def did_you_mean(value: str, choices: Any) -> str:
     return "; did you mean " + " or ".join(f"'{lower[c]}'" for c in close) + "?"
 
 
-def choose(value: Any, choices: Any, *, keyword: str) -> str:
+def choose(value: object, choices: Iterable[str], *, keyword: str) -> str:
     """The same as :func:`errata.core.checks.choice` (where the valid names live)."""
     from errata.core.checks import choice
 

@@ -7,12 +7,12 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from errata.core.checks import Order
+    from errata.core.checks import Order, Outside
     from errata.io.evidence import Options
 
 import typer
@@ -166,19 +166,19 @@ def outside_opt(help: str = OUTSIDE_HELP) -> Any:  # noqa: A002
     return typer.Option("error", "--outside", help=help)
 
 
-def dataset_option(name: str, *, outside: str = "error") -> tuple[str, str]:
+def dataset_option(name: str, *, outside: str = "error") -> tuple[str, Outside]:
     """Validate --dataset and --outside (one-line errors otherwise)."""
     from errata.core import datasets as D
     from errata.core.checks import OUTSIDE, choice
     from errata.exceptions import ErrataInputError
 
     ds = D.get(name)
-    outside = choice(outside, OUTSIDE, keyword="outside")
-    if outside != "error" and ds.subset is None:
+    checked = choice(outside, OUTSIDE, keyword="outside")
+    if checked != "error" and ds.subset is None:
         raise ErrataInputError(
             f"--outside: only for the 200-class test sets (imagenet-a, imagenet-r), not {ds.name}"
         )
-    return ds.name, outside
+    return ds.name, checked
 
 
 def order_opt(help: str = ORDER_HELP) -> Any:  # noqa: A002
@@ -299,7 +299,7 @@ def order_option(order: str, *, flag: str = "--order") -> Order:
     """Validate an order option (one-line error otherwise)."""
     from errata.core.checks import ORDERS, choice
 
-    return cast("Order", choice(order, ORDERS, keyword=flag.lstrip("-").replace("-", "_")))
+    return choice(order, ORDERS, keyword=flag.lstrip("-").replace("-", "_"))
 
 
 def report_option(report: Path | None) -> Path | None:

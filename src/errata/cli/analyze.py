@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -39,7 +39,6 @@ from errata.cli._tables import print_table
 
 if TYPE_CHECKING:
     from errata.analysis import Analysis
-    from errata.core.datasets import Outside
 
 
 @app.command()
@@ -130,7 +129,7 @@ def analyze(
         name=name,
         options=options,
         dataset=dataset,
-        outside=cast("Outside", outside),
+        outside=outside,
     )
     written = result.save(out) if out is not None else {}
     written |= _write_report(result, report, images, plots, quiet=quiet or json_)

@@ -150,7 +150,7 @@ def compare(
             options=options,
             rebuild=rebuild,
             dataset=dataset,
-            outside=outside,  # type: ignore[arg-type]
+            outside=outside,
             wait=not no_wait,
             on_wait=_waiting,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -32,7 +32,6 @@ from errata.cli._tables import print_table
 if TYPE_CHECKING:
     import pandas as pd
 
-    from errata.core.datasets import Outside
     from errata.io.predictions import Predictions
     from errata.report.diff import ModelDiff
 
@@ -72,7 +71,7 @@ def diff(
     from errata.io.labels import load_labels
 
     dataset, outside = dataset_option(dataset, outside=outside)
-    out_ = cast("Outside", outside)
+    out_ = outside
     model_a: str | Predictions = a
     model_b: str | Predictions = b
     if D.get(dataset).validation:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -19,6 +20,12 @@ from errata.cli._common import (
     written_json,
 )
 from errata.cli._tables import print_table
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from errata.labelissues import LabelIssues
+    from errata.labelissues.validation import AtK
 
 
 @app.command("label-issues")
@@ -92,7 +99,7 @@ def label_issues(
     print_written(written, 8)
 
 
-def _print(result, top: int) -> None:  # type: ignore[no-untyped-def]
+def _print(result: LabelIssues, top: int) -> None:
     from rich.table import Table
 
     c = console()
@@ -146,30 +153,37 @@ def _print(result, top: int) -> None:  # type: ignore[no-untyped-def]
         )
         for col in ("ranking", "positives", "k", "precision", "recall"):
             t.add_column(col, justify="right" if col != "ranking" else "left")
-        for kind in ("pairs", "images"):
-            if kind not in v:
-                continue
-            block = v[kind]
-            title = "missing pairs" if kind == "pairs" else "wrong labels"
-            for i, (kk, m) in enumerate(block["at_k"].items()):
-                t.add_row(
-                    title if i == 0 else "",
-                    f"{block['positives']:,}" if i == 0 else "",
-                    f"{kk}" + (f" ({m['k_used']:,})" if m["k_used"] != int(kk) else ""),
-                    pct(m["precision"], 1),
-                    pct(m["recall"], 2),
-                )
-            # pairs: the whole ranking; images: those flagged (then the base rate)
-            word, n, key = (
-                ("all", "ranked", "all") if kind == "pairs" else ("flagged", "flagged", "flag")
-            )
+        pairs = v["pairs"]
+        _at_k_rows(t, "missing pairs", pairs["positives"], pairs["at_k"])
+        # pairs: the whole ranking; images: those flagged (then the base rate)
+        t.add_row(
+            "",
+            "",
+            f"all {pairs['ranked']:,}",
+            pct(pairs["all_precision"], 1),
+            pct(pairs["all_recall"], 2),
+        )
+        images = v.get("images")
+        if images is not None:
+            _at_k_rows(t, "wrong labels", images["positives"], images["at_k"])
             t.add_row(
                 "",
                 "",
-                f"{word} {block[n]:,}",
-                pct(block[f"{key}_precision"], 1),
-                pct(block[f"{key}_recall"], 2),
+                f"flagged {images['flagged']:,}",
+                pct(images["flag_precision"], 1),
+                pct(images["flag_recall"], 2),
             )
-            if kind == "images":
-                t.add_row("", "", "base rate", pct(block["base_rate"], 1), "")
+            t.add_row("", "", "base rate", pct(images["base_rate"], 1), "")
         print_table(t, c)
+
+
+def _at_k_rows(t: Table, title: str, positives: int, at_k: dict[str, AtK]) -> None:
+    """The precision and recall at each k of one ranking, as rows of the validation table."""
+    for i, (kk, m) in enumerate(at_k.items()):
+        t.add_row(
+            title if i == 0 else "",
+            f"{positives:,}" if i == 0 else "",
+            f"{kk}" + (f" ({m['k_used']:,})" if m["k_used"] != int(kk) else ""),
+            pct(m["precision"], 1),
+            pct(m["recall"], 2),
+        )

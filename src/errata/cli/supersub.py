@@ -101,7 +101,7 @@ def supersub(
             labels=labels,
             order=order_option(order),
             dataset=dataset,
-            outside=outside,  # type: ignore[arg-type]
+            outside=outside,
             options=options,
             progress=progress,
         )

@@ -15,7 +15,7 @@ when given another.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 
 from errata.exceptions import ErrataInputError, arg, did_you_mean
 
@@ -38,8 +38,12 @@ LABEL_SETS: tuple[LabelSetName, ...] = get_args(LabelSetName)
 PRESETS: tuple[Preset, ...] = get_args(Preset)
 
 
-def choice(value: object, choices: Iterable[object], *, keyword: str) -> str:
-    """``value`` as one of ``choices``, matched without regard to case (``Real`` is ``real``);
+S = TypeVar("S", bound=str)
+
+
+def choice(value: object, choices: Iterable[S], *, keyword: str) -> S:
+    """``value`` as one of ``choices`` (typed as they are: ``choice(x, OUTSIDE, …)`` is an
+    :data:`Outside`), matched without regard to case (``Real`` is ``real``);
     otherwise an :class:`~errata.exceptions.ErrataInputError` of one line naming the argument
     (the flag on the command line, the keyword in Python: :func:`errata.exceptions.arg`), the
     valid values and the closest ones.
@@ -51,11 +55,13 @@ def choice(value: object, choices: Iterable[object], *, keyword: str) -> str:
     ...
     errata.exceptions.ErrataInputError: outside: 'nope' is not one of error, map
     """
-    names = [str(c) for c in choices]
+    given = tuple(choices)
+    names = [str(c) for c in given]
     if isinstance(value, str):
-        if value in names:
-            return value
-        lower = {c.lower(): c for c in names}
+        exact = {str(c): c for c in given}
+        if value in exact:
+            return exact[value]
+        lower = {str(c).lower(): c for c in given}
         if value.lower() in lower:
             return lower[value.lower()]
     raise ErrataInputError(

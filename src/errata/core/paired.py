@@ -10,7 +10,18 @@ and only underflows to 0 below about 1e-308.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numpy as np
+
+
+class McNemarTest(TypedDict):
+    """:func:`mcnemar`: the images, the discordant ones of each model, the exact p-value."""
+
+    images: int
+    a_only: int
+    b_only: int
+    p_value: float
 
 
 def binomial_half_two_sided(k: int, n: int) -> float:
@@ -35,7 +46,7 @@ def binomial_half_two_sided(k: int, n: int) -> float:
     return float(min(1.0, 2.0 * np.exp(log_tail)))
 
 
-def describe(test: dict) -> str:  # type: ignore[type-arg]
+def describe(test: McNemarTest) -> str:
     """``right for A only 429, for B only 2,108, p = 5.36e-265`` (``p < 1e-300`` below what
     floating point holds)."""
     p = test["p_value"]
@@ -43,7 +54,7 @@ def describe(test: dict) -> str:  # type: ignore[type-arg]
     return f"right for A only {test['a_only']:,}, for B only {test['b_only']:,}, {shown}"
 
 
-def sentence(top1: dict, multi_label: dict) -> str:  # type: ignore[type-arg]
+def sentence(top1: McNemarTest, multi_label: McNemarTest) -> str:
     """The paired tests of ``errata diff`` in one sentence (the command line and the report)."""
     return (
         f"McNemar's exact test (two-sided): top-1 on {top1['images']:,} images — "
@@ -52,7 +63,7 @@ def sentence(top1: dict, multi_label: dict) -> str:  # type: ignore[type-arg]
     )
 
 
-def mcnemar(a_correct: np.ndarray, b_correct: np.ndarray) -> dict[str, float | int]:
+def mcnemar(a_correct: np.ndarray, b_correct: np.ndarray) -> McNemarTest:
     """McNemar's exact test of two models' per-image correctness on the same images.
 
     Returns ``images``, ``a_only`` (A right, B wrong), ``b_only`` (B right, A wrong) and the

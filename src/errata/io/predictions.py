@@ -23,13 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import numpy as np
 
 from errata.core import checks
 from errata.core import datasets as D
-from errata.core.checks import OUTSIDE, Order, Outside, choice
+from errata.core.checks import OUTSIDE, Order, choice
 from errata.core.names import (
     RecentLists,
     as_names,
@@ -256,8 +255,8 @@ def load_predictions(
     if isinstance(predictions, Predictions):
         return predictions
     ds = D.get(dataset)
-    outside = cast(Outside, choice(outside, OUTSIDE, keyword="outside"))
-    order = cast(Order, choice(order, checks.ORDERS, keyword="order"))
+    outside = choice(outside, OUTSIDE, keyword="outside")
+    order = choice(order, checks.ORDERS, keyword="order")
     names_field = (
         file_names
         if isinstance(file_names, str)

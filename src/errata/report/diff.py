@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from errata.analysis import Analysis, Metric
+    from errata.core.paired import McNemarTest
 
 
 def states() -> tuple[str, ...]:
@@ -61,8 +62,8 @@ class ModelDiff:
 class McNemar(TypedDict):
     """McNemar's exact tests (:func:`errata.core.paired.mcnemar`) on both kinds of correct."""
 
-    top1: dict[str, float | int]
-    multi_label: dict[str, float | int]
+    top1: McNemarTest
+    multi_label: McNemarTest
 
 
 class DiffSummary(TypedDict):

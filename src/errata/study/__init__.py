@@ -42,7 +42,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -222,7 +222,7 @@ def compare(
     options = options_for(options, ds)
     if batch < 1:
         raise ErrataInputError(f"batch: {batch}; expected at least 1")
-    outside = cast(D.Outside, choice(outside, OUTSIDE, keyword="outside"))
+    outside = choice(outside, OUTSIDE, keyword="outside")
     found = discover.find(paths)
     label_set = label_set_for(labels, ds, found.files)
     out_path = None if out is None else files.out_folder(out)
@@ -253,8 +253,8 @@ class _Run:
         registry = K.tables()  # the categories every batch is classified and tallied over
         self.notes.extend(self.found.notes)
         old, lost = folder.previous(out, rebuild, ds.name, self.notes)
-        if old is not None and not rebuild:
-            folder.check_settings(out, old, ds.name, self.settings)  # type: ignore[arg-type]
+        if old is not None and out is not None and not rebuild:  # old: read from out
+            folder.check_settings(out, old, ds.name, self.settings)
         old_all = [
             m for m in (old or {}).get("models", []) if (m["dataset"], m["path"]) not in lost.models
         ]
