@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, TypedDict
 
 import typer
 
@@ -19,7 +19,67 @@ app.add_typer(taxonomy_app, name="taxonomy")
 TOP_COOCCURRING = 10  # co-occurring classes listed by `show`
 
 
-def class_record(index: int, taxonomy_name: str = "errata") -> dict[str, Any]:
+class ClassSuperclass(TypedDict):
+    """One superclass of a class (``taxonomy show --json``): why, the judgement, its size."""
+
+    name: str
+    why: str
+    judgement: str
+    members: int
+
+
+class Overlap(TypedDict):
+    """An overlapping pair: a label, the prediction that counts as overlapping, and why."""
+
+    label: str
+    prediction: str
+    why: str
+
+
+# "class" is a keyword: the functional form
+Cooccurring = TypedDict("Cooccurring", {"class": str, "images": int, "spurious_pair": bool})
+
+
+class ClassRecord(TypedDict):
+    """:func:`class_record` (``errata taxonomy show --json``)."""
+
+    taxonomy: str
+    index: int
+    wnid: str
+    name: str
+    lemmas: list[str]
+    definition: str
+    wordnet_paths: list[list[str]]
+    superclasses: list[ClassSuperclass]
+    groups: dict[str, str]
+    overlaps: list[Overlap]
+    cooccurring: list[Cooccurring]
+    images_in_real: int
+
+
+class SuperclassRow(TypedDict):
+    """One superclass (``taxonomy superclasses --json``, the JSON export)."""
+
+    name: str
+    size: int
+    roots: list[str]
+    lemmas: list[list[str]]
+    why: str
+    members: list[str]
+
+
+class ClassRow(TypedDict):
+    """One class of the export: its superclasses and groups."""
+
+    index: int
+    wnid: str
+    name: str
+    superclasses: list[str]
+    wordnet_group: str
+    shankar_group: str
+
+
+def class_record(index: int, taxonomy_name: str = "errata") -> ClassRecord:
     """Everything the taxonomy knows about one class, as plain data."""
     import numpy as np
 
@@ -125,7 +185,7 @@ def superclasses_(
     console().print(table)
 
 
-def _superclass_rows(name: str = "errata") -> list[dict[str, Any]]:
+def _superclass_rows(name: str = "errata") -> list[SuperclassRow]:
     from errata import resources, taxonomy
 
     cls = resources.classes()
@@ -165,7 +225,7 @@ def export(
     console(stderr=True).print(f"wrote {out}")
 
 
-def _class_rows(name: str = "errata") -> list[dict[str, Any]]:
+def _class_rows(name: str = "errata") -> list[ClassRow]:
     from errata import resources, taxonomy
 
     cls = resources.classes()
