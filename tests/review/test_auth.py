@@ -273,6 +273,89 @@ def test_idle_and_absolute_timeouts(project):
         assert s.scalar(select(func.count()).select_from(AuthSession)) == 1
 
 
+def test_cached_sessions_end_at_once_in_the_process(project):
+    """A session read in the last seconds is not read again (one query less per request), but
+    every revocation made in the process, by any Project of the database, holds at once."""
+    from sqlalchemy import event
+
+    from errata.review import auth, storage
+
+    proj, _ = project
+    reads: list[str] = []
+
+    def count(_c, _cur, statement, *_a):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and "FROM sessions" in statement:
+            reads.append(statement)
+
+    event.listen(proj.engine, "before_cursor_execute", count)
+    uid = storage.annotator_by_name(proj, "ann1").id
+    tok = auth.create_session(proj, uid, "127.0.0.1")
+    assert auth.session_user(proj, tok) is not None and auth.session_user(proj, tok) is not None
+    assert len(reads) == 1  # the second came from the cache
+    # training mode set by the admin: the cached annotator is not used
+    assert not auth.session_user(proj, tok).training
+    storage.set_assignments(proj, uid, ["novel"], training=True)
+    assert auth.session_user(proj, tok).training
+    # log-out, disable, password reset, delete: each at once
+    auth.revoke(proj, tok)
+    assert auth.session_user(proj, tok) is None
+    tok = auth.create_session(proj, uid, "127.0.0.1")
+    assert auth.session_user(proj, tok) is not None
+    auth.set_disabled(proj, uid, True)
+    assert auth.session_user(proj, tok) is None
+    auth.set_disabled(proj, uid, False)
+    tok = auth.create_session(proj, uid, "127.0.0.1")
+    assert auth.session_user(proj, tok) is not None
+    other = storage.open_project(proj.path)  # another opening of the database, same process
+    try:
+        auth.set_password(other, uid, "another password")
+    finally:
+        other.dispose()
+    assert auth.session_user(proj, tok) is None
+    new = storage.add_annotator(proj, "newcomer", PASSWORD)
+    tok = auth.create_session(proj, new, "127.0.0.1")
+    assert auth.session_user(proj, tok) is not None
+    auth.delete_annotator(proj, new)
+    assert auth.session_user(proj, tok) is None
+
+
+def test_cached_session_ended_elsewhere_ends_within_the_cache_time(project):
+    """A session deleted behind the process's back (another process) is believed at most
+    ``seconds`` longer; a look-up that read the database while the cache was emptied does not
+    store what it read."""
+    from sqlalchemy import delete
+
+    from errata.review import auth
+    from errata.review.models import AuthSession
+    from errata.review.storage.session_cache import (
+        SESSION_CACHE_SECONDS,
+        CachedSession,
+        SessionCache,
+    )
+
+    proj, _ = project
+    proj.session_cache.seconds = 0.3
+    try:
+        tok = auth.create_session(proj, 2, "127.0.0.1")
+        assert auth.session_user(proj, tok) is not None
+        with proj.session() as s:
+            s.execute(delete(AuthSession))
+            s.commit()
+        assert auth.session_user(proj, tok) is not None  # still believed, for 0.3 s at most
+        time.sleep(0.4)
+        assert auth.session_user(proj, tok) is None
+    finally:
+        proj.session_cache.seconds = SESSION_CACHE_SECONDS
+    cache = SessionCache()
+    entry = CachedSession(None, 0.0, 0.0, time.monotonic())  # type: ignore[arg-type]
+    before = cache.generation
+    cache.invalidate()  # a revocation while the look-up was reading
+    cache.put("k", entry, before)
+    assert cache.get("k") is None
+    cache.put("k", entry, cache.generation)
+    assert cache.get("k") is entry
+
+
 def test_idle_timeout_through_the_app(project):
     proj, _ = project
     c = _client(_app(proj, idle_seconds=1))

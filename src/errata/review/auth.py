@@ -37,12 +37,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ParamSpec, Protocol, TypedDict, TypeVar
 
 from errata.exceptions import ErrataInputError
 from errata.review.models import Annotator, AuthSession, LoginThrottle
 from errata.review.security import hash_password, normalise_name, verify_password
+from errata.review.storage.session_cache import CachedSession, SessionCache
 
 log = logging.getLogger("errata.review.auth")
 
@@ -70,6 +71,9 @@ if TYPE_CHECKING:
 
 class Database(Protocol):
     """What log-in needs of a project (:class:`errata.review.storage.Project`)."""
+
+    @property
+    def session_cache(self) -> SessionCache: ...
 
     def session(self) -> Session: ...
 
@@ -149,34 +153,37 @@ def session_user(
     absolute: float = ABSOLUTE_SECONDS,
     now: float | None = None,
 ) -> Annotator | None:
-    """The annotator of a live session, or None (an ended session's row is deleted)."""
+    """The annotator of a live session, or None (an ended session's row is deleted); a session
+    read in the last seconds comes from ``project.session_cache``, timeouts checked either way."""
     if not token or not isinstance(token, str):
         return None
-    from sqlalchemy import select
+    from sqlalchemy import select, update
 
     now = time.time() if now is None else now
-    key = token_hash(token)
-    with project.read_session() as s:
-        row = s.execute(
-            select(AuthSession, Annotator)
-            .join(Annotator, Annotator.id == AuthSession.annotator_id)
-            .where(AuthSession.token_hash == key)
-        ).first()
-    if row is None:
-        return None
-    sess, user = row
-    if user.disabled or now - sess.created > absolute or now - sess.last_seen > idle:
+    key, cache = token_hash(token), project.session_cache
+    generation, entry = cache.generation, cache.get(key)
+    if entry is None:
+        with project.read_session() as s:
+            row = s.execute(
+                select(AuthSession, Annotator)
+                .join(Annotator, Annotator.id == AuthSession.annotator_id)
+                .where(AuthSession.token_hash == key)
+            ).first()
+        if row is None:
+            return None
+        entry = CachedSession(row[1], row[0].created, row[0].last_seen, time.monotonic())
+    if entry.user.disabled or now - entry.created > absolute or now - entry.last_seen > idle:
         revoke(project, token)
         return None
-    if now - sess.last_seen > TOUCH_SECONDS:
-        from sqlalchemy import update
-
+    if now - entry.last_seen > TOUCH_SECONDS:
         with project.writing(), project.session() as s:
             s.execute(
                 update(AuthSession).where(AuthSession.token_hash == key).values(last_seen=now)
             )
             s.commit()
-    return user
+        entry = replace(entry, last_seen=now)
+    cache.put(key, entry, generation)
+    return entry.user
 
 
 def revoke(project: Database, token: str) -> None:
@@ -185,6 +192,7 @@ def revoke(project: Database, token: str) -> None:
     with project.writing(), project.session() as s:
         s.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash(token)))
         s.commit()
+    project.session_cache.invalidate()
 
 
 def revoke_all(project: Database, annotator_id: int) -> int:
@@ -195,6 +203,7 @@ def revoke_all(project: Database, annotator_id: int) -> int:
     with project.writing(), project.session() as s:
         n = s.execute(delete(AuthSession).where(AuthSession.annotator_id == annotator_id))
         s.commit()
+    project.session_cache.invalidate()
     assert isinstance(n, CursorResult)  # what a DELETE returns
     return int(n.rowcount or 0)
 
@@ -304,6 +313,7 @@ def delete_annotator(project: Database, annotator_id: int) -> str:
         )
         s.delete(user)
         s.commit()
+    project.session_cache.invalidate()
     log.warning("account '%s' deleted", name)
     return name
 

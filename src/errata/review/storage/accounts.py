@@ -74,7 +74,8 @@ def set_assignments(
             if a is not None:
                 a.training = training
         s.commit()
-        return True
+    project.session_cache.invalidate()  # a cached session's annotator has the old training mode
+    return True
 
 
 def annotators(project: Project) -> list[AnnotatorRow]:

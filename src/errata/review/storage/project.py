@@ -36,6 +36,7 @@ from errata.review.security import (
     with_db_password,
     write_private_text,
 )
+from errata.review.storage.session_cache import SessionCache, cache_of
 from errata.review.upgrade import novel_originals
 
 if TYPE_CHECKING:
@@ -124,6 +125,12 @@ class Project:
         self.engine.dispose()
         if self.lease_engine is not None:
             self.lease_engine.dispose()
+
+    @property
+    def session_cache(self) -> SessionCache:
+        """Live sessions read in the last seconds, one memory for every :class:`Project` of this
+        database in the process (:mod:`errata.review.storage.session_cache`)."""
+        return cache_of(self.db_url)
 
     @property
     def sqlite(self) -> bool:
