@@ -188,3 +188,34 @@ def test_human_vs_model_mla_leaves_out_images_of_unknown_class(project, monkeypa
     assert ann1["n"] == 4 and ann1["accuracy"] == 0.75  # the image counts in the accuracy
     assert ann1["mla"] == 1.0  # not (1 + 1 + 1 + 0) / 4 with the image as class 999
     assert ann1["mla_ci95"][0] <= 1.0 <= ann1["mla_ci95"][1]
+
+
+def test_method_and_scope_are_matched_without_regard_to_case(project, tmp_path):
+    """``--method Majority`` is majority (it raised UnboundLocalError before), in the Python API
+    and on the command line; an unknown method is a one-line error even with no answers."""
+    from typer.testing import CliRunner
+
+    from errata.cli import app
+    from errata.exceptions import ErrataInputError
+    from errata.review.export import aggregate_answers, export_labels
+
+    proj, _ = project
+    item_id, view = first_novel_item(proj)
+    answer_all(proj, item_id, {2: ({c: CORRECT for c in view["candidates"]}, False)})
+    counts = export_labels(proj, tmp_path / "a.json", method="majority", scope="reviewed")
+    assert export_labels(proj, tmp_path / "b.json", method="Majority", scope="Reviewed") == counts  # type: ignore[arg-type]
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    with pytest.raises(ErrataInputError, match="'bogus' is not one of majority, dawid-skene"):
+        aggregate_answers(proj, method="bogus", store=False)  # type: ignore[arg-type]
+    proj.engine.dispose()
+    runner = CliRunner()
+    out = tmp_path / "c.json"
+    r = runner.invoke(
+        app, ["review", "export", str(proj.path), "--out", str(out), "--method", "MAJORITY"]
+    )
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["review", "report", str(proj.path), "--method", "Majority", "--json"])
+    assert r.exit_code == 0 and json.loads(r.output)["rows"] == [], r.output
+    r = runner.invoke(app, ["review", "report", str(proj.path), "--method", "vote"])
+    assert isinstance(r.exception, ErrataInputError)  # errata's main prints it in one line
+    assert "'vote' is not one of majority, dawid-skene" in str(r.exception)

@@ -222,13 +222,14 @@ def export(
     """Aggregate the answers and write the label set for `errata analyze --labels`."""
     from errata.cli._common import print_json
     from errata.review import storage
-    from errata.review.export import export_labels
+    from errata.review.aggregation import method_of
+    from errata.review.export import export_labels, scope_of
 
     counts = export_labels(
         storage.open_project(project),
         out,
-        method=method,  # type: ignore[arg-type]
-        scope=scope,  # type: ignore[arg-type]
+        scope=scope_of(scope),  # checked in this order before: the project, scope, method
+        method=method_of(method),
     )
     print_json({"out": str(out), **counts})
 
@@ -244,9 +245,10 @@ def report(
     """Human vs model accuracy on the classify queue (MLA, dogs / other organisms / objects)."""
     from errata.cli._common import console, print_json
     from errata.review import storage
+    from errata.review.aggregation import method_of
     from errata.review.report import GROUPS, human_vs_model
 
-    res = human_vs_model(storage.open_project(project), method=method)  # type: ignore[arg-type]
+    res = human_vs_model(storage.open_project(project), method=method_of(method))
     if as_json:
         print_json(res)
         return

@@ -26,6 +26,7 @@ from errata.core.checks import choice
 from errata.exceptions import ErrataInputError
 
 Method = Literal["majority", "dawid-skene"]
+METHODS: tuple[Method, Method] = ("majority", "dawid-skene")
 NO, MAYBE, YES = 0, 1, 2  # the answer codes used by ReaL's rater tensors and by the review app
 SMOOTHING = 0.01  # pseudo-count added to each confusion cell, so no answer has probability 0
 TOLERANCE = 1e-6  # EM stops when no posterior moved more than this
@@ -267,6 +268,12 @@ def aggregate(
     """Aggregate yes/maybe/no answers with ``method`` (``"majority"`` or ``"dawid-skene"``)."""
     fn = AGGREGATORS[choice(method, AGGREGATORS, keyword="method")]
     return fn(item, worker, answer, n_items=n_items, n_answers=n_answers)
+
+
+def method_of(text: str) -> Method:
+    """``text`` as an aggregation method, matched without regard to case (``Majority`` is
+    ``majority``); a one-line :class:`~errata.exceptions.ErrataInputError` otherwise."""
+    return choice(text, METHODS, keyword="method")
 
 
 def from_rater_tensor(tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

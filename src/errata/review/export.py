@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 import numpy as np
+from numpy.typing import NDArray
 
 from errata.core.checks import choice
 from errata.io.files import write_text
 from errata.resources import N_CLASSES
 from errata.review import storage
-from errata.review.aggregation import Method, dawid_skene, majority_vote
+from errata.review.aggregation import Method, dawid_skene, majority_vote, method_of
 from errata.review.models import CORRECT, DONT_KNOW, UNCLEAR, WRONG
 
 if TYPE_CHECKING:
@@ -30,19 +31,32 @@ if TYPE_CHECKING:
     from errata.core.sparse import Csr
 
 Scope = Literal["all", "reviewed"]
+SCOPES: tuple[Scope, Scope] = ("all", "reviewed")
 PRESENT_THRESHOLD = 0.8  # ReaL: a label is in the set when its posterior is at least this
 ABSENT_THRESHOLD = 0.2  # below this a reviewed label is recorded as wrong
 PROBLEMATIC_SHARE = 0.5  # share of an image's reviews that must flag it problematic
 
 
+class AggregatedAnswers(TypedDict):
+    """The aggregated answers, one entry per question q = (image, class) answered at least once
+    (:func:`aggregate_answers`)."""
+
+    file_names: NDArray[np.object_]  # (q,) image file names
+    class_index: NDArray[np.int64]  # (q,)
+    present: NDArray[np.float64]  # (q,) probability that the label is present
+    decision: NDArray[np.int64]  # (q,) WRONG / UNCLEAR / CORRECT
+    n_answers: NDArray[np.int64]  # (q,)
+    problematic: dict[str, str]  # flagged image -> its reviewers' notes
+
+
 def aggregate_answers(
     project: storage.Project, *, method: Method = "dawid-skene", store: bool = True
-) -> dict[str, Any]:
-    """Aggregate all label answers of the project.
+) -> AggregatedAnswers:
+    """AggregatedAnswers all label answers of the project.
 
     Returns
     -------
-    dict
+    AggregatedAnswers
         ``file_names`` (q,), ``class_index`` (q,), ``present`` (q,) probability the label is
         present, ``decision`` (q,) WRONG/UNCLEAR/CORRECT, ``n_answers`` (q,), and ``problematic``
         {file name: note} — one entry per question q = (image, class) with at least one answer.
@@ -50,6 +64,7 @@ def aggregate_answers(
     """
     import pandas as pd
 
+    method = method_of(method)  # "Majority" is majority; anything else a one-line error
     rows = storage.answer_rows(project)
     df = pd.DataFrame(
         rows["answers"], columns=["file_name", "queue", "class_index", "annotator", "answer"]
@@ -71,7 +86,7 @@ def aggregate_answers(
     elif method == "majority":
         present = majority_vote(item, worker, answer, n_items=n_items).posteriors[:, 1]
         decision = _plurality(counts)
-    elif method == "dawid-skene":
+    else:  # dawid-skene
         present = dawid_skene(
             item, worker, answer, n_items=n_items, groups=initial.astype(np.int64)
         ).posteriors[:, 1]
@@ -80,8 +95,6 @@ def aggregate_answers(
             CORRECT,
             np.where(present <= ABSENT_THRESHOLD, WRONG, UNCLEAR),
         )
-    else:
-        choice(method, ("majority", "dawid-skene"), keyword="method")  # raises
     reviews = pd.DataFrame(rows["reviews"], columns=["file_name", "problematic", "note"])
     reviews["problematic"] = reviews["problematic"].astype(bool)
     share = reviews.groupby("file_name")["problematic"].mean()
@@ -91,7 +104,7 @@ def aggregate_answers(
         .agg(lambda s: " | ".join(x for x in s if x))
     )
     flagged = share[share >= PROBLEMATIC_SHARE].index
-    out = {
+    out: AggregatedAnswers = {
         "file_names": q_file,
         "class_index": q_class,
         "present": present,
@@ -128,7 +141,7 @@ def _initial_labels(
     )
 
 
-def _store(project: storage.Project, agg: dict[str, Any], method: str) -> None:
+def _store(project: storage.Project, agg: AggregatedAnswers, method: str) -> None:
     from sqlalchemy import delete, insert, select
 
     from errata.review.models import Image, Posterior
@@ -165,7 +178,7 @@ def reviewed_labels(
     *,
     method: Method = "dawid-skene",
     scope: Scope = "all",
-    agg: dict[str, Any] | None = None,
+    agg: AggregatedAnswers | None = None,
 ) -> tuple[LabelSet, Csr]:
     """The project's label set with the aggregated answers applied (a :class:`LabelSet`), and
     the per-question *wrong* decisions as a :class:`~errata.core.sparse.Csr`."""
@@ -240,6 +253,12 @@ def to_shankar_json(
     return out
 
 
+def scope_of(text: str) -> Scope:
+    """``text`` as an export scope (``all`` or ``reviewed``, without regard to case); a one-line
+    :class:`~errata.exceptions.ErrataInputError` otherwise."""
+    return choice(text, SCOPES, keyword="scope")
+
+
 def export_labels(
     project: storage.Project,
     out: str | Path,
@@ -248,7 +267,7 @@ def export_labels(
     scope: Scope = "all",
 ) -> dict[str, int]:
     """Write the reviewed label set to ``out`` (Shankar JSON), atomically; returns counts."""
-    scope = cast(Scope, choice(scope, ("all", "reviewed"), keyword="scope"))
+    scope = scope_of(scope)
     agg = aggregate_answers(project, method=method)
     labels, wrong = reviewed_labels(project, method=method, scope=scope, agg=agg)
     doc = to_shankar_json(labels, wrong, agg["problematic"])

@@ -6,7 +6,7 @@ overall and split into dogs / other organisms / objects.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal, TypedDict
 
 import numpy as np
 
@@ -16,7 +16,35 @@ from errata.review.aggregation import Method
 
 DOG = "n02084071"  # WordNet "dog, domestic dog": Shankar et al.'s dog group
 ORGANISM = "n00004475"  # WordNet "organism, being"
-GROUPS = ("dogs", "other organisms", "objects")
+Group = Literal["dogs", "other organisms", "objects"]
+GROUPS: tuple[Group, Group, Group] = ("dogs", "other organisms", "objects")
+
+# one scored row: an annotator, all humans pooled, or a model; per group the accuracy (None when
+# the group has no image) and the number of answers ("n dogs", ...)
+HumanRow = TypedDict(
+    "HumanRow",
+    {
+        "who": str,
+        "n": int,
+        "accuracy": float,
+        "accuracy_ci95": list[float],
+        "mla": float,
+        "mla_ci95": list[float],
+        "dogs": float | None,
+        "n dogs": int,
+        "other organisms": float | None,
+        "n other organisms": int,
+        "objects": float | None,
+        "n objects": int,
+    },
+)
+
+
+class HumanVsModel(TypedDict):
+    """What :func:`human_vs_model` returns: the images scored and one row per who."""
+
+    images: int
+    rows: list[HumanRow]
 
 
 def class_groups() -> np.ndarray:
@@ -33,12 +61,12 @@ def class_groups() -> np.ndarray:
     return np.where(dogs, 0, np.where(organisms, 1, 2))
 
 
-def human_vs_model(project: storage.Project, *, method: Method = "dawid-skene") -> dict[str, Any]:
+def human_vs_model(project: storage.Project, *, method: Method = "dawid-skene") -> HumanVsModel:
     """Accuracy of humans and of each model on the classify images that humans answered.
 
     Returns
     -------
-    dict
+    HumanVsModel
         ``images``: number of images scored; ``rows``: one dict per annotator ("human: NAME"),
         for all humans pooled ("humans") and per model, with ``n``, ``accuracy``, ``mla`` (averaged
         per original class; an image whose original class is unknown counts in ``accuracy``
@@ -81,7 +109,7 @@ def human_vs_model(project: storage.Project, *, method: Method = "dawid-skene") 
     images = sorted(set(human["file_name"]))
     models = models[models["file_name"].isin(images)]
     groups = class_groups()
-    out_rows: list[dict[str, Any]] = []
+    out_rows: list[HumanRow] = []
 
     def score(name: str, df: pd.DataFrame) -> None:
         if df.empty:
@@ -94,18 +122,26 @@ def human_vs_model(project: storage.Project, *, method: Method = "dawid-skene") 
         # accuracy; an image of unknown class counts in it, not in the MLA
         tally = answer_tally(np.zeros(len(r), np.int64), 1, orig, hits, N_CLASSES)
         v = Scores((name,), tally, label_name="answers", groups={}, classified=False).values
-        row: dict[str, Any] = {
+        share: list[float | None] = []
+        count: list[int] = []
+        for k in range(len(GROUPS)):
+            m = g == k
+            share.append(float(hits[m].mean()) if m.any() else None)
+            count.append(int(m.sum()))
+        row: HumanRow = {
             "who": name,
             "n": int(len(df)),
             "accuracy": float(v["label_accuracy"][0]),
             "accuracy_ci95": [float(v["label_accuracy_lo"][0]), float(v["label_accuracy_hi"][0])],
             "mla": float(v["mla"][0]),
             "mla_ci95": [float(v["mla_lo"][0]), float(v["mla_hi"][0])],
+            "dogs": share[0],
+            "n dogs": count[0],
+            "other organisms": share[1],
+            "n other organisms": count[1],
+            "objects": share[2],
+            "n objects": count[2],
         }
-        for k, gname in enumerate(GROUPS):
-            m = g == k
-            row[gname] = float(hits[m].mean()) if m.any() else None
-            row[f"n {gname}"] = int(m.sum())
         out_rows.append(row)
 
     score("humans", human)
