@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class ErrataInputError(ValueError):
@@ -14,11 +17,12 @@ class ErrataInputError(ValueError):
     """
 
 
-_LINES: dict[str, Callable[[], Any]] = {}  # CSV files with blank lines: data row -> file line
+# CSV files with blank lines: data row -> file line
+_LINES: dict[str, Callable[[], np.ndarray | None]] = {}
 KEEP_LINES = 8  # CSV files whose line look-up is remembered
 
 
-def register_lines(where: str, lines: Callable[[], Any] | None) -> None:
+def register_lines(where: str, lines: Callable[[], np.ndarray | None] | None) -> None:
     """Remember how to find the file line of each data row of CSV ``where`` (a callable giving
     an array, evaluated only when a message needs it), for :func:`row_ref`; None: row + 2."""
     _LINES.pop(where, None)
@@ -126,7 +130,7 @@ def on_command_line() -> bool:
     return _ON_COMMAND_LINE[0]
 
 
-def arg(keyword: str, value: Any = _UNSET) -> str:
+def arg(keyword: str, value: object = _UNSET) -> str:
     """How a message names an argument, with ``value`` when given: the flag on the command line
     (``--rebuild``, ``--labels real``), the keyword in Python (``rebuild``, ``rebuild=True``,
     ``labels='real'``). A keyword with a space or in capitals names a positional argument and
@@ -145,7 +149,7 @@ def arg(keyword: str, value: Any = _UNSET) -> str:
     return f"{keyword}={str(value)!r}" if isinstance(value, Path) else f"{keyword}={value!r}"
 
 
-def did_you_mean(value: str, choices: Any) -> str:
+def did_you_mean(value: str, choices: Iterable[object]) -> str:
     """``"; did you mean 'real'?"`` for the choices closest to ``value`` (difflib, ignoring
     case), ``""`` when none is close.
 
@@ -154,8 +158,8 @@ def did_you_mean(value: str, choices: Any) -> str:
     """
     import difflib
 
-    choices = [str(c) for c in choices]
-    lower = {c.lower(): c for c in choices}
+    names = [str(c) for c in choices]
+    lower = {c.lower(): c for c in names}
     close = difflib.get_close_matches(str(value).lower(), list(lower), n=3, cutoff=0.7)
     if not close:
         return ""

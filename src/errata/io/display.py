@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from errata.core.scoring import ErrorSummary, Metric
 
 
-def _pct(x: Any, digits: int = 2) -> str:
+def _pct(x: float | None, digits: int = 2) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
     return f"{100 * float(x):.{digits}f} %"
