@@ -12,17 +12,22 @@ Needs the ``review`` extra: ``pip install 'imagenet-errata[review]'``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from errata.review.aggregation import Method, dawid_skene, majority_vote  # noqa: F401
+
+if TYPE_CHECKING:
+    from errata.core.labelset import LabelSet
+    from errata.io.predictions import Predictions
 
 
 def init_project(
     path: str | Path,
     *,
-    labels: Any = "real",
-    predictions: list[Any],
+    labels: str | Path | LabelSet = "real",
+    predictions: Sequence[str | Path | Predictions],
     images: str | Path | None = None,
     db_url: str | None = None,
     db_password: str | None = None,
@@ -43,6 +48,7 @@ def init_project(
     a JSON path or None; ``novel_ranking`` orders the novel-prediction queue by model agreement
     (``"agreement"``) or by cleanlab's label quality (``"cleanlab"``, the ``labelissues`` extra).
     """
+    from errata.core.checks import ORDERS, choice
     from errata.exceptions import ErrataInputError
     from errata.io.labels import load_labels
     from errata.io.predictions import load_predictions
@@ -52,7 +58,8 @@ def init_project(
 
     q.check_novel_ranking(novel_ranking, queues)  # before the project folder is made
     label_set = load_labels(labels)
-    preds = [load_predictions(p, order=order) for p in predictions]  # type: ignore[arg-type]
+    stated = choice(order, ORDERS, keyword="order")  # as load_predictions checks it, typed
+    preds = [load_predictions(p, order=stated) for p in predictions]
     names = [p.name for p in preds]
     if len(set(names)) != len(names):
         raise ErrataInputError(
