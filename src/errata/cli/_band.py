@@ -5,7 +5,8 @@ model). The figures come from :func:`errata.io.published_band.run_bands`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from errata.cli._common import console, pct, plural
 from errata.cli._tables import print_table
@@ -117,7 +118,7 @@ def outside_cell(bands: RunBands | str, j: int) -> str:
     return " ".join(off) or "inside"
 
 
-def study_bands(models: pd.DataFrame, settings: dict[str, Any] | None) -> RunBands | str:
+def study_bands(models: pd.DataFrame, settings: Mapping[str, object] | None) -> RunBands | str:
     """The bands of a study's validation models (:func:`errata.io.published_band.models_bands`)."""
     from errata.io import published_band as PBF
 

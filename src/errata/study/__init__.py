@@ -39,7 +39,7 @@ the validation set may well use other label sets.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -242,7 +242,7 @@ class _Run:
     """One ``compare`` run: what it scores, and how (the arguments, checked)."""
 
     spec: Spec
-    settings: dict[str, Any]
+    settings: dict[str, object]
     found: discover.Found
     rebuild: bool
     notes: list[str] = field(default_factory=list)
@@ -355,7 +355,7 @@ class _Run:
         }
 
 
-def published_of(models: Models, settings: dict[str, Any] | None) -> Comparability | None:
+def published_of(models: Models, settings: Mapping[str, object] | None) -> Comparability | None:
     """Whether the study's ImageNet-validation models can stand beside the 962 published ones
     (:func:`errata.core.population.comparability`); None without validation models."""
     if settings is None or not len(models):

@@ -4,8 +4,9 @@ previous study a run adds to, its settings guard, and the new folder's tables an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,6 +16,9 @@ from errata.io.studyfolder import Damage, DamagedManifest, OlderStudy, damage, r
 from errata.io.tables import StudyErrors, write_part
 from errata.study.scoring import Entry
 from errata.study.table import Models
+
+if TYPE_CHECKING:
+    from errata.study import Study
 
 
 def unique_name(path: Path, used: set[str]) -> str:
@@ -66,7 +70,9 @@ def previous(
     return old, lost
 
 
-def check_settings(out: Path, old: dict[str, Any], dataset: str, settings: dict[str, Any]) -> None:
+def check_settings(
+    out: Path, old: dict[str, Any], dataset: str, settings: Mapping[str, object]
+) -> None:
     """A run may only add to the models of its test set that were made with its settings."""
     before = (old.get("settings") or {}).get(dataset)
     if before is None or before == settings:
@@ -119,7 +125,7 @@ def models_table(
 def finish(
     tmp: Path,
     out: Path,
-    study: Any,
+    study: Study,
     old_models: list[dict[str, Any]],
     kept: set[tuple[str, str]],
     layout: StudyErrors,
