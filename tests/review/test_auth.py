@@ -282,20 +282,26 @@ def test_cached_sessions_end_at_once_in_the_process(project):
 
     proj, _ = project
     reads: list[str] = []
+    queue_reads: list[str] = []
 
     def count(_c, _cur, statement, *_a):  # type: ignore[no-untyped-def]
         if statement.lstrip().upper().startswith("SELECT") and "FROM sessions" in statement:
             reads.append(statement)
+        if statement.lstrip().upper().startswith("SELECT") and "FROM assignments" in statement:
+            queue_reads.append(statement)
 
     event.listen(proj.engine, "before_cursor_execute", count)
     uid = storage.annotator_by_name(proj, "ann1").id
     tok = auth.create_session(proj, uid, "127.0.0.1")
     assert auth.session_user(proj, tok) is not None and auth.session_user(proj, tok) is not None
     assert len(reads) == 1  # the second came from the cache
-    # training mode set by the admin: the cached annotator is not used
-    assert not auth.session_user(proj, tok).training
+    queues = storage.assigned_queues(proj, uid)
+    assert storage.assigned_queues(proj, uid) == queues and len(queue_reads) == 1
+    # queues and training mode set by the admin: the cached ones are not used
+    assert not auth.session_user(proj, tok).training and queues != ["novel"]
     storage.set_assignments(proj, uid, ["novel"], training=True)
     assert auth.session_user(proj, tok).training
+    assert storage.assigned_queues(proj, uid) == ["novel"]
     # log-out, disable, password reset, delete: each at once
     auth.revoke(proj, tok)
     assert auth.session_user(proj, tok) is None

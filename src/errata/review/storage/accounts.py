@@ -54,7 +54,9 @@ def add_annotator(
         s.flush()
         s.add_all([Assignment(annotator_id=a.id, queue=q) for q in queues])
         s.commit()
-        return int(a.id)
+        new_id = int(a.id)
+    project.session_cache.invalidate()  # an id used before (SQLite reuses a deleted last id)
+    return new_id
 
 
 def set_assignments(
@@ -74,7 +76,7 @@ def set_assignments(
             if a is not None:
                 a.training = training
         s.commit()
-    project.session_cache.invalidate()  # a cached session's annotator has the old training mode
+    project.session_cache.invalidate()  # the old queues and training mode of this annotator
     return True
 
 
@@ -102,13 +104,21 @@ def annotators(project: Project) -> list[AnnotatorRow]:
 
 
 def assigned_queues(project: Project, annotator_id: int) -> list[str]:
-    """The queues one annotator works on."""
+    """The queues one annotator works on (read in the last seconds: from the session cache,
+    which :func:`set_assignments` empties)."""
     from sqlalchemy import select
 
-    with project.read_session() as s:
-        return list(
-            s.scalars(select(Assignment.queue).where(Assignment.annotator_id == annotator_id)).all()
-        )
+    cache = project.session_cache
+    generation, queues = cache.generation, cache.queues(annotator_id)
+    if queues is None:
+        with project.read_session() as s:
+            queues = list(
+                s.scalars(
+                    select(Assignment.queue).where(Assignment.annotator_id == annotator_id)
+                ).all()
+            )
+        cache.put_queues(annotator_id, queues, generation)
+    return queues
 
 
 def annotator_by_name(project: Project, name: str) -> Annotator | None:

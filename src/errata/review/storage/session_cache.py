@@ -1,13 +1,13 @@
-"""The server process's short-lived memory of live sessions, so that the requests of one page
-(the next item, the item page, its image, the answer) do not each look their session up in the
-database: one query and one pooled-connection check-out less per request.
+"""The server process's short-lived memory of live sessions and of the annotators' queues, so
+that the requests of one page (the next item, the item page, its image, the answer) do not each
+look them up in the database: a query and a pooled-connection check-out less for each.
 
 An entry is the session's annotator and times as the database last gave them, kept for at most
 ``SESSION_CACHE_SECONDS``; the timeouts are still checked on every request against those times
 (:func:`errata.review.auth.session_user`). There is one cache per database URL in the process,
 whichever :class:`errata.review.storage.Project` opened it. Every change made in the process to a
-session or an account (log-out, password change or reset, disable, delete, training mode)
-empties it once its transaction has committed, and a look-up that was reading the database
+session or an account (log-out, password change or reset, disable, delete, queues, training
+mode) empties it once its transaction has committed, and a look-up that was reading the database
 meanwhile does not store what it read: within the process a revocation holds from the next
 request on. A change made by another process (``errata review account NAME disable`` run while
 the server runs) reaches the server within ``SESSION_CACHE_SECONDS``.
@@ -44,6 +44,7 @@ class SessionCache:
         self.seconds = seconds
         self._lock = threading.Lock()
         self._entries: dict[str, CachedSession] = {}
+        self._queues: dict[int, tuple[tuple[str, ...], float]] = {}  # annotator id -> queues
         self._generation = 0  # how many times the cache was emptied
 
     @property
@@ -68,11 +69,29 @@ class SessionCache:
                 self._entries.clear()
             self._entries[key] = entry
 
+    def queues(self, annotator_id: int) -> list[str] | None:
+        """The queues of an annotator read in the last ``seconds``, else None."""
+        hit = self._queues.get(annotator_id)
+        if hit is None or time.monotonic() - hit[1] > self.seconds:
+            return None
+        return list(hit[0])
+
+    def put_queues(self, annotator_id: int, queues: list[str], generation: int) -> None:
+        """Keep an annotator's queues, as :meth:`put` keeps a session."""
+        with self._lock:
+            if generation != self._generation or self.seconds <= 0:
+                return
+            if len(self._queues) >= MAX_ENTRIES:
+                self._queues.clear()
+            self._queues[annotator_id] = (tuple(queues), time.monotonic())
+
     def invalidate(self) -> None:
-        """Forget every entry; call it after committing a change to an account or a session."""
+        """Forget every entry; call it after committing a change to an account, its queues or a
+        session."""
         with self._lock:
             self._generation += 1
             self._entries.clear()
+            self._queues.clear()
 
 
 _CACHES: dict[str, SessionCache] = {}
