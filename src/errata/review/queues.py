@@ -90,6 +90,8 @@ def novel_predictions(
     cls = top1.ravel().astype(np.int64)
     novel = ~multi.contains_at(image, cls)
     key = image[novel] * N_CLASSES + cls[novel]
+    if not len(key):  # every model agrees with the label set: nothing to review
+        return QueuePlan(np.zeros(0, dtype=np.int64), [], np.zeros(0))
     pairs, inverse, votes = np.unique(key, return_inverse=True, return_counts=True)
     mean_conf = np.bincount(inverse, weights=conf.ravel()[novel], minlength=len(pairs)) / votes
     pair_score = votes + mean_conf / 10.0
