@@ -312,3 +312,64 @@ def test_bad_arguments_are_one_line() -> None:
         label_issues([], labels=given)
     with pytest.raises(ErrataInputError, match="expected whole numbers"):
         label_issues(models, labels=given, ks=(0,))
+
+
+def test_flags_do_not_depend_on_how_the_cpu_sorts_ties(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Vote shares tie by the thousand; cleanlab prunes the largest margins with an unstable
+    argsort, whose order of ties is the CPU's (AVX-512, AVX2 or scalar kernels). Emulate a
+    machine whose sort puts ties in another order: the flags must not change."""
+    from errata.labelissues.rankings import rank_images
+
+    rng = np.random.default_rng(3)
+    n, c = 6000, 1000
+    given = rng.integers(0, 20, n)
+    votes = np.zeros((n, c), dtype=np.float64)
+    for _ in range(3):  # three top-1 models: shares in {0, 1/3, 2/3, 1}
+        pick = np.where(rng.random(n) < 0.6, given, rng.integers(0, 20, n))
+        votes[np.arange(n), pick] += 1 / 3
+    here = rank_images(given, votes)["is_issue"]
+    real_argsort = np.argsort
+
+    def other_machine(a, axis=-1, kind=None, order=None):  # type: ignore[no-untyped-def]
+        # ties reversed: a stable sort of the array read backwards, mapped back
+        a = np.asarray(a)
+        back = real_argsort(a[::-1], axis=axis, kind="stable")
+        return (len(a) - 1 - back) if a.ndim == 1 else real_argsort(a, axis=axis, kind=kind)
+
+    monkeypatch.setattr(np, "argsort", other_machine)
+    there = rank_images(given, votes)["is_issue"]
+    assert here.sum() > 100  # many flags, many of them chosen among ties
+    assert np.array_equal(here, there)
+
+
+def test_flags_are_the_same_with_numpys_simd_sorts_off(tmp_path: Path) -> None:
+    """The same check on this machine's real kernels: a child process with NumPy's x86-64-v3
+    kernels (AVX2 sorts among them) disabled flags the same images as this one."""
+    import os
+    import subprocess
+    import sys
+
+    from numpy._core._multiarray_umath import __cpu_features__
+
+    if not __cpu_features__.get("X86_V3"):
+        pytest.skip("this CPU has no x86-64-v3 kernels to turn off")
+    script = tmp_path / "flags.py"
+    script.write_text(
+        "import sys, numpy as np\n"
+        "from errata.labelissues.rankings import rank_images\n"
+        "rng = np.random.default_rng(3)\n"
+        "given = rng.integers(0, 20, 6000)\n"
+        "votes = np.zeros((6000, 1000))\n"
+        "for _ in range(3):\n"
+        "    pick = np.where(rng.random(6000) < 0.6, given, rng.integers(0, 20, 6000))\n"
+        "    votes[np.arange(6000), pick] += 1 / 3\n"
+        "np.save(sys.argv[1], rank_images(given, votes)['is_issue'])\n"
+    )
+    flags = []
+    for off in ("", "X86_V3"):
+        out = tmp_path / f"flags{off}.npy"
+        env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": off}
+        subprocess.run([sys.executable, str(script), str(out)], env=env, check=True)
+        flags.append(np.load(out))
+    assert flags[0].sum() > 100
+    assert np.array_equal(flags[0], flags[1])

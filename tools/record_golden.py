@@ -1,6 +1,8 @@
 """Record the golden test's expected behaviour (``make golden``): run every case of
 ``tests/golden/cases.py`` and write ``tests/golden/expected/<case>.txt``.
 
+``python tools/record_golden.py --only label-issues,data-list`` re-records those cases alone.
+
 Re-record only for an output change that is intended, and review the diff of
 ``tests/golden/expected/`` before committing it: every changed line is a change users see.
 """
@@ -24,15 +26,27 @@ def main() -> int:
     if not data or not (Path(data) / "cleanlab_resnet").is_dir():
         print("error: set ERRATA_DATA_DIR to the reference data (../shared/data)", file=sys.stderr)
         return 2
+    cases = list(CASES)
+    if sys.argv[1:2] == ["--only"] and len(sys.argv) == 3:
+        only = set(sys.argv[2].split(","))
+        unknown = only - {c.name for c in CASES}
+        if unknown:
+            print(f"error: --only: no case {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
+        cases = [c for c in CASES if c.name in only]
+    elif sys.argv[1:]:
+        print("usage: python tools/record_golden.py [--only CASE[,CASE...]]", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="errata-golden-") as tmp:
-        records = run_all(Path(tmp), Path(data))
+        records = run_all(Path(tmp), Path(data), cases)
     EXPECTED.mkdir(exist_ok=True)
-    keep = {expected_path(c).name for c in CASES}
-    for stale in EXPECTED.glob("*.txt"):
-        if stale.name not in keep:
-            stale.unlink()
+    if len(cases) == len(CASES):
+        keep = {expected_path(c).name for c in CASES}
+        for stale in EXPECTED.glob("*.txt"):
+            if stale.name not in keep:
+                stale.unlink()
     missing = []
-    for case in CASES:
+    for case in cases:
         record = records[case.name]
         if record is None:
             missing.append(case.name)
@@ -41,7 +55,7 @@ def main() -> int:
             f.write(record)
     slow = sorted(TIMES.items(), key=lambda kv: -kv[1])[:5]
     print(f"{sum(TIMES.values()):.1f} s; slowest: " + ", ".join(f"{n} {t:.1f} s" for n, t in slow))
-    print(f"recorded {len(CASES) - len(missing)} cases in {EXPECTED.relative_to(ROOT)}")
+    print(f"recorded {len(cases) - len(missing)} cases in {EXPECTED.relative_to(ROOT)}")
     if missing:
         print(f"not recorded (optional extras missing): {', '.join(missing)}", file=sys.stderr)
         return 1

@@ -4,15 +4,65 @@ per-class quality); see :mod:`errata.labelissues`."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import warnings
+from collections.abc import Iterator
+from types import ModuleType
 
 import numpy as np
+import numpy.typing as npt
 
 from errata.core.sparse import Csr
 from errata.exceptions import ErrataInputError, require
 from errata.resources import N_CLASSES
 
 CHUNK_CELLS = 5_000_000  # images x classes scored by cleanlab at once (memory)
+_ARGSORT = np.argsort  # numpy's own, whatever a caller does to the module later
+_CLEANLAB_NUMPY = threading.Lock()
+
+
+class _StableArgsort:
+    """numpy as cleanlab's filter, rank and rounding code see it during :func:`rank_images`:
+    the same module, but ``argsort`` always stable. cleanlab rounds the noise matrix keeping
+    its row totals (``round_preserving_sum``: the largest fractional parts first) and prunes
+    the ``n`` examples of largest margin per class pair, both with ``np.argsort`` (quicksort).
+    With vote-share probabilities thousands of these values tie, and which tied ones an
+    unstable sort puts first depends on the CPU's sort kernel (AVX-512, AVX2, none): the same
+    files flagged 1,941 images on one machine and 1,939 on another. Stable, ties go in index
+    order everywhere."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._module, name)
+
+    @staticmethod
+    def argsort(
+        a: npt.ArrayLike, axis: int = -1, kind: str | None = None, order: str | None = None
+    ) -> np.ndarray:
+        return _ARGSORT(a, axis=axis, kind="stable", order=order)
+
+
+_SORTING_MODULES = ("cleanlab.filter", "cleanlab.rank", "cleanlab.internal.util")
+
+
+@contextlib.contextmanager
+def _stable_ties() -> Iterator[None]:
+    """Within the block, cleanlab breaks ties in index order (one caller at once)."""
+    import importlib
+
+    modules = [importlib.import_module(m) for m in _SORTING_MODULES]
+    with _CLEANLAB_NUMPY:
+        saved = [vars(m)["np"] for m in modules]
+        for m in modules:
+            vars(m)["np"] = _StableArgsort(np)
+        try:
+            yield
+        finally:
+            for m, module_np in zip(modules, saved):
+                vars(m)["np"] = module_np
 
 
 def _cleanlab() -> None:
@@ -44,7 +94,8 @@ def rank_images(given: np.ndarray, pred_probs: np.ndarray) -> dict[str, np.ndarr
     probs = np.asarray(pred_probs, dtype=np.float64)
     with warnings.catch_warnings():  # cleanlab warns about classes without an image
         warnings.simplefilter("ignore")
-        is_issue = find_label_issues(given, probs, n_jobs=1)
+        with _stable_ties():  # the same flags on every CPU (see _StableArgsort)
+            is_issue = find_label_issues(given, probs, n_jobs=1)
         quality = get_label_quality_scores(given, probs)
     order = np.lexsort((np.arange(len(given)), ~np.asarray(is_issue, dtype=bool), quality))
     return {"order": order, "quality": quality, "is_issue": np.asarray(is_issue, dtype=bool)}
