@@ -338,3 +338,31 @@ def test_poisson_thresholds_against_naive() -> None:
 
     for lam, k in zip(lams.tolist(), got):
         assert k >= 2 and sf(lam, k) < 0.01 and (k == 2 or sf(lam, k - 1) >= 0.01), (lam, k)
+
+
+@pytest.mark.parametrize("heights", ["integer", "fractional"])
+def test_memo_keeps_every_field_of_every_verdict(planted, heights) -> None:  # type: ignore[no-untyped-def]
+    """The memo's records give back each verdict exactly — every evidence field, the note's
+    text and the severity (integer LCA heights in the narrow record, fractional ones in the
+    wide) — across batches that grow its store several times."""
+    import dataclasses
+
+    ctx, top1 = planted
+    rng = np.random.default_rng(1)
+    lca = rng.integers(0, 19, (1000, 1000)).astype(np.int16)
+    if heights == "fractional":  # not exact in float16 (1/3, 1e-3 steps): the wide record
+        lca = lca.astype(np.float32) / 3 + rng.integers(0, 1000, (1000, 1000)) * 1e-3
+    np.fill_diagonal(lca, 0)
+    ctx = dataclasses.replace(ctx, taxonomy=dataclasses.replace(ctx.taxonomy, lca_height=lca))
+    memo = Classifier(ctx)
+    for _ in range(6):  # ~ 6 × 40 × 14 predictions over 130 classes: thousands of pairs
+        stack = np.where(rng.random((40, len(top1))) < 0.3, top1, rng.integers(0, 130, (40, 14)))
+        got, want = memo(stack), classify(ctx, stack)
+        assert (got.category == want.category).all()
+        for f in ("model", "image", "pred", "code", "label", "count", "source"):
+            assert np.array_equal(getattr(got.errors, f), getattr(want.errors, f)), f
+        assert got.errors.severity.dtype == np.float32
+        assert np.array_equal(got.errors.severity, want.errors.severity, equal_nan=True)
+        text = [np.asarray([*r.notes, None], dtype=object)[r.errors.note] for r in (got, want)]
+        assert text[0].tolist() == text[1].tolist()
+    assert memo._size > 1024  # the store grew past its first allocation

@@ -78,3 +78,25 @@ def test_hash_and_reuse(zoo: list[Path]) -> None:
     assert entries[0].sha256 == keep and entries[1].sha256 is not None
     assert got[0].reused and got[0].predictions is None
     assert not got[1].reused and got[1].predictions is not None
+
+
+@pytest.mark.parametrize("layout", ["C", "F", ">i4"])
+def test_in_memory_npy_reads_as_numpy_load(tmp_path: Path, layout: str) -> None:
+    """A hashed file is parsed from the bytes already read: the same array as np.load gives
+    (Fortran order, other byte order), and a truncated file a one-line error naming it."""
+    from errata.exceptions import ErrataInputError
+    from errata.io.predictions import load_predictions
+
+    truth = resources.validation_labels().astype(np.int64)
+    shift = np.random.default_rng(2).integers(1, 199, (len(truth), 1))
+    top5 = (truth[:, None] + shift * np.arange(5)) % 1000  # five distinct classes per row
+    arr = np.asfortranarray(top5) if layout == "F" else top5.astype(layout.replace("C", "<i8"))
+    p = tmp_path / "m.npy"
+    np.save(p, arr)
+    data = p.read_bytes()
+    from_disk = load_predictions(p, order="filename")
+    in_memory = load_predictions(p, order="filename", content=data)
+    assert np.array_equal(in_memory.topk, from_disk.topk)
+    assert np.array_equal(in_memory.topk, top5)
+    with pytest.raises(ErrataInputError, match=r"m\.npy: not a valid \.npy array, truncated"):
+        load_predictions(p, order="filename", content=data[:-8])

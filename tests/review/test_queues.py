@@ -28,13 +28,13 @@ def test_novel_predictions_rank_by_agreement_then_confidence():
     assert plan.scores[0] > plan.scores[1] > plan.scores[2]
 
 
-
 def test_novel_predictions_when_every_model_agrees_with_the_labels():
     # no novel pair at all: an empty queue, not an IndexError
     multi = np.zeros((4, 1000), bool)
     multi[np.arange(4), np.arange(4)] = True
     plan = novel_predictions(multi, np.tile(np.arange(4), (3, 1)), np.full((3, 4), 0.9))
     assert plan.rows.tolist() == [] and plan.candidates == [] and len(plan.scores) == 0
+
 
 def test_label_audit_takes_per_class_samples_with_all_candidates():
     rng = np.random.default_rng(0)

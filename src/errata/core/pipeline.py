@@ -22,11 +22,13 @@ The work is proportional to the number of errors, all of it on whole arrays.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from errata.core import categories as K
+from errata.core.arrays import distinct
 from errata.core.checks import PRESETS as PRESETS  # the published pipelines a context can follow
 from errata.core.evidence import Context
 from errata.core.labelset import LabelSet
@@ -150,18 +152,15 @@ def outcomes(
     labels but duplicates the class of one of its labels is left to the stages
     (:data:`UNCLASSIFIED`), whose first, overlapping classes, claims it."""
     top1 = np.atleast_2d(np.asarray(top1))
-    present = top1 >= 0
-    hits = labels.hits(top1)
-    evaluated = labels.evaluated
-    category = np.full(top1.shape, K.EXCLUDED, dtype=np.int8)
-    category[~present] = NOT_PREDICTED
-    ok = hits & evaluated
-    is_orig = top1 == labels.original
-    category[ok & is_orig] = K.CORRECT
-    category[ok & ~is_orig] = K.CORRECT_MULTI
-    category[present & evaluated & ~hits] = UNCLASSIFIED
+    # one table look-up per prediction: the four facts that decide the outcome, as 4 bits
+    key = (top1 >= 0).view(np.uint8)
+    key |= labels.hits(top1).view(np.uint8) << 1
+    key |= labels.evaluated.view(np.uint8) << 2
+    key |= (top1 == labels.original).view(np.uint8) << 3
+    t = K.tables()
+    category = _outcome_table(t.EXCLUDED, t.CORRECT, t.CORRECT_MULTI)[key]
     if overlap_first is not None:
-        model, image = np.nonzero(category == K.CORRECT_MULTI)
+        model, image = np.nonzero(category == t.CORRECT_MULTI)
         if len(image):
             pred = top1[model, image].astype(np.int64)
             p = Pending.of(labels.evidence_sets, model, image, pred)
@@ -170,6 +169,23 @@ def outcomes(
                 dup[rows] |= overlap_first[lab, pred[rows]]
             category[model[dup], image[dup]] = UNCLASSIFIED
     return category
+
+
+@functools.lru_cache(maxsize=8)
+def _outcome_table(excluded: int, correct: int, correct_multi: int) -> np.ndarray:
+    """The outcome of each of the 16 combinations of (present, hit, evaluated, is the original
+    label), indexed by ``present | hit << 1 | evaluated << 2 | original << 3``: not predicted;
+    excluded (not evaluated); correct or correct multi-label (a hit); else an error."""
+    key = np.arange(16)
+    present, hit, evaluated, orig = key & 1, key >> 1 & 1, key >> 2 & 1, key >> 3 & 1
+    out = np.full(16, NOT_PREDICTED, dtype=np.int8)
+    out[(present == 1) & (evaluated == 0)] = excluded
+    ok = (present == 1) & (evaluated == 1)
+    out[ok & (hit == 1) & (orig == 1)] = correct
+    out[ok & (hit == 1) & (orig == 0)] = correct_multi
+    out[ok & (hit == 0)] = UNCLASSIFIED
+    out.setflags(write=False)
+    return out
 
 
 def unclassified(labels: LabelSet, top1: np.ndarray) -> Classified:
@@ -244,13 +260,43 @@ def _check_evidence(cat: K.Category, res: StageResult) -> None:
         )
 
 
+# a memoised verdict as one record, so that a look-up is one gather of 16 bytes per error; the
+# narrow layout holds the severity as float16 (exact for LCA heights that are integers < 2048,
+# and NaN), the wide one as float32 (a taxonomy with other heights)
+_NARROW = np.dtype(
+    {
+        "names": ["code", "label", "count", "source", "severity", "note"],
+        "formats": ["i1", "<i2", "<i4", "<i2", "<f2", "<i4"],
+        "offsets": [0, 2, 4, 8, 10, 12],
+        "itemsize": 16,
+    }
+)
+_WIDE = np.dtype(
+    {
+        "names": ["code", "label", "count", "source", "note", "severity"],
+        "formats": ["i1", "<i2", "<i4", "<i2", "<i4", "<f4"],
+        "offsets": [0, 2, 4, 8, 12, 16],
+        "itemsize": 24,
+    }
+)
+
+
+def _record_layout(lca_height: np.ndarray) -> np.dtype:
+    """The narrow record when float16 holds every LCA height exactly, else the wide one."""
+    h = np.asarray(lca_height)
+    if h.dtype.kind in "iub" and h.size and int(h.max()) < 2048 and int(h.min()) > -2048:
+        return _NARROW
+    return _WIDE
+
+
 class Classifier:
     """The pipeline over one context, for stack after stack of models (a study's batches).
 
-    Verdicts are memoised per distinct (image, prediction) pair in a table of
-    ``n_images × n_classes`` slots (200 MB for ImageNet's 50,000 × 1,000), so an error that
-    many models make — the usual case in a zoo — is judged once. ``memo=False`` judges every
-    error of every call afresh (one model needs no memo).
+    Verdicts are memoised per distinct (image, prediction) pair: a table of ``n_images ×
+    n_classes`` slots (200 MB for ImageNet's 50,000 × 1,000, its pages touched only where
+    pairs occur) points into a store of one 16-byte record per judged pair, so an error that
+    many models make — the usual case in a zoo — is judged once, and looked up by two gathers.
+    ``memo=False`` judges every error of every call afresh (one model needs no memo).
     """
 
     def __init__(self, ctx: Context, *, memo: bool = True) -> None:
@@ -258,7 +304,8 @@ class Classifier:
         self.notes: list[str] = []
         self._memo = memo
         self._slot: np.ndarray | None = None  # 1 + the pair's row in _store; 0: not judged yet
-        self._store: dict[str, np.ndarray] = {}
+        self._layout = _record_layout(ctx.taxonomy.lca_height)
+        self._store = np.zeros(0, dtype=self._layout)
         self._size = 0
 
     def _lookup(self, key: np.ndarray) -> PairVerdicts:
@@ -268,26 +315,30 @@ class Classifier:
         if self._slot is None:  # zeros: the pages are only touched where pairs occur
             self._slot = np.zeros(self.ctx.n_images * n_cls, dtype=np.int32)
         slot = self._slot[key]
-        new = slot == 0
-        if new.any():
-            fresh = np.sort(key[new])
-            fresh = fresh[np.r_[True, fresh[1:] != fresh[:-1]]]
+        new = np.flatnonzero(slot == 0)
+        if len(new):
+            fresh = distinct(key[new])
             v = judge(self.ctx, fresh // n_cls, fresh % n_cls, self.notes)
             end = self._size + len(fresh)
+            if len(self._store) < end:  # grow by half again: amortised O(1), in place
+                self._store.resize(max(end + end // 2, 1024), refcheck=False)
+            rec = self._store[self._size : end]
             for f in PairVerdicts.__dataclass_fields__:
-                col = getattr(v, f)
-                store = self._store.get(f)
-                if store is None or len(store) < end:  # grow by doubling: amortised O(1)
-                    bigger = np.empty(max(2 * end, 1024), dtype=col.dtype)
-                    if store is not None:
-                        bigger[: self._size] = store[: self._size]
-                    self._store[f] = store = bigger
-                store[self._size : end] = col
-            self._slot[fresh] = np.arange(self._size + 1, end + 1, dtype=np.int32)
+                rec[f] = getattr(v, f)
+            ids = np.arange(self._size + 1, end + 1, dtype=np.int32)
+            self._slot[fresh] = ids
+            slot[new] = ids[np.searchsorted(fresh, key[new])]
             self._size = end
-            slot = self._slot[key]
         slot -= 1
-        return PairVerdicts(*(self._store[f][slot] for f in PairVerdicts.__dataclass_fields__))
+        got = np.take(self._store.view(f"V{self._layout.itemsize}"), slot).view(self._layout)
+        return PairVerdicts(
+            code=got["code"],
+            label=got["label"],
+            count=got["count"],
+            source=got["source"],
+            note=got["note"],
+            severity=got["severity"].astype(np.float32),
+        )
 
     def __call__(self, top1: np.ndarray) -> Classified:
         """Assign a category to each prediction of ``top1`` (shape (n,) or (m, n), aligned
@@ -296,17 +347,22 @@ class Classifier:
         top1 = np.atleast_2d(np.asarray(top1))
         first = self.ctx.taxonomy.overlap if self.ctx.preset is not None else None
         category = outcomes(self.ctx.labels, top1, overlap_first=first)
-        # image-major: the errors of one image sit together, and so do their memo slots
-        image, model = np.nonzero(np.ascontiguousarray((category == UNCLASSIFIED).T))
-        pred = top1[model, image].astype(np.int64)
+        # image-major: the errors of one image sit together, and so do their memo slots; flat
+        # positions (image * m + model, then model * n + image) index whole rows at once
+        category = np.ascontiguousarray(category)  # (a view of it is written below)
+        m, n = category.shape
+        at = np.flatnonzero((category == UNCLASSIFIED).T)
+        image, model = np.divmod(at, m)
+        flat = model * n + image
+        pred = top1.ravel()[flat].astype(np.int64)
         if self._memo:
             v = self._lookup(image * self.ctx.taxonomy.n_classes + pred)
         else:
             v = judge(self.ctx, image, pred, self.notes)
-        category[model, image] = v.code
+        category.ravel()[flat] = v.code
         errors = ErrorRows(
             model=model.astype(np.int32),
-            image=image.astype(np.int64),
+            image=image,
             pred=pred.astype(np.int16),
             code=v.code,
             label=v.label,

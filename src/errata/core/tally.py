@@ -154,18 +154,24 @@ def topk_counts(
     ``topk`` (n, k) ranked class indices, ``original`` (n,) labels (``-1`` unknown, skipped).
     Returns ``(hits (2, C), n (2, C))``.
     """
-    hits = np.zeros((2, n_classes), dtype=np.int64)
-    n = np.zeros((2, n_classes), dtype=np.int64)
     has = original >= 0
     all_known = bool(has.all())
-    cls = original if all_known else original[has]
+    cls = (original if all_known else original[has]).astype(np.intp)
     tk = topk if all_known else topk[has]
-    per_class = np.bincount(cls, minlength=n_classes)
-    for row, k in enumerate((1, 5)):
-        if tk.shape[1] >= k:
-            hit = tk[:, 0] == cls if k == 1 else M.topk_hits(tk, cls, k)
-            hits[row] = np.bincount(cls[hit], minlength=n_classes)
-            n[row] = per_class
+    # one bincount over (outcome, class): bit 1 a top-1 hit, bit 2 a top-5 hit
+    outcome = np.zeros(len(cls), dtype=np.intp)
+    if tk.shape[1] >= 1:
+        outcome += tk[:, 0] == cls
+    if tk.shape[1] >= 5:
+        outcome += 2 * M.topk_hits(tk, cls, 5)
+    both = np.bincount(outcome * n_classes + cls, minlength=4 * n_classes).reshape(4, n_classes)
+    per_class = both.sum(axis=0)
+    hits = np.stack([both[1] + both[3], both[2] + both[3]]).astype(np.int64)
+    n = np.stack([per_class, per_class]).astype(np.int64)
+    if tk.shape[1] < 5:  # no top-5 list: neither its hits nor its images
+        hits[1] = n[1] = 0
+    if tk.shape[1] < 1:
+        hits[0] = n[0] = 0
     return hits, n
 
 

@@ -38,6 +38,7 @@ def _head(src: Source, n: int) -> bytes:
         return fh.read(n)
 
 
+SMALL = 64 << 20  # arrays up to this size are read without checking the memory available
 MAX_TOPK = 100  # ranked classes a file may give per image (more is not a top-k list)
 
 
@@ -91,6 +92,8 @@ def _check_header(
                 "(n, 1000) scores, or (n, 200) scores of ImageNet-A/-R"
             )
     need = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    if need <= SMALL:  # no prediction file's worth asking the system about
+        return
     budget = available_memory() // 2
     if need > budget:
         raise ErrataInputError(
@@ -99,19 +102,39 @@ def _check_header(
         )
 
 
-def _npy_header(fh: IO[bytes], where: str) -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and dtype from an ``.npy`` header (the data is not read)."""
+def _npy_header(fh: IO[bytes], where: str) -> tuple[tuple[int, ...], np.dtype, bool]:
+    """Shape, dtype and Fortran order from an ``.npy`` header (the data is not read)."""
     from numpy.lib import format as npy
 
     try:
         version = npy.read_magic(fh)
         read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
-        shape, _, dtype = read(fh)
+        shape, fortran, dtype = read(fh)
     except (ValueError, OSError, EOFError) as exc:
         raise ErrataInputError(
             f"{where}: not a valid .npy array (its header: {exc}); save it with numpy.save"
         ) from None
-    return tuple(int(d) for d in shape), np.dtype(dtype)
+    return tuple(int(d) for d in shape), np.dtype(dtype), bool(fortran)
+
+
+def _npy_data(
+    buf: memoryview,
+    offset: int,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    fortran: bool,
+    path: Path,
+) -> np.ndarray:
+    """The array of an in-memory ``.npy`` file whose header (ending at ``offset``) has been
+    read: a copy of its bytes, as :func:`numpy.load` would give (writable, its own memory)."""
+    count = int(np.prod(shape, dtype=np.int64))
+    if len(buf) - offset < count * dtype.itemsize:
+        raise ErrataInputError(
+            f"{path}: not a valid .npy array, truncated or corrupt ({len(buf) - offset} bytes "
+            f"of data; its header says {shape} {dtype}, {count * dtype.itemsize} bytes)"
+        )
+    flat = np.frombuffer(buf, dtype=dtype, count=count, offset=offset)
+    return flat.reshape(shape[::-1]).T.copy(order="F") if fortran else flat.reshape(shape).copy()
 
 
 def _usable(shape: tuple[int, ...]) -> bool:
@@ -141,10 +164,13 @@ def _read_npy(
             "file names; give a file of names (a JSON list or one name per line)"
         )
     with _open(src) as fh:
-        shape, dtype = _npy_header(fh, str(path))
+        shape, dtype, fortran = _npy_header(fh, str(path))
+        offset = fh.tell()
     _check_header(shape, dtype, str(path))
     if rows is not None and _usable(shape) and shape[0] != rows:
         raise rows_error(str(path), shape[0])  # from the header: the data is not read
+    if isinstance(src, io.BytesIO):  # in memory already (hashed): the header is parsed once
+        return Read(_npy_data(src.getbuffer(), offset, shape, dtype, fortran, path), None)
     try:
         return Read(np.load(src, allow_pickle=False), None)
     except (ValueError, EOFError, OSError) as exc:
@@ -208,7 +234,7 @@ def _read_npz(
             def read(k: str, names: bool) -> np.ndarray:
                 where = f"{path}: array '{k}'"
                 with zf.open(members[k]) as fh:
-                    shape, dtype = _npy_header(fh, where)
+                    shape, dtype, _ = _npy_header(fh, where)
                 _check_header(shape, dtype, where, names=names)
                 if not names and name_key is None and rows is not None and _usable(shape):
                     if shape[0] != rows:

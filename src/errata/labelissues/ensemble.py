@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from errata.core.arrays import distinct
 from errata.core.probabilities import probabilities
 from errata.resources import N_CLASSES
 
@@ -81,7 +82,7 @@ def candidates(topk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> candidates(np.array([[[3, 4], [5, -1]], [[3, 9], [-1, -1]]]))
     (array([0, 0, 0, 1]), array([3, 4, 9, 5]))
     """
-    key = np.unique(_keys(topk))
+    key = distinct(_keys(topk))
     return key // N_CLASSES, key % N_CLASSES
 
 

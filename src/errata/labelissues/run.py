@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NotRequired, TypedDict
 import numpy as np
 
 from errata.core import datasets as D
+from errata.core.arrays import distinct
 from errata.core.checks import Order
 from errata.core.labelset import LabelSet
 from errata.exceptions import ErrataInputError, arg
@@ -185,7 +186,7 @@ def label_issues(
     local = np.full(n, -1, dtype=np.int64)
     local[rows] = np.arange(len(rows))
     cand = np.concatenate(keys)
-    key = np.unique(local[cand // N_CLASSES] * N_CLASSES + cand % N_CLASSES)
+    key = distinct(local[cand // N_CLASSES] * N_CLASSES + cand % N_CLASSES)
     key = key[key >= 0]
     pair_rank = rank_pairs(multi, probs, pairs=(key // N_CLASSES, key % N_CLASSES))
     pairs = _pairs_table(pair_rank, image_rank, file_names)
