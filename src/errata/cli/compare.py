@@ -295,13 +295,15 @@ def _val_settings(summary: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _best(values: npt.NDArray[np.generic], n: int) -> npt.NDArray[np.intp]:
-    """The rows of the ``n`` largest values, largest first, NaN last — in the order pandas'
-    ``sort_values(ascending=False)`` gives (its ``nargsort``, ties included)."""
+    """The rows of the ``n`` largest values, largest first, NaN last, ties in row order — as
+    pandas' ``sort_values(ascending=False, kind="stable")`` gives (its ``nargsort``). Stable:
+    an unstable sort orders ties by the CPU's sort kernel, so two machines would list tied
+    models differently."""
     v = np.asarray(values, dtype=np.float64)
     idx = np.arange(len(v))
     nan = np.isnan(v)
     keep, keep_idx = v[~nan][::-1], idx[~nan][::-1]
-    order = keep_idx[keep.argsort(kind="quicksort")][::-1]
+    order = keep_idx[keep.argsort(kind="stable")][::-1]
     return np.concatenate([order, idx[nan]])[:n]
 
 

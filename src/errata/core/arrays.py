@@ -19,3 +19,34 @@ def distinct(values: np.ndarray) -> np.ndarray:
     if len(out) > 1:
         out = out[np.r_[True, out[1:] != out[:-1]]]
     return out
+
+
+def top_k(values: np.ndarray, k: int) -> np.ndarray:
+    """Per row of ``values`` (n, c), the columns of its ``k`` largest values, largest first,
+    ties by column (the lowest first): the same on every machine.
+
+    ``np.argpartition`` picks among tied values by its selection kernel's order, which is the
+    CPU's (NumPy dispatches AVX-512/AVX2 kernels): its pick is kept where no value outside it
+    ties with its smallest, and the other rows are taken by a stable sort.
+
+    >>> top_k(np.array([[0.1, 0.5, 0.5, 0.2], [3.0, 1.0, 2.0, 2.0]]), 2).tolist()
+    [[1, 2], [0, 2]]
+    """
+    v = np.asarray(values)
+    n, c = v.shape
+    k = min(k, c)
+    if k <= 0:
+        return np.zeros((n, 0), dtype=np.intp)
+    top = np.sort(np.argpartition(v, c - k, axis=1)[:, c - k :], axis=1)  # columns ascending
+    picked = np.take_along_axis(v, top, axis=1)
+    kth = picked.min(axis=1, keepdims=True)
+    # a row is settled when every value equal to its k-th largest is among the picked
+    unsettled = np.flatnonzero(
+        ((v == kth).sum(axis=1) != (picked == kth).sum(axis=1)) | np.isnan(kth[:, 0])
+    )
+    if len(unsettled):
+        top[unsettled] = np.sort(np.argsort(-v[unsettled], axis=1, kind="stable")[:, :k], axis=1)
+        picked[unsettled] = np.take_along_axis(v[unsettled], top[unsettled], axis=1)
+    order = np.argsort(-picked, axis=1, kind="stable")
+    result: np.ndarray = np.take_along_axis(top, order, axis=1)
+    return result

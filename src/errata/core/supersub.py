@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from errata.core.arrays import top_k
 from errata.core.evidence import same_superclass_of
 from errata.core.metrics import ratio
 from errata.core.probabilities import is_probabilities, probabilities
@@ -214,10 +215,7 @@ def _ranking(
     then every other class by ``probs``."""
     in_chosen = members.T[chosen]  # (n, C)
     rank = np.where(in_chosen, 2.0 + inside, probs)
-    k = min(k, rank.shape[1])
-    top = np.argpartition(-rank, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(rank, top, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(top, order, axis=1).astype(np.int16)
+    return top_k(rank, k).astype(np.int16)  # ties by class: the same on every machine
 
 
 def two_stage(

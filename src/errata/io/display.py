@@ -116,7 +116,7 @@ def study_html(models: pd.DataFrame | None, failed: int, out: str | Path | None)
     if models is None or not len(models):
         return f"<div><strong>{title}</strong></div>"
     cols = [c for c in STUDY_COLUMNS if c in models]
-    top = models.sort_values("top1", ascending=False) if "top1" in models else models
+    top = models.sort_values("top1", ascending=False, kind="stable") if "top1" in models else models
     rows = []
     for _, r in top.head(SHOWN).iterrows():
         rows.append([_cell(c, r[c]) for c in cols])

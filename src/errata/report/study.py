@@ -257,7 +257,7 @@ def study_report(
     step("tables")
     table = models_table(models, attrs)
     acc = "real" if "real" in models.columns else "label_accuracy"
-    best = models.sort_values(acc, ascending=False).head(1) if len(models) else None
+    best = models.sort_values(acc, ascending=False, kind="stable").head(1) if len(models) else None
     context: StudyPage = {
         "version": errata.__version__,
         "title": title or f"errata study — {len(models):,} models",
