@@ -88,9 +88,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A Shankar-schema label file of 60 images and predictions for all 50,000 (file-name
     order): a third of the images predict the planted class, the others their own label or
     another class."""
+    return write_run(tmp_path_factory.mktemp("dummy"))
+
+
+def write_run(root: Path) -> tuple[Path, Path]:
+    """The files of :func:`run`, written into ``root``: (labels, predictions)."""
     from errata import resources
 
-    root = tmp_path_factory.mktemp("dummy")
     wn = resources.classes().wnids
     orig = resources.validation_labels().astype(np.int64)
     annots = {

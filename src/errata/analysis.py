@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 import errata
+from errata.core import categories as K
 from errata.core import datasets as D
 from errata.core.evidence import Context, SpuriousRule, Taxonomy
 from errata.core.labelset import LabelSet
@@ -22,6 +23,7 @@ from errata.core.names import Alignment
 from errata.core.pipeline import Classified
 from errata.core.population import Comparability
 from errata.core.scoring import ErrorSummary, Scores, make_scores, score
+from errata.exceptions import ErrataInputError
 from errata.io.evidence import Options, context, options_for, options_from
 from errata.io.predictions import Predictions
 from errata.io.rejections import default_gaps
@@ -143,6 +145,7 @@ class Analysis:
             images=self.alignment.images,
             labels=self.labels,
             category=self.classified.category[0],
+            registry=self.classified.registry,
         )
 
     @property
@@ -433,6 +436,7 @@ def analyze(
     >>> a.summary["errors"], a.summary["categories"]["fine-grained"]["count"] > 0
     (4673, True)
     """
+    registry = K.tables()  # the categories the model is classified and tallied over
     ds = D.get(dataset)
     options = options_from(options, locals())  # the keywords of OPTION_KEYWORDS
     options = options_for(options, ds)
@@ -460,8 +464,14 @@ def analyze(
         topk_hits=got.hits[None],
         topk_n=got.n[None],
         context=ctx,
+        registry=registry,
     )
     scores = make_scores(label_set, [preds.name], tally_, context=ctx, options=options.scoring)
+    if K.changed_since(registry):  # the figures are of the state before: refused, not wrong
+        raise ErrataInputError(
+            "analyze: the category registry changed while the model was scored (register "
+            "categories before a run starts)"
+        )
     return Analysis(
         predictions=preds,
         labels=label_set,

@@ -11,9 +11,11 @@ category to errata is one :class:`Category` here plus its stage (and reason) in
 The registry's state is one immutable snapshot (a version and the categories, in order):
 :func:`register` and :func:`unregister` take a lock and replace it whole, and every derived
 table (:func:`tables`, and what :func:`per_state` memoises) is built from one snapshot, never
-from a registry half changed. A run reads the tables many times, though: register categories
-before a run starts, not while ``analyze`` or ``compare`` runs in another thread (the run's
-batches would then be classified and tallied over different category codes).
+from a registry half changed. A run takes one snapshot at its entry and passes it on: the
+pipeline classifies over it and records it on its result (``Classified.registry``), and the
+tally and every figure of the scores read the codes from that record, never from the registry
+as it is by then. ``analyze`` and ``compare`` refuse, in one line, a run during which the
+registry changed (:func:`changed_since`): register categories before a run starts.
 
 What a stage needs to run is the category's ``needs`` (:class:`Need`): the stage status
 (:meth:`Category.status`, read against the evidence context), the columns of a run that did not
@@ -430,31 +432,38 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def codes_of(tiers: tuple[str, ...]) -> tuple[int, ...]:
-    """Codes of the categories in ``tiers``."""
-    return tuple(i for i, c in enumerate(tables().CATEGORIES) if c.tier in tiers)
+def changed_since(registry: Tables) -> bool:
+    """Whether the registry is no longer in the state ``registry`` was built from (a
+    :func:`register` or :func:`unregister` since)."""
+    return _STATE[0] != registry.version
 
 
-def mla_variants() -> dict[str, tuple[str, tuple[int, ...]]]:
-    """``{key: (title, accepted codes)}``: MLA, then MLA also forgiving each tier in turn.
+def codes_of(tiers: tuple[str, ...], registry: Tables | None = None) -> tuple[int, ...]:
+    """Codes of the categories in ``tiers`` (in ``registry``; default: the registry now)."""
+    t = tables() if registry is None else registry
+    return tuple(i for i, c in enumerate(t.CATEGORIES) if c.tier in tiers)
+
+
+def mla_variants(registry: Tables | None = None) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """``{key: (title, accepted codes)}``: MLA, then MLA also forgiving each tier in turn (the
+    codes of ``registry``; default: the registry now).
 
     >>> list(mla_variants())
     ['mla', 'mla_overlap', 'mla_minor', 'mla_explainable']
     """
-    out = {"mla": ("MLA", codes_of(("correct",)))}
+    t = tables() if registry is None else registry
+    out = {"mla": ("MLA", codes_of(("correct",), t))}
     accepted: tuple[str, ...] = ("correct",)
     for tier in FORGIVABLE:
         accepted = (*accepted, tier)
         # a sub-category ("non-prototypical (ImageNet-X)") is named by the one it counts as
-        members = list(
-            dict.fromkeys(c.counts_as or c.name for c in tables().CATEGORIES if c.tier == tier)
-        )
+        members = list(dict.fromkeys(c.counts_as or c.name for c in t.CATEGORIES if c.tier == tier))
         title = (
             f"+ {members[0]}"
             if len(members) == 1
             else f"+ {TIER_TITLES[tier]} ({', '.join(members)})"
         )
-        out[f"mla_{tier}"] = (title, codes_of(accepted))
+        out[f"mla_{tier}"] = (title, codes_of(accepted, t))
     return out
 
 

@@ -23,7 +23,7 @@ The work is proportional to the number of errors, all of it on whole arrays.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -48,11 +48,13 @@ PUBLISHED_ORDER = (
 )
 
 
-def stage_order(ctx: Context) -> tuple[K.Category, ...]:
-    """The error categories whose stages run on ``ctx``, in its decision order."""
+def stage_order(ctx: Context, registry: K.Tables | None = None) -> tuple[K.Category, ...]:
+    """The error categories whose stages run on ``ctx``, in its decision order (those of
+    ``registry``; default: the registry now)."""
+    t = K.tables() if registry is None else registry
     if ctx.preset is None:
-        return K.ERRORS
-    return tuple(K.BY_NAME[name] for name in PUBLISHED_ORDER)
+        return t.ERRORS
+    return tuple(t.BY_NAME[name] for name in PUBLISHED_ORDER)
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,14 +102,18 @@ class ErrorRows:
 class Classified:
     """The pipeline's output for ``m`` models on the ``n`` images of a context.
 
-    ``category`` (m, n) int8 holds codes into :data:`~errata.core.categories.CATEGORIES`, or
+    ``category`` (m, n) int8 holds codes into the categories of ``registry`` (the snapshot of
+    the registry the pipeline ran over: :class:`errata.core.categories.Tables`), or
     :data:`NOT_PREDICTED` / :data:`UNCLASSIFIED`; ``errors`` the multi-label errors with their
-    evidence; ``notes`` the texts that ``errors.note`` points at (open-world reasons).
+    evidence; ``notes`` the texts that ``errors.note`` points at (open-world reasons). The
+    tally, the scores and the tables read the codes through ``registry``, never through the
+    registry as it is when they run.
     """
 
     category: np.ndarray
     errors: ErrorRows
     notes: tuple[str, ...] = ()
+    registry: K.Tables = field(default_factory=K.tables)
 
     @property
     def stages_run(self) -> bool:
@@ -133,7 +139,7 @@ def reasons(ctx: Context, result: Classified, rows: np.ndarray | None = None) ->
     ev = result.evidence(rows)
     out = np.full(len(e), "", dtype=object)
     for code in np.unique(e.code).tolist():
-        cat = K.CATEGORIES[code]
+        cat = result.registry.CATEGORIES[code]
         sel = np.flatnonzero(e.code == code)
         if cat.reason is not None:
             sub = Evidence(**{k: getattr(ev, k)[sel] for k in ev.__dataclass_fields__})
@@ -142,7 +148,11 @@ def reasons(ctx: Context, result: Classified, rows: np.ndarray | None = None) ->
 
 
 def outcomes(
-    labels: LabelSet, top1: np.ndarray, *, overlap_first: np.ndarray | None = None
+    labels: LabelSet,
+    top1: np.ndarray,
+    *,
+    overlap_first: np.ndarray | None = None,
+    registry: K.Tables | None = None,
 ) -> np.ndarray:
     """Correct / correct multi-label / excluded for each prediction of ``top1`` ((n,) or (m, n),
     aligned with ``labels``; ``-1``: no prediction); errors are :data:`UNCLASSIFIED`.
@@ -150,14 +160,15 @@ def outcomes(
     ``overlap_first`` (the ``(C, C)`` overlap table) checks collapsed mappings before the
     multi-labels, as the published pipeline does: a prediction that is another of the image's
     labels but duplicates the class of one of its labels is left to the stages
-    (:data:`UNCLASSIFIED`), whose first, overlapping classes, claims it."""
+    (:data:`UNCLASSIFIED`), whose first, overlapping classes, claims it. The codes are those
+    of ``registry`` (default: the registry now)."""
+    t = K.tables() if registry is None else registry
     top1 = np.atleast_2d(np.asarray(top1))
     # one table look-up per prediction: the four facts that decide the outcome, as 4 bits
     key = (top1 >= 0).view(np.uint8)
     key |= labels.hits(top1).view(np.uint8) << 1
     key |= labels.evaluated.view(np.uint8) << 2
     key |= (top1 == labels.original).view(np.uint8) << 3
-    t = K.tables()
     category = _outcome_table(t.EXCLUDED, t.CORRECT, t.CORRECT_MULTI)[key]
     if overlap_first is not None:
         model, image = np.nonzero(category == t.CORRECT_MULTI)
@@ -188,9 +199,15 @@ def _outcome_table(excluded: int, correct: int, correct_multi: int) -> np.ndarra
     return out
 
 
-def unclassified(labels: LabelSet, top1: np.ndarray) -> Classified:
-    """The outcome of ``top1`` without the error stages (metrics only)."""
-    return Classified(category=outcomes(labels, top1), errors=ErrorRows.empty())
+def unclassified(
+    labels: LabelSet, top1: np.ndarray, registry: K.Tables | None = None
+) -> Classified:
+    """The outcome of ``top1`` without the error stages (metrics only), in the codes of
+    ``registry`` (default: the registry now)."""
+    t = K.tables() if registry is None else registry
+    return Classified(
+        category=outcomes(labels, top1, registry=t), errors=ErrorRows.empty(), registry=t
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -206,9 +223,18 @@ class PairVerdicts:
     severity: np.ndarray  # float32
 
 
-def judge(ctx: Context, image: np.ndarray, pred: np.ndarray, notes: list[str]) -> PairVerdicts:
-    """Run the stages, in precedence order, on errors ``(image, pred)`` (shape (p,)); texts of
-    the open-world stage are appended to ``notes``."""
+def judge(
+    ctx: Context,
+    image: np.ndarray,
+    pred: np.ndarray,
+    notes: list[str],
+    registry: K.Tables | None = None,
+) -> PairVerdicts:
+    """Run the stages of ``registry`` (default: the registry now), in precedence order, on
+    errors ``(image, pred)`` (shape (p,)); texts of the open-world stage are appended to
+    ``notes``. A stage that registers a category meanwhile changes neither the stages run
+    nor their codes."""
+    t = K.tables() if registry is None else registry
     k = len(image)
     code = np.full(k, -1, dtype=np.int8)
     label = np.full(k, -1, dtype=np.int16)
@@ -224,8 +250,8 @@ def judge(ctx: Context, image: np.ndarray, pred: np.ndarray, notes: list[str]) -
         severity[rows] = np.minimum(severity[rows], lca[lab, pred[rows]])
     severity[np.isinf(severity)] = np.nan
 
-    codes = K.CODE
-    for cat in stage_order(ctx):
+    codes = t.CODE
+    for cat in stage_order(ctx, t):
         if not pending.alive.any():
             break
         if not cat.runs(ctx):  # a need missing: the category's status says which
@@ -297,10 +323,15 @@ class Classifier:
     pairs occur) points into a store of one 16-byte record per judged pair, so an error that
     many models make — the usual case in a zoo — is judged once, and looked up by two gathers.
     ``memo=False`` judges every error of every call afresh (one model needs no memo).
+    Every call classifies over one snapshot of the category registry, ``registry`` (default:
+    the registry when it is made), as the memoised verdicts' codes are.
     """
 
-    def __init__(self, ctx: Context, *, memo: bool = True) -> None:
+    def __init__(
+        self, ctx: Context, *, memo: bool = True, registry: K.Tables | None = None
+    ) -> None:
         self.ctx = ctx
+        self.registry = K.tables() if registry is None else registry
         self.notes: list[str] = []
         self._memo = memo
         self._slot: np.ndarray | None = None  # 1 + the pair's row in _store; 0: not judged yet
@@ -311,14 +342,14 @@ class Classifier:
     def _lookup(self, key: np.ndarray) -> PairVerdicts:
         n_cls = self.ctx.taxonomy.n_classes
         if not len(key):  # no error in this batch (a perfect model): nothing to look up
-            return judge(self.ctx, key // n_cls, key % n_cls, self.notes)
+            return judge(self.ctx, key // n_cls, key % n_cls, self.notes, self.registry)
         if self._slot is None:  # zeros: the pages are only touched where pairs occur
             self._slot = np.zeros(self.ctx.n_images * n_cls, dtype=np.int32)
         slot = self._slot[key]
         new = np.flatnonzero(slot == 0)
         if len(new):
             fresh = distinct(key[new])
-            v = judge(self.ctx, fresh // n_cls, fresh % n_cls, self.notes)
+            v = judge(self.ctx, fresh // n_cls, fresh % n_cls, self.notes, self.registry)
             end = self._size + len(fresh)
             if len(self._store) < end:  # grow by half again: amortised O(1), in place
                 self._store.resize(max(end + end // 2, 1024), refcheck=False)
@@ -346,7 +377,7 @@ class Classifier:
         error its evidence."""
         top1 = np.atleast_2d(np.asarray(top1))
         first = self.ctx.taxonomy.overlap if self.ctx.preset is not None else None
-        category = outcomes(self.ctx.labels, top1, overlap_first=first)
+        category = outcomes(self.ctx.labels, top1, overlap_first=first, registry=self.registry)
         # image-major: the errors of one image sit together, and so do their memo slots; flat
         # positions (image * m + model, then model * n + image) index whole rows at once
         category = np.ascontiguousarray(category)  # (a view of it is written below)
@@ -358,7 +389,7 @@ class Classifier:
         if self._memo:
             v = self._lookup(image * self.ctx.taxonomy.n_classes + pred)
         else:
-            v = judge(self.ctx, image, pred, self.notes)
+            v = judge(self.ctx, image, pred, self.notes, self.registry)
         category.ravel()[flat] = v.code
         errors = ErrorRows(
             model=model.astype(np.int32),
@@ -371,13 +402,16 @@ class Classifier:
             note=v.note,
             severity=v.severity,
         )
-        return Classified(category=category, errors=errors, notes=tuple(self.notes))
+        return Classified(
+            category=category, errors=errors, notes=tuple(self.notes), registry=self.registry
+        )
 
 
-def classify(ctx: Context, top1: np.ndarray) -> Classified:
+def classify(ctx: Context, top1: np.ndarray, *, registry: K.Tables | None = None) -> Classified:
     """Assign a category to each prediction of ``top1`` (shape (n,) or (m, n), aligned with
     ``ctx.labels``; ``-1`` means no prediction for that image), and to each error its evidence
-    (see :class:`Classifier` for a study's many batches).
+    (see :class:`Classifier` for a study's many batches), over the categories of ``registry``
+    (default: the registry now).
 
     Examples
     --------
@@ -397,4 +431,4 @@ def classify(ctx: Context, top1: np.ndarray) -> Classified:
     >>> [K.NAMES[c] for c in result.category[0]]
     ['fine-grained', 'correct']
     """
-    return Classifier(ctx, memo=False)(top1)
+    return Classifier(ctx, memo=False, registry=registry)(top1)

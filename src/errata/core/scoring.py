@@ -120,6 +120,12 @@ class Scores:
         return len(self.models)
 
     @property
+    def registry(self) -> K.Tables:
+        """The state of the category registry the models were classified and tallied over:
+        every figure reads its codes, names and tiers from it."""
+        return self.tally.registry
+
+    @property
     def accuracy_key(self) -> str:
         """``"real"`` for ReaL, ``"label_accuracy"`` for other label sets."""
         return "real" if self.label_name == "real" else "label_accuracy"
@@ -137,7 +143,7 @@ class Scores:
         out = {}
         # by image (the published counts), an image with no known label is in no group
         unknown = self.tally.group_counts is None and bool(
-            self.tally.counts[:, -1, : buckets().n_cats].any()
+            self.tally.counts[:, -1, : buckets(self.registry).n_cats].any()
         )
         for split, names in self.groups.items():
             groups = sorted(set(np.asarray(names).tolist()), key=_group_order)
@@ -176,10 +182,10 @@ class Scores:
         in ``compare``, never a 0 that reads as measured."""
         if not self.classified:
             return {}
-        v = self.values
+        v, r = self.values, self.registry
         n_errors = int(v["errors"][j])
         categories: dict[str, CategorySummary] = {}
-        for c in K.CATEGORIES:
+        for c in r.CATEGORIES:
             cnt = int(v[f"n_{c.key}"][j])
             row: CategorySummary = {
                 "count": cnt,
@@ -197,7 +203,7 @@ class Scores:
                 prefix = f"{split}_{K.slug(g)}"
                 groups_out[split][g] = {
                     "errors": int(v[f"{prefix}_errors"][j]),
-                    "categories": {c.name: int(v[f"{prefix}_{c.key}"][j]) for c in K.CATEGORIES},
+                    "categories": {c.name: int(v[f"{prefix}_{c.key}"][j]) for c in r.CATEGORIES},
                     "images": int(v[f"{prefix}_images"][j]),
                 }
         sev = v["mean_severity"][j]
@@ -209,7 +215,7 @@ class Scores:
             "groups": groups_out,
             "mla_variants": {
                 key: {"title": title, "value": float(v[key][j])}
-                for key, (title, _) in K.mla_variants().items()
+                for key, (title, _) in K.mla_variants(r).items()
             },
             "mean_severity": None if np.isnan(sev) else float(sev),
             "sources": dict(self.sources),
@@ -220,11 +226,11 @@ class Scores:
         the label set, multi-label accuracy (the class's ReaL accuracy under ReaL, and its term
         of MLA), each accuracy's Wilson interval (``_lo``/``_hi``), and the images of each
         category (``n_<category key>``). NaN where a class has no image."""
-        t, o = self.tally, self.options
+        t, o, r = self.tally, self.options, self.registry
         c = t.topk_n.shape[2]
         counts = t.counts[j, :c]
-        evaluated = _evaluated(counts)
-        hits = counts[:, list(K.CORRECT_CODES)].sum(axis=-1)
+        evaluated = _evaluated(counts, r)
+        hits = counts[:, list(r.CORRECT_CODES)].sum(axis=-1)
         out = {
             "images": t.topk_n[j, 0],
             "top1": M.ratio(t.topk_hits[j, 0], t.topk_n[j, 0]),
@@ -238,7 +244,7 @@ class Scores:
             hits, evaluated, level=o.level
         )
         if self.classified:
-            for i, cat in enumerate(K.CATEGORIES):
+            for i, cat in enumerate(r.CATEGORIES):
                 out[f"n_{cat.key}"] = counts[:, i]
         return out
 
@@ -257,11 +263,13 @@ class Scores:
         )
 
 
-def _evaluated(counts: np.ndarray) -> np.ndarray:
-    """Images predicted and evaluated, from counts (…, B)."""
-    b = buckets()
+def _evaluated(counts: np.ndarray, registry: K.Tables) -> np.ndarray:
+    """Images predicted and evaluated, from counts (…, B) in the codes of ``registry``."""
+    b = buckets(registry)
     evaluated: np.ndarray = (
-        counts[..., : b.n_cats].sum(axis=-1) - counts[..., K.EXCLUDED] + counts[..., b.unclassified]
+        counts[..., : b.n_cats].sum(axis=-1)
+        - counts[..., registry.EXCLUDED]
+        + counts[..., b.unclassified]
     )
     return evaluated
 
@@ -277,15 +285,16 @@ def values(scores: Scores) -> dict[str, np.ndarray]:
     for every category; and
     per group ``<split>_<group>_errors``, ``_images`` and ``_<category>``.
     """
-    t, o = scores.tally, scores.options
+    t, o, r = scores.tally, scores.options, scores.registry
+    b = buckets(r)
     c = t.topk_n.shape[2]
     counts = t.counts
     known = counts[:, :c]
-    evaluated_c = _evaluated(known)  # (m, C)
-    correct = counts[..., list(K.CORRECT_CODES)].sum(axis=-1)  # (m, C + 1)
+    evaluated_c = _evaluated(known, r)  # (m, C)
+    correct = counts[..., list(r.CORRECT_CODES)].sum(axis=-1)  # (m, C + 1)
     if t.overlap_hits is not None:  # published order: a multi-label filed as overlapping
         correct = correct + t.overlap_hits
-    evaluated = _evaluated(counts)  # (m, C + 1)
+    evaluated = _evaluated(counts, r)  # (m, C + 1)
     out: dict[str, np.ndarray] = {}
 
     def per_image(key: str, hits: np.ndarray, n: np.ndarray) -> None:
@@ -313,9 +322,9 @@ def values(scores: Scores) -> dict[str, np.ndarray]:
         out["mla_lo"], out["mla_hi"] = M.stratified_interval(hits_c, evaluated_c, level=o.level)
         out["mla_images"] = evaluated_c.sum(axis=1)
     if not scores.classified:
-        out["errors"] = counts[..., buckets().unclassified].sum(axis=1)
+        out["errors"] = counts[..., b.unclassified].sum(axis=1)
         return out
-    for key, (_, codes) in K.mla_variants().items():
+    for key, (_, codes) in K.mla_variants(r).items():
         if key == "mla" and "mla" in out:
             continue
         accepted = known[..., list(codes)].sum(axis=-1)
@@ -323,11 +332,11 @@ def values(scores: Scores) -> dict[str, np.ndarray]:
             accepted = accepted + t.overlap_hits[:, :c]
         out[key] = M.class_average(accepted, evaluated_c)
     per_cat = counts.sum(axis=1)  # (m, B)
-    out["errors"] = per_cat[:, list(K.ERROR_CODES)].sum(axis=1)
-    out["top1_errors"] = out["errors"] + per_cat[:, K.CORRECT_MULTI]
-    out["excluded"] = per_cat[:, K.EXCLUDED]
+    out["errors"] = per_cat[:, list(r.ERROR_CODES)].sum(axis=1)
+    out["top1_errors"] = out["errors"] + per_cat[:, r.CORRECT_MULTI]
+    out["excluded"] = per_cat[:, r.EXCLUDED]
     out["mean_severity"] = M.ratio(t.severity_sum, t.severity_n)
-    for i, cat in enumerate(K.CATEGORIES):
+    for i, cat in enumerate(r.CATEGORIES):
         out[f"n_{cat.key}"] = per_cat[:, i]
     by_image = t.group_counts or {}
     for split, (groups, per_class) in scores.group_codes().items():
@@ -340,9 +349,9 @@ def values(scores: Scores) -> dict[str, np.ndarray]:
         for gi, g in enumerate(groups):
             prefix = f"{split}_{K.slug(g)}"
             gc = g_counts[:, gi]
-            out[f"{prefix}_errors"] = gc[:, list(K.ERROR_CODES)].sum(axis=1)
-            out[f"{prefix}_images"] = gc[:, : buckets().n_cats].sum(axis=1)
-            for i, cat in enumerate(K.CATEGORIES):
+            out[f"{prefix}_errors"] = gc[:, list(r.ERROR_CODES)].sum(axis=1)
+            out[f"{prefix}_images"] = gc[:, : b.n_cats].sum(axis=1)
+            for i, cat in enumerate(r.CATEGORIES):
                 out[f"{prefix}_{cat.key}"] = gc[:, i]
     return out
 
@@ -354,24 +363,35 @@ def score(
     topk_hits: np.ndarray,
     topk_n: np.ndarray,
     context: Context | Classifier | None = None,
+    registry: K.Tables | None = None,
 ) -> tuple[Tally, Classified]:
     """Classify a stack of predictions ``top1`` (m, n) and reduce it to its tally; without a
     context the errors are counted but not classified (metrics only). A :class:`Classifier`
-    shares its verdicts across the batches of a study. The two halves, for a caller that runs
-    them apart: :func:`classify_stack`, :func:`tally_stack`."""
-    result = classify_stack(labels, top1, context)
+    shares its verdicts across the batches of a study. Both halves run over one snapshot of
+    the category registry: ``registry`` (a caller's, taken at its entry), the classifier's, or
+    the registry when the call starts. The two halves, for a caller that runs them apart:
+    :func:`classify_stack`, :func:`tally_stack`."""
+    result = classify_stack(labels, top1, context, registry)
     return tally_stack(labels, result, topk_hits=topk_hits, topk_n=topk_n, context=context), result
 
 
 def classify_stack(
-    labels: LabelSet, top1: np.ndarray, context: Context | Classifier | None = None
+    labels: LabelSet,
+    top1: np.ndarray,
+    context: Context | Classifier | None = None,
+    registry: K.Tables | None = None,
 ) -> Classified:
-    """The first half of :func:`score`: the category of every prediction of ``top1`` (m, n)."""
-    if context is None:
-        return unclassified(labels, top1)
+    """The first half of :func:`score`: the category of every prediction of ``top1`` (m, n),
+    over ``registry`` (default: a classifier's own, else the registry now), recorded on the
+    result for the tally."""
     if isinstance(context, Classifier):
+        if registry is not None and registry.version != context.registry.version:
+            raise ValueError("the classifier runs over another state of the category registry")
         return context(top1)
-    return classify(context, top1)
+    t = K.tables() if registry is None else registry
+    if context is None:
+        return unclassified(labels, top1, t)
+    return classify(context, top1, registry=t)
 
 
 def tally_stack(
@@ -383,7 +403,7 @@ def tally_stack(
     context: Context | Classifier | None = None,
 ) -> Tally:
     """The second half of :func:`score`: the tally of a classified stack (per-group counts by
-    image under the published preset)."""
+    image under the published preset), in the codes it was classified in (its registry)."""
     ctx = context.ctx if isinstance(context, Classifier) else context
     groups = None
     if ctx is not None and ctx.preset is not None:
@@ -399,10 +419,11 @@ def make_scores(
     context: Context | None = None,
     options: ScoreOptions = ScoreOptions(),
 ) -> Scores:
-    """Wrap a tally with what its figures need to know about the label set and the evidence."""
+    """Wrap a tally with what its figures need to know about the label set and the evidence
+    (the stage status of the categories the tally is over)."""
     status = {}
     if context is not None:
-        for c in K.ERRORS:
+        for c in tally_.registry.ERRORS:
             s = c.status(context)
             if s:
                 status[c.name] = s

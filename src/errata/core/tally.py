@@ -7,7 +7,7 @@ wrong (:func:`answer_tally`), from which :mod:`errata.core.scoring` computes eve
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,9 +46,10 @@ class Buckets:
 _BUCKETS: dict[int, Buckets] = {}
 
 
-def buckets() -> Buckets:
-    """The :class:`Buckets` of the registered categories (built once per registry state)."""
-    n_cats = len(K.CATEGORIES)
+def buckets(registry: K.Tables | None = None) -> Buckets:
+    """The :class:`Buckets` of the categories of ``registry`` (default: the registry now;
+    built once per number of categories)."""
+    n_cats = len((K.tables() if registry is None else registry).CATEGORIES)
     got = _BUCKETS.get(n_cats)
     if got is None:
         got = _BUCKETS[n_cats] = Buckets.of(n_cats)
@@ -81,6 +82,9 @@ class Tally:
     group_counts : mapping of str to ndarray of int64, shape (m, G, B), or None
         Per split, images per (model, group, bucket) where an image is in every group that one
         of its labels is in (the published per-group counts); ``None``: by the original class.
+    registry : Tables
+        The snapshot of the category registry whose codes the buckets are (the classified
+        stack's, :attr:`errata.core.pipeline.Classified.registry`): the scores read it.
     """
 
     counts: np.ndarray
@@ -91,15 +95,19 @@ class Tally:
     imagenet_m: np.ndarray | None = None
     overlap_hits: np.ndarray | None = None
     group_counts: Mapping[str, np.ndarray] | None = None
+    registry: K.Tables = field(default_factory=K.tables)
 
     def __len__(self) -> int:
         return len(self.counts)
 
     @classmethod
     def concat(cls, parts: Sequence[Tally]) -> Tally:
-        """The tallies of several batches, models in order."""
+        """The tallies of several batches, models in order (all over one registry state)."""
         if not parts:
             raise ValueError("no tallies to concatenate")
+        registry = parts[0].registry
+        if any(p.registry.version != registry.version for p in parts):
+            raise ValueError("tallies over different states of the category registry")
         m_parts = [p.imagenet_m for p in parts]
         hits = [
             np.zeros(p.counts.shape[:2], dtype=np.int64)
@@ -118,6 +126,7 @@ class Tally:
             imagenet_m=None if m_parts[0] is None else np.concatenate(m_parts),  # type: ignore[arg-type]
             overlap_hits=np.concatenate(hits) if any_hits else None,
             group_counts=_concat_groups(groups),
+            registry=registry,
         )
 
     def take(self, rows: np.ndarray) -> Tally:
@@ -132,6 +141,7 @@ class Tally:
             group_counts=None
             if self.group_counts is None
             else {k: v[rows] for k, v in self.group_counts.items()},
+            registry=self.registry,
         )
 
 
@@ -185,10 +195,12 @@ def tally(
 ) -> Tally:
     """Reduce a classified stack (and its top-k counts, shape (m, 2, C)) to a :class:`Tally`;
     with ``image_groups`` (per split, ``(n, G)`` bool: the groups each image is in), the
-    per-group counts are by image (:func:`any_label_groups`)."""
+    per-group counts are by image (:func:`any_label_groups`). The buckets are the codes of
+    the registry the stack was classified over (``result.registry``)."""
     m, n = result.category.shape
     c = labels.multi.n_classes
-    b = buckets()
+    t = result.registry
+    b = buckets(t)
     orig = labels.original.astype(np.int32)
     cls_base = np.where(orig >= 0, orig, c).astype(np.intp) * b.n  # (n,)
     model_base = np.arange(m, dtype=np.intp) * ((c + 1) * b.n)  # (m,)
@@ -204,8 +216,8 @@ def tally(
     imagenet_m = None
     if labels.imagenet_m is not None:
         sel = labels.imagenet_m
-        imagenet_m = np.isin(result.category[:, sel], K.CORRECT_CODES).sum(axis=1)
-    ov = np.flatnonzero(e.code == K.CODE["overlapping classes"])
+        imagenet_m = np.isin(result.category[:, sel], t.CORRECT_CODES).sum(axis=1)
+    ov = np.flatnonzero(e.code == t.CODE["overlapping classes"])
     hit = labels.multi.contains_at(e.image[ov], e.pred[ov].astype(np.int64))
     ov = ov[hit]
     overlap_hits = None
@@ -233,21 +245,29 @@ def tally(
         imagenet_m=imagenet_m,
         overlap_hits=overlap_hits,
         group_counts=group_counts,
+        registry=t,
     )
 
 
 def answer_tally(
-    who: np.ndarray, n_who: int, original: np.ndarray, right: np.ndarray, n_classes: int
+    who: np.ndarray,
+    n_who: int,
+    original: np.ndarray,
+    right: np.ndarray,
+    n_classes: int,
+    registry: K.Tables | None = None,
 ) -> Tally:
     """The tally of answers judged right or wrong against a label set — annotators, or models
     scored as annotators, each answering some images (an image may be answered more than
     once): per (answerer ``who``, original class; ``-1`` unknown), the right answers counted
     as correct multi-label, the wrong ones as errors not classified. :func:`values` of it gives
     the answerers' accuracy (the label accuracy, over every answer) and MLA (over answers of a
-    known class) with their intervals, as for models."""
+    known class) with their intervals, as for models (in the codes of ``registry``; default:
+    the registry now)."""
+    t = K.tables() if registry is None else registry
     cls = np.where(original >= 0, original, n_classes).astype(np.int64)
-    b = buckets()
-    bucket = np.where(right, K.CORRECT_MULTI, b.unclassified).astype(np.int64)
+    b = buckets(t)
+    bucket = np.where(right, t.CORRECT_MULTI, b.unclassified).astype(np.int64)
     flat = (np.asarray(who, dtype=np.int64) * (n_classes + 1) + cls) * b.n + bucket
     counts = np.bincount(flat, minlength=n_who * (n_classes + 1) * b.n)
     zeros = np.zeros((n_who, 2, n_classes), dtype=np.int64)
@@ -257,6 +277,7 @@ def answer_tally(
         topk_n=zeros,
         severity_sum=np.zeros(n_who),
         severity_n=np.zeros(n_who, dtype=np.int64),
+        registry=t,
     )
 
 

@@ -60,13 +60,16 @@ def per_image_table(
     images: np.ndarray,
     labels: LabelSet,
     category: np.ndarray,
+    registry: K.Tables | None = None,
 ) -> pa.Table:
     """One model's per-image table, one row per prediction row: file_name, original, labels,
     unclear, top1, correct_original, correct_multi, evaluated, problematic.
 
     ``rows``/``images`` map prediction rows to label-set rows; ``category`` is the model's
-    category per label-set image.
+    category per label-set image, in the codes of ``registry`` (the classified result's;
+    default: the registry now).
     """
+    t = K.tables() if registry is None else registry
     import pyarrow as pa
 
     n = len(file_names)
@@ -75,7 +78,7 @@ def per_image_table(
     correct_multi = np.zeros(n, dtype=bool)
     evaluated[rows] = labels.evaluated[images]
     problematic[rows] = labels.problematic[images]
-    correct_multi[rows] = np.isin(category[images], K.CORRECT_CODES)
+    correct_multi[rows] = np.isin(category[images], t.CORRECT_CODES)
     return pa.table(
         {
             "file_name": pa.array(file_names, type=pa.string()),
@@ -106,7 +109,7 @@ def error_table(ctx: Context, result: Classified, model: int = 0) -> pa.Table:
         "original": orig,
         "labels": list_column(labels.multi.take(e.image), np.arange(len(e)), len(e)),
         "top1": e.pred,
-        "category": _dictionary(e.code, list(K.NAMES)),
+        "category": _dictionary(e.code, list(result.registry.NAMES)),
         "reason": pa.array(reasons(ctx, result, sel).astype(str), type=pa.string()),
         "severity": e.severity,
         "evidence_label": e.label,
@@ -121,14 +124,17 @@ def error_table(ctx: Context, result: Classified, model: int = 0) -> pa.Table:
 class StudyErrors:
     """Lays out a study's error rows, batch by batch, as Arrow tables: model, dataset,
     file_name, original, top1, category, evidence_label, evidence_count, severity
-    (dictionary-encoded names, so a part of a million rows stays small)."""
+    (dictionary-encoded names, so a part of a million rows stays small). The categories are
+    those of ``registry`` (the run's snapshot of the category registry; default: the registry
+    now), which every batch's codes are in."""
 
-    def __init__(self, labels: LabelSet) -> None:
+    def __init__(self, labels: LabelSet, registry: K.Tables | None = None) -> None:
         from errata.io import arrow
 
+        self.registry = K.tables() if registry is None else registry
         # pandas-free (errata.io.arrow): pyarrow's converters import pandas, which compare skips
         self.file_names = arrow.array(labels.file_names, string=True)
-        self.categories = arrow.array(list(K.NAMES), string=True)
+        self.categories = arrow.array(list(self.registry.NAMES), string=True)
         self.original = labels.original
         self.dataset = arrow.array([labels.dataset], string=True)
 
@@ -136,6 +142,8 @@ class StudyErrors:
         """The error rows of one batch of models (``names`` in stack order)."""
         from errata.io import arrow
 
+        if result.registry.version != self.registry.version:
+            raise ValueError("a batch classified over another state of the category registry")
         e = result.errors
         return arrow.table(
             {
@@ -155,7 +163,8 @@ class StudyErrors:
         """A table with the columns and no rows."""
         from errata.core.pipeline import ErrorRows
 
-        return self.table([], Classified(np.zeros((0, 0), np.int8), ErrorRows.empty()))
+        empty = Classified(np.zeros((0, 0), np.int8), ErrorRows.empty(), registry=self.registry)
+        return self.table([], empty)
 
 
 def write_part(path: Path, table: pa.Table) -> None:

@@ -276,9 +276,9 @@ class _Run:
             if out is not None:
                 tmp = stack.enter_context(files.atomic_folder(out, managed=MANAGED))
                 (tmp / "errors").mkdir()
-            scorer = Scorer(self.spec, tmp, names, old_models)
+            scorer = Scorer(self.spec, tmp, names, old_models, registry)
             frames = scorer.run(entries, failed, batch=batch, progress=progress)
-            if K.tables() is not registry:  # nothing written: the folder is swapped in below
+            if K.changed_since(registry):  # nothing written: the folder is swapped in below
                 raise ErrataInputError(
                     "compare: the category registry changed while the models were scored "
                     "(register categories before a run starts); nothing was written"
@@ -334,7 +334,7 @@ class _Run:
             "settings": per_dataset("settings", self.settings),
             "labels": per_dataset("labels", labels),
             "sources": per_dataset("sources", dict(ctx.sources) if ctx is not None else {}),
-            "categories": list(K.NAMES),
+            "categories": list(scorer.registry.NAMES),
             "models": [
                 m
                 for d in datasets

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from errata.core import categories as K
 from errata.core import datasets as D
 from errata.core.checks import Order
 from errata.core.labelset import LabelSet
@@ -67,7 +68,8 @@ def plan(
 class Scorer:
     """The scoring of a run's changed files (read and hashed ahead by
     :func:`errata.io.zoo.read_zoo`), in batches, each batch's error part written in a
-    background thread."""
+    background thread; every batch over the one snapshot of the category registry that the
+    run took at its entry (``registry``)."""
 
     def __init__(
         self,
@@ -75,13 +77,15 @@ class Scorer:
         tmp: Path | None,
         names: dict[str, str],
         old_models: dict[str, dict[str, Any]],
+        registry: K.Tables,
     ) -> None:
         from errata.analysis import evidence
 
         self.spec, self.tmp, self.names, self.old_models = spec, tmp, names, old_models
+        self.registry = registry
         self.ctx = evidence(spec.label_set, spec.options)
         self.classifier: Classifier | None = None
-        self.layout = StudyErrors(spec.label_set)
+        self.layout = StudyErrors(spec.label_set, registry)
         self.tag = uuid.uuid4().hex[:8]
         self.frames: list[Future[Models]] = []  # each batch's rows, from the writer thread
         self.notes: list[str] = []
@@ -103,7 +107,7 @@ class Scorer:
         spec = self.spec
         todo = [e for e in entries if not e.reuse]
         if self.ctx is not None:  # the verdicts' memo pays when models share errors: > 1 model
-            self.classifier = Classifier(self.ctx, memo=len(todo) > 1)
+            self.classifier = Classifier(self.ctx, memo=len(todo) > 1, registry=self.registry)
         reading = read_zoo(
             [e.path for e in todo],
             dataset=spec.ds,
@@ -145,7 +149,10 @@ class Scorer:
             return
         arrays = [a for _, a in group]
         result = classify_stack(
-            self.spec.label_set, np.stack([a[0] for a in arrays]), self.classifier
+            self.spec.label_set,
+            np.stack([a[0] for a in arrays]),
+            self.classifier,
+            self.registry,
         )
         hits, n = np.stack([a[1] for a in arrays]), np.stack([a[2] for a in arrays])
         names = [e.model for e, _ in group]
