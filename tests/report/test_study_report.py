@@ -91,3 +91,24 @@ def test_study_page_states_the_open_world_limits(small_study, tmp_path: Path) ->
     note = html.split('id="openworld-note">')[1].split("</p>")[0]
     assert "fine-grained OOV did not run" in note
     assert note.replace("&#39;", "'") == open_world_caveat() + "."
+
+
+def test_study_page_counts_the_files_that_failed(tmp_path: Path) -> None:
+    """The manifest lists the files that failed (path and reason): the page says how many,
+    from the Study and from its folder alike (it was a TypeError on the list)."""
+    import errata
+    from errata.study import compare
+    from tests.report.conftest import planted_taxonomy, synthetic_labels, write_zoo
+
+    write_zoo(tmp_path / "preds", 2)
+    (tmp_path / "preds" / "broken.csv").write_text("not,a,prediction\nfile\n")
+    study = compare(
+        [tmp_path / "preds"],
+        labels=synthetic_labels(),
+        out=tmp_path / "study",
+        options=errata.Options(taxonomy=planted_taxonomy()),
+    )
+    assert len(study.failed) == 1 and len(study.summary["failed"]) == 1
+    for source in (study, tmp_path / "study"):
+        html = study_report(source, tmp_path / "s.html")["report"].read_text(encoding="utf-8")
+        assert "; 1 files failed validation and were skipped." in html

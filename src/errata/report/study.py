@@ -166,6 +166,14 @@ def _label_sets(meta: Mapping[str, Any]) -> str:
     return "; ".join(f"{v} ({d})" for d, v in named.items())
 
 
+def _n_failed(failed: object) -> int:
+    """How many files failed, from a manifest's ``failed``: the list of them (path and reason,
+    :class:`errata.io.discover.FailedFile`), or a count."""
+    if isinstance(failed, list):
+        return len(failed)
+    return failed if isinstance(failed, int) and not isinstance(failed, bool) else 0
+
+
 class Panel(TypedDict):
     key: str
     title: str
@@ -263,7 +271,7 @@ def study_report(
         "title": title or f"errata study — {len(models):,} models",
         "n_models": len(models),
         "labels": _label_sets(meta),
-        "failed": meta.get("failed", 0),
+        "failed": _n_failed(meta.get("failed")),
         "acc_key": acc,
         "best": None
         if best is None or best.empty
