@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from errata.analysis import Analysis
+    from errata.core.evidence import Source
+    from errata.io.studyfolder import StudyManifest
     from errata.study import Study
 
 FORMATS = ("markdown", "latex", "csv")
@@ -112,7 +114,7 @@ def _run_row(doc: Mapping[str, Any]) -> dict[str, object]:
     return row
 
 
-def _not_run(sources: Mapping[str, Any]) -> set[str]:
+def _not_run(sources: Mapping[str, Source]) -> set[str]:
     """The keys of the categories whose stage did not run, from a study's evidence sources
     (as :meth:`errata.core.categories.Category.status` decides for one run)."""
     out = set()
@@ -126,7 +128,7 @@ def _not_run(sources: Mapping[str, Any]) -> set[str]:
     return out
 
 
-def _study_frame(models: pd.DataFrame, manifest: Mapping[str, Any]) -> pd.DataFrame:
+def _study_frame(models: pd.DataFrame, manifest: StudyManifest) -> pd.DataFrame:
     if not len(models):
         raise ErrataInputError("the study holds no models")
     if "errors" not in models.columns:

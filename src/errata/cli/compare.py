@@ -6,7 +6,7 @@ import contextlib
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +43,7 @@ from errata.cli._tables import print_table
 
 if TYPE_CHECKING:
     from errata.core.published_band import RunBands
+    from errata.io.studyfolder import ModelRecord, StudyManifest
     from errata.study import Study
     from errata.study.table import Models
 
@@ -220,7 +221,7 @@ def _num(v: object) -> int | float | None:
     return int(f) if f.is_integer() and not isinstance(v, (float, np.floating)) else f
 
 
-def models_json(entries: list[dict[str, Any]], models: Models) -> list[dict[str, Any]]:
+def models_json(entries: list[ModelRecord], models: Models) -> list[dict[str, object]]:
     """compare --json's ``models``: each manifest entry (file, size, times, sha256, part) with
     the model's figures from models.parquet — ``metrics`` (each as analyze --json gives it:
     value, ci95, images), ``mla_variants`` and ``errors`` (multi-label errors, top-1 errors,
@@ -230,11 +231,11 @@ def models_json(entries: list[dict[str, Any]], models: Models) -> list[dict[str,
 
     num = _num
     rows = {(str(r["model"]), str(r["dataset"])): r for r in models.records()}
-    out = []
+    out: list[dict[str, object]] = []
     for entry in entries:
         r = rows.get((str(entry.get("model")), str(entry.get("dataset"))))
         if r is None:
-            out.append(entry)
+            out.append(dict(entry))
             continue
         metrics = {}
         for key in METRICS:
@@ -255,7 +256,7 @@ def models_json(entries: list[dict[str, Any]], models: Models) -> list[dict[str,
         errors["categories"] = {
             c.key: num(r[f"n_{c.key}"]) for c in K.CATEGORIES if f"n_{c.key}" in r
         }
-        out.append(entry | {"metrics": metrics, "mla_variants": variants, "errors": errors})
+        out.append({**entry, "metrics": metrics, "mla_variants": variants, "errors": errors})
     return out
 
 
@@ -285,13 +286,12 @@ def _waiting(message: str) -> None:
     console(stderr=True).print(message, soft_wrap=True)
 
 
-def _val_settings(summary: dict[str, Any]) -> dict[str, Any] | None:
+def _val_settings(summary: StudyManifest) -> dict[str, object] | None:
     """The settings of the study's validation-set models (None without them)."""
     from errata.core.datasets import DEFAULT
 
-    settings = summary.get("settings") or {}
-    got = settings.get(DEFAULT) if isinstance(settings.get(DEFAULT), dict) else None
-    return dict(got) if got is not None else None
+    got = (summary.get("settings") or {}).get(DEFAULT)
+    return dict(got) if isinstance(got, dict) else None
 
 
 def _best(values: npt.NDArray[np.generic], n: int) -> npt.NDArray[np.intp]:

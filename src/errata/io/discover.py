@@ -19,6 +19,7 @@ import os
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from errata.exceptions import ErrataInputError
 
@@ -43,12 +44,19 @@ def utf8_problem(path: str | Path) -> str | None:
     return None
 
 
+class FailedFile(TypedDict):
+    """A path that a run could not score (``failed.json``, ``study.json`` → ``failed``)."""
+
+    path: str
+    error: str  # the one-line reason
+
+
 @dataclass
 class Found:
     """The prediction files of a run, the paths that cannot be read as one, and the notes."""
 
     files: list[Path] = field(default_factory=list)
-    failed: list[dict[str, str]] = field(default_factory=list)
+    failed: list[FailedFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 

@@ -15,11 +15,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, NotRequired, TypedDict, cast
 
 from errata.core import datasets as D
 from errata.exceptions import ErrataInputError, on_command_line
 from errata.io import files
+
+if TYPE_CHECKING:
+    from errata.core.evidence import Source
+    from errata.core.labelset import LabelSetSummary
+    from errata.core.population import Comparability
+    from errata.io.discover import FailedFile
 
 FORMAT = 3  # study folder layout (1: a single errors.parquet; 2: one test set per study)
 PART_NAME = re.compile(r"part-[A-Za-z0-9_-]+\.parquet")  # what compare names its parts
@@ -45,6 +51,66 @@ KINDS = {
 PER_DATASET = ("settings", "labels", "sources")  # fields holding one object per test set
 
 
+class ModelRecord(TypedDict):
+    """One model of a manifest (``models``): its name and test set, its file and what the file
+    system said of it when it was scored (size, modification and status-change times, inode,
+    sha256: :meth:`errata.io.zoo.Entry.unchanged`), its top-k and the error part holding its
+    rows. ``compare`` writes every key; :func:`check` guarantees those of
+    :data:`MODEL_FIELDS`, so the others are read with ``.get``."""
+
+    model: str
+    dataset: str
+    path: str
+    size: int
+    mtime_ns: int
+    sha256: str | None
+    ctime_ns: NotRequired[int]
+    inode: NotRequired[int]
+    k: NotRequired[int | None]  # None: the file was kept from a study that did not say
+    part: NotRequired[str | None]  # None: metrics only, no error rows
+
+
+class RunCounts(TypedDict):
+    """``counts``: the models of the run's test set, and what the run did with them."""
+
+    models: int
+    scored: int
+    reused: int
+    removed: int
+    failed: int
+
+
+RunSettings = dict[str, object]  # errata.analysis.settings() of a test set's models
+
+
+class StudyManifest(TypedDict):
+    """``study.json`` (:attr:`errata.study.Study.summary`), as ``compare`` writes it: the
+    layout ``format``, errata's version, the test sets in the study (``datasets``) and, per
+    test set, the ``settings``, the label set's summary (``labels``, with its ``source``) and
+    the evidence used (``sources``; None for a test set of an older study that did not record
+    it); the category names in code order, every model (:class:`ModelRecord`), the run's test
+    set (``dataset``), its ``counts``, the files that failed, the notes, whether its validation
+    models stand beside the published ones (``published``) and the error parts (``parts``,
+    written with the folder). ``compare`` writes every key; :func:`check` guarantees ``format``
+    and ``models`` (and the kind of the fields of :data:`KINDS`), so a reader takes the
+    others with ``.get``."""
+
+    format: int
+    models: list[ModelRecord]
+    errata_version: NotRequired[str]
+    datasets: NotRequired[list[str]]
+    settings: NotRequired[dict[str, RunSettings | None]]
+    labels: NotRequired[dict[str, LabelSetSummary | None]]
+    sources: NotRequired[dict[str, dict[str, Source] | None]]
+    categories: NotRequired[list[str]]
+    dataset: NotRequired[str]
+    counts: NotRequired[RunCounts]
+    failed: NotRequired[list[FailedFile]]
+    notes: NotRequired[list[str]]
+    published: NotRequired[Comparability | None]
+    parts: NotRequired[list[str]]
+
+
 def _first(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -53,7 +119,7 @@ def _first(exc: BaseException) -> str:
 _JSON_KINDS = {dict: "an object", list: "a list", str: "a string", int: "a whole number"}
 
 
-def _json_kind(value: Any) -> str:
+def _json_kind(value: object) -> str:
     """What a JSON value is, in JSON's words."""
     if isinstance(value, bool):
         return "true/false"
@@ -70,7 +136,7 @@ class DamagedManifest(ErrataInputError):
     """A ``study.json`` that does not parse, or whose fields are not errata's."""
 
 
-def read_manifest(folder: str | Path, *, fix: str | None = None) -> dict[str, Any]:
+def read_manifest(folder: str | Path, *, fix: str | None = None) -> StudyManifest:
     """The manifest (``study.json``) of the study in ``folder``, checked (:func:`check`); a study
     in an older layout is refused (:class:`OlderStudy`), a damaged manifest too
     (:class:`DamagedManifest`), their messages ending in ``fix`` (by default: rebuild it)."""
@@ -90,10 +156,10 @@ def read_manifest(folder: str | Path, *, fix: str | None = None) -> dict[str, An
     problem = check(meta)
     if problem or not isinstance(meta, dict):  # check() refuses a manifest that is no object
         raise DamagedManifest(f"{where}: {problem}; the manifest was edited or damaged: {fix}")
-    return meta
+    return cast("StudyManifest", meta)  # checked: format, models and the kinds of KINDS
 
 
-def check(meta: Any) -> str | None:
+def check(meta: object) -> str | None:
     """What is wrong with a manifest's fields (None: nothing)."""
     if not isinstance(meta, dict):
         return f"{_json_kind(meta)}, not an object"
@@ -124,7 +190,7 @@ def check(meta: Any) -> str | None:
     return None
 
 
-def _check_model(m: Any) -> str | None:
+def _check_model(m: object) -> str | None:
     if not isinstance(m, dict):
         return f"{_json_kind(m)}, not an object"
     for key, kinds in MODEL_FIELDS.items():
@@ -151,12 +217,12 @@ class Damage:
     reasons: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what is wrong but costs no model
 
-    def add(self, models: list[dict[str, Any]], reason: str) -> None:
+    def add(self, models: list[ModelRecord], reason: str) -> None:
         self.models |= {(m["dataset"], m["path"]) for m in models}
         self.reasons.append(reason)
 
 
-def damage(folder: Path, meta: dict[str, Any]) -> Damage:
+def damage(folder: Path, meta: StudyManifest) -> Damage:
     """Which of the manifest's models the folder has lost (see the module docstring); reads
     ``models.parquet``'s key columns and each part's Parquet footer only."""
     import pyarrow as pa
@@ -180,10 +246,11 @@ def damage(folder: Path, meta: dict[str, Any]) -> Damage:
     keys = list(zip(table["dataset"].to_pylist(), table["path"].to_pylist()))
     rows = dict(zip(keys, errors))
     _check_rows(out, models, keys, rows)
-    by_part: dict[str, list[dict[str, Any]]] = {}
+    by_part: dict[str, list[ModelRecord]] = {}
     for m in models:
-        if m.get("part"):
-            by_part.setdefault(m["part"], []).append(m)
+        part = m.get("part")
+        if part:
+            by_part.setdefault(part, []).append(m)
     listed = set(meta.get("parts", []))
     for part, members in by_part.items():
         if part not in listed:
@@ -195,8 +262,11 @@ def damage(folder: Path, meta: dict[str, Any]) -> Damage:
     return out
 
 
+Key = tuple[str, str]  # a model's (test set, path)
+
+
 def _check_rows(
-    out: Damage, models: list[dict[str, Any]], keys: list[tuple[Any, Any]], rows: dict[Any, Any]
+    out: Damage, models: list[ModelRecord], keys: list[Key], rows: dict[Key, int | None]
 ) -> None:
     """Models without their one row in ``models.parquet`` are damaged; rows of no listed model
     are said (the run drops them)."""
@@ -215,7 +285,9 @@ def _check_rows(
         out.notes.append(f"models.parquet has rows of {strays} models the manifest does not list")
 
 
-def _part_problem(path: Path, members: list[dict[str, Any]], rows: dict[Any, Any]) -> str | None:
+def _part_problem(
+    path: Path, members: list[ModelRecord], rows: dict[Key, int | None]
+) -> str | None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 

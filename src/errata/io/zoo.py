@@ -34,6 +34,7 @@ from errata.exceptions import ErrataInputError
 from errata.io import files
 from errata.io.labels import load_labels
 from errata.io.predictions import Predictions, load_predictions
+from errata.io.studyfolder import ModelRecord
 
 READ_WHOLE = 32 << 20  # files up to this size are read once for both hash and parse
 Input = str | Path | np.ndarray | Predictions
@@ -66,13 +67,14 @@ class Entry:
             dataset=dataset,
         )
 
-    def unchanged(self, prev: dict[str, Any]) -> bool:
+    def unchanged(self, prev: ModelRecord) -> bool:
         """The file is the one the manifest recorded, by what the file system says of it: size,
         modification and status-change times, inode (a manifest without the last two: no)."""
         seen = (self.size, self.mtime_ns, self.ctime_ns, self.inode)
         return seen == tuple(prev.get(k) for k in ("size", "mtime_ns", "ctime_ns", "inode"))
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> ModelRecord:
+        """The manifest's record of the file (``study.json`` → ``models``)."""
         return {
             "model": self.model,
             "dataset": self.dataset,

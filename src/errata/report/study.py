@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 
@@ -57,12 +57,15 @@ TABLE_METRICS = (
 )  # model-table columns, in order
 
 
-def load_study(study: Study | str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """(models DataFrame, study.json dict) from a :class:`~errata.study.Study` or its folder."""
+def load_study(study: Study | str | Path) -> tuple[pd.DataFrame, Mapping[str, object]]:
+    """(models DataFrame, manifest) from a :class:`~errata.study.Study` (its
+    :class:`~errata.io.studyfolder.StudyManifest`) or its folder (``study.json`` as it is,
+    unchecked, so that a study of an older layout still has its report: each field is read
+    for what it holds)."""
     import pandas as pd
 
     if not isinstance(study, (str, Path)):
-        return study.models, dict(study.summary or {})
+        return study.models, study.summary
     folder = Path(study)
     path = folder / "models.parquet"
     if not path.exists():
@@ -72,10 +75,10 @@ def load_study(study: Study | str | Path) -> tuple[pd.DataFrame, dict[str, Any]]
             else f"{folder}: no models.parquet (run errata.compare(..., out={str(folder)!r}) first)"
         )
     models = pd.read_parquet(path)
-    meta = {}
+    meta: object = {}
     if (folder / "study.json").exists():
         meta = read_json(folder / "study.json", what="the summary of `errata compare --out`")
-    return models, meta
+    return models, meta if isinstance(meta, dict) else {}
 
 
 def load_metadata(path: str | Path, models: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -151,7 +154,7 @@ def key_figures(models: pd.DataFrame) -> list[KeyFigure]:
     ]
 
 
-def _label_sets(meta: Mapping[str, Any]) -> str:
+def _label_sets(meta: Mapping[str, object]) -> str:
     """The label set of each test set of a study manifest, in words."""
     from errata.core.datasets import DEFAULT
 
@@ -194,8 +197,8 @@ class StudyPage(TypedDict):
     key_figures: list[KeyFigure]
     panels: list[Panel]
     color_by: str | None
-    sources: dict[str, str]
-    notes: list[str]
+    sources: object  # the manifest's (per test set), as it is
+    notes: object
     population: PR.Section
     openworld_note: str
     tables: dict[str, Markup]

@@ -6,7 +6,7 @@ when the study ran without the fine-grained-OOV stage."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from errata.report import population as PR
 from errata.resources import N_VAL
@@ -19,17 +19,20 @@ if TYPE_CHECKING:
 N_PLACED = 50  # models listed in the placement table (all are drawn)
 
 
-def validation_settings(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """The settings of the study's validation models (format 3 keeps them per test set)."""
+def validation_settings(meta: Mapping[str, object]) -> dict[str, object]:
+    """The settings of the study's validation models (format 3 keeps them per test set; an
+    older manifest, one object)."""
     from errata.core.datasets import DEFAULT
 
     settings = meta.get("settings") or {}
+    if not isinstance(settings, dict):
+        return {}
     if isinstance(settings.get(DEFAULT), dict):  # format 3: settings per test set
         settings = settings[DEFAULT]
     return dict(settings)
 
 
-def openworld_note(meta: Mapping[str, Any]) -> str:
+def openworld_note(meta: Mapping[str, object]) -> str:
     """:func:`errata.experts.open_world_caveat` when the study's validation models ran without
     the fine-grained-OOV stage (counted with errata's default evidence, or the study's preset),
     else ``""``."""
@@ -44,7 +47,7 @@ def openworld_note(meta: Mapping[str, Any]) -> str:
     return open_world_caveat(Options(preset=preset) if isinstance(preset, str) else None)
 
 
-def population_section(models: pd.DataFrame, meta: Mapping[str, Any]) -> PR.Section:
+def population_section(models: pd.DataFrame, meta: Mapping[str, object]) -> PR.Section:
     """The section among the published models (:mod:`errata.report.population`): every model of
     the study drawn on the published plots, and whether each is comparable — judged per model
     (:func:`per_model_comparability`): a model that covers a subset of the images has no
@@ -73,7 +76,7 @@ def population_section(models: pd.DataFrame, meta: Mapping[str, Any]) -> PR.Sect
 
 
 def per_model_comparability(
-    models: pd.DataFrame, settings: dict[str, Any]
+    models: pd.DataFrame, settings: Mapping[str, object]
 ) -> tuple[Comparability, list[Figures], str]:
     """Whether the study's validation models stand beside the published ones, model by model:
     (the study's verdict for a model that covers the 50,000 images — or for none, when no model

@@ -42,7 +42,7 @@ import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -56,13 +56,14 @@ from errata.core.population import Comparability, comparability
 from errata.core.scoring import MODEL_BATCH as MODEL_BATCH
 from errata.exceptions import ErrataInputError, on_command_line
 from errata.io import discover, files
+from errata.io.discover import FailedFile
 from errata.io.evidence import Options, options_for, options_from
 from errata.io.labels import default_labels, load_labels
 from errata.io.lock import folder_lock
 from errata.io.predictions import image_ids
 from errata.io.rejections import default_gaps
 from errata.io.studyfolder import FORMAT as FORMAT
-from errata.io.studyfolder import OlderStudy
+from errata.io.studyfolder import ModelRecord, OlderStudy, StudyManifest
 from errata.io.studyfolder import read_manifest as read_manifest
 from errata.resources import N_VAL
 from errata.study import folder
@@ -74,18 +75,19 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int, str], None]
 MANAGED = ("models.parquet", "errors", "errors.parquet", "failed.json", "study.json")
+T = TypeVar("T")
 
 
 @dataclass
 class Study:
     """The result of :func:`compare`: the models table (``models``, a pandas DataFrame made
-    when asked for; ``table``, its columns), the files that were skipped, what was written,
-    and the manifest (``summary``)."""
+    when asked for; ``table``, its columns), the manifest (``summary``: ``study.json``), the
+    files that were skipped and what was written."""
 
     table: Models
-    failed: list[dict[str, str]] = field(default_factory=list)
+    summary: StudyManifest
+    failed: list[FailedFile] = field(default_factory=list)
     written: dict[str, Path] = field(default_factory=dict)
-    summary: dict[str, Any] = field(default_factory=dict)
 
     @property
     def models(self) -> pd.DataFrame:
@@ -256,7 +258,9 @@ class _Run:
         if old is not None and out is not None and not rebuild:  # old: read from out
             folder.check_settings(out, old, ds.name, self.settings)
         old_all = [
-            m for m in (old or {}).get("models", []) if (m["dataset"], m["path"]) not in lost.models
+            m
+            for m in ([] if old is None else old["models"])
+            if (m["dataset"], m["path"]) not in lost.models
         ]
         others = [m for m in old_all if m.get("dataset") != ds.name]  # other test sets: kept
         mine = [m for m in old_all if m.get("dataset") == ds.name]
@@ -289,11 +293,11 @@ class _Run:
                 prev = old_models[e.path]
                 e.model, e.k, e.part = prev["model"], prev.get("k"), prev.get("part")
             models = folder.models_table(frames, kept, out, entries, others, ds.name)
-            study = Study(table=models, failed=failed)
-            study.summary = self.summary(old, others, entries, old_models, study, scorer)
+            summary = self.summary(old, others, entries, old_models, (models, failed), scorer)
+            study = Study(table=models, summary=summary, failed=failed)
             if tmp is not None and out is not None:
                 kept_ids = {(ds.name, e.path) for e in kept}
-                every = list((old or {}).get("models", []))  # parts are judged by all members
+                every = [] if old is None else list(old["models"])  # parts: judged by all members
                 folder.finish(tmp, out, study, every, kept_ids, scorer.layout, others)
         if out is not None:
             study.written = {
@@ -306,34 +310,39 @@ class _Run:
 
     def summary(
         self,
-        old: dict[str, Any] | None,
-        others: list[dict[str, Any]],
+        old: StudyManifest | None,
+        others: list[ModelRecord],
         entries: list[Entry],
-        old_models: dict[str, dict[str, Any]],
-        study: Study,
+        old_models: dict[str, ModelRecord],
+        result: tuple[Models, list[FailedFile]],
         scorer: Scorer,
-    ) -> dict[str, Any]:
-        """The manifest (``study.json``) and ``Study.summary``."""
+    ) -> StudyManifest:
+        """The manifest (``study.json``) and ``Study.summary``, of the run's ``result`` (the
+        models table and the files that failed)."""
         ds, label_set = self.spec.ds, self.spec.label_set
+        table, failed = result
         kept = [e for e in entries if e.reuse]
         scored = [e for e in entries if not e.reuse and e.model]
         run_models = [e.record() for e in entries if e.reuse or e.model]
         datasets = list(dict.fromkeys([m["dataset"] for m in others] + [ds.name]))
 
-        def per_dataset(key: str, value: Any) -> dict[str, Any]:
-            before = dict((old or {}).get(key) or {})
+        def per_dataset(before: Mapping[str, T | None] | None, value: T) -> dict[str, T | None]:
+            """This run's ``value`` for its test set, the study's before for the others."""
+            before = before or {}
             return {d: value if d == ds.name else before.get(d) for d in datasets}
 
+        prev: StudyManifest = old or {"format": FORMAT, "models": []}
         ctx = scorer.ctx
-        val_settings = per_dataset("settings", self.settings).get(D.DEFAULT)
+        settings = per_dataset(prev.get("settings"), self.settings)
         labels = label_set.summary() | {"source": label_set.source}
+        sources = dict(ctx.sources) if ctx is not None else {}
         return {
             "format": FORMAT,
             "errata_version": errata.__version__,
             "datasets": datasets,
-            "settings": per_dataset("settings", self.settings),
-            "labels": per_dataset("labels", labels),
-            "sources": per_dataset("sources", dict(ctx.sources) if ctx is not None else {}),
+            "settings": settings,
+            "labels": per_dataset(prev.get("labels"), labels),
+            "sources": per_dataset(prev.get("sources"), sources),
             "categories": list(scorer.registry.NAMES),
             "models": [
                 m
@@ -347,11 +356,11 @@ class _Run:
                 "scored": len(scored),
                 "reused": len(kept),
                 "removed": len(set(old_models) - {e.path for e in entries}),
-                "failed": len(study.failed),
+                "failed": len(failed),
             },
-            "failed": study.failed,
+            "failed": failed,
             "notes": self.notes + scorer.notes + default_gaps(self.spec.options),
-            "published": published_of(study.table, val_settings),
+            "published": published_of(table, settings.get(D.DEFAULT)),
         }
 
 

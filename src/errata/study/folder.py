@@ -6,13 +6,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from errata.exceptions import ErrataInputError, arg, on_command_line
 from errata.io import files
-from errata.io.studyfolder import Damage, DamagedManifest, OlderStudy, damage, read_manifest
+from errata.io.studyfolder import (
+    Damage,
+    DamagedManifest,
+    ModelRecord,
+    OlderStudy,
+    StudyManifest,
+    damage,
+    read_manifest,
+)
 from errata.io.tables import StudyErrors, write_part
 from errata.study.scoring import Entry
 from errata.study.table import Models
@@ -35,7 +43,7 @@ def unique_name(path: Path, used: set[str]) -> str:
 
 def previous(
     out: Path | None, rebuild: bool, dataset: str, notes: list[str]
-) -> tuple[dict[str, Any] | None, Damage]:
+) -> tuple[StudyManifest | None, Damage]:
     """The manifest of an existing study in ``out`` that this run adds to (else None) and what
     the folder has lost. An older layout or a damaged manifest is refused, or with ``rebuild``
     replaced; damaged models of other test sets are refused, or with ``rebuild`` dropped (the
@@ -71,7 +79,7 @@ def previous(
 
 
 def check_settings(
-    out: Path, old: dict[str, Any], dataset: str, settings: Mapping[str, object]
+    out: Path, old: StudyManifest, dataset: str, settings: Mapping[str, object]
 ) -> None:
     """A run may only add to the models of its test set that were made with its settings."""
     before = (old.get("settings") or {}).get(dataset)
@@ -90,7 +98,7 @@ def models_table(
     kept: list[Entry],
     out: Path | None,
     entries: list[Entry],
-    others: list[dict[str, Any]],
+    others: list[ModelRecord],
     dataset: str,
 ) -> Models:
     """The new models' rows and the kept rows of the previous study: the other test sets'
@@ -126,20 +134,21 @@ def finish(
     tmp: Path,
     out: Path,
     study: Study,
-    old_models: list[dict[str, Any]],
+    old_models: list[ModelRecord],
     kept: set[tuple[str, str]],
     layout: StudyErrors,
-    others: list[dict[str, Any]],
+    others: list[ModelRecord],
 ) -> None:
     """Complete the new study folder ``tmp``: the previous study's parts (linked when all their
     models stay, else filtered), the models table, the manifest. ``kept`` are the (test set,
     path) of this run's kept models; the models of other test sets (``others``) all stay."""
     errors_dir = tmp / "errors"
     kept = kept | {(m["dataset"], m["path"]) for m in others}
-    by_part: dict[str, list[dict[str, Any]]] = {}
+    by_part: dict[str, list[ModelRecord]] = {}
     for m in old_models:
-        if m.get("part"):
-            by_part.setdefault(m["part"], []).append(m)
+        part = m.get("part")
+        if part:
+            by_part.setdefault(part, []).append(m)
     for part, members in by_part.items():
         src = out / "errors" / part
         stay = [m["model"] for m in members if (m["dataset"], m["path"]) in kept]

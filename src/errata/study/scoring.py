@@ -11,7 +11,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -19,9 +18,11 @@ from errata.core import categories as K
 from errata.core import datasets as D
 from errata.core.checks import Order
 from errata.core.labelset import LabelSet
-from errata.core.pipeline import Classifier
+from errata.core.pipeline import Classified, Classifier
 from errata.core.scoring import classify_stack, make_scores, tally_stack
+from errata.io.discover import FailedFile
 from errata.io.evidence import Options
+from errata.io.studyfolder import ModelRecord
 from errata.io.tables import StudyErrors, write_part
 from errata.io.zoo import Entry as Entry
 from errata.io.zoo import read_zoo
@@ -38,19 +39,22 @@ class Spec:
     label_set: LabelSet
     options: Options
     order: Order
-    outside: Any
+    outside: D.Outside
 
 
 PREFETCH = 2  # batches of files read ahead of the one being scored
 
 
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]  # a file's top-1, top-k hits and images
+
+
 def plan(
-    inputs: list[Path], old_models: dict[str, dict[str, Any]], dataset: str
-) -> tuple[list[Entry], list[dict[str, str]]]:
+    inputs: list[Path], old_models: dict[str, ModelRecord], dataset: str
+) -> tuple[list[Entry], list[FailedFile]]:
     """This run's entries: each input file, marked for reuse when the manifest's record says
     it is unchanged (:meth:`Entry.unchanged`); the files that cannot even be looked at fail."""
     entries: list[Entry] = []
-    failed: list[dict[str, str]] = []
+    failed: list[FailedFile] = []
     for path in inputs:
         try:
             st = path.stat()
@@ -76,7 +80,7 @@ class Scorer:
         spec: Spec,
         tmp: Path | None,
         names: dict[str, str],
-        old_models: dict[str, dict[str, Any]],
+        old_models: dict[str, ModelRecord],
         registry: K.Tables,
     ) -> None:
         from errata.analysis import evidence
@@ -98,7 +102,7 @@ class Scorer:
     def run(
         self,
         entries: list[Entry],
-        failed: list[dict[str, str]],
+        failed: list[FailedFile],
         *,
         batch: int,
         progress: Progress | None,
@@ -119,7 +123,7 @@ class Scorer:
             unchanged=self._unchanged,
             prefetch=PREFETCH * batch,
         )
-        group: list[tuple[Entry, Any]] = []
+        group: list[tuple[Entry, Arrays]] = []
         with (
             contextlib.closing(reading) as zoo,
             ThreadPoolExecutor(1, thread_name_prefix="errata-write") as self.writer,
@@ -132,7 +136,8 @@ class Scorer:
                 elif got.reused:
                     e.reuse = True
                 else:
-                    assert got.predictions is not None
+                    assert got.predictions is not None and got.top1 is not None
+                    assert got.hits is not None and got.n is not None
                     e.model, e.k = self.names[e.path], got.predictions.k
                     self.notes.extend(got.predictions.notes)
                     group.append((e, (got.top1, got.hits, got.n)))
@@ -141,7 +146,7 @@ class Scorer:
             self.flush(group)
             return [f.result() for f in self.frames]
 
-    def flush(self, group: list[tuple[Entry, Any]]) -> None:
+    def flush(self, group: list[tuple[Entry, Arrays]]) -> None:
         """Classify one batch of models (this thread: the verdicts' memo is shared), then in
         the writer thread tally it, keep its rows and write its error part — the next batch is
         classified meanwhile."""
@@ -156,12 +161,12 @@ class Scorer:
         )
         hits, n = np.stack([a[1] for a in arrays]), np.stack([a[2] for a in arrays])
         names = [e.model for e, _ in group]
-        columns = {
+        columns: dict[str, list[str] | str] = {
             "model": names,
             "dataset": self.spec.ds.name,
             "path": [e.path for e, _ in group],
-            "k": [e.k for e, _ in group],
         }
+        k = [e.k for e, _ in group if e.k is not None]  # read in this run: every one is known
         part = None
         if self.tmp is not None and self.ctx is not None:
             part = f"part-{self.tag}-{len(self.frames):04d}.parquet"
@@ -169,18 +174,29 @@ class Scorer:
                 e.part = part
         if len(self.frames) >= 2:  # back-pressure: at most two batches in the writer's hands
             self.frames[-2].result()
-        self.frames.append(self.writer.submit(self._finish, result, hits, n, columns, part))
+        self.frames.append(
+            self.writer.submit(self._finish, result, (hits, n), names, columns, k, part)
+        )
         group.clear()
 
     def _finish(
-        self, result: Any, hits: np.ndarray, n: np.ndarray, columns: dict[str, Any], part: Any
+        self,
+        result: Classified,
+        topk: tuple[np.ndarray, np.ndarray],
+        names: list[str],
+        columns: dict[str, list[str] | str],
+        k: list[int],
+        part: str | None,
     ) -> Models:
-        """A classified batch's rows and its error part (the writer thread)."""
+        """A classified batch's rows and its error part (the writer thread): ``topk`` its
+        top-k hits and images per class, ``names`` its models (stack order), ``columns`` their
+        text columns and ``k`` their top-k."""
         spec = self.spec
+        hits, n = topk
         tally_ = tally_stack(spec.label_set, result, topk_hits=hits, topk_n=n, context=self.ctx)
         sc = make_scores(
-            spec.label_set, columns["model"], tally_, context=self.ctx, options=spec.options.scoring
+            spec.label_set, names, tally_, context=self.ctx, options=spec.options.scoring
         )
         if part is not None and self.tmp is not None:
-            write_part(self.tmp / "errors" / part, self.layout.table(columns["model"], result))
-        return batch(columns, sc.values, len(columns["model"]))
+            write_part(self.tmp / "errors" / part, self.layout.table(names, result))
+        return batch(columns, k, sc.values, len(names))

@@ -118,12 +118,15 @@ class Models:
 
 
 def batch(
-    columns: Mapping[str, Sequence[str] | str], values: Mapping[str, Column], n: int
+    columns: Mapping[str, Sequence[str] | str],
+    k: Sequence[int],
+    values: Mapping[str, Column],
+    n: int,
 ) -> Models:
     """One scored batch's rows: the text columns (``model``, ``dataset``, ``path``; a string
     is every row's), ``k`` and the figures of :attr:`errata.core.scoring.Scores.values`."""
     data = {c: text(columns[c], n) for c in TEXT}
-    data["k"] = np.asarray(columns["k"], dtype=np.int64)
+    data["k"] = np.asarray(k, dtype=np.int64)
     return Models(data | dict(values))
 
 

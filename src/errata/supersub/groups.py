@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from errata.core import datasets as D
-from errata.core.checks import Order
+from errata.core.checks import ORDERS, OUTSIDE, Order, choice
 from errata.exceptions import ErrataInputError, arg
 from errata.io.evidence import Options
 from errata.io.labels import LabelSet
@@ -74,7 +74,7 @@ def _groups(
             members = [m for m in meta.get("models", []) if m.get("dataset") == ds]
             if not members:
                 continue
-            group_labels = labels if labels is not None else s.get("labels")
+            group_labels = labels if labels is not None else str(s.get("labels"))
             from errata.io.labels import BUILTIN
 
             if group_labels not in BUILTIN and not Path(str(group_labels)).exists():
@@ -86,8 +86,10 @@ def _groups(
                 _Group(
                     dataset=ds,
                     labels=group_labels,
-                    order="auto" if s.get("order") in (None, "file names") else s["order"],
-                    outside=s.get("outside", "error"),
+                    order="auto"
+                    if s.get("order") in (None, "file names")
+                    else choice(s["order"], ORDERS, keyword="order"),
+                    outside=choice(s.get("outside", "error"), OUTSIDE, keyword="outside"),
                     files=[Path(m["path"]) for m in members],
                     names=[m["model"] for m in members],
                 )

@@ -11,11 +11,12 @@ import numpy as np
 
 from errata.core.evidence import Taxonomy
 from errata.io import files
+from errata.io.discover import FailedFile
 
 if TYPE_CHECKING:
     import pandas as pd
 
-Failed = dict[str, str]  # a file that could not be read: its "path" and one-line "error"
+Failed = FailedFile  # a file that could not be read: its "path" and one-line "error"
 VARIANTS = ("flat", "two_stage")  # column prefixes: the model as given, and two-stage
 OUTPUTS = ("models.parquet", "superclasses.parquet", "supersub.json")
 FROM_STUDY = (  # the summary's note when the files without scores take the study's figures
