@@ -166,3 +166,67 @@ def test_a_score_that_does_not_fit_float64_says_so(tmp_path: Path) -> None:
         f"{tmp_path}/p.npz: row 2, class 7: score 1e+400 does not fit float64 (at most "
         "1.8e+308); rescale the scores (subtracting each row's maximum keeps the ranking)"
     )
+
+
+def _with_cell(path: Path, row: int, column: str, text: str, *, blank_after: int = 0) -> None:
+    """Rewrite a CSV's cell (data row ``row``, column ``column``) as ``text``, with a blank line
+    after data row ``blank_after`` (0: none)."""
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[1 + row].split(",")
+    cells[header.index(column)] = text
+    lines[1 + row] = ",".join(cells)
+    if blank_after:
+        lines.insert(1 + blank_after, "")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        ("1e400", "score 1e400 does not fit float64 (at most 1.8e+308); rescale the scores"),
+        ("-1E+400", "score -1E+400 does not fit float64 (at most 1.8e+308); rescale the scores"),
+        ("inf", "score inf is not finite (NaN or inf)"),  # as written: not an overflow
+    ],
+)
+def test_a_csv_score_too_large_for_float64_is_said_as_such(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    """A CSV value beyond float64 (read as inf by the parser) is named as written and said not
+    to fit — not "not finite" — in named columns of any order, its line counted with blank
+    lines; an inf written as inf stays "not finite"."""
+    from errata.exceptions import ErrataInputError
+
+    path = table(tmp_path, WNIDS, list(range(999, -1, -1)), ".csv")  # wnid columns, reversed
+    _with_cell(path, 6, WNIDS[7], text, blank_after=3)
+    with pytest.raises(ErrataInputError) as info:
+        load_predictions(path)
+    assert str(info.value).startswith(f"{path}: line 9, class 7: {said}")
+
+
+def test_a_ranked_class_index_too_large_for_float64_is_out_of_range(tmp_path: Path) -> None:
+    from errata.exceptions import ErrataInputError
+
+    path = tmp_path / "top1.csv"
+    names = resources.val_file_names()[:3]
+    path.write_text(f"top1,file_name\n3,{names[0]}\n1e400,{names[1]}\n5,{names[2]}\n")
+    with pytest.raises(ErrataInputError) as info:
+        load_predictions(path)
+    assert str(info.value) == f"{path}: line 3: class index 1e400 is outside 0-999"
+
+
+def test_a_parquet_text_score_too_large_for_float64_is_said_as_such(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from errata.exceptions import ErrataInputError
+
+    x, _ = logits()
+    cols = [pa.array(x[:, c].astype(str)) for c in range(1000)]
+    cols[7] = pa.array(["1e400" if r == 2 else str(v) for r, v in enumerate(x[:, 7])])
+    names = ["file_name"] + INDEX
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table([pa.array(resources.val_file_names()[:N]), *cols], names=names), path)
+    with pytest.raises(ErrataInputError) as info:
+        load_predictions(path)
+    assert str(info.value).startswith(f"{path}: row 2, class 7: score 1e400 does not fit float64")

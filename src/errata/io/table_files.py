@@ -29,6 +29,7 @@ NAME_KEYS = ("file_names", "file_name", "filenames", "files")
 Source = Path | io.BytesIO
 _RANKED = re.compile(r"top(\d+)")
 _PANDAS_INDEX = re.compile(r"__index_level_\d+__")  # what DataFrame.to_parquet calls an index
+_NUMBER = re.compile(r"[+-]?\.?\d")  # how a number written in digits starts (not inf, nan)
 
 
 class Read(NamedTuple):
@@ -66,7 +67,61 @@ def read_table(path: Path, src: Source, names_field: str | None, ds: D.Dataset) 
     else:
         where = [header.index(c) for c in cols]
     arr = np.column_stack([_numbers(table.column(i), path, header[i]) for i in where])
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        ranked = cols == ["prediction"] or bool(_RANKED.fullmatch(cols[0]))
+        _check_overflow(arr, table, (path, src), where, ranked=ranked)
     return Read(arr, names, tuple(notes))
+
+
+def _check_overflow(
+    arr: np.ndarray, table: pa.Table, file: tuple[Path, Source], where: list[int], *, ranked: bool
+) -> None:
+    """A number written too large for float64 (``1e400``, which the parsers read as inf) is an
+    error saying so, not "not finite": the first non-finite value (in row order, the one the
+    checks of scores and indices would name) is looked up as written — a CSV's text read again,
+    on this error path only. ``inf`` and ``nan`` as written are left to those checks."""
+    import pyarrow as pa
+
+    path, src = file
+    rows, cols = np.nonzero(~np.isfinite(arr))
+    r, j = int(rows[0]), int(cols[0])
+    column = table.column(where[j])
+    text_types = (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary)
+    if not any(is_text(column.type) for is_text in text_types):
+        if path.suffix.lower() != ".csv":
+            return  # a float as stored: inf or nan as written
+        column = _csv_text(src, where[j], table.num_columns)
+    value = column[r].as_py()
+    text = (value.decode(errors="replace") if isinstance(value, bytes) else str(value)).strip()
+    if not _NUMBER.match(text):
+        return
+    at = row_ref(path, r)
+    if ranked:
+        raise ErrataInputError(f"{path}: {at}: class index {text} is outside 0-999")
+    raise ErrataInputError(
+        f"{path}: {at}, class {j}: score {text} does not fit float64 (at most "
+        f"{np.finfo(np.float64).max:.3g}); rescale the scores (subtracting each row's maximum "
+        "keeps the ranking)"
+    )
+
+
+def _csv_text(src: Source, i: int, n_columns: int) -> pa.ChunkedArray:
+    """Column ``i`` of a CSV as the text written in it (its header renamed, as names may
+    repeat)."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    if isinstance(src, io.BytesIO):
+        src.seek(0)
+    names = [f"c{k}" for k in range(n_columns)]
+    table = pcsv.read_csv(
+        src,
+        read_options=pcsv.ReadOptions(column_names=names, skip_rows=1),
+        convert_options=pcsv.ConvertOptions(
+            include_columns=[names[i]], column_types={names[i]: pa.string()}, check_utf8=False
+        ),
+    )
+    return table.column(0)
 
 
 def _load(path: Path, src: Source) -> pa.Table:
