@@ -129,3 +129,40 @@ def test_bad_input(tmp_path: Path, tiny_clip) -> None:
     torch.save(tiny_clip.model.state_dict(), good)
     clip = load_clip("errata-tiny-clip", checkpoint=good, device="cpu")
     assert clip.weights == f"local checkpoint {good}"
+
+
+@pytest.mark.parametrize("key", ["file_names", "filenames", "files"])
+def test_the_file_name_field_takes_the_prediction_readers_names(key: str, tmp_path: Path) -> None:
+    """Embeddings saved as predictions are (``np.savez(..., file_names=...)``), or a Parquet
+    file whose columns come in any order under those names, load as the schema's own."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from errata.openworld import load_embeddings
+
+    vec = np.eye(3, 4)
+    np.savez(tmp_path / "e.npz", embedding=vec, **{key: np.array(["a", "b", "c"])})
+    columns = {"embedding": [list(v) for v in vec], "class_index": [1, -1, 5], key: ["a", "b", "c"]}
+    pq.write_table(pa.table(columns), tmp_path / "e.parquet")
+    for suffix in (".npz", ".parquet"):
+        back = load_embeddings(tmp_path / f"e{suffix}")
+        assert back.file_names.tolist() == ["a", "b", "c"], suffix
+    assert back.class_index.tolist() == [1, -1, 5]
+
+
+def test_a_parquet_column_named_twice_is_refused(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from errata.openworld import load_embeddings
+
+    arrays = [pa.array(["a", "b"]), pa.array([[1.0, 0.0], [0.0, 1.0]]), pa.array(["x", "y"])]
+    pq.write_table(
+        pa.table(arrays, names=["file_name", "embedding", "file_name"]), tmp_path / "e.parquet"
+    )
+    with pytest.raises(ErrataInputError) as info:
+        load_embeddings(tmp_path / "e.parquet")
+    assert str(info.value) == (
+        f"{tmp_path}/e.parquet: column 'file_name' appears 2 times; each column needs a name of "
+        "its own"
+    )

@@ -7,13 +7,15 @@ stopped; unreadable images are listed in their shard and never abort the run.
 Precomputed embeddings from elsewhere load from one file in this schema (one row per image):
 
 ==============  ==========================================================================
-``file_name``   str: the image's base name, e.g. ``n01440764_10026.JPEG``
+``file_name``   str: the image's base name, e.g. ``n01440764_10026.JPEG`` (or ``file_names``,
+                ``filenames``, ``files``: the names the prediction readers take)
 ``class_index`` int: ImageNet class 0..999, -1 when unknown (or a ``wnid`` str column)
 ``embedding``   float vector of the model's width (``.npz``: a 2-D array; Parquet: a list)
 ==============  ==========================================================================
 
-``.npz`` files hold those three arrays; Parquet files those three columns. Vectors are
-L2-normalised on load, so inner products are cosine similarities.
+``.npz`` files hold those three arrays; Parquet files those three columns, by name in any order
+(a name given twice is an error, as in a prediction file). Vectors are L2-normalised on load,
+so inner products are cosine similarities.
 """
 
 from __future__ import annotations
@@ -272,13 +274,22 @@ def load_embeddings(path: str | Path) -> Embeddings:
         except Exception as exc:
             raise ErrataInputError(f"{path}: not a readable .npz archive ({exc})") from None
     elif suffix == ".parquet":
-        import pandas as pd
+        import pyarrow.parquet as pq
 
         try:
-            df = pd.read_parquet(path)
+            table = pq.ParquetFile(path).read()  # (pandas' reader refuses a name that repeats)
         except Exception as exc:
-            raise ErrataInputError(f"{path}: not a readable Parquet file ({exc})") from None
-        cols = {c: df[c].to_numpy() for c in df.columns}
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ErrataInputError(f"{path}: not a readable Parquet file ({first})") from None
+        names = table.column_names
+        twice = next((c for c in names if names.count(c) > 1), None)
+        if twice is not None:
+            raise ErrataInputError(
+                f"{path}: column '{twice}' appears {names.count(twice)} times; each column "
+                "needs a name of its own"
+            )
+        df = table.to_pandas()
+        cols = {str(c): df[c].to_numpy() for c in df.columns}
         if "embedding" in cols:
             try:
                 cols["embedding"] = np.stack(cols["embedding"]) if len(df) else np.zeros((0, 0))
@@ -295,15 +306,17 @@ def load_embeddings(path: str | Path) -> Embeddings:
 
 def _from_columns(path: Path, cols: dict[str, np.ndarray]) -> Embeddings:
     from errata import resources
+    from errata.io.table_files import NAME_KEYS
 
-    for key in ("file_name", "embedding"):
+    name_key = "file_name" if "file_name" in cols else next((k for k in NAME_KEYS if k in cols), "")
+    for key in (name_key or "file_name", "embedding"):
         if key not in cols:
             raise ErrataInputError(
                 f"{path}: no field {key!r} (found: {', '.join(cols)}; expected "
                 "file_name, class_index or wnid, embedding)"
             )
     vec = np.asarray(cols["embedding"])
-    names = np.asarray(cols["file_name"]).astype(str).astype(object)
+    names = np.asarray(cols[name_key]).astype(str).astype(object)
     if vec.ndim != 2 or len(vec) != len(names) or not np.issubdtype(vec.dtype, np.number):
         raise ErrataInputError(
             f"{path}: field 'embedding' has shape {vec.shape}, expected ({len(names)}, d) numbers"
