@@ -37,7 +37,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
+from contextvars import copy_context
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING, ParamSpec, Protocol, TypedDict, TypeVar
 
 from errata.exceptions import ErrataInputError
@@ -77,13 +79,9 @@ class Database(Protocol):
 
     def session(self) -> Session: ...
 
-    def read_session(self) -> Session:
-        """A session for reads only (no transaction round trips where the database allows)."""
-        ...
+    def read_session(self) -> Session: ...  # for reads only (the request's connection)
 
-    def writing(self) -> AbstractContextManager[object]:
-        """The context of a write transaction."""
-        ...
+    def writing(self) -> AbstractContextManager[object]: ...  # a write transaction's context
 
 
 class ActiveSession(TypedDict):
@@ -469,7 +467,8 @@ def _lower_priority() -> None:
 
 
 class HashPool:
-    """A few threads for argon2 work, with a bounded queue (refusing beyond it at once)."""
+    """Threads for argon2 work, run in the caller's context (its request scope, storage.scope),
+    with a bounded queue (refusing beyond it at once)."""
 
     def __init__(self, threads: int = HASH_THREADS, queue: int = HASH_QUEUE) -> None:
         self._executor = ThreadPoolExecutor(
@@ -481,7 +480,7 @@ class HashPool:
         if not self._slots.acquire(blocking=False):
             raise PoolFull()
         try:
-            fut = self._executor.submit(fn, *args, **kwargs)
+            fut = self._executor.submit(partial(copy_context().run, fn, *args, **kwargs))
         except BaseException:
             self._slots.release()
             raise

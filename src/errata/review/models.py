@@ -173,7 +173,8 @@ class Review(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     __table_args__ = (
         UniqueConstraint("item_id", "annotator_id"),
-        Index("ix_reviews_annotator", "annotator_id"),
+        # an annotator's reviews in order: "item k of n", back and forth (index-only counts)
+        Index("ix_reviews_annotator_order", "annotator_id", "id", "item_id"),
     )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from errata.review.models import Assignment, Item, Review, Skip
+from errata.review.storage.accounts import assigned_queues
 from errata.review.storage.project import Project, begin_write
 from errata.review.storage.settings import lease_seconds, review_target
 
@@ -53,17 +54,10 @@ def next_item(project: Project, annotator_id: int, queue: str) -> int | None:
         fresh = _held_fresh(s, annotator_id, target, lease_s, queue=queue)
         if fresh is not None:  # the item they hold, far from expiry: no write needed
             return fresh
+    if queue not in assigned_queues(project, annotator_id):  # (from the session cache)
+        return None
     with project.writing(), project.lease_session() as s:
         begin_write(project, s, durable=False)
-        if (
-            s.scalar(
-                select(Assignment.queue).where(
-                    Assignment.annotator_id == annotator_id, Assignment.queue == queue
-                )
-            )
-            is None
-        ):
-            return None
         now = datetime.now(timezone.utc)
         until = now + timedelta(seconds=lease_s)
         skipped = exists().where(Skip.item_id == Item.id, Skip.annotator_id == annotator_id)

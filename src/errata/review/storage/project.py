@@ -36,6 +36,12 @@ from errata.review.security import (
     with_db_password,
     write_private_text,
 )
+from errata.review.storage.scope import (
+    POOL_RECYCLE_SECONDS,
+    note_commit,
+    note_use,
+    shared_connection,
+)
 from errata.review.storage.session_cache import SessionCache, cache_of
 from errata.review.upgrade import novel_originals
 
@@ -99,25 +105,32 @@ class Project:
     def session(self) -> Session:
         from sqlalchemy.orm import Session
 
+        note_use(self.dispose)
         return Session(self.engine, expire_on_commit=False)
 
     def read_session(self) -> Session:
         """A session for reads only. On PostgreSQL it runs in autocommit: no ``BEGIN`` and no
         ``ROLLBACK`` round trip around the reads (at PostgreSQL's READ COMMITTED each statement
-        sees its own snapshot either way); on SQLite it is :meth:`session` (one snapshot)."""
+        sees its own snapshot either way). Within a request (:mod:`.scope`) it is bound to the
+        request's one connection, checked out once for all its reads."""
         from sqlalchemy.orm import Session
 
-        if self.sqlite:
-            return Session(self.engine, expire_on_commit=False)
-        if self.autocommit_engine is None:  # the same pool, connections in autocommit
-            engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-            object.__setattr__(self, "autocommit_engine", engine)
-        return Session(self.autocommit_engine, expire_on_commit=False)
+        engine = self.engine
+        if not self.sqlite:
+            if self.autocommit_engine is None:  # the same pool, connections in autocommit
+                autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+                object.__setattr__(self, "autocommit_engine", autocommit)
+            engine = self.autocommit_engine or engine
+        conn = shared_connection(engine, self.dispose)
+        if conn is None or conn.in_transaction():  # outside a request, or a read in a read
+            return Session(engine, expire_on_commit=False)
+        return Session(conn, expire_on_commit=False)
 
     def lease_session(self) -> Session:
         """A session for lease writes, which need not survive a crash (see ``lease_engine``)."""
         from sqlalchemy.orm import Session
 
+        note_use(self.dispose)
         return Session(self.lease_engine or self.engine, expire_on_commit=False)
 
     def dispose(self) -> None:
@@ -174,17 +187,22 @@ def _engine(url: str, password: str | None = None, *, durable: bool = True) -> E
             cur.close()
 
         event.listen(engine, "connect", _pragmas)
+        event.listen(engine, "commit", note_commit)
         return engine
     # leases need not survive a crash: their connections commit without waiting for the disk
-    # (set once per connection, not by a statement in every transaction)
+    # (set once per connection, not by a statement in every transaction). No ping at every
+    # check-out (pool_pre_ping: a round trip each): connections are recycled, and a request
+    # that meets a dead one is run again (storage.scope)
     args = {} if durable else {"options": "-c synchronous_commit=off"}
-    return create_engine(
+    engine = create_engine(
         with_db_password(url, password),
         pool_size=POOL_SIZE,
         max_overflow=POOL_OVERFLOW,
-        pool_pre_ping=True,
+        pool_recycle=POOL_RECYCLE_SECONDS,
         connect_args=args,
     )
+    event.listen(engine, "commit", note_commit)
+    return engine
 
 
 def _write_private_json(path: Path, obj: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from errata.exceptions import ErrataInputError
 from errata.review.models import Answer, Image, Item, Review
@@ -10,21 +11,27 @@ from errata.review.storage.project import Project, Refused, begin_write
 from errata.review.storage.settings import review_target
 from errata.review.storage.views import ItemView, QueuePosition
 
+if TYPE_CHECKING:
+    from sqlalchemy import ScalarSelect, Select
+    from sqlalchemy.sql.elements import ColumnElement
+
 
 def item_view(project: Project, item_id: int, annotator_id: int) -> ItemView | None:
-    """Everything the item page shows, with only this annotator's own answers."""
-    from sqlalchemy import select
+    """Everything the item page shows, with only this annotator's own answers (one query, and
+    one more for the answers of an item they reviewed)."""
+    from sqlalchemy import and_, select
 
     with project.read_session() as s:
         row = s.execute(
-            select(Item, Image).join(Image, Image.id == Item.image_id).where(Item.id == item_id)
+            select(Item, Image, Review)
+            .join(Image, Image.id == Item.image_id)
+            .outerjoin(Review, and_(Review.item_id == Item.id, Review.annotator_id == annotator_id))
+            .where(Item.id == item_id)
         ).first()
         if row is None:
             return None
-        item, image = row
-        review = s.scalar(
-            select(Review).where(Review.item_id == item_id, Review.annotator_id == annotator_id)
-        )
+        item, image = row[0], row[1]
+        review: Review | None = row[2]
         # answers are written with their review in one transaction: none without a review
         mine = (
             {}
@@ -67,55 +74,76 @@ def parse_golden(text: str | None) -> dict[int, int] | None:
 def queue_position(project: Project, item_id: int, annotator_id: int) -> QueuePosition:
     """Where an item stands in this annotator's work on its queue: ``k`` of ``n`` (``n`` = the
     items they reviewed plus those still open to them, which shrinks as others finish items),
-    and the items they reviewed just before and after it (for going back and forth)."""
+    and the items they reviewed just before and after it (for going back and forth). One
+    query of aggregates over indexes (their reviews by ``ix_reviews_annotator_order``, the
+    queue's items by ``ix_items_queue_position``), not a row per review."""
     from sqlalchemy import func, or_, select
+    from sqlalchemy.orm import aliased
 
     target, now = review_target(project), datetime.now(timezone.utc)
+    this_item, this_review = aliased(Item), aliased(Review)  # uncorrelated: computed once
+    queue = select(this_item.queue).where(this_item.id == item_id).scalar_subquery()
+    reviewed = (
+        select(this_review.id)
+        .where(this_review.item_id == item_id, this_review.annotator_id == annotator_id)
+        .scalar_subquery()
+    )
+
+    def mine(*where: ColumnElement[bool]) -> Select[int]:
+        """This annotator's reviews of the queue's items (their ids by default)."""
+        return (
+            select(Review.id)
+            .join(Item, Item.id == Review.item_id)
+            .where(Review.annotator_id == annotator_id, Item.queue == queue, *where)
+        )
+
+    def count(q: Select[int]) -> ScalarSelect[int]:
+        return select(func.count()).select_from(q.subquery()).scalar_subquery()
+
+    # items open to anyone (still needing reviews, or golden; not held by someone else),
+    # minus those of them this annotator already reviewed: two aggregates, no per-row probe
+    open_to_all = (
+        or_(Item.golden.is_not(None), Item.n_reviews < target),
+        or_(
+            Item.lease_annotator.is_(None),
+            Item.lease_annotator == annotator_id,
+            Item.lease_expires <= now,
+        ),
+    )
+    n_open = select(func.count()).select_from(Item).where(Item.queue == queue, *open_to_all)
+    before = mine(or_(reviewed.is_(None), Review.id < reviewed))
     with project.read_session() as s:
-        queue = s.scalar(select(Item.queue).where(Item.id == item_id))
-        if queue is None:
-            return {"k": 0, "n": 0, "previous": None, "next": None}
-        done = s.execute(
-            select(Review.id, Review.item_id)
-            .join(Item, Item.id == Review.item_id)
-            .where(Review.annotator_id == annotator_id, Item.queue == queue)
-            .order_by(Review.id)
-        ).all()
-        # items open to anyone (still needing reviews, or golden; not held by someone else),
-        # minus those of them this annotator already reviewed: two aggregates, no per-row probe
-        open_to_all = (
-            Item.queue == queue,
-            or_(Item.golden.is_not(None), Item.n_reviews < target),
-            or_(
-                Item.lease_annotator.is_(None),
-                Item.lease_annotator == annotator_id,
-                Item.lease_expires <= now,
-            ),
-        )
-        n_open = select(func.count()).select_from(Item).where(*open_to_all)
-        n_mine = (
-            select(func.count())
-            .select_from(Review)
-            .join(Item, Item.id == Review.item_id)
-            .where(Review.annotator_id == annotator_id, *open_to_all)
-        )
-        counts = s.execute(select(n_open.scalar_subquery(), n_mine.scalar_subquery())).one()
-        open_now = int(counts[0] or 0) - int(counts[1] or 0)
-    order = [int(i) for _, i in done]
-    if item_id in order:
-        at = order.index(item_id)
+        row = s.execute(
+            select(
+                queue,
+                reviewed,
+                count(mine()),
+                count(mine(Review.id < reviewed)),
+                before.with_only_columns(Review.item_id)
+                .order_by(Review.id.desc())
+                .limit(1)
+                .scalar_subquery(),
+                mine(Review.id > reviewed)
+                .with_only_columns(Review.item_id)
+                .order_by(Review.id)
+                .limit(1)
+                .scalar_subquery(),
+                n_open.scalar_subquery(),
+                count(mine(*open_to_all)),
+            )
+        ).one()
+    if row[0] is None:
+        return {"k": 0, "n": 0, "previous": None, "next": None}
+    n_done, open_now = int(row[2]), int(row[6] or 0) - int(row[7] or 0)
+    previous = None if row[4] is None else int(row[4])
+    if row[1] is not None:  # reviewed: where it stands among their reviews, by time
         return {
-            "k": at + 1,
-            "n": len(order) + open_now,
-            "previous": order[at - 1] if at > 0 else None,
-            "next": order[at + 1] if at + 1 < len(order) else None,
+            "k": int(row[3]) + 1,
+            "n": n_done + open_now,
+            "previous": previous,
+            "next": None if row[5] is None else int(row[5]),
         }
-    return {
-        "k": len(order) + 1,
-        "n": len(order) + max(open_now, 1),
-        "previous": order[-1] if order else None,
-        "next": None,
-    }
+    return {"k": n_done + 1, "n": n_done + max(open_now, 1), "previous": previous, "next": None}
 
 
 def save_review(

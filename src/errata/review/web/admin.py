@@ -13,6 +13,7 @@ from errata.review import auth, storage
 from errata.review.aggregation import Method
 from errata.review.export import Scope, aggregate_answers, reviewed_labels, to_shankar_json
 from errata.review.models import QUEUES, Annotator
+from errata.review.web.scoped import ScopedRoute
 from errata.review.web.state import AppState, Form, State
 
 ACTIONS = ("disable", "enable", "password", "logout", "delete")  # /admin/account/<id>/<action>
@@ -20,7 +21,7 @@ NOT_ON_ONESELF = ("disable", "logout", "delete")
 METHODS: dict[str, Method] = {"dawid-skene": "dawid-skene", "majority": "majority"}
 SCOPES: dict[str, Scope] = {"all": "all", "reviewed": "reviewed"}
 
-router = APIRouter(prefix="/admin")
+router = APIRouter(prefix="/admin", route_class=ScopedRoute)
 
 
 def admin_page(

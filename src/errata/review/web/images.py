@@ -14,12 +14,13 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from errata.review import forms, hierarchy, storage
 from errata.review.security import safe_image_name
+from errata.review.web.scoped import ScopedRoute
 from errata.review.web.state import State
 
 IMAGE_IN_MEMORY = 8 << 20  # images up to this size are read in one go
 IMAGE_CACHE = "private, max-age=3600"  # an image of a name never changes within a project
 
-router = APIRouter()
+router = APIRouter(route_class=ScopedRoute)
 
 
 class TreeContext(TypedDict):

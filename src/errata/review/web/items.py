@@ -10,11 +10,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from errata.exceptions import ErrataInputError
 from errata.review import forms, storage
 from errata.review.models import ANSWER_CODES, QUEUES, Annotator
+from errata.review.web.scoped import ScopedRoute
 from errata.review.web.state import QUEUE_TITLES, AppState, Form, ItemView, State, TypedItem
 
 LEASE_MINUTES = storage.LEASE_SECONDS // 60  # shown on the item page
 
-router = APIRouter()
+router = APIRouter(route_class=ScopedRoute)
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -14,9 +14,11 @@ from errata.exceptions import ErrataInputError
 from errata.review import auth
 from errata.review.models import Annotator
 from errata.review.security import new_csrf_token
+from errata.review.storage.scope import run_with_retry
+from errata.review.web.scoped import ScopedRoute
 from errata.review.web.state import AppState, Form, State, client_address
 
-router = APIRouter()
+router = APIRouter(route_class=ScopedRoute)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -36,7 +38,14 @@ def _refused(
 def _attempt(
     state: AppState, name: str, password: str, keys: list[str], address: str
 ) -> tuple[Annotator | None, str | None]:
-    """On the hashing pool: check the password, count a failure, or open a session."""
+    """On the hashing pool: check the password, count a failure, or open a session (in a
+    request scope of its own: run again if a dead database connection failed it first)."""
+    return run_with_retry(lambda: _attempt_once(state, name, password, keys, address))
+
+
+def _attempt_once(
+    state: AppState, name: str, password: str, keys: list[str], address: str
+) -> tuple[Annotator | None, str | None]:
     user = auth.check_password(state.project, name, password)
     if user is None:
         state.throttle.failed(keys)
