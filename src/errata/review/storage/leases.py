@@ -12,7 +12,7 @@ from errata.review.storage.project import Project, begin_write
 from errata.review.storage.settings import lease_seconds, review_target
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from sqlalchemy import Select
     from sqlalchemy.sql.elements import ColumnElement
 
 
@@ -47,13 +47,17 @@ def next_item(project: Project, annotator_id: int, queue: str) -> int | None:
 
     # the settings first: a session open while they are read would hold a second connection
     target, lease_s = review_target(project), lease_seconds(project)
-    with project.read_session() as s:
-        training = _next_training(s, annotator_id, queue)
-        if training is not None:  # training tasks first (golden: no lease, found by a read)
-            return training
-        fresh = _held_fresh(s, annotator_id, target, lease_s, queue=queue)
-        if fresh is not None:  # the item they hold, far from expiry: no write needed
-            return fresh
+    with project.read_session() as s:  # both reads in one round trip
+        training, fresh = s.execute(
+            select(
+                _next_training(annotator_id, queue).scalar_subquery(),
+                _held_fresh(annotator_id, target, lease_s, queue=queue).scalar_subquery(),
+            )
+        ).one()
+    if training is not None:  # training tasks first (golden: no lease, found by a read)
+        return int(training)
+    if fresh is not None:  # the item they hold, far from expiry: no write needed
+        return int(fresh)
     if queue not in assigned_queues(project, annotator_id):  # (from the session cache)
         return None
     with project.writing(), project.lease_session() as s:
@@ -95,14 +99,14 @@ def next_item(project: Project, annotator_id: int, queue: str) -> int | None:
         return item_id
 
 
-def _next_training(s: Session, annotator_id: int, queue: str) -> int | None:
+def _next_training(annotator_id: int, queue: str) -> Select[int]:
     """The first training task of ``queue`` this annotator has neither answered nor skipped."""
     from sqlalchemy import exists, select, true
 
     mine = exists().where(Review.item_id == Item.id, Review.annotator_id == annotator_id)
     skipped = exists().where(Skip.item_id == Item.id, Skip.annotator_id == annotator_id)
     assigned = exists().where(Assignment.annotator_id == annotator_id, Assignment.queue == queue)
-    found = s.scalar(
+    return (
         select(Item.id)
         .where(
             Item.queue == queue,
@@ -115,20 +119,18 @@ def _next_training(s: Session, annotator_id: int, queue: str) -> int | None:
         .order_by(Item.position)
         .limit(1)
     )
-    return None if found is None else int(found)
 
 
 def _held_fresh(
-    s: Session,
     annotator_id: int,
     target: int,
     lease_s: int,
     *,
     queue: str | None = None,
     item_id: int | None = None,
-) -> int | None:
+) -> Select[int]:
     """The item (of ``queue``, or ``item_id``) this annotator holds with more than half of its
-    lease left, found by a read alone (in the read session ``s``); None otherwise."""
+    lease left: found by a read alone, no write needed."""
     from datetime import timedelta
 
     from sqlalchemy import exists, select
@@ -143,8 +145,7 @@ def _held_fresh(
         ~mine,
     )
     q = q.where(Item.queue == queue) if queue is not None else q.where(Item.id == item_id)
-    found = s.scalar(q.order_by(Item.position).limit(1))
-    return None if found is None else int(found)
+    return q.order_by(Item.position).limit(1)
 
 
 def renew_lease(project: Project, item_id: int, annotator_id: int) -> bool:
@@ -158,7 +159,7 @@ def renew_lease(project: Project, item_id: int, annotator_id: int) -> bool:
 
     target, lease_s = review_target(project), lease_seconds(project)  # before any session is open
     with project.read_session() as s:
-        if _held_fresh(s, annotator_id, target, lease_s, item_id=item_id) is not None:
+        if s.scalar(_held_fresh(annotator_id, target, lease_s, item_id=item_id)) is not None:
             return True  # held, and far from expiry: no write needed
     with project.writing(), project.lease_session() as s:
         begin_write(project, s, durable=False)

@@ -72,8 +72,9 @@ LEASE_SECONDS = 600  # how long an item stays reserved for the annotator it was 
 
 
 SETTINGS_SECONDS = 5.0
-# PostgreSQL connections per engine: the app's 8 worker threads and its hashing thread each hold
-# at most one at a time; the overflow covers scripts and tests that run more threads
+# connections per engine: the app's 8 worker threads and its hashing thread each hold at most
+# two at a time (a request's reads and one write); the overflow covers scripts and tests that
+# run more threads
 
 
 POOL_SIZE = 10
@@ -174,8 +175,12 @@ def _engine(url: str, password: str | None = None, *, durable: bool = True) -> E
     from sqlalchemy import create_engine, event
 
     if url.startswith("sqlite"):
+        # a file's pool as PostgreSQL's: a request holds its read connection while it writes
+        sizes = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW} if _sqlite_file(url) else {}
         engine = create_engine(
-            url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+            url,
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            **sizes,
         )
 
         def _pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
