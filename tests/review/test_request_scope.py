@@ -51,7 +51,7 @@ class Counts:
 
 def test_a_page_reads_through_one_connection(backend_project, backend_client_for):
     """The item page (session, item, lease, position), its image and the answer each check out
-    one pooled connection for their reads (before: 3-5 check-outs, 7-9 statements)."""
+    one pooled connection for their reads (on main: 3-5 check-outs, 7-9 statements)."""
     c = backend_client_for("ann1")
     with Counts() as n:
         r = c.get("/queue/audit", follow_redirects=False)
@@ -71,7 +71,7 @@ def test_a_page_reads_through_one_connection(backend_project, backend_client_for
         )
         assert r.status_code == 303
         answer = n.take()
-    assert item_page == (3, 1)  # item and own review, the lease, k of n; session cached
+    assert item_page == (2, 1)  # item, own review and lease; k of n; session cached
     assert image == (1, 1)
     assert answer[1] == 2  # the reads, and the answer's own transaction
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from errata.exceptions import ErrataInputError
 from errata.review.models import Answer, Image, Item, Review
 from errata.review.storage.project import Project, Refused, begin_write
-from errata.review.storage.settings import review_target
+from errata.review.storage.settings import lease_seconds, review_target
 from errata.review.storage.views import ItemView, QueuePosition
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ def item_view(project: Project, item_id: int, annotator_id: int) -> ItemView | N
     one more for the answers of an item they reviewed)."""
     from sqlalchemy import and_, select
 
+    target, lease_s = review_target(project), lease_seconds(project)  # before the session
     with project.read_session() as s:
         row = s.execute(
             select(Item, Image, Review)
@@ -30,7 +31,7 @@ def item_view(project: Project, item_id: int, annotator_id: int) -> ItemView | N
         ).first()
         if row is None:
             return None
-        item, image = row[0], row[1]
+        now, item, image = datetime.now(timezone.utc), row[0], row[1]
         review: Review | None = row[2]
         # answers are written with their review in one transaction: none without a review
         mine = (
@@ -57,6 +58,11 @@ def item_view(project: Project, item_id: int, annotator_id: int) -> ItemView | N
         "problematic": bool(review.problematic) if review else False,
         "note": review.note if review else "",
         "done": review is not None,
+        # as leases._held_fresh: the item page needs no write to keep it
+        "leased": review is None
+        and item.lease_annotator == annotator_id
+        and item.n_reviews < target
+        and _aware(item.lease_expires) > now + timedelta(seconds=lease_s / 2),
     }
 
 

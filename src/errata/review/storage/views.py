@@ -25,6 +25,7 @@ class ItemView(TypedDict):
     problematic: bool
     note: str
     done: bool  # this annotator has reviewed it
+    leased: bool  # not done, and leased to them with more than half of the lease left
 
 
 class QueuePosition(TypedDict):

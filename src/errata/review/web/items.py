@@ -81,7 +81,8 @@ def item_page(request: Request, item_id: int, state: State) -> Response:
     view = state.own_item(user, item_id)
     # an item not yet answered is shown only while it is leased to this annotator (taken
     # here when it is free); otherwise the queue gives them another
-    if not view["done"] and not storage.renew_lease(state.project, item_id, user.id):
+    leased = view["done"] or view["leased"]  # (read with the item: no write needed)
+    if not leased and not storage.renew_lease(state.project, item_id, user.id):
         return RedirectResponse(f"/queue/{view['queue']}", status_code=303)
     return render_item(state, request, user, view)
 
