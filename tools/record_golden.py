@@ -9,6 +9,7 @@ Re-record only for an output change that is intended, and review the diff of
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -21,22 +22,24 @@ from tests.golden.cases import CASES  # noqa: E402
 from tests.golden.harness import EXPECTED, TIMES, expected_path, run_all  # noqa: E402
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--only", metavar="CASE[,CASE...]", help="re-record these cases alone (comma-separated)"
+    )
+    args = parser.parse_args(argv)
     data = os.environ.get("ERRATA_DATA_DIR")
     if not data or not (Path(data) / "cleanlab_resnet").is_dir():
         print("error: set ERRATA_DATA_DIR to the reference data (../shared/data)", file=sys.stderr)
         return 2
     cases = list(CASES)
-    if sys.argv[1:2] == ["--only"] and len(sys.argv) == 3:
-        only = set(sys.argv[2].split(","))
+    if args.only is not None:
+        only = set(args.only.split(","))
         unknown = only - {c.name for c in CASES}
         if unknown:
             print(f"error: --only: no case {', '.join(sorted(unknown))}", file=sys.stderr)
             return 2
         cases = [c for c in CASES if c.name in only]
-    elif sys.argv[1:]:
-        print("usage: python tools/record_golden.py [--only CASE[,CASE...]]", file=sys.stderr)
-        return 2
     with tempfile.TemporaryDirectory(prefix="errata-golden-") as tmp:
         records = run_all(Path(tmp), Path(data), cases)
     EXPECTED.mkdir(exist_ok=True)

@@ -302,8 +302,7 @@ def _best(values: npt.NDArray[np.generic], n: int) -> npt.NDArray[np.intp]:
     v = np.asarray(values, dtype=np.float64)
     idx = np.arange(len(v))
     nan = np.isnan(v)
-    keep, keep_idx = v[~nan][::-1], idx[~nan][::-1]
-    order = keep_idx[keep.argsort(kind="stable")][::-1]
+    order = idx[~nan][np.argsort(-v[~nan], kind="stable")]
     return np.concatenate([order, idx[nan]])[:n]
 
 

@@ -320,8 +320,9 @@ class Classifier:
 
     Verdicts are memoised per distinct (image, prediction) pair: a table of ``n_images ×
     n_classes`` slots (200 MB for ImageNet's 50,000 × 1,000, its pages touched only where
-    pairs occur) points into a store of one 16-byte record per judged pair, so an error that
-    many models make — the usual case in a zoo — is judged once, and looked up by two gathers.
+    pairs occur) points into a store of one record per judged pair (16 bytes; 24 when the LCA
+    heights are not small integers), so an error that many models make — the usual case in a
+    zoo — is judged once, and looked up by two gathers.
     ``memo=False`` judges every error of every call afresh (one model needs no memo).
     Every call classifies over one snapshot of the category registry, ``registry`` (default:
     the registry when it is made), as the memoised verdicts' codes are.

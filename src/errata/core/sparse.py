@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from errata.core.arrays import distinct
 from errata.resources import N_CLASSES
 
 PAD = np.iinfo(np.int16).min  # fill of the padded view: equal to no class and to no "-1"
@@ -57,8 +58,7 @@ class Csr:
         """Rows from (row, class) pairs in any order; repeated pairs count once."""
         rows = np.asarray(rows, dtype=np.int64)
         cols = np.asarray(cols, dtype=np.int64)
-        keys = np.sort(rows * n_classes + cols)  # sorted distinct keys, as np.unique gives:
-        keys = keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys  # 50x faster
+        keys = distinct(rows * n_classes + cols)
         r = keys // n_classes
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(r, minlength=n), out=indptr[1:])
