@@ -101,11 +101,14 @@ def postgres_server():
         os.chown(base, pw.pw_uid, pw.pw_gid)
         os.chmod(base, 0o700)
         prefix = [shutil.which("runuser") or "runuser", "-u", "postgres", "--"]
-    port = free_port()
 
-    def run(*cmd: str) -> None:
+    def run(*cmd: str, retry: bool = False) -> None:
         r = subprocess.run(prefix + list(cmd), capture_output=True, text=True, timeout=60)
         if r.returncode:
+            log = base / "log"
+            if retry and log.exists() and "already in use" in log.read_text(errors="replace"):
+                log.unlink()
+                raise ConnectionRefusedError(cmd[0])
             shutil.rmtree(base, ignore_errors=True)
             raise RuntimeError(f"{cmd[0]} failed: {r.stderr.strip()[-1000:]}")
 
@@ -121,20 +124,29 @@ def postgres_server():
         "-E",
         "UTF8",
     )
-    opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-    run(
-        f"{bindir}/pg_ctl",
-        "-D",
-        str(data),
-        "-o",
-        opts,
-        "-l",
-        str(base / "log"),
-        "-w",
-        "-t",
-        "30",
-        "start",
-    )
+    # the suite runs in several processes (make test): a port taken between the pick and the
+    # bind is picked again
+    for attempt in range(3):
+        port = free_port()
+        opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+        try:
+            run(
+                f"{bindir}/pg_ctl",
+                "-D",
+                str(data),
+                "-o",
+                opts,
+                "-l",
+                str(base / "log"),
+                "-w",
+                "-t",
+                "30",
+                "start",
+                retry=attempt < 2,
+            )
+            break
+        except ConnectionRefusedError:
+            continue
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     finally:

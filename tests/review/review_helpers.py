@@ -132,14 +132,23 @@ def free_port() -> int:
 
 def start_server(project_dir: Path, *, timeout: float = 30.0):  # type: ignore[no-untyped-def]
     """Run ``errata review serve`` in a child process on a free loopback port; returns
-    ``(process, base_url)`` once the log-in page answers."""
+    ``(process, base_url)`` once the log-in page answers. The suite runs in several processes
+    (``make test``): a port another process took between the pick and the bind is picked again."""
+    for _ in range(3):
+        proc, url = _serve(project_dir, free_port(), timeout)
+        if proc is not None:
+            return proc, url
+    raise RuntimeError(f"server did not start: {url}")
+
+
+def _serve(project_dir: Path, port: int, timeout: float):  # type: ignore[no-untyped-def]
+    """``(process, url)``, or ``(None, reason)`` when the port was taken meanwhile."""
     import subprocess
     import sys
     import time
 
     import httpx
 
-    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "errata", "review", "serve", str(project_dir), "--port", str(port)],
         stdout=subprocess.DEVNULL,
@@ -149,7 +158,10 @@ def start_server(project_dir: Path, *, timeout: float = 30.0):  # type: ignore[n
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+            err = proc.stderr.read().decode()[-2000:]
+            if "address already in use" in err.lower():
+                return None, f"port {port} taken"
+            raise RuntimeError(f"server exited: {err}")
         try:
             if httpx.get(url + "/login", timeout=1).status_code == 200:
                 return proc, url
