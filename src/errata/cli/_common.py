@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -86,33 +85,11 @@ def pct(value: float | None, digits: int = 1, *, unit: str = " %", missing: str 
     return f"{100 * float(value):.{digits}f}{unit}"
 
 
-def finite(obj: object) -> object:
-    """``obj`` for strict JSON: NaN and infinities (a figure with no value) as None, numpy
-    scalars and arrays as Python values, tuples as lists."""
-    import math
-
-    import numpy as np
-
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [finite(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return finite(obj.tolist())
-    if isinstance(obj, np.generic):
-        return finite(obj.item())
-    return obj
-
-
 def print_json(obj: object) -> None:
     """``obj`` as JSON on stdout: strict JSON (no NaN; null where a figure has no value)."""
-    from errata.io.files import json_default
+    from errata.io import jsontext
 
-    sys.stdout.write(
-        json.dumps(finite(obj), indent=2, default=json_default, allow_nan=False) + "\n"
-    )
+    sys.stdout.write(jsontext.dumps(obj, finite=True) + "\n")
 
 
 def written_json(written: Mapping[str, object]) -> dict[str, dict[str, str]]:

@@ -36,6 +36,7 @@ excluded       not evaluated (problematic image or no acceptable label)
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ Column = Literal["label", "count", "source", "note"]
 COLUMNS: tuple[Column, ...] = ("label", "count", "source", "note")
 
 
+@functools.lru_cache(maxsize=4096)  # a category's key is asked for per model in a JSON output
 def slug(name: str) -> str:
     """Column-safe form of a name: ``fine-grained OOV`` → ``fine_grained_oov``.
 

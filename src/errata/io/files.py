@@ -111,7 +111,10 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 def write_json(path: str | Path, obj: object) -> None:
-    write_text(path, json.dumps(obj, indent=2, default=json_default) + "\n")
+    """``obj`` as indented JSON (``json.dumps(obj, indent=2)``; NaN as ``NaN``), atomically."""
+    from errata.io import jsontext
+
+    write_text(path, jsontext.dumps(obj, finite=False) + "\n")
 
 
 def write_parquet(path: str | Path, table: pa.Table | pd.DataFrame) -> None:
