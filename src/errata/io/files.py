@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from errata.exceptions import ErrataInputError
+from errata.io.jsontext import json_default as json_default  # json.dumps(default=...)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -126,19 +127,6 @@ def write_parquet(path: str | Path, table: pa.Table | pd.DataFrame) -> None:
         table = pa.Table.from_pandas(table, preserve_index=False)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a file object: any path's bytes
         pq.write_table(table, fh, compression="zstd")
-
-
-def json_default(obj: object) -> object:
-    """``json.dumps(default=...)`` for numpy scalars and arrays and paths."""
-    import numpy as np
-
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 class _DuplicateKey(ValueError):

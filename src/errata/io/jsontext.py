@@ -48,8 +48,6 @@ def dumps(obj: object, *, finite: bool) -> str:
     try:
         _encode(obj, out, "\n", finite)
     except (_Fallback, RecursionError):
-        from errata.io.files import json_default
-
         return json.dumps(
             _strict(obj) if finite else obj, indent=2, default=json_default, allow_nan=not finite
         )
@@ -133,14 +131,22 @@ def _encode(o: object, out: list[str], nl: str, finite: bool) -> None:
         _encode(_converted(o), out, nl, finite)
 
 
-def _converted(o: object) -> object:
-    """What ``errata.io.files.json_default`` makes of a numpy value or a path."""
+def json_default(obj: object) -> object:
+    """``json.dumps(default=...)`` for numpy scalars and arrays and paths."""
     import numpy as np
 
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise _Fallback  # json.dumps raises its TypeError
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _converted(o: object) -> object:
+    """What :func:`json_default` makes of ``o``; json.dumps raises its own TypeError."""
+    try:
+        return json_default(o)
+    except TypeError:
+        raise _Fallback from None
