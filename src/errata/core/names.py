@@ -13,6 +13,7 @@ every distinct name list of a study (a zoo usually has one or two).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -293,9 +294,22 @@ class Alignment:
         """Per-row ``values`` (shape (..., n_rows)) put at their images: shape
         (..., n_images), ``fill`` for images without a row."""
         values = np.asarray(values)
+        source = self._source
+        if source is not None:  # every image has one row: a single gather
+            return values[..., source]
         out = np.full(values.shape[:-1] + (self.n_images,), fill, dtype=values.dtype)
         out[..., self.images] = values[..., self.rows]
         return out
+
+    @functools.cached_property
+    def _source(self) -> np.ndarray | None:
+        """The row of each image when every image has exactly one row (a whole file, in any
+        order), else None; computed once per alignment, which a zoo's files share."""
+        if len(self.images) != self.n_images:
+            return None
+        source = np.full(self.n_images, -1, dtype=np.intp)
+        source[self.images] = self.rows
+        return None if (source < 0).any() else source
 
 
 def align(

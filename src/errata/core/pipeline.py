@@ -359,7 +359,7 @@ class Classifier:
                 rec[f] = getattr(v, f)
             ids = np.arange(self._size + 1, end + 1, dtype=np.int32)
             self._slot[fresh] = ids
-            slot[new] = ids[np.searchsorted(fresh, key[new])]
+            slot[new] = self._slot[key[new]]  # image-major keys: the gather walks the table forward
             self._size = end
         slot -= 1
         got = np.take(self._store.view(f"V{self._layout.itemsize}"), slot).view(self._layout)
