@@ -123,11 +123,26 @@ def data_dir() -> Path:
 
 
 def free_port() -> int:
+    """A free loopback port. Under pytest-xdist (``make test`` runs two processes) each process
+    keeps to a residue class of its own modulo their count, so two test processes never pick
+    the same port, and a server never answers another process's test. (Tried at random in
+    20000-59999: the kernel's own pick, a bind to port 0, favours even ports.)"""
+    import os
+    import random
     import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    own = int(worker[2:]) % count if worker[2:].isdigit() else 0
+    for _ in range(200):
+        port = random.randrange(20000 + own, 60000, count)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free loopback port of this test process's own")
 
 
 def start_server(project_dir: Path, *, timeout: float = 30.0):  # type: ignore[no-untyped-def]
