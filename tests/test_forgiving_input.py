@@ -154,3 +154,28 @@ def test_the_report_points_out_the_labels_themselves(tmp_path: Path) -> None:
     )
     html = model_report(a, tmp_path / "r.html")["report"].read_text(encoding="utf-8")
     assert f'<li class="note">{ORIGINAL_NOTE}' in html
+
+
+@pytest.mark.parametrize(
+    ("header", "hint"),
+    [
+        ("file_name,predicted", "did you mean 'prediction' for 'predicted'? (rename the column)"),
+        ("file_name,top_1,conf", "did you mean 'top1' for 'top_1'? (rename the column)"),
+        ("file_name,score", None),  # nothing close: no guess
+    ],
+)
+def test_a_misnamed_prediction_column_is_pointed_out(
+    tmp_path: Path, header: str, hint: str | None
+) -> None:
+    path = tmp_path / "p.csv"
+    extra = ",0.5" * (header.count(",") - 1)
+    path.write_text(f"{header}\nILSVRC2012_val_00000001.JPEG,65{extra}\n")
+    with pytest.raises(ErrataInputError) as got:
+        errata.load_predictions(path)
+    msg = str(got.value)
+    n = header.count(",")
+    assert f"found {n} column{'s' * (n != 1)}: " in msg
+    if hint is None:
+        assert "did you mean" not in msg
+    else:
+        assert msg.endswith(hint)

@@ -19,7 +19,7 @@ import numpy as np
 
 from errata.core import datasets as D
 from errata.core.names import as_names
-from errata.exceptions import ErrataInputError, register_lines, row_ref
+from errata.exceptions import ErrataInputError, did_you_mean, register_lines, row_ref
 from errata.io.columns import SCORE_WIDTHS, SHARED_NAMES, SUBSET_WIDTHS, score_columns
 
 if TYPE_CHECKING:
@@ -216,9 +216,17 @@ def _prediction_columns(
     )
     if found is None or (found.note and len(columns) not in SCORE_WIDTHS):
         shown = ", ".join(columns[:6]) + ("…" if len(columns) > 6 else "")
+        hint = next(  # a misnamed top-1 column ('predicted', 'top_1'): the name it wants
+            (
+                f"{h[:-1]} for '{c}'? (rename the column)"
+                for c in columns[:50]
+                if (h := did_you_mean(c, ("prediction", "top1")))
+            ),
+            "",
+        )
         raise ErrataInputError(
             f"{path}: expected columns top1[..topk] (or 'prediction') or 1000 score columns; "
-            f"found {len(columns)} columns: {shown}"
+            f"found {len(columns)} column{'s' * (len(columns) != 1)}: {shown}{hint}"
         )
     return found.columns, [found.note] if found.note else []
 
