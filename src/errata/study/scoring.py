@@ -147,9 +147,10 @@ class Scorer:
             return [f.result() for f in self.frames]
 
     def flush(self, group: list[tuple[Entry, Arrays]]) -> None:
-        """Classify one batch of models (this thread: the verdicts' memo is shared), then in
-        the writer thread tally it, keep its rows and write its error part — the next batch is
-        classified meanwhile."""
+        """Classify and tally one batch of models (this thread: the verdicts' memo is shared),
+        then write its error part in the writer thread while the next batch is classified
+        (writing is the longer half: at 10,000 models 16 s of a 22 s run, against 16 s for
+        classifying and tallying)."""
         if not group:
             return
         arrays = [a for _, a in group]
@@ -172,31 +173,34 @@ class Scorer:
             part = f"part-{self.tag}-{len(self.frames):04d}.parquet"
             for e, _ in group:
                 e.part = part
+        rows = self._rows(result, (hits, n), names, columns, k)
         if len(self.frames) >= 2:  # back-pressure: at most two batches in the writer's hands
             self.frames[-2].result()
-        self.frames.append(
-            self.writer.submit(self._finish, result, (hits, n), names, columns, k, part)
-        )
+        self.frames.append(self.writer.submit(self._write, result, names, part, rows))
         group.clear()
 
-    def _finish(
+    def _rows(
         self,
         result: Classified,
         topk: tuple[np.ndarray, np.ndarray],
         names: list[str],
         columns: dict[str, list[str] | str],
         k: list[int],
-        part: str | None,
     ) -> Models:
-        """A classified batch's rows and its error part (the writer thread): ``topk`` its
-        top-k hits and images per class, ``names`` its models (stack order), ``columns`` their
-        text columns and ``k`` their top-k."""
+        """A classified batch's rows: ``topk`` its top-k hits and images per class, ``names``
+        its models (stack order), ``columns`` their text columns and ``k`` their top-k."""
         spec = self.spec
         hits, n = topk
         tally_ = tally_stack(spec.label_set, result, topk_hits=hits, topk_n=n, context=self.ctx)
         sc = make_scores(
             spec.label_set, names, tally_, context=self.ctx, options=spec.options.scoring
         )
+        return batch(columns, k, sc.values, len(names))
+
+    def _write(
+        self, result: Classified, names: list[str], part: str | None, rows: Models
+    ) -> Models:
+        """A classified batch's error part (the writer thread); its rows, as given."""
         if part is not None and self.tmp is not None:
             write_part(self.tmp / "errors" / part, self.layout.table(names, result))
-        return batch(columns, k, sc.values, len(names))
+        return rows
