@@ -24,7 +24,7 @@ EXTRAS ?= --extra review --extra openworld --extra predict --extra imagenetx --e
 RUN := $(UV) run --frozen $(EXTRAS)
 # make test runs the suite in this many processes (pytest-xdist; one file's tests stay in one
 # process, so a module's fixtures are built once): 2 matches the 2-core CI machine (6.0 min in
-# one process, 4.2 min in two); TEST_WORKERS=0 runs it in this process (a debugger, -x).
+# one process, 4.5 min in two); TEST_WORKERS=0 runs it in this process (a debugger, -x).
 TEST_WORKERS ?= 2
 CORE_RUN := $(UV) run --frozen
 

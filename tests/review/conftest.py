@@ -102,13 +102,16 @@ def postgres_server():
         os.chmod(base, 0o700)
         prefix = [shutil.which("runuser") or "runuser", "-u", "postgres", "--"]
 
+    class PortTaken(Exception):
+        """pg_ctl could not bind the port picked (another program took it meanwhile)."""
+
     def run(*cmd: str, retry: bool = False) -> None:
         r = subprocess.run(prefix + list(cmd), capture_output=True, text=True, timeout=60)
         if r.returncode:
             log = base / "log"
             if retry and log.exists() and "already in use" in log.read_text(errors="replace"):
                 log.unlink()
-                raise ConnectionRefusedError(cmd[0])
+                raise PortTaken(cmd[0])
             shutil.rmtree(base, ignore_errors=True)
             raise RuntimeError(f"{cmd[0]} failed: {r.stderr.strip()[-1000:]}")
 
@@ -124,8 +127,7 @@ def postgres_server():
         "-E",
         "UTF8",
     )
-    # the suite runs in several processes (make test): a port taken between the pick and the
-    # bind is picked again
+    # a port some other program took between the pick and the bind is picked again
     for attempt in range(3):
         port = free_port()
         opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
@@ -145,7 +147,7 @@ def postgres_server():
                 retry=attempt < 2,
             )
             break
-        except ConnectionRefusedError:
+        except PortTaken:
             continue
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"

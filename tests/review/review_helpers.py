@@ -147,8 +147,8 @@ def free_port() -> int:
 
 def start_server(project_dir: Path, *, timeout: float = 30.0):  # type: ignore[no-untyped-def]
     """Run ``errata review serve`` in a child process on a free loopback port; returns
-    ``(process, base_url)`` once the log-in page answers. The suite runs in several processes
-    (``make test``): a port another process took between the pick and the bind is picked again."""
+    ``(process, base_url)`` once the log-in page answers; a port some other program took between
+    the pick and the bind is picked again."""
     for _ in range(3):
         proc, url = _serve(project_dir, free_port(), timeout)
         if proc is not None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from errata.exceptions import ErrataInputError
+from errata.io import jsontext
 from errata.io.jsontext import json_default as json_default  # json.dumps(default=...)
 
 if TYPE_CHECKING:
@@ -113,8 +114,6 @@ def write_text(path: str | Path, text: str) -> None:
 
 def write_json(path: str | Path, obj: object) -> None:
     """``obj`` as indented JSON (``json.dumps(obj, indent=2)``; NaN as ``NaN``), atomically."""
-    from errata.io import jsontext
-
     write_text(path, jsontext.dumps(obj, finite=False) + "\n")
 
 
